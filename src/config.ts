@@ -1,0 +1,152 @@
+// Command-line flags: the reference's names, defaults, help texts and error messages (kingpin's).
+import { formatGoDuration, parseGoDuration } from './duration.js';
+
+export interface Config {
+  listenAddresses: string[];
+  systemdSocket: boolean;
+  webConfigFile: string;
+  telemetryPath: string;
+  externalUrl: string;
+  /** Computed as the reference does: the flag, else the external URL's path; '' or '/x'. */
+  routePrefix: string;
+  enableLifecycle: boolean;
+  enableAdminApi: boolean;
+  persistenceFile: string;
+  persistenceIntervalMs: number;
+  disableConsistencyCheck: boolean;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  logFormat: 'logfmt' | 'json';
+  /** Every flag's value as text, for /api/v1/status and the status page. */
+  flags: Record<string, string>;
+}
+
+type Kind = 'bool' | 'string' | 'strings' | 'duration' | 'url' | 'enum';
+interface FlagSpec {
+  name: string;
+  kind: Kind;
+  def: string;
+  help: string;
+  values?: string[];
+}
+
+export const FLAGS: FlagSpec[] = [
+  { name: 'web.systemd-socket', kind: 'bool', def: 'false', help: 'Use systemd socket activation listeners instead of port listeners (Linux only).' },
+  { name: 'web.listen-address', kind: 'strings', def: ':9091', help: 'Addresses on which to expose metrics and web interface. Repeatable for multiple addresses.' },
+  { name: 'web.config.file', kind: 'string', def: '', help: '[EXPERIMENTAL] Path to configuration file that can enable TLS or authentication.' },
+  { name: 'web.telemetry-path', kind: 'string', def: '/metrics', help: 'Path under which to expose metrics.' },
+  { name: 'web.external-url', kind: 'url', def: '', help: 'The URL under which the Pushgateway is externally reachable.' },
+  { name: 'web.route-prefix', kind: 'string', def: '', help: 'Prefix for the internal routes of web endpoints. Defaults to the path of --web.external-url.' },
+  { name: 'web.enable-lifecycle', kind: 'bool', def: 'false', help: 'Enable shutdown via HTTP request.' },
+  { name: 'web.enable-admin-api', kind: 'bool', def: 'false', help: 'Enable API endpoints for admin control actions.' },
+  { name: 'persistence.file', kind: 'string', def: '', help: 'File to persist metrics. If empty, metrics are only kept in memory.' },
+  { name: 'persistence.interval', kind: 'duration', def: '5m', help: 'The minimum interval at which to write out the persistence file.' },
+  { name: 'push.disable-consistency-check', kind: 'bool', def: 'false', help: 'Do not check consistency of pushed metrics. DANGEROUS.' },
+  { name: 'log.level', kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'Only log messages with the given severity or above. One of: [debug, info, warn, error]' },
+  { name: 'log.format', kind: 'enum', def: 'logfmt', values: ['logfmt', 'json'], help: 'Output format of log messages. One of: [logfmt, json]' },
+];
+
+export class UsageError extends Error {}
+
+export type ParseOutcome = { kind: 'run'; config: Config } | { kind: 'help' } | { kind: 'version' };
+
+function computeRoutePrefix(prefix: string, externalPath: string): string {
+  let p = prefix === '' ? externalPath : prefix;
+  if (p === '/') p = '';
+  if (p !== '') p = '/' + p.replace(/^\/+|\/+$/g, '');
+  return p;
+}
+
+export function parseArgs(argv: string[]): ParseOutcome {
+  const values = new Map<string, string[]>();
+  const byName = new Map(FLAGS.map((f) => [f.name, f]));
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h' || arg === '--help-long' || arg === '--help-man') return { kind: 'help' };
+    if (arg === '--version') return { kind: 'version' };
+    if (!arg.startsWith('--')) {
+      throw new UsageError(arg.startsWith('-') ? `unknown short flag '${arg}'` : `unexpected ${arg}`);
+    }
+    const eq = arg.indexOf('=');
+    let name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+    let negated = false;
+    if (!byName.has(name) && name.startsWith('no-') && byName.get(name.slice(3))?.kind === 'bool') {
+      name = name.slice(3);
+      negated = true;
+    }
+    const spec = byName.get(name);
+    if (spec === undefined) throw new UsageError(`unknown long flag '--${name}'`);
+    let value: string;
+    if (spec.kind === 'bool') {
+      value = eq < 0 ? String(!negated) : arg.slice(eq + 1);
+      if (value !== 'true' && value !== 'false') throw new UsageError(`strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`);
+    } else if (eq >= 0) {
+      value = arg.slice(eq + 1);
+    } else {
+      if (i + 1 >= argv.length) throw new UsageError(`expected argument for flag '--${name}'`);
+      value = argv[++i];
+    }
+    const list = values.get(name) ?? [];
+    if (spec.kind !== 'strings' && list.length > 0) throw new UsageError(`flag '${name}' cannot be repeated`);
+    list.push(value);
+    values.set(name, list);
+  }
+  const get = (name: string) => values.get(name)?.[0] ?? byName.get(name)!.def;
+  const flags: Record<string, string> = {};
+  for (const spec of FLAGS) {
+    const v = values.get(spec.name);
+    if (spec.kind === 'enum' && v !== undefined && !spec.values!.includes(v[0])) {
+      throw new UsageError(`enum value must be one of ${spec.values!.join(',')}, got '${v[0]}'`);
+    }
+    flags[spec.name] = spec.kind === 'strings' ? (v ?? [spec.def]).join('\n') : get(spec.name);
+  }
+  const intervalMs = parseDuration(get('persistence.interval'));
+  flags['persistence.interval'] = formatGoDuration(intervalMs);
+  const externalUrl = get('web.external-url');
+  let externalPath = '';
+  if (externalUrl !== '') {
+    try {
+      externalPath = new URL(externalUrl).pathname;
+    } catch {
+      throw new UsageError(`invalid URL: ${externalUrl}`);
+    }
+  }
+  return {
+    kind: 'run',
+    config: {
+      listenAddresses: values.get('web.listen-address') ?? [':9091'],
+      systemdSocket: get('web.systemd-socket') === 'true',
+      webConfigFile: get('web.config.file'),
+      telemetryPath: get('web.telemetry-path'),
+      externalUrl,
+      routePrefix: computeRoutePrefix(get('web.route-prefix'), externalPath),
+      enableLifecycle: get('web.enable-lifecycle') === 'true',
+      enableAdminApi: get('web.enable-admin-api') === 'true',
+      persistenceFile: get('persistence.file'),
+      persistenceIntervalMs: intervalMs,
+      disableConsistencyCheck: get('push.disable-consistency-check') === 'true',
+      logLevel: get('log.level') as Config['logLevel'],
+      logFormat: get('log.format') as Config['logFormat'],
+      flags,
+    },
+  };
+}
+
+function parseDuration(s: string): number {
+  try {
+    return parseGoDuration(s);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** kingpin-style help text. */
+export function helpText(app: string): string {
+  const lines = [`usage: ${app} [<flags>]`, '', 'The Pushgateway', '', 'Flags:'];
+  lines.push('  -h, --help                     Show context-sensitive help (also try --help-long and --help-man).');
+  for (const f of FLAGS) {
+    const head = f.kind === 'bool' ? `--${f.name}` : `--${f.name}=${f.kind === 'duration' || f.kind === 'strings' || f.kind === 'enum' ? f.def : JSON.stringify(f.def)}${f.kind === 'strings' ? ' ...' : ''}`;
+    lines.push(`      ${head}`.padEnd(33) + (head.length + 6 > 32 ? `\n${' '.repeat(33)}` : '') + f.help);
+  }
+  lines.push('      --version                  Show application version.');
+  return lines.join('\n') + '\n';
+}

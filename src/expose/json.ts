@@ -1,0 +1,94 @@
+// GET /api/v1/metrics and /api/v1/status bodies, shaped and spelled as the reference's
+// (Go's encoding/json: map keys sorted, <, > and & escaped, floats as fmt.Sprint prints them).
+import type { Metric, MetricFamily } from '../model.js';
+import { typeName } from '../store/describe.js';
+import type { Group } from '../store/types.js';
+import { formatCount, formatGoFloat } from './float.js';
+
+/**
+ * JSON as Go's encoding/json writes it for maps: keys sorted as strings (JavaScript would put
+ * integer-like keys such as bucket bounds first), and <, >, &, U+2028, U+2029 escaped.
+ */
+export function goJson(value: unknown): string {
+  if (Array.isArray(value)) return '[' + value.map(goJson).join(',') + ']';
+  if (value !== null && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return '{' + keys.map((k) => goString(k) + ':' + goJson(obj[k])).join(',') + '}';
+  }
+  return typeof value === 'string' ? goString(value) : JSON.stringify(value);
+}
+
+function goString(s: string): string {
+  return JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+}
+
+function toObject<V>(entries: Array<[string, V]>): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (const [k, v] of entries) out[k] = v;
+  return out;
+}
+
+/** Go's time.Time JSON form (RFC 3339 with up to nanoseconds, trailing zeros trimmed), in UTC. */
+export function goTime(ms: number): string {
+  const whole = Math.floor(ms);
+  const subMs = Math.round((ms - whole) * 1e6);
+  const iso = new Date(whole).toISOString(); // 2026-01-02T03:04:05.678Z
+  const frac = (iso.slice(20, 23) + String(subMs).padStart(6, '0')).replace(/0+$/, '');
+  return iso.slice(0, 19) + (frac === '' ? '' : '.' + frac) + 'Z';
+}
+
+function encodeMetric(mf: MetricFamily, m: Metric): Record<string, unknown> {
+  const labels = toObject(m.labels.map((lp) => [lp.name, lp.value]));
+  if (mf.type === 'summary') {
+    const s = m.summary;
+    return toObject<unknown>([
+      ['labels', labels],
+      ['quantiles', toObject((s?.quantiles ?? []).map((q) => [formatGoFloat(q.quantile), formatGoFloat(q.value)]))],
+      ['count', formatCount(s?.sampleCount ?? 0)],
+      ['sum', formatGoFloat(s?.sampleSum ?? 0)],
+    ]);
+  }
+  if (mf.type === 'histogram' || mf.type === 'gaugehistogram') {
+    const h = m.histogram;
+    return toObject<unknown>([
+      ['labels', labels],
+      ['buckets', toObject((h?.buckets ?? []).map((b) => [formatGoFloat(b.upperBound), formatCount(b.cumulativeCount)]))],
+      ['count', formatCount(h?.sampleCount ?? 0)],
+      ['sum', formatGoFloat(h?.sampleSum ?? 0)],
+    ]);
+  }
+  return { labels, value: formatGoFloat(m.value ?? 0) };
+}
+
+export function groupJson(g: Group): Record<string, unknown> {
+  const entries: Array<[string, unknown]> = [
+    ['labels', toObject(Object.entries(g.labels))],
+    ['last_push_successful', g.lastPushSuccess],
+  ];
+  for (const [name, sf] of g.families) {
+    const mf = sf.family;
+    const fam: Record<string, unknown> = { time_stamp: goTime(sf.timestampMs), type: typeName(mf.type) };
+    if (mf.help !== undefined && mf.help !== '') fam.help = mf.help;
+    fam.metrics = mf.metrics.map((m) => encodeMetric(mf, m));
+    entries.push([name, fam]);
+  }
+  return toObject(entries);
+}
+
+/** The body of GET /api/v1/metrics; groups in grouping-key order (the reference's is random). */
+export function metricsResponse(groups: Iterable<Group>): string {
+  const data = [...groups].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(groupJson);
+  return goJson({ status: 'success', data });
+}
+
+export function statusResponse(flags: Record<string, string>, startMs: number, build: Record<string, string>): string {
+  return goJson({
+    status: 'success',
+    data: toObject<unknown>([
+      ['build_information', toObject(Object.entries(build))],
+      ['flags', toObject(Object.entries(flags))],
+      ['start_time', goTime(startMs)],
+    ]),
+  });
+}

@@ -1,0 +1,99 @@
+// Text exposition format 0.0.4 renderer, byte-compatible with Go's expfmt as used by the
+// reference. Hand-written because scrapes render every stored series: it must be exact and fast.
+import type { LabelPair, Metric, MetricFamily, MetricType } from '../model.js';
+import { formatCount, formatSampleValue } from './float.js';
+
+/** One series ready for a scrape: its text lines, and the key the reference sorts series by. */
+export interface RenderedSeries {
+  /** Position among the family's series: label count, then label values in label-name order. */
+  sort: string;
+  /** The series' complete lines, each ending in "\n". */
+  text: string;
+}
+
+const NEEDS_ESCAPE = /[\\"\n]/;
+
+export function escapeLabelValue(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
+  return v.replace(/[\\"\n]/g, (c) => (c === '\\' ? '\\\\' : c === '"' ? '\\"' : '\\n'));
+}
+
+export function escapeHelp(h: string): string {
+  if (h.indexOf('\\') < 0 && h.indexOf('\n') < 0) return h;
+  return h.replace(/[\\\n]/g, (c) => (c === '\\' ? '\\\\' : '\\n'));
+}
+
+/** `{a="1",b="2"` without the closing brace, so callers can append `le`/`quantile`; '' for none. */
+function openLabels(labels: LabelPair[]): string {
+  let s = '';
+  for (let i = 0; i < labels.length; i++) {
+    const lp = labels[i];
+    s += (i === 0 ? '{' : ',') + lp.name + '="' + escapeLabelValue(lp.value) + '"';
+  }
+  return s;
+}
+
+function withExtra(open: string, name: string, value: string): string {
+  return (open === '' ? '{' : open + ',') + name + '="' + value + '"}';
+}
+
+export function headerText(name: string, help: string | undefined, type: MetricType): string {
+  const helpLine = help === undefined ? '' : `# HELP ${name} ${escapeHelp(help)}\n`;
+  return `${helpLine}# TYPE ${name} ${type === 'gaugehistogram' ? 'histogram' : type}\n`;
+}
+
+/** Reference series order (client_golang's metric sorter): fewer labels first, then values. */
+export function seriesSortKey(labels: LabelPair[]): string {
+  let s = String.fromCharCode(labels.length);
+  for (let i = 0; i < labels.length; i++) s += labels[i].value + '\u0000';
+  return s;
+}
+
+function timestampSuffix(m: Metric): string {
+  return m.timestampMs === undefined ? '\n' : ` ${m.timestampMs}\n`;
+}
+
+/** The lines of one series of a family of the given type. */
+export function seriesText(name: string, type: MetricType, m: Metric): string {
+  const open = openLabels(m.labels);
+  const plain = open === '' ? '' : open + '}';
+  const ts = timestampSuffix(m);
+  if (m.summary !== undefined && type === 'summary') {
+    let s = '';
+    for (const q of m.summary.quantiles) {
+      s += name + withExtra(open, 'quantile', formatSampleValue(q.quantile)) + ' ' + formatSampleValue(q.value) + ts;
+    }
+    return s + `${name}_sum${plain} ${formatSampleValue(m.summary.sampleSum)}${ts}${name}_count${plain} ${formatCount(m.summary.sampleCount)}${ts}`;
+  }
+  if (m.histogram !== undefined && (type === 'histogram' || type === 'gaugehistogram')) {
+    let s = '';
+    let infSeen = false;
+    for (const b of m.histogram.buckets) {
+      if (b.upperBound === Infinity) infSeen = true;
+      s += `${name}_bucket${withExtra(open, 'le', formatSampleValue(b.upperBound))} ${formatCount(b.cumulativeCount)}${ts}`;
+    }
+    if (!infSeen) s += `${name}_bucket${withExtra(open, 'le', '+Inf')} ${formatCount(m.histogram.sampleCount)}${ts}`;
+    return s + `${name}_sum${plain} ${formatSampleValue(m.histogram.sampleSum)}${ts}${name}_count${plain} ${formatCount(m.histogram.sampleCount)}${ts}`;
+  }
+  return `${name}${plain} ${formatSampleValue(m.value ?? 0)}${ts}`;
+}
+
+export function renderSeries(mf: MetricFamily): RenderedSeries[] {
+  const out = new Array<RenderedSeries>(mf.metrics.length);
+  for (let i = 0; i < mf.metrics.length; i++) {
+    const m = mf.metrics[i];
+    out[i] = { sort: seriesSortKey(m.labels), text: seriesText(mf.name, mf.type, m) };
+  }
+  return out.sort(compareSeries);
+}
+
+export function compareSeries(a: RenderedSeries, b: RenderedSeries): number {
+  return a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : 0;
+}
+
+/** A whole family: header, then its series in reference order. */
+export function familyText(mf: MetricFamily): string {
+  let s = headerText(mf.name, mf.help, mf.type);
+  for (const r of renderSeries(mf)) s += r.text;
+  return s;
+}

@@ -1,0 +1,51 @@
+// Request bodies: read whole, bounded, and gunzipped when the client says so (as the reference).
+import type { IncomingMessage } from 'node:http';
+import { gunzipSync } from 'node:zlib';
+
+export class BodyError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > maxBytes) {
+        failed = true;
+        reject(new BodyError(413, `request body exceeds the limit of ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    });
+    req.on('error', (err) => {
+      if (!failed) reject(new BodyError(400, err.message));
+      failed = true;
+    });
+  });
+}
+
+/** Undoes `Content-Encoding: gzip`, refusing output past `maxBytes` (a gzip bomb gets 413). */
+export function decodeContent(encoding: string | undefined, body: Buffer, maxBytes: number): Buffer {
+  if (encoding !== 'gzip') return body;
+  try {
+    return gunzipSync(body, { maxOutputLength: maxBytes });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new BodyError(413, `decompressed request body exceeds the limit of ${maxBytes} bytes`);
+    }
+    throw new BodyError(400, err.code === 'Z_DATA_ERROR' ? 'gzip: invalid header' : `gzip: ${err.message}`);
+  }
+}

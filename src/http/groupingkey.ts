@@ -1,0 +1,88 @@
+// Grouping keys from push paths: /metrics/job/<JOB>{/<LABEL>/<VALUE>}, with @base64 values.
+// Works on the raw (still percent-encoded) path, so a %2F sent by a client that does not use
+// @base64 stays inside its value instead of splitting the path (the reference splits it).
+import { goQuote } from './goquote.js';
+
+export type GroupingKeyResult = { ok: true; labels: Record<string, string> } | { ok: false; message: string };
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const B64_VALUE = new Int16Array(128).fill(-1);
+for (let i = 0; i < B64.length; i++) B64_VALUE[B64.charCodeAt(i)] = i;
+
+/**
+ * base64url without padding after trimming trailing '=', as the reference decodes; on failure
+ * the bytes decoded before the bad quantum come back too (the reference quotes them for jobs).
+ */
+export function decodeBase64(s: string): { value: string; error?: string } {
+  const src = s.replace(/=+$/, '');
+  const bytes: number[] = [];
+  const quantum: number[] = [];
+  let quantumStart = 0;
+  for (let i = 0; i < src.length; i++) {
+    const c = src.charCodeAt(i);
+    if (c === 10 || c === 13) continue; // Go's decoder skips newlines
+    const v = c < 128 ? B64_VALUE[c] : -1;
+    if (v < 0) return { value: Buffer.from(bytes).toString('utf8'), error: `illegal base64 data at input byte ${i}` };
+    if (quantum.length === 0) quantumStart = i;
+    quantum.push(v);
+    if (quantum.length === 4) {
+      bytes.push((quantum[0] << 2) | (quantum[1] >> 4), ((quantum[1] & 15) << 4) | (quantum[2] >> 2), ((quantum[2] & 3) << 6) | quantum[3]);
+      quantum.length = 0;
+    }
+  }
+  if (quantum.length === 1) {
+    return { value: Buffer.from(bytes).toString('utf8'), error: `illegal base64 data at input byte ${quantumStart}` };
+  }
+  if (quantum.length >= 2) bytes.push((quantum[0] << 2) | (quantum[1] >> 4));
+  if (quantum.length === 3) bytes.push(((quantum[1] & 15) << 4) | (quantum[2] >> 2));
+  return { value: Buffer.from(bytes).toString('utf8') };
+}
+
+/** A path segment percent-decoded; undefined if the escape is malformed. */
+export function decodeSegment(seg: string): string | undefined {
+  if (seg.indexOf('%') < 0) return seg;
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Parses what follows `/metrics/job` in a push path (raw segments, not yet percent-decoded):
+ * `/<job>` or `@base64/<job>`, then the label pairs.
+ */
+export function parseGroupingKey(jobBase64: boolean, rawJob: string, rawLabels: string[]): GroupingKeyResult {
+  let job = decodeSegment(rawJob) ?? rawJob;
+  if (jobBase64) {
+    const d = decodeBase64(job);
+    if (d.error !== undefined) return { ok: false, message: `invalid base64 encoding in job name ${goQuote(d.value)}: ${d.error}` };
+    job = d.value;
+  }
+  const labels: Record<string, string> = {};
+  if (rawLabels.length % 2 !== 0) {
+    return { ok: false, message: `odd number of components in label string ${goQuote('/' + rawLabels.map((s) => decodeSegment(s) ?? s).join('/'))}` };
+  }
+  for (let i = 0; i < rawLabels.length; i += 2) {
+    const name = decodeSegment(rawLabels[i]) ?? rawLabels[i];
+    const value = decodeSegment(rawLabels[i + 1]) ?? rawLabels[i + 1];
+    const base64 = name.endsWith('@base64');
+    const trimmed = base64 ? name.slice(0, -'@base64'.length) : name;
+    if (!LABEL_NAME.test(trimmed) || trimmed.startsWith('__')) {
+      return { ok: false, message: `improper label name ${goQuote(trimmed)}` };
+    }
+    if (!base64) {
+      labels[trimmed] = value;
+      continue;
+    }
+    const d = decodeBase64(value);
+    if (d.error !== undefined) {
+      return { ok: false, message: `invalid base64 encoding for label ${trimmed}=${goQuote(value)}: ${d.error}` };
+    }
+    labels[trimmed] = d.value;
+  }
+  if (job === '') return { ok: false, message: 'job name is required' };
+  labels.job = job;
+  return { ok: true, labels };
+}

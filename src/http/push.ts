@@ -1,0 +1,112 @@
+// PUT/POST/DELETE on push paths. Writes to one group are applied in the order their requests
+// arrived, and a response goes out only after its write is applied (read-your-writes).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { parseText } from '../parse/text.js';
+import { groupId } from '../store/grouping.js';
+import type { MetricStore } from '../store/types.js';
+import { BodyError, decodeContent, readBody } from './body.js';
+import { sendError } from './respond.js';
+
+export interface PushOptions {
+  store: MetricStore;
+  check: boolean;
+  maxBodyBytes: number;
+  log: Logger;
+}
+
+const PROTOBUF_TYPE = 'application/vnd.google.protobuf';
+
+/** Per-group FIFO of pending writes. */
+class GroupQueues {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  run(id: string, task: () => Promise<void>): Promise<void> {
+    const prev = this.tails.get(id) ?? Promise.resolve();
+    const next = prev.then(task, task);
+    this.tails.set(id, next);
+    void next.finally(() => {
+      if (this.tails.get(id) === next) this.tails.delete(id);
+    });
+    return next;
+  }
+}
+
+export function isProtobuf(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const [media, ...params] = contentType.split(';').map((s) => s.trim());
+  if (media.toLowerCase() !== PROTOBUF_TYPE) return false;
+  const p = new Map(params.map((kv) => {
+    const eq = kv.indexOf('=');
+    return [kv.slice(0, eq).trim().toLowerCase(), kv.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1')] as const;
+  }));
+  return p.get('encoding') === 'delimited' && p.get('proto') === 'io.prometheus.client.MetricFamily';
+}
+
+export function createPushHandlers(opts: PushOptions) {
+  const queues = new GroupQueues();
+
+  /** Handles a push whose grouping labels are already parsed; resolves to the status sent. */
+  function push(req: IncomingMessage, res: ServerResponse, labels: Record<string, string>, replace: boolean): Promise<number> {
+    const bodyPromise = readBody(req, opts.maxBodyBytes);
+    bodyPromise.catch(() => undefined); // handled in order below
+    let status = 0;
+    return queues
+      .run(groupId(labels), async () => {
+        let text: string;
+        try {
+          const raw = decodeContent(req.headers['content-encoding'], await bodyPromise, opts.maxBodyBytes);
+          if (isProtobuf(req.headers['content-type'])) {
+            status = sendError(res, 415, 'protobuf push bodies are not supported by this version; send the text format');
+            return;
+          }
+          text = raw.toString('utf8');
+        } catch (e) {
+          status = e instanceof BodyError ? sendError(res, e.status, e.message) : sendError(res, 400, String(e));
+          return;
+        }
+        let families;
+        try {
+          families = parseText(text);
+        } catch (e) {
+          const message = (e as Error).message;
+          opts.log.debug({ source: req.socket.remoteAddress, err: message }, 'failed to parse text');
+          status = sendError(res, 400, message);
+          return;
+        }
+        const result = opts.store.write({ labels, families, replace, check: opts.check, timestampMs: nowMs() });
+        if (!opts.check) {
+          status = 202;
+        } else if (result.ok) {
+          status = 200;
+        } else {
+          opts.log.error(
+            { method: req.method, source: req.socket.remoteAddress, err: result.error },
+            'pushed metrics are invalid or inconsistent with existing metrics',
+          );
+          status = sendError(res, 400, `pushed metrics are invalid or inconsistent with existing metrics: ${result.error}`);
+          return;
+        }
+        res.writeHead(status, { 'Content-Length': '0' });
+        res.end();
+      })
+      .then(() => status);
+  }
+
+  function remove(res: ServerResponse, labels: Record<string, string>): Promise<number> {
+    return queues
+      .run(groupId(labels), async () => {
+        opts.store.delete(labels);
+        res.writeHead(202, { 'Content-Length': '0' });
+        res.end();
+      })
+      .then(() => 202);
+  }
+
+  return { push, remove };
+}
+
+/** Wall-clock milliseconds, with sub-millisecond digits (the reference reports nanoseconds). */
+export function nowMs(): number {
+  return Date.now() + (performance.now() % 1);
+}

@@ -1,0 +1,200 @@
+// Routing, as the reference's router answers: same paths, methods, status codes and bodies.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { metricsResponse, statusResponse } from '../expose/json.js';
+import { ScrapeCache } from '../expose/scrape.js';
+import { gatherSelf, type BuildInfo, type SelfMetrics } from '../selfmetrics.js';
+import type { MetricStore } from '../store/types.js';
+import { parseGroupingKey } from './groupingkey.js';
+import { createPushHandlers } from './push.js';
+import { sendError, sendText } from './respond.js';
+import { statusPage } from './statuspage.js';
+
+export interface ServerDeps {
+  config: Config;
+  store: MetricStore;
+  self: SelfMetrics;
+  build: BuildInfo;
+  log: Logger;
+  startMs: number;
+  /** Called on an allowed /-/quit, after the answer is sent. */
+  quit: () => void;
+}
+
+const CORS: Record<string, string> = {
+  'Access-Control-Allow-Headers': 'Accept, Authorization, Content-Type, Origin',
+  'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': 'Date',
+  'Cache-Control': 'no-cache, no-store, must-revalidate',
+};
+
+const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
+export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+type Handler = (req: IncomingMessage, res: ServerResponse, rest: string) => number | Promise<number>;
+interface Route {
+  /** Path relative to the route prefix; a trailing '*' matches any remainder. */
+  path: string;
+  methods: Partial<Record<string, Handler>>;
+  /** Name in pushgateway_http_requests_total; none for scrapes. */
+  name?: string;
+  /** For '*' routes: which remainders belong to the route. */
+  accepts?: (rest: string) => boolean;
+}
+
+function joinPath(prefix: string, p: string): string {
+  const joined = (prefix + '/' + p).replace(/\/+/g, '/');
+  return joined.length > 1 && joined.endsWith('/') ? joined.slice(0, -1) : joined;
+}
+
+export function createGatewayServer(deps: ServerDeps): Server {
+  const { config, store, self, log } = deps;
+  const prefix = config.routePrefix;
+  const scrape = new ScrapeCache(store);
+  const pushes = createPushHandlers({ store, check: !config.disableConsistencyCheck, maxBodyBytes: MAX_BODY_BYTES, log });
+
+  const ok: Handler = (_req, res) => sendText(res, 200, 'OK');
+
+  const scrapeHandler: Handler = async (req, res) => {
+    const body = scrape.render(await gatherSelf(self)).join('');
+    const headers: Record<string, string> = { 'Content-Type': TEXT_FORMAT };
+    const acceptsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    const bytes = acceptsGzip ? gzipSync(body) : Buffer.from(body);
+    if (acceptsGzip) headers['Content-Encoding'] = 'gzip';
+    headers['Content-Length'] = String(bytes.length);
+    res.writeHead(200, headers);
+    res.end(bytes);
+    return 200;
+  };
+
+  const pushHandler = (mode: 'put' | 'post' | 'delete'): Handler => (req, res, rest) => {
+    // rest: "/<job>{/<label>/<value>}" or "@base64/<job>..."
+    const base64 = rest.startsWith('@base64/');
+    const tail = base64 ? rest.slice('@base64'.length) : rest;
+    const segments = tail.slice(1).split('/');
+    const rawJob = segments[0];
+    const rawLabels = segments.length === 2 && segments[1] === '' ? [] : segments.slice(1);
+    const key = parseGroupingKey(base64, rawJob, rawLabels);
+    if (!key.ok) {
+      log.debug({ url: req.url, err: key.message }, 'failed to parse URL');
+      return sendError(res, 400, key.message);
+    }
+    if (mode === 'delete') return pushes.remove(res, key.labels);
+    return pushes.push(req, res, key.labels, mode === 'put');
+  };
+
+  const withCors = (h: Handler): Handler => (req, res, rest) => {
+    for (const [k, v] of Object.entries(CORS)) res.setHeader(k, v);
+    return h(req, res, rest);
+  };
+
+  const quitAllowed: Handler = (_req, res) => {
+    sendText(res, 200, 'Requesting termination... Goodbye!');
+    setImmediate(deps.quit);
+    return 200;
+  };
+  const quitForbidden: Handler = (_req, res) => sendText(res, 403, 'Lifecycle API is not enabled.');
+  const quit = config.enableLifecycle ? quitAllowed : quitForbidden;
+
+  const routes: Route[] = [
+    { path: joinPath(prefix, '/-/healthy'), methods: { GET: ok }, name: 'healthy' },
+    { path: joinPath(prefix, '/-/ready'), methods: { GET: ok }, name: 'ready' },
+    { path: joinPath(prefix, config.telemetryPath), methods: { GET: scrapeHandler } },
+    {
+      path: joinPath(prefix, '/metrics/job') + '*',
+      methods: { PUT: pushHandler('put'), POST: pushHandler('post'), DELETE: pushHandler('delete') },
+      accepts: (rest) => /^(@base64)?\/[^/]/.test(rest),
+    },
+    { path: joinPath(prefix, '/status'), methods: { GET: (_q, res) => sendText(res, 200, statusPage(deps), 'text/html; charset=utf-8') }, name: 'status' },
+    { path: joinPath(prefix, '/'), methods: { GET: (_q, res) => sendText(res, 200, statusPage(deps), 'text/html; charset=utf-8') }, name: 'status' },
+    { path: joinPath(prefix, '/-/quit'), methods: { PUT: quit, POST: quit } },
+    {
+      path: '/-/quit',
+      methods: { GET: (_q, res) => sendText(res, 405, 'Only POST or PUT requests allowed.') },
+    },
+  ];
+  const api = joinPath(prefix, '/api/v1');
+  const apiRoutes: Route[] = [
+    { path: api + '/status', methods: { GET: withCors((_q, res) => sendText(res, 200, statusResponse(config.flags, deps.startMs, { ...deps.build }), 'application/json')) }, name: 'api/v1/status' },
+    { path: api + '/metrics', methods: { GET: withCors((_q, res) => sendText(res, 200, metricsResponse(store.groups()), 'application/json')) }, name: 'api/v1/metrics' },
+  ];
+  if (config.enableAdminApi) {
+    apiRoutes.push({
+      path: api + '/admin/wipe',
+      methods: {
+        PUT: (_q, res) => {
+          store.wipe();
+          res.writeHead(202, { 'Content-Length': '0' });
+          res.end();
+          return 202;
+        },
+      },
+      name: 'wipe',
+    });
+  }
+  apiRoutes.push({ path: api + '/*', methods: { OPTIONS: withCors((_q, res) => sendText(res, 200, '', 'text/plain; charset=utf-8')) }, name: 'api/v1/options' });
+
+  function match(path: string, routes: Route[]): Array<{ route: Route; rest: string }> {
+    const out: Array<{ route: Route; rest: string }> = [];
+    for (const route of routes) {
+      if (route.path.endsWith('*')) {
+        const base = route.path.slice(0, -1);
+        const rest = path.slice(base.length);
+        if (path.startsWith(base) && rest !== '' && (route.accepts?.(rest) ?? true)) out.push({ route, rest });
+      } else if (path === route.path) out.push({ route, rest: '' });
+    }
+    return out;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const method = req.method ?? 'GET';
+    const table = path === api || path.startsWith(api + '/') ? apiRoutes : routes;
+    const candidates = match(path, table);
+    if (candidates.length === 0) {
+      sendError(res, 404, '404 page not found');
+      return;
+    }
+    const hit = candidates.find((c) => c.route.methods[method] !== undefined);
+    if (hit === undefined) {
+      const allowed = [...new Set(candidates.flatMap((c) => Object.keys(c.route.methods)))];
+      res.setHeader('Allow', [...allowed, 'OPTIONS'].join(', '));
+      sendError(res, 405, 'Method Not Allowed');
+      return;
+    }
+    const isPush = hit.route.path.endsWith('/metrics/job*') && method !== 'DELETE';
+    const started = process.hrtime.bigint();
+    const status = await hit.route.methods[method]!(req, res, hit.rest);
+    const name = isPush ? 'push' : hit.route.path.endsWith('/metrics/job*') ? 'delete' : hit.route.name;
+    if (name !== undefined) self.requests.inc({ code: String(status), handler: name, method: method.toLowerCase() });
+    if (isPush) {
+      self.pushDuration.observe({ method: method.toLowerCase() }, Number(process.hrtime.bigint() - started) / 1e9);
+      self.pushSize.observe({ method: method.toLowerCase() }, approximateRequestSize(req));
+    }
+  }
+
+  return createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err: String(err), url: req.url }, 'request failed');
+      if (!res.headersSent) sendError(res, 500, 'internal server error');
+      else res.destroy();
+    });
+  });
+}
+
+/** The request size client_golang's instrumentation reports: URL, method, proto, headers, host, body. */
+function approximateRequestSize(req: IncomingMessage): number {
+  let size = (req.url ?? '').length + (req.method ?? '').length + `HTTP/${req.httpVersion}`.length;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i].toLowerCase() === 'host') continue;
+    size += req.rawHeaders[i].length + req.rawHeaders[i + 1].length;
+  }
+  size += (req.headers.host ?? '').length;
+  const length = Number(req.headers['content-length'] ?? 0);
+  return size + (Number.isFinite(length) && length > 0 ? length : 0);
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// The pushgateway command: parse flags, build the store and server, listen, shut down cleanly.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { helpText, parseArgs, UsageError } from './config.js';
+import { createGatewayServer } from './http/server.js';
+import { createLogger } from './log.js';
+import { createSelfMetrics, reservedFamilies, type BuildInfo } from './selfmetrics.js';
+import { MemoryStore } from './store/memory.js';
+
+const APP = 'pushgateway';
+
+function buildInfo(): BuildInfo {
+  const pkgPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../package.json');
+  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string };
+  return { version: pkg.version, revision: '', branch: '', buildUser: '', buildDate: '', goVersion: `node${process.versions.node}` };
+}
+
+/** ":9091" → all interfaces; "host:port" and "[::1]:port" as Go reads them. */
+function splitListenAddress(addr: string): { host: string | undefined; port: number } {
+  const i = addr.lastIndexOf(':');
+  if (i < 0) throw new UsageError(`listen tcp: address ${addr}: missing port in address`);
+  const host = addr.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(addr.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`listen tcp: address ${addr}: invalid port`);
+  return { host: host === '' ? undefined : host, port };
+}
+
+async function main(): Promise<void> {
+  let outcome;
+  try {
+    outcome = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${APP}: error: ${e.message}, try --help\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  const build = buildInfo();
+  if (outcome.kind === 'help') {
+    process.stdout.write(helpText(APP));
+    return;
+  }
+  if (outcome.kind === 'version') {
+    process.stdout.write(`${APP}, version ${build.version} (node ${process.version})\n`);
+    return;
+  }
+  const config = outcome.config;
+  const log = createLogger(config.logLevel, config.logFormat);
+  log.info({ version: build.version }, 'starting pushgateway');
+
+  let store: MemoryStore | undefined;
+  const self = createSelfMetrics(build, { groups: () => store?.groupCount ?? 0, series: () => store?.seriesCount ?? 0 });
+  store = new MemoryStore(await reservedFamilies(self));
+  const servers = config.listenAddresses.map((addr) => {
+    const server = createGatewayServer({ config, store: store!, self, build, log, startMs: Date.now(), quit: () => shutdown('received termination request via web service, exiting gracefully...') });
+    const { host, port } = splitListenAddress(addr);
+    server.on('error', (err) => {
+      log.error({ err: err.message }, 'HTTP server stopped');
+      process.exit(1);
+    });
+    server.listen(port, host, () => {
+      const a = server.address() as AddressInfo;
+      log.info({ address: `${a.address}:${a.port}` }, 'listening');
+    });
+    return server;
+  });
+
+  let stopping = false;
+  function shutdown(reason: string): void {
+    if (stopping) return;
+    stopping = true;
+    log.info(reason);
+    let open = servers.length;
+    for (const s of servers) {
+      s.close(() => {
+        if (--open === 0) {
+          log.info('HTTP server stopped');
+          process.exit(0);
+        }
+      });
+      s.closeIdleConnections();
+    }
+    setTimeout(() => process.exit(0), 5000).unref();
+  }
+  process.on('SIGTERM', () => shutdown('received SIGINT/SIGTERM; exiting gracefully...'));
+  process.on('SIGINT', () => shutdown('received SIGINT/SIGTERM; exiting gracefully...'));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${APP}: error: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

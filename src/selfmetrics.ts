@@ -1,0 +1,140 @@
+// The gateway's own metrics, kept by prom-client and exposed beside the pushed ones in the
+// reference's family names, so dashboards built on the Go Pushgateway keep working.
+import client from 'prom-client';
+import type { LabelPair, Metric, MetricFamily, MetricType } from './model.js';
+import type { ReservedFamily } from './store/types.js';
+
+export interface SelfMetrics {
+  registry: client.Registry;
+  pushDuration: client.Summary<'method'>;
+  pushSize: client.Summary<'method'>;
+  requests: client.Counter<'code' | 'handler' | 'method'>;
+  groups: client.Gauge;
+  series: client.Gauge;
+}
+
+export interface BuildInfo {
+  version: string;
+  revision: string;
+  branch: string;
+  buildUser: string;
+  buildDate: string;
+  goVersion: string;
+}
+
+// The reference's summaries: quantiles 0.1/0.5/0.9 over a 10-minute window in 5 buckets.
+const SUMMARY = { percentiles: [0.1, 0.5, 0.9], maxAgeSeconds: 600, ageBuckets: 5 };
+
+export function createSelfMetrics(build: BuildInfo, counts: { groups: () => number; series: () => number }): SelfMetrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const info = new client.Gauge({
+    name: 'pushgateway_build_info',
+    help: "A metric with a constant '1' value labeled by version, revision, branch, goversion from which pushgateway was built, and the goos and goarch for the build.",
+    labelNames: ['branch', 'goarch', 'goos', 'goversion', 'revision', 'version'],
+    registers,
+  });
+  info.set(
+    {
+      branch: build.branch,
+      goarch: process.arch === 'x64' ? 'amd64' : process.arch,
+      goos: process.platform,
+      goversion: build.goVersion,
+      revision: build.revision,
+      version: build.version,
+    },
+    1,
+  );
+  return {
+    registry,
+    pushDuration: new client.Summary({
+      name: 'pushgateway_http_push_duration_seconds',
+      help: 'HTTP request duration for pushes to the Pushgateway.',
+      labelNames: ['method'],
+      registers,
+      ...SUMMARY,
+    }),
+    pushSize: new client.Summary({
+      name: 'pushgateway_http_push_size_bytes',
+      help: 'HTTP request size for pushes to the Pushgateway.',
+      labelNames: ['method'],
+      registers,
+      ...SUMMARY,
+    }),
+    requests: new client.Counter({
+      name: 'pushgateway_http_requests_total',
+      help: 'Total HTTP requests processed by the Pushgateway, excluding scrapes.',
+      labelNames: ['code', 'handler', 'method'],
+      registers,
+    }),
+    groups: new client.Gauge({
+      name: 'pushgateway_groups',
+      help: 'Number of groups currently stored.',
+      registers,
+      collect() {
+        this.set(counts.groups());
+      },
+    }),
+    series: new client.Gauge({
+      name: 'pushgateway_series',
+      help: 'Number of series currently stored, push_time_seconds and push_failure_time_seconds included.',
+      registers,
+      collect() {
+        this.set(counts.series());
+      },
+    }),
+  };
+}
+
+type PromJson = Awaited<ReturnType<client.Registry['getMetricsAsJSON']>>[number];
+
+function pairs(labels: Record<string, string | number>, skip?: string): LabelPair[] {
+  return Object.keys(labels)
+    .filter((n) => n !== skip)
+    .sort()
+    .map((name) => ({ name, value: String(labels[name]) }));
+}
+
+function toNumber(v: string | number): number {
+  return typeof v === 'number' ? v : v === '+Inf' ? Infinity : Number(v);
+}
+
+function toFamily(pm: PromJson): MetricFamily {
+  const type = String(pm.type) as MetricType;
+  const values = pm.values as Array<{ labels: Record<string, string | number>; value: number; metricName?: string }>;
+  if (type !== 'summary' && type !== 'histogram') {
+    return { name: pm.name, help: pm.help, type, metrics: values.map((v) => ({ labels: pairs(v.labels), value: v.value })) };
+  }
+  const extra = type === 'summary' ? 'quantile' : 'le';
+  const byLabels = new Map<string, Metric>();
+  for (const v of values) {
+    const labels = pairs(v.labels, extra);
+    const key = JSON.stringify(labels);
+    let m = byLabels.get(key);
+    if (m === undefined) {
+      m = type === 'summary'
+        ? { labels, summary: { sampleCount: 0, sampleSum: 0, quantiles: [] } }
+        : { labels, histogram: { sampleCount: 0, sampleSum: 0, buckets: [] } };
+      byLabels.set(key, m);
+    }
+    const agg = m.summary ?? m.histogram!;
+    if (v.metricName?.endsWith('_sum')) agg.sampleSum = v.value;
+    else if (v.metricName?.endsWith('_count')) agg.sampleCount = v.value;
+    else if (m.summary !== undefined) m.summary.quantiles.push({ quantile: toNumber(v.labels.quantile), value: v.value });
+    else if (v.labels.le !== '+Inf') m.histogram!.buckets.push({ upperBound: toNumber(v.labels.le), cumulativeCount: v.value });
+  }
+  return { name: pm.name, help: pm.help, type, metrics: [...byLabels.values()] };
+}
+
+/** The current self-metrics as metric families. */
+export async function gatherSelf(self: SelfMetrics): Promise<MetricFamily[]> {
+  return (await self.registry.getMetricsAsJSON()).map(toFamily);
+}
+
+/** Names, types and helps of the self-metrics: pushed families must agree with them. */
+export async function reservedFamilies(self: SelfMetrics): Promise<Map<string, ReservedFamily>> {
+  const out = new Map<string, ReservedFamily>();
+  for (const mf of await gatherSelf(self)) out.set(mf.name, { type: mf.type, help: mf.help ?? '' });
+  return out;
+}

@@ -1,0 +1,140 @@
+// The consistency index: per family name, which groups hold it, with which types, and which
+// series exist. A push is checked against it in time proportional to the push, not the store
+// (the reference re-gathers the whole store on every push).
+import type { Metric, MetricFamily, MetricType } from '../model.js';
+import { describeMetric, typeName } from './describe.js';
+import type { ReservedFamily } from './types.js';
+
+export interface IndexedFamily {
+  /** Group id → the type that group stores under this name. */
+  readonly groups: Map<string, MetricType>;
+  /** Series identity (name-less label key) → id of the group holding it. */
+  readonly series: Map<string, string>;
+}
+
+/** Series identity within a family: label names and values (labels are sorted already). */
+export function seriesKey(m: Metric): string {
+  let k = '';
+  for (const lp of m.labels) k += lp.name + '\xff' + lp.value + '\xfe';
+  return k;
+}
+
+export class ConsistencyIndex {
+  readonly families = new Map<string, IndexedFamily>();
+
+  add(groupId: string, mf: MetricFamily): void {
+    let entry = this.families.get(mf.name);
+    if (entry === undefined) {
+      entry = { groups: new Map(), series: new Map() };
+      this.families.set(mf.name, entry);
+    }
+    entry.groups.set(groupId, mf.type);
+    for (const m of mf.metrics) entry.series.set(seriesKey(m), groupId);
+  }
+
+  remove(groupId: string, mf: MetricFamily): void {
+    const entry = this.families.get(mf.name);
+    if (entry === undefined) return;
+    entry.groups.delete(groupId);
+    for (const m of mf.metrics) {
+      const k = seriesKey(m);
+      if (entry.series.get(k) === groupId) entry.series.delete(k);
+    }
+    if (entry.groups.size === 0) this.families.delete(mf.name);
+  }
+
+  /** The type another group than `groupId` stores under `name`, if any. */
+  typeElsewhere(name: string, groupId: string): MetricType | undefined {
+    const entry = this.families.get(name);
+    if (entry === undefined) return undefined;
+    for (const [id, type] of entry.groups) if (id !== groupId) return type;
+    return undefined;
+  }
+
+  /**
+   * The reference's verdicts (client_golang's Gatherers) for writing `pushed` into group
+   * `groupId`, which after the write still holds `kept` from before. Returns the errors, in the
+   * reference's wording; where its verdict depends on Go's map order, the stored state wins.
+   */
+  check(
+    groupId: string,
+    pushed: MetricFamily[],
+    kept: ReadonlySet<string>,
+    reserved: (name: string) => ReservedFamily | undefined,
+  ): string[] {
+    const errors: string[] = [];
+    const pushedNames = new Set(pushed.map((mf) => mf.name));
+    const seenNew = new Set<string>();
+    const present = (name: string): MetricType | undefined =>
+      reserved(name)?.type ??
+      this.typeElsewhere(name, groupId) ??
+      (kept.has(name) && !pushedNames.has(name) ? this.families.get(name)?.groups.get(groupId) : undefined) ??
+      (seenNew.has(name) ? pushed.find((mf) => mf.name === name)?.type : undefined);
+
+    for (const mf of [...pushed].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const own = reserved(mf.name);
+      if (own !== undefined && own.type !== mf.type) {
+        errors.push(`gathered metric family ${mf.name} has type ${typeName(mf.type)} but should have ${typeName(own.type)}`);
+        continue;
+      }
+      const elsewhere = own?.type ?? this.typeElsewhere(mf.name, groupId);
+      if (elsewhere === undefined) {
+        const collision = suffixCollision(mf, present);
+        if (collision !== undefined) {
+          errors.push(collision);
+          continue;
+        }
+      }
+      seenNew.add(mf.name);
+      const expected = elsewhere ?? mf.type;
+      const entry = this.families.get(mf.name);
+      const inPush = new Set<string>();
+      for (const m of mf.metrics) {
+        const prefix = `collected metric "${mf.name}" { ${describeMetric(mf.type, m)}}`;
+        if (expected !== mf.type) {
+          errors.push(`${prefix} is not a ${typeName(expected)}`);
+          continue;
+        }
+        if (mf.type === 'summary' && m.labels.some((lp) => lp.name === 'quantile')) {
+          errors.push(`${prefix} must not have an explicit "quantile" label`);
+          continue;
+        }
+        const key = seriesKey(m);
+        const owner = entry?.series.get(key);
+        if (inPush.has(key) || (owner !== undefined && owner !== groupId)) {
+          errors.push(`${prefix} was collected before with the same name and label values`);
+          continue;
+        }
+        inPush.add(key);
+      }
+    }
+    return errors;
+  }
+}
+
+/** client_golang's check of names that collide with the `_count`/`_sum`/`_bucket` of another family. */
+function suffixCollision(mf: MetricFamily, present: (name: string) => MetricType | undefined): string | undefined {
+  const name = mf.name;
+  for (const suffix of ['_count', '_sum', '_bucket']) {
+    if (!name.endsWith(suffix)) continue;
+    const base = name.slice(0, -suffix.length);
+    const baseType = present(base);
+    if (baseType === 'summary' && suffix !== '_bucket') {
+      return `collected metric named "${name}" collides with previously collected summary named "${base}"`;
+    }
+    if (baseType === 'histogram') {
+      return `collected metric named "${name}" collides with previously collected histogram named "${base}"`;
+    }
+  }
+  if (mf.type === 'summary' || mf.type === 'histogram') {
+    for (const suffix of ['_count', '_sum']) {
+      if (present(name + suffix) !== undefined) {
+        return `collected histogram or summary named "${name}" collides with previously collected metric named "${name + suffix}"`;
+      }
+    }
+  }
+  if (mf.type === 'histogram' && present(name + '_bucket') !== undefined) {
+    return `collected histogram named "${name}" collides with previously collected metric named "${name}_bucket"`;
+  }
+  return undefined;
+}

@@ -1,0 +1,186 @@
+// The in-memory store: groups, their families and the consistency index. The only mutable state
+// of the gateway; every change goes through write/delete/wipe and is announced to subscribers.
+import type { MetricFamily } from '../model.js';
+import { ConsistencyIndex } from './consistency.js';
+import { groupId, groupSeriesLabels, sanitizeFamily } from './grouping.js';
+import type {
+  Group,
+  GroupingLabels,
+  MetricStore,
+  ReservedFamily,
+  StoreChange,
+  StoredFamily,
+  WriteRequest,
+  WriteResult,
+} from './types.js';
+
+export const PUSH_TIME = 'push_time_seconds';
+export const PUSH_FAILURE_TIME = 'push_failure_time_seconds';
+const PUSH_TIME_HELP = 'Last Unix time when changing this group in the Pushgateway succeeded.';
+const PUSH_FAILURE_TIME_HELP = 'Last Unix time when changing this group in the Pushgateway failed.';
+
+class StoredGroup implements Group {
+  readonly families = new Map<string, StoredFamily>();
+  constructor(
+    readonly id: string,
+    readonly labels: GroupingLabels,
+  ) {}
+
+  get lastPushSuccess(): boolean {
+    return pushTimeOf(this, PUSH_TIME) >= pushTimeOf(this, PUSH_FAILURE_TIME);
+  }
+}
+
+function pushTimeOf(g: Group, name: string): number {
+  return g.families.get(name)?.family.metrics[0]?.value ?? 0;
+}
+
+function timeFamily(name: string, labels: GroupingLabels, seconds: number): MetricFamily {
+  return {
+    name,
+    help: name === PUSH_TIME ? PUSH_TIME_HELP : PUSH_FAILURE_TIME_HELP,
+    type: 'gauge',
+    metrics: [{ labels: groupSeriesLabels(labels), value: seconds }],
+  };
+}
+
+function hasTimestamps(families: MetricFamily[]): boolean {
+  return families.some((mf) => mf.metrics.some((m) => m.timestampMs !== undefined));
+}
+
+export class MemoryStore implements MetricStore {
+  private readonly byId = new Map<string, StoredGroup>();
+  private readonly index = new ConsistencyIndex();
+  private readonly listeners = new Set<(c: StoreChange) => void>();
+  private series = 0;
+
+  constructor(private readonly reservedFamilies: ReadonlyMap<string, ReservedFamily> = new Map()) {}
+
+  get groupCount(): number {
+    return this.byId.size;
+  }
+
+  get seriesCount(): number {
+    return this.series;
+  }
+
+  groups(): Iterable<Group> {
+    return this.byId.values();
+  }
+
+  familyNames(): Iterable<string> {
+    return this.index.families.keys();
+  }
+
+  *familyGroups(name: string): Iterable<Group> {
+    const entry = this.index.families.get(name);
+    if (entry === undefined) return;
+    for (const id of entry.groups.keys()) {
+      const g = this.byId.get(id);
+      if (g !== undefined) yield g;
+    }
+  }
+
+  reserved(name: string): ReservedFamily | undefined {
+    return this.reservedFamilies.get(name);
+  }
+
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  write(req: WriteRequest): WriteResult {
+    const id = groupId(req.labels);
+    const seconds = req.timestampMs / 1000;
+    if (hasTimestamps(req.families)) {
+      this.recordFailure(id, req.labels, req.timestampMs);
+      return { ok: false, error: 'pushed metrics must not have timestamps' };
+    }
+    for (const mf of req.families) sanitizeFamily(mf, req.labels);
+    const existing = this.byId.get(id);
+    const pushed = [...req.families];
+    pushed.push(timeFamily(PUSH_TIME, req.labels, seconds));
+    if (existing?.families.has(PUSH_FAILURE_TIME) !== true) pushed.push(timeFamily(PUSH_FAILURE_TIME, req.labels, 0));
+    if (req.check) {
+      const kept = new Set<string>();
+      if (existing !== undefined && !req.replace) for (const name of existing.families.keys()) kept.add(name);
+      if (existing !== undefined && req.replace) kept.add(PUSH_FAILURE_TIME);
+      const errors = this.index.check(id, pushed, kept, (n) => this.reservedFamilies.get(n));
+      if (errors.length > 0) {
+        this.recordFailure(id, req.labels, req.timestampMs);
+        const message =
+          errors.length === 1 ? errors[0] : `${errors.length} error(s) occurred:` + errors.map((e) => `\n* ${e}`).join('');
+        return { ok: false, error: message };
+      }
+    }
+    const group = existing ?? this.createGroup(id, req.labels);
+    const changed = new Set<string>();
+    if (req.replace) {
+      for (const name of [...group.families.keys()]) {
+        if (name === PUSH_TIME || name === PUSH_FAILURE_TIME) continue;
+        this.removeFamily(group, name);
+        changed.add(name);
+      }
+    }
+    for (const mf of pushed) {
+      this.removeFamily(group, mf.name);
+      this.putFamily(group, mf, req.timestampMs);
+      changed.add(mf.name);
+    }
+    this.emit({ groupId: id, families: [...changed] });
+    return { ok: true };
+  }
+
+  delete(labels: GroupingLabels): void {
+    const group = this.byId.get(groupId(labels));
+    if (group === undefined) return;
+    const names = [...group.families.keys()];
+    for (const name of names) this.removeFamily(group, name);
+    this.byId.delete(group.id);
+    this.emit({ groupId: group.id, families: names });
+  }
+
+  wipe(): void {
+    for (const g of [...this.byId.values()]) this.delete(g.labels);
+  }
+
+  private createGroup(id: string, labels: GroupingLabels): StoredGroup {
+    const sorted: Record<string, string> = {};
+    for (const name of Object.keys(labels).sort()) sorted[name] = labels[name];
+    const group = new StoredGroup(id, sorted);
+    this.byId.set(id, group);
+    return group;
+  }
+
+  /** A failed push stamps push_failure_time_seconds, creating the group if needed (as the reference does). */
+  private recordFailure(id: string, labels: GroupingLabels, timestampMs: number): void {
+    const group = this.byId.get(id) ?? this.createGroup(id, labels);
+    const changed = [PUSH_FAILURE_TIME];
+    this.removeFamily(group, PUSH_FAILURE_TIME);
+    this.putFamily(group, timeFamily(PUSH_FAILURE_TIME, labels, timestampMs / 1000), timestampMs);
+    if (!group.families.has(PUSH_TIME)) {
+      this.putFamily(group, timeFamily(PUSH_TIME, labels, 0), timestampMs);
+      changed.push(PUSH_TIME);
+    }
+    this.emit({ groupId: id, families: changed });
+  }
+
+  private putFamily(group: StoredGroup, mf: MetricFamily, timestampMs: number): void {
+    group.families.set(mf.name, { family: mf, timestampMs });
+    this.index.add(group.id, mf);
+    this.series += mf.metrics.length;
+  }
+
+  private removeFamily(group: StoredGroup, name: string): void {
+    const old = group.families.get(name);
+    if (old === undefined) return;
+    group.families.delete(name);
+    this.index.remove(group.id, old.family);
+    this.series -= old.family.metrics.length;
+  }
+
+  private emit(change: StoreChange): void {
+    for (const l of this.listeners) l(change);
+  }
+}

@@ -1,0 +1,94 @@
+// Starts real gateway processes (ours or the Go reference) on free loopback ports for tests,
+// and stops them by the PID we started.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export const REFERENCE_BIN = process.env.REFERENCE_PUSHGATEWAY ?? '/usr/bin/prometheus-pushgateway';
+export const OURS_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
+
+export function referenceAvailable(): boolean {
+  return existsSync(REFERENCE_BIN);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      if (addr === null || typeof addr === 'string') return reject(new Error('no port'));
+      const port = addr.port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningServer {
+  kind: 'ours' | 'reference';
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+async function waitReady(url: string, proc: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${output()}`);
+    try {
+      const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`server at ${url} not ready after ${timeoutMs} ms: ${output()}`);
+}
+
+/**
+ * Starts ours (`node dist/src/main.js`) or the reference with the given extra flags.
+ * The listen address is chosen here; `routePrefix` is only used to find the readiness endpoint.
+ */
+export async function startServer(
+  kind: 'ours' | 'reference',
+  flags: string[] = [],
+  opts: { routePrefix?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunningServer> {
+  const port = await freePort();
+  const listen = `--web.listen-address=127.0.0.1:${port}`;
+  const hasPersistence = flags.some((f) => f.startsWith('--persistence.file'));
+  // Debian's reference defaults to a persistence file under /var/lib; tests always choose explicitly.
+  const all = [listen, ...(hasPersistence ? [] : ['--persistence.file=']), ...flags];
+  const proc =
+    kind === 'ours'
+      ? spawn(process.execPath, [OURS_MAIN, ...all], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env })
+      : spawn(REFERENCE_BIN, all, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const output = () => out;
+  const base = `http://127.0.0.1:${port}`;
+  const url = base + (opts.routePrefix ?? '');
+  try {
+    await waitReady(url, proc, output, opts.timeoutMs ?? 15000);
+  } catch (e) {
+    proc.kill('SIGKILL');
+    throw e;
+  }
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { kind, url: base, port, proc, output, stop };
+}
