@@ -43,6 +43,11 @@ const families: Array<[string, MetricFamily, string]> = [
     '# TYPE h histogram\nh_bucket{le="0.1"} 1\nh_bucket{le="+Inf"} 4\nh_sum 1e+06\nh_count 4\n',
   ],
   [
+    'counts print as floats, as the reference prints them',
+    { name: 's', type: 'summary', metrics: [{ labels: [], summary: { sampleCount: 1234567, sampleSum: 1, quantiles: [] } }] },
+    '# TYPE s summary\ns_sum 1\ns_count 1.234567e+06\n',
+  ],
+  [
     'histogram with explicit +Inf',
     { name: 'h', type: 'histogram', metrics: [{ labels: L({ a: 'b' }), histogram: { sampleCount: 4, sampleSum: 0, buckets: [{ upperBound: Infinity, cumulativeCount: 4 }] } }] },
     '# TYPE h histogram\nh_bucket{a="b",le="+Inf"} 4\nh_sum{a="b"} 0\nh_count{a="b"} 4\n',

@@ -1,7 +1,8 @@
 // Text exposition format 0.0.4 renderer, byte-compatible with Go's expfmt as used by the
-// reference. Hand-written because scrapes render every stored series: it must be exact and fast.
+// reference (which prints counts as floats too: 1234567 → 1.234567e+06). Hand-written because
+// scrapes render every stored series: it must be exact and fast.
 import type { LabelPair, Metric, MetricFamily, MetricType } from '../model.js';
-import { formatCount, formatSampleValue } from './float.js';
+import { formatSampleValue } from './float.js';
 
 /** One series ready for a scrape: its text lines, and the key the reference sorts series by. */
 export interface RenderedSeries {
@@ -63,17 +64,17 @@ export function seriesText(name: string, type: MetricType, m: Metric): string {
     for (const q of m.summary.quantiles) {
       s += name + withExtra(open, 'quantile', formatSampleValue(q.quantile)) + ' ' + formatSampleValue(q.value) + ts;
     }
-    return s + `${name}_sum${plain} ${formatSampleValue(m.summary.sampleSum)}${ts}${name}_count${plain} ${formatCount(m.summary.sampleCount)}${ts}`;
+    return s + `${name}_sum${plain} ${formatSampleValue(m.summary.sampleSum)}${ts}${name}_count${plain} ${formatSampleValue(m.summary.sampleCount)}${ts}`;
   }
   if (m.histogram !== undefined && (type === 'histogram' || type === 'gaugehistogram')) {
     let s = '';
     let infSeen = false;
     for (const b of m.histogram.buckets) {
       if (b.upperBound === Infinity) infSeen = true;
-      s += `${name}_bucket${withExtra(open, 'le', formatSampleValue(b.upperBound))} ${formatCount(b.cumulativeCount)}${ts}`;
+      s += `${name}_bucket${withExtra(open, 'le', formatSampleValue(b.upperBound))} ${formatSampleValue(b.cumulativeCount)}${ts}`;
     }
-    if (!infSeen) s += `${name}_bucket${withExtra(open, 'le', '+Inf')} ${formatCount(m.histogram.sampleCount)}${ts}`;
-    return s + `${name}_sum${plain} ${formatSampleValue(m.histogram.sampleSum)}${ts}${name}_count${plain} ${formatCount(m.histogram.sampleCount)}${ts}`;
+    if (!infSeen) s += `${name}_bucket${withExtra(open, 'le', '+Inf')} ${formatSampleValue(m.histogram.sampleCount)}${ts}`;
+    return s + `${name}_sum${plain} ${formatSampleValue(m.histogram.sampleSum)}${ts}${name}_count${plain} ${formatSampleValue(m.histogram.sampleCount)}${ts}`;
   }
   return `${name}${plain} ${formatSampleValue(m.value ?? 0)}${ts}`;
 }

@@ -2,7 +2,7 @@
 // arrived, and a response goes out only after its write is applied (read-your-writes).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { parseText } from '../parse/text.js';
+import { parseTextBytes } from '../parse/text.js';
 import { groupId } from '../store/grouping.js';
 import type { MetricStore } from '../store/types.js';
 import { BodyError, decodeContent, readBody } from './body.js';
@@ -53,21 +53,20 @@ export function createPushHandlers(opts: PushOptions) {
     let status = 0;
     return queues
       .run(groupId(labels), async () => {
-        let text: string;
+        let raw: Buffer;
         try {
-          const raw = decodeContent(req.headers['content-encoding'], await bodyPromise, opts.maxBodyBytes);
+          raw = decodeContent(req.headers['content-encoding'], await bodyPromise, opts.maxBodyBytes);
           if (isProtobuf(req.headers['content-type'])) {
             status = sendError(res, 415, 'protobuf push bodies are not supported by this version; send the text format');
             return;
           }
-          text = raw.toString('utf8');
         } catch (e) {
           status = e instanceof BodyError ? sendError(res, e.status, e.message) : sendError(res, 400, String(e));
           return;
         }
         let families;
         try {
-          families = parseText(text);
+          families = parseTextBytes(raw);
         } catch (e) {
           const message = (e as Error).message;
           opts.log.debug({ source: req.socket.remoteAddress, err: message }, 'failed to parse text');

@@ -1,0 +1,746 @@
+// Parser for the Prometheus text exposition format 0.0.4, written to behave exactly like the
+// expfmt.TextParser of github.com/prometheus/common v0.39 that Pushgateway 1.5.1 uses: the same
+// accepted inputs, the same resulting families, and the same error messages, byte for byte.
+//
+// A few of the reference's quirks are kept on purpose, because pushes that the Go gateway accepts
+// (or rejects) must be accepted (or rejected) here too:
+//  - the last line must end in "\n", otherwise "unexpected end of input stream";
+//  - whitespace after the value and before the newline is read as an empty timestamp;
+//  - the value starts at the first byte that cannot continue the metric name, so "foo.5" is foo=0.5;
+//  - a HELP line without text leaves the help unset (it can never become ""), and a second HELP
+//    line is only an error when it has text;
+//  - in TYPE lines and in what follows a timestamp, backslashes are silently dropped;
+//  - `foo_count`/`foo_sum` (and `foo_bucket`) lines are folded into an earlier family `foo` only if
+//    that family is already typed summary (histogram), and a HELP/TYPE line for such a name
+//    addresses the family `foo`;
+//  - summary/histogram lines are grouped by their label set (without quantile/le) across the
+//    whole input, not only consecutive lines, and a quantile/le value of NaN is ignored;
+//  - a family of type gauge_histogram gets its metrics (with labels and timestamp) but no value:
+//    the Go parser records an error for it that the next byte read overwrites.
+//
+// Input comes in two forms. parseText takes a JavaScript string and behaves like the Go parser
+// fed the UTF-8 encoding of that string. parseTextBytes takes the raw body and is exact even for
+// invalid UTF-8 (which the Go parser rejects only inside label values): it decodes the body as
+// latin1, so that every char is one byte, and decodes UTF-8 only where text is kept.
+
+import { isUtf8 } from 'node:buffer';
+import type { LabelPair, Metric, MetricFamily, MetricType } from '../model.js';
+
+/** A parse error; `message` is exactly the Go ParseError string. */
+export class TextParseError extends Error {
+  /** 1-based number of the line the error was found in. */
+  readonly line: number;
+  /** The message without the "text format parsing error in line N: " prefix. */
+  readonly msg: string;
+
+  constructor(line: number, msg: string) {
+    super(`text format parsing error in line ${line}: ${msg}`);
+    this.name = 'TextParseError';
+    this.line = line;
+    this.msg = msg;
+  }
+}
+
+/**
+ * Parses a body in the text format. Returns the families in the order in which they were first
+ * named (by a sample, or by a HELP/TYPE line with something after the name); families without
+ * any sample are left out, as the Go parser does. Labels keep their order in the line.
+ *
+ * The string is treated as the Go parser would treat its UTF-8 encoding. It cannot carry invalid
+ * UTF-8: a caller that decoded the body leniently has U+FFFD where the bytes were invalid, and a
+ * label value holding U+FFFD is valid, where Go would have rejected the raw bytes with
+ * `invalid label value "\xff"`. A lone surrogate (which no UTF-8 decoder produces) is treated
+ * like its WTF-8 bytes, i.e. it is invalid in a label value. Use parseTextBytes on raw bodies.
+ *
+ * @throws TextParseError
+ */
+export function parseText(body: string): MetricFamily[] {
+  return parse(body, false);
+}
+
+/**
+ * Parses a raw body in the text format, exactly as the Go parser does, invalid UTF-8 included:
+ * it is an error in a label value (`invalid label value "\xff"`), quoted byte-wise in error
+ * messages, and replaced by U+FFFD in HELP text (where Go keeps the raw bytes).
+ *
+ * @throws TextParseError
+ */
+export function parseTextBytes(body: Uint8Array): MetricFamily[] {
+  return parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'), true);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const TAB = 9;
+const NL = 10;
+const SP = 32;
+const DQUOTE = 34;
+const HASH = 35;
+const PLUS = 43;
+const COMMA = 44;
+const MINUS = 45;
+const DOT = 46;
+const EQUALS = 61;
+const BACKSLASH = 92;
+const LBRACE = 123;
+const RBRACE = 125;
+
+// Character classes of the ASCII range, as bit flags.
+const LABEL_START = 1;
+const LABEL_CONT = 2;
+const METRIC_START = 4;
+const METRIC_CONT = 8;
+const DIGIT = 16;
+const CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95; // a-z A-Z _
+  const digit = c >= 48 && c <= 57;
+  const colon = c === 58;
+  CLASS[c] =
+    (letter ? LABEL_START | LABEL_CONT | METRIC_START | METRIC_CONT : 0) |
+    (digit ? LABEL_CONT | METRIC_CONT | DIGIT : 0) |
+    (colon ? METRIC_START | METRIC_CONT : 0);
+}
+const is = (c: number, flag: number): boolean => c < 128 && (CLASS[c] & flag) !== 0;
+
+/** What a `_count`/`_sum` line contributes to the summary or histogram it was folded into. */
+const enum Role {
+  None,
+  Count,
+  Sum,
+}
+
+interface FamilyState {
+  name: string;
+  help: string | undefined;
+  /** Undefined until a TYPE line or the first sample fixes it. */
+  type: MetricType | undefined;
+  metrics: Metric[];
+  /** Summaries and histograms: their metrics by label signature (quantile/le excluded). */
+  bySignature: Map<string, Metric> | undefined;
+}
+
+function parse(src: string, bytes: boolean): MetricFamily[] {
+  const n = src.length;
+  const families = new Map<string, FamilyState>();
+  let line = 0;
+  let role = Role.None;
+
+  const fail = (msg: string): never => {
+    throw new TextParseError(line, msg);
+  };
+  // Every read past the end, except at the start of a line, is this error in Go.
+  const eof = (): never => fail('unexpected end of input stream');
+  // %q of a token, and %q / %c of the single byte at index i, as Go prints them.
+  const quote = (token: string): string => goQuote(bytes ? latin1Codes(token) : wtf8(token));
+  const byteAt = (i: number): number => (bytes ? src.charCodeAt(i) : firstUtf8Byte(src, i));
+  const quoteByteAt = (i: number): string => `'${escapeRune(byteAt(i), 39)}'`;
+  const invalidEscape = (i: number): never =>
+    fail(`invalid escape sequence '\\${String.fromCharCode(byteAt(i))}'`);
+
+  // Go's setOrCreateCurrentMF: the family a sample or HELP/TYPE line refers to, and (in `role`)
+  // whether the name is the _count or _sum of a summary or histogram declared before.
+  const familyFor = (name: string): FamilyState => {
+    role = Role.None;
+    let fam = families.get(name);
+    if (fam !== undefined) return fam;
+    const len = name.length;
+    let base: string | undefined;
+    let r = Role.None;
+    if (len > 6 && name.endsWith('_count')) {
+      base = name.slice(0, len - 6);
+      r = Role.Count;
+    } else if (len > 4 && name.endsWith('_sum')) {
+      base = name.slice(0, len - 4);
+      r = Role.Sum;
+    }
+    if (base !== undefined) {
+      fam = families.get(base);
+      if (fam !== undefined && (fam.type === 'summary' || fam.type === 'histogram')) {
+        role = r;
+        return fam;
+      }
+    } else if (len > 7 && name.endsWith('_bucket')) {
+      fam = families.get(name.slice(0, len - 7));
+      if (fam !== undefined && fam.type === 'histogram') return fam;
+    }
+    fam = { name, help: undefined, type: undefined, metrics: [], bySignature: undefined };
+    families.set(name, fam);
+    return fam;
+  };
+
+  // A comment line; i is at the '#'. Returns the index after the line's newline.
+  const comment = (i: number): number => {
+    let c: number;
+    do {
+      if (++i >= n) eof();
+      c = src.charCodeAt(i);
+    } while (c === SP || c === TAB);
+    if (c === NL) return i + 1;
+    const keywordStart = i;
+    while (c !== SP && c !== TAB && c !== NL) {
+      if (++i >= n) eof();
+      c = src.charCodeAt(i);
+    }
+    if (c === NL) return i + 1;
+    const isHelp = i - keywordStart === 4 && src.startsWith('HELP', keywordStart);
+    if (!isHelp && !(i - keywordStart === 4 && src.startsWith('TYPE', keywordStart))) {
+      const end = src.indexOf('\n', i); // Any other comment: skipped.
+      if (end < 0) eof();
+      return end + 1;
+    }
+    do {
+      if (++i >= n) eof();
+      c = src.charCodeAt(i);
+    } while (c === SP || c === TAB);
+    const nameStart = i;
+    if (is(c, METRIC_START)) {
+      do {
+        if (++i >= n) eof();
+        c = src.charCodeAt(i);
+      } while (is(c, METRIC_CONT));
+    }
+    if (c === NL) return i + 1; // "# HELP name" with nothing after the name is no error.
+    if (c !== SP && c !== TAB) fail('invalid metric name in comment');
+    const fam = familyFor(src.slice(nameStart, i));
+    do {
+      if (++i >= n) eof();
+      c = src.charCodeAt(i);
+    } while (c === SP || c === TAB);
+    if (c === NL) return i + 1;
+
+    if (isHelp) {
+      if (fam.help !== undefined) fail(`second HELP line for metric name ${quote(fam.name)}`);
+      // The rest of the line, with the escapes \\ and \n.
+      let help = '';
+      let seg = i;
+      for (;;) {
+        if (c === NL) break;
+        if (c === BACKSLASH) {
+          help += src.slice(seg, i);
+          if (++i >= n) eof();
+          c = src.charCodeAt(i);
+          if (c === BACKSLASH) help += '\\';
+          else if (c === 110) help += '\n';
+          else invalidEscape(i);
+          seg = i + 1;
+        }
+        if (++i >= n) eof();
+        c = src.charCodeAt(i);
+      }
+      help += src.slice(seg, i);
+      fam.help = bytes ? decodeLenient(help) : help;
+      return i + 1;
+    }
+
+    if (fam.type !== undefined) {
+      fail(`second TYPE line for metric name ${quote(fam.name)}, or TYPE reported after samples`);
+    }
+    // The rest of the line; Go drops backslashes here without interpreting them.
+    const end = src.indexOf('\n', i);
+    if (end < 0) eof();
+    let token = src.slice(i, end);
+    if (token.includes('\\')) token = token.split('\\').join('');
+    const type = metricType(bytes ? decodeLenient(token) : token);
+    if (type === undefined) fail(`unknown metric type ${quote(token)}`);
+    fam.type = type;
+    return end + 1;
+  };
+
+  // A sample line; i is at its first byte, which is neither blank nor '#' nor a newline.
+  // Returns the index after the line's newline.
+  const sample = (i: number): number => {
+    let c = src.charCodeAt(i);
+    if (!is(c, METRIC_START)) fail('invalid metric name');
+    const nameStart = i;
+    do {
+      if (++i >= n) eof();
+      c = src.charCodeAt(i);
+    } while (is(c, METRIC_CONT));
+    const fam = familyFor(src.slice(nameStart, i));
+    const lineRole = role;
+    if (fam.type === undefined) fam.type = 'untyped';
+    const type = fam.type;
+    const isSummary = type === 'summary';
+    const isHistogram = type === 'histogram';
+    if (c === SP || c === TAB) {
+      do {
+        if (++i >= n) eof();
+        c = src.charCodeAt(i);
+      } while (c === SP || c === TAB);
+    }
+
+    const labels: LabelPair[] = [];
+    let bound = NaN; // The quantile (summary) or le (histogram) of the line.
+    if (c === LBRACE) {
+      for (;;) {
+        do {
+          if (++i >= n) eof();
+          c = src.charCodeAt(i);
+        } while (c === SP || c === TAB);
+        if (c === RBRACE) break;
+
+        if (!is(c, LABEL_START)) fail(`invalid label name for metric ${quote(fam.name)}`);
+        const labelStart = i;
+        do {
+          if (++i >= n) eof();
+          c = src.charCodeAt(i);
+        } while (is(c, LABEL_CONT));
+        const name = src.slice(labelStart, i);
+        if (name === '__name__') fail('label name "__name__" is reserved');
+        const isBound = isSummary ? name === 'quantile' : isHistogram && name === 'le';
+        if (c === SP || c === TAB) {
+          do {
+            if (++i >= n) eof();
+            c = src.charCodeAt(i);
+          } while (c === SP || c === TAB);
+        }
+        if (c !== EQUALS) fail(`expected '=' after label name, found ${quoteByteAt(i)}`);
+        if (!isBound) {
+          for (let k = 0; k < labels.length; k++) {
+            if (labels[k].name === name) fail(`duplicate label names for metric ${quote(fam.name)}`);
+          }
+        }
+        do {
+          if (++i >= n) eof();
+          c = src.charCodeAt(i);
+        } while (c === SP || c === TAB);
+        if (c !== DQUOTE) fail(`expected '"' at start of label value, found ${quoteByteAt(i)}`);
+
+        // The quoted value, with the escapes \\, \" and \n. Slices unless there are escapes.
+        let raw = '';
+        let seg = i + 1;
+        let high = 0; // OR of all chars: >= 0x80 if there may be something to check or decode.
+        for (;;) {
+          if (++i >= n) eof();
+          c = src.charCodeAt(i);
+          if (c === DQUOTE) break;
+          if (c === BACKSLASH) {
+            raw += src.slice(seg, i);
+            if (++i >= n) eof();
+            c = src.charCodeAt(i);
+            if (c === DQUOTE || c === BACKSLASH) raw += c === DQUOTE ? '"' : '\\';
+            else if (c === 110) raw += '\n';
+            else invalidEscape(i);
+            seg = i + 1;
+          } else if (c === NL) {
+            fail(`label value ${quote(raw + src.slice(seg, i))} contains unescaped new-line`);
+          } else {
+            high |= c;
+          }
+        }
+        raw += src.slice(seg, i);
+        let value = raw;
+        if (high >= 0x80) {
+          // Go requires valid UTF-8 (model.LabelValue.IsValid).
+          if (bytes) {
+            const buf = Buffer.from(raw, 'latin1');
+            if (!isUtf8(buf)) fail(`invalid label value ${quote(raw)}`);
+            value = buf.toString('utf8');
+          } else if (high >= 0xd800 && !isWellFormed(raw)) {
+            fail(`invalid label value ${quote(raw)}`);
+          }
+        }
+        if (isBound) {
+          const b = parseGoFloat(raw);
+          if (b === undefined) {
+            fail(`expected float as value for '${isSummary ? 'quantile' : 'le'}' label, got ${quote(raw)}`);
+          }
+          bound = b as number;
+        } else {
+          labels.push({ name, value });
+        }
+
+        do {
+          if (++i >= n) eof();
+          c = src.charCodeAt(i);
+        } while (c === SP || c === TAB);
+        if (c === RBRACE) break;
+        if (c !== COMMA) fail(`unexpected end of label value ${quote(raw)}`);
+      }
+      do {
+        if (++i >= n) eof();
+        c = src.charCodeAt(i);
+      } while (c === SP || c === TAB);
+    }
+
+    // The metric: a new one, or for summaries and histograms the one with the same labels.
+    let metric: Metric;
+    if (isSummary || isHistogram) {
+      const bySignature = (fam.bySignature ??= new Map());
+      const key = signature(labels);
+      const existing = bySignature.get(key);
+      if (existing === undefined) {
+        metric = { labels };
+        bySignature.set(key, metric);
+        fam.metrics.push(metric);
+      } else {
+        metric = existing;
+      }
+    } else {
+      metric = { labels };
+      fam.metrics.push(metric);
+    }
+
+    const valueStart = i;
+    while (c !== SP && c !== TAB && c !== NL) {
+      if (++i >= n) eof();
+      c = src.charCodeAt(i);
+    }
+    const valueToken = src.slice(valueStart, i);
+    const v = parseGoFloat(valueToken);
+    if (v === undefined) fail(`expected float as value, got ${quote(valueToken)}`);
+    const value = v as number;
+    switch (type) {
+      case 'counter':
+      case 'gauge':
+      case 'untyped':
+        metric.value = value;
+        break;
+      case 'summary': {
+        const s = (metric.summary ??= { sampleCount: 0, sampleSum: 0, quantiles: [] });
+        if (lineRole === Role.Count) s.sampleCount = goFloatToUint64(value);
+        else if (lineRole === Role.Sum) s.sampleSum = value;
+        else if (!Number.isNaN(bound)) s.quantiles.push({ quantile: bound, value });
+        break;
+      }
+      case 'histogram': {
+        const h = (metric.histogram ??= { sampleCount: 0, sampleSum: 0, buckets: [] });
+        if (lineRole === Role.Count) h.sampleCount = goFloatToUint64(value);
+        else if (lineRole === Role.Sum) h.sampleSum = value;
+        else if (!Number.isNaN(bound)) h.buckets.push({ upperBound: bound, cumulativeCount: goFloatToUint64(value) });
+        break;
+      }
+      default:
+      // gaugehistogram: Go sets an error that the next read overwrites; the metric keeps no value.
+    }
+    if (c === NL) return i + 1;
+
+    // The timestamp.
+    do {
+      if (++i >= n) eof();
+      c = src.charCodeAt(i);
+    } while (c === SP || c === TAB);
+    const tsStart = i;
+    while (c !== SP && c !== TAB && c !== NL) {
+      if (++i >= n) eof();
+      c = src.charCodeAt(i);
+    }
+    const tsToken = src.slice(tsStart, i);
+    const ts = parseGoInt64(tsToken);
+    if (ts === undefined) fail(`expected integer as timestamp, got ${quote(tsToken)}`);
+    metric.timestampMs = ts;
+    // Whatever follows, up to the newline (which must exist), is an error, backslashes dropped.
+    const end = src.indexOf('\n', i);
+    if (end < 0) eof();
+    if (end > i) fail(`spurious string after timestamp: ${quote(src.slice(i, end).split('\\').join(''))}`);
+    return end + 1;
+  };
+
+  let pos = 0;
+  for (;;) {
+    line++;
+    let i = pos;
+    let c = 0;
+    while (i < n && ((c = src.charCodeAt(i)) === SP || c === TAB)) i++;
+    if (i >= n) break; // The only place where the end of the input is fine.
+    if (c === NL) pos = i + 1;
+    else if (c === HASH) pos = comment(i);
+    else pos = sample(i);
+  }
+
+  const result: MetricFamily[] = [];
+  for (const f of families.values()) {
+    if (f.metrics.length === 0) continue;
+    const type = f.type ?? 'untyped';
+    result.push(
+      f.help === undefined
+        ? { name: f.name, type, metrics: f.metrics }
+        : { name: f.name, help: f.help, type, metrics: f.metrics },
+    );
+  }
+  return result;
+}
+
+/** A key equal for equal label sets, whatever their order (Go: model.LabelsToSignature). */
+function signature(labels: LabelPair[]): string {
+  if (labels.length === 0) return '';
+  const sorted =
+    labels.length === 1 ? labels : labels.slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  let key = '';
+  for (const l of sorted) key += `${l.name}=${l.value.length}:${l.value},`;
+  return key;
+}
+
+/** The type named in a TYPE line: Go upper-cases it (strings.ToUpper) and looks it up. */
+function metricType(token: string): MetricType | undefined {
+  let upper = '';
+  for (const ch of token) {
+    const c = ch.charCodeAt(0);
+    if (c >= 97 && c <= 122) upper += String.fromCharCode(c - 32);
+    // The only non-ASCII letters whose simple upper case is ASCII: dotless i and long s.
+    else if (c === 0x131) upper += 'I';
+    else if (c === 0x17f) upper += 'S';
+    else upper += ch;
+  }
+  switch (upper) {
+    case 'COUNTER':
+      return 'counter';
+    case 'GAUGE':
+      return 'gauge';
+    case 'SUMMARY':
+      return 'summary';
+    case 'UNTYPED':
+      return 'untyped';
+    case 'HISTOGRAM':
+      return 'histogram';
+    case 'GAUGE_HISTOGRAM':
+      return 'gaugehistogram';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Go's strconv.ParseFloat(s, 64) as the text parser calls it (which first rejects any 'p', 'P'
+ * or '_', so no hexadecimal float and no digit separator can pass): optional sign, decimal
+ * mantissa with optional point, optional exponent; or, ignoring ASCII case, "NaN" (unsigned) and
+ * "Inf"/"Infinity" (optionally signed). Overflow to ±Inf is an error in Go (ErrRange); underflow
+ * gives 0. Returns undefined where Go returns an error. Number() rounds exactly like Go.
+ * (Go caps the exponent's digits at about 10000, which only matters for absurd inputs such as
+ * 10^5 zeros after the point; that is not mirrored.)
+ */
+export function parseGoFloat(s: string): number | undefined {
+  const n = s.length;
+  if (n === 0) return undefined;
+  let i = 0;
+  let c = s.charCodeAt(0);
+  if (c === PLUS || c === MINUS) {
+    if (n === 1) return undefined;
+    i = 1;
+    c = s.charCodeAt(1);
+  }
+  if ((c | 0x20) === 105) {
+    // 'i'
+    if (asciiLowerEquals(s, i, 'inf') || asciiLowerEquals(s, i, 'infinity')) {
+      return s.charCodeAt(0) === MINUS ? -Infinity : Infinity;
+    }
+    return undefined;
+  }
+  if ((c | 0x20) === 110) return i === 0 && asciiLowerEquals(s, 0, 'nan') ? NaN : undefined;
+  let digits = 0;
+  while (i < n && is(s.charCodeAt(i), DIGIT)) {
+    i++;
+    digits++;
+  }
+  if (i < n && s.charCodeAt(i) === DOT) {
+    i++;
+    while (i < n && is(s.charCodeAt(i), DIGIT)) {
+      i++;
+      digits++;
+    }
+  }
+  if (digits === 0) return undefined;
+  if (i < n && (s.charCodeAt(i) | 0x20) === 101) {
+    // 'e'
+    i++;
+    if (i < n && (s.charCodeAt(i) === PLUS || s.charCodeAt(i) === MINUS)) i++;
+    if (i >= n || !is(s.charCodeAt(i), DIGIT)) return undefined;
+    while (i < n && is(s.charCodeAt(i), DIGIT)) i++;
+  }
+  if (i !== n) return undefined;
+  const v = Number(s);
+  return v === Infinity || v === -Infinity ? undefined : v;
+}
+
+function asciiLowerEquals(s: string, from: number, lower: string): boolean {
+  if (s.length - from !== lower.length) return false;
+  for (let k = 0; k < lower.length; k++) {
+    let c = s.charCodeAt(from + k);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Go's strconv.ParseInt(s, 10, 64): optional sign, decimal digits, within int64. Returns
+ * undefined where Go returns an error. The result is a JavaScript number, so a timestamp beyond
+ * ±2^53 ms (some 285,000 years) loses precision.
+ */
+export function parseGoInt64(s: string): number | undefined {
+  const n = s.length;
+  let i = 0;
+  if (n > 0 && (s.charCodeAt(0) === PLUS || s.charCodeAt(0) === MINUS)) i = 1;
+  if (i >= n) return undefined;
+  for (let k = i; k < n; k++) if (!is(s.charCodeAt(k), DIGIT)) return undefined;
+  if (n - i > 18) {
+    const big = BigInt(s);
+    if (big < INT64_MIN || big > INT64_MAX) return undefined;
+  }
+  const v = Number(s);
+  return v === 0 ? 0 : v; // No negative zero in int64.
+}
+
+const TWO63 = 2 ** 63;
+const TWO64 = 2 ** 64;
+
+/**
+ * Go's uint64(f), as compiled for amd64 (the reference binary): below 2^63 it truncates to int64
+ * (CVTTSD2SQ, whose out-of-range result is 0x8000000000000000) and reinterprets the bits; from
+ * 2^63 it converts f-2^63 the same way and sets the top bit. Hence 1.5 → 1, -0.5 → 0,
+ * -1 → 2^64-1, 1e19 → 1e19, and NaN, ±Inf, ≥ 2^64 or < -2^63 → 2^63. The result is returned as
+ * the nearest double (2^64-1 becomes 2^64), which is also what Go prints, since the text
+ * exposition converts counts to float64.
+ */
+export function goFloatToUint64(f: number): number {
+  if (f < TWO63) {
+    const t = Math.trunc(f);
+    if (t < -TWO63) return TWO63; // Includes -Inf.
+    return t < 0 ? TWO64 + t : t + 0; // + 0 turns -0 into 0.
+  }
+  const y = f - TWO63;
+  if (y < TWO63) return f; // f in [2^63, 2^64) is an integer: exactly representable.
+  return TWO63; // NaN, +Inf and f >= 2^64.
+}
+
+// --- UTF-8 helpers --------------------------------------------------------------------------
+
+/** Decodes a latin1 string holding UTF-8 bytes; invalid sequences become U+FFFD. */
+function decodeLenient(s: string): string {
+  for (let k = 0; k < s.length; k++) {
+    if (s.charCodeAt(k) >= 0x80) return Buffer.from(s, 'latin1').toString('utf8');
+  }
+  return s;
+}
+
+function isWellFormed(s: string): boolean {
+  const native = (s as unknown as { isWellFormed?: () => boolean }).isWellFormed;
+  if (native !== undefined) return native.call(s);
+  return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+}
+
+/** The first UTF-8 byte of the code point at index i (a lone surrogate counts as WTF-8). */
+function firstUtf8Byte(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  if (c < 0x80) return c;
+  if (c < 0x800) return 0xc0 | (c >> 6);
+  if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+    const d = s.charCodeAt(i + 1);
+    if (d >= 0xdc00 && d <= 0xdfff) return 0xf0 | ((((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000) >> 18);
+  }
+  return 0xe0 | (c >> 12);
+}
+
+function latin1Codes(s: string): number[] {
+  const out = new Array<number>(s.length);
+  for (let k = 0; k < s.length; k++) out[k] = s.charCodeAt(k);
+  return out;
+}
+
+/** The UTF-8 bytes of a string; lone surrogates are encoded as such (WTF-8). */
+function wtf8(s: string): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < s.length; k++) {
+    let c = s.charCodeAt(k);
+    if (c >= 0xd800 && c <= 0xdbff && k + 1 < s.length) {
+      const d = s.charCodeAt(k + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        c = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
+        k++;
+      }
+    }
+    if (c < 0x80) out.push(c);
+    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 0x3f));
+    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
+    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 0x3f), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
+  }
+  return out;
+}
+
+// --- Go's %q ----------------------------------------------------------------------------------
+
+/** strconv.Quote of a byte string: invalid UTF-8 bytes as \xNN, the rest rune by rune. */
+function goQuote(b: ArrayLike<number>): string {
+  let out = '"';
+  for (let k = 0; k < b.length; ) {
+    const b0 = b[k];
+    if (b0 < 0x80) {
+      out += escapeRune(b0, DQUOTE);
+      k++;
+      continue;
+    }
+    const [r, width] = decodeRune(b, k);
+    if (width === 0) {
+      out += `\\x${hex(b0, 2)}`;
+      k++;
+    } else {
+      out += escapeRune(r, DQUOTE);
+      k += width;
+    }
+  }
+  return out + '"';
+}
+
+/** utf8.DecodeRune for a sequence starting with a byte >= 0x80; width 0 means invalid. */
+function decodeRune(b: ArrayLike<number>, k: number): [number, number] {
+  const b0 = b[k];
+  const cont = (j: number, lo = 0x80, hi = 0xbf): number => {
+    const x = k + j < b.length ? b[k + j] : -1;
+    return x >= lo && x <= hi ? x & 0x3f : -1;
+  };
+  if (b0 >= 0xc2 && b0 <= 0xdf) {
+    const c1 = cont(1);
+    return c1 < 0 ? [0, 0] : [((b0 & 0x1f) << 6) | c1, 2];
+  }
+  if (b0 >= 0xe0 && b0 <= 0xef) {
+    const c1 = cont(1, b0 === 0xe0 ? 0xa0 : 0x80, b0 === 0xed ? 0x9f : 0xbf);
+    const c2 = c1 < 0 ? -1 : cont(2);
+    return c2 < 0 ? [0, 0] : [((b0 & 0x0f) << 12) | (c1 << 6) | c2, 3];
+  }
+  if (b0 >= 0xf0 && b0 <= 0xf4) {
+    const c1 = cont(1, b0 === 0xf0 ? 0x90 : 0x80, b0 === 0xf4 ? 0x8f : 0xbf);
+    const c2 = c1 < 0 ? -1 : cont(2);
+    const c3 = c2 < 0 ? -1 : cont(3);
+    return c3 < 0 ? [0, 0] : [((b0 & 0x07) << 18) | (c1 << 12) | (c2 << 6) | c3, 4];
+  }
+  return [0, 0];
+}
+
+/**
+ * strconv's appendEscapedRune. Printable per unicode.IsPrint: letters, marks, numbers,
+ * punctuation, symbols and the ASCII space (Go 1.19 knows Unicode 13, Node a newer version, so
+ * code points assigned since print raw here where Go prints \u escapes).
+ */
+function escapeRune(r: number, quoteChar: number): string {
+  if (r === quoteChar || r === BACKSLASH) return `\\${String.fromCharCode(r)}`;
+  if (r < 0x80 ? r >= 0x20 && r < 0x7f : PRINTABLE.test(String.fromCodePoint(r))) return String.fromCodePoint(r);
+  switch (r) {
+    case 7:
+      return '\\a';
+    case 8:
+      return '\\b';
+    case 12:
+      return '\\f';
+    case 10:
+      return '\\n';
+    case 13:
+      return '\\r';
+    case 9:
+      return '\\t';
+    case 11:
+      return '\\v';
+  }
+  if (r < 0x20 || r === 0x7f) return `\\x${hex(r, 2)}`;
+  if (r < 0x10000) return `\\u${hex(r, 4)}`;
+  return `\\U${hex(r, 8)}`;
+}
+
+const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
+
+function hex(v: number, width: number): string {
+  return v.toString(16).padStart(width, '0');
+}
