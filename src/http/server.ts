@@ -135,7 +135,12 @@ export function createGatewayServer(deps: ServerDeps): Server {
       name: 'wipe',
     });
   }
-  apiRoutes.push({ path: api + '/*', methods: { OPTIONS: withCors((_q, res) => sendText(res, 200, '', 'text/plain; charset=utf-8')) }, name: 'api/v1/options' });
+  const preflight: Handler = (_q, res) => {
+    res.writeHead(200, { 'Content-Length': '0' });
+    res.end();
+    return 200;
+  };
+  apiRoutes.push({ path: api + '/*', methods: { OPTIONS: withCors(preflight) }, name: 'api/v1/options' });
 
   function match(path: string, routes: Route[]): Array<{ route: Route; rest: string }> {
     const out: Array<{ route: Route; rest: string }> = [];
@@ -149,28 +154,48 @@ export function createGatewayServer(deps: ServerDeps): Server {
     return out;
   }
 
+  const routeFor = (path: string) => {
+    const table = path === api || path.startsWith(api + '/') ? apiRoutes : routes;
+    return match(path, table);
+  };
+  const pushJobRoot = joinPath(prefix, '/metrics/job') + '/';
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
+    const query = q < 0 ? '' : url.slice(q);
     const method = req.method ?? 'GET';
-    const table = path === api || path.startsWith(api + '/') ? apiRoutes : routes;
-    const candidates = match(path, table);
-    if (candidates.length === 0) {
-      sendError(res, 404, '404 page not found');
+    // Go's ServeMux answers every unclean path with a redirect to the clean one.
+    const clean = cleanPath(path);
+    if (clean !== path) {
+      redirect(res, method, 301, clean + query);
       return;
     }
+    const candidates = routeFor(path);
     const hit = candidates.find((c) => c.route.methods[method] !== undefined);
     if (hit === undefined) {
-      const allowed = [...new Set(candidates.flatMap((c) => Object.keys(c.route.methods)))];
-      res.setHeader('Allow', [...allowed, 'OPTIONS'].join(', '));
+      // The router's trailing-slash redirect: 301 for GET, 307 otherwise.
+      const other = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path + '/';
+      const quirk = path === pushJobRoot && method !== 'GET';
+      if (quirk || routeFor(other).some((c) => c.route.methods[method] !== undefined)) {
+        redirect(res, method, method === 'GET' ? 301 : 307, other + query);
+        return;
+      }
+      const allowed = [...new Set(candidates.flatMap((c) => Object.keys(c.route.methods)))].filter((m) => m !== 'OPTIONS');
+      if (allowed.length === 0) {
+        sendError(res, 404, '404 page not found');
+        return;
+      }
+      res.setHeader('Allow', [...allowed, 'OPTIONS'].sort().join(', '));
       sendError(res, 405, 'Method Not Allowed');
       return;
     }
-    const isPush = hit.route.path.endsWith('/metrics/job*') && method !== 'DELETE';
+    const isPushPath = hit.route.path === pushJobRoot.slice(0, -1) + '*';
+    const isPush = isPushPath && method !== 'DELETE';
     const started = process.hrtime.bigint();
     const status = await hit.route.methods[method]!(req, res, hit.rest);
-    const name = isPush ? 'push' : hit.route.path.endsWith('/metrics/job*') ? 'delete' : hit.route.name;
+    const name = isPush ? 'push' : isPushPath ? 'delete' : hit.route.name;
     if (name !== undefined) self.requests.inc({ code: String(status), handler: name, method: method.toLowerCase() });
     if (isPush) {
       self.pushDuration.observe({ method: method.toLowerCase() }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -185,6 +210,33 @@ export function createGatewayServer(deps: ServerDeps): Server {
       else res.destroy();
     });
   });
+}
+
+/** Go's path cleaning as ServeMux applies it: no empty, '.' or '..' segments; a trailing '/' kept. */
+export function cleanPath(p: string): string {
+  if (p === '') return '/';
+  if (!p.includes('//') && !p.includes('/.')) return p;
+  const out: string[] = [];
+  for (const seg of p.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') out.pop();
+    else out.push(seg);
+  }
+  let cleaned = '/' + out.join('/');
+  if (p.endsWith('/') && cleaned !== '/') cleaned += '/';
+  return cleaned;
+}
+
+/** Go's http.Redirect: a small HTML body for GET and HEAD only. */
+function redirect(res: ServerResponse, method: string, status: number, location: string): void {
+  res.setHeader('Location', location);
+  if (method === 'GET' || method === 'HEAD') {
+    const body = `<a href="${location.replace(/&/g, '&amp;').replace(/"/g, '&#34;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&#39;')}">${status === 301 ? 'Moved Permanently' : 'Temporary Redirect'}</a>.\n\n`;
+    sendText(res, status, body, 'text/html; charset=utf-8');
+    return;
+  }
+  res.writeHead(status, { 'Content-Length': '0' });
+  res.end();
 }
 
 /** The request size client_golang's instrumentation reports: URL, method, proto, headers, host, body. */
