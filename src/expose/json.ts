@@ -6,27 +6,25 @@ import type { Group } from '../store/types.js';
 import { formatCount, formatGoFloat } from './float.js';
 
 /**
- * JSON as Go's encoding/json writes it for maps: keys sorted as strings (JavaScript would put
- * integer-like keys such as bucket bounds first), and <, >, &, U+2028, U+2029 escaped.
+ * JSON as Go's encoding/json writes it: a Map stands for a Go map (keys sorted as strings, where
+ * JavaScript objects would put integer-like keys such as bucket bounds first), a plain object for
+ * a Go struct (fields in declaration order); <, >, &, U+2028 and U+2029 are escaped.
  */
 export function goJson(value: unknown): string {
   if (Array.isArray(value)) return '[' + value.map(goJson).join(',') + ']';
+  if (value instanceof Map) {
+    const keys = [...value.keys()].map(String).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return '{' + keys.map((k) => goString(k) + ':' + goJson(value.get(k))).join(',') + '}';
+  }
   if (value !== null && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
-    const keys = Object.keys(obj).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    return '{' + keys.map((k) => goString(k) + ':' + goJson(obj[k])).join(',') + '}';
+    return '{' + Object.keys(obj).map((k) => goString(k) + ':' + goJson(obj[k])).join(',') + '}';
   }
   return typeof value === 'string' ? goString(value) : JSON.stringify(value);
 }
 
 function goString(s: string): string {
   return JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
-}
-
-function toObject<V>(entries: Array<[string, V]>): Record<string, V> {
-  const out: Record<string, V> = {};
-  for (const [k, v] of entries) out[k] = v;
-  return out;
 }
 
 /** Go's time.Time JSON form (RFC 3339 with up to nanoseconds, trailing zeros trimmed), in UTC. */
@@ -38,42 +36,45 @@ export function goTime(ms: number): string {
   return iso.slice(0, 19) + (frac === '' ? '' : '.' + frac) + 'Z';
 }
 
-function encodeMetric(mf: MetricFamily, m: Metric): Record<string, unknown> {
-  const labels = toObject(m.labels.map((lp) => [lp.name, lp.value]));
+function encodeMetric(mf: MetricFamily, m: Metric): Map<string, unknown> {
+  const labels = new Map(m.labels.map((lp) => [lp.name, lp.value]));
   if (mf.type === 'summary') {
     const s = m.summary;
-    return toObject<unknown>([
+    return new Map<string, unknown>([
       ['labels', labels],
-      ['quantiles', toObject((s?.quantiles ?? []).map((q) => [formatGoFloat(q.quantile), formatGoFloat(q.value)]))],
+      ['quantiles', new Map((s?.quantiles ?? []).map((q) => [formatGoFloat(q.quantile), formatGoFloat(q.value)]))],
       ['count', formatCount(s?.sampleCount ?? 0)],
       ['sum', formatGoFloat(s?.sampleSum ?? 0)],
     ]);
   }
   if (mf.type === 'histogram' || mf.type === 'gaugehistogram') {
     const h = m.histogram;
-    return toObject<unknown>([
+    return new Map<string, unknown>([
       ['labels', labels],
-      ['buckets', toObject((h?.buckets ?? []).map((b) => [formatGoFloat(b.upperBound), formatCount(b.cumulativeCount)]))],
+      ['buckets', new Map((h?.buckets ?? []).map((b) => [formatGoFloat(b.upperBound), formatCount(b.cumulativeCount)]))],
       ['count', formatCount(h?.sampleCount ?? 0)],
       ['sum', formatGoFloat(h?.sampleSum ?? 0)],
     ]);
   }
-  return { labels, value: formatGoFloat(m.value ?? 0) };
+  return new Map<string, unknown>([
+    ['labels', labels],
+    ['value', formatGoFloat(m.value ?? 0)],
+  ]);
 }
 
-export function groupJson(g: Group): Record<string, unknown> {
-  const entries: Array<[string, unknown]> = [
-    ['labels', toObject(Object.entries(g.labels))],
+export function groupJson(g: Group): Map<string, unknown> {
+  const out = new Map<string, unknown>([
+    ['labels', new Map(Object.entries(g.labels))],
     ['last_push_successful', g.lastPushSuccess],
-  ];
+  ]);
   for (const [name, sf] of g.families) {
     const mf = sf.family;
     const fam: Record<string, unknown> = { time_stamp: goTime(sf.timestampMs), type: typeName(mf.type) };
     if (mf.help !== undefined && mf.help !== '') fam.help = mf.help;
     fam.metrics = mf.metrics.map((m) => encodeMetric(mf, m));
-    entries.push([name, fam]);
+    out.set(name, fam);
   }
-  return toObject(entries);
+  return out;
 }
 
 /** The body of GET /api/v1/metrics; groups in grouping-key order (the reference's is random). */
@@ -85,9 +86,9 @@ export function metricsResponse(groups: Iterable<Group>): string {
 export function statusResponse(flags: Record<string, string>, startMs: number, build: Record<string, string>): string {
   return goJson({
     status: 'success',
-    data: toObject<unknown>([
-      ['build_information', toObject(Object.entries(build))],
-      ['flags', toObject(Object.entries(flags))],
+    data: new Map<string, unknown>([
+      ['build_information', new Map(Object.entries(build))],
+      ['flags', new Map(Object.entries(flags))],
       ['start_time', goTime(startMs)],
     ]),
   });
