@@ -30,9 +30,10 @@ function goString(s: string): string {
 /** Go's time.Time JSON form (RFC 3339 with up to nanoseconds, trailing zeros trimmed), in UTC. */
 export function goTime(ms: number): string {
   const whole = Math.floor(ms);
-  const subMs = Math.round((ms - whole) * 1e6);
+  // A double holding epoch milliseconds resolves about 0.2 µs: keep microseconds.
+  const micros = Math.min(999, Math.round((ms - whole) * 1e3));
   const iso = new Date(whole).toISOString(); // 2026-01-02T03:04:05.678Z
-  const frac = (iso.slice(20, 23) + String(subMs).padStart(6, '0')).replace(/0+$/, '');
+  const frac = (iso.slice(20, 23) + String(micros).padStart(3, '0')).replace(/0+$/, '');
   return iso.slice(0, 19) + (frac === '' ? '' : '.' + frac) + 'Z';
 }
 
