@@ -188,6 +188,11 @@ export function createGatewayServer(deps: ServerDeps): Server {
         return;
       }
       res.setHeader('Allow', [...allowed, 'OPTIONS'].sort().join(', '));
+      if (method === 'OPTIONS') {
+        res.writeHead(200, { 'Content-Length': '0' });
+        res.end();
+        return;
+      }
       sendError(res, 405, 'Method Not Allowed');
       return;
     }
