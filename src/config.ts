@@ -13,6 +13,8 @@ export interface Config {
   enableAdminApi: boolean;
   persistenceFile: string;
   persistenceIntervalMs: number;
+  persistenceSync: boolean;
+  persistenceStartEmptyOnError: boolean;
   disableConsistencyCheck: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   logFormat: 'logfmt' | 'json';
@@ -40,6 +42,8 @@ export const FLAGS: FlagSpec[] = [
   { name: 'web.enable-admin-api', kind: 'bool', def: 'false', help: 'Enable API endpoints for admin control actions.' },
   { name: 'persistence.file', kind: 'string', def: '', help: 'File to persist metrics. If empty, metrics are only kept in memory.' },
   { name: 'persistence.interval', kind: 'duration', def: '5m', help: 'The minimum interval at which to write out the persistence file.' },
+  { name: 'persistence.sync', kind: 'bool', def: 'false', help: 'Acknowledge a push only after it is on disk (write-ahead log), so a crash loses no acknowledged push. Needs --persistence.file.' },
+  { name: 'persistence.start-empty-on-error', kind: 'bool', def: 'false', help: 'Start with an empty store when the persistence file is damaged, instead of refusing to start.' },
   { name: 'push.disable-consistency-check', kind: 'bool', def: 'false', help: 'Do not check consistency of pushed metrics. DANGEROUS.' },
   { name: 'log.level', kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'Only log messages with the given severity or above. One of: [debug, info, warn, error]' },
   { name: 'log.format', kind: 'enum', def: 'logfmt', values: ['logfmt', 'json'], help: 'Output format of log messages. One of: [logfmt, json]' },
@@ -100,6 +104,9 @@ export function parseArgs(argv: string[]): ParseOutcome {
     flags[spec.name] = spec.kind === 'strings' ? (v ?? [spec.def]).join('\n') : get(spec.name);
   }
   const intervalMs = parseDuration(get('persistence.interval'));
+  if (get('persistence.sync') === 'true' && get('persistence.file') === '') {
+    throw new UsageError('--persistence.sync needs --persistence.file');
+  }
   flags['persistence.interval'] = formatGoDuration(intervalMs);
   const externalUrl = get('web.external-url');
   let externalPath = '';
@@ -123,6 +130,8 @@ export function parseArgs(argv: string[]): ParseOutcome {
       enableAdminApi: get('web.enable-admin-api') === 'true',
       persistenceFile: get('persistence.file'),
       persistenceIntervalMs: intervalMs,
+      persistenceSync: get('persistence.sync') === 'true',
+      persistenceStartEmptyOnError: get('persistence.start-empty-on-error') === 'true',
       disableConsistencyCheck: get('push.disable-consistency-check') === 'true',
       logLevel: get('log.level') as Config['logLevel'],
       logFormat: get('log.format') as Config['logFormat'],

@@ -9,6 +9,8 @@ import { createGatewayServer } from './http/server.js';
 import { createLogger } from './log.js';
 import { createSelfMetrics, reservedFamilies, type BuildInfo } from './selfmetrics.js';
 import { MemoryStore } from './store/memory.js';
+import { DurableStore, PersistenceError } from './persist/durable.js';
+import type { MetricStore } from './store/types.js';
 
 const APP = 'pushgateway';
 
@@ -52,9 +54,28 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel, config.logFormat);
   log.info({ version: build.version }, 'starting pushgateway');
 
-  let store: MemoryStore | undefined;
+  let store: MetricStore | undefined;
   const self = createSelfMetrics(build, { groups: () => store?.groupCount ?? 0, series: () => store?.seriesCount ?? 0 });
-  store = new MemoryStore(await reservedFamilies(self));
+  const memory = new MemoryStore(await reservedFamilies(self));
+  try {
+    store =
+      config.persistenceFile === ''
+        ? memory
+        : await DurableStore.open(memory, {
+            file: config.persistenceFile,
+            intervalMs: config.persistenceIntervalMs,
+            sync: config.persistenceSync,
+            startEmptyOnError: config.persistenceStartEmptyOnError,
+            log,
+          });
+  } catch (e) {
+    if (e instanceof PersistenceError) {
+      log.error({ err: e.message }, 'cannot restore metrics');
+      process.stderr.write(`${APP}: error: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
   const servers = config.listenAddresses.map((addr) => {
     const server = createGatewayServer({ config, store: store!, self, build, log, startMs: Date.now(), quit: () => shutdown('received termination request via web service, exiting gracefully...') });
     const { host, port } = splitListenAddress(addr);
@@ -75,16 +96,26 @@ async function main(): Promise<void> {
     stopping = true;
     log.info(reason);
     let open = servers.length;
+    const finish = () => {
+      log.info('HTTP server stopped');
+      store!
+        .close()
+        .then(() => process.exit(0))
+        .catch((e: unknown) => {
+          log.error({ err: String(e) }, 'error persisting metrics');
+          process.exit(1);
+        });
+    };
     for (const s of servers) {
       s.close(() => {
-        if (--open === 0) {
-          log.info('HTTP server stopped');
-          process.exit(0);
-        }
+        if (--open === 0) finish();
       });
       s.closeIdleConnections();
     }
-    setTimeout(() => process.exit(0), 5000).unref();
+    // Connections still busy after 5 s are cut; the store is persisted all the same.
+    setTimeout(() => {
+      for (const s of servers) s.closeAllConnections();
+    }, 5000).unref();
   }
   process.on('SIGTERM', () => shutdown('received SIGINT/SIGTERM; exiting gracefully...'));
   process.on('SIGINT', () => shutdown('received SIGINT/SIGTERM; exiting gracefully...'));

@@ -74,6 +74,7 @@ export function createPushHandlers(opts: PushOptions) {
           return;
         }
         const result = opts.store.write({ labels, families, replace, check: opts.check, timestampMs: nowMs() });
+        await opts.store.durable();
         if (!opts.check) {
           status = 202;
         } else if (result.ok) {
@@ -96,6 +97,7 @@ export function createPushHandlers(opts: PushOptions) {
     return queues
       .run(groupId(labels), async () => {
         opts.store.delete(labels);
+        await opts.store.durable();
         res.writeHead(202, { 'Content-Length': '0' });
         res.end();
       })

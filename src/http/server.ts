@@ -125,8 +125,9 @@ export function createGatewayServer(deps: ServerDeps): Server {
     apiRoutes.push({
       path: api + '/admin/wipe',
       methods: {
-        PUT: (_q, res) => {
+        PUT: async (_q, res) => {
           store.wipe();
+          await store.durable();
           res.writeHead(202, { 'Content-Length': '0' });
           res.end();
           return 202;

@@ -3,6 +3,7 @@
 import type { MetricFamily } from '../model.js';
 import { ConsistencyIndex } from './consistency.js';
 import { groupId, groupSeriesLabels, sanitizeFamily } from './grouping.js';
+import type { GroupRecord } from '../persist/codec.js';
 import type {
   Group,
   GroupingLabels,
@@ -151,6 +152,30 @@ export class MemoryStore implements MetricStore {
     const group = new StoredGroup(id, sorted);
     this.byId.set(id, group);
     return group;
+  }
+
+  durable(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Puts a restored group in place as it was persisted, without checks. */
+  load(record: GroupRecord): void {
+    const id = groupId(record.labels);
+    const group = this.byId.get(id) ?? this.createGroup(id, record.labels);
+    for (const sf of record.families) {
+      this.removeFamily(group, sf.family.name);
+      this.putFamily(group, sf.family, sf.timestampMs);
+    }
+    this.emit({ groupId: id, families: record.families.map((sf) => sf.family.name) });
+  }
+
+  /** Records a failed push to a group, as a failed write does. */
+  markFailed(labels: GroupingLabels, timestampMs: number): void {
+    this.recordFailure(groupId(labels), labels, timestampMs);
   }
 
   /** A failed push stamps push_failure_time_seconds, creating the group if needed (as the reference does). */

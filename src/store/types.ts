@@ -61,4 +61,8 @@ export interface MetricStore {
   /** Families the gateway exposes itself, with the help the scrape shows for them. */
   reserved(name: string): ReservedFamily | undefined;
   subscribe(listener: (change: StoreChange) => void): () => void;
+  /** Resolves when every write so far is as durable as the store promises (at once for memory). */
+  durable(): Promise<void>;
+  /** Persists what must survive the process, before exit. */
+  close(): Promise<void>;
 }

@@ -1,0 +1,35 @@
+// JSON lines for groups and writes. JSON has no NaN, infinities or negative zero, which metric
+// values use, so those numbers travel as {"$n":"NaN"} and are revived on the way back.
+import type { GroupingLabels, StoredFamily, WriteRequest } from '../store/types.js';
+
+function replacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'number' && (!Number.isFinite(value) || Object.is(value, -0))) {
+    return { $n: Object.is(value, -0) ? '-0' : String(value) };
+  }
+  return value;
+}
+
+function reviver(_key: string, value: unknown): unknown {
+  if (value !== null && typeof value === 'object' && '$n' in value) {
+    const s = (value as { $n: string }).$n;
+    return s === '-0' ? -0 : Number(s);
+  }
+  return value;
+}
+
+export function encodeLine(value: unknown): string {
+  return JSON.stringify(value, replacer) + '\n';
+}
+
+export function decodeLine<T>(line: string): T {
+  return JSON.parse(line, reviver) as T;
+}
+
+/** A group as persisted: its grouping labels and its families with their write times. */
+export interface GroupRecord {
+  labels: GroupingLabels;
+  families: StoredFamily[];
+}
+
+/** One entry of the write-ahead log: a write (and whether it was applied), a delete, a wipe. */
+export type LogRecord = { write: WriteRequest; ok: boolean } | { delete: GroupingLabels } | { wipe: true };
