@@ -135,6 +135,6 @@ export async function gatherSelf(self: SelfMetrics): Promise<MetricFamily[]> {
 /** Names, types and helps of the self-metrics: pushed families must agree with them. */
 export async function reservedFamilies(self: SelfMetrics): Promise<Map<string, ReservedFamily>> {
   const out = new Map<string, ReservedFamily>();
-  for (const mf of await gatherSelf(self)) out.set(mf.name, { type: mf.type, help: mf.help ?? '' });
+  for (const mf of await gatherSelf(self)) out.set(mf.name, { type: mf.type, help: mf.help ?? '', forceHelp: mf.metrics.length > 0 });
   return out;
 }

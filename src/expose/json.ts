@@ -1,7 +1,7 @@
 // GET /api/v1/metrics and /api/v1/status bodies, shaped and spelled as the reference's
 // (Go's encoding/json: map keys sorted, <, > and & escaped, floats as fmt.Sprint prints them).
 import type { Metric, MetricFamily } from '../model.js';
-import { typeName } from '../store/describe.js';
+import { familyTypeName } from '../store/describe.js';
 import type { Group } from '../store/types.js';
 import { formatCount, formatGoFloat } from './float.js';
 
@@ -23,8 +23,9 @@ export function goJson(value: unknown): string {
   return typeof value === 'string' ? goString(value) : JSON.stringify(value);
 }
 
+// Go writes each invalid UTF-8 byte (held here as a lone surrogate) as \ufffd.
 function goString(s: string): string {
-  return JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  return JSON.stringify(s).replace(/\\ud[89a-f][0-9a-f]{2}/g, '\\ufffd').replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
 }
 
 /** Go's time.Time JSON form (RFC 3339 with up to nanoseconds, trailing zeros trimmed), in UTC. */
@@ -35,6 +36,14 @@ export function goTime(ms: number): string {
   const iso = new Date(whole).toISOString(); // 2026-01-02T03:04:05.678Z
   const frac = (iso.slice(20, 23) + String(micros).padStart(3, '0')).replace(/0+$/, '');
   return iso.slice(0, 19) + (frac === '' ? '' : '.' + frac) + 'Z';
+}
+
+/** The reference reads the gauge, else the counter, else the untyped message, whatever the type. */
+function plainValue(m: Metric): number {
+  if (m.gauge !== undefined) return m.gauge.value ?? 0;
+  if (m.counter !== undefined) return m.counter.value ?? 0;
+  if (m.untyped !== undefined) return m.untyped.value ?? 0;
+  return m.value ?? 0;
 }
 
 function encodeMetric(mf: MetricFamily, m: Metric): Map<string, unknown> {
@@ -59,7 +68,7 @@ function encodeMetric(mf: MetricFamily, m: Metric): Map<string, unknown> {
   }
   return new Map<string, unknown>([
     ['labels', labels],
-    ['value', formatGoFloat(m.value ?? 0)],
+    ['value', formatGoFloat(plainValue(m))],
   ]);
 }
 
@@ -70,7 +79,7 @@ export function groupJson(g: Group): Map<string, unknown> {
   ]);
   for (const [name, sf] of g.families) {
     const mf = sf.family;
-    const fam: Record<string, unknown> = { time_stamp: goTime(sf.timestampMs), type: typeName(mf.type) };
+    const fam: Record<string, unknown> = { time_stamp: goTime(sf.timestampMs), type: familyTypeName(mf) };
     if (mf.help !== undefined && mf.help !== '') fam.help = mf.help;
     fam.metrics = mf.metrics.map((m) => encodeMetric(mf, m));
     out.set(name, fam);

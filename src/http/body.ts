@@ -39,6 +39,8 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
 /** Undoes `Content-Encoding: gzip`, refusing output past `maxBytes` (a gzip bomb gets 413). */
 export function decodeContent(encoding: string | undefined, body: Buffer, maxBytes: number): Buffer {
   if (encoding !== 'gzip') return body;
+  // Go reads the 10-byte gzip header first: a shorter body ends too early.
+  if (body.length < 10) throw new BodyError(400, 'unexpected EOF');
   try {
     return gunzipSync(body, { maxOutputLength: maxBytes });
   } catch (e) {

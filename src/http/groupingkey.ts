@@ -1,7 +1,8 @@
 // Grouping keys from push paths: /metrics/job/<JOB>{/<LABEL>/<VALUE>}, with @base64 values.
 // Works on the raw (still percent-encoded) path, so a %2F sent by a client that does not use
 // @base64 stays inside its value instead of splitting the path (the reference splits it).
-import { goQuote } from './goquote.js';
+import { goQuote } from '../goquote.js';
+import { decodeGoString } from '../parse/protobuf.js';
 
 export type GroupingKeyResult = { ok: true; labels: Record<string, string> } | { ok: false; message: string };
 
@@ -23,7 +24,7 @@ export function decodeBase64(s: string): { value: string; error?: string } {
     const c = src.charCodeAt(i);
     if (c === 10 || c === 13) continue; // Go's decoder skips newlines
     const v = c < 128 ? B64_VALUE[c] : -1;
-    if (v < 0) return { value: Buffer.from(bytes).toString('utf8'), error: `illegal base64 data at input byte ${i}` };
+    if (v < 0) return { value: decodeGoString(Uint8Array.from(bytes)), error: `illegal base64 data at input byte ${i}` };
     if (quantum.length === 0) quantumStart = i;
     quantum.push(v);
     if (quantum.length === 4) {
@@ -32,21 +33,32 @@ export function decodeBase64(s: string): { value: string; error?: string } {
     }
   }
   if (quantum.length === 1) {
-    return { value: Buffer.from(bytes).toString('utf8'), error: `illegal base64 data at input byte ${quantumStart}` };
+    return { value: decodeGoString(Uint8Array.from(bytes)), error: `illegal base64 data at input byte ${quantumStart}` };
   }
   if (quantum.length >= 2) bytes.push((quantum[0] << 2) | (quantum[1] >> 4));
   if (quantum.length === 3) bytes.push(((quantum[1] & 15) << 4) | (quantum[2] >> 2));
-  return { value: Buffer.from(bytes).toString('utf8') };
+  return { value: decodeGoString(Uint8Array.from(bytes)) };
 }
 
-/** A path segment percent-decoded; undefined if the escape is malformed. */
+/**
+ * A path segment percent-decoded as Go decodes it: bytes, not necessarily UTF-8 (invalid bytes
+ * become lone surrogates, which the consistency check reports). Undefined if an escape is malformed.
+ */
 export function decodeSegment(seg: string): string | undefined {
   if (seg.indexOf('%') < 0) return seg;
-  try {
-    return decodeURIComponent(seg);
-  } catch {
-    return undefined;
+  const raw = Buffer.from(seg, 'latin1');
+  const out: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] !== 0x25) {
+      out.push(raw[i]);
+      continue;
+    }
+    const hex = seg.slice(i + 1, i + 3);
+    if (!/^[0-9a-fA-F]{2}$/.test(hex)) return undefined;
+    out.push(parseInt(hex, 16));
+    i += 2;
   }
+  return decodeGoString(Uint8Array.from(out));
 }
 
 /**

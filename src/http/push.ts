@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { parseTextBytes } from '../parse/text.js';
+import { parseProtobufDelimited } from '../parse/protobuf.js';
 import { groupId } from '../store/grouping.js';
 import type { MetricStore } from '../store/types.js';
 import { BodyError, decodeContent, readBody } from './body.js';
@@ -56,20 +57,16 @@ export function createPushHandlers(opts: PushOptions) {
         let raw: Buffer;
         try {
           raw = decodeContent(req.headers['content-encoding'], await bodyPromise, opts.maxBodyBytes);
-          if (isProtobuf(req.headers['content-type'])) {
-            status = sendError(res, 415, 'protobuf push bodies are not supported by this version; send the text format');
-            return;
-          }
         } catch (e) {
           status = e instanceof BodyError ? sendError(res, e.status, e.message) : sendError(res, 400, String(e));
           return;
         }
         let families;
         try {
-          families = parseTextBytes(raw);
+          families = isProtobuf(req.headers['content-type']) ? parseProtobufDelimited(raw) : parseTextBytes(raw);
         } catch (e) {
           const message = (e as Error).message;
-          opts.log.debug({ source: req.socket.remoteAddress, err: message }, 'failed to parse text');
+          opts.log.debug({ source: req.socket.remoteAddress, err: message }, 'failed to parse push body');
           status = sendError(res, 400, message);
           return;
         }

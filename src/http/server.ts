@@ -5,6 +5,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { metricsResponse, statusResponse } from '../expose/json.js';
 import { ScrapeCache } from '../expose/scrape.js';
+import { negotiate } from '../expose/negotiate.js';
+import { encodeProtobufDelimited } from '../expose/protobuf.js';
+import { encodeGoString } from '../parse/protobuf.js';
 import { gatherSelf, type BuildInfo, type SelfMetrics } from '../selfmetrics.js';
 import type { MetricStore } from '../store/types.js';
 import { parseGroupingKey } from './groupingkey.js';
@@ -32,6 +35,7 @@ const CORS: Record<string, string> = {
 };
 
 const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
+const PROTOBUF_FORMAT = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
 export const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, rest: string) => number | Promise<number>;
@@ -59,10 +63,18 @@ export function createGatewayServer(deps: ServerDeps): Server {
   const ok: Handler = (_req, res) => sendText(res, 200, 'OK');
 
   const scrapeHandler: Handler = async (req, res) => {
-    const body = scrape.render(await gatherSelf(self)).join('');
-    const headers: Record<string, string> = { 'Content-Type': TEXT_FORMAT };
+    const own = await gatherSelf(self);
+    const protobuf = negotiate(req.headers.accept) === 'protobuf';
+    let body: Uint8Array;
+    if (protobuf) body = encodeProtobufDelimited(scrape.families(own));
+    else {
+      const text = scrape.render(own).join('');
+      // Raw bytes pushed in HELP (held as lone surrogates) go out as the bytes they were.
+      body = text.isWellFormed() ? Buffer.from(text) : encodeGoString(text);
+    }
+    const headers: Record<string, string> = { 'Content-Type': protobuf ? PROTOBUF_FORMAT : TEXT_FORMAT };
     const acceptsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-    const bytes = acceptsGzip ? gzipSync(body) : Buffer.from(body);
+    const bytes = acceptsGzip ? gzipSync(body) : body;
     if (acceptsGzip) headers['Content-Encoding'] = 'gzip';
     headers['Content-Length'] = String(bytes.length);
     res.writeHead(200, headers);
@@ -109,7 +121,7 @@ export function createGatewayServer(deps: ServerDeps): Server {
       accepts: (rest) => /^(@base64)?\/[^/]/.test(rest),
     },
     { path: joinPath(prefix, '/status'), methods: { GET: (_q, res) => sendText(res, 200, statusPage(deps), 'text/html; charset=utf-8') }, name: 'status' },
-    { path: joinPath(prefix, '/'), methods: { GET: (_q, res) => sendText(res, 200, statusPage(deps), 'text/html; charset=utf-8') }, name: 'status' },
+    { path: prefix + '/', methods: { GET: (_q, res) => sendText(res, 200, statusPage(deps), 'text/html; charset=utf-8') }, name: 'status' },
     { path: joinPath(prefix, '/-/quit'), methods: { PUT: quit, POST: quit } },
     {
       path: '/-/quit',
@@ -167,10 +179,17 @@ export function createGatewayServer(deps: ServerDeps): Server {
     const path = q < 0 ? url : url.slice(0, q);
     const query = q < 0 ? '' : url.slice(q);
     const method = req.method ?? 'GET';
-    // Go's ServeMux answers every unclean path with a redirect to the clean one.
+    // Go's server refuses a malformed escape before routing.
+    if (/%(?![0-9a-fA-F]{2})/.test(path)) {
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+      res.end('400 Bad Request');
+      return;
+    }
+    // Go's ServeMux answers every unclean path with a redirect to the clean one, and the API's
+    // mount point without its slash with a redirect to it.
     const clean = cleanPath(path);
-    if (clean !== path) {
-      redirect(res, method, 301, clean + query);
+    if (clean !== path || path === api) {
+      redirect(res, method, 301, (path === api ? api + '/' : clean) + query);
       return;
     }
     const candidates = routeFor(path);
@@ -209,13 +228,26 @@ export function createGatewayServer(deps: ServerDeps): Server {
     }
   }
 
-  return createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       log.error({ err: String(err), url: req.url }, 'request failed');
       if (!res.headersSent) sendError(res, 500, 'internal server error');
       else res.destroy();
     });
   });
+  // Node's parser refuses raw non-ASCII bytes in a path (Go accepts them): say why.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const message =
+      err.code === 'HPE_INVALID_URL'
+        ? 'invalid characters in the request path: percent-encode non-ASCII bytes (or use @base64 for grouping values)\n'
+        : '400 Bad Request';
+    socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
+  });
+  return server;
 }
 
 /** Go's path cleaning as ServeMux applies it: no empty, '.' or '..' segments; a trailing '/' kept. */

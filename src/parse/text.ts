@@ -24,6 +24,7 @@
 // latin1, so that every char is one byte, and decodes UTF-8 only where text is kept.
 
 import { isUtf8 } from 'node:buffer';
+import { decodeGoString } from './protobuf.js';
 import type { LabelPair, Metric, MetricFamily, MetricType } from '../model.js';
 
 /** A parse error; `message` is exactly the Go ParseError string. */
@@ -229,7 +230,8 @@ function parse(src: string, bytes: boolean): MetricFamily[] {
         c = src.charCodeAt(i);
       }
       help += src.slice(seg, i);
-      fam.help = bytes ? decodeLenient(help) : help;
+      // Go keeps HELP bytes as they are, valid UTF-8 or not: invalid bytes become lone surrogates.
+      fam.help = bytes ? decodeRaw(help) : help;
       return i + 1;
     }
 
@@ -608,6 +610,14 @@ export function goFloatToUint64(f: number): number {
 }
 
 // --- UTF-8 helpers --------------------------------------------------------------------------
+
+/** Decodes a latin1 string holding UTF-8 bytes, invalid bytes held as lone surrogates U+DC80..U+DCFF. */
+function decodeRaw(s: string): string {
+  for (let k = 0; k < s.length; k++) {
+    if (s.charCodeAt(k) >= 0x80) return decodeGoString(Buffer.from(s, 'latin1'));
+  }
+  return s;
+}
 
 /** Decodes a latin1 string holding UTF-8 bytes; invalid sequences become U+FFFD. */
 function decodeLenient(s: string): string {

@@ -2,14 +2,18 @@
 // series exist. A push is checked against it in time proportional to the push, not the store
 // (the reference re-gathers the whole store on every push).
 import type { Metric, MetricFamily, MetricType } from '../model.js';
-import { describeMetric, typeName } from './describe.js';
+import { goQuote } from '../goquote.js';
+import { carriesType, describeMetric, typeName } from './describe.js';
 import type { ReservedFamily } from './types.js';
 
 export interface IndexedFamily {
   /** Group id → the type that group stores under this name. */
   readonly groups: Map<string, MetricType>;
-  /** Series identity (name-less label key) → id of the group holding it. */
-  readonly series: Map<string, string>;
+  /**
+   * Series identity (name-less label key) → the group holding it, or the groups when several do
+   * (which only unchecked pushes, failure stamps and restores can bring about).
+   */
+  readonly series: Map<string, string | Set<string>>;
 }
 
 /** Series identity within a family: label names and values (labels are sorted already). */
@@ -29,7 +33,13 @@ export class ConsistencyIndex {
       this.families.set(mf.name, entry);
     }
     entry.groups.set(groupId, mf.type);
-    for (const m of mf.metrics) entry.series.set(seriesKey(m), groupId);
+    for (const m of mf.metrics) {
+      const k = seriesKey(m);
+      const owner = entry.series.get(k);
+      if (owner === undefined || owner === groupId) entry.series.set(k, groupId);
+      else if (typeof owner === 'string') entry.series.set(k, new Set([owner, groupId]));
+      else owner.add(groupId);
+    }
   }
 
   remove(groupId: string, mf: MetricFamily): void {
@@ -38,7 +48,12 @@ export class ConsistencyIndex {
     entry.groups.delete(groupId);
     for (const m of mf.metrics) {
       const k = seriesKey(m);
-      if (entry.series.get(k) === groupId) entry.series.delete(k);
+      const owner = entry.series.get(k);
+      if (owner === groupId) entry.series.delete(k);
+      else if (owner instanceof Set) {
+        owner.delete(groupId);
+        if (owner.size === 1) entry.series.set(k, owner.values().next().value!);
+      }
     }
     if (entry.groups.size === 0) this.families.delete(mf.name);
   }
@@ -73,6 +88,11 @@ export class ConsistencyIndex {
 
     for (const mf of [...pushed].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const own = reserved(mf.name);
+      // Families the gateway had at start-up get their HELP forced; others must match it.
+      if (own !== undefined && !own.forceHelp && (mf.help ?? '') !== own.help) {
+        errors.push(`gathered metric family ${mf.name} has help ${goQuote(mf.help ?? '')} but should have ${goQuote(own.help)}`);
+        continue;
+      }
       if (own !== undefined && own.type !== mf.type) {
         errors.push(`gathered metric family ${mf.name} has type ${typeName(mf.type)} but should have ${typeName(own.type)}`);
         continue;
@@ -91,17 +111,19 @@ export class ConsistencyIndex {
       const inPush = new Set<string>();
       for (const m of mf.metrics) {
         const prefix = `collected metric "${mf.name}" { ${describeMetric(mf.type, m)}}`;
-        if (expected !== mf.type) {
+        if (!carriesType(m, mf.type, expected)) {
           errors.push(`${prefix} is not a ${typeName(expected)}`);
           continue;
         }
-        if (mf.type === 'summary' && m.labels.some((lp) => lp.name === 'quantile')) {
-          errors.push(`${prefix} must not have an explicit "quantile" label`);
+        const labelError = labelProblem(m);
+        if (labelError !== undefined) {
+          errors.push(`${prefix} ${labelError}`);
           continue;
         }
         const key = seriesKey(m);
         const owner = entry?.series.get(key);
-        if (inPush.has(key) || (owner !== undefined && owner !== groupId)) {
+        const elsewhereToo = owner !== undefined && (typeof owner === 'string' ? owner !== groupId : owner.size > 1 || !owner.has(groupId));
+        if (inPush.has(key) || elsewhereToo) {
           errors.push(`${prefix} was collected before with the same name and label values`);
           continue;
         }
@@ -110,6 +132,21 @@ export class ConsistencyIndex {
     }
     return errors;
   }
+}
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** client_golang's label checks, on labels sorted by name. */
+function labelProblem(m: Metric): string | undefined {
+  let previous = '';
+  for (const lp of m.labels) {
+    if (lp.name === previous) return `has two or more labels with the same name: ${lp.name}`;
+    if (!LABEL_NAME.test(lp.name) || lp.name.startsWith('__')) return `has a label with an invalid name: ${lp.name}`;
+    if (m.summary !== undefined && lp.name === 'quantile') return 'must not have an explicit "quantile" label';
+    if (!lp.value.isWellFormed()) return `has a label named ${goQuote(lp.name)} whose value is not utf8: ${goQuote(lp.value)}`;
+    previous = lp.name;
+  }
+  return undefined;
 }
 
 /** client_golang's check of names that collide with the `_count`/`_sum`/`_bucket` of another family. */

@@ -106,11 +106,36 @@ test('consistency: several errors are listed as client_golang lists them', () =>
 });
 
 test('consistency: a family of the gateway itself with another type is refused', () => {
-  const reserved = new Map<string, ReservedFamily>([['pushgateway_http_requests_total', { type: 'counter', help: 'h' }]]);
+  const reserved = new Map<string, ReservedFamily>([
+    ['process_cpu_seconds_total', { type: 'counter', help: 'h', forceHelp: true }],
+    ['pushgateway_http_requests_total', { type: 'counter', help: 'Total.', forceHelp: false }],
+  ]);
   const s = new MemoryStore(reserved);
-  const r = write(s, { job: 'a' }, [fam('pushgateway_http_requests_total', 'gauge', [[{}, 1]])]);
-  assert.deepEqual(r, { ok: false, error: 'gathered metric family pushgateway_http_requests_total has type GAUGE but should have COUNTER' });
+  assert.deepEqual(write(s, { job: 'a' }, [fam('process_cpu_seconds_total', 'gauge', [[{}, 1]])]), {
+    ok: false,
+    error: 'gathered metric family process_cpu_seconds_total has type GAUGE but should have COUNTER',
+  });
+  assert.deepEqual(write(s, { job: 'a' }, [fam('process_cpu_seconds_total', 'counter', [[{}, 1]], 'other help')]), { ok: true });
+  // A family without series at start-up has no forced HELP: a different one is refused first.
+  assert.deepEqual(write(s, { job: 'a' }, [fam('pushgateway_http_requests_total', 'gauge', [[{}, 1]])]), {
+    ok: false,
+    error: 'gathered metric family pushgateway_http_requests_total has help "" but should have "Total."',
+  });
+  assert.deepEqual(write(s, { job: 'a' }, [fam('pushgateway_http_requests_total', 'counter', [[{}, 1]], 'Total.')], false), { ok: true });
 });
+
+const labelCases: Array<[string, MetricFamily, string]> = [
+  ['reserved label name', fam('m', 'untyped', [[{ __x: 'x' }, 1]]), 'has a label with an invalid name: __x'],
+  ['invalid label name', fam('m', 'untyped', [[{ 'bad-name': 'x' }, 1]]), 'has a label with an invalid name: bad-name'],
+  ['invalid UTF-8 value', fam('m', 'untyped', [[{ a: '\udcff\udcfe' }, 1]]), 'has a label named "a" whose value is not utf8: "\\xff\\xfe"'],
+];
+for (const [name, mf, message] of labelCases) {
+  test(`consistency: ${name}`, () => {
+    const r = write(new MemoryStore(), { job: 'l' }, [mf]);
+    assert.equal(r.ok, false);
+    assert.ok((r as { error: string }).error.endsWith(message), (r as { error: string }).error);
+  });
+}
 
 test('a group may change the type of its own family', () => {
   const s = new MemoryStore();

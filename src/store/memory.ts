@@ -100,7 +100,9 @@ export class MemoryStore implements MetricStore {
     }
     for (const mf of req.families) sanitizeFamily(mf, req.labels);
     const existing = this.byId.get(id);
-    const pushed = [...req.families];
+    // The gateway's own push_time_seconds and push_failure_time_seconds always win over pushed
+    // families of those names (the reference lets a pushed one in and then fails every scrape).
+    const pushed = req.families.filter((mf) => mf.name !== PUSH_TIME && mf.name !== PUSH_FAILURE_TIME);
     pushed.push(timeFamily(PUSH_TIME, req.labels, seconds));
     if (existing?.families.has(PUSH_FAILURE_TIME) !== true) pushed.push(timeFamily(PUSH_FAILURE_TIME, req.labels, 0));
     if (req.check) {
@@ -109,7 +111,10 @@ export class MemoryStore implements MetricStore {
       if (existing !== undefined && req.replace) kept.add(PUSH_FAILURE_TIME);
       const errors = this.index.check(id, pushed, kept, (n) => this.reservedFamilies.get(n));
       if (errors.length > 0) {
-        this.recordFailure(id, req.labels, req.timestampMs);
+        // A group whose grouping labels are not valid UTF-8 is never created, not even to stamp
+        // its failure (the reference creates it, and every scrape fails from then on).
+        const wellFormed = Object.values(req.labels).every((v) => v.isWellFormed());
+        if (wellFormed || existing !== undefined) this.recordFailure(id, req.labels, req.timestampMs);
         const message =
           errors.length === 1 ? errors[0] : `${errors.length} error(s) occurred:` + errors.map((e) => `\n* ${e}`).join('');
         return { ok: false, error: message };

@@ -43,6 +43,11 @@ export interface StoreChange {
 export interface ReservedFamily {
   type: MetricType;
   help: string;
+  /**
+   * The family had series when the gateway started: the reference then shows its own HELP for
+   * pushed families of this name. Otherwise a pushed family must bring the same HELP.
+   */
+  forceHelp: boolean;
 }
 
 export interface MetricStore {

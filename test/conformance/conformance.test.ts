@@ -15,6 +15,7 @@ import { OURS_MAIN, referenceAvailable, startServer, type RunningServer } from '
 import { cases, type Case } from './cases.js';
 import { groupCases, runCase, selectedCases, waitForExit, wipe, type Transcript } from './run.js';
 import { goldenFile } from './record.js';
+import { DELIBERATE, oursFile } from './deliberate.js';
 
 const CASE_TIMEOUT_MS = 60_000;
 const OUT_DIR = path.join(os.tmpdir(), 'pushgateway-conformance');
@@ -61,22 +62,17 @@ export function lineDiff(expected: string, actual: string, context = 3, maxLines
   return out.join('\n');
 }
 
-function loadGolden(c: Case): Transcript {
-  const f = goldenFile(c.name);
-  if (!existsSync(f)) throw new Error(`no golden file ${f}: run node dist/test/conformance/record.js`);
-  return JSON.parse(readFileSync(f, 'utf8')) as Transcript;
-}
-
 function compare(kind: string, c: Case, actual: Transcript): void {
-  const golden = loadGolden(c);
-  const exp = JSON.stringify(golden, null, 2);
+  const f = kind === 'ours' && c.name in DELIBERATE ? oursFile(c.name) : goldenFile(c.name);
+  const exp = existsSync(f) ? JSON.stringify(JSON.parse(readFileSync(f, 'utf8')) as Transcript, null, 2) : undefined;
   const act = JSON.stringify(actual, null, 2);
   if (exp === act) return;
   mkdirSync(path.join(OUT_DIR, kind), { recursive: true });
   const out = path.join(OUT_DIR, kind, `${c.name}.json`);
   writeFileSync(out, act + '\n');
+  if (exp === undefined) throw new Error(`no expected transcript ${f} (record it; ${kind}'s is in ${out})`);
   throw new Error(
-    `${kind} differs from golden/${c.name}.json (- golden, + ${kind}; full transcript in ${out}):\n` +
+    `${kind} differs from ${kind === 'ours' && c.name in DELIBERATE ? 'ours' : 'golden'}/${c.name}.json (- expected, + ${kind}; full transcript in ${out}):\n` +
       `  # ${c.description}\n${lineDiff(exp, act)}`,
   );
 }

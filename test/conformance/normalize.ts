@@ -524,12 +524,24 @@ export function normalizeApiMetrics(n: JNode): Plain {
  * between two processes: listen address, start time, build information, and ours is not the
  * same build). start_time is masked if it has Go's time format.
  */
+// Upstream's flags. Debian's build adds web.local-assets; ours adds its own (persistence.sync, ...):
+// those are compared nowhere here (docs/compatibility.md lists them).
+const UPSTREAM_FLAGS = new Set([
+  'log.format', 'log.level', 'persistence.file', 'persistence.interval', 'push.disable-consistency-check',
+  'web.config.file', 'web.enable-admin-api', 'web.enable-lifecycle', 'web.external-url', 'web.listen-address',
+  'web.route-prefix', 'web.systemd-socket', 'web.telemetry-path',
+]);
+
 export function normalizeApiStatus(n: JNode): Plain {
   const data = getKey(n, 'data');
   if (!data || data.t !== 'obj') return toPlain(n);
   const newData = mapValues(data, (k, v) => {
     if (k === 'start_time' && v.t === 'str') return { t: 'str', v: isGoJsonTime(v.v) ? TIME_MASK : v.v };
-    if ((k === 'flags' || k === 'build_information') && v.t === 'obj')
+    if (k === 'flags' && v.t === 'obj') {
+      const upstream: JNode = { t: 'obj', entries: v.entries.filter(([fk]) => UPSTREAM_FLAGS.has(fk)) };
+      return mapValues(upstream, (_fk, fv) => (fv.t === 'str' ? { t: 'str', v: '<masked>' } : fv));
+    }
+    if (k === 'build_information' && v.t === 'obj')
       return mapValues(v, (_fk, fv) => (fv.t === 'str' ? { t: 'str', v: '<masked>' } : fv));
     return v;
   });

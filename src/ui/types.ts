@@ -1,0 +1,63 @@
+// JSON shapes shared by the server side of the UI and the browser script (types only: the client
+// imports them with `import type`, so nothing of this file reaches the browser).
+
+/** One family of a group, as listed without its series. */
+export interface FamilySummary {
+  name: string;
+  /** COUNTER, GAUGE, SUMMARY, UNTYPED, HISTOGRAM or GAUGE_HISTOGRAM, as /api/v1/metrics spells them. */
+  type: string;
+  help: string;
+  /** Number of series (metrics) of the family. */
+  series: number;
+}
+
+/** A group as listed by GET /api/v1/groups. */
+export interface GroupSummary {
+  /** Opaque key; pass it back as `?group=` for the group's series. */
+  id: string;
+  /** Grouping labels, `job` included, sorted by name. */
+  labels: Record<string, string>;
+  /** push_time_seconds in epoch milliseconds; null when no push ever succeeded. */
+  lastPushMs: number | null;
+  /** push_failure_time_seconds in epoch milliseconds; null when no push ever failed. */
+  lastFailureMs: number | null;
+  /** False when the last push to the group failed (last_push_successful of /api/v1/metrics). */
+  success: boolean;
+  /** Pushed families, sorted by name; push_time_seconds and push_failure_time_seconds left out. */
+  families: FamilySummary[];
+  /** Series of those families. */
+  series: number;
+}
+
+/** `data` of GET /api/v1/groups. */
+export interface GroupsPage {
+  /** Groups stored. */
+  total: number;
+  /** Groups whose last push failed, among all stored. */
+  failed: number;
+  /** Groups matching the filter. */
+  matched: number;
+  offset: number;
+  limit: number;
+  /** The server's clock when answering, epoch milliseconds (the browser corrects relative times with it). */
+  nowMs: number;
+  groups: GroupSummary[];
+}
+
+/** What the page hands its script, as JSON in <script id="pg-data">. */
+export interface PageData {
+  /** Path prefix of every link, as the browser sees the gateway: '' or '/pfx'. */
+  base: string;
+  /** Whether PUT /api/v1/admin/wipe is enabled ("delete all"). */
+  admin: boolean;
+  query: PageQuery;
+  /** The first page, so the browser needs no second round trip. */
+  initial: GroupsPage;
+}
+
+export interface PageQuery {
+  filter: string;
+  failedOnly: boolean;
+  offset: number;
+  limit: number;
+}
