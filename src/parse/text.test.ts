@@ -487,9 +487,9 @@ export const cases: Case[] = [
     want: [fam('foo', 'untyped', [val({ a: 'ä\ufffd' }, 1)])],
   },
   {
-    name: 'bytes: invalid UTF-8 in HELP is tolerated',
+    name: 'bytes: invalid UTF-8 in HELP is kept as the raw byte (a lone surrogate)',
     input: B('# HELP foo a\xffb\nfoo 1\n'),
-    want: [fam('foo', 'untyped', [val({}, 1)], 'a\ufffdb')],
+    want: [fam('foo', 'untyped', [val({}, 1)], 'a\udcffb')],
   },
   { name: 'bytes: invalid UTF-8 in a comment is ignored', input: B('# zz \xff\nfoo 1\n'), want: fooIs(1) },
   { name: 'bytes: invalid UTF-8 in the value', input: B('foo 1\xff\n'), error: E(1, 'expected float as value, got "1\\xff"') },
