@@ -1,5 +1,7 @@
 // Routing, as the reference's router answers: same paths, methods, status codes and bodies.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -54,7 +56,8 @@ function joinPath(prefix: string, p: string): string {
   return joined.length > 1 && joined.endsWith('/') ? joined.slice(0, -1) : joined;
 }
 
-export function createGatewayServer(deps: ServerDeps): Server {
+/** The gateway's request listener, for an HTTP or HTTPS server. */
+export function createGatewayHandler(deps: ServerDeps): RequestListener {
   const { config, store, self, log } = deps;
   const prefix = config.routePrefix;
   const scrape = new ScrapeCache(store);
@@ -228,15 +231,18 @@ export function createGatewayServer(deps: ServerDeps): Server {
     }
   }
 
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  return (req, res) => {
     handle(req, res).catch((err: unknown) => {
       log.error({ err: String(err), url: req.url }, 'request failed');
       if (!res.headersSent) sendError(res, 500, 'internal server error');
       else res.destroy();
     });
-  });
-  // Node's parser refuses raw non-ASCII bytes in a path (Go accepts them): say why.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+  };
+}
+
+/** Answers requests Node's parser refused; a raw non-ASCII path (Go accepts it) gets a reason. */
+export function answerClientErrors(server: Server | HttpsServer): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable) {
       socket.destroy();
       return;
@@ -247,6 +253,12 @@ export function createGatewayServer(deps: ServerDeps): Server {
         : '400 Bad Request';
     socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
   });
+}
+
+/** A plain-HTTP server running the gateway. */
+export function createGatewayServer(deps: ServerDeps): Server {
+  const server = createServer({ keepAliveTimeout: 65_000 }, createGatewayHandler(deps));
+  answerClientErrors(server);
   return server;
 }
 
