@@ -1,6 +1,14 @@
 // Command-line flags: the reference's names, defaults, help texts and error messages (kingpin's).
 import { formatGoDuration, parseGoDuration } from './duration.js';
 
+/** Bounds on what one push may carry; over a bound, the push is refused and nothing is stored. */
+export interface PushLimits {
+  maxBodyBytes: number;
+  maxSeries: number;
+  maxNameLength: number;
+  maxLabelValueLength: number;
+}
+
 export interface Config {
   listenAddresses: string[];
   systemdSocket: boolean;
@@ -16,13 +24,16 @@ export interface Config {
   persistenceSync: boolean;
   persistenceStartEmptyOnError: boolean;
   disableConsistencyCheck: boolean;
+  limits: PushLimits;
+  /** Connection limits and timeouts against slow or too many clients. */
+  web: { maxConnections: number; readHeaderTimeoutMs: number; readTimeoutMs: number; idleTimeoutMs: number };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   logFormat: 'logfmt' | 'json';
   /** Every flag's value as text, for /api/v1/status and the status page. */
   flags: Record<string, string>;
 }
 
-type Kind = 'bool' | 'string' | 'strings' | 'duration' | 'url' | 'enum';
+type Kind = 'bool' | 'string' | 'strings' | 'duration' | 'url' | 'enum' | 'int';
 interface FlagSpec {
   name: string;
   kind: Kind;
@@ -45,6 +56,14 @@ export const FLAGS: FlagSpec[] = [
   { name: 'persistence.sync', kind: 'bool', def: 'false', help: 'Acknowledge a push only after it is on disk (write-ahead log), so a crash loses no acknowledged push. Needs --persistence.file.' },
   { name: 'persistence.start-empty-on-error', kind: 'bool', def: 'false', help: 'Start with an empty store when the persistence file is damaged, instead of refusing to start.' },
   { name: 'push.disable-consistency-check', kind: 'bool', def: 'false', help: 'Do not check consistency of pushed metrics. DANGEROUS.' },
+  { name: 'push.max-body-bytes', kind: 'int', def: '67108864', help: 'Largest push body accepted, in bytes, before and after decompression (413 beyond).' },
+  { name: 'push.max-series-per-push', kind: 'int', def: '1000000', help: 'Most series one push may carry (413 beyond).' },
+  { name: 'push.max-name-length', kind: 'int', def: '1024', help: 'Longest metric or label name accepted, in bytes (400 beyond).' },
+  { name: 'push.max-label-value-length', kind: 'int', def: '65536', help: 'Longest label value accepted, in bytes, grouping values included (400 beyond).' },
+  { name: 'web.max-connections', kind: 'int', def: '1024', help: 'Most client connections open at once; further ones are refused.' },
+  { name: 'web.read-header-timeout', kind: 'duration', def: '20s', help: 'Time a client has to send the request headers.' },
+  { name: 'web.read-timeout', kind: 'duration', def: '2m', help: 'Time a client has to send a whole request, body included.' },
+  { name: 'web.idle-timeout', kind: 'duration', def: '65s', help: 'How long an idle keep-alive connection stays open.' },
   { name: 'log.level', kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'Only log messages with the given severity or above. One of: [debug, info, warn, error]' },
   { name: 'log.format', kind: 'enum', def: 'logfmt', values: ['logfmt', 'json'], help: 'Output format of log messages. One of: [logfmt, json]' },
 ];
@@ -103,6 +122,14 @@ export function parseArgs(argv: string[]): ParseOutcome {
     }
     flags[spec.name] = spec.kind === 'strings' ? (v ?? [spec.def]).join('\n') : get(spec.name);
   }
+  for (const spec of FLAGS) {
+    const v = values.get(spec.name)?.[0];
+    if (spec.kind === 'int' && v !== undefined && !/^[1-9][0-9]*$/.test(v)) {
+      throw new UsageError(`strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+    }
+    if (spec.kind === 'duration') flags[spec.name] = formatGoDuration(parseDuration(get(spec.name)));
+  }
+  const int = (name: string) => Number(get(name));
   const intervalMs = parseDuration(get('persistence.interval'));
   if (get('persistence.sync') === 'true' && get('persistence.file') === '') {
     throw new UsageError('--persistence.sync needs --persistence.file');
@@ -133,6 +160,18 @@ export function parseArgs(argv: string[]): ParseOutcome {
       persistenceSync: get('persistence.sync') === 'true',
       persistenceStartEmptyOnError: get('persistence.start-empty-on-error') === 'true',
       disableConsistencyCheck: get('push.disable-consistency-check') === 'true',
+      limits: {
+        maxBodyBytes: int('push.max-body-bytes'),
+        maxSeries: int('push.max-series-per-push'),
+        maxNameLength: int('push.max-name-length'),
+        maxLabelValueLength: int('push.max-label-value-length'),
+      },
+      web: {
+        maxConnections: int('web.max-connections'),
+        readHeaderTimeoutMs: parseDuration(get('web.read-header-timeout')),
+        readTimeoutMs: parseDuration(get('web.read-timeout')),
+        idleTimeoutMs: parseDuration(get('web.idle-timeout')),
+      },
       logLevel: get('log.level') as Config['logLevel'],
       logFormat: get('log.format') as Config['logFormat'],
       flags,
@@ -153,7 +192,8 @@ export function helpText(app: string): string {
   const lines = [`usage: ${app} [<flags>]`, '', 'The Pushgateway', '', 'Flags:'];
   lines.push('  -h, --help                     Show context-sensitive help (also try --help-long and --help-man).');
   for (const f of FLAGS) {
-    const head = f.kind === 'bool' ? `--${f.name}` : `--${f.name}=${f.kind === 'duration' || f.kind === 'strings' || f.kind === 'enum' ? f.def : JSON.stringify(f.def)}${f.kind === 'strings' ? ' ...' : ''}`;
+    const plain = f.kind === 'duration' || f.kind === 'strings' || f.kind === 'enum' || f.kind === 'int';
+    const head = f.kind === 'bool' ? `--${f.name}` : `--${f.name}=${plain ? f.def : JSON.stringify(f.def)}${f.kind === 'strings' ? ' ...' : ''}`;
     lines.push(`      ${head}`.padEnd(33) + (head.length + 6 > 32 ? `\n${' '.repeat(33)}` : '') + f.help);
   }
   lines.push('      --version                  Show application version.');

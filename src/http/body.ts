@@ -12,6 +12,11 @@ export class BodyError extends Error {
 }
 
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > maxBytes) {
+    req.resume(); // discard; the answer says why
+    return Promise.reject(new BodyError(413, `request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes (--push.max-body-bytes)`));
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -21,7 +26,7 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       size += chunk.length;
       if (size > maxBytes) {
         failed = true;
-        reject(new BodyError(413, `request body exceeds the limit of ${maxBytes} bytes`));
+        reject(new BodyError(413, `request body exceeds the limit of ${maxBytes} bytes (--push.max-body-bytes)`));
         return;
       }
       chunks.push(chunk);
@@ -46,7 +51,7 @@ export function decodeContent(encoding: string | undefined, body: Buffer, maxByt
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new BodyError(413, `decompressed request body exceeds the limit of ${maxBytes} bytes`);
+      throw new BodyError(413, `decompressed request body exceeds the limit of ${maxBytes} bytes (--push.max-body-bytes)`);
     }
     throw new BodyError(400, err.code === 'Z_DATA_ERROR' ? 'gzip: invalid header' : `gzip: ${err.message}`);
   }

@@ -6,14 +6,47 @@ import { parseTextBytes } from '../parse/text.js';
 import { parseProtobufDelimited } from '../parse/protobuf.js';
 import { groupId } from '../store/grouping.js';
 import type { MetricStore } from '../store/types.js';
+import type { MetricFamily } from '../model.js';
+import type { PushLimits } from '../config.js';
 import { BodyError, decodeContent, readBody } from './body.js';
 import { sendError } from './respond.js';
 
 export interface PushOptions {
   store: MetricStore;
   check: boolean;
-  maxBodyBytes: number;
+  limits: PushLimits;
   log: Logger;
+}
+
+/** The first limit a push breaks, as [status, sentence], or undefined. */
+export function overLimit(families: MetricFamily[], labels: Record<string, string>, limits: PushLimits): [number, string] | undefined {
+  const long = (kind: string, what: string, len: number, max: number, flag: string): [number, string] => [
+    400,
+    `${kind} ${JSON.stringify(what.length > 80 ? what.slice(0, 80) + '…' : what)} is ${len} bytes long, more than the limit of ${max} bytes (--${flag})`,
+  ];
+  for (const [name, value] of Object.entries(labels)) {
+    const len = Buffer.byteLength(value);
+    if (len > limits.maxLabelValueLength) return long(`grouping label ${name} value`, value, len, limits.maxLabelValueLength, 'push.max-label-value-length');
+  }
+  let series = 0;
+  for (const mf of families) {
+    series += mf.metrics.length;
+    if (series > limits.maxSeries) {
+      const total = families.reduce((n, f) => n + f.metrics.length, 0);
+      return [413, `the push carries ${total} series, more than the limit of ${limits.maxSeries} (--push.max-series-per-push)`];
+    }
+    if (mf.name.length > limits.maxNameLength) return long('metric name', mf.name, mf.name.length, limits.maxNameLength, 'push.max-name-length');
+    for (const m of mf.metrics) {
+      for (const lp of m.labels) {
+        if (lp.name.length > limits.maxNameLength) return long('label name', lp.name, lp.name.length, limits.maxNameLength, 'push.max-name-length');
+        if (lp.value.length > limits.maxLabelValueLength / 3) {
+          const len = Buffer.byteLength(lp.value);
+          if (len > limits.maxLabelValueLength) return long(`label ${lp.name} value`, lp.value, len, limits.maxLabelValueLength, 'push.max-label-value-length');
+        }
+      }
+    }
+  }
+  return undefined;
 }
 
 const PROTOBUF_TYPE = 'application/vnd.google.protobuf';
@@ -49,14 +82,14 @@ export function createPushHandlers(opts: PushOptions) {
 
   /** Handles a push whose grouping labels are already parsed; resolves to the status sent. */
   function push(req: IncomingMessage, res: ServerResponse, labels: Record<string, string>, replace: boolean): Promise<number> {
-    const bodyPromise = readBody(req, opts.maxBodyBytes);
+    const bodyPromise = readBody(req, opts.limits.maxBodyBytes);
     bodyPromise.catch(() => undefined); // handled in order below
     let status = 0;
     return queues
       .run(groupId(labels), async () => {
         let raw: Buffer;
         try {
-          raw = decodeContent(req.headers['content-encoding'], await bodyPromise, opts.maxBodyBytes);
+          raw = decodeContent(req.headers['content-encoding'], await bodyPromise, opts.limits.maxBodyBytes);
         } catch (e) {
           status = e instanceof BodyError ? sendError(res, e.status, e.message) : sendError(res, 400, String(e));
           return;
@@ -68,6 +101,11 @@ export function createPushHandlers(opts: PushOptions) {
           const message = (e as Error).message;
           opts.log.debug({ source: req.socket.remoteAddress, err: message }, 'failed to parse push body');
           status = sendError(res, 400, message);
+          return;
+        }
+        const over = overLimit(families, labels, opts.limits);
+        if (over !== undefined) {
+          status = sendError(res, over[0], over[1]);
           return;
         }
         const result = opts.store.write({ labels, families, replace, check: opts.check, timestampMs: nowMs() });

@@ -38,7 +38,6 @@ const CORS: Record<string, string> = {
 
 const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
 const PROTOBUF_FORMAT = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
-export const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, rest: string) => number | Promise<number>;
 interface Route {
@@ -61,7 +60,7 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
   const { config, store, self, log } = deps;
   const prefix = config.routePrefix;
   const scrape = new ScrapeCache(store);
-  const pushes = createPushHandlers({ store, check: !config.disableConsistencyCheck, maxBodyBytes: MAX_BODY_BYTES, log });
+  const pushes = createPushHandlers({ store, check: !config.disableConsistencyCheck, limits: config.limits, log });
 
   const ok: Handler = (_req, res) => sendText(res, 200, 'OK');
 
@@ -247,18 +246,34 @@ export function answerClientErrors(server: Server | HttpsServer): void {
       socket.destroy();
       return;
     }
-    const message =
-      err.code === 'HPE_INVALID_URL'
-        ? 'invalid characters in the request path: percent-encode non-ASCII bytes (or use @base64 for grouping values)\n'
-        : '400 Bad Request';
-    socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
+    const [status, message] =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['408 Request Timeout', 'the request was not received in time (--web.read-header-timeout, --web.read-timeout)\n']
+        : err.code === 'HPE_INVALID_URL'
+          ? ['400 Bad Request', 'invalid characters in the request path: percent-encode non-ASCII bytes (or use @base64 for grouping values)\n']
+          : ['400 Bad Request', '400 Bad Request'];
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
   });
+}
+
+/** How often Node looks for connections past their header or request timeout. */
+export function checkingInterval(web: Config['web']): number {
+  return Math.max(100, Math.min(30_000, Math.floor(web.readHeaderTimeoutMs / 4)));
+}
+
+/** Bounds on connections against slow or numerous clients (slowloris): an HTTP or HTTPS server. */
+export function applyConnectionLimits(server: Server | HttpsServer, web: Config['web']): void {
+  server.maxConnections = web.maxConnections;
+  server.headersTimeout = web.readHeaderTimeoutMs;
+  server.requestTimeout = web.readTimeoutMs;
+  server.keepAliveTimeout = web.idleTimeoutMs;
+  answerClientErrors(server);
 }
 
 /** A plain-HTTP server running the gateway. */
 export function createGatewayServer(deps: ServerDeps): Server {
-  const server = createServer({ keepAliveTimeout: 65_000 }, createGatewayHandler(deps));
-  answerClientErrors(server);
+  const server = createServer({ connectionsCheckingInterval: checkingInterval(deps.config.web) }, createGatewayHandler(deps));
+  applyConnectionLimits(server, deps.config.web);
   return server;
 }
 
