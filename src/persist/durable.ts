@@ -66,7 +66,11 @@ export class DurableStore implements MetricStore {
       }
       opts.log.error({ err: e.message }, 'persistence files are damaged; starting with an empty store as asked');
       inner.wipe();
-      await fs.rename(opts.file, `${opts.file}.damaged.${Date.now()}`).catch(() => undefined);
+      const stamp = Date.now();
+      await fs.rename(opts.file, `${opts.file}.damaged.${stamp}`).catch(() => undefined);
+      for (const seq of await listSegments(opts.file)) {
+        await fs.rename(segmentPath(opts.file, seq), `${segmentPath(opts.file, seq)}.damaged.${stamp}`);
+      }
     }
     if (opts.sync) store.wal = new WriteAheadLog(opts.file, nextSegment);
     return store;
