@@ -4,6 +4,7 @@ import type { Metric, MetricFamily } from '../model.js';
 import { familyTypeName } from '../store/describe.js';
 import type { Group } from '../store/types.js';
 import { formatCount, formatGoFloat } from './float.js';
+import { isNativeHistogram, nativeHistogramJson } from './nativehistogram.js';
 
 /**
  * JSON as Go's encoding/json writes it: a Map stands for a Go map (keys sorted as strings, where
@@ -59,10 +60,20 @@ function encodeMetric(mf: MetricFamily, m: Metric): Map<string, unknown> {
   }
   if (mf.type === 'histogram' || mf.type === 'gaugehistogram') {
     const h = m.histogram;
+    if (h !== undefined && isNativeHistogram(h)) {
+      const native = nativeHistogramJson(h);
+      return new Map<string, unknown>([
+        ['labels', labels],
+        ['buckets', native.buckets],
+        ['count', native.count],
+        ['sum', formatGoFloat(h.sampleSum)],
+      ]);
+    }
+    const count = (h?.sampleCountFloat ?? 0) > 0 ? formatGoFloat(h!.sampleCountFloat!) : formatCount(h?.sampleCount ?? 0);
     return new Map<string, unknown>([
       ['labels', labels],
       ['buckets', new Map((h?.buckets ?? []).map((b) => [formatGoFloat(b.upperBound), formatCount(b.cumulativeCount)]))],
-      ['count', formatCount(h?.sampleCount ?? 0)],
+      ['count', count],
       ['sum', formatGoFloat(h?.sampleSum ?? 0)],
     ]);
   }

@@ -12,10 +12,10 @@ import { encodeProtobufDelimited } from '../expose/protobuf.js';
 import { encodeGoString } from '../parse/protobuf.js';
 import { gatherSelf, type BuildInfo, type SelfMetrics } from '../selfmetrics.js';
 import type { MetricStore } from '../store/types.js';
+import { createUi } from '../ui/index.js';
 import { parseGroupingKey } from './groupingkey.js';
 import { createPushHandlers } from './push.js';
 import { sendError, sendText } from './respond.js';
-import { statusPage } from './statuspage.js';
 
 export interface ServerDeps {
   config: Config;
@@ -61,6 +61,7 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
   const prefix = config.routePrefix;
   const scrape = new ScrapeCache(store);
   const pushes = createPushHandlers({ store, check: !config.disableConsistencyCheck, limits: config.limits, log });
+  const ui = createUi({ store, config, build: deps.build, startMs: deps.startMs });
 
   const ok: Handler = (_req, res) => sendText(res, 200, 'OK');
 
@@ -122,8 +123,10 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
       methods: { PUT: pushHandler('put'), POST: pushHandler('post'), DELETE: pushHandler('delete') },
       accepts: (rest) => /^(@base64)?\/[^/]/.test(rest),
     },
-    { path: joinPath(prefix, '/status'), methods: { GET: (_q, res) => sendText(res, 200, statusPage(deps), 'text/html; charset=utf-8') }, name: 'status' },
-    { path: prefix + '/', methods: { GET: (_q, res) => sendText(res, 200, statusPage(deps), 'text/html; charset=utf-8') }, name: 'status' },
+    { path: joinPath(prefix, '/status'), methods: { GET: ui.status }, name: 'status' },
+    // The page lives at <prefix>/ (a bare /pfx redirects there, as in the reference).
+    { path: prefix + '/', methods: { GET: ui.page }, name: 'status' },
+    { path: joinPath(prefix, '/static') + '*', methods: { GET: ui.asset }, name: 'static', accepts: (rest) => /^\/[^/]/.test(rest) },
     { path: joinPath(prefix, '/-/quit'), methods: { PUT: quit, POST: quit } },
     {
       path: '/-/quit',
@@ -134,6 +137,7 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
   const apiRoutes: Route[] = [
     { path: api + '/status', methods: { GET: withCors((_q, res) => sendText(res, 200, statusResponse(config.flags, deps.startMs, { ...deps.build }), 'application/json')) }, name: 'api/v1/status' },
     { path: api + '/metrics', methods: { GET: withCors((_q, res) => sendText(res, 200, metricsResponse(store.groups()), 'application/json')) }, name: 'api/v1/metrics' },
+    { path: api + '/groups', methods: { GET: ui.groups }, name: 'api/v1/groups' },
   ];
   if (config.enableAdminApi) {
     apiRoutes.push({

@@ -1,6 +1,7 @@
 // The UI's view of the store: every group in display order with what the filter searches,
 // kept up to date from the store's change announcements so that filtering and paging 10,000
 // groups costs one pass over precomputed strings, not a walk over every family.
+import { decodeGoString, encodeGoString } from '../parse/protobuf.js';
 import { typeName } from '../store/describe.js';
 import type { Group, MetricStore } from '../store/types.js';
 import type { GroupSummary, GroupsPage, PageQuery } from './types.js';
@@ -15,8 +16,10 @@ interface Entry {
   group: Group;
   /** job, then the canonical id: groups of one job stay together. */
   sortKey: string;
-  /** Lower-cased `name=value` lines of the grouping labels and the family names. */
-  haystack: string;
+  /** Lower-cased grouping label values and pushed family names, one a line: what a word matches. */
+  words: string;
+  /** Lower-cased `name=value` lines of the grouping labels: what a word with '=' matches. */
+  pairs: string;
   success: boolean;
   summary?: GroupSummary;
 }
@@ -26,10 +29,34 @@ function secondsOf(g: Group, name: string): number {
 }
 
 function makeEntry(g: Group): Entry {
-  let haystack = '';
-  for (const [k, v] of Object.entries(g.labels)) haystack += `${k}=${v}\n`;
-  for (const name of g.families.keys()) if (name !== PUSH_TIME && name !== PUSH_FAILURE_TIME) haystack += name + '\n';
-  return { group: g, sortKey: (g.labels.job ?? '') + '\x00' + g.id, haystack: haystack.toLowerCase(), success: g.lastPushSuccess };
+  let words = '';
+  let pairs = '';
+  for (const [k, v] of Object.entries(g.labels)) {
+    words += v + '\n';
+    pairs += `\n${k}=${v}`;
+  }
+  for (const name of g.families.keys()) if (name !== PUSH_TIME && name !== PUSH_FAILURE_TIME) words += name + '\n';
+  return { group: g, sortKey: (g.labels.job ?? '') + '\x00' + g.id, words: words.toLowerCase(), pairs: pairs.toLowerCase(), success: g.lastPushSuccess };
+}
+
+/**
+ * A string as base64url of its bytes, Go's bytes: a value that was not UTF-8 (held as lone
+ * surrogates) gets its original bytes back, so ids and delete paths work for every group.
+ */
+function b64(s: string): string {
+  return Buffer.from(encodeGoString(s)).toString('base64url');
+}
+
+/** The URL-safe id of a group (see GroupSummary.id). */
+export function groupKey(id: string): string {
+  return b64(id);
+}
+
+/** The group's push path, every value @base64; an empty value as '=' so the segment stays. */
+export function groupPath(labels: Readonly<Record<string, string>>): string {
+  let p = `/metrics/job@base64/${b64(labels.job ?? '') || '='}`;
+  for (const [k, v] of Object.entries(labels)) if (k !== 'job') p += `/${k}@base64/${b64(v) || '='}`;
+  return p;
 }
 
 function summarize(g: Group): GroupSummary {
@@ -45,7 +72,8 @@ function summarize(g: Group): GroupSummary {
   const pushed = secondsOf(g, PUSH_TIME);
   const failed = secondsOf(g, PUSH_FAILURE_TIME);
   return {
-    id: g.id,
+    id: groupKey(g.id),
+    path: groupPath(g.labels),
     labels: { ...g.labels },
     lastPushMs: pushed > 0 ? pushed * 1000 : null,
     lastFailureMs: failed > 0 ? failed * 1000 : null,
@@ -55,7 +83,11 @@ function summarize(g: Group): GroupSummary {
   };
 }
 
-/** Filter terms: whitespace-separated, all must match; quotes dropped so `job="x"` reads as `job=x`. */
+/**
+ * Filter terms: whitespace-separated, all must match, case-insensitive. A word matches part of a
+ * grouping label value or of a pushed family's name; `name=value` (quotes optional) matches a
+ * grouping label whose name is `name` and whose value starts with `value`.
+ */
 export function filterTerms(filter: string): string[] {
   return filter.toLowerCase().replace(/"/g, '').split(/\s+/).filter((t) => t !== '');
 }
@@ -105,9 +137,11 @@ export class GroupIndex {
     this.failedCount = failed;
   }
 
-  group(id: string): Group | undefined {
+  /** The group of a GroupSummary.id. */
+  group(key: string): Group | undefined {
+    if (!/^[A-Za-z0-9_-]*$/.test(key)) return undefined;
     this.refresh();
-    return this.byId.get(id)?.group;
+    return this.byId.get(decodeGoString(Buffer.from(key, 'base64url')))?.group;
   }
 
   page(q: PageQuery, nowMs = Date.now()): GroupsPage {
@@ -119,7 +153,7 @@ export class GroupIndex {
     let matched = 0;
     for (const e of this.entries) {
       if (q.failedOnly && e.success) continue;
-      if (terms.length > 0 && !terms.every((t) => e.haystack.includes(t))) continue;
+      if (terms.length > 0 && !terms.every((t) => (t.includes('=') ? e.pairs.includes('\n' + t) : e.words.includes(t)))) continue;
       if (matched >= offset && matched < offset + limit) groups.push((e.summary ??= summarize(e.group)));
       matched++;
     }

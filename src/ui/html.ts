@@ -55,7 +55,7 @@ export function groupsPageHtml(c: Chrome, data: PageData): string {
   return `${head(c, 'Pushgateway', true)}<body>
 ${nav(c, 'groups')}<main>
 <div class="toolbar">
-<input id="filter" type="search" placeholder="Filter by label value or metric name (words must all match)" aria-label="Filter groups" value="${esc(q.filter)}" autocomplete="off" spellcheck="false">
+<input id="filter" type="search" placeholder="Filter by label value, metric name or label=value" title="Every word must match. Press / to get here, Escape to clear." aria-label="Filter groups" value="${esc(q.filter)}" autocomplete="off" spellcheck="false">
 <label><input id="failed-only" type="checkbox"${q.failedOnly ? ' checked' : ''}> Failed only</label>
 <span id="count" class="count" aria-live="polite"></span>
 <span class="spacer"></span>

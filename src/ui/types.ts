@@ -13,8 +13,10 @@ export interface FamilySummary {
 
 /** A group as listed by GET /api/v1/groups. */
 export interface GroupSummary {
-  /** Opaque key; pass it back as `?group=` for the group's series. */
+  /** The group's key, URL-safe (base64url of its bytes); `?group=<id>` answers the group with its series. */
   id: string;
+  /** The group's path below the route prefix with every value @base64 (so any value works): DELETE deletes the group. */
+  path: string;
   /** Grouping labels, `job` included, sorted by name. */
   labels: Record<string, string>;
   /** push_time_seconds in epoch milliseconds; null when no push ever succeeded. */

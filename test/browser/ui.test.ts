@@ -8,7 +8,7 @@
 // the status page; everything under --web.route-prefix; and 10,000 groups (load time measured).
 //
 // A missing chromium makes the tests FAIL, naming the Debian package; nothing is skipped.
-// UPDATE_SCREENSHOTS=1 writes docs/ui-groups.png and docs/ui-status.png.
+// UPDATE_SCREENSHOTS=1 writes docs/ui-groups.png, docs/ui-delete.png and docs/ui-status.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -42,6 +42,8 @@ before(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
   // The gateway most tests share, in this order: list, filter, expand, failure, JSON, delete, wipe, status.
   gw = await start(['--web.enable-admin-api']);
+  const script = await send(gw.url + '/static/app.js', 'GET');
+  assert.equal(script.status, 200, 'GET /static/app.js: the UI routes (createUi in src/ui/index.ts) must be wired in src/http/server.ts');
   await pushFixture(gw.url);
 });
 after(async () => {
@@ -287,6 +289,7 @@ test('deleting a group asks first, then removes it from the page and from /metri
   // Confirm deletes.
   await g.locator('button[data-action="delete"]').click();
   await dialog.waitFor({ state: 'visible' });
+  if (UPDATE_SCREENSHOTS) await page.screenshot({ path: path.join(DOCS, 'ui-delete.png') });
   const deleted = page.waitForResponse((r) => r.request().method() === 'DELETE');
   await dialog.locator('#confirm-ok').click();
   const resp = await deleted;
@@ -300,6 +303,31 @@ test('deleting a group asks first, then removes it from the page and from /metri
   assert.ok(!scrape.includes('job="backup"'), 'the deleted group is gone from /metrics');
   assert.ok(scrape.includes('job="etl"'), 'the other groups stay');
   await close(w);
+});
+
+test('a group whose value is not UTF-8 (stored with the check off) can be deleted from the page', async () => {
+  const unchecked = await start(['--push.disable-consistency-check']);
+  try {
+    // 0xFF 0xFE: only the unchecked path stores it (it is held as lone surrogates, one per byte).
+    await push(unchecked.url, '/metrics/job/poison/x@base64/__4', 'm 1\n', 'PUT', 202);
+    await push(unchecked.url, '/metrics/job/fine', 'm 2\n', 'PUT', 202);
+    const w = await open(unchecked.url + '/');
+    const { page } = w;
+    const g = groupWith(page, 'job="poison"');
+    assert.match(await g.locator('.labels').innerText(), /x="\\udcff\\udcfe"/);
+    await g.locator('button[data-action="delete"]').click();
+    const deleted = page.waitForResponse((r) => r.request().method() === 'DELETE');
+    await page.click('#confirm-ok');
+    const resp = await deleted;
+    assert.equal(resp.status(), 202);
+    assert.equal(new URL(resp.url()).pathname, `/metrics/job@base64/${b64('poison')}/x@base64/__4`);
+    await waitGroups(page, 1);
+    const api = JSON.parse((await send(unchecked.url + '/api/v1/metrics', 'GET')).body) as { data: Array<{ labels: Record<string, string> }> };
+    assert.deepEqual(api.data.map((d) => d.labels.job), ['fine']);
+    await close(w);
+  } finally {
+    await stop(unchecked);
+  }
 });
 
 test('with the admin API, "delete all" wipes every group after confirmation', async () => {

@@ -75,9 +75,12 @@ test('gzip push bodies are accepted; a gzip bomb gets 413 and stores nothing', a
   assert.equal(r.status, 413);
   assert.match(r.body.toString(), /decompressed request body exceeds the limit of \d+ bytes/);
   assert.doesNotMatch((await send(gw.url, 'GET', '/api/v1/metrics')).body.toString(), /"bomb"/);
-  const bad = await send(gw.url, 'PUT', '/metrics/job/gz', Buffer.from('not gzip'), { 'Content-Encoding': 'gzip' });
+  const bad = await send(gw.url, 'PUT', '/metrics/job/gz', Buffer.from('not gzip at all'), { 'Content-Encoding': 'gzip' });
   assert.equal(bad.status, 400);
   assert.equal(bad.body.toString(), 'gzip: invalid header\n');
+  // Shorter than gzip's 10-byte header: Go's reader reports the early end.
+  const short = await send(gw.url, 'PUT', '/metrics/job/gz', Buffer.from('short'), { 'Content-Encoding': 'gzip' });
+  assert.equal(short.body.toString(), 'unexpected EOF\n');
 });
 
 test('scrapes are gzipped when the client accepts it', async () => {

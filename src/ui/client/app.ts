@@ -88,23 +88,8 @@ function labelText(labels: Record<string, string>): string {
 
 // ---- URLs -------------------------------------------------------------------------------------
 
-function b64url(s: string): string {
-  let bin = '';
-  for (const b of new TextEncoder().encode(s)) bin += String.fromCharCode(b);
-  const out = btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-  // An empty value needs a padding '=' to stay a path segment (as the reference's UI does).
-  return out === '' ? '=' : out;
-}
-
-/** The group's push path, every value base64url-encoded so slashes, spaces or '' all survive. */
-function groupPath(labels: Record<string, string>): string {
-  let p = `${base}/metrics/job@base64/${b64url(labels.job ?? '')}`;
-  for (const [k, v] of labelEntries(labels)) if (k !== 'job') p += `/${encodeURIComponent(k)}@base64/${b64url(v)}`;
-  return p;
-}
-
 function groupJsonUrl(id: string): string {
-  return `${base}/api/v1/groups?group=${encodeURIComponent(id)}`;
+  return `${base}/api/v1/groups?group=${id}`;
 }
 
 function queryString(q: PageQuery): string {
@@ -343,7 +328,8 @@ async function request(method: string, url: string): Promise<void> {
 
 function askDelete(g: GroupSummary): void {
   confirmDialog('Delete group?', 'All metrics of this group will be deleted from the Pushgateway:', labelText(g.labels), 'Delete group', async () => {
-    await request('DELETE', groupPath(g.labels));
+    // The server spells the path with every value @base64, from the value's bytes: any value works.
+    await request('DELETE', base + g.path);
     expanded.delete(g.id);
     notice(`Deleted ${labelText(g.labels)}`);
     await load(query);
