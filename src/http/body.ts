@@ -1,6 +1,7 @@
 // Request bodies: read whole, bounded, and gunzipped when the client says so (as the reference).
 import type { IncomingMessage } from 'node:http';
 import { gunzipSync } from 'node:zlib';
+import { decodeSnappyFramed, SnappyTooLarge } from './snappy.js';
 
 export class BodyError extends Error {
   constructor(
@@ -41,9 +42,17 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
   });
 }
 
-/** Undoes `Content-Encoding: gzip`, refusing output past `maxBytes` (a gzip bomb gets 413). */
+/** Undoes `Content-Encoding: gzip` or `snappy` (framed), refusing output past `maxBytes` (a bomb gets 413). */
 export function decodeContent(encoding: string | undefined, body: Buffer, maxBytes: number): Buffer {
-  if (encoding !== 'gzip') return body;
+  const enc = encoding?.toLowerCase();
+  if (enc === 'snappy') {
+    try {
+      return decodeSnappyFramed(body, maxBytes);
+    } catch (e) {
+      throw new BodyError(e instanceof SnappyTooLarge ? 413 : 400, (e as Error).message);
+    }
+  }
+  if (enc !== 'gzip') return body;
   // Go reads the 10-byte gzip header first: a shorter body ends too early.
   if (body.length < 10) throw new BodyError(400, 'unexpected EOF');
   try {

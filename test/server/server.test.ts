@@ -6,6 +6,7 @@ import { request } from 'node:http';
 import { spawnSync } from 'node:child_process';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { startServer, OURS_MAIN, type RunningServer } from '../support/servers.js';
+import { encodeSnappyFramed } from '../../src/http/snappy.js';
 
 interface Reply {
   status: number;
@@ -81,6 +82,15 @@ test('gzip push bodies are accepted; a gzip bomb gets 413 and stores nothing', a
   // Shorter than gzip's 10-byte header: Go's reader reports the early end.
   const short = await send(gw.url, 'PUT', '/metrics/job/gz', Buffer.from('short'), { 'Content-Encoding': 'gzip' });
   assert.equal(short.body.toString(), 'unexpected EOF\n');
+});
+
+test('snappy (framed) push bodies are accepted; a damaged one gets the reason', async () => {
+  const ok = await send(gw.url, 'PUT', '/metrics/job/snap', encodeSnappyFramed(Buffer.from('snappy_metric 3\n')), { 'Content-Encoding': 'snappy' });
+  assert.equal(ok.status, 200);
+  assert.match((await send(gw.url, 'GET', '/metrics')).body.toString(), /snappy_metric\{instance="",job="snap"\} 3/);
+  const bad = await send(gw.url, 'PUT', '/metrics/job/snap', Buffer.from('not snappy'), { 'Content-Encoding': 'snappy' });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.toString(), 'snappy: corrupt input\n');
 });
 
 test('scrapes are gzipped when the client accepts it', async () => {
