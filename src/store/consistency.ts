@@ -110,21 +110,22 @@ export class ConsistencyIndex {
       const entry = this.families.get(mf.name);
       const inPush = new Set<string>();
       for (const m of mf.metrics) {
-        const prefix = `collected metric "${mf.name}" { ${describeMetric(mf.type, m)}}`;
+        // Described only when something is wrong: the description costs more than the checks.
+        const prefix = () => `collected metric "${mf.name}" { ${describeMetric(mf.type, m)}}`;
         if (!carriesType(m, mf.type, expected)) {
-          errors.push(`${prefix} is not a ${typeName(expected)}`);
+          errors.push(`${prefix()} is not a ${typeName(expected)}`);
           continue;
         }
         const labelError = labelProblem(m);
         if (labelError !== undefined) {
-          errors.push(`${prefix} ${labelError}`);
+          errors.push(`${prefix()} ${labelError}`);
           continue;
         }
         const key = seriesKey(m);
         const owner = entry?.series.get(key);
         const elsewhereToo = owner !== undefined && (typeof owner === 'string' ? owner !== groupId : owner.size > 1 || !owner.has(groupId));
         if (inPush.has(key) || elsewhereToo) {
-          errors.push(`${prefix} was collected before with the same name and label values`);
+          errors.push(`${prefix()} was collected before with the same name and label values`);
           continue;
         }
         inPush.add(key);
