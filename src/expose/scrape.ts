@@ -1,7 +1,11 @@
-// Assembles /metrics from cached text. Each stored family's series are rendered once, when the
-// family is stored; each merged family's text is kept until a write touches that name. A scrape
-// only re-renders what changed since the last one, plus the gateway's own metrics.
+// Assembles /metrics from cached bytes. Each stored family's series are rendered once, into one
+// "run": its lines, sorted, as bytes, with the sort keys of its first and last series. A merged
+// family is its header and the runs of every group in order; when runs of different groups do
+// not interleave (the usual case: grouping labels such as instance order them), that is all a
+// re-render does. Interleaving runs are merged series by series. A scrape re-renders only the
+// families written since the last one, plus the gateway's own metrics.
 import type { Metric, MetricFamily, MetricType } from '../model.js';
+import { encodeGoString } from '../parse/protobuf.js';
 import { seriesKey } from '../store/consistency.js';
 import type { MetricStore, StoredFamily } from '../store/types.js';
 import { compareSeries, headerText, renderSeries, seriesSortKey, type RenderedSeries } from './text.js';
@@ -12,45 +16,73 @@ function sameSeries(a: string, b: string): boolean {
   return key(a) === key(b);
 }
 
+/** Text as the bytes it stands for (raw bytes pushed in HELP or labels are held as lone surrogates). */
+export function textBytes(text: string): Buffer {
+  return text.isWellFormed() ? Buffer.from(text) : Buffer.from(encodeGoString(text));
+}
+
+/** Sorted series joined, repeated series (possible with the check off) left out. */
+function joinSeries(series: RenderedSeries[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < series.length; i++) {
+    if (i > 0 && series[i].sort === series[i - 1].sort && sameSeries(series[i].text, series[i - 1].text)) continue;
+    parts.push(series[i].text);
+  }
+  return parts.join('');
+}
+
+interface Run {
+  bytes: Buffer;
+  first: string;
+  last: string;
+}
+
+function makeRun(series: RenderedSeries[]): Run {
+  if (series.length === 0) return { bytes: Buffer.alloc(0), first: '', last: '' };
+  return { bytes: textBytes(joinSeries(series)), first: series[0].sort, last: series[series.length - 1].sort };
+}
+
 export class ScrapeCache {
-  private readonly rendered = new WeakMap<StoredFamily, RenderedSeries[]>();
-  private readonly familyText = new Map<string, string>();
+  private readonly runs = new WeakMap<StoredFamily, Run>();
+  private readonly familyParts = new Map<string, Buffer[]>();
   private sortedNames: string[] | null = null;
 
   constructor(private readonly store: MetricStore) {
     store.subscribe((change) => {
-      for (const name of change.families) this.familyText.delete(name);
+      for (const name of change.families) this.familyParts.delete(name);
       this.sortedNames = null;
     });
   }
 
-  private seriesOf(sf: StoredFamily): RenderedSeries[] {
-    let r = this.rendered.get(sf);
+  private runOf(sf: StoredFamily): Run {
+    let r = this.runs.get(sf);
     if (r === undefined) {
-      r = renderSeries(sf.family);
-      this.rendered.set(sf, r);
+      r = makeRun(renderSeries(sf.family));
+      this.runs.set(sf, r);
     }
     return r;
   }
 
   /**
-   * The merged text of one family across groups (and the gateway's own family of that name).
+   * The merged family across groups (and the gateway's own family of that name), as byte parts.
    * Groups disagreeing on HELP or type (possible only with the consistency check off): the group
    * with the lowest grouping key decides, series of another type and repeated series are left out,
    * so the scrape stays valid (the reference answers 500 instead).
    */
-  private renderFamily(name: string, own: MetricFamily | undefined): string {
+  private renderFamily(name: string, own: MetricFamily | undefined): Buffer[] {
     const { type, help, stored } = this.lead(name, own);
-    const entries: RenderedSeries[] = [];
-    for (const sf of stored) for (const s of this.seriesOf(sf)) entries.push(s);
-    if (own !== undefined) for (const s of renderSeries(own)) entries.push(s);
-    entries.sort(compareSeries);
-    let text = headerText(name, help, type);
-    for (let i = 0; i < entries.length; i++) {
-      if (i > 0 && entries[i].sort === entries[i - 1].sort && sameSeries(entries[i].text, entries[i - 1].text)) continue;
-      text += entries[i].text;
-    }
-    return text;
+    const runs = stored.map((sf) => this.runOf(sf));
+    if (own !== undefined) runs.push(makeRun(renderSeries(own)));
+    const filled = runs.filter((r) => r.bytes.length > 0);
+    filled.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+    const header = textBytes(headerText(name, help, type));
+    if (filled.every((r, i) => i === 0 || filled[i - 1].last < r.first)) return [header, ...filled.map((r) => r.bytes)];
+    // Runs interleave: merge series by series.
+    const series: RenderedSeries[] = [];
+    for (const sf of stored) for (const s of renderSeries(sf.family)) series.push(s);
+    if (own !== undefined) for (const s of renderSeries(own)) series.push(s);
+    series.sort(compareSeries);
+    return [header, textBytes(joinSeries(series))];
   }
 
   /** The type and help a merged family shows, and the stored families of that type. */
@@ -90,35 +122,33 @@ export class ScrapeCache {
     });
   }
 
-  /** The scrape body as chunks, families sorted by name as the reference sorts them. */
-  render(own: MetricFamily[]): string[] {
+  /** The scrape body as byte parts, families sorted by name as the reference sorts them. */
+  render(own: MetricFamily[]): Buffer[] {
     if (this.sortedNames === null) this.sortedNames = [...this.store.familyNames()].sort();
     const ownByName = new Map(own.map((mf) => [mf.name, mf]));
     const names = this.sortedNames;
     const ownNames = own.map((mf) => mf.name).sort();
-    const chunks: string[] = [];
+    const parts: Buffer[] = [];
     let i = 0;
     let j = 0;
     while (i < names.length || j < ownNames.length) {
       const a = names[i];
       const b = ownNames[j];
       if (b === undefined || (a !== undefined && a < b)) {
-        let text = this.familyText.get(a);
-        if (text === undefined) {
-          text = this.renderFamily(a, undefined);
-          this.familyText.set(a, text);
+        let cached = this.familyParts.get(a);
+        if (cached === undefined) {
+          cached = this.renderFamily(a, undefined);
+          this.familyParts.set(a, cached);
         }
-        chunks.push(text);
+        for (const p of cached) parts.push(p);
         i++;
-      } else if (a === b) {
-        chunks.push(this.renderFamily(a, ownByName.get(a)));
-        i++;
-        j++;
       } else {
-        chunks.push(this.renderFamily(b, ownByName.get(b)));
+        for (const p of this.renderFamily(b, ownByName.get(b))) parts.push(p);
+        if (a === b) i++;
         j++;
       }
     }
-    return chunks;
+    return parts;
   }
+
 }

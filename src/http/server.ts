@@ -2,14 +2,14 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { gzipSync } from 'node:zlib';
+import { gzip } from 'node:zlib';
+import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { metricsResponse, statusResponse } from '../expose/json.js';
 import { ScrapeCache } from '../expose/scrape.js';
 import { negotiate } from '../expose/negotiate.js';
 import { encodeProtobufDelimited } from '../expose/protobuf.js';
-import { encodeGoString } from '../parse/protobuf.js';
 import { gatherSelf, type BuildInfo, type SelfMetrics } from '../selfmetrics.js';
 import type { MetricStore } from '../store/types.js';
 import { createUi } from '../ui/index.js';
@@ -36,6 +36,7 @@ const CORS: Record<string, string> = {
   'Cache-Control': 'no-cache, no-store, must-revalidate',
 };
 
+const gzipAsync = promisify(gzip);
 const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
 const PROTOBUF_FORMAT = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
 
@@ -68,16 +69,11 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
   const scrapeHandler: Handler = async (req, res) => {
     const own = await gatherSelf(self);
     const protobuf = negotiate(req.headers.accept) === 'protobuf';
-    let body: Uint8Array;
-    if (protobuf) body = encodeProtobufDelimited(scrape.families(own));
-    else {
-      const text = scrape.render(own).join('');
-      // Raw bytes pushed in HELP (held as lone surrogates) go out as the bytes they were.
-      body = text.isWellFormed() ? Buffer.from(text) : encodeGoString(text);
-    }
+    const body = protobuf ? encodeProtobufDelimited(scrape.families(own)) : Buffer.concat(scrape.render(own));
     const headers: Record<string, string> = { 'Content-Type': protobuf ? PROTOBUF_FORMAT : TEXT_FORMAT };
     const acceptsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-    const bytes = acceptsGzip ? gzipSync(body) : body;
+    // Compressed off the event loop; level 1 costs a quarter of the default for ~10 % more bytes.
+    const bytes = acceptsGzip ? await gzipAsync(body, { level: 1 }) : body;
     if (acceptsGzip) headers['Content-Encoding'] = 'gzip';
     headers['Content-Length'] = String(bytes.length);
     res.writeHead(200, headers);
