@@ -21,16 +21,41 @@ function byName(a: LabelPair, b: LabelPair): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
+// Label names repeat across every series and push: one string each saves memory per series.
+const names = new Map<string, string>();
+const MAX_INTERNED = 100_000;
+
+function intern(name: string): string {
+  const known = names.get(name);
+  if (known !== undefined) return known;
+  if (names.size < MAX_INTERNED) names.set(name, name);
+  return name;
+}
+
 /**
  * Sets the grouping labels on every series (they win over same-named labels in the body), adds
  * `instance=""` where absent, and sorts the labels by name, as the reference does before storing.
+ * The grouping label pairs are shared by all series of the push (label pairs are never mutated).
  */
 export function sanitizeFamily(mf: MetricFamily, labels: GroupingLabels): void {
-  const groupingNames = Object.keys(labels);
+  const grouping: LabelPair[] = Object.keys(labels).map((name) => ({ name: intern(name), value: labels[name] }));
+  const emptyInstance: LabelPair = { name: 'instance', value: '' };
   for (const m of mf.metrics) {
-    const own = m.labels.filter((lp) => !(lp.name in labels));
-    for (const name of groupingNames) own.push({ name, value: labels[name] });
-    if (!own.some((lp) => lp.name === 'instance')) own.push({ name: 'instance', value: '' });
-    m.labels = own.sort(byName);
+    let kept = 0;
+    let hasInstance = 'instance' in labels;
+    for (const lp of m.labels) {
+      if (lp.name in labels) continue;
+      kept++;
+      if (lp.name === 'instance') hasInstance = true;
+    }
+    // Sized exactly: an array grown by push keeps room for 17 labels.
+    const out = new Array<LabelPair>(kept + grouping.length + (hasInstance ? 0 : 1));
+    let k = 0;
+    for (const lp of m.labels) {
+      if (!(lp.name in labels)) out[k++] = lp.unset === undefined ? { name: intern(lp.name), value: lp.value } : lp;
+    }
+    for (const g of grouping) out[k++] = g;
+    if (!hasInstance) out[k++] = emptyInstance;
+    m.labels = out.sort(byName);
   }
 }
