@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { helpText, parseArgs, UsageError } from './config.js';
-import { createGatewayServer } from './http/server.js';
+import { answerClientErrors, createGatewayHandler, createGatewayServer } from './http/server.js';
+import { createWebServer, LiveWebConfig, WebConfigError, webConfigGuard } from './http/webconfig.js';
 import { createLogger } from './log.js';
 import { createSelfMetrics, reservedFamilies, type BuildInfo } from './selfmetrics.js';
 import { MemoryStore } from './store/memory.js';
@@ -54,6 +55,22 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel, config.logFormat);
   log.info({ version: build.version }, 'starting pushgateway');
 
+  // --web.config.file: checked before anything else starts; an invalid file stops the start.
+  let web: LiveWebConfig | undefined;
+  if (config.webConfigFile !== '') {
+    try {
+      web = LiveWebConfig.open(config.webConfigFile, log);
+    } catch (e) {
+      if (e instanceof WebConfigError) {
+        log.error({ file: e.file, err: e.detail }, 'invalid web config file');
+        process.stderr.write(`${APP}: error: ${e.message}\n`);
+        process.exit(1);
+      }
+      throw e;
+    }
+  }
+  const guard = web === undefined ? undefined : webConfigGuard(web, log);
+
   let store: MetricStore | undefined;
   const self = createSelfMetrics(build, { groups: () => store?.groupCount ?? 0, series: () => store?.seriesCount ?? 0 });
   const memory = new MemoryStore(await reservedFamilies(self));
@@ -77,7 +94,12 @@ async function main(): Promise<void> {
     throw e;
   }
   const servers = config.listenAddresses.map((addr) => {
-    const server = createGatewayServer({ config, store: store!, self, build, log, startMs: Date.now(), quit: () => shutdown('received termination request via web service, exiting gracefully...') });
+    const deps = { config, store: store!, self, build, log, startMs: Date.now(), quit: () => shutdown('received termination request via web service, exiting gracefully...') };
+    // With a web config file: HTTPS when it has a tls_server_config, else plain HTTP; its auth and
+    // headers in front of every endpoint either way.
+    const server = web === undefined || guard === undefined ? createGatewayServer(deps) : createWebServer(web, guard(createGatewayHandler(deps)), log);
+    if (web !== undefined) answerClientErrors(server);
+    const tls = web !== undefined && web.current.tls !== null;
     const { host, port } = splitListenAddress(addr);
     server.on('error', (err) => {
       log.error({ err: err.message }, 'HTTP server stopped');
@@ -86,6 +108,8 @@ async function main(): Promise<void> {
     server.listen(port, host, () => {
       const a = server.address() as AddressInfo;
       log.info({ address: `${a.address}:${a.port}` }, 'listening');
+      // As the reference logs it; HTTP/2 is not served (see src/http/webconfig.ts).
+      log.info({ http2: false, address: `${a.address}:${a.port}` }, tls ? 'TLS is enabled.' : 'TLS is disabled.');
     });
     return server;
   });
@@ -95,6 +119,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(reason);
+    web?.close();
     let open = servers.length;
     const finish = () => {
       log.info('HTTP server stopped');

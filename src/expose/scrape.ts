@@ -118,7 +118,10 @@ export class ScrapeCache {
       }
       keyed.sort((a, b) => (a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : 0));
       const metrics = keyed.filter((k, i) => i === 0 || k.id !== keyed[i - 1].id || k.sort !== keyed[i - 1].sort).map((k) => k.m);
-      return help === undefined ? { name, type, metrics } : { name, help, type, metrics };
+      const unit = stored.find((sf) => sf.family.unit !== undefined)?.family.unit;
+      const mf: MetricFamily = help === undefined ? { name, type, metrics } : { name, help, type, metrics };
+      if (unit !== undefined) mf.unit = unit;
+      return mf;
     });
   }
 

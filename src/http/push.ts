@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { parseTextBytes } from '../parse/text.js';
 import { parseProtobufDelimited } from '../parse/protobuf.js';
+import { endsWithOpenMetricsEof, isOpenMetrics, parseOpenMetricsBytes } from '../parse/openmetrics.js';
 import { groupId } from '../store/grouping.js';
 import type { MetricStore } from '../store/types.js';
 import type { MetricFamily } from '../model.js';
@@ -77,6 +78,28 @@ export function isProtobuf(contentType: string | undefined): boolean {
   return p.get('encoding') === 'delimited' && p.get('proto') === 'io.prometheus.client.MetricFamily';
 }
 
+/**
+ * Families from a push body by its Content-Type: delimited protobuf, OpenMetrics text, or the
+ * text format. prom-client's OpenMetrics registries send no Content-Type at all: a body without
+ * one that ends in `# EOF` is read as OpenMetrics, falling back to the text format's verdict.
+ */
+export function parseBody(contentType: string | undefined, raw: Buffer): MetricFamily[] {
+  if (isProtobuf(contentType)) return parseProtobufDelimited(raw);
+  if (isOpenMetrics(contentType)) return parseOpenMetricsBytes(raw);
+  if (contentType === undefined && endsWithOpenMetricsEof(raw)) {
+    try {
+      return parseOpenMetricsBytes(raw);
+    } catch (openMetricsError) {
+      try {
+        return parseTextBytes(raw);
+      } catch {
+        throw openMetricsError;
+      }
+    }
+  }
+  return parseTextBytes(raw);
+}
+
 export function createPushHandlers(opts: PushOptions) {
   const queues = new GroupQueues();
 
@@ -96,7 +119,7 @@ export function createPushHandlers(opts: PushOptions) {
         }
         let families;
         try {
-          families = isProtobuf(req.headers['content-type']) ? parseProtobufDelimited(raw) : parseTextBytes(raw);
+          families = parseBody(req.headers['content-type'], raw);
         } catch (e) {
           const message = (e as Error).message;
           opts.log.debug({ source: req.socket.remoteAddress, err: message }, 'failed to parse push body');

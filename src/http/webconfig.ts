@@ -258,8 +258,8 @@ class Walker {
     return n.value;
   }
 
-  /** A mapping's entries with string keys; a duplicate key is yaml.v2's error. */
-  entries(node: Node, goType: string): Array<{ key: string; keyNode: Node; value: Node }> {
+  /** A mapping's entries with string keys; a duplicate key is yaml.v2's error (struct fields apart). */
+  entries(node: Node, goType: string, struct = false): Array<{ key: string; keyNode: Node; value: Node }> {
     const n = this.deref(node);
     if (this.isNull(n)) return [];
     if (!isMap(n)) {
@@ -267,30 +267,50 @@ class Walker {
       return [];
     }
     const out: Array<{ key: string; keyNode: Node; value: Node }> = [];
+    const merged: Array<{ key: string; keyNode: Node; value: Node }> = [];
     const seen = new Set<string>();
     for (const pair of n.items) {
       const k = this.deref(pair.key);
+      if (isScalar(k) && typeof k.value === 'symbol') {
+        // A merge key (<<: *anchor, or a list of them): its entries count unless set explicitly.
+        const v = this.deref(pair.value);
+        for (const source of isSeq(v) ? v.items.map((i) => this.deref(i)) : [v]) {
+          if (isMap(source)) merged.push(...this.entries(source, goType, struct));
+          else this.errors.push(`line ${this.line(pair.value)}: map merge requires map or sequence of maps as the value`);
+        }
+        continue;
+      }
       if (k !== null && !isScalar(k)) {
         this.typeError(pair.key, 'string');
         continue;
       }
       const key = k === null ? '' : scalarText(k);
-      if (seen.has(key)) {
+      if (seen.has(key) && !struct) {
         this.errors.push(`line ${this.line(pair.key)}: key ${goQuote(key)} already set in map`);
         continue;
       }
       seen.add(key);
       out.push({ key, keyNode: pair.key, value: pair.value });
     }
+    for (const m of merged) {
+      if (seen.has(m.key)) continue;
+      seen.add(m.key);
+      out.push(m);
+    }
     return out;
   }
 
   /** A struct: every key must be a known field. */
   struct(node: Node, goType: string, fields: Record<string, (value: Node) => void>): void {
-    for (const { key, keyNode, value } of this.entries(node, goType)) {
+    const set = new Set<string>();
+    for (const { key, keyNode, value } of this.entries(node, goType, true)) {
       const field = Object.hasOwn(fields, key) ? fields[key] : undefined;
       if (field === undefined) this.errors.push(`line ${this.line(keyNode)}: field ${key} not found in type ${goType}`);
-      else field(value);
+      else if (set.has(key)) this.errors.push(`line ${this.line(keyNode)}: field ${key} already set in type ${goType}`);
+      else {
+        set.add(key);
+        field(value);
+      }
     }
   }
 
@@ -320,8 +340,7 @@ export function parseWebConfig(text: string, file: string): WebConfig {
   const doc = parseDocument(text, { version: '1.1', uniqueKeys: false, prettyErrors: false, lineCounter: lines, merge: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    const where = e.linePos?.[0];
-    fail(`yaml: ${where ? `line ${where.line}, column ${where.col}: ` : ''}${e.message.split('\n')[0]}`);
+    fail(`yaml: line ${lines.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`);
   }
   const w = new Walker(doc, lines);
   const tls: TlsServerConfig = {
@@ -352,56 +371,56 @@ export function parseWebConfig(text: string, file: string): WebConfig {
   };
 
   w.struct(doc.contents, 'web.Config', {
-      tls_server_config: (node) =>
-        w.struct(node, 'web.TLSConfig', {
-          cert_file: setString((s) => (tls.certFile = s)),
-          key_file: setString((s) => (tls.keyFile = s)),
-          client_auth_type: setString((s) => (tls.clientAuthType = s)),
-          client_ca_file: setString((s) => (tls.clientCaFile = s)),
-          cipher_suites: (list) => {
-            for (const item of w.list(list, '[]web.Cipher')) {
-              const s = w.string(item) ?? '';
-              if (Object.hasOwn(CIPHER_SUITES, s)) tls.cipherSuites.push(s);
-              else fatal.push(`unknown cipher: ${s}`);
-            }
-          },
-          curve_preferences: (list) => {
-            for (const item of w.list(list, '[]web.Curve')) {
-              const s = w.string(item) ?? '';
-              if (Object.hasOwn(CURVES, s)) tls.curvePreferences.push(s as CurveName);
-              else fatal.push(`unknown curve: ${s}`);
-            }
-          },
-          min_version: (v) => {
-            const t = tlsVersion(v);
-            if (t !== undefined) tls.minVersion = t;
-          },
-          max_version: (v) => {
-            const t = tlsVersion(v);
-            if (t !== undefined) tls.maxVersion = t;
-          },
-          prefer_server_cipher_suites: (v) => {
-            const b = w.bool(v);
-            if (b !== undefined) tls.preferServerCipherSuites = b;
-          },
-        }),
-      http_server_config: (node) =>
-        w.struct(node, 'web.HTTPConfig', {
-          http2: (v) => {
-            const b = w.bool(v);
-            if (b !== undefined) config.http2 = b;
-          },
-          headers: (map) => {
-            for (const { key, value } of w.entries(map, 'map[string]string')) config.headers.push([key, w.string(value) ?? '']);
-          },
-        }),
-      basic_auth_users: (map) => {
-        for (const { key, value } of w.entries(map, 'map[string]config.Secret')) config.users.set(key, w.string(value) ?? '');
-      },
-      bearer_tokens: (list) => {
-        for (const item of w.list(list, '[]string')) config.bearerTokens.push(w.string(item) ?? '');
-      },
-    });
+    tls_server_config: (node) =>
+      w.struct(node, 'web.TLSConfig', {
+        cert_file: setString((s) => (tls.certFile = s)),
+        key_file: setString((s) => (tls.keyFile = s)),
+        client_auth_type: setString((s) => (tls.clientAuthType = s)),
+        client_ca_file: setString((s) => (tls.clientCaFile = s)),
+        cipher_suites: (list) => {
+          for (const item of w.list(list, '[]web.Cipher')) {
+            const s = w.string(item) ?? '';
+            if (Object.hasOwn(CIPHER_SUITES, s)) tls.cipherSuites.push(s);
+            else fatal.push(`unknown cipher: ${s}`);
+          }
+        },
+        curve_preferences: (list) => {
+          for (const item of w.list(list, '[]web.Curve')) {
+            const s = w.string(item) ?? '';
+            if (Object.hasOwn(CURVES, s)) tls.curvePreferences.push(s as CurveName);
+            else fatal.push(`unknown curve: ${s}`);
+          }
+        },
+        min_version: (v) => {
+          const t = tlsVersion(v);
+          if (t !== undefined) tls.minVersion = t;
+        },
+        max_version: (v) => {
+          const t = tlsVersion(v);
+          if (t !== undefined) tls.maxVersion = t;
+        },
+        prefer_server_cipher_suites: (v) => {
+          const b = w.bool(v);
+          if (b !== undefined) tls.preferServerCipherSuites = b;
+        },
+      }),
+    http_server_config: (node) =>
+      w.struct(node, 'web.HTTPConfig', {
+        http2: (v) => {
+          const b = w.bool(v);
+          if (b !== undefined) config.http2 = b;
+        },
+        headers: (map) => {
+          for (const { key, value } of w.entries(map, 'map[string]string')) config.headers.push([key, w.string(value) ?? '']);
+        },
+      }),
+    basic_auth_users: (map) => {
+      for (const { key, value } of w.entries(map, 'map[string]config.Secret')) config.users.set(key, w.string(value) ?? '');
+    },
+    bearer_tokens: (list) => {
+      for (const item of w.list(list, '[]string')) config.bearerTokens.push(w.string(item) ?? '');
+    },
+  });
   if (fatal.length > 0) fail(fatal[0]);
   if (w.errors.length > 0) fail(`yaml: unmarshal errors: ${w.errors.join('; ')}`);
 
@@ -573,6 +592,20 @@ function fingerprint(text: Buffer, files: Buffer[]): string {
   return h.digest('hex');
 }
 
+/** A hash of the files' bytes (or of why they cannot be read). */
+function rawFingerprint(files: string[]): string {
+  const h = createHash('sha256');
+  for (const f of files) {
+    try {
+      const b = readFileSync(f);
+      h.update(`${b.length}:`).update(b);
+    } catch (e) {
+      h.update(`error:${String((e as NodeJS.ErrnoException).code)}`);
+    }
+  }
+  return h.digest('hex');
+}
+
 /** The files a configuration depends on (the config file first). */
 function dependencies(config: WebConfig | undefined, file: string): string[] {
   const t = config?.tls;
@@ -608,6 +641,8 @@ export class LiveWebConfig extends EventEmitter implements WebConfigSource {
   private debounce: NodeJS.Timeout | undefined;
   private watchers = new Map<string, FSWatcher>();
   private closed = false;
+  /** The bytes of the files last looked at, to skip parsing when nothing changed. */
+  private lastRaw: string;
 
   private constructor(
     readonly file: string,
@@ -617,6 +652,7 @@ export class LiveWebConfig extends EventEmitter implements WebConfigSource {
   ) {
     super();
     this.loaded = initial;
+    this.lastRaw = rawFingerprint(dependencies(initial.config, file));
   }
 
   /** Loads the file (throws WebConfigError when invalid) and starts watching it. */
@@ -642,6 +678,10 @@ export class LiveWebConfig extends EventEmitter implements WebConfigSource {
   /** Re-reads the file and the files it names; applies a valid change. */
   reload(): void {
     if (this.closed) return;
+    const raw = rawFingerprint(dependencies(this.loaded.config, this.file));
+    // While invalid, always retry: the fix may be a file the last valid version did not name.
+    if (raw === this.lastRaw && this.failure === undefined) return;
+    this.lastRaw = raw;
     let next: LoadedWebConfig;
     try {
       next = loadWebConfig(this.file);
@@ -696,7 +736,7 @@ export class LiveWebConfig extends EventEmitter implements WebConfigSource {
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
       this.reload();
-    }, 25);
+    }, 100); // let a writer finish (an editor's truncate-then-write) before reading
     this.debounce.unref();
   }
 
@@ -712,6 +752,8 @@ export class LiveWebConfig extends EventEmitter implements WebConfigSource {
 // ---------------------------------------------------------------------------------------------
 // Authentication
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Go's http.Request.BasicAuth: "Basic " (any case) and strict standard base64 of "user:password". */
 export function parseBasicAuth(header: string): { user: string; password: string } | undefined {
   if (header.length < 6 || header.slice(0, 6).toLowerCase() !== 'basic ') return undefined;
@@ -719,7 +761,7 @@ export function parseBasicAuth(header: string): { user: string; password: string
   if (encoded.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded)) return undefined;
   let decoded: string;
   try {
-    decoded = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(encoded, 'base64'));
+    decoded = UTF8.decode(Buffer.from(encoded, 'base64'));
   } catch {
     return undefined; // not UTF-8: bcryptjs hashes strings, so such a password cannot be checked
   }

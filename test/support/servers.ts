@@ -36,14 +36,21 @@ export interface RunningServer {
   stop: () => Promise<void>;
 }
 
-async function waitReady(url: string, proc: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+/** Whether the server at `url` (base URL plus route prefix) answers; the default asks /-/ready over HTTP. */
+export type ReadyProbe = (url: string) => Promise<boolean>;
+
+async function httpReady(url: string): Promise<boolean> {
+  const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) });
+  await res.arrayBuffer();
+  return res.status === 200;
+}
+
+async function waitReady(url: string, proc: ChildProcess, output: () => string, timeoutMs: number, probe: ReadyProbe = httpReady): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${output()}`);
     try {
-      const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return;
+      if (await probe(url)) return;
     } catch {
       // not listening yet
     }
@@ -55,11 +62,14 @@ async function waitReady(url: string, proc: ChildProcess, output: () => string, 
 /**
  * Starts ours (`node dist/src/main.js`) or the reference with the given extra flags.
  * The listen address is chosen here; `routePrefix` is only used to find the readiness endpoint.
+ * With TLS or authentication (--web.config.file), pass `scheme: 'https'` (the returned url uses it)
+ * and a `probe` that can reach the server (CA, credentials); the default probe is a plain GET of
+ * /-/ready over HTTP expecting 200.
  */
 export async function startServer(
   kind: 'ours' | 'reference',
   flags: string[] = [],
-  opts: { routePrefix?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  opts: { routePrefix?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; scheme?: 'http' | 'https'; probe?: ReadyProbe } = {},
 ): Promise<RunningServer> {
   const port = await freePort();
   const listen = `--web.listen-address=127.0.0.1:${port}`;
@@ -74,10 +84,10 @@ export async function startServer(
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const output = () => out;
-  const base = `http://127.0.0.1:${port}`;
+  const base = `${opts.scheme ?? 'http'}://127.0.0.1:${port}`;
   const url = base + (opts.routePrefix ?? '');
   try {
-    await waitReady(url, proc, output, opts.timeoutMs ?? 15000);
+    await waitReady(url, proc, output, opts.timeoutMs ?? 15000, opts.probe);
   } catch (e) {
     proc.kill('SIGKILL');
     throw e;
