@@ -22,7 +22,8 @@ export function encodeLine(value: unknown): string {
 }
 
 export function decodeLine<T>(line: string): T {
-  return JSON.parse(line, reviver) as T;
+  // A reviver makes parsing several times slower: only lines holding special numbers need it.
+  return (line.includes('"$n"') ? JSON.parse(line, reviver) : JSON.parse(line)) as T;
 }
 
 /** A group as persisted: its grouping labels and its families with their write times. */
