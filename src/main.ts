@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { helpText, parseArgs, UsageError } from './config.js';
-import { answerClientErrors, createGatewayHandler, createGatewayServer } from './http/server.js';
+import { createGatewayHandler, createGatewayServer, prepareServer } from './http/server.js';
 import { createWebServer, LiveWebConfig, WebConfigError, webConfigGuard } from './http/webconfig.js';
 import { createLogger } from './log.js';
 import { createSelfMetrics, reservedFamilies, type BuildInfo } from './selfmetrics.js';
@@ -97,8 +97,13 @@ async function main(): Promise<void> {
     const deps = { config, store: store!, self, build, log, startMs: Date.now(), quit: () => shutdown('received termination request via web service, exiting gracefully...') };
     // With a web config file: HTTPS when it has a tls_server_config, else plain HTTP; its auth and
     // headers in front of every endpoint either way.
-    const server = web === undefined || guard === undefined ? createGatewayServer(deps) : createWebServer(web, guard(createGatewayHandler(deps)), log);
-    if (web !== undefined) answerClientErrors(server);
+    let server;
+    if (web === undefined || guard === undefined) server = createGatewayServer(deps);
+    else {
+      const listener = guard(createGatewayHandler(deps));
+      server = createWebServer(web, listener, log);
+      prepareServer(server, config.web, listener);
+    }
     const tls = web !== undefined && web.current.tls !== null;
     const { host, port } = splitListenAddress(addr);
     server.on('error', (err) => {

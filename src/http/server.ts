@@ -1,5 +1,6 @@
 // Routing, as the reference's router answers: same paths, methods, status codes and bodies.
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { gzip } from 'node:zlib';
@@ -265,19 +266,35 @@ export function checkingInterval(web: Config['web']): number {
   return Math.max(100, Math.min(30_000, Math.floor(web.readHeaderTimeoutMs / 4)));
 }
 
-/** Bounds on connections against slow or numerous clients (slowloris): an HTTP or HTTPS server. */
-export function applyConnectionLimits(server: Server | HttpsServer, web: Config['web']): void {
+/**
+ * What every server of the gateway (HTTP or HTTPS) needs besides its listener: bounds on
+ * connections against slow or numerous clients (slowloris), answers to requests Node's parser
+ * refused, and to CONNECT, which Node hands to a 'connect' listener and would otherwise drop
+ * (the reference routes it like any method: 405 on a known path, 404 elsewhere).
+ */
+export function prepareServer(server: Server | HttpsServer, web: Config['web'], listener: RequestListener): void {
   server.maxConnections = web.maxConnections;
   server.headersTimeout = web.readHeaderTimeoutMs;
   server.requestTimeout = web.readTimeoutMs;
   server.keepAliveTimeout = web.idleTimeoutMs;
   answerClientErrors(server);
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    const res = new ServerResponse(req);
+    res.assignSocket(socket);
+    res.shouldKeepAlive = false;
+    res.on('finish', () => {
+      res.detachSocket(socket);
+      socket.end();
+    });
+    listener(req, res);
+  });
 }
 
 /** A plain-HTTP server running the gateway. */
 export function createGatewayServer(deps: ServerDeps): Server {
-  const server = createServer({ connectionsCheckingInterval: checkingInterval(deps.config.web) }, createGatewayHandler(deps));
-  applyConnectionLimits(server, deps.config.web);
+  const listener = createGatewayHandler(deps);
+  const server = createServer({ connectionsCheckingInterval: checkingInterval(deps.config.web) }, listener);
+  prepareServer(server, deps.config.web, listener);
   return server;
 }
 

@@ -1,7 +1,7 @@
 // The in-memory store: groups, their families and the consistency index. The only mutable state
 // of the gateway; every change goes through write/delete/wipe and is announced to subscribers.
 import type { MetricFamily } from '../model.js';
-import { ConsistencyIndex } from './consistency.js';
+import { ConsistencyIndex, type ConsistencyOptions } from './consistency.js';
 import { groupId, groupSeriesLabels, sanitizeFamily } from './grouping.js';
 import type { GroupRecord } from '../persist/codec.js';
 import type {
@@ -51,11 +51,16 @@ function hasTimestamps(families: MetricFamily[]): boolean {
 
 export class MemoryStore implements MetricStore {
   private readonly byId = new Map<string, StoredGroup>();
-  private readonly index = new ConsistencyIndex();
+  private readonly index: ConsistencyIndex;
   private readonly listeners = new Set<(c: StoreChange) => void>();
   private series = 0;
 
-  constructor(private readonly reservedFamilies: ReadonlyMap<string, ReservedFamily> = new Map()) {}
+  constructor(
+    private readonly reservedFamilies: ReadonlyMap<string, ReservedFamily> = new Map(),
+    options: ConsistencyOptions = {},
+  ) {
+    this.index = new ConsistencyIndex(options);
+  }
 
   get groupCount(): number {
     return this.byId.size;
@@ -94,8 +99,11 @@ export class MemoryStore implements MetricStore {
   write(req: WriteRequest): WriteResult {
     const id = groupId(req.labels);
     const seconds = req.timestampMs / 1000;
+    // A group whose grouping labels are not valid UTF-8 is never created, not even to stamp its
+    // failure (the reference creates it, and every scrape fails from then on).
+    const mayCreate = Object.values(req.labels).every((v) => v.isWellFormed()) || this.byId.has(id);
     if (hasTimestamps(req.families)) {
-      this.recordFailure(id, req.labels, req.timestampMs);
+      if (mayCreate) this.recordFailure(id, req.labels, req.timestampMs);
       return { ok: false, error: 'pushed metrics must not have timestamps' };
     }
     for (const mf of req.families) sanitizeFamily(mf, req.labels);
@@ -111,10 +119,7 @@ export class MemoryStore implements MetricStore {
       if (existing !== undefined && req.replace) kept.add(PUSH_FAILURE_TIME);
       const errors = this.index.check(id, pushed, kept, (n) => this.reservedFamilies.get(n));
       if (errors.length > 0) {
-        // A group whose grouping labels are not valid UTF-8 is never created, not even to stamp
-        // its failure (the reference creates it, and every scrape fails from then on).
-        const wellFormed = Object.values(req.labels).every((v) => v.isWellFormed());
-        if (wellFormed || existing !== undefined) this.recordFailure(id, req.labels, req.timestampMs);
+        if (mayCreate) this.recordFailure(id, req.labels, req.timestampMs);
         const message =
           errors.length === 1 ? errors[0] : `${errors.length} error(s) occurred:` + errors.map((e) => `\n* ${e}`).join('');
         return { ok: false, error: message };
