@@ -24,6 +24,8 @@ export interface Config {
   persistenceSync: boolean;
   persistenceStartEmptyOnError: boolean;
   disableConsistencyCheck: boolean;
+  /** --push.enable-utf8-names: UTF-8 metric and label names in pushes (Pushgateway 1.11). */
+  utf8Names: boolean;
   limits: PushLimits;
   /** Connection limits and timeouts against slow or too many clients. */
   web: { maxConnections: number; readHeaderTimeoutMs: number; readTimeoutMs: number; idleTimeoutMs: number };
@@ -56,6 +58,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'persistence.sync', kind: 'bool', def: 'false', help: 'Acknowledge a push only after it is on disk (write-ahead log), so a crash loses no acknowledged push. Needs --persistence.file.' },
   { name: 'persistence.start-empty-on-error', kind: 'bool', def: 'false', help: 'Start with an empty store when the persistence file is damaged, instead of refusing to start.' },
   { name: 'push.disable-consistency-check', kind: 'bool', def: 'false', help: 'Do not check consistency of pushed metrics. DANGEROUS.' },
+  { name: 'push.enable-utf8-names', kind: 'bool', def: 'false', help: 'Allow UTF-8 characters in metric and label names.' },
   { name: 'push.max-body-bytes', kind: 'int', def: '67108864', help: 'Largest push body accepted, in bytes, before and after decompression (413 beyond).' },
   { name: 'push.max-series-per-push', kind: 'int', def: '1000000', help: 'Most series one push may carry (413 beyond).' },
   { name: 'push.max-name-length', kind: 'int', def: '1024', help: 'Longest metric or label name accepted, in bytes (400 beyond).' },
@@ -160,6 +163,7 @@ export function parseArgs(argv: string[]): ParseOutcome {
       persistenceSync: get('persistence.sync') === 'true',
       persistenceStartEmptyOnError: get('persistence.start-empty-on-error') === 'true',
       disableConsistencyCheck: get('push.disable-consistency-check') === 'true',
+      utf8Names: get('push.enable-utf8-names') === 'true',
       limits: {
         maxBodyBytes: int('push.max-body-bytes'),
         maxSeries: int('push.max-series-per-push'),

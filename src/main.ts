@@ -73,7 +73,7 @@ async function main(): Promise<void> {
 
   let store: MetricStore | undefined;
   const self = createSelfMetrics(build, { groups: () => store?.groupCount ?? 0, series: () => store?.seriesCount ?? 0 });
-  const memory = new MemoryStore(await reservedFamilies(self));
+  const memory = new MemoryStore(await reservedFamilies(self), { utf8Names: config.utf8Names });
   try {
     store =
       config.persistenceFile === ''

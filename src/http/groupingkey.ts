@@ -61,11 +61,72 @@ export function decodeSegment(seg: string): string | undefined {
   return decodeGoString(Uint8Array.from(out));
 }
 
+export interface GroupingKeyOptions {
+  /**
+   * --push.enable-utf8-names, as Pushgateway 1.11 does it: a label name may be any non-empty
+   * valid UTF-8 (still not starting with `__`), and one starting with `U__` is decoded from the
+   * value-encoding escape (`U__label_2e_name` → `label.name`, see unescapeName).
+   */
+  utf8Names?: boolean;
+}
+
+/**
+ * model.UnescapeName with model.ValueEncodingEscaping (prometheus/common 0.6x): a name starting
+ * with `U__` is decoded, `__` standing for '_' and `_<hex>_` for the code point <hex> (1 to 5
+ * hex digits, either case; the code point must be a Unicode scalar value). Any other
+ * character stands for itself. A name without the prefix, or not a valid encoding (a lone '_'
+ * at the end, a non-hex digit, a missing closing '_', six or more digits, a surrogate), comes
+ * back unchanged.
+ */
+export function unescapeName(name: string): string {
+  if (!name.startsWith('U__')) return name;
+  const s = name.slice(3);
+  let out = '';
+  let seg = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) !== 0x5f) continue;
+    out += s.slice(seg, i);
+    if (++i >= s.length) return name;
+    if (s.charCodeAt(i) === 0x5f) {
+      out += '_';
+      seg = i + 1;
+      continue;
+    }
+    let cp = 0;
+    for (let j = 0; ; j++, i++) {
+      // Go stops at the closing '_' only within the first six places: five digits at most.
+      if (i >= s.length || j >= 6) return name;
+      const c = s.charCodeAt(i);
+      if (c === 0x5f) break;
+      const lower = c < 0x80 ? c | 0x20 : c; // Go's lower(): so bytes 0x10-0x19 read as digits, as in Go.
+      if (lower >= 0x30 && lower <= 0x39) cp = cp * 16 + (lower - 0x30);
+      else if (lower >= 0x61 && lower <= 0x66) cp = cp * 16 + (lower - 0x61 + 10);
+      else return name;
+    }
+    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return name;
+    out += String.fromCodePoint(cp);
+    seg = i + 1;
+  }
+  return out + s.slice(seg);
+}
+
+/** labels[name] = value, also for a name `__proto__` (which `U______proto____` decodes to). */
+function setLabel(labels: Record<string, string>, name: string, value: string): void {
+  if (name === '__proto__') Object.defineProperty(labels, name, { value, enumerable: true, writable: true, configurable: true });
+  else labels[name] = value;
+}
+
+/** model.UTF8Validation's label name check: non-empty valid UTF-8 (raw invalid bytes are lone surrogates). */
+function isUtf8LabelName(name: string): boolean {
+  return name !== '' && name.isWellFormed();
+}
+
 /**
  * Parses what follows `/metrics/job` in a push path (raw segments, not yet percent-decoded):
  * `/<job>` or `@base64/<job>`, then the label pairs.
  */
-export function parseGroupingKey(jobBase64: boolean, rawJob: string, rawLabels: string[]): GroupingKeyResult {
+export function parseGroupingKey(jobBase64: boolean, rawJob: string, rawLabels: string[], options?: GroupingKeyOptions): GroupingKeyResult {
+  const utf8 = options?.utf8Names === true;
   let job = decodeSegment(rawJob) ?? rawJob;
   if (jobBase64) {
     const d = decodeBase64(job);
@@ -81,18 +142,20 @@ export function parseGroupingKey(jobBase64: boolean, rawJob: string, rawLabels: 
     const value = decodeSegment(rawLabels[i + 1]) ?? rawLabels[i + 1];
     const base64 = name.endsWith('@base64');
     const trimmed = base64 ? name.slice(0, -'@base64'.length) : name;
-    if (!LABEL_NAME.test(trimmed) || trimmed.startsWith('__')) {
+    // With UTF-8 names, the check is on the decoded name, the `__` prefix on the name as sent.
+    const labelName = utf8 ? unescapeName(trimmed) : trimmed;
+    if (!(utf8 ? isUtf8LabelName(labelName) : LABEL_NAME.test(trimmed)) || trimmed.startsWith('__')) {
       return { ok: false, message: `improper label name ${goQuote(trimmed)}` };
     }
     if (!base64) {
-      labels[trimmed] = value;
+      setLabel(labels, labelName, value);
       continue;
     }
     const d = decodeBase64(value);
     if (d.error !== undefined) {
       return { ok: false, message: `invalid base64 encoding for label ${trimmed}=${goQuote(value)}: ${d.error}` };
     }
-    labels[trimmed] = d.value;
+    setLabel(labels, labelName, d.value);
   }
   if (job === '') return { ok: false, message: 'job name is required' };
   labels.job = job;

@@ -17,6 +17,8 @@ export interface PushOptions {
   check: boolean;
   limits: PushLimits;
   log: Logger;
+  /** --push.enable-utf8-names: quoted UTF-8 names in text pushes. */
+  utf8Names?: boolean;
 }
 
 /** The first limit a push breaks, as [status, sentence], or undefined. */
@@ -83,7 +85,7 @@ export function isProtobuf(contentType: string | undefined): boolean {
  * text format. prom-client's OpenMetrics registries send no Content-Type at all: a body without
  * one that ends in `# EOF` is read as OpenMetrics, falling back to the text format's verdict.
  */
-export function parseBody(contentType: string | undefined, raw: Buffer): MetricFamily[] {
+export function parseBody(contentType: string | undefined, raw: Buffer, utf8Names = false): MetricFamily[] {
   if (isProtobuf(contentType)) return parseProtobufDelimited(raw);
   if (isOpenMetrics(contentType)) return parseOpenMetricsBytes(raw);
   if (contentType === undefined && endsWithOpenMetricsEof(raw)) {
@@ -91,13 +93,13 @@ export function parseBody(contentType: string | undefined, raw: Buffer): MetricF
       return parseOpenMetricsBytes(raw);
     } catch (openMetricsError) {
       try {
-        return parseTextBytes(raw);
+        return parseTextBytes(raw, { utf8Names });
       } catch {
         throw openMetricsError;
       }
     }
   }
-  return parseTextBytes(raw);
+  return parseTextBytes(raw, { utf8Names });
 }
 
 export function createPushHandlers(opts: PushOptions) {
@@ -119,7 +121,7 @@ export function createPushHandlers(opts: PushOptions) {
         }
         let families;
         try {
-          families = parseBody(req.headers['content-type'], raw);
+          families = parseBody(req.headers['content-type'], raw, opts.utf8Names);
         } catch (e) {
           const message = (e as Error).message;
           opts.log.debug({ source: req.socket.remoteAddress, err: message }, 'failed to parse push body');

@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import { metricsResponse, statusResponse } from '../expose/json.js';
 import { ScrapeCache, textBytes } from '../expose/scrape.js';
 import { negotiateIncludingOpenMetrics } from '../expose/negotiate.js';
+import { escapeFamily, familyTextQuoted, negotiateNameEscaping } from '../expose/text.js';
 import { renderOpenMetrics } from '../expose/openmetrics.js';
 import { encodeProtobufDelimited } from '../expose/protobuf.js';
 import { gatherSelf, type BuildInfo, type SelfMetrics } from '../selfmetrics.js';
@@ -61,7 +62,7 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
   const { config, store, self, log } = deps;
   const prefix = config.routePrefix;
   const scrape = new ScrapeCache(store);
-  const pushes = createPushHandlers({ store, check: !config.disableConsistencyCheck, limits: config.limits, log });
+  const pushes = createPushHandlers({ store, check: !config.disableConsistencyCheck, limits: config.limits, log, utf8Names: config.utf8Names });
   const ui = createUi({ store, config, build: deps.build, startMs: deps.startMs });
 
   const ok: Handler = (_req, res) => sendText(res, 200, 'OK');
@@ -69,13 +70,29 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
   const scrapeHandler: Handler = async (req, res) => {
     const own = await gatherSelf(self);
     const { format, contentType } = negotiateIncludingOpenMetrics(req.headers.accept);
-    const body =
-      format === 'protobuf'
-        ? encodeProtobufDelimited(scrape.families(own))
-        : format === 'openmetrics'
-          ? textBytes(renderOpenMetrics(scrape.families(own)))
-          : Buffer.concat(scrape.render(own));
-    const headers: Record<string, string> = { 'Content-Type': contentType };
+    let body: Uint8Array;
+    let type = contentType;
+    if (config.utf8Names) {
+      // Pushgateway 1.11: names escaped as the Accept header's `escaping` asks (underscores by
+      // default), quoted where not classic with allow-utf-8; the Content-Type says which.
+      const escaping = negotiateNameEscaping(req.headers.accept, true);
+      const families = scrape.families(own).map((mf) => escapeFamily(mf, escaping));
+      body =
+        format === 'protobuf'
+          ? encodeProtobufDelimited(families)
+          : format === 'openmetrics'
+            ? textBytes(renderOpenMetrics(families))
+            : textBytes(families.map((mf) => familyTextQuoted(mf)).join(''));
+      type = `${contentType}; escaping=${escaping}`;
+    } else {
+      body =
+        format === 'protobuf'
+          ? encodeProtobufDelimited(scrape.families(own))
+          : format === 'openmetrics'
+            ? textBytes(renderOpenMetrics(scrape.families(own)))
+            : Buffer.concat(scrape.render(own));
+    }
+    const headers: Record<string, string> = { 'Content-Type': type };
     const acceptsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
     // Compressed off the event loop; level 1 costs a quarter of the default for ~10 % more bytes.
     const bytes = acceptsGzip ? await gzipAsync(body, { level: 1 }) : body;
@@ -93,7 +110,7 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
     const segments = tail.slice(1).split('/');
     const rawJob = segments[0];
     const rawLabels = segments.length === 2 && segments[1] === '' ? [] : segments.slice(1);
-    const key = parseGroupingKey(base64, rawJob, rawLabels);
+    const key = parseGroupingKey(base64, rawJob, rawLabels, { utf8Names: config.utf8Names });
     if (!key.ok) {
       log.debug({ url: req.url, err: key.message }, 'failed to parse URL');
       return sendError(res, 400, key.message);

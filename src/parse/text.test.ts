@@ -789,3 +789,192 @@ test('a large body parses in linear time', () => {
   assert.equal(fams[0].metrics.length, 20000);
   assert.deepStrictEqual(fams[0].metrics[19999], val({ instance: 'host-19999', path: '/a/b/19999' }, 19999.5, 19999));
 });
+
+// --- UTF-8 names (--push.enable-utf8-names) ---------------------------------------------------
+// The quoted-name syntax as the parser of Pushgateway 1.11 reads it (expfmt.TextParser of
+// prometheus/common 0.6x with model.UTF8Validation). Cases marked "common" are the scenarios of
+// common's own text_parse_test.go (5-11 and the errors 35-42, 47) with its messages.
+
+const UTF8 = { utf8Names: true } as const;
+
+const utf8Cases: Case[] = [
+  {
+    name: 'utf8: quoted metric name and quoted label name with dots (common 5)',
+    input: '\n# HELP "my.noncompliant.metric" help text\n# TYPE "my.noncompliant.metric" counter\n{"my.noncompliant.metric","label.name"="value"} 1\n',
+    want: [fam('my.noncompliant.metric', 'counter', [val({ 'label.name': 'value' }, 1)], 'help text')],
+  },
+  {
+    name: 'utf8: dotted family with classic labels and a timestamp (common 6)',
+    input: [
+      '# HELP "name.with.dots" boring help',
+      '# TYPE "name.with.dots" counter',
+      '{"name.with.dots",labelname="val1",basename="basevalue"} 42.0',
+      '{"name.with.dots",labelname="val2",basename="basevalue"} 0.23 1234567890',
+      '',
+    ].join('\n'),
+    want: [
+      fam('name.with.dots', 'counter', [val({ labelname: 'val1', basename: 'basevalue' }, 42), val({ labelname: 'val2', basename: 'basevalue' }, 0.23, 1234567890)], 'boring help'),
+    ],
+  },
+  {
+    name: 'utf8: dotted family without labels, indented lines (common 7)',
+    input: '\n\t\t\t\t# HELP "name.with.dots" boring help\n\t\t\t\t# TYPE "name.with.dots" counter\n\t\t\t\t{"name.with.dots"} 42.0\n\t\t\t\t{"name.with.dots"} 0.23 1234567890\n\t\t\t\t',
+    want: [fam('name.with.dots', 'counter', [val({}, 42), val({}, 0.23, 1234567890)], 'boring help')],
+  },
+  {
+    name: 'utf8: special characters in label values, \\" in HELP (common 8)',
+    input: [
+      '# HELP "gauge.name" gauge\\ndoc\\nstr\\"ing',
+      '# TYPE "gauge.name" gauge',
+      '{"gauge.name","name.1"="val with\\nnew line","name*2"="val with \\\\backslash and \\"quotes\\""} +Inf',
+      '{"gauge.name","name.1"="Björn","name*2"="佖佥"} 3.14e+42',
+      '',
+    ].join('\n'),
+    want: [
+      fam('gauge.name', 'gauge', [
+        val({ 'name.1': 'val with\nnew line', 'name*2': 'val with \\backslash and "quotes"' }, Infinity),
+        val({ 'name.1': 'Björn', 'name*2': '佖佥' }, 3.14e42),
+      ], 'gauge\ndoc\nstr"ing'),
+    ],
+  },
+  {
+    name: 'utf8: escaped quote, newline and backslash in names (common 9)',
+    input: '\n# HELP "my\\"noncompliant\\nmetric\\\\" help text\n# TYPE "my\\"noncompliant\\nmetric\\\\" counter\n{"my\\"noncompliant\\nmetric\\\\","label\\"name\\n"="value"} 1\n',
+    want: [fam('my"noncompliant\nmetric\\', 'counter', [val({ 'label"name\n': 'value' }, 1)], 'help text')],
+  },
+  {
+    name: 'utf8: the metric name after a label inside the braces (common 10)',
+    input: '\n# HELP "my.noncompliant.metric" help text\n# TYPE "my.noncompliant.metric" counter\n{labelname="value", "my.noncompliant.metric"} 1\n',
+    want: [fam('my.noncompliant.metric', 'counter', [val({ labelname: 'value' }, 1)], 'help text')],
+  },
+  {
+    name: 'utf8: several minimal quoted families (common 11)',
+    input: '\n{"name.1"} 1\n{"name.2"} 1\n{"name.3"} 1\n',
+    want: [fam('name.1', 'untyped', [val({}, 1)]), fam('name.2', 'untyped', [val({}, 1)]), fam('name.3', 'untyped', [val({}, 1)])],
+  },
+  {
+    name: 'utf8: classic metric name with quoted label names',
+    input: 'metric_name{"foo"="bar", "dotted.label"="bla"} 3.14\n',
+    want: [fam('metric_name', 'untyped', [val({ foo: 'bar', 'dotted.label': 'bla' }, 3.14)])],
+  },
+  {
+    name: 'utf8: a quoted name outside the braces, as Go reads it',
+    input: '"my.metric" 1\n"my.metric"{"a.b"="c"} 2\n',
+    want: [fam('my.metric', 'untyped', [val({}, 1), val({ 'a.b': 'c' }, 2)])],
+  },
+  {
+    name: 'utf8: a quoted part continues an unquoted name, as Go reads it',
+    input: 'foo"b.r" 1\n',
+    want: [fam('foob.r', 'untyped', [val({}, 1)])],
+  },
+  {
+    name: 'utf8: an unquoted name inside the braces, a trailing comma',
+    input: '{foo} 1\n{foo,a="1",} 2\n{"a.b",} 3\n',
+    want: [fam('foo', 'untyped', [val({}, 1), val({ a: '1' }, 2)]), fam('a.b', 'untyped', [val({}, 3)])],
+  },
+  {
+    name: 'utf8: non-ASCII names',
+    input: '# TYPE "é.ü" gauge\n{"é.ü","日本"="値"} 1\n{"😀"} 2\n',
+    want: [fam('é.ü', 'gauge', [val({ 日本: '値' }, 1)]), fam('😀', 'untyped', [val({}, 2)])],
+  },
+  {
+    name: 'utf8: summary with a quoted name, _sum and _count folded in, quantile before the name',
+    input: '# TYPE "rpc.seconds" summary\n{"rpc.seconds",quantile="0.5"} 1\n{"rpc.seconds_sum"} 2\n{"rpc.seconds_count"} 3\n{quantile="0.9","rpc.seconds"} 4\n',
+    want: [fam('rpc.seconds', 'summary', [summary({}, 3, 2, [[0.5, 1], [0.9, 4]])])],
+  },
+  {
+    name: 'utf8: histogram with a quoted name and label',
+    input: '# TYPE "req.seconds" histogram\n{"req.seconds_bucket","a.b"="x",le="1"} 2\n{"req.seconds_bucket","a.b"="x",le="+Inf"} 3\n{"req.seconds_sum","a.b"="x"} 4\n{"req.seconds_count","a.b"="x"} 3\n',
+    want: [fam('req.seconds', 'histogram', [histogram({ 'a.b': 'x' }, 3, 4, [[1, 2], [Infinity, 3]])])],
+  },
+  {
+    name: 'utf8: classic input parses as without the option',
+    input: '# HELP foo h\n# TYPE foo counter\nfoo{a="1"} 2 3\n',
+    want: [fam('foo', 'counter', [val({ a: '1' }, 2, 3)], 'h')],
+  },
+  {
+    name: 'utf8: a HELP or TYPE line with only a quoted name is no error',
+    input: '# HELP "a.b"\n# TYPE "\xff"\nfoo 1\n',
+    want: fooIs(1),
+  },
+  { name: 'utf8 error: multiple quoted metric names (common 35)', input: '{"one.name","another.name"} 3.14\n', error: E(1, 'multiple metric names for metric "one.name"') },
+  { name: 'utf8 error: invalid escape in a quoted metric name (common 36)', input: '{"a\\xc5z",label="bla"} 3.14\n', error: E(1, "invalid escape sequence '\\x'") },
+  { name: 'utf8 error: unexpected end of quoted metric name (common 37)', input: '{"metric.name".label="bla"} 3.14\n', error: E(1, "unexpected end of metric name '.'") },
+  { name: 'utf8 error: invalid escape in a name in TYPE (common 38)', input: '\n# TYPE "metric.name\\t" counter\n{"metric.name\\t",label="bla"} 3.14\n', error: E(2, "invalid escape sequence '\\t'") },
+  { name: 'utf8 error: newline in a quoted metric name (common 39)', input: '\n# TYPE "metric\nname" counter\n{"metric\nname",label="bla"} 3.14\n', error: E(2, 'metric name "metric" contains unescaped new-line') },
+  { name: 'utf8 error: newline in a quoted label name (common 40)', input: '\n{"metric.name","new\nline"="bla"} 3.14\n', error: E(2, 'label name "new" contains unescaped new-line') },
+  { name: 'utf8 error: empty braces (common 47)', input: '{} 3.14\n', error: E(1, 'invalid metric name') },
+  { name: 'utf8 error: braces without a metric name (common 18)', input: '{label="bla"} 3.14 2\n', error: E(1, 'invalid metric name') },
+  // Go attaches such a line to the metric of the line before (and counts it twice); here it is an error.
+  { name: 'utf8 error: braces without a metric name after another line', input: 'foo 1\n{a="1"} 2\n', error: E(2, 'invalid metric name') },
+  { name: 'utf8 error: empty quoted metric name', input: '"" 1\n', error: E(1, 'invalid metric name') },
+  { name: 'utf8 error: empty quoted metric name in HELP', input: '# HELP "" x\n', error: E(1, 'invalid metric name ""') },
+  { name: 'utf8 error: empty quoted name inside braces', input: 'foo 1\n{"",x="1"} 1\n', error: E(2, 'invalid label name for metric "foo"') },
+  { name: 'utf8 error: invalid UTF-8 in a metric name', input: B('{"\xff"} 1\n'), error: E(1, 'invalid metric name "\\xff"') },
+  { name: 'utf8 error: invalid UTF-8 in a metric name in HELP', input: B('# HELP "a\xc3" x\n'), error: E(1, 'invalid metric name "a\\xc3"') },
+  { name: 'utf8 error: invalid UTF-8 in a label name', input: B('foo{"\xff"="v"} 1\n'), error: E(1, 'invalid label name "\\xff"') },
+  { name: 'utf8 error: quoted __name__ is reserved', input: 'foo{"__name__"="x"} 1\n', error: E(1, 'label name "__name__" is reserved') },
+  { name: 'utf8 error: duplicate label names, quoted or not', input: 'foo{a="1","a"="2"} 1\n', error: E(1, 'duplicate label names for metric "foo"') },
+  { name: 'utf8 error: duplicate label names across the metric name', input: '{a="1","foo",a="2"} 1\n', error: E(1, 'duplicate label names for metric "foo"') },
+  { name: 'utf8 error: duplicate quoted label names in a quoted family', input: '{"a.b","c.d"="1","c.d"="2"} 1\n', error: E(1, 'duplicate label names for metric "a.b"') },
+  { name: 'utf8 error: a name without = after a classic metric name', input: 'foo{"x"} 1\n', error: E(1, "expected '=' after label name, found '}'") },
+  { name: 'utf8 error: something else after the metric name in braces', input: '{"a.b" x="1"} 1\n', error: E(1, "unexpected end of metric name 'x'") },
+  { name: 'utf8 error: a quoted name running to the end of the input', input: '{"a.b', error: EOF(1) },
+  { name: 'utf8 error: no value after the braces', input: '{"a.b"}\n', error: E(1, 'expected float as value, got ""') },
+  { name: 'utf8 error: invalid escape in HELP still', input: '# HELP "a.b" x\\ty\n', error: E(1, "invalid escape sequence '\\t'") },
+  { name: 'utf8 error: second HELP of a quoted family', input: '# HELP "a.b" x\n# HELP "a.b" y\n', error: E(2, 'second HELP line for metric name "a.b"') },
+  { name: 'utf8 error: TYPE after samples of a quoted family', input: '{"a.b"} 1\n# TYPE "a.b" gauge\n', error: E(2, 'second TYPE line for metric name "a.b", or TYPE reported after samples') },
+  { name: 'utf8 error: quantile of a quoted summary', input: '# TYPE "s.x" summary\n{"s.x",quantile="x"} 1\n', error: E(2, "expected float as value for 'quantile' label, got \"x\"") },
+  { name: 'utf8 error: quantile before the name of a quoted summary', input: '# TYPE "s.x" summary\n{quantile="x","s.x"} 1\n', error: E(2, "expected float as value for 'quantile' label, got \"x\"") },
+  { name: 'utf8 error: a message quotes a non-ASCII family name as Go does', input: '{"é\\u"} 1\n', error: E(1, "invalid escape sequence '\\u'") },
+  { name: 'utf8 error: second HELP of a non-ASCII family', input: '# HELP "é" x\n# HELP "é" y\n', error: E(2, 'second HELP line for metric name "é"') },
+];
+
+for (const c of utf8Cases) {
+  test(c.name, () => {
+    assert.ok((c.error === undefined) !== (c.want === undefined), 'a case needs want or error');
+    const input = c.input;
+    if (typeof input === 'string') {
+      check(c, () => parseText(input, UTF8));
+      if (wellFormed(input)) check(c, () => parseTextBytes(Buffer.from(input, 'utf8'), UTF8));
+    } else {
+      check(c, () => parseTextBytes(input, UTF8));
+    }
+  });
+}
+
+test('utf8: case names are unique', () => {
+  assert.equal(new Set([...cases, ...utf8Cases].map((c) => c.name)).size, cases.length + utf8Cases.length);
+});
+
+test('utf8: without the option, quoted names are the errors of Pushgateway 1.5.1', () => {
+  const err = (input: string): string => {
+    try {
+      parseText(input);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'no error';
+  };
+  assert.equal(err('{"my.metric"} 1\n'), E(1, 'invalid metric name'));
+  assert.equal(err('"my.metric" 1\n'), E(1, 'invalid metric name'));
+  assert.equal(err('foo{"a.b"="c"} 1\n'), E(1, 'invalid label name for metric "foo"'));
+  assert.equal(err('# TYPE "my.metric" counter\n'), E(1, 'invalid metric name in comment'));
+  assert.equal(err('# HELP foo say \\"hi\\"\n'), E(1, "invalid escape sequence '\\\"'"));
+});
+
+// Everything the option does not concern parses as without it: the whole table above, except
+// the cases whose input uses what the option adds (a leading '{', a '"' starting a name, \" in HELP).
+const UTF8_DIFFERS = new Set<string>(['HELP escape \\" is invalid']);
+test('utf8: the classic table gives the same results with the option', () => {
+  const run = (c: Case, opts?: { utf8Names: boolean }): string => {
+    try {
+      const input = c.input;
+      return JSON.stringify(typeof input === 'string' ? parseText(input, opts) : parseTextBytes(input, opts));
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  const differing = cases.filter((c) => run(c) !== run(c, UTF8)).map((c) => c.name);
+  assert.deepEqual(differing.filter((n) => !UTF8_DIFFERS.has(n)), []);
+});

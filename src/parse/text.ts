@@ -22,10 +22,27 @@
 // fed the UTF-8 encoding of that string. parseTextBytes takes the raw body and is exact even for
 // invalid UTF-8 (which the Go parser rejects only inside label values): it decodes the body as
 // latin1, so that every char is one byte, and decodes UTF-8 only where text is kept.
+//
+// With the option utf8Names (--push.enable-utf8-names), names may also be quoted and hold any
+// UTF-8, read as Pushgateway 1.11 reads them (see TextParseOptions); sample lines then take a
+// separate path (sampleUtf8), so the classic path stays as it is.
 
 import { isUtf8 } from 'node:buffer';
 import { decodeGoString } from './protobuf.js';
 import type { LabelPair, Metric, MetricFamily, MetricType } from '../model.js';
+
+export interface TextParseOptions {
+  /**
+   * --push.enable-utf8-names: also accept the quoted-name syntax of the text format with UTF-8
+   * names, as the parser of Pushgateway 1.11 (prometheus/common 0.6x, model.UTF8Validation)
+   * does: `{"metric.name","label.name"="v"} 1`, `metric{"label.name"="v"} 1`, `"metric.name" 1`,
+   * `# HELP "metric.name" …`, `# TYPE "metric.name" counter`, with the escapes \\, \n and \" inside
+   * quoted names (and \" in HELP text). A name must then be non-empty valid UTF-8
+   * (`invalid metric name "…"`, `invalid label name "…"`). Everything else is parsed as without
+   * the option. Off (the default): exactly the parser of Pushgateway 1.5.1.
+   */
+  utf8Names?: boolean;
+}
 
 /** A parse error; `message` is exactly the Go ParseError string. */
 export class TextParseError extends Error {
@@ -55,8 +72,8 @@ export class TextParseError extends Error {
  *
  * @throws TextParseError
  */
-export function parseText(body: string): MetricFamily[] {
-  return parse(body, false);
+export function parseText(body: string, options?: TextParseOptions): MetricFamily[] {
+  return parse(body, false, options?.utf8Names === true);
 }
 
 /**
@@ -66,8 +83,8 @@ export function parseText(body: string): MetricFamily[] {
  *
  * @throws TextParseError
  */
-export function parseTextBytes(body: Uint8Array): MetricFamily[] {
-  return parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'), true);
+export function parseTextBytes(body: Uint8Array, options?: TextParseOptions): MetricFamily[] {
+  return parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'), true, options?.utf8Names === true);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -121,11 +138,16 @@ interface FamilyState {
   bySignature: Map<string, Metric> | undefined;
 }
 
-function parse(src: string, bytes: boolean): MetricFamily[] {
+function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
   const n = src.length;
   const families = new Map<string, FamilyState>();
   let line = 0;
   let role = Role.None;
+  // The family named last (Go's currentMF), for messages about a line that has not named one yet.
+  let current: FamilyState | undefined;
+  // Second results of the readers below: where they stopped, and a label value before decoding.
+  let at = 0;
+  let lastRaw = '';
 
   const fail = (msg: string): never => {
     throw new TextParseError(line, msg);
@@ -134,6 +156,8 @@ function parse(src: string, bytes: boolean): MetricFamily[] {
   const eof = (): never => fail('unexpected end of input stream');
   // %q of a token, and %q / %c of the single byte at index i, as Go prints them.
   const quote = (token: string): string => goQuote(bytes ? latin1Codes(token) : wtf8(token));
+  // %q of a name already decoded (family and label names are kept decoded).
+  const quoteName = (name: string): string => goQuote(wtf8(name));
   const byteAt = (i: number): number => (bytes ? src.charCodeAt(i) : firstUtf8Byte(src, i));
   const quoteByteAt = (i: number): string => `'${escapeRune(byteAt(i), 39)}'`;
   const invalidEscape = (i: number): never =>
@@ -144,7 +168,7 @@ function parse(src: string, bytes: boolean): MetricFamily[] {
   const familyFor = (name: string): FamilyState => {
     role = Role.None;
     let fam = families.get(name);
-    if (fam !== undefined) return fam;
+    if (fam !== undefined) return (current = fam);
     const len = name.length;
     let base: string | undefined;
     let r = Role.None;
@@ -159,15 +183,80 @@ function parse(src: string, bytes: boolean): MetricFamily[] {
       fam = families.get(base);
       if (fam !== undefined && (fam.type === 'summary' || fam.type === 'histogram')) {
         role = r;
-        return fam;
+        return (current = fam);
       }
     } else if (len > 7 && name.endsWith('_bucket')) {
       fam = families.get(name.slice(0, len - 7));
-      if (fam !== undefined && fam.type === 'histogram') return fam;
+      if (fam !== undefined && fam.type === 'histogram') return (current = fam);
     }
     fam = { name, help: undefined, type: undefined, metrics: [], bySignature: undefined };
     families.set(name, fam);
-    return fam;
+    return (current = fam);
+  };
+
+  // --- UTF-8 names (utf8 only) ---
+  // Go's readTokenAsMetricName / readTokenAsLabelName of prometheus/common 0.6x: a name may start
+  // with '"' or contain a quoted part; inside quotes every byte belongs to the name, with the
+  // escapes \\, \n and \"; the token ends with the byte after the closing quote, or (unquoted) at
+  // the first byte that cannot continue a name. Returns the token (raw: latin1 when bytes), '' if
+  // the byte at i cannot start a name; `at` is the index of the byte after the token.
+  const readName = (i: number, metric: boolean): string => {
+    const startClass = metric ? METRIC_START : LABEL_START;
+    const contClass = metric ? METRIC_CONT : LABEL_CONT;
+    let c = src.charCodeAt(i);
+    if (c !== DQUOTE && !is(c, startClass)) {
+      at = i;
+      return '';
+    }
+    let token = '';
+    let seg = i;
+    let quoted = false;
+    for (;;) {
+      if (c === DQUOTE) {
+        token += src.slice(seg, i);
+        quoted = !quoted;
+        if (!quoted) {
+          if (++i >= n) eof();
+          at = i;
+          return token;
+        }
+        seg = i + 1;
+      } else if (c === NL) {
+        // Only reachable inside quotes: outside, a newline ends the name.
+        fail(`${metric ? 'metric' : 'label'} name ${quote(token + src.slice(seg, i))} contains unescaped new-line`);
+      } else if (c === BACKSLASH) {
+        token += src.slice(seg, i);
+        if (++i >= n) eof();
+        c = src.charCodeAt(i);
+        if (c === BACKSLASH) token += '\\';
+        else if (c === 110) token += '\n';
+        else if (c === DQUOTE) token += '"';
+        else invalidEscape(i);
+        seg = i + 1;
+      }
+      if (++i >= n) eof();
+      c = src.charCodeAt(i);
+      if (!quoted && c !== DQUOTE && !is(c, contClass)) {
+        at = i;
+        return token + src.slice(seg, i);
+      }
+    }
+  };
+  // A name token checked as model.UTF8Validation checks names (non-empty, valid UTF-8), decoded.
+  const utf8Name = (token: string, kind: 'metric' | 'label'): string => {
+    if (token === '') fail(`invalid ${kind} name ""`);
+    if (bytes) {
+      for (let k = 0; k < token.length; k++) {
+        if (token.charCodeAt(k) >= 0x80) {
+          const buf = Buffer.from(token, 'latin1');
+          if (!isUtf8(buf)) fail(`invalid ${kind} name ${quote(token)}`);
+          return buf.toString('utf8');
+        }
+      }
+    } else if (!isWellFormed(token)) {
+      fail(`invalid ${kind} name ${quote(token)}`);
+    }
+    return token;
   };
 
   // A comment line; i is at the '#'. Returns the index after the line's newline.
@@ -195,7 +284,12 @@ function parse(src: string, bytes: boolean): MetricFamily[] {
       c = src.charCodeAt(i);
     } while (c === SP || c === TAB);
     const nameStart = i;
-    if (is(c, METRIC_START)) {
+    let nameToken = '';
+    if (utf8) {
+      nameToken = readName(i, true);
+      i = at;
+      c = src.charCodeAt(i);
+    } else if (is(c, METRIC_START)) {
       do {
         if (++i >= n) eof();
         c = src.charCodeAt(i);
@@ -203,7 +297,7 @@ function parse(src: string, bytes: boolean): MetricFamily[] {
     }
     if (c === NL) return i + 1; // "# HELP name" with nothing after the name is no error.
     if (c !== SP && c !== TAB) fail('invalid metric name in comment');
-    const fam = familyFor(src.slice(nameStart, i));
+    const fam = familyFor(utf8 ? utf8Name(nameToken, 'metric') : src.slice(nameStart, i));
     do {
       if (++i >= n) eof();
       c = src.charCodeAt(i);
@@ -211,7 +305,7 @@ function parse(src: string, bytes: boolean): MetricFamily[] {
     if (c === NL) return i + 1;
 
     if (isHelp) {
-      if (fam.help !== undefined) fail(`second HELP line for metric name ${quote(fam.name)}`);
+      if (fam.help !== undefined) fail(`second HELP line for metric name ${quoteName(fam.name)}`);
       // The rest of the line, with the escapes \\ and \n.
       let help = '';
       let seg = i;
@@ -223,6 +317,7 @@ function parse(src: string, bytes: boolean): MetricFamily[] {
           c = src.charCodeAt(i);
           if (c === BACKSLASH) help += '\\';
           else if (c === 110) help += '\n';
+          else if (utf8 && c === DQUOTE) help += '"'; // prometheus/common 0.6x
           else invalidEscape(i);
           seg = i + 1;
         }
@@ -236,7 +331,7 @@ function parse(src: string, bytes: boolean): MetricFamily[] {
     }
 
     if (fam.type !== undefined) {
-      fail(`second TYPE line for metric name ${quote(fam.name)}, or TYPE reported after samples`);
+      fail(`second TYPE line for metric name ${quoteName(fam.name)}, or TYPE reported after samples`);
     }
     // The rest of the line; Go drops backslashes here without interpreting them.
     const end = src.indexOf('\n', i);
@@ -247,6 +342,59 @@ function parse(src: string, bytes: boolean): MetricFamily[] {
     if (type === undefined) fail(`unknown metric type ${quote(token)}`);
     fam.type = type;
     return end + 1;
+  };
+
+  // A quoted label value; i is at its opening quote. Returns the value (decoded, checked as Go's
+  // model.LabelValue.IsValid checks it); `at` is the index of the closing quote, `lastRaw` the
+  // value before decoding (for Go's messages and float parsing).
+  const labelValue = (i: number): string => {
+    // The quoted value, with the escapes \\, \" and \n. Slices unless there are escapes.
+    let raw = '';
+    let seg = i + 1;
+    let high = 0; // OR of all chars: >= 0x80 if there may be something to check or decode.
+    let c: number;
+    for (;;) {
+      if (++i >= n) eof();
+      c = src.charCodeAt(i);
+      if (c === DQUOTE) break;
+      if (c === BACKSLASH) {
+        raw += src.slice(seg, i);
+        if (++i >= n) eof();
+        c = src.charCodeAt(i);
+        if (c === DQUOTE || c === BACKSLASH) raw += c === DQUOTE ? '"' : '\\';
+        else if (c === 110) raw += '\n';
+        else invalidEscape(i);
+        seg = i + 1;
+      } else if (c === NL) {
+        fail(`label value ${quote(raw + src.slice(seg, i))} contains unescaped new-line`);
+      } else {
+        high |= c;
+      }
+    }
+    raw += src.slice(seg, i);
+    at = i;
+    lastRaw = raw;
+    let value = raw;
+    if (high >= 0x80) {
+      // Go requires valid UTF-8 (model.LabelValue.IsValid).
+      if (bytes) {
+        const buf = Buffer.from(raw, 'latin1');
+        if (!isUtf8(buf)) fail(`invalid label value ${quote(raw)}`);
+        value = buf.toString('utf8');
+      } else if (high >= 0xd800 && !isWellFormed(raw)) {
+        fail(`invalid label value ${quote(raw)}`);
+      }
+    }
+    return value;
+  };
+
+  /** The quantile (summary) or le (histogram) value of a label, or a parse error. */
+  const boundValue = (raw: string, isSummary: boolean): number => {
+    const b = parseGoFloat(raw);
+    if (b === undefined) {
+      fail(`expected float as value for '${isSummary ? 'quantile' : 'le'}' label, got ${quote(raw)}`);
+    }
+    return b as number;
   };
 
   // A sample line; i is at its first byte, which is neither blank nor '#' nor a newline.
@@ -282,7 +430,7 @@ function parse(src: string, bytes: boolean): MetricFamily[] {
         } while (c === SP || c === TAB);
         if (c === RBRACE) break;
 
-        if (!is(c, LABEL_START)) fail(`invalid label name for metric ${quote(fam.name)}`);
+        if (!is(c, LABEL_START)) fail(`invalid label name for metric ${quoteName(fam.name)}`);
         const labelStart = i;
         do {
           if (++i >= n) eof();
@@ -300,7 +448,7 @@ function parse(src: string, bytes: boolean): MetricFamily[] {
         if (c !== EQUALS) fail(`expected '=' after label name, found ${quoteByteAt(i)}`);
         if (!isBound) {
           for (let k = 0; k < labels.length; k++) {
-            if (labels[k].name === name) fail(`duplicate label names for metric ${quote(fam.name)}`);
+            if (labels[k].name === name) fail(`duplicate label names for metric ${quoteName(fam.name)}`);
           }
         }
         do {
@@ -308,64 +456,32 @@ function parse(src: string, bytes: boolean): MetricFamily[] {
           c = src.charCodeAt(i);
         } while (c === SP || c === TAB);
         if (c !== DQUOTE) fail(`expected '"' at start of label value, found ${quoteByteAt(i)}`);
-
-        // The quoted value, with the escapes \\, \" and \n. Slices unless there are escapes.
-        let raw = '';
-        let seg = i + 1;
-        let high = 0; // OR of all chars: >= 0x80 if there may be something to check or decode.
-        for (;;) {
-          if (++i >= n) eof();
-          c = src.charCodeAt(i);
-          if (c === DQUOTE) break;
-          if (c === BACKSLASH) {
-            raw += src.slice(seg, i);
-            if (++i >= n) eof();
-            c = src.charCodeAt(i);
-            if (c === DQUOTE || c === BACKSLASH) raw += c === DQUOTE ? '"' : '\\';
-            else if (c === 110) raw += '\n';
-            else invalidEscape(i);
-            seg = i + 1;
-          } else if (c === NL) {
-            fail(`label value ${quote(raw + src.slice(seg, i))} contains unescaped new-line`);
-          } else {
-            high |= c;
-          }
-        }
-        raw += src.slice(seg, i);
-        let value = raw;
-        if (high >= 0x80) {
-          // Go requires valid UTF-8 (model.LabelValue.IsValid).
-          if (bytes) {
-            const buf = Buffer.from(raw, 'latin1');
-            if (!isUtf8(buf)) fail(`invalid label value ${quote(raw)}`);
-            value = buf.toString('utf8');
-          } else if (high >= 0xd800 && !isWellFormed(raw)) {
-            fail(`invalid label value ${quote(raw)}`);
-          }
-        }
-        if (isBound) {
-          const b = parseGoFloat(raw);
-          if (b === undefined) {
-            fail(`expected float as value for '${isSummary ? 'quantile' : 'le'}' label, got ${quote(raw)}`);
-          }
-          bound = b as number;
-        } else {
-          labels.push({ name, value });
-        }
+        const value = labelValue(i);
+        i = at;
+        if (isBound) bound = boundValue(lastRaw, isSummary);
+        else labels.push({ name, value });
 
         do {
           if (++i >= n) eof();
           c = src.charCodeAt(i);
         } while (c === SP || c === TAB);
         if (c === RBRACE) break;
-        if (c !== COMMA) fail(`unexpected end of label value ${quote(raw)}`);
+        if (c !== COMMA) fail(`unexpected end of label value ${quote(lastRaw)}`);
       }
       do {
         if (++i >= n) eof();
         c = src.charCodeAt(i);
       } while (c === SP || c === TAB);
     }
+    return sampleValue(i, c, fam, labels, bound, lineRole);
+  };
 
+  // The rest of a sample line, once name and labels are read: i is at the first byte of the
+  // value (c). Files the sample into its metric. Returns the index after the line's newline.
+  const sampleValue = (i: number, c: number, fam: FamilyState, labels: LabelPair[], bound: number, lineRole: Role): number => {
+    const type = fam.type;
+    const isSummary = type === 'summary';
+    const isHistogram = type === 'histogram';
     // The metric: a new one, or for summaries and histograms the one with the same labels.
     let metric: Metric;
     if (isSummary || isHistogram) {
@@ -439,6 +555,117 @@ function parse(src: string, bytes: boolean): MetricFamily[] {
     return end + 1;
   };
 
+  // A sample line with UTF-8 names allowed (utf8 only), as prometheus/common 0.6x reads it: the
+  // metric name before the braces (quoted or not) or, on a line starting with '{', inside them as
+  // a label name without '=' (`{"a.b",x="1"}`, `{x="1","a.b"}`), label names quoted or not.
+  // Where Go carries state over from the previous line (a label set without a name inside the
+  // braces, labels before the name of a summary or histogram), this reads the line on its own.
+  const sampleUtf8 = (i: number): number => {
+    let c = src.charCodeAt(i);
+    let fam: FamilyState | undefined;
+    let lineRole = Role.None;
+    const inBraces = c === LBRACE;
+    if (!inBraces) {
+      const token = readName(i, true);
+      if (token === '') fail('invalid metric name');
+      fam = familyFor(utf8Name(token, 'metric'));
+      lineRole = role;
+      if (fam.type === undefined) fam.type = 'untyped';
+      i = at;
+      c = src.charCodeAt(i);
+      if (c === SP || c === TAB) {
+        do {
+          if (++i >= n) eof();
+          c = src.charCodeAt(i);
+        } while (c === SP || c === TAB);
+      }
+    }
+
+    const labels: LabelPair[] = [];
+    let bound = NaN;
+    // Inside braces, label pairs read before the metric name: filed once the name is known.
+    let pending: Array<{ name: string; value: string; raw: string }> | undefined;
+    const addLabel = (f: FamilyState, name: string, value: string, raw: string, checkDuplicate: boolean): void => {
+      const isSummary = f.type === 'summary';
+      if (isSummary ? name === 'quantile' : f.type === 'histogram' && name === 'le') {
+        bound = boundValue(raw, isSummary);
+        return;
+      }
+      if (checkDuplicate) {
+        for (let k = 0; k < labels.length; k++) {
+          if (labels[k].name === name) fail(`duplicate label names for metric ${quoteName(f.name)}`);
+        }
+      }
+      labels.push({ name, value });
+    };
+
+    if (c === LBRACE) {
+      for (;;) {
+        do {
+          if (++i >= n) eof();
+          c = src.charCodeAt(i);
+        } while (c === SP || c === TAB);
+        if (c === RBRACE) break;
+
+        const token = readName(i, false);
+        if (token === '') fail(`invalid label name for metric ${quoteName((fam ?? current)?.name ?? '')}`);
+        i = at;
+        c = src.charCodeAt(i);
+        if (c === SP || c === TAB) {
+          do {
+            if (++i >= n) eof();
+            c = src.charCodeAt(i);
+          } while (c === SP || c === TAB);
+        }
+        if (c !== EQUALS) {
+          if (!inBraces) fail(`expected '=' after label name, found ${quoteByteAt(i)}`);
+          // The metric name, inside the braces.
+          if (fam !== undefined) fail(`multiple metric names for metric ${quoteName(fam.name)}`);
+          if (c !== COMMA && c !== RBRACE) fail(`unexpected end of metric name ${quoteByteAt(i)}`);
+          fam = familyFor(utf8Name(token, 'metric'));
+          lineRole = role;
+          if (fam.type === undefined) fam.type = 'untyped';
+          if (pending !== undefined) for (const p of pending) addLabel(fam, p.name, p.value, p.raw, true);
+          if (c === RBRACE) break;
+          continue;
+        }
+        if (token === '__name__') fail('label name "__name__" is reserved');
+        const name = utf8Name(token, 'label');
+        // As Go does, the duplicate check comes before the value is read.
+        const isBound = fam !== undefined && (fam.type === 'summary' ? name === 'quantile' : fam.type === 'histogram' && name === 'le');
+        if (fam !== undefined && !isBound) {
+          for (let k = 0; k < labels.length; k++) {
+            if (labels[k].name === name) fail(`duplicate label names for metric ${quoteName(fam.name)}`);
+          }
+        }
+        do {
+          if (++i >= n) eof();
+          c = src.charCodeAt(i);
+        } while (c === SP || c === TAB);
+        if (c !== DQUOTE) fail(`expected '"' at start of label value, found ${quoteByteAt(i)}`);
+        const value = labelValue(i);
+        const raw = lastRaw;
+        i = at;
+        if (fam === undefined) (pending ??= []).push({ name, value, raw });
+        else addLabel(fam, name, value, raw, false);
+
+        do {
+          if (++i >= n) eof();
+          c = src.charCodeAt(i);
+        } while (c === SP || c === TAB);
+        if (c === RBRACE) break;
+        if (c !== COMMA) fail(`unexpected end of label value ${quote(raw)}`);
+      }
+      // A line starting with '{' must name its metric inside the braces.
+      if (fam === undefined) fail('invalid metric name');
+      do {
+        if (++i >= n) eof();
+        c = src.charCodeAt(i);
+      } while (c === SP || c === TAB);
+    }
+    return sampleValue(i, c, fam as FamilyState, labels, bound, lineRole);
+  };
+
   let pos = 0;
   for (;;) {
     line++;
@@ -448,7 +675,7 @@ function parse(src: string, bytes: boolean): MetricFamily[] {
     if (i >= n) break; // The only place where the end of the input is fine.
     if (c === NL) pos = i + 1;
     else if (c === HASH) pos = comment(i);
-    else pos = sample(i);
+    else pos = utf8 ? sampleUtf8(i) : sample(i);
   }
 
   const result: MetricFamily[] = [];

@@ -23,8 +23,22 @@ export function seriesKey(m: Metric): string {
   return k;
 }
 
+export interface ConsistencyOptions {
+  /**
+   * --push.enable-utf8-names: a label name is valid when it is non-empty valid UTF-8 and does not
+   * start with `__` (client_golang's checkLabelName under model.UTF8Validation, Pushgateway 1.11),
+   * instead of matching [a-zA-Z_][a-zA-Z0-9_]*.
+   */
+  utf8Names?: boolean;
+}
+
 export class ConsistencyIndex {
   readonly families = new Map<string, IndexedFamily>();
+  private readonly utf8Names: boolean;
+
+  constructor(options: ConsistencyOptions = {}) {
+    this.utf8Names = options.utf8Names === true;
+  }
 
   add(groupId: string, mf: MetricFamily): void {
     let entry = this.families.get(mf.name);
@@ -116,7 +130,7 @@ export class ConsistencyIndex {
           errors.push(`${prefix()} is not a ${typeName(expected)}`);
           continue;
         }
-        const labelError = labelProblem(m);
+        const labelError = labelProblem(m, this.utf8Names);
         if (labelError !== undefined) {
           errors.push(`${prefix()} ${labelError}`);
           continue;
@@ -138,11 +152,12 @@ export class ConsistencyIndex {
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** client_golang's label checks, on labels sorted by name. */
-function labelProblem(m: Metric): string | undefined {
+function labelProblem(m: Metric, utf8Names: boolean): string | undefined {
   let previous = '';
   for (const lp of m.labels) {
     if (lp.name === previous) return `has two or more labels with the same name: ${lp.name}`;
-    if (!LABEL_NAME.test(lp.name) || lp.name.startsWith('__')) return `has a label with an invalid name: ${lp.name}`;
+    const valid = utf8Names ? lp.name !== '' && lp.name.isWellFormed() : LABEL_NAME.test(lp.name);
+    if (!valid || lp.name.startsWith('__')) return `has a label with an invalid name: ${lp.name}`;
     if (m.summary !== undefined && lp.name === 'quantile') return 'must not have an explicit "quantile" label';
     if (!lp.value.isWellFormed()) return `has a label named ${goQuote(lp.name)} whose value is not utf8: ${goQuote(lp.value)}`;
     previous = lp.name;
