@@ -74,12 +74,13 @@ async function stopProc(proc: ChildProcess, killAfterMs: number): Promise<void> 
   clearTimeout(timer);
 }
 
-async function startOnce(dir: string, configFile: string, timeoutMs: number): Promise<RunningPrometheus> {
+async function startOnce(dir: string, configFile: string, timeoutMs: number, extraArgs: string[]): Promise<RunningPrometheus> {
   const port = await freePort();
   const args = [
     `--config.file=${configFile}`,
     `--storage.tsdb.path=${path.join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
+    ...extraArgs,
   ];
   const proc = spawn(PROMETHEUS_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
   let out = '';
@@ -114,7 +115,7 @@ async function startOnce(dir: string, configFile: string, timeoutMs: number): Pr
  */
 export async function startPrometheus(
   jobs: ScrapeJob[],
-  opts: { scrapeInterval?: string; timeoutMs?: number } = {},
+  opts: { scrapeInterval?: string; timeoutMs?: number; extraArgs?: string[] } = {},
 ): Promise<RunningPrometheus> {
   requireBinary(PROMETHEUS_BIN, 'prometheus');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pgw-e2e-prometheus-'));
@@ -124,7 +125,7 @@ export async function startPrometheus(
   // The free port can be taken between choosing and binding it; retry a couple of times.
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const p = await startOnce(dir, configFile, opts.timeoutMs ?? 30000);
+      const p = await startOnce(dir, configFile, opts.timeoutMs ?? 30000, opts.extraArgs ?? []);
       return {
         ...p,
         stop: async () => {
