@@ -1,0 +1,219 @@
+// `npm run bench [-- --quick] [--rounds=N] [--only=id,id] [--out=file] [--no-docs]`
+//
+// Side-by-side benchmark of our gateway and the Go reference, in one run: both are started on
+// free loopback ports, brought to the same content, then measured in alternating rounds by a load
+// generator in a separate process (bench/load.ts). Prints a table of medians and the ours/ref
+// ratio, writes bench/results.json, and (full runs) docs/performance-push.svg and the generated
+// part of docs/performance.md. `--quick` uses small sizes and 1 s windows: it proves the
+// benchmark works, its numbers mean little.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { referenceAvailable } from '../test/support/servers.js';
+import { pushChart } from './chart.js';
+import { killAllNow, loadAvg1, stopAll, waitQuiet } from './gateways.js';
+import { machineInfo } from './machine.js';
+import { consoleTable, generatedSection, markdownTable, mergeDoc, otherCpu, problems, rows } from './report.js';
+import { emptyState, largeState, memoryState, midState, type BenchConfig, type BenchOutput } from './scenarios.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+interface Args {
+  quick: boolean;
+  rounds?: number;
+  only: string[];
+  out?: string;
+  docs: boolean;
+  waitQuietS?: number;
+  retries?: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, only: [], docs: true };
+  for (const arg of argv) {
+    if (arg === '--quick') a.quick = true;
+    else if (arg === '--no-docs') a.docs = false;
+    else if (arg.startsWith('--rounds=')) a.rounds = Math.max(1, Math.min(20, Number(arg.slice(9)) || 1));
+    else if (arg.startsWith('--only=')) a.only = arg.slice(7).split(',').filter(Boolean);
+    else if (arg.startsWith('--out=')) a.out = arg.slice(6);
+    else if (arg.startsWith('--wait-quiet=')) a.waitQuietS = Math.max(0, Math.min(1800, Number(arg.slice(13)) || 0));
+    else if (arg.startsWith('--retries=')) a.retries = Math.max(0, Math.min(100, Number(arg.slice(10)) || 0));
+    else if (arg === '--help' || arg === '-h') {
+      process.stdout.write(
+        'usage: npm run bench -- [--quick] [--rounds=N] [--only=push-0,seq-1k,...] [--out=results.json] [--no-docs] [--wait-quiet=S] [--retries=N]\n' +
+          '  --quick     small sizes, 1 s windows, 2 rounds; writes bench/results.quick.json, never the docs\n' +
+          '  --only      run only scenarios whose id starts with one of these (push-0, seq-0, push-1k, scrape-1k,\n' +
+          '              scrape-1k-gzip, mixed-1k, seq-1k, push-10k, memory-10kx20, memory-100kx10)\n' +
+          '  --no-docs   do not write docs/performance.md and docs/performance-push.svg\n' +
+          '  --wait-quiet=S  first wait up to S seconds (full run default 60, quick 0) for other processes to\n' +
+          '              leave the CPUs alone (< 0.3 cores busy over 3 s)\n' +
+          '  --retries=N measure a window again when other processes used >= 0.5 cores during it, at most N\n' +
+          '              times per run (full run default 5, quick 0), after waiting up to 10 s for quiet\n',
+      );
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg} (try --help)`);
+  }
+  return a;
+}
+
+function config(a: Args): BenchConfig {
+  const log = (m: string) => process.stdout.write(m + '\n');
+  const base = { noisyCores: 0.5, series: 20, memSeries: 10, pushConnections: 32, scrapeConnections: 4, preloadConnections: 8, requestTimeoutMs: 60_000, only: a.only, log };
+  if (a.quick) {
+    return {
+      ...base,
+      quick: true,
+      retries: { left: a.retries ?? 0, waitMs: 2000 },
+      rounds: a.rounds ?? 2,
+      largeRounds: a.rounds ?? 2,
+      durationMs: 1000,
+      longDurationMs: 1000,
+      warmupMs: 300,
+      settleMs: 200,
+      groupsMid: 100,
+      groupsLarge: 300,
+      memGroups: 1000,
+      preloadBudgetMs: 30_000,
+    };
+  }
+  return {
+    ...base,
+    quick: false,
+    retries: { left: a.retries ?? 5, waitMs: 10_000 },
+    rounds: a.rounds ?? 5,
+    largeRounds: Math.min(a.rounds ?? 5, 3),
+    durationMs: 5000,
+    longDurationMs: 10_000,
+    warmupMs: 2000,
+    settleMs: 3000,
+    groupsMid: 1000,
+    groupsLarge: 10_000,
+    memGroups: 100_000,
+    preloadBudgetMs: 180_000,
+  };
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const cfg = config(args);
+  if (!referenceAvailable()) throw new Error('the reference Pushgateway is not installed (set REFERENCE_PUSHGATEWAY or install prometheus-pushgateway)');
+  const machine = machineInfo();
+  const waitS = args.waitQuietS ?? (cfg.quick ? 0 : 60);
+  if (waitS > 0) {
+    // Quiet = under 0.3 busy cores over three consecutive 3 s samples.
+    const quiet = await waitQuiet({
+      cores: 0.3,
+      maxMs: waitS * 1000,
+      sampleMs: 3000,
+      samples: 3,
+      onBusy: (c) => cfg.log(`waiting for a quiet machine: other processes use ${c.toFixed(2)} cores`),
+    });
+    if (!quiet) cfg.log(`the machine is still busy after waiting ${waitS} s; starting anyway`);
+  }
+  const started = Date.now();
+  const loadAvgStart = loadAvg1();
+  // Whole-run watchdog: stop the servers and give up rather than run forever.
+  const watchdogMs = (cfg.quick ? 5 : 40) * 60_000;
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench: watchdog: still running after ${watchdogMs / 60000} min, stopping servers\n`);
+    killAllNow();
+    process.exit(2);
+  }, watchdogMs);
+  watchdog.unref();
+  cfg.log(
+    `bench${cfg.quick ? ' --quick' : ''}: ${cfg.rounds} rounds, ${cfg.durationMs / 1000} s windows; ` +
+      `${machine.nproc} CPUs (${machine.cpuModel}); ours ${machine.oursCommit}${machine.oursSrcDirty ? '+dirty' : ''}; ${machine.reference}`,
+  );
+  const out: BenchOutput = { scenarios: [], preloads: [], notes: [] };
+  let failed = false;
+  for (const state of [emptyState, midState, largeState, memoryState]) {
+    try {
+      await state(cfg, out);
+    } catch (e) {
+      failed = true;
+      const msg = `${state.name} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
+      process.stderr.write(msg + '\n');
+      out.notes.push(msg.split('\n')[0]);
+    } finally {
+      await stopAll();
+    }
+  }
+  const totalSeconds = (Date.now() - started) / 1000;
+  const rs = rows(out.scenarios);
+  const when = new Date(started).toISOString().replace(/\.\d+Z$/, 'Z');
+
+  const roundsText =
+    `${cfg.rounds} alternating rounds per scenario` +
+    (cfg.largeRounds !== cfg.rounds ? ` (${cfg.largeRounds} for pushes at ${cfg.groupsLarge} groups)` : '') +
+    ', memory measured once';
+  process.stdout.write(`\nMedians: ${roundsText} (↑ higher is better, ↓ lower is better; "!" = non-2xx answers, failures or caps, see below)\n\n`);
+  process.stdout.write(consoleTable(rs) + '\n');
+  const probs = problems(out);
+  if (probs.length) {
+    process.stdout.write('\nProblems and notes:\n');
+    for (const p of probs) process.stdout.write(`  - ${p}\n`);
+  }
+
+  const oc = otherCpu(out);
+  if (oc.windows > 0) {
+    process.stdout.write(
+      `\nOther CPU use on the machine during windows: median ${oc.median.toFixed(2)} cores, max ${oc.max.toFixed(2)} ` +
+        `(${oc.busyWindows}/${oc.windows} windows ≥ 0.25 cores); load average ${loadAvgStart.toFixed(2)} → ${loadAvg1().toFixed(2)}\n`,
+    );
+  }
+
+  const resultsFile = path.resolve(args.out ?? path.join(ROOT, 'bench', cfg.quick ? 'results.quick.json' : 'results.json'));
+  const { log: _log, ...cfgJson } = cfg;
+  void _log;
+  writeFileSync(
+    resultsFile,
+    JSON.stringify({ generatedAt: when, mode: cfg.quick ? 'quick' : 'full', totalSeconds, config: cfgJson, machine, loadAvg: { start: loadAvgStart, end: loadAvg1() }, otherCpu: oc, table: rs, problems: probs, ...out }, null, 2) + '\n',
+  );
+  process.stdout.write(`\nwrote ${path.relative(process.cwd(), resultsFile)}\n`);
+
+  if (!cfg.quick && args.docs && cfg.only.length === 0) {
+    const byId = (id: string) => out.scenarios.find((s) => s.id === id);
+    const gm = cfg.groupsMid / 1000;
+    const gl = cfg.groupsLarge / 1000;
+    const pts = [byId('push-0'), byId(`push-${gm}k`), byId(`push-${gl}k`)];
+    const svg = pushChart({
+      title: 'Push throughput against stored groups',
+      subtitle: `PUT of ${cfg.series} series, ${cfg.pushConnections} connections; medians; ${machine.nproc} CPUs; ${when.slice(0, 10)}`,
+      xTitle: 'groups already stored (× 20 series)',
+      yTitle: 'pushes per second (log scale)',
+      xLabels: ['0 (empty at start)', `${gm}k`, `${gl}k`],
+      series: [
+        { name: 'ours', color: '#1f77b4', values: pts.map((s) => s?.median.ours.pushesPerSec ?? NaN) },
+        { name: 'reference 1.5.1', color: '#d62728', values: pts.map((s) => s?.median.reference.pushesPerSec ?? NaN) },
+      ],
+    });
+    writeFileSync(path.join(ROOT, 'docs', 'performance-push.svg'), svg);
+    const docFile = path.join(ROOT, 'docs', 'performance.md');
+    const generated = generatedSection({ when, machine, roundsText, totalSeconds, loadAvg: { start: loadAvgStart, end: loadAvg1() }, table: markdownTable(rs), out, chartFile: 'performance-push.svg' });
+    writeFileSync(docFile, mergeDoc(docFile, generated, (g) => `# Performance\n\n${g}\n`));
+    process.stdout.write('wrote docs/performance.md (generated section) and docs/performance-push.svg\n');
+  }
+  process.stdout.write(`total ${(totalSeconds / 60).toFixed(1)} min\n`);
+  return failed ? 1 : 0;
+}
+
+// Stop every server we started, whatever happens.
+process.on('exit', killAllNow);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    process.stderr.write(`bench: ${sig}, stopping servers\n`);
+    killAllNow();
+    process.exit(130);
+  });
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  async (e: unknown) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    await stopAll();
+    process.exitCode = 1;
+  },
+);
