@@ -14,7 +14,7 @@ import { pushChart } from './chart.js';
 import { killAllNow, loadAvg1, stopAll, waitQuiet } from './gateways.js';
 import { machineInfo } from './machine.js';
 import { consoleTable, generatedSection, markdownTable, mergeDoc, otherCpu, problems, rows } from './report.js';
-import { emptyState, largeState, memoryState, midState, type BenchConfig, type BenchOutput } from './scenarios.js';
+import { emptyState, noLossState, largeState, memoryState, midState, type BenchConfig, type BenchOutput } from './scenarios.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -126,7 +126,7 @@ async function main(): Promise<number> {
   );
   const out: BenchOutput = { scenarios: [], preloads: [], notes: [] };
   let failed = false;
-  for (const state of [emptyState, midState, largeState, memoryState]) {
+  for (const state of [emptyState, noLossState, midState, largeState, memoryState]) {
     try {
       await state(cfg, out);
     } catch (e) {

@@ -364,6 +364,51 @@ export async function emptyState(cfg: BenchConfig, out: BenchOutput): Promise<vo
   out.scenarios.push(...specs.map((s) => s.result));
 }
 
+/**
+ * No-loss mode: ours with --persistence.sync (every push fsynced to the write-ahead log before
+ * its answer) against the reference as in push-0 (it has no such mode). The cost of the mode is
+ * the ratio of this to ours in push-0/seq-0, noted with the result.
+ */
+export async function noLossState(cfg: BenchConfig, out: BenchOutput): Promise<void> {
+  const make = (id: string, title: string, connections: number) => ({
+    connections,
+    result: newResult(id, title, `PUT of a ${cfg.series}-series body to a new group per request; ours acknowledges each push only once it is on disk`, PUSH_METRICS),
+  });
+  const cases = [make('sync-push-0', `No-loss mode (--persistence.sync): push, ${cfg.pushConnections} conns`, cfg.pushConnections), make('sync-seq-0', 'No-loss mode (--persistence.sync): sequential push, 1 conn', 1)].filter(
+    (c) => wanted(cfg, c.result.id),
+  );
+  if (cases.length === 0) return;
+  cfg.log('state: no-loss mode (ours with --persistence.sync, on a temporary file)');
+  const dir = mkdtempSync(path.join(tmpdir(), 'pgw-bench-sync-'));
+  const ours = await start('ours', ['--web.enable-admin-api', `--persistence.file=${path.join(dir, 'store.data')}`, '--persistence.sync']);
+  let reference: RunningServer | undefined;
+  try {
+    reference = await start('reference', ['--web.enable-admin-api']);
+    for (const s of [ours, reference]) await warmUp(cfg, s);
+    const specs: Spec[] = cases.map((c) => ({
+      result: c.result,
+      before: (s) => wipe(s),
+      job: (s) => ({ streams: [pushStream(cfg, s, { connections: c.connections, durationMs: cfg.durationMs, cycle: 0 })] }),
+      values: (r) => pushValues(r),
+    }));
+    await alternate(cfg, { ours, reference }, specs);
+    for (const c of cases) {
+      finish(c.result);
+      const plain = out.scenarios.find((x) => x.id === c.result.id.replace('sync-', ''));
+      const sync = c.result.median.ours.pushesPerSec;
+      const base = plain?.median.ours.pushesPerSec;
+      if (base !== undefined && sync !== undefined && base > 0) {
+        c.result.notes.push(`Cost of the mode: ours with --persistence.sync reaches ${(sync / base).toFixed(2)}× ours in default mode (${plain!.id}, same run).`);
+      }
+      out.scenarios.push(c.result);
+    }
+  } finally {
+    await stop(ours);
+    if (reference !== undefined) await stop(reference);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // State 2: a mid-sized store (1,000 groups × 20 series). Push, scrape, mixed, sequential push.
 
