@@ -28,6 +28,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import type { Exemplar, LabelPair, Metric, MetricFamily, MetricType, Timestamp } from '../model.js';
+import { CR, SP, DQUOTE, HASH, PLUS, COMMA, MINUS, DOT, EQUALS, BACKSLASH, LBRACE, RBRACE, LABEL_START, LABEL_CONT, METRIC_START, METRIC_CONT, DIGIT, is } from './chars.js';
 
 /** A parse error, with the 1-based number of the line it was found in. */
 export class OpenMetricsParseError extends Error {
@@ -131,34 +132,7 @@ const STORED_TYPE: Record<OmType, MetricType> = {
   stateset: 'gauge',
 };
 
-const CR = 13;
-const SP = 32;
-const DQUOTE = 34;
-const HASH = 35;
-const PLUS = 43;
-const COMMA = 44;
-const MINUS = 45;
-const DOT = 46;
-const EQUALS = 61;
-const BACKSLASH = 92;
-const LBRACE = 123;
-const RBRACE = 125;
 
-const LABEL_START = 1;
-const LABEL_CONT = 2;
-const METRIC_START = 4;
-const METRIC_CONT = 8;
-const DIGIT = 16;
-const CLASS = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
-  const digit = c >= 48 && c <= 57;
-  CLASS[c] =
-    (letter ? LABEL_START | LABEL_CONT | METRIC_START | METRIC_CONT : 0) |
-    (digit ? LABEL_CONT | METRIC_CONT | DIGIT : 0) |
-    (c === 58 ? METRIC_START | METRIC_CONT : 0);
-}
-const is = (c: number, flag: number): boolean => c < 128 && (CLASS[c] & flag) !== 0;
 
 /**
  * A metric family being read, with the MetricPoint being read (consecutive samples of one label

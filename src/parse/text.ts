@@ -30,6 +30,7 @@
 import { isUtf8 } from 'node:buffer';
 import { decodeGoString } from './protobuf.js';
 import type { LabelPair, Metric, MetricFamily, MetricType } from '../model.js';
+import { TAB, NL, SP, DQUOTE, HASH, PLUS, COMMA, MINUS, DOT, EQUALS, BACKSLASH, LBRACE, RBRACE, LABEL_START, LABEL_CONT, METRIC_START, METRIC_CONT, DIGIT, is } from './chars.js';
 
 export interface TextParseOptions {
   /**
@@ -89,37 +90,7 @@ export function parseTextBytes(body: Uint8Array, options?: TextParseOptions): Me
 
 // ---------------------------------------------------------------------------------------------
 
-const TAB = 9;
-const NL = 10;
-const SP = 32;
-const DQUOTE = 34;
-const HASH = 35;
-const PLUS = 43;
-const COMMA = 44;
-const MINUS = 45;
-const DOT = 46;
-const EQUALS = 61;
-const BACKSLASH = 92;
-const LBRACE = 123;
-const RBRACE = 125;
 
-// Character classes of the ASCII range, as bit flags.
-const LABEL_START = 1;
-const LABEL_CONT = 2;
-const METRIC_START = 4;
-const METRIC_CONT = 8;
-const DIGIT = 16;
-const CLASS = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95; // a-z A-Z _
-  const digit = c >= 48 && c <= 57;
-  const colon = c === 58;
-  CLASS[c] =
-    (letter ? LABEL_START | LABEL_CONT | METRIC_START | METRIC_CONT : 0) |
-    (digit ? LABEL_CONT | METRIC_CONT | DIGIT : 0) |
-    (colon ? METRIC_START | METRIC_CONT : 0);
-}
-const is = (c: number, flag: number): boolean => c < 128 && (CLASS[c] & flag) !== 0;
 
 /** What a `_count`/`_sum` line contributes to the summary or histogram it was folded into. */
 const enum Role {
