@@ -54,6 +54,23 @@ export class ScrapeCache {
     });
   }
 
+  /**
+   * Renders the runs of everything already stored (a restored store) in the background, a few
+   * hundred groups per turn of the event loop, so the first scrape does not pay for all of them.
+   */
+  warmUp(groupsPerTurn = 200): void {
+    const groups = this.store.groups()[Symbol.iterator]();
+    const step = () => {
+      for (let i = 0; i < groupsPerTurn; i++) {
+        const next = groups.next();
+        if (next.done === true) return;
+        for (const sf of next.value.families.values()) this.runOf(sf);
+      }
+      setImmediate(step);
+    };
+    setImmediate(step);
+  }
+
   private runOf(sf: StoredFamily): Run {
     let r = this.runs.get(sf);
     if (r === undefined) {

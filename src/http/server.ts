@@ -62,6 +62,7 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
   const { config, store, self, log } = deps;
   const prefix = config.routePrefix;
   const scrape = new ScrapeCache(store);
+  scrape.warmUp();
   const pushes = createPushHandlers({ store, check: !config.disableConsistencyCheck, limits: config.limits, log, utf8Names: config.utf8Names });
   const ui = createUi({ store, config, build: deps.build, startMs: deps.startMs });
 
