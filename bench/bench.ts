@@ -6,14 +6,14 @@
 // ratio, writes bench/results.json, and (full runs) docs/performance-push.svg and the generated
 // part of docs/performance.md. `--quick` uses small sizes and 1 s windows: it proves the
 // benchmark works, its numbers mean little.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { referenceAvailable } from '../test/support/servers.js';
 import { pushChart } from './chart.js';
 import { killAllNow, loadAvg1, stopAll, waitQuiet } from './gateways.js';
-import { machineInfo } from './machine.js';
-import { consoleTable, generatedSection, markdownTable, mergeDoc, otherCpu, problems, rows } from './report.js';
+import { machineInfo, type MachineInfo } from './machine.js';
+import { busyNotes, consoleTable, generatedSection, markdownTable, mergeDoc, otherCpu, problems, rows, type Row } from './report.js';
 import { emptyState, noLossState, largeState, memoryState, midState, type BenchConfig, type BenchOutput } from './scenarios.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -26,6 +26,7 @@ interface Args {
   docs: boolean;
   waitQuietS?: number;
   retries?: number;
+  reportOnly?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -36,6 +37,8 @@ function parseArgs(argv: string[]): Args {
     else if (arg.startsWith('--rounds=')) a.rounds = Math.max(1, Math.min(20, Number(arg.slice(9)) || 1));
     else if (arg.startsWith('--only=')) a.only = arg.slice(7).split(',').filter(Boolean);
     else if (arg.startsWith('--out=')) a.out = arg.slice(6);
+    else if (arg === '--report-only') a.reportOnly = path.join(ROOT, 'bench', 'results.json');
+    else if (arg.startsWith('--report-only=')) a.reportOnly = arg.slice(14);
     else if (arg.startsWith('--wait-quiet=')) a.waitQuietS = Math.max(0, Math.min(1800, Number(arg.slice(13)) || 0));
     else if (arg.startsWith('--retries=')) a.retries = Math.max(0, Math.min(100, Number(arg.slice(10)) || 0));
     else if (arg === '--help' || arg === '-h') {
@@ -48,7 +51,9 @@ function parseArgs(argv: string[]): Args {
           '  --wait-quiet=S  first wait up to S seconds (full run default 60, quick 0) for other processes to\n' +
           '              leave the CPUs alone (< 0.3 cores busy over 3 s)\n' +
           '  --retries=N measure a window again when other processes used >= 0.5 cores during it, at most N\n' +
-          '              times per run (full run default 5, quick 0), after waiting up to 10 s for quiet\n',
+          '              times per run (full run default 5, quick 0), after waiting up to 10 s for quiet\n' +
+          '  --report-only[=FILE]  run nothing; print the table and rewrite the docs from saved results\n' +
+          '              (default bench/results.json)\n',
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
@@ -95,6 +100,7 @@ function config(a: Args): BenchConfig {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.reportOnly !== undefined) return reportOnly(args.reportOnly);
   const cfg = config(args);
   if (!referenceAvailable()) throw new Error('the reference Pushgateway is not installed (set REFERENCE_PUSHGATEWAY or install prometheus-pushgateway)');
   const machine = machineInfo();
@@ -138,63 +144,110 @@ async function main(): Promise<number> {
       await stopAll();
     }
   }
-  const totalSeconds = (Date.now() - started) / 1000;
-  const rs = rows(out.scenarios);
-  const when = new Date(started).toISOString().replace(/\.\d+Z$/, 'Z');
+  const { log: _log, ...cfgJson } = cfg;
+  void _log;
+  const results: SavedResults = {
+    generatedAt: new Date(started).toISOString().replace(/\.\d+Z$/, 'Z'),
+    mode: cfg.quick ? 'quick' : 'full',
+    totalSeconds: (Date.now() - started) / 1000,
+    config: cfgJson,
+    machine,
+    loadAvg: { start: loadAvgStart, end: loadAvg1() },
+    otherCpu: otherCpu(out),
+    table: rows(out.scenarios),
+    problems: problems(out),
+    ...out,
+  };
+  printSummary(results);
+  const resultsFile = path.resolve(args.out ?? path.join(ROOT, 'bench', cfg.quick ? 'results.quick.json' : 'results.json'));
+  writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
+  process.stdout.write(`\nwrote ${path.relative(process.cwd(), resultsFile)}\n`);
+  if (!cfg.quick && args.docs && cfg.only.length === 0) writeDocs(results);
+  process.stdout.write(`total ${(results.totalSeconds / 60).toFixed(1)} min\n`);
+  return failed ? 1 : 0;
+}
 
-  const roundsText =
-    `${cfg.rounds} alternating rounds per scenario` +
-    (cfg.largeRounds !== cfg.rounds ? ` (${cfg.largeRounds} for pushes at ${cfg.groupsLarge} groups)` : '') +
-    ', memory measured once';
-  process.stdout.write(`\nMedians: ${roundsText} (↑ higher is better, ↓ lower is better; "!" = non-2xx answers, failures or caps, see below)\n\n`);
-  process.stdout.write(consoleTable(rs) + '\n');
-  const probs = problems(out);
-  if (probs.length) {
+interface SavedResults extends BenchOutput {
+  generatedAt: string;
+  mode: 'quick' | 'full';
+  totalSeconds: number;
+  config: Omit<BenchConfig, 'log'>;
+  machine: MachineInfo;
+  loadAvg: { start: number; end: number };
+  otherCpu: ReturnType<typeof otherCpu>;
+  table: Row[];
+  problems: string[];
+}
+
+function roundsText(r: SavedResults): string {
+  const c = r.config;
+  return (
+    `${c.rounds} alternating rounds per scenario` +
+    (c.largeRounds !== c.rounds ? ` (${c.largeRounds} for pushes at ${c.groupsLarge} groups)` : '') +
+    ', memory measured once'
+  );
+}
+
+function printSummary(r: SavedResults): void {
+  process.stdout.write(`\nMedians: ${roundsText(r)} (↑ higher is better, ↓ lower is better; "!" = non-2xx answers, failures or caps; "busy" = other processes used the CPUs, see below)\n\n`);
+  process.stdout.write(consoleTable(r.table) + '\n');
+  if (r.problems.length) {
     process.stdout.write('\nProblems and notes:\n');
-    for (const p of probs) process.stdout.write(`  - ${p}\n`);
+    for (const p of r.problems) process.stdout.write(`  - ${p}\n`);
   }
-
-  const oc = otherCpu(out);
+  for (const n of busyNotes(r.scenarios)) process.stdout.write(`  ~ ${n}\n`);
+  const oc = r.otherCpu;
   if (oc.windows > 0) {
     process.stdout.write(
       `\nOther CPU use on the machine during windows: median ${oc.median.toFixed(2)} cores, max ${oc.max.toFixed(2)} ` +
-        `(${oc.busyWindows}/${oc.windows} windows ≥ 0.25 cores); load average ${loadAvgStart.toFixed(2)} → ${loadAvg1().toFixed(2)}\n`,
+        `(${oc.busyWindows}/${oc.windows} windows ≥ 0.25 cores); load average ${r.loadAvg.start.toFixed(2)} → ${r.loadAvg.end.toFixed(2)}\n`,
     );
   }
+}
 
-  const resultsFile = path.resolve(args.out ?? path.join(ROOT, 'bench', cfg.quick ? 'results.quick.json' : 'results.json'));
-  const { log: _log, ...cfgJson } = cfg;
-  void _log;
-  writeFileSync(
-    resultsFile,
-    JSON.stringify({ generatedAt: when, mode: cfg.quick ? 'quick' : 'full', totalSeconds, config: cfgJson, machine, loadAvg: { start: loadAvgStart, end: loadAvg1() }, otherCpu: oc, table: rs, problems: probs, ...out }, null, 2) + '\n',
-  );
-  process.stdout.write(`\nwrote ${path.relative(process.cwd(), resultsFile)}\n`);
+/** docs/performance-push.svg and the generated section of docs/performance.md. */
+function writeDocs(r: SavedResults): void {
+  const cfg = r.config;
+  const byId = (id: string) => r.scenarios.find((s) => s.id === id);
+  const gm = cfg.groupsMid / 1000;
+  const gl = cfg.groupsLarge / 1000;
+  const pts = [byId('push-0'), byId(`push-${gm}k`), byId(`push-${gl}k`)];
+  const svg = pushChart({
+    title: 'Push throughput against stored groups',
+    subtitle: `PUT of ${cfg.series} series, ${cfg.pushConnections} connections; medians; ${r.machine.nproc} CPUs; ${r.generatedAt.slice(0, 10)}`,
+    xTitle: `groups already stored (× ${cfg.series} series)`,
+    yTitle: 'pushes per second (log scale)',
+    xLabels: ['0 (empty at start)', `${gm}k`, `${gl}k`],
+    series: [
+      { name: 'ours', color: '#1f77b4', values: pts.map((s) => s?.median.ours.pushesPerSec ?? NaN) },
+      { name: 'reference 1.5.1', color: '#d62728', values: pts.map((s) => s?.median.reference.pushesPerSec ?? NaN) },
+    ],
+  });
+  writeFileSync(path.join(ROOT, 'docs', 'performance-push.svg'), svg);
+  const docFile = path.join(ROOT, 'docs', 'performance.md');
+  const generated = generatedSection({
+    when: r.generatedAt,
+    machine: r.machine,
+    roundsText: roundsText(r),
+    totalSeconds: r.totalSeconds,
+    loadAvg: r.loadAvg,
+    table: markdownTable(r.table),
+    out: r,
+    chartFile: 'performance-push.svg',
+  });
+  writeFileSync(docFile, mergeDoc(docFile, generated, (g) => `# Performance\n\n${g}\n`));
+  process.stdout.write('wrote docs/performance.md (generated section) and docs/performance-push.svg\n');
+}
 
-  if (!cfg.quick && args.docs && cfg.only.length === 0) {
-    const byId = (id: string) => out.scenarios.find((s) => s.id === id);
-    const gm = cfg.groupsMid / 1000;
-    const gl = cfg.groupsLarge / 1000;
-    const pts = [byId('push-0'), byId(`push-${gm}k`), byId(`push-${gl}k`)];
-    const svg = pushChart({
-      title: 'Push throughput against stored groups',
-      subtitle: `PUT of ${cfg.series} series, ${cfg.pushConnections} connections; medians; ${machine.nproc} CPUs; ${when.slice(0, 10)}`,
-      xTitle: 'groups already stored (× 20 series)',
-      yTitle: 'pushes per second (log scale)',
-      xLabels: ['0 (empty at start)', `${gm}k`, `${gl}k`],
-      series: [
-        { name: 'ours', color: '#1f77b4', values: pts.map((s) => s?.median.ours.pushesPerSec ?? NaN) },
-        { name: 'reference 1.5.1', color: '#d62728', values: pts.map((s) => s?.median.reference.pushesPerSec ?? NaN) },
-      ],
-    });
-    writeFileSync(path.join(ROOT, 'docs', 'performance-push.svg'), svg);
-    const docFile = path.join(ROOT, 'docs', 'performance.md');
-    const generated = generatedSection({ when, machine, roundsText, totalSeconds, loadAvg: { start: loadAvgStart, end: loadAvg1() }, table: markdownTable(rs), out, chartFile: 'performance-push.svg' });
-    writeFileSync(docFile, mergeDoc(docFile, generated, (g) => `# Performance\n\n${g}\n`));
-    process.stdout.write('wrote docs/performance.md (generated section) and docs/performance-push.svg\n');
-  }
-  process.stdout.write(`total ${(totalSeconds / 60).toFixed(1)} min\n`);
-  return failed ? 1 : 0;
+/** `--report-only[=file]`: rebuild the summary and the docs from saved results, without running anything. */
+function reportOnly(file: string): number {
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedResults;
+  saved.table = rows(saved.scenarios);
+  saved.problems = problems(saved);
+  printSummary(saved);
+  if (saved.mode === 'full') writeDocs(saved);
+  else process.stdout.write('(quick results: docs not written)\n');
+  return 0;
 }
 
 // Stop every server we started, whatever happens.

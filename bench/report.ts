@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Kind } from './gateways.js';
 import type { MachineInfo } from './machine.js';
-import type { BenchOutput, MetricDef, ScenarioResult } from './scenarios.js';
+import { median, type BenchOutput, type MetricDef, type ScenarioResult } from './scenarios.js';
 
 export interface Row {
   scenario: string;
@@ -34,11 +34,35 @@ export function fmtRatio(r: number): string {
   return `${r.toPrecision(2)}×`;
 }
 
+/** Median CPU (cores) other processes used during a scenario's kept windows, per gateway. */
+export function scenarioOtherCores(s: ScenarioResult): Record<Kind, number> {
+  const med = (k: Kind) => median(s.rounds[k].map((r) => r.values.otherCores).filter((x): x is number => Number.isFinite(x)));
+  return { ours: med('ours'), reference: med('reference') };
+}
+
+const BUSY_CORES = 0.25;
+
+export function busyNotes(scenarios: ScenarioResult[]): string[] {
+  const out: string[] = [];
+  for (const s of scenarios) {
+    const o = scenarioOtherCores(s);
+    if (o.ours >= BUSY_CORES || o.reference >= BUSY_CORES) {
+      out.push(
+        `${s.id}: other processes on the machine used a median of ${o.ours.toFixed(2)} cores during ours' windows and ${o.reference.toFixed(2)} during the reference's, ` +
+          'out of 2; both gateways are slowed by that, so take the absolute numbers as lower bounds.',
+      );
+    }
+  }
+  return out;
+}
+
 export function rows(scenarios: ScenarioResult[]): Row[] {
   const out: Row[] = [];
   for (const s of scenarios) {
     const bad = (k: Kind) => s.rounds[k].some((r) => r.non2xx > 0 || r.failure !== undefined) || s.skipped[k] !== undefined;
-    const flags = [bad('ours') ? 'ours!' : '', bad('reference') ? 'ref!' : ''].filter(Boolean).join(' ');
+    const oc = scenarioOtherCores(s);
+    const busy = oc.ours >= BUSY_CORES || oc.reference >= BUSY_CORES;
+    const flags = [bad('ours') ? 'ours!' : '', bad('reference') ? 'ref!' : '', busy ? 'busy' : ''].filter(Boolean).join(' ');
     for (const m of s.metrics) {
       const o = s.median.ours[m.key];
       const r = s.median.reference[m.key];
@@ -85,7 +109,12 @@ export function markdownTable(rs: Row[]): string {
   const out = ['| Scenario | Metric | Ours | Reference | Ours / ref |', '|---|---|--:|--:|--:|'];
   let last = '';
   for (const r of rs) {
-    const title = r.title === last ? '' : r.title + (r.flags ? ` (${r.flags.replace(/!/g, ' had problems').replace(' ref', ', ref')})` : '');
+    const flagText = r.flags
+      .split(' ')
+      .filter(Boolean)
+      .map((f) => (f === 'busy' ? 'busy machine, see notes' : f === 'ours!' ? 'ours had problems' : 'reference had problems'))
+      .join('; ');
+    const title = r.title === last ? '' : r.title + (flagText ? ` (${flagText})` : '');
     last = r.title;
     out.push(`| ${title} | ${metricLabel(r)} | ${fmtValue(r.ours, r.unit)} | ${fmtValue(r.reference, r.unit)} | ${fmtRatio(r.ratio)} |`);
   }
@@ -182,7 +211,7 @@ export function generatedSection(opts: {
   if (probs.length === 0) lines.push('None: every request of every measured window was answered with 2xx.');
   else for (const p of probs) lines.push(`- ${p}`);
   lines.push('');
-  const notes = out.scenarios.flatMap((s) => s.notes.map((n) => `${s.id}: ${n}`));
+  const notes = [...busyNotes(out.scenarios), ...out.scenarios.flatMap((s) => s.notes.map((n) => `${s.id}: ${n}`))];
   if (notes.length) {
     lines.push('#### Notes on scenarios', '');
     for (const n of [...new Set(notes)]) lines.push(`- ${n}`);
