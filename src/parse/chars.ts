@@ -34,3 +34,32 @@ for (let c = 0; c < 128; c++) {
 
 /** Whether an ASCII code has a class flag (codes past ASCII have none). */
 export const is = (c: number, flag: number): boolean => c < 128 && (CLASS[c] & flag) !== 0;
+
+/**
+ * Where a decimal number starting at `i` ends (digits, an optional "." and digits, at least one
+ * digit, then an optional exponent), or -1 when there is none or its exponent has no digits.
+ */
+export function decimalEnd(s: string, i: number): number {
+  const n = s.length;
+  let digits = 0;
+  while (i < n && is(s.charCodeAt(i), DIGIT)) {
+    i++;
+    digits++;
+  }
+  if (i < n && s.charCodeAt(i) === DOT) {
+    i++;
+    while (i < n && is(s.charCodeAt(i), DIGIT)) {
+      i++;
+      digits++;
+    }
+  }
+  if (digits === 0) return -1;
+  if (i < n && (s.charCodeAt(i) | 0x20) === 101) {
+    // 'e' or 'E'
+    i++;
+    if (i < n && (s.charCodeAt(i) === PLUS || s.charCodeAt(i) === MINUS)) i++;
+    if (i >= n || !is(s.charCodeAt(i), DIGIT)) return -1;
+    while (i < n && is(s.charCodeAt(i), DIGIT)) i++;
+  }
+  return i;
+}

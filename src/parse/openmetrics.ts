@@ -28,7 +28,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import type { Exemplar, LabelPair, Metric, MetricFamily, MetricType, Timestamp } from '../model.js';
-import { CR, SP, DQUOTE, HASH, PLUS, COMMA, MINUS, DOT, EQUALS, BACKSLASH, LBRACE, RBRACE, LABEL_START, LABEL_CONT, METRIC_START, METRIC_CONT, DIGIT, is } from './chars.js';
+import { CR, SP, DQUOTE, HASH, PLUS, COMMA, MINUS, EQUALS, BACKSLASH, LBRACE, RBRACE, LABEL_START, LABEL_CONT, METRIC_START, METRIC_CONT, is, decimalEnd } from './chars.js';
 
 /** A parse error, with the 1-based number of the line it was found in. */
 export class OpenMetricsParseError extends Error {
@@ -737,29 +737,8 @@ function codePoints(s: string): number {
 
 /** The ABNF's realnumber: [sign] digits with an optional "." and exponent, at least one digit. */
 function isRealNumber(s: string): boolean {
-  const n = s.length;
-  let i = 0;
-  if (i < n && (s.charCodeAt(i) === PLUS || s.charCodeAt(i) === MINUS)) i++;
-  let digits = 0;
-  while (i < n && is(s.charCodeAt(i), DIGIT)) {
-    i++;
-    digits++;
-  }
-  if (i < n && s.charCodeAt(i) === DOT) {
-    i++;
-    while (i < n && is(s.charCodeAt(i), DIGIT)) {
-      i++;
-      digits++;
-    }
-  }
-  if (digits === 0) return false;
-  if (i < n && (s.charCodeAt(i) | 0x20) === 101) {
-    i++;
-    if (i < n && (s.charCodeAt(i) === PLUS || s.charCodeAt(i) === MINUS)) i++;
-    if (i >= n || !is(s.charCodeAt(i), DIGIT)) return false;
-    while (i < n && is(s.charCodeAt(i), DIGIT)) i++;
-  }
-  return i === n;
+  const signed = s.length > 0 && (s.charCodeAt(0) === PLUS || s.charCodeAt(0) === MINUS);
+  return decimalEnd(s, signed ? 1 : 0) === s.length;
 }
 
 /** The ABNF's number: a realnumber, [sign] inf/infinity or nan (case-insensitive). */

@@ -30,7 +30,7 @@
 import { isUtf8 } from 'node:buffer';
 import { decodeGoString } from './protobuf.js';
 import type { LabelPair, Metric, MetricFamily, MetricType } from '../model.js';
-import { TAB, NL, SP, DQUOTE, HASH, PLUS, COMMA, MINUS, DOT, EQUALS, BACKSLASH, LBRACE, RBRACE, LABEL_START, LABEL_CONT, METRIC_START, METRIC_CONT, DIGIT, is } from './chars.js';
+import { TAB, NL, SP, DQUOTE, HASH, PLUS, COMMA, MINUS, EQUALS, BACKSLASH, LBRACE, RBRACE, LABEL_START, LABEL_CONT, METRIC_START, METRIC_CONT, DIGIT, is, decimalEnd } from './chars.js';
 
 export interface TextParseOptions {
   /**
@@ -728,27 +728,7 @@ export function parseGoFloat(s: string): number | undefined {
     return undefined;
   }
   if ((c | 0x20) === 110) return i === 0 && asciiLowerEquals(s, 0, 'nan') ? NaN : undefined;
-  let digits = 0;
-  while (i < n && is(s.charCodeAt(i), DIGIT)) {
-    i++;
-    digits++;
-  }
-  if (i < n && s.charCodeAt(i) === DOT) {
-    i++;
-    while (i < n && is(s.charCodeAt(i), DIGIT)) {
-      i++;
-      digits++;
-    }
-  }
-  if (digits === 0) return undefined;
-  if (i < n && (s.charCodeAt(i) | 0x20) === 101) {
-    // 'e'
-    i++;
-    if (i < n && (s.charCodeAt(i) === PLUS || s.charCodeAt(i) === MINUS)) i++;
-    if (i >= n || !is(s.charCodeAt(i), DIGIT)) return undefined;
-    while (i < n && is(s.charCodeAt(i), DIGIT)) i++;
-  }
-  if (i !== n) return undefined;
+  if (decimalEnd(s, i) !== n) return undefined;
   const v = Number(s);
   return v === Infinity || v === -Infinity ? undefined : v;
 }
