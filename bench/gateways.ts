@@ -1,7 +1,9 @@
 // Starting, loading, inspecting and stopping the two gateways for the benchmark. Every server
 // started here is tracked, and stopAll() (called from bench.ts in `finally` and on signals)
 // stops each of them by the PID we started.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startServer, type RunningServer } from '../test/support/servers.js';
 import { runLoad, type StreamResult } from './load.js';
 
@@ -34,7 +36,21 @@ export async function stopAll(): Promise<void> {
   await Promise.allSettled([...running].map((s) => stop(s)));
 }
 
-/** Synchronous last resort (process 'exit' handler, signals): SIGKILL every tracked PID. */
+const tempDirs = new Set<string>();
+
+/** A temporary directory that removeTempDir() or killAllNow() deletes. */
+export function makeTempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir: string): void {
+  tempDirs.delete(dir);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Synchronous last resort (process 'exit' handler, signals): SIGKILL every tracked PID, delete temp dirs. */
 export function killAllNow(): void {
   for (const s of running) {
     const p = s.proc;
@@ -47,6 +63,13 @@ export function killAllNow(): void {
     }
   }
   running.clear();
+  for (const dir of [...tempDirs]) {
+    try {
+      removeTempDir(dir);
+    } catch {
+      // best effort
+    }
+  }
 }
 
 /** VmRSS of the server process, in MiB. */

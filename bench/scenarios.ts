@@ -1,8 +1,7 @@
 // The benchmark scenarios. Each "state" (empty store, 1k groups, 10k groups, memory) starts its own
 // pair of servers, brings them to the same content, then measures them in alternating rounds
 // (ours first on even rounds, the reference first on odd rounds), and stops them in `finally`.
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { RunningServer } from '../test/support/servers.js';
 import {
@@ -12,6 +11,8 @@ import {
   GROUP_PATH,
   KINDS,
   machineBusyMs,
+  makeTempDir,
+  removeTempDir,
   preload,
   pushBody,
   rssMiB,
@@ -379,7 +380,7 @@ export async function noLossState(cfg: BenchConfig, out: BenchOutput): Promise<v
   );
   if (cases.length === 0) return;
   cfg.log('state: no-loss mode (ours with --persistence.sync, on a temporary file)');
-  const dir = mkdtempSync(path.join(tmpdir(), 'pgw-bench-sync-'));
+  const dir = makeTempDir('pgw-bench-sync-');
   const ours = await start('ours', ['--web.enable-admin-api', `--persistence.file=${path.join(dir, 'store.data')}`, '--persistence.sync']);
   let reference: RunningServer | undefined;
   try {
@@ -405,7 +406,7 @@ export async function noLossState(cfg: BenchConfig, out: BenchOutput): Promise<v
   } finally {
     await stop(ours);
     if (reference !== undefined) await stop(reference);
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   }
 }
 
@@ -551,7 +552,7 @@ export async function largeState(cfg: BenchConfig, out: BenchOutput): Promise<vo
   const doMem = wanted(cfg, mem.id);
   if (!doPush && !doMem) return;
   cfg.log(`state: ${N} groups × ${cfg.series} series`);
-  const dir = mkdtempSync(path.join(tmpdir(), 'pgw-bench-'));
+  const dir = makeTempDir('pgw-bench-');
   let ours: RunningServer | undefined;
   let reference: RunningServer | undefined;
   try {
@@ -606,7 +607,7 @@ export async function largeState(cfg: BenchConfig, out: BenchOutput): Promise<vo
   } finally {
     if (ours) await stop(ours);
     if (reference) await stop(reference);
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   }
 }
 
