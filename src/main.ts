@@ -6,10 +6,11 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { helpText, parseArgs, UsageError } from './config.js';
 import { createGatewayHandler, createGatewayServer, prepareServer } from './http/server.js';
-import { createWebServer, LiveWebConfig, WebConfigError, webConfigGuard } from './http/webconfig.js';
+import type { LiveWebConfig } from './http/webconfig.js';
 import { createLogger } from './log.js';
 import { createSelfMetrics, reservedFamilies, type BuildInfo } from './selfmetrics.js';
 import { MemoryStore } from './store/memory.js';
+import { collectWhenQuiet } from './idlegc.js';
 import { DurableStore, PersistenceError } from './persist/durable.js';
 import type { MetricStore } from './store/types.js';
 
@@ -56,8 +57,11 @@ async function main(): Promise<void> {
   log.info({ version: build.version }, 'starting pushgateway');
 
   // --web.config.file: checked before anything else starts; an invalid file stops the start.
+  // Loaded only when used: its YAML and bcrypt libraries cost memory that most setups never need.
+  const webconfig = config.webConfigFile === '' ? undefined : await import('./http/webconfig.js');
   let web: LiveWebConfig | undefined;
-  if (config.webConfigFile !== '') {
+  if (webconfig !== undefined) {
+    const { LiveWebConfig, WebConfigError } = webconfig;
     try {
       web = LiveWebConfig.open(config.webConfigFile, log);
     } catch (e) {
@@ -69,7 +73,7 @@ async function main(): Promise<void> {
       throw e;
     }
   }
-  const guard = web === undefined ? undefined : webConfigGuard(web, log);
+  const guard = web === undefined ? undefined : webconfig!.webConfigGuard(web, log);
 
   let store: MetricStore | undefined;
   const self = createSelfMetrics(build, { groups: () => store?.groupCount ?? 0, series: () => store?.seriesCount ?? 0 });
@@ -93,6 +97,7 @@ async function main(): Promise<void> {
     }
     throw e;
   }
+  collectWhenQuiet(store);
   const servers = config.listenAddresses.map((addr) => {
     const deps = { config, store: store!, self, build, log, startMs: Date.now(), quit: () => shutdown('received termination request via web service, exiting gracefully...') };
     // With a web config file: HTTPS when it has a tls_server_config, else plain HTTP; its auth and
@@ -101,7 +106,7 @@ async function main(): Promise<void> {
     if (web === undefined || guard === undefined) server = createGatewayServer(deps);
     else {
       const listener = guard(createGatewayHandler(deps));
-      server = createWebServer(web, listener, log);
+      server = webconfig!.createWebServer(web, listener, log);
       prepareServer(server, config.web, listener);
     }
     const tls = web !== undefined && web.current.tls !== null;

@@ -1,24 +1,20 @@
-// Assembles /metrics from cached bytes. Each stored family's series are rendered once, into one
-// "run": its lines, sorted, as bytes, with the sort keys of its first and last series. A merged
+// Assembles /metrics from byte strings (latin1 strings, one char per byte of the UTF-8 text: V8
+// keeps them at a byte per char and compacts them, unlike many small Buffers). Each stored
+// family's series are one "run": its lines, sorted, as the store packed them (or rendered once
+// for a family it keeps parsed), with the sort keys of its first and last series. A merged
 // family is its header and the runs of every group in order; when runs of different groups do
 // not interleave (the usual case: grouping labels such as instance order them), that is all a
 // re-render does. Interleaving runs are merged series by series. A scrape re-renders only the
 // families written since the last one, plus the gateway's own metrics.
 import type { Metric, MetricFamily, MetricType } from '../model.js';
-import { encodeGoString } from '../parse/protobuf.js';
 import { seriesKey } from '../store/consistency.js';
 import type { MetricStore, StoredFamily } from '../store/types.js';
-import { compareSeries, headerText, renderSeries, seriesSortKey, type RenderedSeries } from './text.js';
+import { byteString, compareSeries, headerText, renderSeries, seriesSortKey, type RenderedSeries } from './text.js';
 
 /** Whether two rendered series have the same name and labels (their first lines up to the value). */
 function sameSeries(a: string, b: string): boolean {
   const key = (t: string) => t.slice(0, t.lastIndexOf(' ', t.indexOf('\n')));
   return key(a) === key(b);
-}
-
-/** Text as the bytes it stands for (raw bytes pushed in HELP or labels are held as lone surrogates). */
-export function textBytes(text: string): Buffer {
-  return text.isWellFormed() ? Buffer.from(text) : Buffer.from(encodeGoString(text));
 }
 
 /** Sorted series joined, repeated series (possible with the check off) left out. */
@@ -32,19 +28,60 @@ function joinSeries(series: RenderedSeries[]): string {
 }
 
 interface Run {
-  bytes: Buffer;
+  /** Byte string. */
+  text: string;
   first: string;
   last: string;
 }
 
 function makeRun(series: RenderedSeries[]): Run {
-  if (series.length === 0) return { bytes: Buffer.alloc(0), first: '', last: '' };
-  return { bytes: textBytes(joinSeries(series)), first: series[0].sort, last: series[series.length - 1].sort };
+  if (series.length === 0) return { text: '', first: '', last: '' };
+  return { text: byteString(joinSeries(series)), first: series[0].sort, last: series[series.length - 1].sort };
+}
+
+/**
+ * The run of a packed family: its text as is, with the sort keys of its first and last series
+ * read back from their identifying lines (only a family's series end a line with `{…} `).
+ */
+function packedRun(name: string, type: MetricType, text: string): Run {
+  const counted = type === 'summary' || type === 'histogram' || type === 'gaugehistogram';
+  // A summary or histogram series ends with its _count line, never its first line.
+  const firstLine = counted ? text.indexOf('\n' + name + '_count') + 1 : 0;
+  const lastLine = text.lastIndexOf('\n', text.length - 2) + 1;
+  return { text, first: sortKeyOfLine(text, firstLine), last: sortKeyOfLine(text, lastLine) };
+}
+
+/** seriesSortKey of the series whose identifying line starts at `at` (escapes undone). */
+function sortKeyOfLine(text: string, at: number): string {
+  const raw = text.slice(at, text.indexOf('\n', at));
+  const line = /[^\x00-\x7f]/.test(raw) ? Buffer.from(raw, 'latin1').toString('utf8') : raw;
+  const open = line.indexOf('{');
+  const space = line.indexOf(' ');
+  if (open < 0 || (space >= 0 && space < open)) return String.fromCharCode(0);
+  let count = 0;
+  let values = '';
+  let i = open + 1;
+  while (line[i] !== '}') {
+    i = line.indexOf('"', i) + 1;
+    let v = '';
+    while (line[i] !== '"') {
+      if (line[i] === '\\') {
+        i++;
+        v += line[i] === 'n' ? '\n' : line[i];
+      } else v += line[i];
+      i++;
+    }
+    values += v + '\u0000';
+    count++;
+    i++;
+    if (line[i] === ',') i++;
+  }
+  return String.fromCharCode(count) + values;
 }
 
 export class ScrapeCache {
   private readonly runs = new WeakMap<StoredFamily, Run>();
-  private readonly familyParts = new Map<string, Buffer[]>();
+  private readonly familyParts = new Map<string, string[]>();
   private sortedNames: string[] | null = null;
 
   constructor(private readonly store: MetricStore) {
@@ -72,6 +109,7 @@ export class ScrapeCache {
   }
 
   private runOf(sf: StoredFamily): Run {
+    if (sf.text !== undefined) return packedRun(sf.name, sf.type, sf.text);
     let r = this.runs.get(sf);
     if (r === undefined) {
       r = makeRun(renderSeries(sf.family));
@@ -86,20 +124,20 @@ export class ScrapeCache {
    * with the lowest grouping key decides, series of another type and repeated series are left out,
    * so the scrape stays valid (the reference answers 500 instead).
    */
-  private renderFamily(name: string, own: MetricFamily | undefined): Buffer[] {
+  private renderFamily(name: string, own: MetricFamily | undefined): string[] {
     const { type, help, stored } = this.lead(name, own);
     const runs = stored.map((sf) => this.runOf(sf));
     if (own !== undefined) runs.push(makeRun(renderSeries(own)));
-    const filled = runs.filter((r) => r.bytes.length > 0);
+    const filled = runs.filter((r) => r.text.length > 0);
     filled.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
-    const header = textBytes(headerText(name, help, type));
-    if (filled.every((r, i) => i === 0 || filled[i - 1].last < r.first)) return [header, ...filled.map((r) => r.bytes)];
+    const header = byteString(headerText(name, help, type));
+    if (filled.every((r, i) => i === 0 || filled[i - 1].last < r.first)) return [header, ...filled.map((r) => r.text)];
     // Runs interleave: merge series by series.
     const series: RenderedSeries[] = [];
     for (const sf of stored) for (const s of renderSeries(sf.family)) series.push(s);
     if (own !== undefined) for (const s of renderSeries(own)) series.push(s);
     series.sort(compareSeries);
-    return [header, textBytes(joinSeries(series))];
+    return [header, byteString(joinSeries(series))];
   }
 
   /** The type and help a merged family shows, and the stored families of that type. */
@@ -116,10 +154,10 @@ export class ScrapeCache {
         leadId = g.id;
       }
     }
-    const type: MetricType = own?.type ?? lead?.family.type ?? 'untyped';
+    const type: MetricType = own?.type ?? lead?.type ?? 'untyped';
     const reserved = this.store.reserved(name);
-    const help = own !== undefined || reserved?.forceHelp === true ? (own?.help ?? reserved?.help) : lead?.family.help;
-    return { type, help, stored: stored.filter((sf) => sf.family.type === type) };
+    const help = own !== undefined || reserved?.forceHelp === true ? (own?.help ?? reserved?.help) : lead?.help;
+    return { type, help, stored: stored.filter((sf) => sf.type === type) };
   }
 
   /** All families merged as for a text scrape, as metric families (for the protobuf format). */
@@ -130,25 +168,36 @@ export class ScrapeCache {
       const mine = ownByName.get(name);
       const { type, help, stored } = this.lead(name, mine);
       const keyed: Array<{ sort: string; id: string; m: Metric }> = [];
-      for (const mf of [...stored.map((sf) => sf.family), ...(mine ? [mine] : [])]) {
+      const decoded = stored.map((sf) => sf.family);
+      for (const mf of [...decoded, ...(mine ? [mine] : [])]) {
         for (const m of mf.metrics) keyed.push({ sort: seriesSortKey(m.labels), id: seriesKey(m), m });
       }
       keyed.sort((a, b) => (a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : 0));
       const metrics = keyed.filter((k, i) => i === 0 || k.id !== keyed[i - 1].id || k.sort !== keyed[i - 1].sort).map((k) => k.m);
-      const unit = stored.find((sf) => sf.family.unit !== undefined)?.family.unit;
+      const unit = decoded.find((mf) => mf.unit !== undefined)?.unit;
       const mf: MetricFamily = help === undefined ? { name, type, metrics } : { name, help, type, metrics };
       if (unit !== undefined) mf.unit = unit;
       return mf;
     });
   }
 
-  /** The scrape body as byte parts, families sorted by name as the reference sorts them. */
-  render(own: MetricFamily[]): Buffer[] {
+  /** The scrape body, families sorted by name as the reference sorts them. */
+  render(own: MetricFamily[]): Buffer {
+    const parts = this.parts(own);
+    let length = 0;
+    for (const p of parts) length += p.length;
+    const body = Buffer.allocUnsafe(length);
+    let at = 0;
+    for (const p of parts) at += body.write(p, at, 'latin1');
+    return body;
+  }
+
+  private parts(own: MetricFamily[]): string[] {
     if (this.sortedNames === null) this.sortedNames = [...this.store.familyNames()].sort();
     const ownByName = new Map(own.map((mf) => [mf.name, mf]));
     const names = this.sortedNames;
     const ownNames = own.map((mf) => mf.name).sort();
-    const parts: Buffer[] = [];
+    const parts: string[] = [];
     let i = 0;
     let j = 0;
     while (i < names.length || j < ownNames.length) {

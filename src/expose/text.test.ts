@@ -67,7 +67,7 @@ test('scrape merges a family across groups, re-rendering only what changed', () 
     store.write({ labels: { job }, families: [{ name: 'x', type: 'gauge', help: `from ${job}`, metrics: [{ labels: [], value: v }] }], replace: true, check: true, timestampMs: 0 });
   push('b', 2);
   push('a', 1);
-  const text = () => Buffer.concat(cache.render([])).toString().split('\n').filter((l) => !l.startsWith('push_') && !l.includes(' push_')).join('\n');
+  const text = () => cache.render([]).toString().split('\n').filter((l) => !l.startsWith('push_') && !l.includes(' push_')).join('\n');
   assert.equal(text(), '# HELP x from a\n# TYPE x gauge\nx{instance="",job="a"} 1\nx{instance="",job="b"} 2\n');
   push('a', 5);
   assert.match(text(), /x\{instance="",job="a"\} 5\n/);
@@ -80,7 +80,7 @@ test('scrape places the gateway own families among the pushed ones by name', () 
   const cache = new ScrapeCache(store);
   store.write({ labels: { job: 'j' }, families: [{ name: 'b', type: 'gauge', metrics: [{ labels: [], value: 1 }] }], replace: true, check: true, timestampMs: 0 });
   const own: MetricFamily[] = [{ name: 'a_own', type: 'gauge', help: 'h', metrics: [{ labels: [], value: 7 }] }, { name: 'b', type: 'gauge', metrics: [{ labels: [], value: 0 }] }];
-  const names = Buffer.concat(cache.render(own)).toString().split('\n').filter((l) => l.startsWith('# TYPE')).map((l) => l.split(' ')[2]);
+  const names = cache.render(own).toString().split('\n').filter((l) => l.startsWith('# TYPE')).map((l) => l.split(' ')[2]);
   assert.deepEqual(names, ['a_own', 'b', 'push_failure_time_seconds', 'push_time_seconds']);
-  assert.match(Buffer.concat(cache.render(own)).toString(), /# TYPE b gauge\nb 0\nb\{instance="",job="j"\} 1\n/);
+  assert.match(cache.render(own).toString(), /# TYPE b gauge\nb 0\nb\{instance="",job="j"\} 1\n/);
 });

@@ -3,6 +3,7 @@
 // scrapes render every stored series: it must be exact and fast.
 import type { LabelPair, Metric, MetricFamily, MetricType } from '../model.js';
 import { formatSampleValue } from './float.js';
+import { encodeGoString } from '../parse/protobuf.js';
 
 /** One series ready for a scrape: its text lines, and the key the reference sorts series by. */
 export interface RenderedSeries {
@@ -10,6 +11,16 @@ export interface RenderedSeries {
   sort: string;
   /** The series' complete lines, each ending in "\n". */
   text: string;
+}
+
+/** Text as the bytes it stands for (raw bytes pushed in HELP or labels are held as lone surrogates). */
+export function textBytes(text: string): Buffer {
+  return text.isWellFormed() ? Buffer.from(text) : Buffer.from(encodeGoString(text));
+}
+
+/** The UTF-8 bytes of text (see textBytes) as a latin1 string: one char per byte. */
+export function byteString(text: string): string {
+  return textBytes(text).toString('latin1');
 }
 
 const NEEDS_ESCAPE = /[\\"\n]/;
@@ -32,6 +43,16 @@ function openLabels(labels: LabelPair[]): string {
     s += (i === 0 ? '{' : ',') + lp.name + '="' + escapeLabelValue(lp.value) + '"';
   }
   return s;
+}
+
+/**
+ * The start of a series' `_count` line (summaries, histograms) or only line, up to the value:
+ * what tells it apart from the other series of its family in rendered text.
+ */
+export function seriesIdText(name: string, type: MetricType, labels: LabelPair[]): string {
+  const open = openLabels(labels);
+  const counted = type === 'summary' || type === 'histogram' || type === 'gaugehistogram';
+  return (counted ? name + '_count' : name) + (open === '' ? '' : open + '}') + ' ';
 }
 
 function withExtra(open: string, name: string, value: string): string {

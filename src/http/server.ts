@@ -8,11 +8,11 @@ import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { metricsResponse, statusResponse } from '../expose/json.js';
-import { ScrapeCache, textBytes } from '../expose/scrape.js';
+import { ScrapeCache } from '../expose/scrape.js';
+import { textBytes } from '../expose/text.js';
 import { negotiateIncludingOpenMetrics } from '../expose/negotiate.js';
 import { escapeFamily, familyTextQuoted, negotiateNameEscaping } from '../expose/text.js';
 import { renderOpenMetrics } from '../expose/openmetrics.js';
-import { encodeProtobufDelimited } from '../expose/protobuf.js';
 import { gatherSelf, type BuildInfo, type SelfMetrics } from '../selfmetrics.js';
 import type { MetricStore } from '../store/types.js';
 import { createUi } from '../ui/index.js';
@@ -71,6 +71,8 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
   const scrapeHandler: Handler = async (req, res) => {
     const own = await gatherSelf(self);
     const { format, contentType } = negotiateIncludingOpenMetrics(req.headers.accept);
+    // The protobuf library is loaded on the first protobuf scrape: ~4 MB that text-only setups never need.
+    const { encodeProtobufDelimited } = format === 'protobuf' ? await import('../expose/protobuf.js') : { encodeProtobufDelimited: undefined };
     let body: Uint8Array;
     let type = contentType;
     if (config.utf8Names) {
@@ -80,7 +82,7 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
       const families = scrape.families(own).map((mf) => escapeFamily(mf, escaping));
       body =
         format === 'protobuf'
-          ? encodeProtobufDelimited(families)
+          ? encodeProtobufDelimited!(families)
           : format === 'openmetrics'
             ? textBytes(renderOpenMetrics(families))
             : textBytes(families.map((mf) => familyTextQuoted(mf)).join(''));
@@ -88,10 +90,10 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
     } else {
       body =
         format === 'protobuf'
-          ? encodeProtobufDelimited(scrape.families(own))
+          ? encodeProtobufDelimited!(scrape.families(own))
           : format === 'openmetrics'
             ? textBytes(renderOpenMetrics(scrape.families(own)))
-            : Buffer.concat(scrape.render(own));
+            : scrape.render(own);
     }
     const headers: Record<string, string> = { 'Content-Type': type };
     const acceptsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));

@@ -746,7 +746,7 @@ test('stored through the store: scraped like a text push; timestamps are refused
   assert.deepEqual(ok, { ok: true });
   const textPush = store.write({ labels: { job: 'text' }, families: parseText('# TYPE x_total counter\nx_total{a="c"} 1\n'), replace: true, check: true, timestampMs: 0 });
   assert.deepEqual(textPush, { ok: true }, 'an OpenMetrics push and a text push of the same counter are consistent');
-  const scrape = cache.render([]).join('');
+  const scrape = cache.render([]).toString();
   assert.match(scrape, /# TYPE x_total counter\nx_total\{a="b",instance="",job="om"\} 2\nx_total\{a="c",instance="",job="text"\} 1\n/);
   const refused = store.write({ labels: { job: 'ts' }, families: parseOpenMetrics('a 1 1700000000\n# EOF\n'), replace: true, check: true, timestampMs: 0 });
   assert.deepEqual(refused, { ok: false, error: 'pushed metrics must not have timestamps' });

@@ -85,7 +85,12 @@ export function parseText(body: string, options?: TextParseOptions): MetricFamil
  * @throws TextParseError
  */
 export function parseTextBytes(body: Uint8Array, options?: TextParseOptions): MetricFamily[] {
-  return parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'), true, options?.utf8Names === true);
+  return parseTextByteString(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'), options);
+}
+
+/** parseTextBytes for bytes already held as a latin1 string (one char per byte). */
+export function parseTextByteString(body: string, options?: TextParseOptions): MetricFamily[] {
+  return parse(body, true, options?.utf8Names === true);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // JSON lines for groups and writes. JSON has no NaN, infinities or negative zero, which metric
 // values use, so those numbers travel as {"$n":"NaN"} and are revived on the way back.
-import type { GroupingLabels, StoredFamily, WriteRequest } from '../store/types.js';
+import type { MetricFamily } from '../model.js';
+import type { GroupingLabels, WriteRequest } from '../store/types.js';
 
 function replacer(_key: string, value: unknown): unknown {
   if (typeof value === 'number' && (!Number.isFinite(value) || Object.is(value, -0))) {
@@ -26,10 +27,16 @@ export function decodeLine<T>(line: string): T {
   return (line.includes('"$n"') ? JSON.parse(line, reviver) : JSON.parse(line)) as T;
 }
 
+/** A family as persisted, with the time of the write that put it in its group. */
+export interface FamilyRecord {
+  family: MetricFamily;
+  timestampMs: number;
+}
+
 /** A group as persisted: its grouping labels and its families with their write times. */
 export interface GroupRecord {
   labels: GroupingLabels;
-  families: StoredFamily[];
+  families: FamilyRecord[];
 }
 
 /** One entry of the write-ahead log: a write (and whether it was applied), a delete, a wipe. */

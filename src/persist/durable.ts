@@ -21,10 +21,11 @@ export interface PersistenceOptions {
 
 export class PersistenceError extends Error {}
 
-function records(groups: Iterable<Group>): GroupRecord[] {
-  const out: GroupRecord[] = [];
-  for (const g of groups) out.push({ labels: g.labels, families: [...g.families.values()] });
-  return out;
+/** Groups as records, each rebuilt only when its turn comes to be encoded. */
+function* records(groups: Iterable<Group>): Iterable<GroupRecord> {
+  for (const g of groups) {
+    yield { labels: g.labels, families: [...g.families.values()].map((sf) => ({ family: sf.family, timestampMs: sf.timestampMs })) };
+  }
 }
 
 export class DurableStore implements MetricStore {

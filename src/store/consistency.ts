@@ -1,26 +1,43 @@
-// The consistency index: per family name, which groups hold it, with which types, and which
-// series exist. A push is checked against it in time proportional to the push, not the store
-// (the reference re-gathers the whole store on every push).
+// The consistency index: per family name, which groups hold it and with which type, and the
+// shapes of their grouping keys. A push is checked against it in time proportional to the push,
+// not the store (the reference re-gathers the whole store on every push). It holds nothing per
+// series: a pushed series can only repeat one of another group whose grouping labels it carries
+// (every stored series carries those of its group), so its labels name the few groups to ask.
 import type { Metric, MetricFamily, MetricType } from '../model.js';
 import { goQuote } from '../goquote.js';
 import { carriesType, describeMetric, typeName } from './describe.js';
 import type { ReservedFamily } from './types.js';
 
+/** The sorted grouping label names shared by groups of one shape. */
+export type Shape = readonly string[];
+
 export interface IndexedFamily {
   /** Group id → the type that group stores under this name. */
   readonly groups: Map<string, MetricType>;
-  /**
-   * Series identity (name-less label key) → the group holding it, or the groups when several do
-   * (which only unchecked pushes, failure stamps and restores can bring about).
-   */
-  readonly series: Map<string, string | Set<string>>;
+  /** Grouping key shapes of those groups (names joined by \xff), with how many groups have each. */
+  readonly shapes: Map<string, { names: Shape; groups: number }>;
 }
+
+/** Whether the group with this id stores, under the family's name, a series with these labels. */
+export type HoldsSeries = (groupId: string, name: string, m: Metric) => boolean;
 
 /** Series identity within a family: label names and values (labels are sorted already). */
 export function seriesKey(m: Metric): string {
   let k = '';
   for (const lp of m.labels) k += lp.name + '\xff' + lp.value + '\xfe';
   return k;
+}
+
+/** Id of the group of this shape whose grouping labels the series carries, if it carries them all. */
+function projectedGroupId(m: Metric, names: Shape): string | undefined {
+  let id = '';
+  let j = 0;
+  for (let i = 0; i < names.length; i++) {
+    while (j < m.labels.length && m.labels[j].name < names[i]) j++;
+    if (j === m.labels.length || m.labels[j].name !== names[i]) return undefined;
+    id += (i === 0 ? '' : '\xff') + names[i] + '\xff' + m.labels[j].value;
+  }
+  return id;
 }
 
 export interface ConsistencyOptions {
@@ -36,40 +53,46 @@ export class ConsistencyIndex {
   readonly families = new Map<string, IndexedFamily>();
   private readonly utf8Names: boolean;
 
-  constructor(options: ConsistencyOptions = {}) {
+  constructor(
+    private readonly holds: HoldsSeries,
+    options: ConsistencyOptions = {},
+  ) {
     this.utf8Names = options.utf8Names === true;
   }
 
-  add(groupId: string, mf: MetricFamily): void {
-    let entry = this.families.get(mf.name);
+  add(groupId: string, shape: Shape, name: string, type: MetricType): void {
+    let entry = this.families.get(name);
     if (entry === undefined) {
-      entry = { groups: new Map(), series: new Map() };
-      this.families.set(mf.name, entry);
+      entry = { groups: new Map(), shapes: new Map() };
+      this.families.set(name, entry);
     }
-    entry.groups.set(groupId, mf.type);
-    for (const m of mf.metrics) {
-      const k = seriesKey(m);
-      const owner = entry.series.get(k);
-      if (owner === undefined || owner === groupId) entry.series.set(k, groupId);
-      else if (typeof owner === 'string') entry.series.set(k, new Set([owner, groupId]));
-      else owner.add(groupId);
+    // A group's shape never changes: re-adding it only changes the type.
+    if (!entry.groups.has(groupId)) {
+      const key = shape.join('\xff');
+      const known = entry.shapes.get(key);
+      if (known === undefined) entry.shapes.set(key, { names: shape, groups: 1 });
+      else known.groups++;
     }
+    entry.groups.set(groupId, type);
   }
 
-  remove(groupId: string, mf: MetricFamily): void {
-    const entry = this.families.get(mf.name);
-    if (entry === undefined) return;
-    entry.groups.delete(groupId);
-    for (const m of mf.metrics) {
-      const k = seriesKey(m);
-      const owner = entry.series.get(k);
-      if (owner === groupId) entry.series.delete(k);
-      else if (owner instanceof Set) {
-        owner.delete(groupId);
-        if (owner.size === 1) entry.series.set(k, owner.values().next().value!);
-      }
+  remove(groupId: string, shape: Shape, name: string): void {
+    const entry = this.families.get(name);
+    if (entry === undefined || !entry.groups.delete(groupId)) return;
+    const key = shape.join('\xff');
+    const known = entry.shapes.get(key);
+    if (known !== undefined && --known.groups === 0) entry.shapes.delete(key);
+    if (entry.groups.size === 0) this.families.delete(name);
+  }
+
+  /** Whether a group other than `groupId` stores this series under the family's name. */
+  private heldElsewhere(entry: IndexedFamily | undefined, groupId: string, name: string, m: Metric): boolean {
+    if (entry === undefined) return false;
+    for (const { names } of entry.shapes.values()) {
+      const other = projectedGroupId(m, names);
+      if (other !== undefined && other !== groupId && entry.groups.has(other) && this.holds(other, name, m)) return true;
     }
-    if (entry.groups.size === 0) this.families.delete(mf.name);
+    return false;
   }
 
   /** The type another group than `groupId` stores under `name`, if any. */
@@ -136,9 +159,7 @@ export class ConsistencyIndex {
           continue;
         }
         const key = seriesKey(m);
-        const owner = entry?.series.get(key);
-        const elsewhereToo = owner !== undefined && (typeof owner === 'string' ? owner !== groupId : owner.size > 1 || !owner.has(groupId));
-        if (inPush.has(key) || elsewhereToo) {
+        if (inPush.has(key) || this.heldElsewhere(entry, groupId, mf.name, m)) {
           errors.push(`${prefix()} was collected before with the same name and label values`);
           continue;
         }

@@ -10,6 +10,19 @@ export function groupId(labels: GroupingLabels): string {
   return id;
 }
 
+const MAX_INTERNED = 100_000;
+const shapes = new Map<string, readonly string[]>();
+
+/** The sorted grouping label names, one array for all groups of the same names. */
+export function groupShape(labels: GroupingLabels): readonly string[] {
+  const names = Object.keys(labels).sort();
+  const key = names.join('\xff');
+  const known = shapes.get(key);
+  if (known !== undefined) return known;
+  if (shapes.size < MAX_INTERNED) shapes.set(key, names);
+  return names;
+}
+
 /** The grouping labels sorted by name, `instance=""` added when absent: the labels of push_time_seconds. */
 export function groupSeriesLabels(labels: GroupingLabels): LabelPair[] {
   const out: LabelPair[] = Object.keys(labels).map((name) => ({ name, value: labels[name] }));
@@ -21,15 +34,15 @@ function byName(a: LabelPair, b: LabelPair): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-// Label names repeat across every series and push: one string each saves memory per series.
-const names = new Map<string, string>();
-const MAX_INTERNED = 100_000;
+// Label and family names, HELP texts repeat across every series and push: one string each
+// saves memory per series.
+const interned = new Map<string, string>();
 
-function intern(name: string): string {
-  const known = names.get(name);
+export function intern(s: string): string {
+  const known = interned.get(s);
   if (known !== undefined) return known;
-  if (names.size < MAX_INTERNED) names.set(name, name);
-  return name;
+  if (interned.size < MAX_INTERNED) interned.set(s, s);
+  return s;
 }
 
 /**

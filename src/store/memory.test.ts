@@ -173,3 +173,34 @@ test('delete and wipe remove groups and announce the change', () => {
   assert.deepEqual(changes[2], ['push_failure_time_seconds', 'push_time_seconds', 'x']);
   assert.equal(changes.length, 4);
 });
+
+test('consistency: a series already stored by a group of another shape is refused', () => {
+  const s = new MemoryStore();
+  // {job=a} stores a series that carries instance="x" itself; {job=a, instance=x} may not push it again.
+  assert.deepEqual(write(s, { job: 'a' }, [fam('m', 'gauge', [[{ instance: 'x' }, 1], [{ instance: 'y' }, 2]])]), { ok: true });
+  const r = write(s, { job: 'a', instance: 'x' }, [fam('m', 'gauge', [[{}, 3]])]);
+  assert.equal(r.ok, false);
+  assert.match((r as { error: string }).error, /was collected before with the same name and label values/);
+  // Another series of that group is fine, and so is the same series under another family name.
+  assert.deepEqual(write(s, { job: 'a', instance: 'x' }, [fam('m', 'gauge', [[{ other: '1' }, 3]]), fam('n', 'gauge', [[{}, 3]])]), { ok: true });
+  // The other way round: {job=a} may not push the series {job=a, instance=x} now holds.
+  const back = write(s, { job: 'a' }, [fam('m', 'gauge', [[{ instance: 'x', other: '1' }, 4]])]);
+  assert.equal(back.ok, false);
+  // Once that group is gone, the series is free.
+  s.delete({ job: 'a', instance: 'x' });
+  assert.deepEqual(write(s, { job: 'a' }, [fam('m', 'gauge', [[{ instance: 'x', other: '1' }, 4]])]), { ok: true });
+});
+
+test('families are kept packed, and read back as pushed', () => {
+  const s = new MemoryStore();
+  const pushed = fam('p', 'gauge', [[{ z: '2' }, 2], [{ z: '1' }, 1]], 'help');
+  assert.deepEqual(write(s, { job: 'k' }, [structuredClone(pushed)]), { ok: true });
+  const sf = [...s.groups()][0].families.get('p')!;
+  assert.equal(sf.text, 'p{instance="",job="k",z="1"} 1\np{instance="",job="k",z="2"} 2\n');
+  assert.deepEqual(
+    sf.family.metrics.map((m) => m.labels.map((l) => l.value).join()),
+    [',k,2', ',k,1'],
+  );
+  assert.equal(sf.seriesCount, 2);
+  assert.equal(s.seriesCount, 4);
+});

@@ -1,8 +1,10 @@
 // The in-memory store: groups, their families and the consistency index. The only mutable state
 // of the gateway; every change goes through write/delete/wipe and is announced to subscribers.
-import type { MetricFamily } from '../model.js';
-import { ConsistencyIndex, type ConsistencyOptions } from './consistency.js';
-import { groupId, groupSeriesLabels, sanitizeFamily } from './grouping.js';
+import type { Metric, MetricFamily } from '../model.js';
+import { ConsistencyIndex, seriesKey, type ConsistencyOptions, type Shape } from './consistency.js';
+import { storeFamily } from './family.js';
+import { groupId, groupSeriesLabels, groupShape, sanitizeFamily } from './grouping.js';
+import { byteString, seriesIdText, seriesText } from '../expose/text.js';
 import type { GroupRecord } from '../persist/codec.js';
 import type {
   Group,
@@ -22,18 +24,53 @@ const PUSH_FAILURE_TIME_HELP = 'Last Unix time when changing this group in the P
 
 class StoredGroup implements Group {
   readonly families = new Map<string, StoredFamily>();
+  /** The values of push_time_seconds and push_failure_time_seconds, kept apart from their families. */
+  pushTimeSeconds = 0;
+  failureTimeSeconds = 0;
   constructor(
     readonly id: string,
     readonly labels: GroupingLabels,
+    readonly shape: Shape,
   ) {}
 
   get lastPushSuccess(): boolean {
-    return pushTimeOf(this, PUSH_TIME) >= pushTimeOf(this, PUSH_FAILURE_TIME);
+    return this.pushTimeSeconds >= this.failureTimeSeconds;
   }
 }
 
-function pushTimeOf(g: Group, name: string): number {
-  return g.families.get(name)?.family.metrics[0]?.value ?? 0;
+/**
+ * push_time_seconds or push_failure_time_seconds of a group, kept as nothing but the group's
+ * number (two of them in every group: their own objects and text cost ~370 bytes a group).
+ */
+class TimeFamily implements StoredFamily {
+  readonly type = 'gauge';
+  readonly seriesCount = 1;
+  constructor(
+    private readonly group: StoredGroup,
+    readonly name: typeof PUSH_TIME | typeof PUSH_FAILURE_TIME,
+    readonly timestampMs: number,
+  ) {}
+
+  get help(): string {
+    return this.name === PUSH_TIME ? PUSH_TIME_HELP : PUSH_FAILURE_TIME_HELP;
+  }
+  get family(): MetricFamily {
+    const seconds = this.name === PUSH_TIME ? this.group.pushTimeSeconds : this.group.failureTimeSeconds;
+    return timeFamily(this.name, this.group.labels, seconds);
+  }
+  get text(): string {
+    const mf = this.family;
+    return byteString(seriesText(mf.name, mf.type, mf.metrics[0]));
+  }
+}
+
+/** Whether a family is exactly what timeFamily makes for this group (a restored one need not be). */
+function isTimeFamily(mf: MetricFamily, group: StoredGroup): mf is MetricFamily & { name: typeof PUSH_TIME | typeof PUSH_FAILURE_TIME } {
+  if (mf.name !== PUSH_TIME && mf.name !== PUSH_FAILURE_TIME) return false;
+  const m = mf.metrics[0];
+  if (mf.metrics.length !== 1 || m.value === undefined || !Number.isFinite(m.value)) return false;
+  const model = timeFamily(mf.name, group.labels, m.value);
+  return mf.type === model.type && mf.help === model.help && Object.keys(mf).length === Object.keys(model).length && Object.keys(m).length === 2 && seriesKey(m) === seriesKey(model.metrics[0]);
 }
 
 function timeFamily(name: string, labels: GroupingLabels, seconds: number): MetricFamily {
@@ -59,7 +96,7 @@ export class MemoryStore implements MetricStore {
     private readonly reservedFamilies: ReadonlyMap<string, ReservedFamily> = new Map(),
     options: ConsistencyOptions = {},
   ) {
-    this.index = new ConsistencyIndex(options);
+    this.index = new ConsistencyIndex((id, name, m) => this.holds(id, name, m), options);
   }
 
   get groupCount(): number {
@@ -159,7 +196,7 @@ export class MemoryStore implements MetricStore {
   private createGroup(id: string, labels: GroupingLabels): StoredGroup {
     const sorted: Record<string, string> = {};
     for (const name of Object.keys(labels).sort()) sorted[name] = labels[name];
-    const group = new StoredGroup(id, sorted);
+    const group = new StoredGroup(id, sorted, groupShape(sorted));
     this.byId.set(id, group);
     return group;
   }
@@ -202,8 +239,10 @@ export class MemoryStore implements MetricStore {
   }
 
   private putFamily(group: StoredGroup, mf: MetricFamily, timestampMs: number): void {
-    group.families.set(mf.name, { family: mf, timestampMs });
-    this.index.add(group.id, mf);
+    if (mf.name === PUSH_TIME) group.pushTimeSeconds = mf.metrics[0]?.value ?? 0;
+    if (mf.name === PUSH_FAILURE_TIME) group.failureTimeSeconds = mf.metrics[0]?.value ?? 0;
+    group.families.set(mf.name, isTimeFamily(mf, group) ? new TimeFamily(group, mf.name, timestampMs) : storeFamily(mf, timestampMs));
+    this.index.add(group.id, group.shape, mf.name, mf.type);
     this.series += mf.metrics.length;
   }
 
@@ -211,8 +250,26 @@ export class MemoryStore implements MetricStore {
     const old = group.families.get(name);
     if (old === undefined) return;
     group.families.delete(name);
-    this.index.remove(group.id, old.family);
-    this.series -= old.family.metrics.length;
+    if (name === PUSH_TIME) group.pushTimeSeconds = 0;
+    if (name === PUSH_FAILURE_TIME) group.failureTimeSeconds = 0;
+    this.index.remove(group.id, group.shape, name);
+    this.series -= old.seriesCount;
+  }
+
+  /** Whether a group stores, under this family name, a series with the labels of `m`. */
+  private holds(id: string, name: string, m: Metric): boolean {
+    const sf = this.byId.get(id)?.families.get(name);
+    if (sf === undefined) return false;
+    if (sf.text === undefined) {
+      const key = seriesKey(m);
+      return sf.family.metrics.some((x) => seriesKey(x) === key);
+    }
+    // Packed: look for the series' line, which starts a line of the rendered text.
+    const line = byteString(seriesIdText(name, sf.type, m.labels));
+    for (let i = sf.text.indexOf(line); i >= 0; i = sf.text.indexOf(line, i + 1)) {
+      if (i === 0 || sf.text[i - 1] === '\n') return true;
+    }
+    return false;
   }
 
   private emit(change: StoreChange): void {

@@ -7,8 +7,15 @@ export type GroupingLabels = Readonly<Record<string, string>>;
 
 /** A family as stored in a group, with the time of the write that put it there. */
 export interface StoredFamily {
-  readonly family: MetricFamily;
+  readonly name: string;
+  readonly help: string | undefined;
+  readonly type: MetricType;
+  readonly seriesCount: number;
   readonly timestampMs: number;
+  /** The family. Where the store keeps only `text`, it is rebuilt from that on every read. */
+  readonly family: MetricFamily;
+  /** Its series as scrape lines in the reference's order, a latin1 string of the UTF-8 bytes, where the store keeps them so. */
+  readonly text: string | undefined;
 }
 
 export interface Group {
@@ -17,6 +24,9 @@ export interface Group {
   readonly labels: GroupingLabels;
   /** Every family of the group, push_time_seconds and push_failure_time_seconds included. */
   readonly families: ReadonlyMap<string, StoredFamily>;
+  /** Values of the group's push_time_seconds and push_failure_time_seconds (0 without them). */
+  readonly pushTimeSeconds: number;
+  readonly failureTimeSeconds: number;
   readonly lastPushSuccess: boolean;
 }
 

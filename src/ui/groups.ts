@@ -24,10 +24,6 @@ interface Entry {
   summary?: GroupSummary;
 }
 
-function secondsOf(g: Group, name: string): number {
-  return g.families.get(name)?.family.metrics[0]?.value ?? 0;
-}
-
 function makeEntry(g: Group): Entry {
   let words = '';
   let pairs = '';
@@ -64,13 +60,13 @@ function summarize(g: Group): GroupSummary {
   let series = 0;
   for (const [name, sf] of g.families) {
     if (name === PUSH_TIME || name === PUSH_FAILURE_TIME) continue;
-    const n = sf.family.metrics.length;
+    const n = sf.seriesCount;
     series += n;
-    families.push({ name, type: typeName(sf.family.type), help: sf.family.help ?? '', series: n });
+    families.push({ name, type: typeName(sf.type), help: sf.help ?? '', series: n });
   }
   families.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const pushed = secondsOf(g, PUSH_TIME);
-  const failed = secondsOf(g, PUSH_FAILURE_TIME);
+  const pushed = g.pushTimeSeconds;
+  const failed = g.failureTimeSeconds;
   return {
     id: groupKey(g.id),
     path: groupPath(g.labels),

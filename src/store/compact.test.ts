@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { MetricFamily } from '../model.js';
+import { parseText } from '../parse/text.js';
+import { pack, unpack } from './compact.js';
+
+const packs = (mf: MetricFamily) => pack(mf) !== undefined;
+const back = (mf: MetricFamily) => unpack(mf.name, mf.help, mf.type, pack(mf)!);
+
+// Families whose text lines hold everything: packed, and rebuilt equal to what was pushed.
+const exact: Array<[string, string]> = [
+  ['gauge, labels, push order kept', '# HELP g h\n# TYPE g gauge\ng{s="b"} 2\ng{s="a"} 1\ng{s="c"} 0.25\n'],
+  ['untyped without HELP', 'u{x="1"} NaN\nu{x="2"} +Inf\nu{x="3"} -Inf\n'],
+  ['empty HELP', '# HELP e \n# TYPE e counter\ne 1.5e+300\n'],
+  ['escapes in HELP and values', '# HELP h a\\\\b\\nc\n# TYPE h gauge\nh{v="q\\"\\\\\\n"} 1\n'],
+  ['non-ASCII', '# HELP n ünï\n# TYPE n gauge\nn{v="日本"} 1\n'],
+  ['same values under other names keep their order', 'o{b="1"} 1\no{a="1"} 2\n'],
+  ['summary', '# TYPE s summary\ns{quantile="0.5"} 1\ns{quantile="0.9"} 2\ns_sum 3\ns_count 4\ns{l="x",quantile="0.5"} 5\ns_sum{l="x"} 6\ns_count{l="x"} 7\n'],
+  ['timestamps (refused in pushes, but text holds them)', 't{a="1"} 1 5\nt{a="2"} 2 -7\n'],
+  ['histogram with +Inf', '# TYPE hi histogram\nhi_bucket{le="1"} 1\nhi_bucket{le="+Inf"} 2\nhi_sum 3\nhi_count 2\n'],
+];
+
+for (const [name, text] of exact) {
+  test(`pack: ${name}`, () => {
+    const [mf] = parseText(text);
+    assert.ok(packs(mf));
+    assert.deepEqual(back(mf), mf);
+  });
+}
+
+test('pack: a family of more than 65,535 series keeps its push order', () => {
+  const n = 70_000;
+  const mf: MetricFamily = { name: 'big', type: 'gauge', metrics: [] };
+  for (let i = 0; i < n; i++) mf.metrics.push({ labels: [{ name: 'i', value: String(n - i) }], value: i });
+  const rebuilt = back(mf);
+  assert.equal(rebuilt.metrics.length, n);
+  assert.deepEqual(rebuilt.metrics[0], mf.metrics[0]);
+  assert.deepEqual(rebuilt.metrics[n - 1], mf.metrics[n - 1]);
+  assert.deepEqual(rebuilt.metrics[12345], mf.metrics[12345]);
+});
+
+// Families the text format cannot hold exactly: kept parsed.
+const inexact: Array<[string, MetricFamily]> = [
+  ['no series', { name: 'x', type: 'gauge', metrics: [] }],
+  ['histogram without its +Inf bucket (client_golang protobuf)', { name: 'h', type: 'histogram', metrics: [{ labels: [], histogram: { sampleCount: 2, sampleSum: 1, buckets: [{ upperBound: 1, cumulativeCount: 1 }] } }] }],
+  ['native histogram', { name: 'h', type: 'histogram', metrics: [{ labels: [], histogram: { sampleCount: 1, sampleSum: 1, buckets: [], schema: 3, zeroCount: 0 } }] }],
+  ['created timestamp', { name: 'c', type: 'counter', metrics: [{ labels: [], value: 1, counter: { value: 1, createdTimestamp: { seconds: 1, nanos: 0 } } }] }],
+  ['exemplar', { name: 'c', type: 'counter', metrics: [{ labels: [], value: 1, counter: { value: 1, exemplar: { labels: [], value: 1 } } }] }],
+  ['value message of another type', { name: 'g', type: 'gauge', metrics: [{ labels: [], value: 0, counter: { value: 1 } }] }],
+  ['two value messages', { name: 'g', type: 'gauge', metrics: [{ labels: [], value: 1, gauge: { value: 1 }, untyped: { value: 1 } }] }],
+  ['value message without a value', { name: 'g', type: 'gauge', metrics: [{ labels: [], value: 0, gauge: {} }] }],
+  ['unknown type number', { name: 'u', type: 'untyped', typeNumber: 9, metrics: [{ labels: [], value: 1 }] }],
+  ['negative zero (the text format writes it as 0)', { name: 'z', type: 'gauge', metrics: [{ labels: [], value: -0 }] }],
+  ['unit', { name: 'u', type: 'gauge', unit: 'seconds', metrics: [{ labels: [], value: 1 }] }],
+  ['gauge histogram', { name: 'gh', type: 'gaugehistogram', metrics: [{ labels: [], histogram: { sampleCount: 1, sampleSum: 1, buckets: [{ upperBound: Infinity, cumulativeCount: 1 }] } }] }],
+  ['NaN with a payload', { name: 'n', type: 'gauge', metrics: [{ labels: [], value: new Float64Array(new BigUint64Array([0x7ff8000000000001n]).buffer)[0] }] }],
+  ['raw invalid UTF-8 in a label value', { name: 'r', type: 'gauge', metrics: [{ labels: [{ name: 'l', value: '\udcff' }], value: 1 }] }],
+  ['label left out of the protobuf message', { name: 'l', type: 'gauge', metrics: [{ labels: [{ name: 'a', value: '', unset: ['value'] }], value: 1 }] }],
+  ['series repeated', { name: 'd', type: 'gauge', metrics: [{ labels: [], value: 1 }, { labels: [], value: 2 }] }],
+];
+
+for (const [name, mf] of inexact) {
+  test(`not packed: ${name}`, () => {
+    assert.equal(packs(mf), false);
+  });
+}
+
+test('pack: a protobuf value message of the family type is the same as the value', () => {
+  const mf: MetricFamily = { name: 'g', type: 'gauge', metrics: [{ labels: [{ name: 'a', value: 'b' }], value: 3, gauge: { value: 3 } }] };
+  assert.ok(packs(mf));
+  assert.deepEqual(back(mf).metrics[0].value, 3);
+});

@@ -1,0 +1,157 @@
+// A family kept as the bytes a scrape shows of it, in a latin1 string (a char per byte: V8 stores
+// it at a byte per char and compacts it, where many small Buffers fragment their pools). Parsed
+// metric objects cost ~600 bytes per series; their text lines cost ~60 and are what /metrics
+// needs anyway. A family is packed only
+// when parsing its lines back gives exactly what was pushed (checked on every pack), so nothing
+// a push carried is lost: anything the text format cannot hold (native histograms, exemplars,
+// created timestamps, a histogram without its +Inf bucket…) keeps the parsed objects instead.
+import type { Metric, MetricFamily, MetricType } from '../model.js';
+import { byteString, headerText, seriesSortKey, seriesText } from '../expose/text.js';
+import { parseTextByteString } from '../parse/text.js';
+import { seriesKey } from './consistency.js';
+
+/** A family's series as text lines, in scrape order, and the order they were pushed in. */
+export interface Packed {
+  /** The series' lines, sorted as the reference sorts them, as a byte string. */
+  readonly text: string;
+  /**
+   * Position in the push of each line's series, when that is not the sorted order: a char per
+   * series (two, high half first, for families of more than 65,535), smaller than a typed array.
+   */
+  readonly order: string | undefined;
+}
+
+/** The packed form of a family, or undefined when text cannot hold it exactly. */
+export function pack(mf: MetricFamily): Packed | undefined {
+  if (mf.metrics.length === 0 || mf.typeNumber !== undefined || mf.unit !== undefined) return undefined;
+  const keyed = mf.metrics.map((m, i) => ({ sort: seriesSortKey(m.labels), i }));
+  // Stable: series with equal keys (same values under other label names) keep their push order.
+  keyed.sort((a, b) => (a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : a.i - b.i));
+  let lines = '';
+  let sorted = true;
+  for (let k = 0; k < keyed.length; k++) {
+    // A repeated series (stored with the check off) stays parsed: the scrape shows it once.
+    if (k > 0 && keyed[k].sort === keyed[k - 1].sort && seriesKey(mf.metrics[keyed[k].i]) === seriesKey(mf.metrics[keyed[k - 1].i])) return undefined;
+    if (keyed[k].i !== k) sorted = false;
+    lines += seriesText(mf.name, mf.type, mf.metrics[keyed[k].i]);
+  }
+  const packed: Packed = { text: byteString(lines), order: sorted ? undefined : encodeOrder(keyed.map((x) => x.i)) };
+  let back: MetricFamily;
+  try {
+    back = unpack(mf.name, mf.help, mf.type, packed);
+  } catch {
+    return undefined; // e.g. a name or label value the text format cannot carry
+  }
+  return sameFamily(back, mf) ? packed : undefined;
+}
+
+/** The family that `pack` packed, rebuilt. */
+export function unpack(name: string, help: string | undefined, type: MetricType, packed: Packed): MetricFamily {
+  const parsed = parseTextByteString(byteString(headerText(name, help, type)) + packed.text);
+  if (parsed.length !== 1) throw new Error(`packed family ${name} parsed into ${parsed.length} families`);
+  const mf = parsed[0];
+  if (packed.order !== undefined) {
+    const order = decodeOrder(packed.order, mf.metrics.length);
+    const metrics = new Array<Metric>(order.length);
+    for (let k = 0; k < order.length; k++) metrics[order[k]] = mf.metrics[k];
+    mf.metrics = metrics;
+  }
+  return mf;
+}
+
+const WIDE = 0xffff;
+
+function encodeOrder(order: number[]): string {
+  const codes = order.length <= WIDE ? order : order.flatMap((i) => [i >>> 16, i & 0xffff]);
+  let s = '';
+  for (let k = 0; k < codes.length; k += 8192) s += String.fromCharCode(...codes.slice(k, k + 8192));
+  return s;
+}
+
+function decodeOrder(s: string, n: number): number[] {
+  const order = new Array<number>(n);
+  if (n <= WIDE) for (let k = 0; k < n; k++) order[k] = s.charCodeAt(k);
+  else for (let k = 0; k < n; k++) order[k] = s.charCodeAt(2 * k) * 0x10000 + s.charCodeAt(2 * k + 1);
+  return order;
+}
+
+// --- Exact comparison of a rebuilt family with the pushed one ---------------------------------
+
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+
+/** Same number, -0 and NaN bits included (text turns every NaN into the one NaN it parses to). */
+function sameNumber(a: number | undefined, b: number | undefined): boolean {
+  if (!Object.is(a, b)) return false;
+  if (a === undefined || a === a) return true;
+  f64[0] = a;
+  const hi = u32[1];
+  const lo = u32[0];
+  f64[0] = b!;
+  return u32[1] === hi && u32[0] === lo;
+}
+
+/** Whether a plain object has no keys beyond `allowed` holding a defined value. */
+function onlyKeys(o: object, allowed: readonly string[]): boolean {
+  for (const [k, v] of Object.entries(o)) if (v !== undefined && !allowed.includes(k)) return false;
+  return true;
+}
+
+function sameFamily(back: MetricFamily, mf: MetricFamily): boolean {
+  if (back.name !== mf.name || back.help !== mf.help || back.type !== mf.type) return false;
+  if (!onlyKeys(mf, ['name', 'help', 'type', 'metrics']) || back.metrics.length !== mf.metrics.length) return false;
+  for (let i = 0; i < mf.metrics.length; i++) if (!sameMetric(back.metrics[i], mf.metrics[i], mf.type)) return false;
+  return true;
+}
+
+function sameMetric(back: Metric, m: Metric, type: MetricType): boolean {
+  if (back.labels.length !== m.labels.length || back.timestampMs !== m.timestampMs) return false;
+  for (let j = 0; j < m.labels.length; j++) {
+    const a = back.labels[j];
+    const b = m.labels[j];
+    if (a.name !== b.name || a.value !== b.value || b.unset !== undefined) return false;
+  }
+  if (!onlyKeys(m, ['labels', 'value', 'summary', 'histogram', 'timestampMs', 'gauge', 'counter', 'untyped'])) return false;
+  if (!sameValueMessages(m, type)) return false;
+  if (!sameNumber(back.value, m.value)) return false;
+  if (m.summary !== undefined) {
+    const a = back.summary;
+    const b = m.summary;
+    if (a === undefined || !onlyKeys(b, ['sampleCount', 'sampleSum', 'quantiles'])) return false;
+    if (!sameNumber(a.sampleCount, b.sampleCount) || !sameNumber(a.sampleSum, b.sampleSum)) return false;
+    if (a.quantiles.length !== b.quantiles.length) return false;
+    for (let q = 0; q < b.quantiles.length; q++) {
+      const x = a.quantiles[q];
+      const y = b.quantiles[q];
+      if (y.unset !== undefined || !sameNumber(x.quantile, y.quantile) || !sameNumber(x.value, y.value)) return false;
+    }
+  } else if (back.summary !== undefined) return false;
+  if (m.histogram !== undefined) {
+    const a = back.histogram;
+    const b = m.histogram;
+    if (a === undefined || !onlyKeys(b, ['sampleCount', 'sampleSum', 'buckets'])) return false;
+    if (!sameNumber(a.sampleCount, b.sampleCount) || !sameNumber(a.sampleSum, b.sampleSum)) return false;
+    if (a.buckets.length !== b.buckets.length) return false;
+    for (let q = 0; q < b.buckets.length; q++) {
+      const x = a.buckets[q];
+      const y = b.buckets[q];
+      if (!onlyKeys(y, ['upperBound', 'cumulativeCount'])) return false;
+      if (!sameNumber(x.upperBound, y.upperBound) || !sameNumber(x.cumulativeCount, y.cumulativeCount)) return false;
+    }
+  } else if (back.histogram !== undefined) return false;
+  return true;
+}
+
+/**
+ * A protobuf push names the value message it carries (gauge, counter, untyped); text holds only
+ * the value. They are the same when the push carried exactly the message of the family's type,
+ * with a value, and nothing else in it.
+ */
+function sameValueMessages(m: Metric, type: MetricType): boolean {
+  const { gauge, counter, untyped } = m;
+  if (gauge === undefined && counter === undefined && untyped === undefined) return true;
+  const own = type === 'gauge' ? gauge : type === 'counter' ? counter : type === 'untyped' ? untyped : undefined;
+  const others = [gauge, counter, untyped].filter((x) => x !== undefined).length;
+  if (own === undefined || others !== 1 || own.value === undefined || !onlyKeys(own, ['value'])) return false;
+  return sameNumber(own.value, m.value);
+}
