@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2 --optimize-for-size
 // The pushgateway command: parse flags, build the store and server, listen, shut down cleanly.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

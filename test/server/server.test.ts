@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { spawnSync } from 'node:child_process';
 import { gzipSync, gunzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { startServer, OURS_MAIN, type RunningServer } from '../support/servers.js';
+import { NODE_FLAGS } from '../../src/nodeflags.js';
 import { encodeSnappyFramed } from '../../src/http/snappy.js';
 
 interface Reply {
@@ -150,4 +153,17 @@ test('flags: unknown flag and bad duration exit 1 with kingpin-style errors; --h
   const version = run('--version');
   assert.equal(version.status, 0);
   assert.match(version.stdout, /^pushgateway, version \d+\.\d+\.\d+/);
+});
+
+test('the bin #! line, npm start and the tests run node with the same V8 flags', () => {
+  const root = path.resolve(path.dirname(OURS_MAIN), '../..');
+  const shebang = readFileSync(OURS_MAIN, 'utf8').split('\n')[0];
+  assert.equal(shebang, `#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`);
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string }; bin: { pushgateway: string } };
+  assert.match(pkg.scripts.start, new RegExp(`&& node ${NODE_FLAGS.join(' ')} dist/src/main\\.js$`));
+  assert.equal(path.resolve(root, pkg.bin.pushgateway), OURS_MAIN);
+  // The #! line works as env -S reads it.
+  const run = spawnSync('/usr/bin/env', ['-S', shebang.slice(2).replace('/usr/bin/env -S ', ''), OURS_MAIN, '--version'], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^pushgateway, version /);
 });

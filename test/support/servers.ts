@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 export const REFERENCE_BIN = process.env.REFERENCE_PUSHGATEWAY ?? '/usr/bin/prometheus-pushgateway';
+import { NODE_FLAGS } from '../../src/nodeflags.js';
+
 export const OURS_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
 
 export function referenceAvailable(): boolean {
@@ -60,7 +62,7 @@ async function waitReady(url: string, proc: ChildProcess, output: () => string, 
 }
 
 /**
- * Starts ours (`node dist/src/main.js`) or the reference with the given extra flags.
+ * Starts ours (`node <NODE_FLAGS> dist/src/main.js`, as `npm start` does) or the reference with the given extra flags.
  * The listen address is chosen here; `routePrefix` is only used to find the readiness endpoint.
  * With TLS or authentication (--web.config.file), pass `scheme: 'https'` (the returned url uses it)
  * and a `probe` that can reach the server (CA, credentials); the default probe is a plain GET of
@@ -78,7 +80,7 @@ export async function startServer(
   const all = [listen, ...(hasPersistence ? [] : ['--persistence.file=']), ...flags];
   const proc =
     kind === 'ours'
-      ? spawn(process.execPath, [OURS_MAIN, ...all], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env })
+      ? spawn(process.execPath, [...NODE_FLAGS, OURS_MAIN, ...all], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env })
       : spawn(REFERENCE_BIN, all, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
