@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import type { Logger } from 'pino';
 import type { MemoryStore } from '../store/memory.js';
 import type { Group, GroupingLabels, MetricStore, ReservedFamily, StoreChange, WriteRequest, WriteResult } from '../store/types.js';
-import type { GroupRecord, LogRecord } from './codec.js';
+import type { FamilyRecord, GroupRecord, LogRecord, PackedRecord } from './codec.js';
 import { encodeSnapshot, readSnapshot, SnapshotError, writeFileAtomically } from './snapshot.js';
 import { listSegments, readSegment, segmentPath, WalError, WriteAheadLog } from './wal.js';
 
@@ -24,7 +24,15 @@ export class PersistenceError extends Error {}
 /** Groups as records, each rebuilt only when its turn comes to be encoded. */
 function* records(groups: Iterable<Group>): Iterable<GroupRecord> {
   for (const g of groups) {
-    yield { labels: g.labels, families: [...g.families.values()].map((sf) => ({ family: sf.family, timestampMs: sf.timestampMs })) };
+    const families = [...g.families.values()].map((sf): FamilyRecord => {
+      const { packed, timestampMs } = sf;
+      if (packed === undefined) return { family: sf.family, timestampMs };
+      const rec: PackedRecord = { name: sf.name, type: sf.type, series: sf.seriesCount, text: packed.text };
+      if (sf.help !== undefined) rec.help = sf.help;
+      if (packed.order !== undefined) rec.order = packed.order;
+      return { packed: rec, timestampMs };
+    });
+    yield { labels: g.labels, families };
   }
 }
 

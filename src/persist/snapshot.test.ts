@@ -19,7 +19,9 @@ const group: GroupRecord = {
 
 test('codec keeps NaN, infinities and negative zero', () => {
   const back = decodeLine<GroupRecord>(encodeLine(group));
-  const m = back.families[0].family.metrics;
+  const fr = back.families[0];
+  assert.ok('family' in fr);
+  const m = fr.family.metrics;
   assert.ok(Number.isNaN(m[0].value));
   assert.ok(Object.is(m[1].value, -0));
   assert.equal(m[2].value, -Infinity);
@@ -28,6 +30,21 @@ test('codec keeps NaN, infinities and negative zero', () => {
 });
 
 const dir = mkdtempSync(path.join(tmpdir(), 'pgw-snap-'));
+
+const packed: GroupRecord = {
+  labels: { job: 'p' },
+  families: [{ timestampMs: 1, packed: { name: 'x', help: 'h', type: 'gauge', series: 2, text: 'x{job="p",s="a"} 1.5\nx{job="p",s="ü"} 2\n', order: '\u0001\u0000' } }],
+};
+
+test('a version 2 snapshot keeps packed families exactly; a version 1 file is still read', async () => {
+  const file = path.join(dir, 'v2.data');
+  await writeFileAtomically(file, encodeSnapshot([packed], 0));
+  assert.deepEqual((await readSnapshot(file))?.groups, [packed]);
+  const v1 = path.join(dir, 'v1.data');
+  const lines = [encodeLine({ format: 'pushgateway-ts-snapshot', version: 1, walSegment: 0, groups: 1, writtenAt: '' }), encodeLine(group), encodeLine({ end: 1 })];
+  writeFileSync(v1, lines.join(''));
+  assert.deepEqual((await readSnapshot(v1))?.groups.map((g) => g.labels), [group.labels]);
+});
 
 test('a written snapshot reads back', async () => {
   const file = path.join(dir, 'ok.data');
@@ -47,14 +64,16 @@ const damaged: Array<[string, (text: string) => string, RegExp]> = [
   ['truncated at a line end', (t) => t.split('\n').slice(0, 2).join('\n') + '\n', /damaged at line 3 \(byte \d+\): the file ends after 1 of 2 groups/],
   ['a flipped byte', (t) => t.replace('"labels"', '"labels\''), /damaged at line 2 \(byte \d+\):/],
   ['another format', (t) => t.replace('pushgateway-ts-snapshot', 'gob'), /damaged at line 1 \(byte 0\): not a pushgateway-ts-snapshot file/],
-  ['a newer version', (t) => t.replace('"version":1', '"version":9'), /format version 9 is not supported/],
+  ['a newer version', (t) => t.replace('"version":2', '"version":9'), /format version 9 is not supported/],
+  ['a changed digit inside packed text (valid JSON)', (t) => t.replace('} 1.5\\n', '} 7.5\\n'), /damaged at line 4 \(byte \d+\): checksum mismatch/],
+  ['a packed family without its text', (t) => t.replace('"text":', '"txet":'), /damaged at line 3 \(byte \d+\): not a family record/],
   ['empty', () => '', /damaged at line 1 \(byte 0\): the file is empty/],
   ['trailing garbage', (t) => t + 'junk\n', /damaged at line 5 \(byte \d+\): data after the end marker/],
 ];
 for (const [name, damage, message] of damaged) {
   test(`a damaged snapshot names file, line and byte: ${name}`, async () => {
     const file = path.join(dir, `bad-${name.replace(/\W/g, '_')}.data`);
-    await writeFileAtomically(file, encodeSnapshot([group, group], 0));
+    await writeFileAtomically(file, encodeSnapshot([group, packed], 0));
     writeFileSync(file, damage(readFileSync(file, 'utf8')));
     await assert.rejects(readSnapshot(file), (e: Error) => {
       assert.ok(e.message.includes(file), e.message);

@@ -2,10 +2,17 @@
 // written atomically (temporary file, fsync, rename, fsync of the directory).
 import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { decodeLine, encodeLine, type GroupRecord } from './codec.js';
 
 export const FORMAT = 'pushgateway-ts-snapshot';
-export const VERSION = 1;
+/**
+ * 2: families the store keeps packed are written packed (their text lines), and the end marker
+ * carries the CRC-32 of every byte before it, since damage inside those lines would not break the
+ * JSON. Version 1 files (every family parsed, no checksum) are still read.
+ */
+export const VERSION = 2;
+const READABLE = [1, 2];
 
 export interface SnapshotHeader {
   format: string;
@@ -23,7 +30,10 @@ export function encodeSnapshot(groups: Iterable<GroupRecord>, walSegment: number
   const lines: string[] = [];
   for (const g of groups) lines.push(encodeLine(g));
   const header: SnapshotHeader = { format: FORMAT, version: VERSION, walSegment, groups: lines.length, writtenAt: new Date().toISOString() };
-  return [encodeLine(header), ...lines, encodeLine({ end: lines.length })];
+  const head = encodeLine(header);
+  let crc = crc32(head);
+  for (const l of lines) crc = crc32(l, crc);
+  return [head, ...lines, encodeLine({ end: lines.length, crc32: crc })];
 }
 
 export async function writeFileAtomically(file: string, lines: string[]): Promise<void> {
@@ -66,13 +76,17 @@ export async function syncDir(dir: string): Promise<void> {
  * format or version, a missing end marker) is a SnapshotError naming the file, line and byte.
  */
 export async function readSnapshot(file: string): Promise<{ header: SnapshotHeader; groups: GroupRecord[] } | undefined> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await fs.readFile(file, 'utf8');
+    bytes = await fs.readFile(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new SnapshotError(`cannot read persistence file ${file}: ${(e as Error).message}`);
   }
+  const text = bytes.toString('utf8');
+  // Checksum of everything before the last line, which is the end marker in an intact file.
+  const lastLine = bytes.lastIndexOf(0x0a, bytes.length - 2) + 1;
+  const crcBeforeLast = crc32(bytes.subarray(0, lastLine));
   const fail = (line: number, byte: number, why: string) =>
     new SnapshotError(`persistence file ${file} is damaged at line ${line} (byte ${byte}): ${why}`);
   let pos = 0;
@@ -100,25 +114,55 @@ export async function readSnapshot(file: string): Promise<{ header: SnapshotHead
   if (first === undefined) throw fail(1, 0, 'the file is empty');
   const header = parse<SnapshotHeader>(first);
   if (header.format !== FORMAT) throw fail(1, 0, `not a ${FORMAT} file`);
-  if (header.version !== VERSION) throw fail(1, 0, `format version ${header.version} is not supported (this build reads ${VERSION})`);
+  if (!READABLE.includes(header.version)) throw fail(1, 0, `format version ${header.version} is not supported (this build reads ${READABLE.join(' and ')})`);
   const groups: GroupRecord[] = [];
   for (;;) {
     const l = next();
     if (l === undefined) {
       throw fail(lineNo + 1, Buffer.byteLength(text), `the file ends after ${groups.length} of ${header.groups} groups (truncated?)`);
     }
-    const rec = parse<GroupRecord | { end: number }>(l);
+    const rec = parse<GroupRecord | { end: number; crc32?: number }>(l);
     if ('end' in rec) {
       if (rec.end !== groups.length || groups.length !== header.groups) {
         throw fail(lineNo, Buffer.byteLength(text.slice(0, l.start)), `end marker counts ${rec.end} groups, the file holds ${groups.length}`);
       }
+      if (header.version >= 2 && pos === text.length && rec.crc32 !== crcBeforeLast) {
+        throw fail(lineNo, lastLine, `checksum mismatch: the end marker says ${rec.crc32}, the bytes before it give ${crcBeforeLast}`);
+      }
       break;
     }
-    if (typeof rec.labels !== 'object' || !Array.isArray(rec.families)) {
-      throw fail(lineNo, Buffer.byteLength(text.slice(0, l.start)), 'not a group record');
-    }
+    const problem = recordProblem(rec);
+    if (problem !== undefined) throw fail(lineNo, Buffer.byteLength(text.slice(0, l.start)), problem);
     groups.push(rec);
   }
   if (pos < text.length) throw fail(lineNo + 1, Buffer.byteLength(text.slice(0, pos)), 'data after the end marker');
   return { header, groups };
+}
+
+const TYPES = new Set(['counter', 'gauge', 'summary', 'untyped', 'histogram', 'gaugehistogram']);
+
+/** What makes a line no group record, if anything (packed families are used as they are). */
+function recordProblem(rec: GroupRecord): string | undefined {
+  if (typeof rec.labels !== 'object' || rec.labels === null || !Array.isArray(rec.families)) return 'not a group record';
+  for (const fr of rec.families) {
+    if (typeof fr !== 'object' || fr === null || typeof fr.timestampMs !== 'number') return 'not a family record';
+    if ('family' in fr) {
+      if (typeof fr.family !== 'object' || fr.family === null || typeof fr.family.name !== 'string' || !Array.isArray(fr.family.metrics)) return 'not a family record';
+      continue;
+    }
+    const p = (fr as unknown as { packed?: Record<string, unknown> }).packed;
+    const valid =
+      typeof p === 'object' &&
+      p !== null &&
+      typeof p.name === 'string' &&
+      TYPES.has(p.type as string) &&
+      (p.help === undefined || typeof p.help === 'string') &&
+      Number.isInteger(p.series) &&
+      (p.series as number) >= 1 &&
+      typeof p.text === 'string' &&
+      p.text.endsWith('\n') &&
+      (p.order === undefined || (typeof p.order === 'string' && p.order.length >= (p.series as number)));
+    if (!valid) return 'not a family record';
+  }
+  return undefined;
 }

@@ -4,6 +4,7 @@ import type { MetricFamily, MetricType } from '../model.js';
 import { pack, unpack } from './compact.js';
 import { intern } from './grouping.js';
 import type { StoredFamily } from './types.js';
+import type { PackedRecord } from '../persist/codec.js';
 
 class PackedFamily implements StoredFamily {
   constructor(
@@ -19,10 +20,15 @@ class PackedFamily implements StoredFamily {
   get family(): MetricFamily {
     return unpack(this.name, this.help, this.type, this);
   }
+
+  get packed(): PackedFamily {
+    return this;
+  }
 }
 
 class ParsedFamily implements StoredFamily {
   readonly text = undefined;
+  readonly packed = undefined;
   constructor(
     readonly family: MetricFamily,
     readonly timestampMs: number,
@@ -40,6 +46,12 @@ class ParsedFamily implements StoredFamily {
   get seriesCount(): number {
     return this.family.metrics.length;
   }
+}
+
+/** A family as persisted packed; trusted as written (the snapshot's checksum covers it). */
+export function restorePacked(rec: PackedRecord, timestampMs: number): StoredFamily {
+  const help = rec.help === undefined ? undefined : intern(rec.help);
+  return new PackedFamily(intern(rec.name), help, rec.type, rec.series, timestampMs, rec.text, rec.order);
 }
 
 /** The family as a group keeps it. */

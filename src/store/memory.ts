@@ -2,7 +2,7 @@
 // of the gateway; every change goes through write/delete/wipe and is announced to subscribers.
 import type { Metric, MetricFamily } from '../model.js';
 import { ConsistencyIndex, seriesKey, type ConsistencyOptions, type Shape } from './consistency.js';
-import { storeFamily } from './family.js';
+import { restorePacked, storeFamily } from './family.js';
 import { groupId, groupSeriesLabels, groupShape, sanitizeFamily } from './grouping.js';
 import { byteString, seriesIdText, seriesText } from '../expose/text.js';
 import type { GroupRecord } from '../persist/codec.js';
@@ -45,6 +45,7 @@ class StoredGroup implements Group {
 class TimeFamily implements StoredFamily {
   readonly type = 'gauge';
   readonly seriesCount = 1;
+  readonly packed = undefined;
   constructor(
     private readonly group: StoredGroup,
     readonly name: typeof PUSH_TIME | typeof PUSH_FAILURE_TIME,
@@ -213,11 +214,15 @@ export class MemoryStore implements MetricStore {
   load(record: GroupRecord): void {
     const id = groupId(record.labels);
     const group = this.byId.get(id) ?? this.createGroup(id, record.labels);
-    for (const sf of record.families) {
-      this.removeFamily(group, sf.family.name);
-      this.putFamily(group, sf.family, sf.timestampMs);
+    const names: string[] = [];
+    for (const fr of record.families) {
+      const name = 'packed' in fr ? fr.packed.name : fr.family.name;
+      this.removeFamily(group, name);
+      if ('packed' in fr) this.putStored(group, restorePacked(fr.packed, fr.timestampMs));
+      else this.putFamily(group, fr.family, fr.timestampMs);
+      names.push(name);
     }
-    this.emit({ groupId: id, families: record.families.map((sf) => sf.family.name) });
+    this.emit({ groupId: id, families: names });
   }
 
   /** Records a failed push to a group, as a failed write does. */
@@ -241,9 +246,13 @@ export class MemoryStore implements MetricStore {
   private putFamily(group: StoredGroup, mf: MetricFamily, timestampMs: number): void {
     if (mf.name === PUSH_TIME) group.pushTimeSeconds = mf.metrics[0]?.value ?? 0;
     if (mf.name === PUSH_FAILURE_TIME) group.failureTimeSeconds = mf.metrics[0]?.value ?? 0;
-    group.families.set(mf.name, isTimeFamily(mf, group) ? new TimeFamily(group, mf.name, timestampMs) : storeFamily(mf, timestampMs));
-    this.index.add(group.id, group.shape, mf.name, mf.type);
-    this.series += mf.metrics.length;
+    this.putStored(group, isTimeFamily(mf, group) ? new TimeFamily(group, mf.name, timestampMs) : storeFamily(mf, timestampMs));
+  }
+
+  private putStored(group: StoredGroup, sf: StoredFamily): void {
+    group.families.set(sf.name, sf);
+    this.index.add(group.id, group.shape, sf.name, sf.type);
+    this.series += sf.seriesCount;
   }
 
   private removeFamily(group: StoredGroup, name: string): void {

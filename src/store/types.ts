@@ -16,6 +16,8 @@ export interface StoredFamily {
   readonly family: MetricFamily;
   /** Its series as scrape lines in the reference's order, a latin1 string of the UTF-8 bytes, where the store keeps them so. */
   readonly text: string | undefined;
+  /** Push order of the lines of `text` when they are all the store keeps (see store/compact.ts); else undefined. */
+  readonly packed: { readonly text: string; readonly order: string | undefined } | undefined;
 }
 
 export interface Group {
