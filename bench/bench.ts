@@ -14,7 +14,7 @@ import { pushChart } from './chart.js';
 import { killAllNow, loadAvg1, stopAll, waitQuiet } from './gateways.js';
 import { machineInfo, type MachineInfo } from './machine.js';
 import { busyNotes, consoleTable, generatedSection, markdownTable, mergeDoc, otherCpu, problems, rows, type Row } from './report.js';
-import { emptyState, noLossState, largeState, memoryState, midState, type BenchConfig, type BenchOutput } from './scenarios.js';
+import { emptyState, noLossState, largeState, memoryState, midState, startupState, type BenchConfig, type BenchOutput } from './scenarios.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -75,9 +75,12 @@ function config(a: Args): BenchConfig {
       longDurationMs: 1000,
       warmupMs: 300,
       settleMs: 200,
+      idleMs: 500,
       groupsMid: 100,
       groupsLarge: 300,
       memGroups: 1000,
+      startupGroups: 1000,
+      startupRounds: 1,
       preloadBudgetMs: 30_000,
     };
   }
@@ -91,9 +94,12 @@ function config(a: Args): BenchConfig {
     longDurationMs: 10_000,
     warmupMs: 2000,
     settleMs: 3000,
+    idleMs: 15_000,
     groupsMid: 1000,
     groupsLarge: 10_000,
     memGroups: 100_000,
+    startupGroups: 50_000,
+    startupRounds: 3,
     preloadBudgetMs: 180_000,
   };
 }
@@ -132,7 +138,7 @@ async function main(): Promise<number> {
   );
   const out: BenchOutput = { scenarios: [], preloads: [], notes: [] };
   let failed = false;
-  for (const state of [emptyState, noLossState, midState, largeState, memoryState]) {
+  for (const state of [emptyState, noLossState, midState, largeState, memoryState, startupState]) {
     try {
       await state(cfg, out);
     } catch (e) {

@@ -38,11 +38,16 @@ export interface BenchConfig {
   longDurationMs: number;
   warmupMs: number;
   settleMs: number;
+  /** Second RSS reading, this long after loading: what a loaded gateway keeps once idle. */
+  idleMs: number;
   series: number;
   groupsMid: number;
   groupsLarge: number;
   memGroups: number;
   memSeries: number;
+  /** Groups (of `series` series) persisted for the start-up scenario, and its rounds. */
+  startupGroups: number;
+  startupRounds: number;
   pushConnections: number;
   scrapeConnections: number;
   preloadConnections: number;
@@ -505,16 +510,19 @@ async function referenceViaPersistence(
   file: string,
   out: BenchOutput,
   state: string,
-): Promise<{ server: RunningServer; loaderRss: number; preloadResult: PreloadResult }> {
+): Promise<{ server: RunningServer; loaderRss: number; loaderIdleRss: number; preloadResult: PreloadResult }> {
   const flags = [`--persistence.file=${file}`, '--persistence.interval=1h'];
   const loader = await start('reference', [...flags, '--push.disable-consistency-check']);
   let preloadResult: PreloadResult;
   let loaderRss: number;
+  let loaderIdleRss: number;
   let stopping = Date.now();
   try {
     preloadResult = await preload(loader, { groups, series, connections: cfg.preloadConnections, budgetMs: cfg.preloadBudgetMs });
     await sleep(cfg.settleMs);
     loaderRss = rssMiB(loader);
+    await sleep(cfg.idleMs - cfg.settleMs);
+    loaderIdleRss = rssMiB(loader);
   } finally {
     stopping = Date.now();
     await stop(loader, 300_000); // writes the persistence file on SIGTERM
@@ -533,7 +541,7 @@ async function referenceViaPersistence(
     result: preloadResult,
     groupsVerified: verified,
   });
-  return { server, loaderRss, preloadResult };
+  return { server, loaderRss, loaderIdleRss, preloadResult };
 }
 
 export async function largeState(cfg: BenchConfig, out: BenchOutput): Promise<void> {
@@ -545,9 +553,12 @@ export async function largeState(cfg: BenchConfig, out: BenchOutput): Promise<vo
     `PUT of a ${cfg.series}-series body, replacing the ${N} stored groups in turn; ${cfg.longDurationMs / 1000} s windows`,
     PUSH_METRICS,
   );
-  const mem = newResult(`memory-${g}x${cfg.series}`, `Memory, ${g} groups × ${cfg.series} series`, `VmRSS of the server process after loading, settled ${cfg.settleMs} ms (measured once)`, [
-    { key: 'rssMiB', label: 'RSS', unit: 'MiB', better: 'lower' },
-  ]);
+  const mem = newResult(
+    `memory-${g}x${cfg.series}`,
+    `Memory, ${g} groups × ${cfg.series} series`,
+    `VmRSS of the server process ${cfg.settleMs / 1000} s and ${cfg.idleMs / 1000} s after loading (measured once)`,
+    MEMORY_METRICS(cfg),
+  );
   const doPush = wanted(cfg, push.id);
   const doMem = wanted(cfg, mem.id);
   if (!doPush && !doMem) return;
@@ -559,6 +570,7 @@ export async function largeState(cfg: BenchConfig, out: BenchOutput): Promise<vo
     ours = await start('ours');
     cfg.log(`  loading ours over HTTP (${cfg.preloadConnections} conns, consistency check on)…`);
     const po = await preload(ours, { groups: N, series: cfg.series, connections: cfg.preloadConnections, budgetMs: cfg.preloadBudgetMs });
+    const oursLoaded = Date.now();
     await sleep(cfg.settleMs);
     const oursRss = rssMiB(ours);
     const ov = await countGroups(ours);
@@ -574,9 +586,11 @@ export async function largeState(cfg: BenchConfig, out: BenchOutput): Promise<vo
     if (ref.preloadResult.capped) push.skipped.reference = mem.skipped.reference = `loading stopped at ${ref.preloadResult.loaded} of ${N} groups (budget)`;
     await sleep(cfg.settleMs);
     const restoredRss = rssMiB(reference);
+    await sleep(Math.max(0, oursLoaded + cfg.idleMs - Date.now())); // ours has been idle all along
+    const oursIdleRss = rssMiB(ours);
 
-    mem.rounds.ours.push(memRound(oursRss));
-    mem.rounds.reference.push(memRound(ref.loaderRss));
+    mem.rounds.ours.push(memRound(oursRss, oursIdleRss));
+    mem.rounds.reference.push(memRound(ref.loaderRss, ref.loaderIdleRss));
     mem.notes.push(
       `Reference RSS is that of the instance that took the ${N} pushes (flag --push.disable-consistency-check, which changes what is checked, not what is stored); ` +
         `the measured instance, restored from its persistence file, used ${restoredRss.toFixed(0)} MiB.`,
@@ -611,8 +625,15 @@ export async function largeState(cfg: BenchConfig, out: BenchOutput): Promise<vo
   }
 }
 
-function memRound(rss: number): Round {
-  return { round: 0, position: 0, values: { rssMiB: rss }, statuses: {}, errors: {}, samples: [], non2xx: 0, loadCpuMs: NaN, serverCpuMs: NaN, wallMs: 0 };
+function MEMORY_METRICS(cfg: BenchConfig): MetricDef[] {
+  return [
+    { key: 'rssMiB', label: `RSS at ${cfg.settleMs / 1000} s`, unit: 'MiB', better: 'lower' },
+    { key: 'rssIdleMiB', label: `RSS at ${cfg.idleMs / 1000} s`, unit: 'MiB', better: 'lower' },
+  ];
+}
+
+function memRound(rss: number, idleRss: number): Round {
+  return { round: 0, position: 0, values: { rssMiB: rss, rssIdleMiB: idleRss }, statuses: {}, errors: {}, samples: [], non2xx: 0, loadCpuMs: NaN, serverCpuMs: NaN, wallMs: 0 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -621,10 +642,12 @@ function memRound(rss: number): Round {
 export async function memoryState(cfg: BenchConfig, out: BenchOutput): Promise<void> {
   const N = cfg.memGroups;
   const g = fmtGroups(N);
-  const mem = newResult(`memory-${g}x${cfg.memSeries}`, `Memory, ${g} groups × ${cfg.memSeries} series`, `VmRSS of the server process after loading, settled ${cfg.settleMs} ms (measured once)`, [
-    { key: 'rssMiB', label: 'RSS', unit: 'MiB', better: 'lower' },
-    { key: 'loadSeconds', label: 'load time', unit: 's', better: 'lower' },
-  ]);
+  const mem = newResult(
+    `memory-${g}x${cfg.memSeries}`,
+    `Memory, ${g} groups × ${cfg.memSeries} series`,
+    `VmRSS of the server process ${cfg.settleMs / 1000} s and ${cfg.idleMs / 1000} s after loading (measured once)`,
+    [...MEMORY_METRICS(cfg), { key: 'loadSeconds', label: 'load time', unit: 's', better: 'lower' }],
+  );
   if (!wanted(cfg, mem.id)) return;
   cfg.log(`state: memory, ${N} groups × ${cfg.memSeries} series, one gateway at a time`);
   for (const kind of KINDS) {
@@ -636,9 +659,11 @@ export async function memoryState(cfg: BenchConfig, out: BenchOutput): Promise<v
       const r = await preload(s, { groups: N, series: cfg.memSeries, connections: cfg.preloadConnections, budgetMs: cfg.preloadBudgetMs });
       await sleep(cfg.settleMs);
       const rss = rssMiB(s);
+      await sleep(cfg.idleMs - cfg.settleMs);
+      const idleRss = rssMiB(s);
       out.preloads.push({ state: `${g}x${cfg.memSeries}`, kind, how: `HTTP PUT, ${cfg.preloadConnections} connections${flags.length ? ', ' + flags.join(' ') : ', default flags'}`, result: r });
       cfg.log(`  ${kind}: ${r.loaded}/${N} groups in ${r.seconds.toFixed(1)} s, RSS ${rss.toFixed(0)} MiB`);
-      const round = memRound(rss);
+      const round = memRound(rss, idleRss);
       round.values.loadSeconds = r.seconds;
       round.non2xx = r.non2xx;
       round.samples = r.samples;
@@ -655,4 +680,81 @@ export async function memoryState(cfg: BenchConfig, out: BenchOutput): Promise<v
       `${cfg.preloadConnections} connections.`,
   );
   out.scenarios.push(finish(mem));
+}
+
+// ---------------------------------------------------------------------------------------------
+// State 5: start-up from a persisted store (50,000 groups × 20 series = 1,000,000 series).
+
+export async function startupState(cfg: BenchConfig, out: BenchOutput): Promise<void> {
+  const N = cfg.startupGroups;
+  const total = N * cfg.series;
+  const label = total >= 1_000_000 && total % 1_000_000 === 0 ? `${total / 1_000_000}m` : fmtGroups(total);
+  const res = newResult(
+    `startup-${label}`,
+    `Start-up, ${N} groups × ${cfg.series} series persisted`,
+    'From spawning the process to /-/ready answering 200 (the store restored from its persistence file), then the first /metrics scrape, and VmRSS after it; the same file for every round',
+    [
+      { key: 'readySeconds', label: 'start → ready', unit: 's', better: 'lower' },
+      { key: 'firstScrapeSeconds', label: 'first scrape', unit: 's', better: 'lower' },
+      { key: 'rssMiB', label: 'RSS after it', unit: 'MiB', better: 'lower' },
+    ],
+  );
+  if (!wanted(cfg, res.id)) return;
+  cfg.log(`state: start-up from ${N} groups × ${cfg.series} series persisted`);
+  const dir = makeTempDir('pgw-bench-startup-');
+  try {
+    const files: Partial<Record<Kind, string>> = {};
+    for (const kind of KINDS) {
+      const file = path.join(dir, `${kind}.store`);
+      // The reference's consistency check would make loading it take hours (see the memory scenario).
+      const loaderFlags = [`--persistence.file=${file}`, '--persistence.interval=1h', ...(kind === 'reference' ? ['--push.disable-consistency-check'] : [])];
+      const loader = await start(kind, loaderFlags);
+      let r: PreloadResult;
+      try {
+        r = await preload(loader, { groups: N, series: cfg.series, connections: cfg.preloadConnections, budgetMs: cfg.preloadBudgetMs });
+      } finally {
+        await stop(loader, 300_000); // writes the file
+      }
+      out.preloads.push({ state: `startup-${label}`, kind, how: `HTTP PUT, ${cfg.preloadConnections} connections${kind === 'reference' ? ', --push.disable-consistency-check' : ''}, persisted on shutdown (${(statSync(file).size / 1048576).toFixed(1)} MiB file)`, result: r });
+      cfg.log(`  ${kind}: ${r.loaded}/${N} groups loaded in ${r.seconds.toFixed(1)} s, file ${(statSync(file).size / 1048576).toFixed(1)} MiB`);
+      if (r.capped) res.skipped[kind] = `loading stopped at ${r.loaded} of ${N} groups (budget); measured at that size`;
+      files[kind] = file;
+    }
+    for (let round = 0; round < cfg.startupRounds; round++) {
+      const order: Kind[] = round % 2 === 0 ? ['ours', 'reference'] : ['reference', 'ours'];
+      for (const [position, kind] of order.entries()) {
+        const t0 = Date.now();
+        const s = await start(kind, [`--persistence.file=${files[kind]}`, '--persistence.interval=1h'], 600_000);
+        const ready = (Date.now() - t0) / 1000;
+        try {
+          const t1 = Date.now();
+          const scrape = await fetch(`${s.url}/metrics`, { signal: AbortSignal.timeout(600_000) });
+          const body = await scrape.text();
+          const first = (Date.now() - t1) / 1000;
+          let groups = 0;
+          for (let i = body.indexOf('\npush_time_seconds{'); i >= 0; i = body.indexOf('\npush_time_seconds{', i + 1)) groups++;
+          const rss = rssMiB(s);
+          cfg.log(`  round ${round + 1} ${kind}: ready in ${ready.toFixed(2)} s, first scrape ${first.toFixed(2)} s (${groups} groups, ${(body.length / 1048576).toFixed(1)} MiB), RSS ${rss.toFixed(0)} MiB`);
+          res.rounds[kind].push({
+            round,
+            position,
+            values: { readySeconds: ready, firstScrapeSeconds: first, rssMiB: rss },
+            statuses: { [scrape.status]: 1 },
+            errors: {},
+            samples: groups === N ? [] : [`${groups} of ${N} groups in the scrape`],
+            non2xx: scrape.status === 200 ? 0 : 1,
+            loadCpuMs: NaN,
+            serverCpuMs: NaN,
+            wallMs: Date.now() - t0,
+          });
+        } finally {
+          await stop(s, 300_000);
+        }
+      }
+    }
+    res.notes.push('The reference was loaded with --push.disable-consistency-check and restarted with default flags; ours with default flags throughout.');
+    out.scenarios.push(finish(res));
+  } finally {
+    removeTempDir(dir);
+  }
 }
