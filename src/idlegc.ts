@@ -9,22 +9,21 @@ import { runInNewContext } from 'node:vm';
 import type { MetricStore } from './store/types.js';
 
 /** V8's gc(), exposed without a command-line flag. */
-function fullGc(): (options?: object) => void {
-  const exposed = (globalThis as { gc?: (options?: object) => void }).gc;
+function fullGc(): () => void {
+  const exposed = (globalThis as { gc?: () => void }).gc;
   if (exposed !== undefined) return exposed;
   setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as (options?: object) => void;
+  return runInNewContext('gc') as () => void;
 }
 
 /** Collects garbage once writes have stopped for `quietMs`; returns a function that stops it. */
-export function collectWhenQuiet(store: MetricStore, quietMs = 1000): (options?: object) => void {
-  const gc = fullGc();
+export function collectWhenQuiet(store: Pick<MetricStore, 'subscribe'>, quietMs = 1000, gc: () => void = fullGc()): () => void {
   let timer: NodeJS.Timeout | undefined;
   const unsubscribe = store.subscribe(() => {
     timer?.refresh();
     timer ??= setTimeout(() => {
       timer = undefined;
-      gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+      gc();
     }, quietMs).unref();
   });
   return () => {

@@ -40,6 +40,24 @@ function projectedGroupId(m: Metric, names: Shape): string | undefined {
   return id;
 }
 
+function addTo(entry: IndexedFamily, groupId: string, shape: Shape, type: MetricType): void {
+  // A group's shape never changes: re-adding it only changes the type.
+  if (!entry.groups.has(groupId)) {
+    const key = shape.join('\xff');
+    const known = entry.shapes.get(key);
+    if (known === undefined) entry.shapes.set(key, { names: shape, groups: 1 });
+    else known.groups++;
+  }
+  entry.groups.set(groupId, type);
+}
+
+function removeFrom(entry: IndexedFamily, groupId: string, shape: Shape): void {
+  if (!entry.groups.delete(groupId)) return;
+  const key = shape.join('\xff');
+  const known = entry.shapes.get(key);
+  if (known !== undefined && --known.groups === 0) entry.shapes.delete(key);
+}
+
 export interface ConsistencyOptions {
   /**
    * --push.enable-utf8-names: a label name is valid when it is non-empty valid UTF-8 and does not
@@ -53,11 +71,31 @@ export class ConsistencyIndex {
   readonly families = new Map<string, IndexedFamily>();
   private readonly utf8Names: boolean;
 
+  /** Every group, for the gauge families every group holds (push_time_seconds and its twin). */
+  private readonly everyGroup: IndexedFamily = { groups: new Map(), shapes: new Map() };
+
+  /**
+   * @param inEveryGroup names of gauge families that every group holds and that are not added
+   *   one by one (addGroup/removeGroup stand for them)
+   */
   constructor(
     private readonly holds: HoldsSeries,
     options: ConsistencyOptions = {},
+    private readonly inEveryGroup: ReadonlySet<string> = new Set(),
   ) {
     this.utf8Names = options.utf8Names === true;
+  }
+
+  private entry(name: string): IndexedFamily | undefined {
+    return this.inEveryGroup.has(name) ? this.everyGroup : this.families.get(name);
+  }
+
+  addGroup(groupId: string, shape: Shape): void {
+    addTo(this.everyGroup, groupId, shape, 'gauge');
+  }
+
+  removeGroup(groupId: string, shape: Shape): void {
+    removeFrom(this.everyGroup, groupId, shape);
   }
 
   add(groupId: string, shape: Shape, name: string, type: MetricType): void {
@@ -66,22 +104,13 @@ export class ConsistencyIndex {
       entry = { groups: new Map(), shapes: new Map() };
       this.families.set(name, entry);
     }
-    // A group's shape never changes: re-adding it only changes the type.
-    if (!entry.groups.has(groupId)) {
-      const key = shape.join('\xff');
-      const known = entry.shapes.get(key);
-      if (known === undefined) entry.shapes.set(key, { names: shape, groups: 1 });
-      else known.groups++;
-    }
-    entry.groups.set(groupId, type);
+    addTo(entry, groupId, shape, type);
   }
 
   remove(groupId: string, shape: Shape, name: string): void {
     const entry = this.families.get(name);
-    if (entry === undefined || !entry.groups.delete(groupId)) return;
-    const key = shape.join('\xff');
-    const known = entry.shapes.get(key);
-    if (known !== undefined && --known.groups === 0) entry.shapes.delete(key);
+    if (entry === undefined) return;
+    removeFrom(entry, groupId, shape);
     if (entry.groups.size === 0) this.families.delete(name);
   }
 
@@ -97,7 +126,7 @@ export class ConsistencyIndex {
 
   /** The type another group than `groupId` stores under `name`, if any. */
   typeElsewhere(name: string, groupId: string): MetricType | undefined {
-    const entry = this.families.get(name);
+    const entry = this.entry(name);
     if (entry === undefined) return undefined;
     for (const [id, type] of entry.groups) if (id !== groupId) return type;
     return undefined;
@@ -120,7 +149,7 @@ export class ConsistencyIndex {
     const present = (name: string): MetricType | undefined =>
       reserved(name)?.type ??
       this.typeElsewhere(name, groupId) ??
-      (kept.has(name) && !pushedNames.has(name) ? this.families.get(name)?.groups.get(groupId) : undefined) ??
+      (kept.has(name) && !pushedNames.has(name) ? this.entry(name)?.groups.get(groupId) : undefined) ??
       (seenNew.has(name) ? pushed.find((mf) => mf.name === name)?.type : undefined);
 
     for (const mf of [...pushed].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
@@ -144,7 +173,7 @@ export class ConsistencyIndex {
       }
       seenNew.add(mf.name);
       const expected = elsewhere ?? mf.type;
-      const entry = this.families.get(mf.name);
+      const entry = this.entry(mf.name);
       const inPush = new Set<string>();
       for (const m of mf.metrics) {
         // Described only when something is wrong: the description costs more than the checks.

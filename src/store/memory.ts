@@ -1,10 +1,11 @@
 // The in-memory store: groups, their families and the consistency index. The only mutable state
 // of the gateway; every change goes through write/delete/wipe and is announced to subscribers.
 import type { Metric, MetricFamily } from '../model.js';
-import { ConsistencyIndex, seriesKey, type ConsistencyOptions, type Shape } from './consistency.js';
+import { ConsistencyIndex, seriesKey, type ConsistencyOptions } from './consistency.js';
 import { restorePacked, storeFamily } from './family.js';
-import { groupId, groupSeriesLabels, groupShape, sanitizeFamily } from './grouping.js';
-import { byteString, seriesIdText, seriesText } from '../expose/text.js';
+import { groupId, groupShape, sanitizeFamily } from './grouping.js';
+import { isTimeName, PUSH_FAILURE_TIME, PUSH_TIME, StoredGroup, timeFamily } from './group.js';
+import { byteString, seriesIdText } from '../expose/text.js';
 import type { GroupRecord } from '../persist/codec.js';
 import type {
   Group,
@@ -17,71 +18,7 @@ import type {
   WriteResult,
 } from './types.js';
 
-export const PUSH_TIME = 'push_time_seconds';
-export const PUSH_FAILURE_TIME = 'push_failure_time_seconds';
-const PUSH_TIME_HELP = 'Last Unix time when changing this group in the Pushgateway succeeded.';
-const PUSH_FAILURE_TIME_HELP = 'Last Unix time when changing this group in the Pushgateway failed.';
-
-class StoredGroup implements Group {
-  readonly families = new Map<string, StoredFamily>();
-  /** The values of push_time_seconds and push_failure_time_seconds, kept apart from their families. */
-  pushTimeSeconds = 0;
-  failureTimeSeconds = 0;
-  constructor(
-    readonly id: string,
-    readonly labels: GroupingLabels,
-    readonly shape: Shape,
-  ) {}
-
-  get lastPushSuccess(): boolean {
-    return this.pushTimeSeconds >= this.failureTimeSeconds;
-  }
-}
-
-/**
- * push_time_seconds or push_failure_time_seconds of a group, kept as nothing but the group's
- * number (two of them in every group: their own objects and text cost ~370 bytes a group).
- */
-class TimeFamily implements StoredFamily {
-  readonly type = 'gauge';
-  readonly seriesCount = 1;
-  readonly packed = undefined;
-  constructor(
-    private readonly group: StoredGroup,
-    readonly name: typeof PUSH_TIME | typeof PUSH_FAILURE_TIME,
-    readonly timestampMs: number,
-  ) {}
-
-  get help(): string {
-    return this.name === PUSH_TIME ? PUSH_TIME_HELP : PUSH_FAILURE_TIME_HELP;
-  }
-  get family(): MetricFamily {
-    const seconds = this.name === PUSH_TIME ? this.group.pushTimeSeconds : this.group.failureTimeSeconds;
-    return timeFamily(this.name, this.group.labels, seconds);
-  }
-  get text(): string {
-    const mf = this.family;
-    return byteString(seriesText(mf.name, mf.type, mf.metrics[0]));
-  }
-}
-
-/** Whether a family is exactly what timeFamily makes for this group (a restored one need not be). */
-function isTimeFamily(mf: MetricFamily, group: StoredGroup): mf is MetricFamily & { name: typeof PUSH_TIME | typeof PUSH_FAILURE_TIME } {
-  if (mf.name !== PUSH_TIME && mf.name !== PUSH_FAILURE_TIME) return false;
-  const m = mf.metrics[0];
-  if (mf.metrics.length !== 1 || m.value === undefined || !Number.isFinite(m.value)) return false;
-  const model = timeFamily(mf.name, group.labels, m.value);
-  return mf.type === model.type && mf.help === model.help && Object.keys(mf).length === Object.keys(model).length && Object.keys(m).length === 2 && seriesKey(m) === seriesKey(model.metrics[0]);
-}
-
-function timeFamily(name: string, labels: GroupingLabels, seconds: number): MetricFamily {
-  return {
-    name,
-    help: name === PUSH_TIME ? PUSH_TIME_HELP : PUSH_FAILURE_TIME_HELP,
-    type: 'gauge',
-    metrics: [{ labels: groupSeriesLabels(labels), value: seconds }],
-  };
-}
+export { PUSH_TIME, PUSH_FAILURE_TIME } from './group.js';
 
 function hasTimestamps(families: MetricFamily[]): boolean {
   return families.some((mf) => mf.metrics.some((m) => m.timestampMs !== undefined));
@@ -97,7 +34,7 @@ export class MemoryStore implements MetricStore {
     private readonly reservedFamilies: ReadonlyMap<string, ReservedFamily> = new Map(),
     options: ConsistencyOptions = {},
   ) {
-    this.index = new ConsistencyIndex((id, name, m) => this.holds(id, name, m), options);
+    this.index = new ConsistencyIndex((id, name, m) => this.holds(id, name, m), options, new Set([PUSH_TIME, PUSH_FAILURE_TIME]));
   }
 
   get groupCount(): number {
@@ -105,18 +42,23 @@ export class MemoryStore implements MetricStore {
   }
 
   get seriesCount(): number {
-    return this.series;
+    return this.series + 2 * this.byId.size; // with push_time_seconds and push_failure_time_seconds
   }
 
   groups(): Iterable<Group> {
     return this.byId.values();
   }
 
-  familyNames(): Iterable<string> {
-    return this.index.families.keys();
+  *familyNames(): Iterable<string> {
+    yield* this.index.families.keys();
+    if (this.byId.size > 0) yield* [PUSH_TIME, PUSH_FAILURE_TIME];
   }
 
   *familyGroups(name: string): Iterable<Group> {
+    if (isTimeName(name)) {
+      yield* this.byId.values();
+      return;
+    }
     const entry = this.index.families.get(name);
     if (entry === undefined) return;
     for (const id of entry.groups.keys()) {
@@ -148,14 +90,15 @@ export class MemoryStore implements MetricStore {
     const existing = this.byId.get(id);
     // The gateway's own push_time_seconds and push_failure_time_seconds always win over pushed
     // families of those names (the reference lets a pushed one in and then fails every scrape).
-    const pushed = req.families.filter((mf) => mf.name !== PUSH_TIME && mf.name !== PUSH_FAILURE_TIME);
-    pushed.push(timeFamily(PUSH_TIME, req.labels, seconds));
-    if (existing?.families.has(PUSH_FAILURE_TIME) !== true) pushed.push(timeFamily(PUSH_FAILURE_TIME, req.labels, 0));
+    const pushed = req.families.filter((mf) => !isTimeName(mf.name));
     if (req.check) {
+      // The time families the write sets are checked with the pushed ones, as the reference does.
+      const checked = [...pushed, timeFamily(PUSH_TIME, req.labels, seconds)];
+      if (existing === undefined) checked.push(timeFamily(PUSH_FAILURE_TIME, req.labels, 0));
       const kept = new Set<string>();
-      if (existing !== undefined && !req.replace) for (const name of existing.families.keys()) kept.add(name);
-      if (existing !== undefined && req.replace) kept.add(PUSH_FAILURE_TIME);
-      const errors = this.index.check(id, pushed, kept, (n) => this.reservedFamilies.get(n));
+      if (existing !== undefined) kept.add(PUSH_FAILURE_TIME);
+      if (existing !== undefined && !req.replace) for (const sf of existing.pushedFamilies()) kept.add(sf.name);
+      const errors = this.index.check(id, checked, kept, (n) => this.reservedFamilies.get(n));
       if (errors.length > 0) {
         if (mayCreate) this.recordFailure(id, req.labels, req.timestampMs);
         const message =
@@ -163,13 +106,13 @@ export class MemoryStore implements MetricStore {
         return { ok: false, error: message };
       }
     }
-    const group = existing ?? this.createGroup(id, req.labels);
-    const changed = new Set<string>();
+    const group = existing ?? this.createGroup(id, req.labels, req.timestampMs);
+    const changed = new Set<string>([PUSH_TIME]);
+    if (existing === undefined) changed.add(PUSH_FAILURE_TIME);
     if (req.replace) {
-      for (const name of [...group.families.keys()]) {
-        if (name === PUSH_TIME || name === PUSH_FAILURE_TIME) continue;
-        this.removeFamily(group, name);
-        changed.add(name);
+      for (const sf of group.pushedFamilies()) {
+        this.removeFamily(group, sf.name);
+        changed.add(sf.name);
       }
     }
     for (const mf of pushed) {
@@ -177,6 +120,7 @@ export class MemoryStore implements MetricStore {
       this.putFamily(group, mf, req.timestampMs);
       changed.add(mf.name);
     }
+    group.setTime(PUSH_TIME, seconds, req.timestampMs);
     this.emit({ groupId: id, families: [...changed] });
     return { ok: true };
   }
@@ -185,8 +129,9 @@ export class MemoryStore implements MetricStore {
     const group = this.byId.get(groupId(labels));
     if (group === undefined) return;
     const names = [...group.families.keys()];
-    for (const name of names) this.removeFamily(group, name);
+    for (const sf of group.pushedFamilies()) this.removeFamily(group, sf.name);
     this.byId.delete(group.id);
+    this.index.removeGroup(group.id, group.shape);
     this.emit({ groupId: group.id, families: names });
   }
 
@@ -194,11 +139,15 @@ export class MemoryStore implements MetricStore {
     for (const g of [...this.byId.values()]) this.delete(g.labels);
   }
 
-  private createGroup(id: string, labels: GroupingLabels): StoredGroup {
+  /** A new group, both its push times 0, stamped with the time of the write that creates it. */
+  private createGroup(id: string, labels: GroupingLabels, timestampMs: number): StoredGroup {
     const sorted: Record<string, string> = {};
     for (const name of Object.keys(labels).sort()) sorted[name] = labels[name];
     const group = new StoredGroup(id, sorted, groupShape(sorted));
+    group.setTime(PUSH_TIME, 0, timestampMs);
+    group.setTime(PUSH_FAILURE_TIME, 0, timestampMs);
     this.byId.set(id, group);
+    this.index.addGroup(id, group.shape);
     return group;
   }
 
@@ -213,13 +162,19 @@ export class MemoryStore implements MetricStore {
   /** Puts a restored group in place as it was persisted, without checks. */
   load(record: GroupRecord): void {
     const id = groupId(record.labels);
-    const group = this.byId.get(id) ?? this.createGroup(id, record.labels);
-    const names: string[] = [];
+    const group = this.byId.get(id) ?? this.createGroup(id, record.labels, 0);
+    const names: string[] = [PUSH_TIME, PUSH_FAILURE_TIME];
     for (const fr of record.families) {
-      const name = 'packed' in fr ? fr.packed.name : fr.family.name;
+      const sf = 'packed' in fr ? restorePacked(fr.packed, fr.timestampMs) : undefined;
+      const name = sf?.name ?? ('family' in fr ? fr.family.name : '');
+      if (isTimeName(name)) {
+        // Only the value of a persisted time family counts; the gateway makes the rest.
+        group.setTime(name, (sf?.family ?? ('family' in fr ? fr.family : undefined))?.metrics[0]?.value ?? 0, fr.timestampMs);
+        continue;
+      }
       this.removeFamily(group, name);
-      if ('packed' in fr) this.putStored(group, restorePacked(fr.packed, fr.timestampMs));
-      else this.putFamily(group, fr.family, fr.timestampMs);
+      if (sf !== undefined) this.putStored(group, sf);
+      else if ('family' in fr) this.putFamily(group, fr.family, fr.timestampMs);
       names.push(name);
     }
     this.emit({ groupId: id, families: names });
@@ -232,35 +187,25 @@ export class MemoryStore implements MetricStore {
 
   /** A failed push stamps push_failure_time_seconds, creating the group if needed (as the reference does). */
   private recordFailure(id: string, labels: GroupingLabels, timestampMs: number): void {
-    const group = this.byId.get(id) ?? this.createGroup(id, labels);
-    const changed = [PUSH_FAILURE_TIME];
-    this.removeFamily(group, PUSH_FAILURE_TIME);
-    this.putFamily(group, timeFamily(PUSH_FAILURE_TIME, labels, timestampMs / 1000), timestampMs);
-    if (!group.families.has(PUSH_TIME)) {
-      this.putFamily(group, timeFamily(PUSH_TIME, labels, 0), timestampMs);
-      changed.push(PUSH_TIME);
-    }
-    this.emit({ groupId: id, families: changed });
+    const existing = this.byId.get(id);
+    const group = existing ?? this.createGroup(id, labels, timestampMs);
+    group.setTime(PUSH_FAILURE_TIME, timestampMs / 1000, timestampMs);
+    this.emit({ groupId: id, families: existing === undefined ? [PUSH_FAILURE_TIME, PUSH_TIME] : [PUSH_FAILURE_TIME] });
   }
 
   private putFamily(group: StoredGroup, mf: MetricFamily, timestampMs: number): void {
-    if (mf.name === PUSH_TIME) group.pushTimeSeconds = mf.metrics[0]?.value ?? 0;
-    if (mf.name === PUSH_FAILURE_TIME) group.failureTimeSeconds = mf.metrics[0]?.value ?? 0;
-    this.putStored(group, isTimeFamily(mf, group) ? new TimeFamily(group, mf.name, timestampMs) : storeFamily(mf, timestampMs));
+    this.putStored(group, storeFamily(mf, timestampMs));
   }
 
   private putStored(group: StoredGroup, sf: StoredFamily): void {
-    group.families.set(sf.name, sf);
+    group.setPushed(sf);
     this.index.add(group.id, group.shape, sf.name, sf.type);
     this.series += sf.seriesCount;
   }
 
   private removeFamily(group: StoredGroup, name: string): void {
-    const old = group.families.get(name);
+    const old = group.deletePushed(name);
     if (old === undefined) return;
-    group.families.delete(name);
-    if (name === PUSH_TIME) group.pushTimeSeconds = 0;
-    if (name === PUSH_FAILURE_TIME) group.failureTimeSeconds = 0;
     this.index.remove(group.id, group.shape, name);
     this.series -= old.seriesCount;
   }

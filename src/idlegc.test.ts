@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { collectWhenQuiet } from './idlegc.js';
+import type { StoreChange } from './store/types.js';
+
+test('collects once writes have been quiet for the given time, never while they come', async () => {
+  let notify: ((c: StoreChange) => void) | undefined;
+  const store = {
+    subscribe(l: (c: StoreChange) => void) {
+      notify = l;
+      return () => (notify = undefined);
+    },
+  };
+  const listener = () => notify!({ groupId: 'g', families: ['x'] });
+  let collections = 0;
+  const stop = collectWhenQuiet(store, 100, () => collections++);
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  for (let i = 0; i < 10; i++) {
+    listener();
+    await sleep(20);
+  }
+  assert.equal(collections, 0, 'collected during writes');
+  await sleep(200);
+  assert.equal(collections, 1);
+  await sleep(200);
+  assert.equal(collections, 1, 'collected again without writes');
+  listener();
+  await sleep(200);
+  assert.equal(collections, 2);
+  stop();
+  assert.equal(notify, undefined);
+});
