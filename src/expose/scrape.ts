@@ -9,7 +9,7 @@
 import type { Metric, MetricFamily, MetricType } from '../model.js';
 import { seriesKey } from '../store/consistency.js';
 import type { MetricStore, StoredFamily } from '../store/types.js';
-import { byteString, compareSeries, headerText, renderSeries, seriesSortKey, type RenderedSeries } from './text.js';
+import { byteString, compareSeries, familyText, headerText, renderSeries, seriesSortKey, type RenderedSeries } from './text.js';
 
 /** Whether two rendered series have the same name and labels (their first lines up to the value). */
 function sameSeries(a: string, b: string): boolean {
@@ -32,23 +32,46 @@ interface Run {
   text: string;
   first: string;
   last: string;
+  /** The text is the store's own string: a part that costs nothing to keep. */
+  stored: boolean;
 }
 
 function makeRun(series: RenderedSeries[]): Run {
-  if (series.length === 0) return { text: '', first: '', last: '' };
-  return { text: byteString(joinSeries(series)), first: series[0].sort, last: series[series.length - 1].sort };
+  if (series.length === 0) return { text: '', first: '', last: '', stored: false };
+  return { text: byteString(joinSeries(series)), first: series[0].sort, last: series[series.length - 1].sort, stored: false };
+}
+
+/**
+ * The parts of a family: the store's strings as they are, anything rendered for the scrape
+ * (push times, parsed families) joined into as few strings as possible, since each part costs a
+ * copy call per scrape.
+ */
+function familyParts(header: string, runs: Run[]): string[] {
+  const parts = [header];
+  let pending: string[] = [];
+  for (const r of runs) {
+    if (!r.stored) {
+      pending.push(r.text);
+      continue;
+    }
+    if (pending.length > 0) parts.push(pending.join(''));
+    pending = [];
+    parts.push(r.text);
+  }
+  if (pending.length > 0) parts.push(pending.join(''));
+  return parts;
 }
 
 /**
  * The run of a packed family: its text as is, with the sort keys of its first and last series
  * read back from their identifying lines (only a family's series end a line with `{…} `).
  */
-function packedRun(name: string, type: MetricType, text: string): Run {
+function packedRun(name: string, type: MetricType, text: string, stored: boolean): Run {
   const counted = type === 'summary' || type === 'histogram' || type === 'gaugehistogram';
   // A summary or histogram series ends with its _count line, never its first line.
   const firstLine = counted ? text.indexOf('\n' + name + '_count') + 1 : 0;
   const lastLine = text.lastIndexOf('\n', text.length - 2) + 1;
-  return { text, first: sortKeyOfLine(text, firstLine), last: sortKeyOfLine(text, lastLine) };
+  return { text, first: sortKeyOfLine(text, firstLine), last: sortKeyOfLine(text, lastLine), stored };
 }
 
 /** seriesSortKey of the series whose identifying line starts at `at` (escapes undone). */
@@ -92,16 +115,28 @@ export class ScrapeCache {
   }
 
   /**
-   * Renders the runs of everything already stored (a restored store) in the background, a few
-   * hundred groups per turn of the event loop, so the first scrape does not pay for all of them.
+   * Renders what a scrape needs of everything already stored (a restored store) in the
+   * background: the runs of parsed families a few hundred groups per turn of the event loop,
+   * then the parts of each family, so the first scrape does not pay for all of them.
    */
   warmUp(groupsPerTurn = 200): void {
     const groups = this.store.groups()[Symbol.iterator]();
+    let names: string[] | undefined;
     const step = () => {
-      for (let i = 0; i < groupsPerTurn; i++) {
-        const next = groups.next();
-        if (next.done === true) return;
-        for (const sf of next.value.families.values()) this.runOf(sf);
+      if (names === undefined) {
+        for (let i = 0; i < groupsPerTurn; i++) {
+          const next = groups.next();
+          if (next.done === true) {
+            names = [...this.store.familyNames()];
+            break;
+          }
+          for (const sf of next.value.families.values()) if (sf.text === undefined) this.runOf(sf);
+        }
+      } else {
+        // Then each family's parts, one family a turn.
+        const name = names.pop();
+        if (name === undefined) return;
+        if (!this.familyParts.has(name)) this.familyParts.set(name, this.renderFamily(name, undefined));
       }
       setImmediate(step);
     };
@@ -109,7 +144,7 @@ export class ScrapeCache {
   }
 
   private runOf(sf: StoredFamily): Run {
-    if (sf.text !== undefined) return packedRun(sf.name, sf.type, sf.text);
+    if (sf.text !== undefined) return packedRun(sf.name, sf.type, sf.text, sf.packed !== undefined);
     let r = this.runs.get(sf);
     if (r === undefined) {
       r = makeRun(renderSeries(sf.family));
@@ -131,7 +166,7 @@ export class ScrapeCache {
     const filled = runs.filter((r) => r.text.length > 0);
     filled.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
     const header = byteString(headerText(name, help, type));
-    if (filled.every((r, i) => i === 0 || filled[i - 1].last < r.first)) return [header, ...filled.map((r) => r.text)];
+    if (filled.every((r, i) => i === 0 || filled[i - 1].last < r.first)) return familyParts(header, filled);
     // Runs interleave: merge series by series.
     const series: RenderedSeries[] = [];
     for (const sf of stored) for (const s of renderSeries(sf.family)) series.push(s);
@@ -211,9 +246,13 @@ export class ScrapeCache {
         }
         for (const p of cached) parts.push(p);
         i++;
+      } else if (a !== b) {
+        // A family of the gateway's own that nothing pushed shares: its text as is.
+        parts.push(byteString(familyText(ownByName.get(b)!)));
+        j++;
       } else {
         for (const p of this.renderFamily(b, ownByName.get(b))) parts.push(p);
-        if (a === b) i++;
+        i++;
         j++;
       }
     }

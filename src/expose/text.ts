@@ -18,9 +18,12 @@ export function textBytes(text: string): Buffer {
   return text.isWellFormed() ? Buffer.from(text) : Buffer.from(encodeGoString(text));
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** The UTF-8 bytes of text (see textBytes) as a latin1 string: one char per byte. */
 export function byteString(text: string): string {
-  return textBytes(text).toString('latin1');
+  // ASCII text is its own byte string (and testing it flattens a string built by concatenation).
+  return NON_ASCII.test(text) ? textBytes(text).toString('latin1') : text;
 }
 
 const NEEDS_ESCAPE = /[\\"\n]/;
