@@ -6,11 +6,16 @@ import type { ReservedFamily } from './store/types.js';
 
 export interface SelfMetrics {
   registry: client.Registry;
-  pushDuration: client.Summary<'method'>;
-  pushSize: client.Summary<'method'>;
+  /**
+   * The summaries and the event-loop lag gauges: computing them costs more than the rest of a
+   * scrape of 20,000 series (prom-client re-compresses every summary's digests on each read).
+   * Gathered again only after a push was observed or a second has passed.
+   */
+  slow: client.Registry;
   requests: client.Counter<'code' | 'handler' | 'method'>;
   groups: client.Gauge;
   series: client.Gauge;
+  observePush(method: string, seconds: number, bytes: number): void;
 }
 
 export interface BuildInfo {
@@ -50,22 +55,35 @@ export function createSelfMetrics(build: BuildInfo, counts: { groups: () => numb
     },
     1,
   );
+  const slow = new client.Registry();
+  for (const { name } of registry.getMetricsAsArray()) {
+    const metric = registry.getSingleMetric(name);
+    if (!name.startsWith('nodejs_eventloop_lag_') || metric === undefined) continue;
+    registry.removeSingleMetric(name);
+    slow.registerMetric(metric);
+  }
+  const pushDuration = new client.Summary({
+    name: 'pushgateway_http_push_duration_seconds',
+    help: 'HTTP request duration for pushes to the Pushgateway.',
+    labelNames: ['method'],
+    registers: [slow],
+    ...SUMMARY,
+  });
+  const pushSize = new client.Summary({
+    name: 'pushgateway_http_push_size_bytes',
+    help: 'HTTP request size for pushes to the Pushgateway.',
+    labelNames: ['method'],
+    registers: [slow],
+    ...SUMMARY,
+  });
   return {
     registry,
-    pushDuration: new client.Summary({
-      name: 'pushgateway_http_push_duration_seconds',
-      help: 'HTTP request duration for pushes to the Pushgateway.',
-      labelNames: ['method'],
-      registers,
-      ...SUMMARY,
-    }),
-    pushSize: new client.Summary({
-      name: 'pushgateway_http_push_size_bytes',
-      help: 'HTTP request size for pushes to the Pushgateway.',
-      labelNames: ['method'],
-      registers,
-      ...SUMMARY,
-    }),
+    slow,
+    observePush(method, seconds, bytes) {
+      pushDuration.observe({ method }, seconds);
+      pushSize.observe({ method }, bytes);
+      slowGathered.delete(slow);
+    },
     requests: new client.Counter({
       name: 'pushgateway_http_requests_total',
       help: 'Total HTTP requests processed by the Pushgateway, excluding scrapes.',
@@ -131,9 +149,17 @@ function toFamily(pm: PromJson): MetricFamily {
   return { name: pm.name, help: pm.help, type, metrics: [...byLabels.values()] };
 }
 
+const slowGathered = new WeakMap<client.Registry, { atMs: number; families: MetricFamily[] }>();
+
 /** The current self-metrics as metric families. */
 export async function gatherSelf(self: SelfMetrics): Promise<MetricFamily[]> {
-  return (await self.registry.getMetricsAsJSON()).map(toFamily);
+  const now = Date.now();
+  let slow = slowGathered.get(self.slow);
+  if (slow === undefined || now - slow.atMs >= 1000) {
+    slow = { atMs: now, families: (await self.slow.getMetricsAsJSON()).map(toFamily) };
+    slowGathered.set(self.slow, slow);
+  }
+  return [...(await self.registry.getMetricsAsJSON()).map(toFamily), ...slow.families];
 }
 
 /** Names, types and helps of the self-metrics: pushed families must agree with them. */

@@ -250,8 +250,7 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
     const name = isPush ? 'push' : isPushPath ? 'delete' : hit.route.name;
     if (name !== undefined) self.requests.inc({ code: String(status), handler: name, method: method.toLowerCase() });
     if (isPush) {
-      self.pushDuration.observe({ method: method.toLowerCase() }, Number(process.hrtime.bigint() - started) / 1e9);
-      self.pushSize.observe({ method: method.toLowerCase() }, approximateRequestSize(req));
+      self.observePush(method.toLowerCase(), Number(process.hrtime.bigint() - started) / 1e9, approximateRequestSize(req));
     }
   }
 
