@@ -32,7 +32,7 @@ interface Run {
   text: string;
   first: string;
   last: string;
-  /** The text is the store's own string: a part that costs nothing to keep. */
+  /** The text is the store's own (packed) string: a part that costs nothing to keep. */
   stored: boolean;
 }
 
@@ -66,12 +66,12 @@ function familyParts(header: string, runs: Run[]): string[] {
  * The run of a packed family: its text as is, with the sort keys of its first and last series
  * read back from their identifying lines (only a family's series end a line with `{…} `).
  */
-function packedRun(name: string, type: MetricType, text: string, stored: boolean): Run {
+function packedRun(name: string, type: MetricType, text: string): Run {
   const counted = type === 'summary' || type === 'histogram' || type === 'gaugehistogram';
   // A summary or histogram series ends with its _count line, never its first line.
   const firstLine = counted ? text.indexOf('\n' + name + '_count') + 1 : 0;
   const lastLine = text.lastIndexOf('\n', text.length - 2) + 1;
-  return { text, first: sortKeyOfLine(text, firstLine), last: sortKeyOfLine(text, lastLine), stored };
+  return { text, first: sortKeyOfLine(text, firstLine), last: sortKeyOfLine(text, lastLine), stored: true };
 }
 
 /** seriesSortKey of the series whose identifying line starts at `at` (escapes undone). */
@@ -130,7 +130,7 @@ export class ScrapeCache {
             names = [...this.store.familyNames()];
             break;
           }
-          for (const sf of next.value.families.values()) if (sf.text === undefined) this.runOf(sf);
+          for (const sf of next.value.families.values()) if (sf.packed === undefined) this.runOf(sf);
         }
       } else {
         // Then each family's parts, one family a turn.
@@ -144,7 +144,7 @@ export class ScrapeCache {
   }
 
   private runOf(sf: StoredFamily): Run {
-    if (sf.text !== undefined) return packedRun(sf.name, sf.type, sf.text, sf.packed !== undefined);
+    if (sf.packed !== undefined) return packedRun(sf.name, sf.type, sf.packed.text);
     let r = this.runs.get(sf);
     if (r === undefined) {
       r = makeRun(renderSeries(sf.family));

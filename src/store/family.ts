@@ -27,7 +27,6 @@ class PackedFamily implements StoredFamily {
 }
 
 class ParsedFamily implements StoredFamily {
-  readonly text = undefined;
   readonly packed = undefined;
   constructor(
     readonly family: MetricFamily,

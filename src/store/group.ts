@@ -2,7 +2,6 @@
 // push_failure_time_seconds as four numbers. Every group has both; kept as families they would
 // cost two objects, two map entries and two index entries each (~250 bytes a group).
 import type { MetricFamily } from '../model.js';
-import { byteString, seriesText } from '../expose/text.js';
 import type { Shape } from './consistency.js';
 import { groupSeriesLabels } from './grouping.js';
 import type { Group, GroupingLabels, StoredFamily } from './types.js';
@@ -122,10 +121,6 @@ class TimeFamily implements StoredFamily {
   }
   get family(): MetricFamily {
     return timeFamily(this.name, this.group.labels, this.name === PUSH_TIME ? this.group.pushTimeSeconds : this.group.failureTimeSeconds);
-  }
-  get text(): string {
-    const mf = this.family;
-    return byteString(seriesText(mf.name, mf.type, mf.metrics[0]));
   }
 }
 

@@ -196,7 +196,7 @@ test('families are kept packed, and read back as pushed', () => {
   const pushed = fam('p', 'gauge', [[{ z: '2' }, 2], [{ z: '1' }, 1]], 'help');
   assert.deepEqual(write(s, { job: 'k' }, [structuredClone(pushed)]), { ok: true });
   const sf = [...s.groups()][0].families.get('p')!;
-  assert.equal(sf.text, 'p{instance="",job="k",z="1"} 1\np{instance="",job="k",z="2"} 2\n');
+  assert.equal(sf.packed?.text, 'p{instance="",job="k",z="1"} 1\np{instance="",job="k",z="2"} 2\n');
   assert.deepEqual(
     sf.family.metrics.map((m) => m.labels.map((l) => l.value).join()),
     [',k,2', ',k,1'],

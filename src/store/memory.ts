@@ -214,14 +214,15 @@ export class MemoryStore implements MetricStore {
   private holds(id: string, name: string, m: Metric): boolean {
     const sf = this.byId.get(id)?.families.get(name);
     if (sf === undefined) return false;
-    if (sf.text === undefined) {
+    if (sf.packed === undefined) {
       const key = seriesKey(m);
       return sf.family.metrics.some((x) => seriesKey(x) === key);
     }
     // Packed: look for the series' line, which starts a line of the rendered text.
+    const { text } = sf.packed;
     const line = byteString(seriesIdText(name, sf.type, m.labels));
-    for (let i = sf.text.indexOf(line); i >= 0; i = sf.text.indexOf(line, i + 1)) {
-      if (i === 0 || sf.text[i - 1] === '\n') return true;
+    for (let i = text.indexOf(line); i >= 0; i = text.indexOf(line, i + 1)) {
+      if (i === 0 || text[i - 1] === '\n') return true;
     }
     return false;
   }

@@ -12,11 +12,13 @@ export interface StoredFamily {
   readonly type: MetricType;
   readonly seriesCount: number;
   readonly timestampMs: number;
-  /** The family. Where the store keeps only `text`, it is rebuilt from that on every read. */
+  /** The family. Where the store keeps it packed, it is rebuilt from that on every read. */
   readonly family: MetricFamily;
-  /** Its series as scrape lines in the reference's order, a latin1 string of the UTF-8 bytes, where the store keeps them so. */
-  readonly text: string | undefined;
-  /** Push order of the lines of `text` when they are all the store keeps (see store/compact.ts); else undefined. */
+  /**
+   * Where the store keeps the family packed (see store/compact.ts): its series as scrape lines in
+   * the reference's order (a latin1 string of the UTF-8 bytes), and their push order when that
+   * differs.
+   */
   readonly packed: { readonly text: string; readonly order: string | undefined } | undefined;
 }
 
