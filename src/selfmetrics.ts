@@ -12,6 +12,8 @@ export interface SelfMetrics {
    * Gathered again only after a push was observed or a second has passed.
    */
   slow: client.Registry;
+  /** What `slow` gave last, and when; cleared by a push. */
+  slowGathered: { atMs: number; families: MetricFamily[] } | undefined;
   requests: client.Counter<'code' | 'handler' | 'method'>;
   groups: client.Gauge;
   series: client.Gauge;
@@ -79,10 +81,11 @@ export function createSelfMetrics(build: BuildInfo, counts: { groups: () => numb
   return {
     registry,
     slow,
+    slowGathered: undefined,
     observePush(method, seconds, bytes) {
       pushDuration.observe({ method }, seconds);
       pushSize.observe({ method }, bytes);
-      slowGathered.delete(slow);
+      this.slowGathered = undefined;
     },
     requests: new client.Counter({
       name: 'pushgateway_http_requests_total',
@@ -149,15 +152,13 @@ function toFamily(pm: PromJson): MetricFamily {
   return { name: pm.name, help: pm.help, type, metrics: [...byLabels.values()] };
 }
 
-const slowGathered = new WeakMap<client.Registry, { atMs: number; families: MetricFamily[] }>();
-
 /** The current self-metrics as metric families. */
 export async function gatherSelf(self: SelfMetrics): Promise<MetricFamily[]> {
   const now = Date.now();
-  let slow = slowGathered.get(self.slow);
+  let slow = self.slowGathered;
   if (slow === undefined || now - slow.atMs >= 1000) {
     slow = { atMs: now, families: (await self.slow.getMetricsAsJSON()).map(toFamily) };
-    slowGathered.set(self.slow, slow);
+    self.slowGathered = slow;
   }
   return [...(await self.registry.getMetricsAsJSON()).map(toFamily), ...slow.families];
 }

@@ -93,7 +93,8 @@ function sameNumber(a: number | undefined, b: number | undefined): boolean {
 
 /** Whether a plain object has no keys beyond `allowed` holding a defined value. */
 function onlyKeys(o: object, allowed: readonly string[]): boolean {
-  for (const [k, v] of Object.entries(o)) if (v !== undefined && !allowed.includes(k)) return false;
+  const r = o as Record<string, unknown>;
+  for (const k in r) if (r[k] !== undefined && !allowed.includes(k)) return false;
   return true;
 }
 
