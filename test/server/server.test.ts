@@ -2,33 +2,15 @@
 // reference: ordering guarantees, compression bounds, process lifecycle and flags.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { spawnSync } from 'node:child_process';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { request } from 'node:http';
+import { send, type Reply } from '../support/http.js';
 import { startServer, OURS_MAIN, type RunningServer } from '../support/servers.js';
 import { NODE_FLAGS } from '../../src/nodeflags.js';
 import { encodeSnappyFramed } from '../../src/http/snappy.js';
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-function send(base: string, method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(base + path, { method, headers, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 let gw: RunningServer;
 before(async () => {

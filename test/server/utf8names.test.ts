@@ -5,7 +5,7 @@
 // the same requests get the answers of Pushgateway 1.5.1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { send } from '../support/http.js';
 import { startServer, type RunningServer } from '../support/servers.js';
 import { encodeProtobufDelimited } from '../../src/expose/protobuf.js';
 import { parseProtobufDelimited, PROTOBUF_CONTENT_TYPE } from '../../src/parse/protobuf.js';
@@ -19,25 +19,6 @@ import {
 } from '../../src/expose/text.js';
 import { parseText } from '../../src/parse/text.js';
 import type { MetricFamily } from '../../src/model.js';
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-function send(base: string, method: string, path: string, body?: Buffer | Uint8Array | string, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(base + path, { method, headers, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 /** What Prometheus 3 sends by default (scrape_protocols without protobuf, UTF-8 names allowed). */
 const PROMETHEUS_3_ACCEPT =
