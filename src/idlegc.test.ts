@@ -11,7 +11,7 @@ test('collects once writes have been quiet for the given time, never while they 
       return () => (notify = undefined);
     },
   };
-  const listener = () => notify!({ groupId: 'g', families: ['x'] });
+  const listener = () => notify!({ version: 1, groupId: 'g', families: ['x'], record: { delete: { job: 'g' } } });
   let collections = 0;
   const stop = collectWhenQuiet(store, 100, () => collections++);
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { helpText, parseArgs, UsageError } from './config.js';
-import { createGatewayHandler, createGatewayServer, prepareServer } from './http/server.js';
+import { createGateway, createGatewayServer, type ServerMaker } from './http/server.js';
 import type { LiveWebConfig } from './http/webconfig.js';
 import { createLogger } from './log.js';
 import { createSelfMetrics, reservedFamilies, type BuildInfo } from './selfmetrics.js';
@@ -98,17 +98,21 @@ async function main(): Promise<void> {
     throw e;
   }
   collectWhenQuiet(store);
+  const gateway = createGateway({
+    config,
+    store,
+    self,
+    build,
+    log,
+    startMs: Date.now(),
+    quit: () => shutdown('received termination request via web service, exiting gracefully...'),
+  });
+  // With a web config file: HTTPS when it has a tls_server_config, else plain HTTP; its auth and
+  // headers in front of every endpoint either way.
+  const listener = guard === undefined ? gateway.handler : guard(gateway.handler);
+  const make: ServerMaker | undefined = web === undefined ? undefined : (options, l) => webconfig!.createWebServer(web, l, log, options);
   const servers = config.listenAddresses.map((addr) => {
-    const deps = { config, store: store!, self, build, log, startMs: Date.now(), quit: () => shutdown('received termination request via web service, exiting gracefully...') };
-    // With a web config file: HTTPS when it has a tls_server_config, else plain HTTP; its auth and
-    // headers in front of every endpoint either way.
-    let server;
-    if (web === undefined || guard === undefined) server = createGatewayServer(deps);
-    else {
-      const listener = guard(createGatewayHandler(deps));
-      server = webconfig!.createWebServer(web, listener, log);
-      prepareServer(server, config.web, listener);
-    }
+    const server = createGatewayServer(listener, config.web, make);
     const tls = web !== undefined && web.current.tls !== null;
     const { host, port } = splitListenAddress(addr);
     server.on('error', (err) => {
@@ -133,6 +137,7 @@ async function main(): Promise<void> {
     let open = servers.length;
     const finish = () => {
       log.info('HTTP server stopped');
+      gateway.close();
       store!
         .close()
         .then(() => process.exit(0))

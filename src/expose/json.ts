@@ -89,7 +89,7 @@ export function groupJson(g: Group): Map<string, unknown> {
     ['last_push_successful', g.lastPushSuccess],
   ]);
   for (const [name, sf] of g.families) {
-    const mf = sf.family;
+    const mf = sf.unpack();
     const fam: Record<string, unknown> = { time_stamp: goTime(sf.timestampMs), type: familyTypeName(mf) };
     if (mf.help !== undefined && mf.help !== '') fam.help = mf.help;
     fam.metrics = mf.metrics.map((m) => encodeMetric(mf, m));

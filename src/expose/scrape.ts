@@ -8,7 +8,7 @@
 // families written since the last one, plus the gateway's own metrics.
 import type { Metric, MetricFamily, MetricType } from '../model.js';
 import { seriesKey } from '../store/consistency.js';
-import type { MetricStore, StoredFamily } from '../store/types.js';
+import { isTimeName, type MetricStore, type StoredFamily } from '../store/types.js';
 import { byteString, compareSeries, familyText, headerText, renderSeries, seriesSortKey, type RenderedSeries } from './text.js';
 
 /** Whether two rendered series have the same name and labels (their first lines up to the value). */
@@ -66,12 +66,12 @@ function familyParts(header: string, runs: Run[]): string[] {
  * The run of a packed family: its text as is, with the sort keys of its first and last series
  * read back from their identifying lines (only a family's series end a line with `{…} `).
  */
-function packedRun(name: string, type: MetricType, text: string): Run {
+function packedRun(name: string, type: MetricType, text: string, stored: boolean): Run {
   const counted = type === 'summary' || type === 'histogram' || type === 'gaugehistogram';
   // A summary or histogram series ends with its _count line, never its first line.
   const firstLine = counted ? text.indexOf('\n' + name + '_count') + 1 : 0;
   const lastLine = text.lastIndexOf('\n', text.length - 2) + 1;
-  return { text, first: sortKeyOfLine(text, firstLine), last: sortKeyOfLine(text, lastLine), stored: true };
+  return { text, first: sortKeyOfLine(text, firstLine), last: sortKeyOfLine(text, lastLine), stored };
 }
 
 /** seriesSortKey of the series whose identifying line starts at `at` (escapes undone). */
@@ -106,12 +106,19 @@ export class ScrapeCache {
   private readonly runs = new WeakMap<StoredFamily, Run>();
   private readonly familyParts = new Map<string, string[]>();
   private sortedNames: string[] | null = null;
+  private readonly unsubscribe: () => void;
+  private closed = false;
 
   constructor(private readonly store: MetricStore) {
-    store.subscribe((change) => {
+    this.unsubscribe = store.subscribe((change) => {
       for (const name of change.families) this.familyParts.delete(name);
       this.sortedNames = null;
     });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.unsubscribe();
   }
 
   /**
@@ -123,6 +130,7 @@ export class ScrapeCache {
     const groups = this.store.groups()[Symbol.iterator]();
     let names: string[] | undefined;
     const step = () => {
+      if (this.closed) return;
       if (names === undefined) {
         for (let i = 0; i < groupsPerTurn; i++) {
           const next = groups.next();
@@ -130,7 +138,7 @@ export class ScrapeCache {
             names = [...this.store.familyNames()];
             break;
           }
-          for (const sf of next.value.families.values()) if (sf.packed === undefined) this.runOf(sf);
+          for (const sf of next.value.families.values()) this.runOf(sf);
         }
       } else {
         // Then each family's parts, one family a turn.
@@ -144,10 +152,10 @@ export class ScrapeCache {
   }
 
   private runOf(sf: StoredFamily): Run {
-    if (sf.packed !== undefined) return packedRun(sf.name, sf.type, sf.packed.text);
     let r = this.runs.get(sf);
     if (r === undefined) {
-      r = makeRun(renderSeries(sf.family));
+      // A group's push times are made anew on every read: their runs are rendered text, not kept.
+      r = packedRun(sf.name, sf.type, sf.lines(), !isTimeName(sf.name));
       this.runs.set(sf, r);
     }
     return r;
@@ -169,7 +177,7 @@ export class ScrapeCache {
     if (filled.every((r, i) => i === 0 || filled[i - 1].last < r.first)) return familyParts(header, filled);
     // Runs interleave: merge series by series.
     const series: RenderedSeries[] = [];
-    for (const sf of stored) for (const s of renderSeries(sf.family)) series.push(s);
+    for (const sf of stored) for (const s of renderSeries(sf.unpack())) series.push(s);
     if (own !== undefined) for (const s of renderSeries(own)) series.push(s);
     series.sort(compareSeries);
     return [header, byteString(joinSeries(series))];
@@ -203,7 +211,7 @@ export class ScrapeCache {
       const mine = ownByName.get(name);
       const { type, help, stored } = this.lead(name, mine);
       const keyed: Array<{ sort: string; id: string; m: Metric }> = [];
-      const decoded = stored.map((sf) => sf.family);
+      const decoded = stored.map((sf) => sf.unpack());
       for (const mf of [...decoded, ...(mine ? [mine] : [])]) {
         for (const m of mf.metrics) keyed.push({ sort: seriesSortKey(m.labels), id: seriesKey(m), m });
       }

@@ -53,32 +53,32 @@ const families: Array<[string, MetricFamily, string]> = [
     '# TYPE h histogram\nh_bucket{a="b",le="+Inf"} 4\nh_sum{a="b"} 0\nh_count{a="b"} 4\n',
   ],
 ];
-for (const [name, mf, want] of families) test(`render: ${name}`, () => assert.equal(familyText(mf), want));
+for (const [name, mf, want] of families) test(`render: ${name}`, async () => assert.equal(familyText(mf), want));
 
-test('escaping leaves plain strings alone', () => {
+test('escaping leaves plain strings alone', async () => {
   assert.equal(escapeLabelValue('plain'), 'plain');
   assert.equal(escapeHelp('plain'), 'plain');
 });
 
-test('scrape merges a family across groups, re-rendering only what changed', () => {
+test('scrape merges a family across groups, re-rendering only what changed', async () => {
   const store = new MemoryStore();
   const cache = new ScrapeCache(store);
   const push = (job: string, v: number) =>
     store.write({ labels: { job }, families: [{ name: 'x', type: 'gauge', help: `from ${job}`, metrics: [{ labels: [], value: v }] }], replace: true, check: true, timestampMs: 0 });
-  push('b', 2);
-  push('a', 1);
+  await push('b', 2);
+  await push('a', 1);
   const text = () => cache.render([]).toString().split('\n').filter((l) => !l.startsWith('push_') && !l.includes(' push_')).join('\n');
   assert.equal(text(), '# HELP x from a\n# TYPE x gauge\nx{instance="",job="a"} 1\nx{instance="",job="b"} 2\n');
-  push('a', 5);
+  await push('a', 5);
   assert.match(text(), /x\{instance="",job="a"\} 5\n/);
-  store.delete({ job: 'a' });
+  await store.delete({ job: 'a' });
   assert.equal(text(), '# HELP x from b\n# TYPE x gauge\nx{instance="",job="b"} 2\n');
 });
 
-test('scrape places the gateway own families among the pushed ones by name', () => {
+test('scrape places the gateway own families among the pushed ones by name', async () => {
   const store = new MemoryStore();
   const cache = new ScrapeCache(store);
-  store.write({ labels: { job: 'j' }, families: [{ name: 'b', type: 'gauge', metrics: [{ labels: [], value: 1 }] }], replace: true, check: true, timestampMs: 0 });
+  await store.write({ labels: { job: 'j' }, families: [{ name: 'b', type: 'gauge', metrics: [{ labels: [], value: 1 }] }], replace: true, check: true, timestampMs: 0 });
   const own: MetricFamily[] = [{ name: 'a_own', type: 'gauge', help: 'h', metrics: [{ labels: [], value: 7 }] }, { name: 'b', type: 'gauge', metrics: [{ labels: [], value: 0 }] }];
   const names = cache.render(own).toString().split('\n').filter((l) => l.startsWith('# TYPE')).map((l) => l.split(' ')[2]);
   assert.deepEqual(names, ['a_own', 'b', 'push_failure_time_seconds', 'push_time_seconds']);

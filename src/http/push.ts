@@ -5,12 +5,11 @@ import type { Logger } from 'pino';
 import { parseTextBytes } from '../parse/text.js';
 import { parseProtobufDelimited } from '../parse/protobuf.js';
 import { endsWithOpenMetricsEof, isOpenMetrics, parseOpenMetricsBytes } from '../parse/openmetrics.js';
-import { groupId } from '../store/grouping.js';
 import type { MetricStore } from '../store/types.js';
 import type { MetricFamily } from '../model.js';
 import type { PushLimits } from '../config.js';
-import { BodyError, decodeContent, readBody } from './body.js';
-import { sendError } from './respond.js';
+import { decodeContent, readBody } from './body.js';
+import { HttpError } from './errors.js';
 
 export interface PushOptions {
   store: MetricStore;
@@ -54,21 +53,6 @@ export function overLimit(families: MetricFamily[], labels: Record<string, strin
 
 const PROTOBUF_TYPE = 'application/vnd.google.protobuf';
 
-/** Per-group FIFO of pending writes. */
-class GroupQueues {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  run(id: string, task: () => Promise<void>): Promise<void> {
-    const prev = this.tails.get(id) ?? Promise.resolve();
-    const next = prev.then(task, task);
-    this.tails.set(id, next);
-    void next.finally(() => {
-      if (this.tails.get(id) === next) this.tails.delete(id);
-    });
-    return next;
-  }
-}
-
 export function isProtobuf(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
   const [media, ...params] = contentType.split(';').map((s) => s.trim());
@@ -103,71 +87,47 @@ export function parseBody(contentType: string | undefined, raw: Buffer, utf8Name
 }
 
 export function createPushHandlers(opts: PushOptions) {
-  const queues = new GroupQueues();
-
-  /** Handles a push whose grouping labels are already parsed; resolves to the status sent. */
-  function push(req: IncomingMessage, res: ServerResponse, labels: Record<string, string>, replace: boolean): Promise<number> {
-    const bodyPromise = readBody(req, opts.limits.maxBodyBytes);
-    bodyPromise.catch(() => undefined); // handled in order below
-    let status = 0;
-    return queues
-      .run(groupId(labels), async () => {
-        let raw: Buffer;
-        try {
-          raw = decodeContent(req.headers['content-encoding'], await bodyPromise, opts.limits.maxBodyBytes);
-        } catch (e) {
-          status = e instanceof BodyError ? sendError(res, e.status, e.message) : sendError(res, 400, String(e));
-          return;
-        }
-        let families;
-        try {
-          families = parseBody(req.headers['content-type'], raw, opts.utf8Names);
-        } catch (e) {
-          const message = (e as Error).message;
-          opts.log.debug({ source: req.socket.remoteAddress, err: message }, 'failed to parse push body');
-          status = sendError(res, 400, message);
-          return;
-        }
-        const over = overLimit(families, labels, opts.limits);
-        if (over !== undefined) {
-          status = sendError(res, over[0], over[1]);
-          return;
-        }
-        const result = opts.store.write({ labels, families, replace, check: opts.check, timestampMs: nowMs() });
-        await opts.store.durable();
-        if (!opts.check) {
-          status = 202;
-        } else if (result.ok) {
-          status = 200;
-        } else {
-          opts.log.error(
-            { method: req.method, source: req.socket.remoteAddress, err: result.error },
-            'pushed metrics are invalid or inconsistent with existing metrics',
-          );
-          status = sendError(res, 400, `pushed metrics are invalid or inconsistent with existing metrics: ${result.error}`);
-          return;
-        }
-        res.writeHead(status, { 'Content-Length': '0' });
-        res.end();
-      })
-      .then(() => status);
+  /** The families a push carries, once its body has arrived; an HttpError when they are refused. */
+  async function pushedFamilies(req: IncomingMessage, labels: Record<string, string>): Promise<MetricFamily[]> {
+    const raw = decodeContent(req.headers['content-encoding'], await readBody(req, opts.limits.maxBodyBytes), opts.limits.maxBodyBytes);
+    let families;
+    try {
+      families = parseBody(req.headers['content-type'], raw, opts.utf8Names);
+    } catch (e) {
+      if (!(e instanceof Error)) throw e;
+      opts.log.debug({ source: req.socket.remoteAddress, err: e.message }, 'failed to parse push body');
+      throw new HttpError(400, e.message);
+    }
+    const over = overLimit(families, labels, opts.limits);
+    if (over !== undefined) throw new HttpError(over[0], over[1]);
+    return families;
   }
 
-  function remove(res: ServerResponse, labels: Record<string, string>): Promise<number> {
-    return queues
-      .run(groupId(labels), async () => {
-        opts.store.delete(labels);
-        await opts.store.durable();
-        res.writeHead(202, { 'Content-Length': '0' });
-        res.end();
-      })
-      .then(() => 202);
+  /**
+   * Handles a push whose grouping labels are already parsed; resolves to the status sent. The
+   * write takes its place in the group's order now, while the body is still arriving.
+   */
+  async function push(req: IncomingMessage, res: ServerResponse, labels: Record<string, string>, replace: boolean): Promise<number> {
+    const result = await opts.store.write({ labels, families: pushedFamilies(req, labels), replace, check: opts.check });
+    if (!result.ok && opts.check) {
+      opts.log.error(
+        { method: req.method, source: req.socket.remoteAddress, err: result.error },
+        'pushed metrics are invalid or inconsistent with existing metrics',
+      );
+      throw new HttpError(400, `pushed metrics are invalid or inconsistent with existing metrics: ${result.error}`);
+    }
+    const status = opts.check ? 200 : 202;
+    res.writeHead(status, { 'Content-Length': '0' });
+    res.end();
+    return status;
+  }
+
+  async function remove(res: ServerResponse, labels: Record<string, string>): Promise<number> {
+    await opts.store.delete(labels);
+    res.writeHead(202, { 'Content-Length': '0' });
+    res.end();
+    return 202;
   }
 
   return { push, remove };
-}
-
-/** Wall-clock milliseconds, with sub-millisecond digits (the reference reports nanoseconds). */
-export function nowMs(): number {
-  return Date.now() + (performance.now() % 1);
 }

@@ -1,5 +1,5 @@
 // Routing, as the reference's router answers: same paths, methods, status codes and bodies.
-import { createServer, ServerResponse, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type RequestListener, type Server, type ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
@@ -18,9 +18,10 @@ import type { MetricStore } from '../store/types.js';
 import { createUi } from '../ui/index.js';
 import { parseGroupingKey } from './groupingkey.js';
 import { createPushHandlers } from './push.js';
+import { sendFailure } from './errors.js';
 import { sendError, sendText } from './respond.js';
 
-export interface ServerDeps {
+export interface GatewayDeps {
   config: Config;
   store: MetricStore;
   self: SelfMetrics;
@@ -57,8 +58,15 @@ function joinPath(prefix: string, p: string): string {
   return joined.length > 1 && joined.endsWith('/') ? joined.slice(0, -1) : joined;
 }
 
-/** The gateway's request listener, for an HTTP or HTTPS server. */
-export function createGatewayHandler(deps: ServerDeps): RequestListener {
+/** The gateway: one request listener for every server it listens on, and what it holds. */
+export interface Gateway {
+  handler: RequestListener;
+  /** Lets go of the store (subscriptions, background work); the store itself stays open. */
+  close(): void;
+}
+
+/** Built once per process: one scrape cache and one view of the store, whatever the addresses. */
+export function createGateway(deps: GatewayDeps): Gateway {
   const { config, store, self, log } = deps;
   const prefix = config.routePrefix;
   const scrape = new ScrapeCache(store);
@@ -66,7 +74,15 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
   const pushes = createPushHandlers({ store, check: !config.disableConsistencyCheck, limits: config.limits, log, utf8Names: config.utf8Names });
   const ui = createUi({ store, config, build: deps.build, startMs: deps.startMs });
 
-  const ok: Handler = (_req, res) => sendText(res, 200, 'OK');
+  // Probes ask the store: a store that cannot take writes is not healthy, one still restoring not ready.
+  const healthy: Handler = (_req, res) => {
+    const h = store.health();
+    return h.healthy ? sendText(res, 200, 'OK') : sendText(res, 503, `${h.reason ?? 'the store is not healthy'}\n`);
+  };
+  const ready: Handler = (_req, res) => {
+    const h = store.health();
+    return h.ready ? sendText(res, 200, 'OK') : sendText(res, 503, `${h.reason ?? 'the store is not ready'}\n`);
+  };
 
   const scrapeHandler: Handler = async (req, res) => {
     const own = await gatherSelf(self);
@@ -136,8 +152,8 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
   const quit = config.enableLifecycle ? quitAllowed : quitForbidden;
 
   const routes: Route[] = [
-    { path: joinPath(prefix, '/-/healthy'), methods: { GET: ok }, name: 'healthy' },
-    { path: joinPath(prefix, '/-/ready'), methods: { GET: ok }, name: 'ready' },
+    { path: joinPath(prefix, '/-/healthy'), methods: { GET: healthy }, name: 'healthy' },
+    { path: joinPath(prefix, '/-/ready'), methods: { GET: ready }, name: 'ready' },
     { path: joinPath(prefix, config.telemetryPath), methods: { GET: scrapeHandler } },
     {
       path: joinPath(prefix, '/metrics/job') + '*',
@@ -165,8 +181,7 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
       path: api + '/admin/wipe',
       methods: {
         PUT: async (_q, res) => {
-          store.wipe();
-          await store.durable();
+          await store.wipe();
           res.writeHead(202, { 'Content-Length': '0' });
           res.end();
           return 202;
@@ -246,7 +261,12 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
     const isPushPath = hit.route.path === pushJobRoot.slice(0, -1) + '*';
     const isPush = isPushPath && method !== 'DELETE';
     const started = process.hrtime.bigint();
-    const status = await hit.route.methods[method]!(req, res, hit.rest);
+    let status: number;
+    try {
+      status = await hit.route.methods[method]!(req, res, hit.rest);
+    } catch (err) {
+      status = sendFailure(res, err, log, req.url);
+    }
     const name = isPush ? 'push' : isPushPath ? 'delete' : hit.route.name;
     if (name !== undefined) self.requests.inc({ code: String(status), handler: name, method: method.toLowerCase() });
     if (isPush) {
@@ -254,12 +274,14 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
     }
   }
 
-  return (req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      log.error({ err: String(err), url: req.url }, 'request failed');
-      if (!res.headersSent) sendError(res, 500, 'internal server error');
-      else res.destroy();
-    });
+  return {
+    handler: (req, res) => {
+      handle(req, res).catch((err: unknown) => sendFailure(res, err, log, req.url));
+    },
+    close: () => {
+      scrape.close();
+      ui.close();
+    },
   };
 }
 
@@ -291,7 +313,7 @@ export function checkingInterval(web: Config['web']): number {
  * refused, and to CONNECT, which Node hands to a 'connect' listener and would otherwise drop
  * (the reference routes it like any method: 405 on a known path, 404 elsewhere).
  */
-export function prepareServer(server: Server | HttpsServer, web: Config['web'], listener: RequestListener): void {
+function prepareServer(server: Server | HttpsServer, web: Config['web'], listener: RequestListener): void {
   server.maxConnections = web.maxConnections;
   server.headersTimeout = web.readHeaderTimeoutMs;
   server.requestTimeout = web.readTimeoutMs;
@@ -309,11 +331,16 @@ export function prepareServer(server: Server | HttpsServer, web: Config['web'], 
   });
 }
 
-/** A plain-HTTP server running the gateway. */
-export function createGatewayServer(deps: ServerDeps): Server {
-  const listener = createGatewayHandler(deps);
-  const server = createServer({ connectionsCheckingInterval: checkingInterval(deps.config.web) }, listener);
-  prepareServer(server, deps.config.web, listener);
+/** Makes the server object: node:http's by default, node:https's (or another) for TLS. */
+export type ServerMaker = (options: ServerOptions, listener: RequestListener) => Server | HttpsServer;
+
+/**
+ * Every server of the gateway, plain or TLS, gets its timeouts and limits here, whatever
+ * address it listens on.
+ */
+export function createGatewayServer(listener: RequestListener, web: Config['web'], make: ServerMaker = createServer): Server | HttpsServer {
+  const server = make({ connectionsCheckingInterval: checkingInterval(web), keepAliveTimeout: web.idleTimeoutMs }, listener);
+  prepareServer(server, web, listener);
   return server;
 }
 

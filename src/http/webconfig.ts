@@ -65,7 +65,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import path from 'node:path';
 import { createSecureContext, DEFAULT_CIPHERS, type SecureContextOptions, type TLSSocket } from 'node:tls';
@@ -920,15 +920,15 @@ const HTTP_TO_HTTPS = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP reque
  * guarded with webConfigGuard). Certificates, CA, versions, ciphers and the client certificate
  * policy follow the file's changes for new connections.
  */
-export function createWebServer(source: LiveWebConfig, listener: RequestListener, log?: Logger): Server | HttpsServer {
+export function createWebServer(source: LiveWebConfig, listener: RequestListener, log?: Logger, options: ServerOptions = {}): Server | HttpsServer {
   const initial = source.current.tls;
   if (initial === null) {
     source.on('change', (next: LoadedWebConfig) => {
       if (next.tls !== null) log?.warn({ file: source.file }, 'TLS settings were added to the web config file; they take effect at the next start');
     });
-    return createHttpServer({ keepAliveTimeout: 65_000 }, listener);
+    return createHttpServer({ keepAliveTimeout: 65_000, ...options }, listener);
   }
-  const server = createHttpsServer({ ...initial.options, keepAliveTimeout: 65_000 }, listener);
+  const server = createHttpsServer({ ...initial.options, keepAliveTimeout: 65_000, ...options }, listener);
   let policy = initial.clientAuth;
   const tlsServer = server as HttpsServer & { requestCert: boolean; rejectUnauthorized: boolean };
   const onChange = (next: LoadedWebConfig) => {

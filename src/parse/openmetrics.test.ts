@@ -739,15 +739,15 @@ queue_count 5
   );
 });
 
-test('stored through the store: scraped like a text push; timestamps are refused as the reference refuses them', () => {
+test('stored through the store: scraped like a text push; timestamps are refused as the reference refuses them', async () => {
   const store = new MemoryStore();
   const cache = new ScrapeCache(store);
-  const ok = store.write({ labels: { job: 'om' }, families: parseOpenMetrics('# TYPE x counter\nx_total{a="b"} 2\nx_created{a="b"} 5\n# EOF\n'), replace: true, check: true, timestampMs: 0 });
+  const ok = await store.write({ labels: { job: 'om' }, families: parseOpenMetrics('# TYPE x counter\nx_total{a="b"} 2\nx_created{a="b"} 5\n# EOF\n'), replace: true, check: true, timestampMs: 0 });
   assert.deepEqual(ok, { ok: true });
-  const textPush = store.write({ labels: { job: 'text' }, families: parseText('# TYPE x_total counter\nx_total{a="c"} 1\n'), replace: true, check: true, timestampMs: 0 });
+  const textPush = await store.write({ labels: { job: 'text' }, families: parseText('# TYPE x_total counter\nx_total{a="c"} 1\n'), replace: true, check: true, timestampMs: 0 });
   assert.deepEqual(textPush, { ok: true }, 'an OpenMetrics push and a text push of the same counter are consistent');
   const scrape = cache.render([]).toString();
   assert.match(scrape, /# TYPE x_total counter\nx_total\{a="b",instance="",job="om"\} 2\nx_total\{a="c",instance="",job="text"\} 1\n/);
-  const refused = store.write({ labels: { job: 'ts' }, families: parseOpenMetrics('a 1 1700000000\n# EOF\n'), replace: true, check: true, timestampMs: 0 });
+  const refused = await store.write({ labels: { job: 'ts' }, families: parseOpenMetrics('a 1 1700000000\n# EOF\n'), replace: true, check: true, timestampMs: 0 });
   assert.deepEqual(refused, { ok: false, error: 'pushed metrics must not have timestamps' });
 });

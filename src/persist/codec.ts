@@ -1,7 +1,6 @@
 // JSON lines for groups and writes. JSON has no NaN, infinities or negative zero, which metric
 // values use, so those numbers travel as {"$n":"NaN"} and are revived on the way back.
-import type { MetricFamily, MetricType } from '../model.js';
-import type { GroupingLabels, WriteRequest } from '../store/types.js';
+import type { ChangeRecord } from '../store/types.js';
 
 function replacer(_key: string, value: unknown): unknown {
   if (typeof value === 'number' && (!Number.isFinite(value) || Object.is(value, -0))) {
@@ -27,27 +26,7 @@ export function decodeLine<T>(line: string): T {
   return (line.includes('"$n"') ? JSON.parse(line, reviver) : JSON.parse(line)) as T;
 }
 
-/** A family the store keeps packed (see store/compact.ts), persisted as it is kept. */
-export interface PackedRecord {
-  name: string;
-  help?: string;
-  type: MetricType;
-  /** Number of series. */
-  series: number;
-  /** The series' lines, a latin1 string of their UTF-8 bytes. */
-  text: string;
-  /** Push order, when not the order of the lines. */
-  order?: string;
-}
+export type { FamilyRecord, GroupRecord, PackedRecord } from '../store/types.js';
 
-/** A family as persisted (parsed, or packed), with the time of the write that put it in its group. */
-export type FamilyRecord = { family: MetricFamily; timestampMs: number } | { packed: PackedRecord; timestampMs: number };
-
-/** A group as persisted: its grouping labels and its families with their write times. */
-export interface GroupRecord {
-  labels: GroupingLabels;
-  families: FamilyRecord[];
-}
-
-/** One entry of the write-ahead log: a write (and whether it was applied), a delete, a wipe. */
-export type LogRecord = { write: WriteRequest; ok: boolean } | { delete: GroupingLabels } | { wipe: true };
+/** One entry of the write-ahead log: a change as the store announced it. */
+export type LogRecord = ChangeRecord;

@@ -4,9 +4,18 @@
 // push is answered, so a crash loses no acknowledged push; snapshots then compact the log.
 import { promises as fs } from 'node:fs';
 import type { Logger } from 'pino';
-import type { MemoryStore } from '../store/memory.js';
-import type { Group, GroupingLabels, MetricStore, ReservedFamily, StoreChange, WriteRequest, WriteResult } from '../store/types.js';
-import type { FamilyRecord, GroupRecord, LogRecord, PackedRecord } from './codec.js';
+import type {
+  ChangeRecord,
+  Group,
+  GroupingLabels,
+  GroupRecord,
+  MetricStore,
+  ReservedFamily,
+  StoreChange,
+  StoreHealth,
+  WriteRequest,
+  WriteResult,
+} from '../store/types.js';
 import { encodeSnapshot, readSnapshot, SnapshotError, writeFileAtomically } from './snapshot.js';
 import { listSegments, readSegment, segmentPath, WalError, WriteAheadLog } from './wal.js';
 
@@ -23,17 +32,7 @@ export class PersistenceError extends Error {}
 
 /** Groups as records, each rebuilt only when its turn comes to be encoded. */
 function* records(groups: Iterable<Group>): Iterable<GroupRecord> {
-  for (const g of groups) {
-    const families = [...g.families.values()].map((sf): FamilyRecord => {
-      const { packed, timestampMs } = sf;
-      if (packed === undefined) return { family: sf.family, timestampMs };
-      const rec: PackedRecord = { name: sf.name, type: sf.type, series: sf.seriesCount, text: packed.text };
-      if (sf.help !== undefined) rec.help = sf.help;
-      if (packed.order !== undefined) rec.order = packed.order;
-      return { packed: rec, timestampMs };
-    });
-    yield { labels: g.labels, families };
-  }
+  for (const g of groups) yield { labels: g.labels, families: [...g.families.values()].map((sf) => sf.record()) };
 }
 
 export class DurableStore implements MetricStore {
@@ -44,23 +43,23 @@ export class DurableStore implements MetricStore {
   private closed = false;
 
   private constructor(
-    private readonly inner: MemoryStore,
+    private readonly inner: MetricStore,
     private readonly opts: PersistenceOptions,
   ) {}
 
   /** Restores the store from the snapshot and any log segments, then persists from there on. */
-  static async open(inner: MemoryStore, opts: PersistenceOptions): Promise<DurableStore> {
+  static async open(inner: MetricStore, opts: PersistenceOptions): Promise<DurableStore> {
     const store = new DurableStore(inner, opts);
     let nextSegment = 1;
     try {
       const started = Date.now();
       const snap = await readSnapshot(opts.file);
-      for (const g of snap?.groups ?? []) inner.load(g);
+      for (const g of snap?.groups ?? []) inner.restore(g);
       const segments = (await listSegments(opts.file)).filter((s) => s >= (snap?.header.walSegment ?? 0));
       let replayed = 0;
       for (const seq of segments) {
         for (const rec of await readSegment(segmentPath(opts.file, seq))) {
-          store.replay(rec);
+          inner.replay(rec);
           replayed++;
         }
       }
@@ -74,7 +73,7 @@ export class DurableStore implements MetricStore {
         throw new PersistenceError(`${e.message}; refusing to start (use --persistence.start-empty-on-error to start with an empty store)`);
       }
       opts.log.error({ err: e.message }, 'persistence files are damaged; starting with an empty store as asked');
-      inner.wipe();
+      await inner.wipe();
       const stamp = Date.now();
       await fs.rename(opts.file, `${opts.file}.damaged.${stamp}`).catch(() => undefined);
       for (const seq of await listSegments(opts.file)) {
@@ -82,15 +81,12 @@ export class DurableStore implements MetricStore {
       }
     }
     if (opts.sync) store.wal = new WriteAheadLog(opts.file, nextSegment);
+    // Every change from here on is logged (sync) and makes a snapshot due, in the order applied.
+    inner.subscribe((change) => {
+      if (change.record !== undefined) store.wal?.append(change.record);
+      store.changed();
+    });
     return store;
-  }
-
-  private replay(rec: LogRecord): void {
-    if ('write' in rec) {
-      if (rec.ok) this.inner.write({ ...rec.write, check: false });
-      else this.inner.markFailed(rec.write.labels, rec.write.timestampMs);
-    } else if ('delete' in rec) this.inner.delete(rec.delete);
-    else this.inner.wipe();
   }
 
   get groupCount(): number {
@@ -111,30 +107,40 @@ export class DurableStore implements MetricStore {
   reserved(name: string): ReservedFamily | undefined {
     return this.inner.reserved(name);
   }
+  get version(): number {
+    return this.inner.version;
+  }
   subscribe(listener: (change: StoreChange) => void): () => void {
     return this.inner.subscribe(listener);
   }
+  health(): StoreHealth {
+    return this.inner.health();
+  }
+  restore(record: GroupRecord): void {
+    this.inner.restore(record);
+  }
+  replay(record: ChangeRecord): void {
+    this.inner.replay(record);
+  }
 
-  write(req: WriteRequest): WriteResult {
-    const result = this.inner.write(req);
-    this.wal?.append({ write: { ...req, families: result.ok ? req.families : [] }, ok: result.ok });
-    this.changed();
+  async write(req: WriteRequest): Promise<WriteResult> {
+    const result = await this.inner.write(req);
+    await this.durable();
     return result;
   }
 
-  delete(labels: GroupingLabels): void {
-    this.inner.delete(labels);
-    this.wal?.append({ delete: labels });
-    this.changed();
+  async delete(labels: GroupingLabels): Promise<void> {
+    await this.inner.delete(labels);
+    await this.durable();
   }
 
-  wipe(): void {
-    this.inner.wipe();
-    this.wal?.append({ wipe: true });
-    this.changed();
+  async wipe(): Promise<void> {
+    await this.inner.wipe();
+    await this.durable();
   }
 
-  durable(): Promise<void> {
+  /** Resolves once every change applied so far is on disk (at once without the log). */
+  private durable(): Promise<void> {
     return this.wal?.flush() ?? Promise.resolve();
   }
 
@@ -173,5 +179,6 @@ export class DurableStore implements MetricStore {
     await this.wal?.flush();
     await this.persist();
     await this.wal?.close();
+    await this.inner.close();
   }
 }

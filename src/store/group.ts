@@ -4,18 +4,15 @@
 import type { MetricFamily } from '../model.js';
 import type { Shape } from './consistency.js';
 import { groupSeriesLabels } from './grouping.js';
-import type { Group, GroupingLabels, StoredFamily } from './types.js';
+import { sortedLines } from './family.js';
+import { PUSH_FAILURE_TIME, PUSH_TIME, isTimeName, type TimeName } from './types.js';
+import type { FamilyRecord, Group, GroupingLabels, StoredFamily } from './types.js';
 
-export const PUSH_TIME = 'push_time_seconds';
-export const PUSH_FAILURE_TIME = 'push_failure_time_seconds';
+export { PUSH_FAILURE_TIME, PUSH_TIME, isTimeName };
+
 const PUSH_TIME_HELP = 'Last Unix time when changing this group in the Pushgateway succeeded.';
 const PUSH_FAILURE_TIME_HELP = 'Last Unix time when changing this group in the Pushgateway failed.';
 
-export type TimeName = typeof PUSH_TIME | typeof PUSH_FAILURE_TIME;
-
-export function isTimeName(name: string): name is TimeName {
-  return name === PUSH_TIME || name === PUSH_FAILURE_TIME;
-}
 
 export function timeFamily(name: TimeName, labels: GroupingLabels, seconds: number): MetricFamily {
   return {
@@ -110,17 +107,20 @@ class TimeFamily implements StoredFamily {
   get seriesCount(): number {
     return 1;
   }
-  get packed(): undefined {
-    return undefined;
-  }
   get help(): string {
     return this.name === PUSH_TIME ? PUSH_TIME_HELP : PUSH_FAILURE_TIME_HELP;
   }
   get timestampMs(): number {
     return this.name === PUSH_TIME ? this.group.pushTimeMs : this.group.failureTimeMs;
   }
-  get family(): MetricFamily {
+  unpack(): MetricFamily {
     return timeFamily(this.name, this.group.labels, this.name === PUSH_TIME ? this.group.pushTimeSeconds : this.group.failureTimeSeconds);
+  }
+  lines(): string {
+    return sortedLines(this.unpack());
+  }
+  record(): FamilyRecord {
+    return { family: this.unpack(), timestampMs: this.timestampMs };
   }
 }
 

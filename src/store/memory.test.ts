@@ -24,27 +24,27 @@ function names(store: MemoryStore, labels: GroupingLabels): string[] {
   return g === undefined ? [] : [...g.families.keys()].sort();
 }
 
-test('PUT stores the families with push times; labels get grouping labels and instance=""', () => {
+test('PUT stores the families with push times; labels get grouping labels and instance=""', async () => {
   const s = new MemoryStore();
-  assert.deepEqual(write(s, { job: 'j' }, [fam('a', 'gauge', [[{ job: 'body', x: '1' }, 1]])]), { ok: true });
+  assert.deepEqual(await write(s, { job: 'j' }, [fam('a', 'gauge', [[{ job: 'body', x: '1' }, 1]])]), { ok: true });
   const g = [...s.groups()][0];
-  assert.deepEqual(g.families.get('a')!.family.metrics[0].labels, [
+  assert.deepEqual(g.families.get('a')!.unpack().metrics[0].labels, [
     { name: 'instance', value: '' },
     { name: 'job', value: 'j' },
     { name: 'x', value: '1' },
   ]);
-  assert.equal(g.families.get('push_time_seconds')!.family.metrics[0].value, clock / 1000);
-  assert.equal(g.families.get('push_failure_time_seconds')!.family.metrics[0].value, 0);
+  assert.equal(g.families.get('push_time_seconds')!.unpack().metrics[0].value, clock / 1000);
+  assert.equal(g.families.get('push_failure_time_seconds')!.unpack().metrics[0].value, 0);
   assert.equal(g.lastPushSuccess, true);
   assert.equal(s.seriesCount, 3);
 });
 
-test('PUT replaces the whole group, POST only the families it names', () => {
+test('PUT replaces the whole group, POST only the families it names', async () => {
   const s = new MemoryStore();
-  write(s, { job: 'j' }, [fam('a', 'gauge', [[{}, 1]]), fam('b', 'gauge', [[{}, 2]])]);
-  write(s, { job: 'j' }, [fam('c', 'gauge', [[{}, 3]])], false);
+  await write(s, { job: 'j' }, [fam('a', 'gauge', [[{}, 1]]), fam('b', 'gauge', [[{}, 2]])]);
+  await write(s, { job: 'j' }, [fam('c', 'gauge', [[{}, 3]])], false);
   assert.deepEqual(names(s, { job: 'j' }), ['a', 'b', 'c', 'push_failure_time_seconds', 'push_time_seconds']);
-  write(s, { job: 'j' }, [fam('b', 'counter', [[{}, 4]])], true);
+  await write(s, { job: 'j' }, [fam('b', 'counter', [[{}, 4]])], true);
   assert.deepEqual(names(s, { job: 'j' }), ['b', 'push_failure_time_seconds', 'push_time_seconds']);
 });
 
@@ -70,25 +70,25 @@ const conflicts: Array<{ name: string; first: MetricFamily[]; second: MetricFami
   },
 ];
 for (const c of conflicts) {
-  test(`consistency: ${c.name} → refused, group unchanged, failure time set`, () => {
+  test(`consistency: ${c.name} → refused, group unchanged, failure time set`, async () => {
     const s = new MemoryStore();
-    assert.deepEqual(write(s, { job: 'a' }, c.first), { ok: true });
+    assert.deepEqual(await write(s, { job: 'a' }, c.first), { ok: true });
     const labels = c.secondLabels ?? { job: 'b' };
-    write(s, labels, [fam('keep', 'gauge', [[{}, 9]])]);
+    await write(s, labels, [fam('keep', 'gauge', [[{}, 9]])]);
     const before = names(s, labels);
-    const r = write(s, labels, c.second);
+    const r = await write(s, labels, c.second);
     assert.equal(r.ok, false);
     assert.match((r as { error: string }).error, c.error);
     assert.deepEqual(names(s, labels), before);
     const g = [...s.groups()].find((x) => x.labels.job === labels.job && x.labels.instance === labels.instance)!;
     assert.equal(g.lastPushSuccess, false);
-    assert.equal(g.families.get('push_failure_time_seconds')!.family.metrics[0].value, clock / 1000);
+    assert.equal(g.families.get('push_failure_time_seconds')!.unpack().metrics[0].value, clock / 1000);
   });
 }
 
-test('consistency: the same series twice in one push', () => {
+test('consistency: the same series twice in one push', async () => {
   const s = new MemoryStore();
-  const r = write(s, { job: 'd' }, [fam('m', 'untyped', [[{ a: '1' }, 1], [{ a: '1' }, 2]])]);
+  const r = await write(s, { job: 'd' }, [fam('m', 'untyped', [[{ a: '1' }, 1], [{ a: '1' }, 2]])]);
   assert.deepEqual(r, {
     ok: false,
     error: 'collected metric "m" { label:<name:"a" value:"1" > label:<name:"instance" value:"" > label:<name:"job" value:"d" > untyped:<value:2 > } was collected before with the same name and label values',
@@ -97,31 +97,31 @@ test('consistency: the same series twice in one push', () => {
   assert.deepEqual(names(s, { job: 'd' }), ['push_failure_time_seconds', 'push_time_seconds']);
 });
 
-test('consistency: several errors are listed as client_golang lists them', () => {
+test('consistency: several errors are listed as client_golang lists them', async () => {
   const s = new MemoryStore();
-  write(s, { job: 'a' }, [fam('x', 'gauge', [[{}, 1]])]);
-  const r = write(s, { job: 'b' }, [fam('x', 'counter', [[{ i: '1' }, 1], [{ i: '2' }, 2]])]);
+  await write(s, { job: 'a' }, [fam('x', 'gauge', [[{}, 1]])]);
+  const r = await write(s, { job: 'b' }, [fam('x', 'counter', [[{ i: '1' }, 1], [{ i: '2' }, 2]])]);
   assert.equal(r.ok, false);
   assert.match((r as { error: string }).error, /^2 error\(s\) occurred:\n\* collected metric "x" .* is not a GAUGE\n\* collected metric "x" .* is not a GAUGE$/);
 });
 
-test('consistency: a family of the gateway itself with another type is refused', () => {
+test('consistency: a family of the gateway itself with another type is refused', async () => {
   const reserved = new Map<string, ReservedFamily>([
     ['process_cpu_seconds_total', { type: 'counter', help: 'h', forceHelp: true }],
     ['pushgateway_http_requests_total', { type: 'counter', help: 'Total.', forceHelp: false }],
   ]);
   const s = new MemoryStore(reserved);
-  assert.deepEqual(write(s, { job: 'a' }, [fam('process_cpu_seconds_total', 'gauge', [[{}, 1]])]), {
+  assert.deepEqual(await write(s, { job: 'a' }, [fam('process_cpu_seconds_total', 'gauge', [[{}, 1]])]), {
     ok: false,
     error: 'gathered metric family process_cpu_seconds_total has type GAUGE but should have COUNTER',
   });
-  assert.deepEqual(write(s, { job: 'a' }, [fam('process_cpu_seconds_total', 'counter', [[{}, 1]], 'other help')]), { ok: true });
+  assert.deepEqual(await write(s, { job: 'a' }, [fam('process_cpu_seconds_total', 'counter', [[{}, 1]], 'other help')]), { ok: true });
   // A family without series at start-up has no forced HELP: a different one is refused first.
-  assert.deepEqual(write(s, { job: 'a' }, [fam('pushgateway_http_requests_total', 'gauge', [[{}, 1]])]), {
+  assert.deepEqual(await write(s, { job: 'a' }, [fam('pushgateway_http_requests_total', 'gauge', [[{}, 1]])]), {
     ok: false,
     error: 'gathered metric family pushgateway_http_requests_total has help "" but should have "Total."',
   });
-  assert.deepEqual(write(s, { job: 'a' }, [fam('pushgateway_http_requests_total', 'counter', [[{}, 1]], 'Total.')], false), { ok: true });
+  assert.deepEqual(await write(s, { job: 'a' }, [fam('pushgateway_http_requests_total', 'counter', [[{}, 1]], 'Total.')], false), { ok: true });
 });
 
 const labelCases: Array<[string, MetricFamily, string]> = [
@@ -130,75 +130,75 @@ const labelCases: Array<[string, MetricFamily, string]> = [
   ['invalid UTF-8 value', fam('m', 'untyped', [[{ a: '\udcff\udcfe' }, 1]]), 'has a label named "a" whose value is not utf8: "\\xff\\xfe"'],
 ];
 for (const [name, mf, message] of labelCases) {
-  test(`consistency: ${name}`, () => {
-    const r = write(new MemoryStore(), { job: 'l' }, [mf]);
+  test(`consistency: ${name}`, async () => {
+    const r = await write(new MemoryStore(), { job: 'l' }, [mf]);
     assert.equal(r.ok, false);
     assert.ok((r as { error: string }).error.endsWith(message), (r as { error: string }).error);
   });
 }
 
-test('a group may change the type of its own family', () => {
+test('a group may change the type of its own family', async () => {
   const s = new MemoryStore();
-  write(s, { job: 'a' }, [fam('x', 'gauge', [[{}, 1]])]);
-  assert.deepEqual(write(s, { job: 'a' }, [fam('x', 'counter', [[{}, 1]])], false), { ok: true });
+  await write(s, { job: 'a' }, [fam('x', 'gauge', [[{}, 1]])]);
+  assert.deepEqual(await write(s, { job: 'a' }, [fam('x', 'counter', [[{}, 1]])], false), { ok: true });
 });
 
-test('timestamps are refused even without the consistency check', () => {
+test('timestamps are refused even without the consistency check', async () => {
   const s = new MemoryStore();
   const mf = fam('x', 'gauge', [[{}, 1]]);
   mf.metrics[0].timestampMs = 5;
-  assert.deepEqual(write(s, { job: 'a' }, [mf], true, false), { ok: false, error: 'pushed metrics must not have timestamps' });
+  assert.deepEqual(await write(s, { job: 'a' }, [mf], true, false), { ok: false, error: 'pushed metrics must not have timestamps' });
 });
 
-test('disabled check stores conflicting types', () => {
+test('disabled check stores conflicting types', async () => {
   const s = new MemoryStore();
-  write(s, { job: 'a' }, [fam('x', 'gauge', [[{}, 1]])]);
-  assert.deepEqual(write(s, { job: 'b' }, [fam('x', 'counter', [[{}, 1]])], true, false), { ok: true });
+  await write(s, { job: 'a' }, [fam('x', 'gauge', [[{}, 1]])]);
+  assert.deepEqual(await write(s, { job: 'b' }, [fam('x', 'counter', [[{}, 1]])], true, false), { ok: true });
   assert.equal([...s.familyGroups('x')].length, 2);
 });
 
-test('delete and wipe remove groups and announce the change', () => {
+test('delete and wipe remove groups and announce the change', async () => {
   const s = new MemoryStore();
   const changes: string[][] = [];
   s.subscribe((c) => changes.push([...c.families].sort()));
-  write(s, { job: 'a' }, [fam('x', 'gauge', [[{}, 1]])]);
-  write(s, { job: 'b' }, [fam('y', 'gauge', [[{}, 1]])]);
-  s.delete({ job: 'a' });
+  await write(s, { job: 'a' }, [fam('x', 'gauge', [[{}, 1]])]);
+  await write(s, { job: 'b' }, [fam('y', 'gauge', [[{}, 1]])]);
+  await s.delete({ job: 'a' });
   assert.equal(s.groupCount, 1);
   assert.deepEqual([...s.familyGroups('x')], []);
-  s.delete({ job: 'nope' });
-  s.wipe();
+  await s.delete({ job: 'nope' });
+  await s.wipe();
   assert.equal(s.groupCount, 0);
   assert.equal(s.seriesCount, 0);
   assert.deepEqual(changes[2], ['push_failure_time_seconds', 'push_time_seconds', 'x']);
   assert.equal(changes.length, 4);
 });
 
-test('consistency: a series already stored by a group of another shape is refused', () => {
+test('consistency: a series already stored by a group of another shape is refused', async () => {
   const s = new MemoryStore();
   // {job=a} stores a series that carries instance="x" itself; {job=a, instance=x} may not push it again.
-  assert.deepEqual(write(s, { job: 'a' }, [fam('m', 'gauge', [[{ instance: 'x' }, 1], [{ instance: 'y' }, 2]])]), { ok: true });
-  const r = write(s, { job: 'a', instance: 'x' }, [fam('m', 'gauge', [[{}, 3]])]);
+  assert.deepEqual(await write(s, { job: 'a' }, [fam('m', 'gauge', [[{ instance: 'x' }, 1], [{ instance: 'y' }, 2]])]), { ok: true });
+  const r = await write(s, { job: 'a', instance: 'x' }, [fam('m', 'gauge', [[{}, 3]])]);
   assert.equal(r.ok, false);
   assert.match((r as { error: string }).error, /was collected before with the same name and label values/);
   // Another series of that group is fine, and so is the same series under another family name.
-  assert.deepEqual(write(s, { job: 'a', instance: 'x' }, [fam('m', 'gauge', [[{ other: '1' }, 3]]), fam('n', 'gauge', [[{}, 3]])]), { ok: true });
+  assert.deepEqual(await write(s, { job: 'a', instance: 'x' }, [fam('m', 'gauge', [[{ other: '1' }, 3]]), fam('n', 'gauge', [[{}, 3]])]), { ok: true });
   // The other way round: {job=a} may not push the series {job=a, instance=x} now holds.
-  const back = write(s, { job: 'a' }, [fam('m', 'gauge', [[{ instance: 'x', other: '1' }, 4]])]);
+  const back = await write(s, { job: 'a' }, [fam('m', 'gauge', [[{ instance: 'x', other: '1' }, 4]])]);
   assert.equal(back.ok, false);
   // Once that group is gone, the series is free.
-  s.delete({ job: 'a', instance: 'x' });
-  assert.deepEqual(write(s, { job: 'a' }, [fam('m', 'gauge', [[{ instance: 'x', other: '1' }, 4]])]), { ok: true });
+  await s.delete({ job: 'a', instance: 'x' });
+  assert.deepEqual(await write(s, { job: 'a' }, [fam('m', 'gauge', [[{ instance: 'x', other: '1' }, 4]])]), { ok: true });
 });
 
-test('families are kept packed, and read back as pushed', () => {
+test('families are kept packed, and read back as pushed', async () => {
   const s = new MemoryStore();
   const pushed = fam('p', 'gauge', [[{ z: '2' }, 2], [{ z: '1' }, 1]], 'help');
-  assert.deepEqual(write(s, { job: 'k' }, [structuredClone(pushed)]), { ok: true });
+  assert.deepEqual(await write(s, { job: 'k' }, [structuredClone(pushed)]), { ok: true });
   const sf = [...s.groups()][0].families.get('p')!;
-  assert.equal(sf.packed?.text, 'p{instance="",job="k",z="1"} 1\np{instance="",job="k",z="2"} 2\n');
+  assert.equal(sf.lines(), 'p{instance="",job="k",z="1"} 1\np{instance="",job="k",z="2"} 2\n');
   assert.deepEqual(
-    sf.family.metrics.map((m) => m.labels.map((l) => l.value).join()),
+    sf.unpack().metrics.map((m) => m.labels.map((l) => l.value).join()),
     [',k,2', ',k,1'],
   );
   assert.equal(sf.seriesCount, 2);

@@ -2,23 +2,31 @@
 // of the gateway; every change goes through write/delete/wipe and is announced to subscribers.
 import type { Metric, MetricFamily } from '../model.js';
 import { ConsistencyIndex, seriesKey, type ConsistencyOptions } from './consistency.js';
-import { restorePacked, storeFamily } from './family.js';
+import { packedText, parsedMetrics, restorePacked, storeFamily } from './family.js';
 import { groupId, groupShape, sanitizeFamily } from './grouping.js';
 import { isTimeName, PUSH_FAILURE_TIME, PUSH_TIME, StoredGroup, timeFamily } from './group.js';
 import { byteString, seriesIdText } from '../expose/text.js';
-import type { GroupRecord } from '../persist/codec.js';
 import type {
+  AppliedWrite,
+  ChangeRecord,
   Group,
+  GroupRecord,
   GroupingLabels,
   MetricStore,
   ReservedFamily,
   StoreChange,
+  StoreHealth,
   StoredFamily,
   WriteRequest,
   WriteResult,
 } from './types.js';
 
 export { PUSH_TIME, PUSH_FAILURE_TIME } from './group.js';
+
+/** Wall-clock milliseconds, with sub-millisecond digits (the reference reports nanoseconds). */
+export function nowMs(): number {
+  return Date.now() + (performance.now() % 1);
+}
 
 function hasTimestamps(families: MetricFamily[]): boolean {
   return families.some((mf) => mf.metrics.some((m) => m.timestampMs !== undefined));
@@ -29,6 +37,9 @@ export class MemoryStore implements MetricStore {
   private readonly index: ConsistencyIndex;
   private readonly listeners = new Set<(c: StoreChange) => void>();
   private series = 0;
+  private changes = 0;
+  /** Per group, the last pending write or delete: the next one of the group waits for it. */
+  private readonly tails = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly reservedFamilies: ReadonlyMap<string, ReservedFamily> = new Map(),
@@ -71,21 +82,70 @@ export class MemoryStore implements MetricStore {
     return this.reservedFamilies.get(name);
   }
 
+  get version(): number {
+    return this.changes;
+  }
+
   subscribe(listener: (change: StoreChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  write(req: WriteRequest): WriteResult {
+  health(): StoreHealth {
+    return { healthy: true, ready: true };
+  }
+
+  write(req: WriteRequest): Promise<WriteResult> {
+    const { families } = req;
+    return this.inOrder(groupId(req.labels), Array.isArray(families), async () => {
+      const resolved = Array.isArray(families) ? families : await families;
+      return this.apply({ labels: req.labels, families: resolved, replace: req.replace, check: req.check, timestampMs: req.timestampMs ?? nowMs() });
+    });
+  }
+
+  delete(labels: GroupingLabels): Promise<void> {
+    return this.inOrder(groupId(labels), true, () => this.remove(labels));
+  }
+
+  wipe(): Promise<void> {
+    for (const g of [...this.byId.values()]) this.remove(g.labels);
+    return Promise.resolve();
+  }
+
+  /**
+   * Runs `task` after every earlier write or delete of the group; at once when none is pending
+   * and the task needs nothing to arrive (`ready`), so a plain write costs no extra turns.
+   */
+  private inOrder<T>(id: string, ready: boolean, task: () => T | Promise<T>): Promise<T> {
+    const prev = this.tails.get(id);
+    if (prev === undefined && ready) {
+      try {
+        return Promise.resolve(task());
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    const run = async () => task();
+    const next = prev === undefined ? run() : prev.then(run, run);
+    this.tails.set(id, next);
+    const clear = () => {
+      if (this.tails.get(id) === next) this.tails.delete(id);
+    };
+    next.then(clear, clear);
+    return next;
+  }
+
+  private apply(req: AppliedWrite): WriteResult {
     const id = groupId(req.labels);
     const seconds = req.timestampMs / 1000;
     // A group whose grouping labels are not valid UTF-8 is never created, not even to stamp its
     // failure (the reference creates it, and every scrape fails from then on).
     const mayCreate = Object.values(req.labels).every((v) => v.isWellFormed()) || this.byId.has(id);
-    if (hasTimestamps(req.families)) {
-      if (mayCreate) this.recordFailure(id, req.labels, req.timestampMs);
-      return { ok: false, error: 'pushed metrics must not have timestamps' };
-    }
+    const fail = (error: string): WriteResult => {
+      if (mayCreate) this.recordFailure(id, req);
+      return { ok: false, error };
+    };
+    if (hasTimestamps(req.families)) return fail('pushed metrics must not have timestamps');
     for (const mf of req.families) sanitizeFamily(mf, req.labels);
     const existing = this.byId.get(id);
     // The gateway's own push_time_seconds and push_failure_time_seconds always win over pushed
@@ -99,12 +159,8 @@ export class MemoryStore implements MetricStore {
       if (existing !== undefined) kept.add(PUSH_FAILURE_TIME);
       if (existing !== undefined && !req.replace) for (const sf of existing.pushedFamilies()) kept.add(sf.name);
       const errors = this.index.check(id, checked, kept, (n) => this.reservedFamilies.get(n));
-      if (errors.length > 0) {
-        if (mayCreate) this.recordFailure(id, req.labels, req.timestampMs);
-        const message =
-          errors.length === 1 ? errors[0] : `${errors.length} error(s) occurred:` + errors.map((e) => `\n* ${e}`).join('');
-        return { ok: false, error: message };
-      }
+      if (errors.length === 1) return fail(errors[0]);
+      if (errors.length > 1) return fail(`${errors.length} error(s) occurred:` + errors.map((e) => `\n* ${e}`).join(''));
     }
     const group = existing ?? this.createGroup(id, req.labels, req.timestampMs);
     const changed = new Set<string>([PUSH_TIME]);
@@ -121,22 +177,18 @@ export class MemoryStore implements MetricStore {
       changed.add(mf.name);
     }
     group.setTime(PUSH_TIME, seconds, req.timestampMs);
-    this.emit({ groupId: id, families: [...changed] });
+    this.emit(id, [...changed], { write: { ...req, families: pushed }, ok: true });
     return { ok: true };
   }
 
-  delete(labels: GroupingLabels): void {
+  private remove(labels: GroupingLabels): void {
     const group = this.byId.get(groupId(labels));
     if (group === undefined) return;
     const names = [...group.families.keys()];
     for (const sf of group.pushedFamilies()) this.removeFamily(group, sf.name);
     this.byId.delete(group.id);
     this.index.removeGroup(group.id, group.shape);
-    this.emit({ groupId: group.id, families: names });
-  }
-
-  wipe(): void {
-    for (const g of [...this.byId.values()]) this.delete(g.labels);
+    this.emit(group.id, names, { delete: group.labels });
   }
 
   /** A new group, both its push times 0, stamped with the time of the write that creates it. */
@@ -151,16 +203,11 @@ export class MemoryStore implements MetricStore {
     return group;
   }
 
-  durable(): Promise<void> {
-    return Promise.resolve();
-  }
-
   close(): Promise<void> {
     return Promise.resolve();
   }
 
-  /** Puts a restored group in place as it was persisted, without checks. */
-  load(record: GroupRecord): void {
+  restore(record: GroupRecord): void {
     const id = groupId(record.labels);
     const group = this.byId.get(id) ?? this.createGroup(id, record.labels, 0);
     const names: string[] = [PUSH_TIME, PUSH_FAILURE_TIME];
@@ -169,7 +216,8 @@ export class MemoryStore implements MetricStore {
       const name = sf?.name ?? ('family' in fr ? fr.family.name : '');
       if (isTimeName(name)) {
         // Only the value of a persisted time family counts; the gateway makes the rest.
-        group.setTime(name, (sf?.family ?? ('family' in fr ? fr.family : undefined))?.metrics[0]?.value ?? 0, fr.timestampMs);
+        const mf = sf?.unpack() ?? ('family' in fr ? fr.family : undefined);
+        group.setTime(name, mf?.metrics[0]?.value ?? 0, fr.timestampMs);
         continue;
       }
       this.removeFamily(group, name);
@@ -177,20 +225,26 @@ export class MemoryStore implements MetricStore {
       else if ('family' in fr) this.putFamily(group, fr.family, fr.timestampMs);
       names.push(name);
     }
-    this.emit({ groupId: id, families: names });
+    this.emit(id, names, undefined);
   }
 
-  /** Records a failed push to a group, as a failed write does. */
-  markFailed(labels: GroupingLabels, timestampMs: number): void {
-    this.recordFailure(groupId(labels), labels, timestampMs);
+  replay(record: ChangeRecord): void {
+    if ('write' in record) {
+      const w = record.write;
+      if (record.ok) this.apply({ ...w, check: false });
+      else this.recordFailure(groupId(w.labels), w);
+    } else if ('delete' in record) this.remove(record.delete);
+    else if (record.wipe === true) void this.wipe();
+    else throw new Error(`unknown change record ${JSON.stringify(record)}`);
   }
 
   /** A failed push stamps push_failure_time_seconds, creating the group if needed (as the reference does). */
-  private recordFailure(id: string, labels: GroupingLabels, timestampMs: number): void {
+  private recordFailure(id: string, req: AppliedWrite): void {
     const existing = this.byId.get(id);
-    const group = existing ?? this.createGroup(id, labels, timestampMs);
-    group.setTime(PUSH_FAILURE_TIME, timestampMs / 1000, timestampMs);
-    this.emit({ groupId: id, families: existing === undefined ? [PUSH_FAILURE_TIME, PUSH_TIME] : [PUSH_FAILURE_TIME] });
+    const group = existing ?? this.createGroup(id, req.labels, req.timestampMs);
+    group.setTime(PUSH_FAILURE_TIME, req.timestampMs / 1000, req.timestampMs);
+    const names = existing === undefined ? [PUSH_FAILURE_TIME, PUSH_TIME] : [PUSH_FAILURE_TIME];
+    this.emit(id, names, { write: { ...req, families: [] }, ok: false });
   }
 
   private putFamily(group: StoredGroup, mf: MetricFamily, timestampMs: number): void {
@@ -214,12 +268,12 @@ export class MemoryStore implements MetricStore {
   private holds(id: string, name: string, m: Metric): boolean {
     const sf = this.byId.get(id)?.families.get(name);
     if (sf === undefined) return false;
-    if (sf.packed === undefined) {
+    const text = packedText(sf);
+    if (text === undefined) {
       const key = seriesKey(m);
-      return sf.family.metrics.some((x) => seriesKey(x) === key);
+      return (parsedMetrics(sf) ?? sf.unpack().metrics).some((x) => seriesKey(x) === key);
     }
     // Packed: look for the series' line, which starts a line of the rendered text.
-    const { text } = sf.packed;
     const line = byteString(seriesIdText(name, sf.type, m.labels));
     for (let i = text.indexOf(line); i >= 0; i = text.indexOf(line, i + 1)) {
       if (i === 0 || text[i - 1] === '\n') return true;
@@ -227,7 +281,8 @@ export class MemoryStore implements MetricStore {
     return false;
   }
 
-  private emit(change: StoreChange): void {
+  private emit(groupId: string, families: readonly string[], record: ChangeRecord | undefined): void {
+    const change: StoreChange = { version: ++this.changes, groupId, families, record };
     for (const l of this.listeners) l(change);
   }
 }

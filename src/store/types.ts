@@ -1,6 +1,29 @@
-// The store's narrow interface: everything above it (HTTP, rendering, persistence) sees only this,
-// so another backend (a persistent log, a shared store for replicas) can take its place.
+// The store contract. Everything above the store (HTTP, rendering, persistence, a replica's feed)
+// sees only this, so another backend (a shared store for replicas) can take the memory store's
+// place; test/store/contract.ts is the suite every implementation runs.
+//
+// Ordering: writes and deletes of one group are applied in the order of the calls, whatever
+// order their inputs resolve in (a push's body may still be arriving when it is called); writes
+// to different groups are independent. A wipe applies at its call.
+// Verdicts: write/delete/wipe resolve once the change is applied and as durable as the store
+// promises (at once for memory; on disk with a write-ahead log); a write resolves with the
+// consistency verdict, and a failed write stamps the group's push_failure_time_seconds.
+// Reads are synchronous, over the store's local view, and see every change that resolved.
+// Mutation: callers never mutate what reads return; `unpack()` builds a new family each call,
+// which the caller owns. The families given to `write` belong to the store from then on.
+// Change feed: every applied change is announced once, in order, numbered by `version` (one more
+// for each change), so a consumer that missed one can tell and read the store again.
+// Health: `health()` says whether the store can take writes and serve reads now.
 import type { MetricFamily, MetricType } from '../model.js';
+
+/** The two families every group has, set by the store (never by a push). */
+export const PUSH_TIME = 'push_time_seconds';
+export const PUSH_FAILURE_TIME = 'push_failure_time_seconds';
+export type TimeName = typeof PUSH_TIME | typeof PUSH_FAILURE_TIME;
+
+export function isTimeName(name: string): name is TimeName {
+  return name === PUSH_TIME || name === PUSH_FAILURE_TIME;
+}
 
 /** Grouping labels of a group, `job` included, as given in the push path. */
 export type GroupingLabels = Readonly<Record<string, string>>;
@@ -12,14 +35,16 @@ export interface StoredFamily {
   readonly type: MetricType;
   readonly seriesCount: number;
   readonly timestampMs: number;
-  /** The family. Where the store keeps it packed, it is rebuilt from that on every read. */
-  readonly family: MetricFamily;
   /**
-   * Where the store keeps the family packed (see store/compact.ts): its series as scrape lines in
-   * the reference's order (a latin1 string of the UTF-8 bytes), and their push order when that
-   * differs.
+   * The family's series as the text format shows them, sorted as the reference sorts series, as
+   * a byte string (a latin1 string holding the UTF-8 bytes). The same string for the family's
+   * life: callers may key caches on it.
    */
-  readonly packed: { readonly text: string; readonly order: string | undefined } | undefined;
+  lines(): string;
+  /** The family as objects, built anew on every call (call it once and keep the result). */
+  unpack(): MetricFamily;
+  /** The family in its portable form, for snapshots. */
+  record(): FamilyRecord;
 }
 
 export interface Group {
@@ -36,21 +61,64 @@ export interface Group {
 
 export interface WriteRequest {
   labels: GroupingLabels;
-  families: MetricFamily[];
+  /**
+   * The pushed families, or a promise of them (a body still arriving and being parsed): the
+   * write takes its place in the group's order at the call and applies once they are there. If
+   * the promise rejects, the write rejects with that error and nothing changes.
+   */
+  families: MetricFamily[] | Promise<MetricFamily[]>;
   /** PUT replaces the whole group; POST only the families it names. */
   replace: boolean;
   /** False with --push.disable-consistency-check. */
   check: boolean;
-  /** Wall-clock time of the push, in milliseconds with a fraction. */
+  /** Wall-clock time of the push in milliseconds (with a fraction); the time it applies when absent. */
+  timestampMs?: number;
+}
+
+/** A write as it was applied, with everything resolved: what a log or a replica replays. */
+export interface AppliedWrite {
+  labels: GroupingLabels;
+  families: MetricFamily[];
+  replace: boolean;
+  check: boolean;
   timestampMs: number;
 }
 
 export type WriteResult = { ok: true } | { ok: false; error: string };
 
-/** What a change touched: the group, and the names of the families that changed in it. */
+/** One applied change: a write (and whether it passed), a delete, a wipe. */
+export type ChangeRecord = { write: AppliedWrite; ok: boolean } | { delete: GroupingLabels } | { wipe: true };
+
+/** What a change touched: the group, the names of the families that changed in it, the change. */
 export interface StoreChange {
+  /** The store's version after this change. */
+  version: number;
   groupId: string;
   families: readonly string[];
+  /** The change, to be replayed elsewhere; absent for a group put in place by `restore`. */
+  record: ChangeRecord | undefined;
+}
+
+/** A family in its portable form: packed as its scrape lines (see store/compact.ts), persisted as kept. */
+export interface PackedRecord {
+  name: string;
+  help?: string;
+  type: MetricType;
+  /** Number of series. */
+  series: number;
+  /** The series' lines, a latin1 string of their UTF-8 bytes. */
+  text: string;
+  /** Push order, when not the order of the lines. */
+  order?: string;
+}
+
+/** A family as persisted (parsed, or packed), with the time of the write that put it in its group. */
+export type FamilyRecord = { family: MetricFamily; timestampMs: number } | { packed: PackedRecord; timestampMs: number };
+
+/** A group as persisted: its grouping labels and its families with their write times. */
+export interface GroupRecord {
+  labels: GroupingLabels;
+  families: FamilyRecord[];
 }
 
 /** A family the gateway exposes itself; pushed families of the same name must agree with it. */
@@ -64,12 +132,22 @@ export interface ReservedFamily {
   forceHelp: boolean;
 }
 
+export interface StoreHealth {
+  /** The store answers reads and takes writes. */
+  healthy: boolean;
+  /** The store holds what it should (restored, caught up) and may be served. */
+  ready: boolean;
+  /** Why not, when either is false. */
+  reason?: string;
+}
+
 export interface MetricStore {
-  /** Applies a push, or records its failure; the result says which. */
-  write(req: WriteRequest): WriteResult;
-  /** Removes a group; a missing group is no error. */
-  delete(labels: GroupingLabels): void;
-  wipe(): void;
+  /** Applies a push in its group's order, or records its failure; resolves with the verdict. */
+  write(req: WriteRequest): Promise<WriteResult>;
+  /** Removes a group in its order; a missing group is no error. */
+  delete(labels: GroupingLabels): Promise<void>;
+  /** Removes every group. */
+  wipe(): Promise<void>;
   groups(): Iterable<Group>;
   readonly groupCount: number;
   readonly seriesCount: number;
@@ -79,9 +157,14 @@ export interface MetricStore {
   familyGroups(name: string): Iterable<Group>;
   /** Families the gateway exposes itself, with the help the scrape shows for them. */
   reserved(name: string): ReservedFamily | undefined;
+  /** Number of changes applied so far (the version of the last change announced). */
+  readonly version: number;
   subscribe(listener: (change: StoreChange) => void): () => void;
-  /** Resolves when every write so far is as durable as the store promises (at once for memory). */
-  durable(): Promise<void>;
+  health(): StoreHealth;
+  /** Puts a persisted group in place as it was, without checks (a restore). */
+  restore(record: GroupRecord): void;
+  /** Applies a recorded change again, without checks (a log replay). */
+  replay(record: ChangeRecord): void;
   /** Persists what must survive the process, before exit. */
   close(): Promise<void>;
 }

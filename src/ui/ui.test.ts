@@ -34,7 +34,7 @@ function config(args: string[] = []): Config {
 
 const q = (over: Partial<ReturnType<typeof parseQuery>> = {}) => ({ filter: '', failedOnly: false, offset: 0, limit: 50, ...over });
 
-test('groups are ordered by job, then grouping key; filter words must all match', () => {
+test('groups are ordered by job, then grouping key; filter words must all match', async () => {
   const store = new MemoryStore();
   put(store, { job: 'zeta', instance: 'a' }, [gauge('disk_free_bytes', 1)]);
   put(store, { job: 'alpha', instance: 'b' }, [gauge('cpu_seconds', 1)]);
@@ -55,7 +55,7 @@ test('groups are ordered by job, then grouping key; filter words must all match'
   index.close();
 });
 
-test('summaries: push times, failure, families without the push-time families', () => {
+test('summaries: push times, failure, families without the push-time families', async () => {
   const store = new MemoryStore();
   put(store, { job: 'j' }, [gauge('a', 1), { name: 'b', type: 'counter', metrics: [{ labels: [{ name: 'x', value: '1' }], value: 1 }, { labels: [{ name: 'x', value: '2' }], value: 2 }] }]);
   const index = new GroupIndex(store);
@@ -69,7 +69,7 @@ test('summaries: push times, failure, families without the push-time families', 
   ]);
   assert.equal(g.series, 3);
   // A push with timestamps fails: the group is marked, its families stay.
-  const failed = store.write({ labels: { job: 'j' }, families: [{ ...gauge('a', 1), metrics: [{ labels: [], value: 1, timestampMs: 5 }] }], replace: true, check: true, timestampMs: clock + 500 });
+  const failed = await store.write({ labels: { job: 'j' }, families: [{ ...gauge('a', 1), metrics: [{ labels: [], value: 1, timestampMs: 5 }] }], replace: true, check: true, timestampMs: clock + 500 });
   assert.equal(failed.ok, false);
   const p = index.page(q());
   assert.equal(p.failed, 1);
@@ -82,7 +82,7 @@ test('summaries: push times, failure, families without the push-time families', 
   index.close();
 });
 
-test('paging, past-the-end offsets, and updates after push, delete and wipe', () => {
+test('paging, past-the-end offsets, and updates after push, delete and wipe', async () => {
   const store = new MemoryStore();
   for (let i = 0; i < 25; i++) put(store, { job: 'j', instance: `i${String(i).padStart(2, '0')}` }, [gauge('m', i)]);
   const index = new GroupIndex(store);
@@ -100,19 +100,19 @@ test('paging, past-the-end offsets, and updates after push, delete and wipe', ()
   put(store, { job: 'a' }, [gauge('renamed_metric', 1)]);
   assert.equal(index.page(q({ filter: 'new_metric' })).matched, 0);
   assert.equal(index.page(q({ filter: 'renamed_metric' })).matched, 1);
-  store.delete({ job: 'a' });
+  await store.delete({ job: 'a' });
   assert.equal(index.page(q()).total, 25);
-  store.wipe();
+  await store.wipe();
   assert.deepEqual(index.page(q()).groups, []);
   assert.equal(index.page(q()).total, 0);
   index.close();
 });
 
-test('ids and delete paths carry any value: slashes, empty, not UTF-8', () => {
+test('ids and delete paths carry any value: slashes, empty, not UTF-8', async () => {
   const store = new MemoryStore();
   // A value that was not UTF-8 is held as lone surrogates, one per byte (as decodeGoString makes it).
   const labels = { job: 'j/k', path: '/a b', empty: '', raw: '\udcff\udcfe' };
-  store.write({ labels, families: [gauge('m', 1)], replace: true, check: false, timestampMs: clock });
+  await store.write({ labels, families: [gauge('m', 1)], replace: true, check: false, timestampMs: clock });
   const index = new GroupIndex(store);
   const [g] = index.page(q()).groups;
   assert.match(g.id, /^[A-Za-z0-9_-]+$/);
@@ -125,14 +125,14 @@ test('ids and delete paths carry any value: slashes, empty, not UTF-8', () => {
   index.close();
 });
 
-test('query parameters: defaults, bounds, bad numbers', () => {
+test('query parameters: defaults, bounds, bad numbers', async () => {
   assert.deepEqual(parseQuery(new URLSearchParams('')), { filter: '', failedOnly: false, offset: 0, limit: 50 });
   assert.deepEqual(parseQuery(new URLSearchParams('filter=a+b&failed=1&offset=20&limit=5000')), { filter: 'a b', failedOnly: true, offset: 20, limit: 1000 });
   assert.deepEqual(parseQuery(new URLSearchParams('offset=-3&limit=x&failed=no')), { filter: '', failedOnly: false, offset: 0, limit: 50 });
   assert.equal(parseQuery(new URLSearchParams('limit=0')).limit, 1);
 });
 
-test('links follow the external URL path, else the route prefix', () => {
+test('links follow the external URL path, else the route prefix', async () => {
   assert.equal(linkBase(config()), '');
   assert.equal(linkBase(config(['--web.route-prefix=/pfx/'])), '/pfx');
   assert.equal(linkBase(config(['--web.external-url=http://example.com/gw/'])), '/gw');

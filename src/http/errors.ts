@@ -1,0 +1,32 @@
+// Errors that carry their answer. Whatever a handler throws is answered in one place
+// (`sendFailure`): an HttpError with its status and sentence, anything else as a 500 with a log
+// line, since it is a fault of ours and not of the request.
+import type { ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { sendError } from './respond.js';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Answers a thrown error (unless an answer is under way); returns the status sent. */
+export function sendFailure(res: ServerResponse, err: unknown, log: Logger, url: string | undefined): number {
+  if (err instanceof HttpError) {
+    if (res.headersSent) {
+      res.destroy();
+      return err.status;
+    }
+    return sendError(res, err.status, err.message);
+  }
+  log.error({ err: err instanceof Error ? (err.stack ?? err.message) : String(err), url }, 'request failed');
+  if (res.headersSent) {
+    res.destroy();
+    return 500;
+  }
+  return sendError(res, 500, 'internal server error');
+}

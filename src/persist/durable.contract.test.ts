@@ -1,0 +1,40 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { MemoryStore } from '../store/memory.js';
+import { storeContract } from '../store/contract.suite.js';
+import type { MetricStore } from '../store/types.js';
+import { DurableStore } from './durable.js';
+
+for (const sync of [false, true]) {
+  storeContract(sync ? 'durable (write-ahead log)' : 'durable (snapshots)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'pgw-contract-'));
+    const file = path.join(dir, 'metrics.data');
+    const open = (f = file) =>
+      DurableStore.open(new MemoryStore(), { file: f, intervalMs: 60_000, sync, startEmptyOnError: false, log: pino({ level: 'silent' }) });
+    let current: MetricStore = await open();
+    const others: MetricStore[] = [];
+    return {
+      store: current,
+      reopen: async () => {
+        if (sync) {
+          // A crash: nothing but the log is written; the log alone must give the state back.
+          others.push(current);
+        } else await current.close();
+        current = await open();
+        return current;
+      },
+      fresh: async () => {
+        const s = await open(path.join(dir, `fresh-${others.length}.data`));
+        others.push(s);
+        return s;
+      },
+      cleanup: async () => {
+        await current.close();
+        for (const s of others) await s.close().catch(() => undefined);
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  });
+}
