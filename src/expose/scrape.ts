@@ -1,77 +1,29 @@
 // Assembles /metrics from byte strings (latin1 strings, one char per byte of the UTF-8 text: V8
 // keeps them at a byte per char and compacts them, unlike many small Buffers). Each stored
-// family's series are one "run": its lines, sorted, as the store packed them (or rendered once
-// for a family it keeps parsed), with the sort keys of its first and last series. A merged
-// family is its header and the runs of every group in order; when runs of different groups do
-// not interleave (the usual case: grouping labels such as instance order them), that is all a
-// re-render does. Interleaving runs are merged series by series. A scrape re-renders only the
-// families written since the last one, plus the gateway's own metrics.
+// family's series are one "run": its lines, sorted (StoredFamily.lines()), with the sort keys of
+// its first and last series. A merged family is its header and the runs of every group, ordered
+// by their first series; when runs of different groups do not interleave (the usual case:
+// grouping labels such as instance order them), that is all a scrape sends.
+//
+// Every group of a job shares the job's family names, so a push touches every family of the
+// scrape. Each family therefore keeps its runs in order (a FamilyView) and a push only marks its
+// group dirty there: the next scrape re-reads the runs of the groups pushed since, moves them to
+// their place by binary search, and checks only their neighbours for interleaving. A scrape costs
+// the bytes it sends plus the work for what changed. Interleaving runs (rare) are merged series
+// by series, and that merge is kept until the family changes again.
 import type { Metric, MetricFamily, MetricType } from '../model.js';
 import { seriesKey } from '../store/consistency.js';
-import { isTimeName, type MetricStore, type StoredFamily } from '../store/types.js';
+import { isTimeName, type Group, type MetricStore, type StoredFamily } from '../store/types.js';
 import { byteString, compareSeries, familyText, headerText, renderSeries, seriesSortKey, type RenderedSeries } from './text.js';
 
-/** Whether two rendered series have the same name and labels (their first lines up to the value). */
-function sameSeries(a: string, b: string): boolean {
-  const key = (t: string) => t.slice(0, t.lastIndexOf(' ', t.indexOf('\n')));
-  return key(a) === key(b);
-}
-
-/** Sorted series joined, repeated series (possible with the check off) left out. */
-function joinSeries(series: RenderedSeries[]): string {
-  const parts: string[] = [];
-  for (let i = 0; i < series.length; i++) {
-    if (i > 0 && series[i].sort === series[i - 1].sort && sameSeries(series[i].text, series[i - 1].text)) continue;
-    parts.push(series[i].text);
-  }
-  return parts.join('');
-}
-
 interface Run {
-  /** Byte string. */
-  text: string;
-  first: string;
-  last: string;
-  /** The text is the store's own (packed) string: a part that costs nothing to keep. */
-  stored: boolean;
-}
-
-function makeRun(series: RenderedSeries[]): Run {
-  if (series.length === 0) return { text: '', first: '', last: '', stored: false };
-  return { text: byteString(joinSeries(series)), first: series[0].sort, last: series[series.length - 1].sort, stored: false };
-}
-
-/**
- * The parts of a family: the store's strings as they are, anything rendered for the scrape
- * (push times, parsed families) joined into as few strings as possible, since each part costs a
- * copy call per scrape.
- */
-function familyParts(header: string, runs: Run[]): string[] {
-  const parts = [header];
-  let pending: string[] = [];
-  for (const r of runs) {
-    if (!r.stored) {
-      pending.push(r.text);
-      continue;
-    }
-    if (pending.length > 0) parts.push(pending.join(''));
-    pending = [];
-    parts.push(r.text);
-  }
-  if (pending.length > 0) parts.push(pending.join(''));
-  return parts;
-}
-
-/**
- * The run of a packed family: its text as is, with the sort keys of its first and last series
- * read back from their identifying lines (only a family's series end a line with `{…} `).
- */
-function packedRun(name: string, type: MetricType, text: string, stored: boolean): Run {
-  const counted = type === 'summary' || type === 'histogram' || type === 'gaugehistogram';
-  // A summary or histogram series ends with its _count line, never its first line.
-  const firstLine = counted ? text.indexOf('\n' + name + '_count') + 1 : 0;
-  const lastLine = text.lastIndexOf('\n', text.length - 2) + 1;
-  return { text, first: sortKeyOfLine(text, firstLine), last: sortKeyOfLine(text, lastLine), stored };
+  readonly groupId: string;
+  readonly sf: StoredFamily;
+  /** Byte string of the series' lines. */
+  readonly text: string;
+  /** Sort keys (seriesSortKey) of the first and last series; '' for an empty run. */
+  readonly first: string;
+  readonly last: string;
 }
 
 /** seriesSortKey of the series whose identifying line starts at `at` (escapes undone). */
@@ -102,17 +54,218 @@ function sortKeyOfLine(text: string, at: number): string {
   return String.fromCharCode(count) + values;
 }
 
+/** A family's run in a group, with the sort keys read back from its identifying lines. */
+function runOf(groupId: string, sf: StoredFamily): Run {
+  const text = sf.lines();
+  if (text.length === 0) return { groupId, sf, text, first: '', last: '' };
+  const counted = sf.type === 'summary' || sf.type === 'histogram' || sf.type === 'gaugehistogram';
+  // A summary or histogram series ends with its _count line; only a family's series end a line with `{…} `.
+  const firstLine = counted ? text.indexOf('\n' + sf.name + '_count') + 1 : 0;
+  const lastLine = text.lastIndexOf('\n', text.length - 2) + 1;
+  return { groupId, sf, text, first: sortKeyOfLine(text, firstLine), last: sortKeyOfLine(text, lastLine) };
+}
+
+/** Order of runs: by first series, then group (two groups' runs never share a series with the check on). */
+function before(a: Run, b: Run): boolean {
+  return a.first < b.first || (a.first === b.first && a.groupId < b.groupId);
+}
+
+/** Sorted series joined, repeated series (possible with the check off) left out. */
+function joinSeries(series: RenderedSeries[]): string {
+  const id = (t: string) => t.slice(0, t.lastIndexOf(' ', t.indexOf('\n')));
+  let out = '';
+  for (let i = 0; i < series.length; i++) {
+    if (i > 0 && series[i].sort === series[i - 1].sort && id(series[i].text) === id(series[i - 1].text)) continue;
+    out += series[i].text;
+  }
+  return out;
+}
+
+/**
+ * One family name across groups: its runs in scrape order, kept up to date from the groups that
+ * changed. `parts()` is the header and the texts, or a merge when runs interleave or groups
+ * disagree on the type (possible only with the consistency check off).
+ */
+class FamilyView {
+  private readonly byGroup = new Map<string, Run>();
+  /** Non-empty runs in scrape order. */
+  private readonly ordered: Run[] = [];
+  /** Adjacent pairs of `ordered` whose series interleave. */
+  private overlaps = 0;
+  private dirty = new Set<string>();
+  /** The group with the lowest grouping key decides HELP and type, as the reference's first group would. */
+  private lead: Run | undefined;
+  private leadStale = false;
+  private cached: string[] | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly store: MetricStore,
+    groups: Iterable<Group>,
+  ) {
+    for (const g of groups) {
+      const sf = g.families.get(name);
+      if (sf === undefined) continue;
+      const r = runOf(g.id, sf);
+      this.byGroup.set(g.id, r);
+      if (r.text.length > 0) this.ordered.push(r);
+      if (this.lead === undefined || g.id < this.lead.groupId) this.lead = r;
+    }
+    this.ordered.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    for (let i = 1; i < this.ordered.length; i++) if (this.interleave(i - 1)) this.overlaps++;
+  }
+
+  /** Whether no group holds the family any more (after bringing it up to date). */
+  gone(): boolean {
+    this.update();
+    return this.byGroup.size === 0;
+  }
+
+  touch(groupId: string): void {
+    this.dirty.add(groupId);
+    this.cached = undefined;
+  }
+
+  /** Whether ordered[i] and ordered[i + 1] interleave. */
+  private interleave(i: number): boolean {
+    return this.ordered[i].last >= this.ordered[i + 1].first;
+  }
+
+  /** Changes `overlaps` by `sign` for the pairs around position i (i - 1/i and i/i + 1). */
+  private countAround(i: number, sign: 1 | -1): void {
+    if (i > 0 && i < this.ordered.length && this.interleave(i - 1)) this.overlaps += sign;
+    if (i + 1 < this.ordered.length && this.interleave(i)) this.overlaps += sign;
+  }
+
+  private position(r: Run): number {
+    let lo = 0;
+    let hi = this.ordered.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (before(this.ordered[mid], r)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private remove(r: Run): void {
+    if (r.text.length === 0) return;
+    const i = this.position(r);
+    this.countAround(i, -1);
+    this.ordered.splice(i, 1);
+    if (i > 0 && i < this.ordered.length && this.interleave(i - 1)) this.overlaps++;
+  }
+
+  private insert(r: Run): void {
+    if (r.text.length === 0) return;
+    const i = this.position(r);
+    if (i > 0 && i < this.ordered.length && this.interleave(i - 1)) this.overlaps--;
+    this.ordered.splice(i, 0, r);
+    this.countAround(i, 1);
+  }
+
+  /** Brings the runs of the groups changed since the last scrape into place. */
+  private update(): void {
+    if (this.dirty.size === 0) return;
+    const dirty = this.dirty;
+    this.dirty = new Set();
+    for (const id of dirty) {
+      const old = this.byGroup.get(id);
+      const sf = this.store.group(id)?.families.get(this.name);
+      if (old !== undefined && old.sf === sf && !isTimeName(this.name)) continue;
+      if (old !== undefined) {
+        this.remove(old);
+        this.byGroup.delete(id);
+      }
+      if (sf === undefined) {
+        if (old !== undefined && this.lead === old) this.leadStale = true;
+        continue;
+      }
+      const r = runOf(id, sf);
+      this.byGroup.set(id, r);
+      this.insert(r);
+      if (old !== undefined && this.lead === old) this.lead = r;
+      else if (this.lead === undefined || id < this.lead.groupId) this.lead = r;
+    }
+    if (this.leadStale) {
+      this.leadStale = false;
+      this.lead = undefined;
+      for (const r of this.byGroup.values()) if (this.lead === undefined || r.groupId < this.lead.groupId) this.lead = r;
+    }
+  }
+
+  /** The runs in the store's order of groups: of repeated series (check off), the first group's is shown. */
+  private *inStoreOrder(): Iterable<Run> {
+    for (const g of this.store.familyGroups(this.name)) {
+      const r = this.byGroup.get(g.id);
+      if (r !== undefined) yield r;
+    }
+  }
+
+  /** The type and HELP shown, with the gateway's own family of this name when it has one. */
+  private header(own: MetricFamily | undefined): { type: MetricType; help: string | undefined } {
+    const type: MetricType = own?.type ?? this.lead?.sf.type ?? 'untyped';
+    const reserved = this.store.reserved(this.name);
+    const help = own !== undefined || reserved?.forceHelp === true ? (own?.help ?? reserved?.help) : this.lead?.sf.help;
+    return { type, help };
+  }
+
+  /** The family's scrape text as byte-string parts; `own` is the gateway's own family of the name. */
+  parts(own: MetricFamily | undefined): string[] {
+    this.update();
+    if (own === undefined && this.cached !== undefined) return this.cached;
+    const { type, help } = this.header(own);
+    const head = byteString(headerText(this.name, help, type));
+    let parts: string[];
+    const uniform = this.ordered.every((r) => r.sf.type === type);
+    if (own === undefined && this.overlaps === 0 && uniform) {
+      parts = new Array<string>(this.ordered.length + 1);
+      parts[0] = head;
+      for (let i = 0; i < this.ordered.length; i++) parts[i + 1] = this.ordered[i].text;
+    } else {
+      // Interleaving runs, another type in some group, or the gateway's own series: merged series by series.
+      const series: RenderedSeries[] = [];
+      for (const r of this.inStoreOrder()) if (r.sf.type === type) for (const s of renderSeries(r.sf.unpack())) series.push(s);
+      if (own !== undefined) for (const s of renderSeries(own)) series.push(s);
+      series.sort(compareSeries);
+      parts = [head, byteString(joinSeries(series))];
+    }
+    if (own === undefined) this.cached = parts;
+    return parts;
+  }
+
+  /** The family merged as for a text scrape, as a metric family (for the protobuf and OpenMetrics formats). */
+  merged(own: MetricFamily | undefined): MetricFamily {
+    this.update();
+    const { type, help } = this.header(own);
+    const keyed: Array<{ sort: string; id: string; m: Metric }> = [];
+    const decoded: MetricFamily[] = [];
+    for (const r of this.inStoreOrder()) if (r.sf.type === type) decoded.push(r.sf.unpack());
+    for (const mf of own === undefined ? decoded : [...decoded, own]) {
+      for (const m of mf.metrics) keyed.push({ sort: seriesSortKey(m.labels), id: seriesKey(m), m });
+    }
+    keyed.sort((a, b) => (a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : 0));
+    const metrics = keyed.filter((k, i) => i === 0 || k.id !== keyed[i - 1].id || k.sort !== keyed[i - 1].sort).map((k) => k.m);
+    const unit = decoded.find((mf) => mf.unit !== undefined)?.unit;
+    const mf: MetricFamily = help === undefined ? { name: this.name, type, metrics } : { name: this.name, help, type, metrics };
+    if (unit !== undefined) mf.unit = unit;
+    return mf;
+  }
+}
+
 export class ScrapeCache {
-  private readonly runs = new WeakMap<StoredFamily, Run>();
-  private readonly familyParts = new Map<string, string[]>();
+  private readonly views = new Map<string, FamilyView>();
   private sortedNames: string[] | null = null;
   private readonly unsubscribe: () => void;
   private closed = false;
 
   constructor(private readonly store: MetricStore) {
     this.unsubscribe = store.subscribe((change) => {
-      for (const name of change.families) this.familyParts.delete(name);
-      this.sortedNames = null;
+      for (const name of change.families) {
+        const view = this.views.get(name);
+        if (view !== undefined) view.touch(change.groupId);
+        else this.sortedNames = null;
+      }
     });
   }
 
@@ -121,110 +274,91 @@ export class ScrapeCache {
     this.unsubscribe();
   }
 
+  private view(name: string): FamilyView {
+    let v = this.views.get(name);
+    if (v === undefined) {
+      v = new FamilyView(name, this.store, this.store.familyGroups(name));
+      this.views.set(name, v);
+    }
+    return v;
+  }
+
+  /** Names of the stored families, sorted; views of families no group holds any more are dropped. */
+  private names(): string[] {
+    if (this.sortedNames !== null) return this.sortedNames;
+    const names = [...this.store.familyNames()].sort();
+    const live = new Set(names);
+    for (const name of this.views.keys()) if (!live.has(name)) this.views.delete(name);
+    this.sortedNames = names;
+    return names;
+  }
+
   /**
-   * Renders what a scrape needs of everything already stored (a restored store) in the
-   * background: the runs of parsed families a few hundred groups per turn of the event loop,
-   * then the parts of each family, so the first scrape does not pay for all of them.
+   * Builds the views of everything already stored (a restored store) in the background, one
+   * family a turn of the event loop, so the first scrape does not pay for all of them.
    */
-  warmUp(groupsPerTurn = 200): void {
-    const groups = this.store.groups()[Symbol.iterator]();
+  warmUp(): void {
     let names: string[] | undefined;
     const step = () => {
       if (this.closed) return;
-      if (names === undefined) {
-        for (let i = 0; i < groupsPerTurn; i++) {
-          const next = groups.next();
-          if (next.done === true) {
-            names = [...this.store.familyNames()];
-            break;
-          }
-          for (const sf of next.value.families.values()) this.runOf(sf);
-        }
-      } else {
-        // Then each family's parts, one family a turn.
-        const name = names.pop();
-        if (name === undefined) return;
-        if (!this.familyParts.has(name)) this.familyParts.set(name, this.renderFamily(name, undefined));
-      }
+      names ??= [...this.store.familyNames()];
+      const name = names.pop();
+      if (name === undefined) return;
+      this.view(name).parts(undefined);
       setImmediate(step);
     };
     setImmediate(step);
   }
 
-  private runOf(sf: StoredFamily): Run {
-    let r = this.runs.get(sf);
-    if (r === undefined) {
-      // A group's push times are made anew on every read: their runs are rendered text, not kept.
-      r = packedRun(sf.name, sf.type, sf.lines(), !isTimeName(sf.name));
-      this.runs.set(sf, r);
-    }
-    return r;
-  }
-
-  /**
-   * The merged family across groups (and the gateway's own family of that name), as byte parts.
-   * Groups disagreeing on HELP or type (possible only with the consistency check off): the group
-   * with the lowest grouping key decides, series of another type and repeated series are left out,
-   * so the scrape stays valid (the reference answers 500 instead).
-   */
-  private renderFamily(name: string, own: MetricFamily | undefined): string[] {
-    const { type, help, stored } = this.lead(name, own);
-    const runs = stored.map((sf) => this.runOf(sf));
-    if (own !== undefined) runs.push(makeRun(renderSeries(own)));
-    const filled = runs.filter((r) => r.text.length > 0);
-    filled.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
-    const header = byteString(headerText(name, help, type));
-    if (filled.every((r, i) => i === 0 || filled[i - 1].last < r.first)) return familyParts(header, filled);
-    // Runs interleave: merge series by series.
-    const series: RenderedSeries[] = [];
-    for (const sf of stored) for (const s of renderSeries(sf.unpack())) series.push(s);
-    if (own !== undefined) for (const s of renderSeries(own)) series.push(s);
-    series.sort(compareSeries);
-    return [header, byteString(joinSeries(series))];
-  }
-
-  /** The type and help a merged family shows, and the stored families of that type. */
-  private lead(name: string, own: MetricFamily | undefined): { type: MetricType; help: string | undefined; stored: StoredFamily[] } {
-    let lead: StoredFamily | undefined;
-    let leadId = '';
-    const stored: Array<StoredFamily> = [];
-    for (const g of this.store.familyGroups(name)) {
-      const sf = g.families.get(name);
-      if (sf === undefined) continue;
-      stored.push(sf);
-      if (lead === undefined || g.id < leadId) {
-        lead = sf;
-        leadId = g.id;
-      }
-    }
-    const type: MetricType = own?.type ?? lead?.type ?? 'untyped';
-    const reserved = this.store.reserved(name);
-    const help = own !== undefined || reserved?.forceHelp === true ? (own?.help ?? reserved?.help) : lead?.help;
-    return { type, help, stored: stored.filter((sf) => sf.type === type) };
-  }
-
-  /** All families merged as for a text scrape, as metric families (for the protobuf format). */
+  /** All families merged as for a text scrape, as metric families (for the protobuf and OpenMetrics formats). */
   families(own: MetricFamily[]): MetricFamily[] {
     const ownByName = new Map(own.map((mf) => [mf.name, mf]));
-    const names = [...new Set([...this.store.familyNames(), ...ownByName.keys()])].sort();
+    const stored = this.names().filter((name) => !this.view(name).gone());
+    const storedNames = new Set(stored);
+    const names = [...new Set([...stored, ...ownByName.keys()])].sort();
     return names.map((name) => {
       const mine = ownByName.get(name);
-      const { type, help, stored } = this.lead(name, mine);
-      const keyed: Array<{ sort: string; id: string; m: Metric }> = [];
-      const decoded = stored.map((sf) => sf.unpack());
-      for (const mf of [...decoded, ...(mine ? [mine] : [])]) {
-        for (const m of mf.metrics) keyed.push({ sort: seriesSortKey(m.labels), id: seriesKey(m), m });
-      }
-      keyed.sort((a, b) => (a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : 0));
-      const metrics = keyed.filter((k, i) => i === 0 || k.id !== keyed[i - 1].id || k.sort !== keyed[i - 1].sort).map((k) => k.m);
-      const unit = decoded.find((mf) => mf.unit !== undefined)?.unit;
-      const mf: MetricFamily = help === undefined ? { name, type, metrics } : { name, help, type, metrics };
-      if (unit !== undefined) mf.unit = unit;
-      return mf;
+      return !storedNames.has(name) && mine !== undefined ? mine : this.view(name).merged(mine);
     });
   }
 
-  /** The scrape body, families sorted by name as the reference sorts them. */
+  /**
+   * The text scrape as byte-string parts, families sorted by name as the reference sorts them.
+   * The parts are the store's own strings (or kept renders): sending them costs no copy of the
+   * whole body.
+   */
+  parts(own: MetricFamily[]): string[] {
+    const names = this.names();
+    const ownByName = new Map(own.map((mf) => [mf.name, mf]));
+    const ownNames = own.map((mf) => mf.name).sort();
+    const parts: string[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < names.length || j < ownNames.length) {
+      const a = names[i];
+      const b = ownNames[j];
+      if (a !== undefined && this.view(a).gone()) {
+        // Its last group went since the names were sorted: left out, and the names sorted again next time.
+        this.views.delete(a);
+        this.sortedNames = null;
+        i++;
+      } else if (b === undefined || (a !== undefined && a < b)) {
+        for (const p of this.view(a).parts(undefined)) parts.push(p);
+        i++;
+      } else if (a !== b) {
+        // A family of the gateway's own that nothing pushed shares: its text as is.
+        parts.push(byteString(familyText(ownByName.get(b)!)));
+        j++;
+      } else {
+        for (const p of this.view(b).parts(ownByName.get(b))) parts.push(p);
+        i++;
+        j++;
+      }
+    }
+    return parts;
+  }
+
+  /** The scrape body in one buffer (tests, small scrapes); the server streams `parts()` instead. */
   render(own: MetricFamily[]): Buffer {
     const parts = this.parts(own);
     let length = 0;
@@ -234,37 +368,4 @@ export class ScrapeCache {
     for (const p of parts) at += body.write(p, at, 'latin1');
     return body;
   }
-
-  private parts(own: MetricFamily[]): string[] {
-    if (this.sortedNames === null) this.sortedNames = [...this.store.familyNames()].sort();
-    const ownByName = new Map(own.map((mf) => [mf.name, mf]));
-    const names = this.sortedNames;
-    const ownNames = own.map((mf) => mf.name).sort();
-    const parts: string[] = [];
-    let i = 0;
-    let j = 0;
-    while (i < names.length || j < ownNames.length) {
-      const a = names[i];
-      const b = ownNames[j];
-      if (b === undefined || (a !== undefined && a < b)) {
-        let cached = this.familyParts.get(a);
-        if (cached === undefined) {
-          cached = this.renderFamily(a, undefined);
-          this.familyParts.set(a, cached);
-        }
-        for (const p of cached) parts.push(p);
-        i++;
-      } else if (a !== b) {
-        // A family of the gateway's own that nothing pushed shares: its text as is.
-        parts.push(byteString(familyText(ownByName.get(b)!)));
-        j++;
-      } else {
-        for (const p of this.renderFamily(b, ownByName.get(b))) parts.push(p);
-        i++;
-        j++;
-      }
-    }
-    return parts;
-  }
-
 }

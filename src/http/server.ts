@@ -3,8 +3,6 @@ import { createServer, ServerResponse, type IncomingMessage, type RequestListene
 import type { Socket } from 'node:net';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { gzip } from 'node:zlib';
-import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { metricsResponse, statusResponse } from '../expose/json.js';
@@ -19,6 +17,7 @@ import { createUi } from '../ui/index.js';
 import { parseGroupingKey } from './groupingkey.js';
 import { createPushHandlers } from './push.js';
 import { sendFailure } from './errors.js';
+import { streamBody } from './stream.js';
 import { sendError, sendText } from './respond.js';
 
 export interface GatewayDeps {
@@ -40,7 +39,6 @@ const CORS: Record<string, string> = {
   'Cache-Control': 'no-cache, no-store, must-revalidate',
 };
 
-const gzipAsync = promisify(gzip);
 
 type Handler = (req: IncomingMessage, res: ServerResponse, rest: string) => number | Promise<number>;
 interface Route {
@@ -89,36 +87,31 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const { format, contentType } = negotiateIncludingOpenMetrics(req.headers.accept);
     // The protobuf library is loaded on the first protobuf scrape: ~4 MB that text-only setups never need.
     const { encodeProtobufDelimited } = format === 'protobuf' ? await import('../expose/protobuf.js') : { encodeProtobufDelimited: undefined };
-    let body: Uint8Array;
+    let body: Array<string | Uint8Array>;
     let type = contentType;
     if (config.utf8Names) {
       // Pushgateway 1.11: names escaped as the Accept header's `escaping` asks (underscores by
       // default), quoted where not classic with allow-utf-8; the Content-Type says which.
       const escaping = negotiateNameEscaping(req.headers.accept, true);
       const families = scrape.families(own).map((mf) => escapeFamily(mf, escaping));
-      body =
+      body = [
         format === 'protobuf'
           ? encodeProtobufDelimited!(families)
           : format === 'openmetrics'
             ? textBytes(renderOpenMetrics(families))
-            : textBytes(families.map((mf) => familyTextQuoted(mf)).join(''));
+            : textBytes(families.map((mf) => familyTextQuoted(mf)).join('')),
+      ];
       type = `${contentType}; escaping=${escaping}`;
     } else {
       body =
         format === 'protobuf'
-          ? encodeProtobufDelimited!(scrape.families(own))
+          ? [encodeProtobufDelimited!(scrape.families(own))]
           : format === 'openmetrics'
-            ? textBytes(renderOpenMetrics(scrape.families(own)))
-            : scrape.render(own);
+            ? [textBytes(renderOpenMetrics(scrape.families(own)))]
+            : scrape.parts(own);
     }
-    const headers: Record<string, string> = { 'Content-Type': type };
     const acceptsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-    // Compressed off the event loop; level 1 costs a quarter of the default for ~10 % more bytes.
-    const bytes = acceptsGzip ? await gzipAsync(body, { level: 1 }) : body;
-    if (acceptsGzip) headers['Content-Encoding'] = 'gzip';
-    headers['Content-Length'] = String(bytes.length);
-    res.writeHead(200, headers);
-    res.end(bytes);
+    await streamBody(res, body, { 'Content-Type': type }, acceptsGzip);
     return 200;
   };
 

@@ -98,6 +98,9 @@ export class DurableStore implements MetricStore {
   groups(): Iterable<Group> {
     return this.inner.groups();
   }
+  group(id: string): Group | undefined {
+    return this.inner.group(id);
+  }
   familyNames(): Iterable<string> {
     return this.inner.familyNames();
   }

@@ -60,6 +60,10 @@ export class MemoryStore implements MetricStore {
     return this.byId.values();
   }
 
+  group(id: string): Group | undefined {
+    return this.byId.get(id);
+  }
+
   *familyNames(): Iterable<string> {
     yield* this.index.families.keys();
     if (this.byId.size > 0) yield* [PUSH_TIME, PUSH_FAILURE_TIME];

@@ -149,6 +149,8 @@ export interface MetricStore {
   /** Removes every group. */
   wipe(): Promise<void>;
   groups(): Iterable<Group>;
+  /** The group of this canonical key (Group.id), if stored. */
+  group(id: string): Group | undefined;
   readonly groupCount: number;
   readonly seriesCount: number;
   /** Names of all stored families, in no particular order. */
