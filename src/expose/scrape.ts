@@ -164,17 +164,22 @@ class FamilyView {
     this.countAround(i, 1);
   }
 
-  /** Brings the runs of the groups changed since the last scrape into place. */
+  /**
+   * Brings the runs of the groups changed since the last scrape into place: a few one by one
+   * (binary search, neighbours checked), many in one merge of the sorted new runs into the rest.
+   */
   private update(): void {
     if (this.dirty.size === 0) return;
     const dirty = this.dirty;
     this.dirty = new Set();
+    const gone: Run[] = [];
+    const fresh: Run[] = [];
     for (const id of dirty) {
       const old = this.byGroup.get(id);
       const sf = this.store.group(id)?.families.get(this.name);
       if (old !== undefined && old.sf === sf && !isTimeName(this.name)) continue;
       if (old !== undefined) {
-        this.remove(old);
+        gone.push(old);
         this.byGroup.delete(id);
       }
       if (sf === undefined) {
@@ -183,15 +188,34 @@ class FamilyView {
       }
       const r = runOf(id, sf);
       this.byGroup.set(id, r);
-      this.insert(r);
+      fresh.push(r);
       if (old !== undefined && this.lead === old) this.lead = r;
       else if (this.lead === undefined || id < this.lead.groupId) this.lead = r;
     }
+    if (gone.length + fresh.length <= 16) {
+      for (const r of gone) this.remove(r);
+      for (const r of fresh) this.insert(r);
+    } else this.merge(gone, fresh);
     if (this.leadStale) {
       this.leadStale = false;
       this.lead = undefined;
       for (const r of this.byGroup.values()) if (this.lead === undefined || r.groupId < this.lead.groupId) this.lead = r;
     }
+  }
+
+  private merge(gone: Run[], fresh: Run[]): void {
+    const removed = new Set(gone);
+    const kept = this.ordered.filter((r) => !removed.has(r));
+    const added = fresh.filter((r) => r.text.length > 0).sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    this.ordered.length = 0;
+    let i = 0;
+    let j = 0;
+    while (i < kept.length || j < added.length) {
+      if (j >= added.length || (i < kept.length && before(kept[i], added[j]))) this.ordered.push(kept[i++]);
+      else this.ordered.push(added[j++]);
+    }
+    this.overlaps = 0;
+    for (let k = 1; k < this.ordered.length; k++) if (this.interleave(k - 1)) this.overlaps++;
   }
 
   /** The runs in the store's order of groups: of repeated series (check off), the first group's is shown. */
