@@ -19,6 +19,8 @@ export interface Config {
   routePrefix: string;
   enableLifecycle: boolean;
   enableAdminApi: boolean;
+  /** --web.enable-openmetrics: scrapes may negotiate OpenMetrics (the reference never serves it). */
+  enableOpenMetrics: boolean;
   persistenceFile: string;
   persistenceIntervalMs: number;
   persistenceSync: boolean;
@@ -53,6 +55,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'web.route-prefix', kind: 'string', def: '', help: 'Prefix for the internal routes of web endpoints. Defaults to the path of --web.external-url.' },
   { name: 'web.enable-lifecycle', kind: 'bool', def: 'false', help: 'Enable shutdown via HTTP request.' },
   { name: 'web.enable-admin-api', kind: 'bool', def: 'false', help: 'Enable API endpoints for admin control actions.' },
+  { name: 'web.enable-openmetrics', kind: 'bool', def: 'false', help: 'Answer scrapes that ask for OpenMetrics in OpenMetrics (by default, like upstream, only the text and protobuf formats).' },
   { name: 'persistence.file', kind: 'string', def: '', help: 'File to persist metrics. If empty, metrics are only kept in memory.' },
   { name: 'persistence.interval', kind: 'duration', def: '5m', help: 'The minimum interval at which to write out the persistence file.' },
   { name: 'persistence.sync', kind: 'bool', def: 'false', help: 'Acknowledge a push only after it is on disk (write-ahead log), so a crash loses no acknowledged push. Needs --persistence.file.' },
@@ -158,6 +161,7 @@ export function parseArgs(argv: string[]): ParseOutcome {
       routePrefix: computeRoutePrefix(get('web.route-prefix'), externalPath),
       enableLifecycle: get('web.enable-lifecycle') === 'true',
       enableAdminApi: get('web.enable-admin-api') === 'true',
+      enableOpenMetrics: get('web.enable-openmetrics') === 'true',
       persistenceFile: get('persistence.file'),
       persistenceIntervalMs: intervalMs,
       persistenceSync: get('persistence.sync') === 'true',

@@ -35,10 +35,8 @@
 //    unknown types as `unknown`, the value or integer counts as text.ts reads them, no timestamp.
 
 import type { Exemplar, LabelPair, Metric, MetricFamily, Timestamp } from '../model.js';
-import { formatCount, formatGoFloat } from './float.js';
+import { formatCount, formatGoFloat } from '../lib/gofloat.js';
 
-/** The Content-Type of an OpenMetrics 1.0.0 exposition. */
-export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 /** The line that must end every OpenMetrics exposition. */
 export const OPENMETRICS_EOF = '# EOF\n';
 

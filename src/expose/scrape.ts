@@ -9,7 +9,9 @@
 import type { Metric, MetricFamily, MetricType } from '../model.js';
 import { seriesKey } from '../store/consistency.js';
 import type { MetricStore, StoredFamily } from '../store/types.js';
-import { byteString, compareSeries, familyText, headerText, renderSeries, seriesSortKey, type RenderedSeries } from './text.js';
+import { byteString } from '../lib/gostring.js';
+import { headerText, seriesSortKey } from '../lib/textformat.js';
+import { compareSeries, familyText, renderSeries, type RenderedSeries } from './text.js';
 
 /** Whether two rendered series have the same name and labels (their first lines up to the value). */
 function sameSeries(a: string, b: string): boolean {

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { parseTextBytes } from '../parse/text.js';
 import { parseProtobufDelimited } from '../parse/protobuf.js';
+import { isProtobuf } from '../lib/contenttype.js';
 import { endsWithOpenMetricsEof, isOpenMetrics, parseOpenMetricsBytes } from '../parse/openmetrics.js';
 import { groupId } from '../store/grouping.js';
 import type { MetricStore } from '../store/types.js';
@@ -52,8 +53,6 @@ export function overLimit(families: MetricFamily[], labels: Record<string, strin
   return undefined;
 }
 
-const PROTOBUF_TYPE = 'application/vnd.google.protobuf';
-
 /** Per-group FIFO of pending writes. */
 class GroupQueues {
   private readonly tails = new Map<string, Promise<void>>();
@@ -67,17 +66,6 @@ class GroupQueues {
     });
     return next;
   }
-}
-
-export function isProtobuf(contentType: string | undefined): boolean {
-  if (contentType === undefined) return false;
-  const [media, ...params] = contentType.split(';').map((s) => s.trim());
-  if (media.toLowerCase() !== PROTOBUF_TYPE) return false;
-  const p = new Map(params.map((kv) => {
-    const eq = kv.indexOf('=');
-    return [kv.slice(0, eq).trim().toLowerCase(), kv.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1')] as const;
-  }));
-  return p.get('encoding') === 'delimited' && p.get('proto') === 'io.prometheus.client.MetricFamily';
 }
 
 /**
