@@ -1,5 +1,6 @@
 // Command-line flags: the reference's names, defaults, help texts and error messages (kingpin's).
 import { formatGoDuration, parseGoDuration } from './duration.js';
+import { goQuote } from './lib/goquote.js';
 
 /** Bounds on what one push may carry; over a bound, the push is refused and nothing is stored. */
 export interface PushLimits {
@@ -107,7 +108,7 @@ export function parseArgs(argv: string[]): ParseOutcome {
     let value: string;
     if (spec.kind === 'bool') {
       value = eq < 0 ? String(!negated) : arg.slice(eq + 1);
-      if (value !== 'true' && value !== 'false') throw new UsageError(`strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`);
+      if (value !== 'true' && value !== 'false') throw new UsageError(`strconv.ParseBool: parsing ${goQuote(value)}: invalid syntax`);
     } else if (eq >= 0) {
       value = arg.slice(eq + 1);
     } else {
@@ -131,7 +132,7 @@ export function parseArgs(argv: string[]): ParseOutcome {
   for (const spec of FLAGS) {
     const v = values.get(spec.name)?.[0];
     if (spec.kind === 'int' && v !== undefined && !/^[1-9][0-9]*$/.test(v)) {
-      throw new UsageError(`strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+      throw new UsageError(`strconv.ParseInt: parsing ${goQuote(v)}: invalid syntax`);
     }
     if (spec.kind === 'duration') flags[spec.name] = formatGoDuration(parseDuration(get(spec.name)));
   }

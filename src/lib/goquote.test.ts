@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeGoString } from './gostring.js';
-import { goQuote, goQuoteBytes, goQuoteRune, protoTextQuote } from './goquote.js';
+import { goQuote, goQuoteBytes, goQuoteRune, protoTextQuote, timeQuote } from './goquote.js';
 
 // [UTF-8 bytes in hex, strconv.Quote of them], printed by Go 1.19 (the reference's version) with
 // a small program: controls, the named escapes, non-printable code points of every kind
@@ -100,4 +100,20 @@ const protoQuoted: Array<[string, string]> = [
 
 for (const [s, want] of protoQuoted) {
   test(`protoTextQuote(${JSON.stringify(s)})`, () => assert.equal(protoTextQuote(s), want));
+}
+
+// [string, how time.ParseDuration's error quotes it], from Go 1.19.
+const timeQuoted: Array<[string, string]> = [
+  ['x', '"x"'],
+  ['a"b\\c', '"a\\"b\\\\c"'],
+  ['tab\t', '"tab\\x09"'],
+  ['\u00e9', '"\\xc3\\xa9"'],
+  ['\u00a0', '"\\xc2\\xa0"'],
+  ['\udcff', '"\\xff"'],
+  ['\ufffd', '"\\xef\\xbf\\xbd"'],
+  ['\u{1f600}', '"\\xf0\\x9f\\x98\\x80"'],
+];
+
+for (const [s, want] of timeQuoted) {
+  test(`timeQuote(${JSON.stringify(s)})`, () => assert.equal(timeQuote(s), want));
 }

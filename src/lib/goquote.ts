@@ -1,5 +1,6 @@
-// Quoting as the reference prints user input in its messages: Go's strconv.Quote (%q), and the
-// string quoting of golang/protobuf 1.3's text format (a metric shown in a consistency error).
+// Quoting as the reference prints user input in its messages: Go's strconv.Quote (%q), the
+// time package's own quoting (duration flags), and the string quoting of golang/protobuf 1.3's
+// text format (a metric shown in a consistency error).
 // Strings are Go strings held as gostring.ts holds them: U+DC80..U+DCFF are raw invalid bytes.
 import { decodeRune, encodeGoString } from './gostring.js';
 
@@ -58,6 +59,16 @@ export function goQuote(s: string): string {
 /** strconv.QuoteRune (Go's %q of a rune or byte value), e.g. 'a', '\n', '\x00'. */
 export function goQuoteRune(r: number): string {
   return "'" + escapeRune(r, 0x27) + "'";
+}
+
+/** The time package's quote (time.ParseDuration's errors): non-ASCII and control bytes as \xNN. */
+export function timeQuote(s: string): string {
+  let out = '"';
+  for (const c of encodeGoString(s)) {
+    if (c < 0x20 || c >= 0x80) out += '\\x' + hex(c, 2);
+    else out += (c === 0x22 || c === 0x5c ? '\\' : '') + String.fromCharCode(c);
+  }
+  return out + '"';
 }
 
 const PROTO_ESCAPES: Readonly<Record<number, string>> = { 9: '\\t', 10: '\\n', 13: '\\r', 0x22: '\\"', 0x5c: '\\\\' };
