@@ -4,7 +4,15 @@
 // series are lib/textformat.ts's, shared with the store.
 import type { LabelPair, Metric, MetricFamily, MetricType } from '../model.js';
 import { formatSampleValue } from '../lib/gofloat.js';
-import { escapeLabelValue, headerText, seriesSortKey, seriesText, timestampSuffix } from '../lib/textformat.js';
+import {
+  escapeLabelValue,
+  headerText,
+  isLegacyName,
+  seriesSortKey,
+  seriesText,
+  textName,
+  timestampSuffix,
+} from '../lib/textformat.js';
 
 /** One series ready for a scrape: its text lines, and the key the reference sorts series by. */
 export interface RenderedSeries {
@@ -48,18 +56,6 @@ export function familyText(mf: MetricFamily): string {
 
 /** An Accept `escaping` value: how names that are not classic ones are shown (model.EscapingScheme). */
 export type NameEscaping = 'allow-utf-8' | 'underscores' | 'dots' | 'values';
-
-const LEGACY_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-
-/** model.IsValidLegacyMetricName: a name the text format writes without quotes. */
-export function isLegacyName(name: string): boolean {
-  return LEGACY_NAME.test(name);
-}
-
-/** A metric or label name as the text format writes it: as is if classic, else quoted (expfmt's writeName). */
-export function textName(name: string): string {
-  return isLegacyName(name) ? name : '"' + escapeLabelValue(name) + '"';
-}
 
 /** `name{labels}` or, for a name that is not a classic one, `{"name",labels}`; inner: `a="1",…` or ''. */
 function quotedSample(name: string, inner: string, value: string, ts: string): string {

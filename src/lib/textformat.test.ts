@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LabelPair, Metric, MetricType } from '../model.js';
-import { escapeHelp, escapeLabelValue, headerText, seriesIdText, seriesSortKey, seriesText } from './textformat.js';
+import {
+  escapeHelp,
+  escapeLabelValue,
+  headerText,
+  isLegacyName,
+  seriesIdText,
+  seriesSortKey,
+  seriesText,
+  textName,
+} from './textformat.js';
 
 const L = (o: Record<string, string>): LabelPair[] => Object.entries(o).map(([name, value]) => ({ name, value }));
 
@@ -64,3 +73,22 @@ test('seriesSortKey orders as client_golang: fewer labels first, then values pos
   const order = [...keys].sort().map((k) => keys.indexOf(k));
   assert.deepEqual(order, [2, 3, 1, 0]);
 });
+
+// [name, model.IsValidLegacyMetricName, how expfmt's writeName writes it].
+const names: Array<[string, boolean, string]> = [
+  ['a', true, 'a'],
+  ['a:b_c9', true, 'a:b_c9'],
+  ['_x', true, '_x'],
+  ['1a', false, '"1a"'],
+  ['', false, '""'],
+  ['my.metric', false, '"my.metric"'],
+  ['q"\n\\', false, '"q\\"\\n\\\\"'],
+  ['\u00e4', false, '"\u00e4"'],
+];
+
+for (const [name, legacy, written] of names) {
+  test(`name ${JSON.stringify(name)}`, () => {
+    assert.equal(isLegacyName(name), legacy);
+    assert.equal(textName(name), written);
+  });
+}

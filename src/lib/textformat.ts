@@ -6,11 +6,13 @@ import { formatSampleValue } from './gofloat.js';
 
 const NEEDS_ESCAPE = /[\\"\n]/;
 
+/** expfmt's escaping of label values (and of quoted names): \\, newline and ". */
 export function escapeLabelValue(v: string): string {
   if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/[\\"\n]/g, (c) => (c === '\\' ? '\\\\' : c === '"' ? '\\"' : '\\n'));
 }
 
+/** expfmt's escaping of HELP text: \\ and newline. */
 export function escapeHelp(h: string): string {
   if (h.indexOf('\\') < 0 && h.indexOf('\n') < 0) return h;
   return h.replace(/[\\\n]/g, (c) => (c === '\\' ? '\\\\' : '\\n'));
@@ -80,4 +82,16 @@ export function seriesText(name: string, type: MetricType, m: Metric): string {
     return s + `${name}_sum${plain} ${formatSampleValue(m.histogram.sampleSum)}${ts}${name}_count${plain} ${formatSampleValue(m.histogram.sampleCount)}${ts}`;
   }
   return `${name}${plain} ${formatSampleValue(m.value ?? 0)}${ts}`;
+}
+
+const LEGACY_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+/** model.IsValidLegacyMetricName: a name the text format writes without quotes. */
+export function isLegacyName(name: string): boolean {
+  return LEGACY_NAME.test(name);
+}
+
+/** A metric or label name as the text format writes it: as is if classic, else quoted (expfmt's writeName). */
+export function textName(name: string): string {
+  return isLegacyName(name) ? name : '"' + escapeLabelValue(name) + '"';
 }

@@ -14,10 +14,10 @@ import {
   escapeFamily,
   escapeName,
   familyTextQuoted,
-  textName,
   utf8ScrapeText,
 } from '../../src/expose/text.js';
 import { parseText } from '../../src/parse/text.js';
+import { textName } from '../../src/lib/textformat.js';
 import type { MetricFamily } from '../../src/model.js';
 
 /** What Prometheus 3 sends by default (scrape_protocols without protobuf, UTF-8 names allowed). */
