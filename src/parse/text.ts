@@ -135,9 +135,8 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
   const eof = (): never => fail('unexpected end of input stream');
   // %q of a token, and %q / %c of the single byte at index i, as Go prints them.
   const quote = (token: string): string => (bytes ? goQuoteBytes(Buffer.from(token, 'latin1')) : goQuote(token));
-  // %q of a name already decoded (family and label names are kept decoded).
-  const quoteName = (name: string): string => goQuote(name);
-  const byteAt = (i: number): number => (bytes ? src.charCodeAt(i) : encodeGoString(String.fromCodePoint(src.codePointAt(i)!))[0]);
+  const byteAt = (i: number): number =>
+    bytes ? src.charCodeAt(i) : encodeGoString(String.fromCodePoint(src.codePointAt(i)!))[0];
   const quoteByteAt = (i: number): string => goQuoteRune(byteAt(i));
   const invalidEscape = (i: number): never =>
     fail(`invalid escape sequence '\\${String.fromCharCode(byteAt(i))}'`);
@@ -284,7 +283,7 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
     if (c === NL) return i + 1;
 
     if (isHelp) {
-      if (fam.help !== undefined) fail(`second HELP line for metric name ${quoteName(fam.name)}`);
+      if (fam.help !== undefined) fail(`second HELP line for metric name ${goQuote(fam.name)}`);
       // The rest of the line, with the escapes \\ and \n.
       let help = '';
       let seg = i;
@@ -310,7 +309,7 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
     }
 
     if (fam.type !== undefined) {
-      fail(`second TYPE line for metric name ${quoteName(fam.name)}, or TYPE reported after samples`);
+      fail(`second TYPE line for metric name ${goQuote(fam.name)}, or TYPE reported after samples`);
     }
     // The rest of the line; Go drops backslashes here without interpreting them.
     const end = src.indexOf('\n', i);
@@ -409,7 +408,7 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
         } while (c === SP || c === TAB);
         if (c === RBRACE) break;
 
-        if (!is(c, LABEL_START)) fail(`invalid label name for metric ${quoteName(fam.name)}`);
+        if (!is(c, LABEL_START)) fail(`invalid label name for metric ${goQuote(fam.name)}`);
         const labelStart = i;
         do {
           if (++i >= n) eof();
@@ -427,7 +426,7 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
         if (c !== EQUALS) fail(`expected '=' after label name, found ${quoteByteAt(i)}`);
         if (!isBound) {
           for (let k = 0; k < labels.length; k++) {
-            if (labels[k].name === name) fail(`duplicate label names for metric ${quoteName(fam.name)}`);
+            if (labels[k].name === name) fail(`duplicate label names for metric ${goQuote(fam.name)}`);
           }
         }
         do {
@@ -572,7 +571,7 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
       }
       if (checkDuplicate) {
         for (let k = 0; k < labels.length; k++) {
-          if (labels[k].name === name) fail(`duplicate label names for metric ${quoteName(f.name)}`);
+          if (labels[k].name === name) fail(`duplicate label names for metric ${goQuote(f.name)}`);
         }
       }
       labels.push({ name, value });
@@ -587,7 +586,7 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
         if (c === RBRACE) break;
 
         const token = readName(i, false);
-        if (token === '') fail(`invalid label name for metric ${quoteName((fam ?? current)?.name ?? '')}`);
+        if (token === '') fail(`invalid label name for metric ${goQuote((fam ?? current)?.name ?? '')}`);
         i = at;
         c = src.charCodeAt(i);
         if (c === SP || c === TAB) {
@@ -599,7 +598,7 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
         if (c !== EQUALS) {
           if (!inBraces) fail(`expected '=' after label name, found ${quoteByteAt(i)}`);
           // The metric name, inside the braces.
-          if (fam !== undefined) fail(`multiple metric names for metric ${quoteName(fam.name)}`);
+          if (fam !== undefined) fail(`multiple metric names for metric ${goQuote(fam.name)}`);
           if (c !== COMMA && c !== RBRACE) fail(`unexpected end of metric name ${quoteByteAt(i)}`);
           fam = familyFor(utf8Name(token, 'metric'));
           lineRole = role;
@@ -614,7 +613,7 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
         const isBound = fam !== undefined && (fam.type === 'summary' ? name === 'quantile' : fam.type === 'histogram' && name === 'le');
         if (fam !== undefined && !isBound) {
           for (let k = 0; k < labels.length; k++) {
-            if (labels[k].name === name) fail(`duplicate label names for metric ${quoteName(fam.name)}`);
+            if (labels[k].name === name) fail(`duplicate label names for metric ${goQuote(fam.name)}`);
           }
         }
         do {
