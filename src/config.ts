@@ -1,5 +1,6 @@
 // Command-line flags: the reference's names, defaults, help texts and error messages (kingpin's).
 import { formatGoDuration, parseGoDuration } from './duration.js';
+import { goQuote } from './lib/goquote.js';
 
 /** Bounds on what one push may carry; over a bound, the push is refused and nothing is stored. */
 export interface PushLimits {
@@ -19,6 +20,8 @@ export interface Config {
   routePrefix: string;
   enableLifecycle: boolean;
   enableAdminApi: boolean;
+  /** --web.enable-openmetrics: scrapes may negotiate OpenMetrics (the reference never serves it). */
+  enableOpenMetrics: boolean;
   persistenceFile: string;
   persistenceIntervalMs: number;
   persistenceSync: boolean;
@@ -53,6 +56,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'web.route-prefix', kind: 'string', def: '', help: 'Prefix for the internal routes of web endpoints. Defaults to the path of --web.external-url.' },
   { name: 'web.enable-lifecycle', kind: 'bool', def: 'false', help: 'Enable shutdown via HTTP request.' },
   { name: 'web.enable-admin-api', kind: 'bool', def: 'false', help: 'Enable API endpoints for admin control actions.' },
+  { name: 'web.enable-openmetrics', kind: 'bool', def: 'false', help: 'Answer scrapes that ask for OpenMetrics in OpenMetrics (by default, like upstream, only the text and protobuf formats).' },
   { name: 'persistence.file', kind: 'string', def: '', help: 'File to persist metrics. If empty, metrics are only kept in memory.' },
   { name: 'persistence.interval', kind: 'duration', def: '5m', help: 'The minimum interval at which to write out the persistence file.' },
   { name: 'persistence.sync', kind: 'bool', def: 'false', help: 'Acknowledge a push only after it is on disk (write-ahead log), so a crash loses no acknowledged push. Needs --persistence.file.' },
@@ -104,7 +108,7 @@ export function parseArgs(argv: string[]): ParseOutcome {
     let value: string;
     if (spec.kind === 'bool') {
       value = eq < 0 ? String(!negated) : arg.slice(eq + 1);
-      if (value !== 'true' && value !== 'false') throw new UsageError(`strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`);
+      if (value !== 'true' && value !== 'false') throw new UsageError(`strconv.ParseBool: parsing ${goQuote(value)}: invalid syntax`);
     } else if (eq >= 0) {
       value = arg.slice(eq + 1);
     } else {
@@ -128,7 +132,7 @@ export function parseArgs(argv: string[]): ParseOutcome {
   for (const spec of FLAGS) {
     const v = values.get(spec.name)?.[0];
     if (spec.kind === 'int' && v !== undefined && !/^[1-9][0-9]*$/.test(v)) {
-      throw new UsageError(`strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+      throw new UsageError(`strconv.ParseInt: parsing ${goQuote(v)}: invalid syntax`);
     }
     if (spec.kind === 'duration') flags[spec.name] = formatGoDuration(parseDuration(get(spec.name)));
   }
@@ -158,6 +162,7 @@ export function parseArgs(argv: string[]): ParseOutcome {
       routePrefix: computeRoutePrefix(get('web.route-prefix'), externalPath),
       enableLifecycle: get('web.enable-lifecycle') === 'true',
       enableAdminApi: get('web.enable-admin-api') === 'true',
+      enableOpenMetrics: get('web.enable-openmetrics') === 'true',
       persistenceFile: get('persistence.file'),
       persistenceIntervalMs: intervalMs,
       persistenceSync: get('persistence.sync') === 'true',

@@ -1,10 +1,11 @@
 // Go's time.Duration text form, which the reference's flags take and its status page shows.
+import { timeQuote } from './lib/goquote.js';
 
 const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Milliseconds for "5m", "1h30m", "300ms"...; throws Go's message on bad input. */
 export function parseGoDuration(s: string): number {
-  const fail = () => new Error(`time: invalid duration ${JSON.stringify(s)}`);
+  const fail = () => new Error(`time: invalid duration ${timeQuote(s)}`);
   if (s === '0') return 0;
   let rest = s;
   let sign = 1;

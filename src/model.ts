@@ -7,7 +7,7 @@
 // created timestamps, metrics whose value fields don't match the family type, enum values
 // outside MetricType, and which optional fields were left out of a message (`unset`).
 // Strings from protobuf are raw bytes in Go; invalid UTF-8 in them is held as lone surrogates
-// U+DC80..U+DCFF, one per invalid byte (see decodeGoString/encodeGoString in parse/protobuf.ts).
+// U+DC80..U+DCFF, one per invalid byte (see decodeGoString/encodeGoString in lib/gostring.ts).
 
 export type MetricType = 'counter' | 'gauge' | 'summary' | 'untyped' | 'histogram' | 'gaugehistogram';
 

@@ -3,7 +3,7 @@
 import type { Metric, MetricFamily } from '../model.js';
 import { familyTypeName } from '../store/describe.js';
 import type { Group } from '../store/types.js';
-import { formatCount, formatGoFloat } from './float.js';
+import { formatCount, formatGoFloat } from '../lib/gofloat.js';
 import { isNativeHistogram, nativeHistogramJson } from './nativehistogram.js';
 
 /**

@@ -3,7 +3,7 @@
 // magnitude first), then the zero bucket, then the positive ones; boundaries 0 = (lower, upper],
 // 1 = [lower, upper), 3 = [lower, upper]. Bounds follow Prometheus' model/histogram getBound.
 import type { BucketSpan, Histogram } from '../model.js';
-import { formatCount, formatGoFloat } from './float.js';
+import { formatCount, formatGoFloat } from '../lib/gofloat.js';
 
 // fracs[schema][i] = 2^(i/2^schema - 1) rounded to the nearest double, as the constants in
 // Prometheus' table: Math.pow may be one ulp off, so each value is checked with exact integers.

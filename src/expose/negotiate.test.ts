@@ -10,10 +10,8 @@ import {
   OPENMETRICS_CONTENT_TYPE,
   PROTOBUF_CONTENT_TYPE,
   TEXT_CONTENT_TYPE,
-  negotiate,
-  negotiateIncludingOpenMetrics,
-  parseAccept,
-} from './negotiate.js';
+} from '../lib/contenttype.js';
+import { negotiate } from './negotiate.js';
 
 const TEXT = TEXT_CONTENT_TYPE;
 const PROTOBUF = PROTOBUF_CONTENT_TYPE;
@@ -70,35 +68,67 @@ const cases: Array<[string, string, string]> = [
 
 for (const [accept, reference, withOpenMetrics] of cases) {
   test(`negotiate ${JSON.stringify(accept)}`, () => {
-    assert.equal(negotiate(accept), formatOf(reference));
-    assert.deepEqual(negotiateIncludingOpenMetrics(accept), { format: formatOf(withOpenMetrics), contentType: withOpenMetrics });
+    const { format, contentType } = negotiate(accept);
+    assert.deepEqual({ format, contentType }, { format: formatOf(reference), contentType: reference });
+    const om = negotiate(accept, true);
+    assert.deepEqual({ format: om.format, contentType: om.contentType }, { format: formatOf(withOpenMetrics), contentType: withOpenMetrics });
   });
 }
 
 test('no Accept header at all is text', () => {
-  assert.equal(negotiate(undefined), 'text');
-  assert.deepEqual(negotiateIncludingOpenMetrics(undefined), { format: 'text', contentType: TEXT });
+  assert.deepEqual(negotiate(undefined), { format: 'text', contentType: TEXT, escaping: 'underscores' });
+  assert.deepEqual(negotiate(undefined, true), { format: 'text', contentType: TEXT, escaping: 'underscores' });
 });
 
 test('protobuf encodings other than delimited are passed over (the reference would answer them)', () => {
   // expfmt answers "encoding=text" and "encoding=compact-text" in the protobuf text formats,
   // which the gateway does not serve: it tries the next clause instead.
   const accept = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text,application/openmetrics-text;q=0.5';
-  assert.equal(negotiate(accept), 'text');
-  assert.deepEqual(negotiateIncludingOpenMetrics(accept), { format: 'openmetrics', contentType: OM_0_0_1 });
-  assert.equal(negotiate('application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=compact-text'), 'text');
+  assert.equal(negotiate(accept).format, 'text');
+  assert.equal(negotiate(accept, true).contentType, OM_0_0_1);
+  assert.equal(negotiate('application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=compact-text').format, 'text');
 });
 
-test('parseAccept orders clauses as goautoneg does', () => {
-  const order = (h: string) => parseAccept(h).map((c) => `${c.type}/${c.subType};q=${c.q}`);
-  // Higher q first; equal q keeps the order given.
-  assert.deepEqual(order('a/b;q=0.5,c/d,e/f;q=0.5'), ['c/d;q=1', 'a/b;q=0.5', 'e/f;q=0.5']);
-  // A concrete type goes before a wildcard even with a lower q.
-  assert.deepEqual(order('*/*,a/b;q=0.25'), ['a/b;q=0.25', '*/*;q=1']);
-  assert.deepEqual(order('a/*,a/b;q=0.25'), ['a/b;q=0.25', 'a/*;q=1']);
-  // "*" alone is */*; other clauses without "/" are skipped; q is a float32, malformed reads 0.
-  assert.deepEqual(order('*,text,a/b;q=0.25'), ['a/b;q=0.25', '*/*;q=1']);
-  assert.deepEqual(order('a/b;q=x,c/d;q=0.3'), ['c/d;q=0.30000001192092896', 'a/b;q=0']);
-  // Parameters: names and values trimmed of spaces, case and quotes kept.
-  assert.deepEqual([...parseAccept('A/B ; Version = "1" ; x')[0].params], [['Version', '"1"']]);
+/** What Prometheus 3 sends by default (scrape_protocols without protobuf, UTF-8 names allowed). */
+const PROMETHEUS_3_ACCEPT =
+  'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,' +
+  'text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2';
+const PROTOBUF_ACCEPT = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited';
+
+// [Accept, OpenMetrics on, the escaping expfmt.NegotiateAccept (prometheus/common 0.6x) appends].
+const escapings: Array<[string | undefined, boolean, string]> = [
+  [undefined, false, 'underscores'],
+  ['', false, 'underscores'],
+  ['text/plain', false, 'underscores'],
+  ['text/plain;version=0.0.4;escaping=allow-utf-8', false, 'allow-utf-8'],
+  [PROMETHEUS_3_ACCEPT, false, 'allow-utf-8'],
+  [PROMETHEUS_3_ACCEPT, true, 'allow-utf-8'],
+  ['text/plain;version=0.0.4;escaping=bogus', false, 'underscores'],
+  ['text/plain;version=0.0.4;escaping=dots', false, 'dots'],
+  // A clause after the served one does not count; one passed over before it does.
+  ['text/plain;version=0.0.4,text/plain;escaping=allow-utf-8', false, 'underscores'],
+  ['text/plain;version=1.0.0;escaping=values;q=0.9,text/plain;version=0.0.4;q=0.5', false, 'values'],
+  [`${PROTOBUF_ACCEPT};escaping=allow-utf-8`, false, 'allow-utf-8'],
+  ['application/openmetrics-text;escaping=dots,text/plain;escaping=values;q=0.5', false, 'values'],
+  ['application/openmetrics-text;escaping=dots,text/plain;escaping=values;q=0.5', true, 'dots'],
+  // q=" 0.9" is a syntax error for ParseFloat: that clause reads q=0 and sorts last, so text is
+  // served, with its own escaping.
+  ['application/openmetrics-text;version=1.0.0;escaping=dots;q= 0.9, text/plain;version=0.0.4;escaping=values;q=0.5', true, 'values'],
+];
+
+for (const [accept, openMetrics, escaping] of escapings) {
+  test(`escaping for ${JSON.stringify(accept)}${openMetrics ? ' with OpenMetrics' : ''}`, () => {
+    assert.equal(negotiate(accept, openMetrics).escaping, escaping);
+  });
+}
+
+test('the escaping comes from the clause that is served', () => {
+  const accept = 'application/openmetrics-text;version=1.0.0;escaping=dots;q= 0.9, text/plain;version=0.0.4;escaping=values;q=0.5';
+  assert.deepEqual(negotiate(accept, true), { format: 'text', contentType: TEXT, escaping: 'values' });
+});
+
+test("Prometheus' default Accept header gets text 0.0.4, and OpenMetrics 1.0.0 only when enabled", () => {
+  const accept = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+  assert.deepEqual(negotiate(accept), { format: 'text', contentType: TEXT, escaping: 'underscores' });
+  assert.deepEqual(negotiate(accept, true), { format: 'openmetrics', contentType: OM_1_0_0, escaping: 'underscores' });
 });

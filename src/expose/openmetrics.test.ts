@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LabelPair, Metric, MetricFamily } from '../model.js';
 import { parseOpenMetrics } from '../parse/openmetrics.js';
+import { OPENMETRICS_CONTENT_TYPE } from '../lib/contenttype.js';
 import {
-  OPENMETRICS_CONTENT_TYPE,
   OPENMETRICS_EOF,
   formatOpenMetricsFloat,
   renderOpenMetrics,

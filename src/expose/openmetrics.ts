@@ -35,10 +35,9 @@
 //    unknown types as `unknown`, the value or integer counts as text.ts reads them, no timestamp.
 
 import type { Exemplar, LabelPair, Metric, MetricFamily, Timestamp } from '../model.js';
-import { formatCount, formatGoFloat } from './float.js';
+import { formatCount, formatGoFloat } from '../lib/gofloat.js';
+import { escapeLabelValue, isLegacyName, textName } from '../lib/textformat.js';
 
-/** The Content-Type of an OpenMetrics 1.0.0 exposition. */
-export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 /** The line that must end every OpenMetrics exposition. */
 export const OPENMETRICS_EOF = '# EOF\n';
 
@@ -64,26 +63,12 @@ export function formatOpenMetricsFloat(v: number): string {
   return s + '.0';
 }
 
-const LEGACY_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const NEEDS_ESCAPE = /[\\"\n]/;
-
-/** expfmt's quoted escaper: \ → \\, newline → \n, " → \". */
-export function escapeOpenMetrics(s: string): string {
-  if (!NEEDS_ESCAPE.test(s)) return s;
-  return s.replace(/[\\"\n]/g, (c) => (c === '\\' ? '\\\\' : c === '"' ? '\\"' : '\\n'));
-}
-
-/** expfmt's writeName: as is when it is a legacy metric name, else quoted. */
-function writeName(name: string): string {
-  return LEGACY_NAME.test(name) ? name : '"' + escapeOpenMetrics(name) + '"';
-}
-
 /** The label pairs without braces: `a="1",b="2"`; '' for none. */
 function labelList(labels: LabelPair[]): string {
   let s = '';
   for (let i = 0; i < labels.length; i++) {
     const lp = labels[i];
-    s += (i === 0 ? '' : ',') + writeName(lp.name) + '="' + escapeOpenMetrics(lp.value) + '"';
+    s += (i === 0 ? '' : ',') + textName(lp.name) + '="' + escapeLabelValue(lp.value) + '"';
   }
   return s;
 }
@@ -105,7 +90,7 @@ class SampleWriter {
       if (l === '' && extra === '') return name;
       return name + '{' + l + (l !== '' && extra !== '' ? ',' : '') + extra + '}';
     }
-    return '{' + writeName(name) + (l === '' ? '' : ',' + l) + (extra === '' ? '' : ',' + extra) + '}';
+    return '{' + textName(name) + (l === '' ? '' : ',' + l) + (extra === '' ? '' : ',' + extra) + '}';
   }
 }
 
@@ -134,17 +119,17 @@ export function openMetricsHeader(mf: MetricFamily): string {
   const { name, type } = mf;
   const counterTotal = type === 'counter' && name.endsWith('_total');
   const compliant = counterTotal ? name.slice(0, -6) : name;
-  const shown = writeName(compliant);
+  const shown = textName(compliant);
   let omType: string;
   if (mf.typeNumber !== undefined) omType = 'unknown';
   else if (type === 'counter') omType = counterTotal ? 'counter' : 'unknown';
   else if (type === 'untyped') omType = 'unknown';
   else omType = type; // gauge, summary, histogram, gaugehistogram
-  let s = mf.help === undefined ? '' : '# HELP ' + shown + ' ' + escapeOpenMetrics(mf.help) + '\n';
+  let s = mf.help === undefined ? '' : '# HELP ' + shown + ' ' + escapeLabelValue(mf.help) + '\n';
   s += '# TYPE ' + shown + ' ' + omType + '\n';
   const unit = mf.unit;
   if (unit !== undefined && unit !== '' && compliant.length > unit.length && compliant.endsWith('_' + unit)) {
-    s += '# UNIT ' + shown + ' ' + escapeOpenMetrics(unit) + '\n';
+    s += '# UNIT ' + shown + ' ' + escapeLabelValue(unit) + '\n';
   }
   return s;
 }
@@ -154,7 +139,7 @@ export function openMetricsSeries(mf: MetricFamily, m: Metric, options?: OpenMet
   const { name } = mf;
   const type = mf.typeNumber !== undefined ? 'untyped' : mf.type;
   const created = options?.createdLines === true;
-  const w = new SampleWriter(LEGACY_NAME.test(name), labelList(m.labels));
+  const w = new SampleWriter(isLegacyName(name), labelList(m.labels));
   const end = m.timestampMs === undefined ? '\n' : ' ' + formatOpenMetricsFloat(m.timestampMs / 1000) + '\n';
 
   if (type === 'summary' && m.summary !== undefined) {

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { Bucket, Exemplar, Metric, MetricFamily, Timestamp } from '../model.js';
 import { MetricFamilySchema } from '../parse/gen/metrics_pb.js';
-import { PROTOBUF_CONTENT_TYPE, parseProtobufDelimited } from '../parse/protobuf.js';
+import { parseProtobufDelimited } from '../parse/protobuf.js';
+import { PROTOBUF_CONTENT_TYPE } from '../lib/contenttype.js';
 import { encodeMetricFamily, encodeProtobufDelimited } from './protobuf.js';
-import { formatCount, formatGoFloat } from './float.js';
+import { formatCount, formatGoFloat } from '../lib/gofloat.js';
 import { referenceAvailable, startServer, type RunningServer } from '../../test/support/servers.js';
 
 // --- wire builder ------------------------------------------------------------------------------

@@ -47,9 +47,8 @@ import {
   type MetricType as PbMetricType,
 } from '../parse/gen/metrics_pb.js';
 import { TimestampSchema, type Timestamp as PbTimestamp } from '@bufbuild/protobuf/wkt';
-import { encodeGoString, metricTypeNumber } from '../parse/protobuf.js';
-
-export { PROTOBUF_CONTENT_TYPE } from '../parse/protobuf.js';
+import { metricTypeNumber } from '../parse/protobuf.js';
+import { encodeGoString } from '../lib/gostring.js';
 
 /** Encodes the families as a delimited stream: each message preceded by its varint length. */
 export function encodeProtobufDelimited(families: readonly MetricFamily[]): Uint8Array {

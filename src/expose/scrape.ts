@@ -14,7 +14,9 @@
 import type { Metric, MetricFamily, MetricType } from '../model.js';
 import { seriesKey } from '../store/consistency.js';
 import { isTimeName, type Group, type MetricStore, type StoredFamily } from '../store/types.js';
-import { byteString, compareSeries, familyText, headerText, renderSeries, seriesSortKey, type RenderedSeries } from './text.js';
+import { byteString } from '../lib/gostring.js';
+import { headerText, seriesSortKey } from '../lib/textformat.js';
+import { compareSeries, familyText, renderSeries, type RenderedSeries } from './text.js';
 
 interface Run {
   readonly groupId: string;

@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import type { MetricFamily, MetricType } from '../model.js';
 import { MemoryStore } from '../store/memory.js';
 import { ScrapeCache } from './scrape.js';
-import { byteString, familyText } from './text.js';
+import { byteString } from '../lib/gostring.js';
+import { familyText } from './text.js';
 
 type Op =
   | { kind: 'write'; group: number; replace: boolean; check: boolean; families: Array<{ name: string; type: MetricType; values: string[] }> }

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetricFamily } from '../model.js';
 import { MemoryStore } from '../store/memory.js';
-import { escapeHelp, escapeLabelValue, familyText } from './text.js';
+import { escapeHelp, escapeLabelValue } from '../lib/textformat.js';
+import { familyText } from './text.js';
 import { ScrapeCache } from './scrape.js';
 
 const L = (o: Record<string, string>) => Object.entries(o).map(([name, value]) => ({ name, value }));

@@ -1,120 +1,22 @@
 // Text exposition format 0.0.4 renderer, byte-compatible with Go's expfmt as used by the
-// reference (which prints counts as floats too: 1234567 → 1.234567e+06). Hand-written because
-// scrapes render every stored series: it must be exact and fast.
+// reference (which prints counts as floats too: 1234567 → 1.234567e+06): whole families in the
+// reference's series order, and the quoted names of --push.enable-utf8-names. The lines of one
+// series are lib/textformat.ts's, shared with the store.
 import type { LabelPair, Metric, MetricFamily, MetricType } from '../model.js';
-import { formatSampleValue } from './float.js';
-import { encodeGoString } from '../parse/protobuf.js';
+import { formatSampleValue } from '../lib/gofloat.js';
+import {
+  escapeLabelValue,
+  headerText,
+  compareSeries,
+  isLegacyName,
+  renderSeries,
+  seriesSortKey,
+  textName,
+  timestampSuffix,
+  type RenderedSeries,
+} from '../lib/textformat.js';
 
-/** One series ready for a scrape: its text lines, and the key the reference sorts series by. */
-export interface RenderedSeries {
-  /** Position among the family's series: label count, then label values in label-name order. */
-  sort: string;
-  /** The series' complete lines, each ending in "\n". */
-  text: string;
-}
-
-/** Text as the bytes it stands for (raw bytes pushed in HELP or labels are held as lone surrogates). */
-export function textBytes(text: string): Buffer {
-  return text.isWellFormed() ? Buffer.from(text) : Buffer.from(encodeGoString(text));
-}
-
-const NON_ASCII = /[^\x00-\x7f]/;
-
-/** The UTF-8 bytes of text (see textBytes) as a latin1 string: one char per byte. */
-export function byteString(text: string): string {
-  // ASCII text is its own byte string (and testing it flattens a string built by concatenation).
-  return NON_ASCII.test(text) ? textBytes(text).toString('latin1') : text;
-}
-
-const NEEDS_ESCAPE = /[\\"\n]/;
-
-export function escapeLabelValue(v: string): string {
-  if (!NEEDS_ESCAPE.test(v)) return v;
-  return v.replace(/[\\"\n]/g, (c) => (c === '\\' ? '\\\\' : c === '"' ? '\\"' : '\\n'));
-}
-
-export function escapeHelp(h: string): string {
-  if (h.indexOf('\\') < 0 && h.indexOf('\n') < 0) return h;
-  return h.replace(/[\\\n]/g, (c) => (c === '\\' ? '\\\\' : '\\n'));
-}
-
-/** `{a="1",b="2"` without the closing brace, so callers can append `le`/`quantile`; '' for none. */
-function openLabels(labels: LabelPair[]): string {
-  let s = '';
-  for (let i = 0; i < labels.length; i++) {
-    const lp = labels[i];
-    s += (i === 0 ? '{' : ',') + lp.name + '="' + escapeLabelValue(lp.value) + '"';
-  }
-  return s;
-}
-
-/**
- * The start of a series' `_count` line (summaries, histograms) or only line, up to the value:
- * what tells it apart from the other series of its family in rendered text.
- */
-export function seriesIdText(name: string, type: MetricType, labels: LabelPair[]): string {
-  const open = openLabels(labels);
-  const counted = type === 'summary' || type === 'histogram' || type === 'gaugehistogram';
-  return (counted ? name + '_count' : name) + (open === '' ? '' : open + '}') + ' ';
-}
-
-function withExtra(open: string, name: string, value: string): string {
-  return (open === '' ? '{' : open + ',') + name + '="' + value + '"}';
-}
-
-export function headerText(name: string, help: string | undefined, type: MetricType): string {
-  const helpLine = help === undefined ? '' : `# HELP ${name} ${escapeHelp(help)}\n`;
-  return `${helpLine}# TYPE ${name} ${type === 'gaugehistogram' ? 'histogram' : type}\n`;
-}
-
-/** Reference series order (client_golang's metric sorter): fewer labels first, then values. */
-export function seriesSortKey(labels: LabelPair[]): string {
-  let s = String.fromCharCode(labels.length);
-  for (let i = 0; i < labels.length; i++) s += labels[i].value + '\u0000';
-  return s;
-}
-
-function timestampSuffix(m: Metric): string {
-  return m.timestampMs === undefined ? '\n' : ` ${m.timestampMs}\n`;
-}
-
-/** The lines of one series of a family of the given type. */
-export function seriesText(name: string, type: MetricType, m: Metric): string {
-  const open = openLabels(m.labels);
-  const plain = open === '' ? '' : open + '}';
-  const ts = timestampSuffix(m);
-  if (m.summary !== undefined && type === 'summary') {
-    let s = '';
-    for (const q of m.summary.quantiles) {
-      s += name + withExtra(open, 'quantile', formatSampleValue(q.quantile)) + ' ' + formatSampleValue(q.value) + ts;
-    }
-    return s + `${name}_sum${plain} ${formatSampleValue(m.summary.sampleSum)}${ts}${name}_count${plain} ${formatSampleValue(m.summary.sampleCount)}${ts}`;
-  }
-  if (m.histogram !== undefined && (type === 'histogram' || type === 'gaugehistogram')) {
-    let s = '';
-    let infSeen = false;
-    for (const b of m.histogram.buckets) {
-      if (b.upperBound === Infinity) infSeen = true;
-      s += `${name}_bucket${withExtra(open, 'le', formatSampleValue(b.upperBound))} ${formatSampleValue(b.cumulativeCount)}${ts}`;
-    }
-    if (!infSeen) s += `${name}_bucket${withExtra(open, 'le', '+Inf')} ${formatSampleValue(m.histogram.sampleCount)}${ts}`;
-    return s + `${name}_sum${plain} ${formatSampleValue(m.histogram.sampleSum)}${ts}${name}_count${plain} ${formatSampleValue(m.histogram.sampleCount)}${ts}`;
-  }
-  return `${name}${plain} ${formatSampleValue(m.value ?? 0)}${ts}`;
-}
-
-export function renderSeries(mf: MetricFamily): RenderedSeries[] {
-  const out = new Array<RenderedSeries>(mf.metrics.length);
-  for (let i = 0; i < mf.metrics.length; i++) {
-    const m = mf.metrics[i];
-    out[i] = { sort: seriesSortKey(m.labels), text: seriesText(mf.name, mf.type, m) };
-  }
-  return out.sort(compareSeries);
-}
-
-export function compareSeries(a: RenderedSeries, b: RenderedSeries): number {
-  return a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : 0;
-}
+export { compareSeries, renderSeries, type RenderedSeries } from '../lib/textformat.js';
 
 /** A whole family: header, then its series in reference order. */
 export function familyText(mf: MetricFamily): string {
@@ -137,18 +39,6 @@ export function familyText(mf: MetricFamily): string {
 
 /** An Accept `escaping` value: how names that are not classic ones are shown (model.EscapingScheme). */
 export type NameEscaping = 'allow-utf-8' | 'underscores' | 'dots' | 'values';
-
-const LEGACY_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-
-/** model.IsValidLegacyMetricName: a name the text format writes without quotes. */
-export function isLegacyName(name: string): boolean {
-  return LEGACY_NAME.test(name);
-}
-
-/** A metric or label name as the text format writes it: as is if classic, else quoted (expfmt's writeName). */
-export function textName(name: string): string {
-  return isLegacyName(name) ? name : '"' + escapeLabelValue(name) + '"';
-}
 
 /** `name{labels}` or, for a name that is not a classic one, `{"name",labels}`; inner: `a="1",…` or ''. */
 function quotedSample(name: string, inner: string, value: string, ts: string): string {
@@ -291,68 +181,4 @@ export function utf8ScrapeText(families: readonly MetricFamily[], escaping: Name
   let s = '';
   for (const mf of families) s += familyTextQuoted(escapeFamily(mf, escaping));
   return s;
-}
-
-const ESCAPINGS: ReadonlySet<string> = new Set(['allow-utf-8', 'underscores', 'dots', 'values']);
-
-/**
- * The name escaping a scrape gets, as expfmt.Negotiate (prometheus/common 0.6x) picks it: the
- * Accept clauses in goautoneg's order up to the one whose format is served (delimited protobuf,
- * text 0.0.4 or text without version, and with `openMetrics` OpenMetrics 0.0.1, 1.0.0 or without
- * version); the last valid `escaping` parameter among them wins, also one of a clause passed over
- * (Prometheus 3 asks `text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,
- * text/plain;version=0.0.4;q=0.3` and gets 0.0.4 with allow-utf-8); `underscores` without one.
- * The clauses are parsed and ordered as negotiate.ts does (goautoneg.ParseAccept).
- */
-export function negotiateNameEscaping(accept: string | undefined, openMetrics = false): NameEscaping {
-  let escaping: NameEscaping = 'underscores';
-  for (const ac of acceptClauses(accept ?? '')) {
-    const e = ac.params.get('escaping');
-    if (e !== undefined && ESCAPINGS.has(e)) escaping = e as NameEscaping;
-    const version = ac.params.get('version') ?? '';
-    const media = ac.type + '/' + ac.subType;
-    if (media === 'application/vnd.google.protobuf' && ac.params.get('proto') === 'io.prometheus.client.MetricFamily' && ac.params.get('encoding') === 'delimited') break;
-    if (media === 'text/plain' && (version === '0.0.4' || version === '')) break;
-    if (openMetrics && media === 'application/openmetrics-text' && (version === '1.0.0' || version === '0.0.1' || version === '')) break;
-  }
-  return escaping;
-}
-
-interface AcceptClause {
-  type: string;
-  subType: string;
-  q: number;
-  params: Map<string, string>;
-}
-
-/** goautoneg.ParseAccept: case-sensitive, values not unquoted, ordered by q with Go's insertion sort. */
-function acceptClauses(header: string): AcceptClause[] {
-  const trim = (s: string) => s.replace(/^ +| +$/g, '');
-  const out: AcceptClause[] = [];
-  for (const rawPart of header.split(',')) {
-    const mrp = trim(rawPart).split(';');
-    const sp = mrp[0].split('/');
-    const type = trim(sp[0]);
-    let subType: string;
-    if (sp.length === 1 && type === '*') subType = '*';
-    else if (sp.length === 2) subType = trim(sp[1]);
-    else continue;
-    const clause: AcceptClause = { type, subType, q: 1, params: new Map() };
-    for (let k = 1; k < mrp.length; k++) {
-      const eq = mrp[k].indexOf('=');
-      if (eq < 0) continue;
-      const token = trim(mrp[k].slice(0, eq));
-      if (token === 'q') {
-        const q = Number(mrp[k].slice(eq + 1));
-        clause.q = Number.isNaN(q) ? 0 : q;
-      } else clause.params.set(token, trim(mrp[k].slice(eq + 1)));
-    }
-    out.push(clause);
-  }
-  const less = (a: AcceptClause, b: AcceptClause) =>
-    a.q > b.q || (a.type !== '*' && b.type === '*') || (a.subType !== '*' && b.subType === '*');
-  for (let i = 1; i < out.length; i++) {
-    for (let j = i; j > 0 && less(out[j], out[j - 1]); j--) [out[j], out[j - 1]] = [out[j - 1], out[j]];
-  }
-  return out;
 }

@@ -1,8 +1,8 @@
 // Grouping keys from push paths: /metrics/job/<JOB>{/<LABEL>/<VALUE>}, with @base64 values.
 // Works on the raw (still percent-encoded) path, so a %2F sent by a client that does not use
 // @base64 stays inside its value instead of splitting the path (the reference splits it).
-import { goQuote } from '../goquote.js';
-import { decodeGoString } from '../parse/protobuf.js';
+import { goQuote } from '../lib/goquote.js';
+import { decodeGoString } from '../lib/gostring.js';
 
 export type GroupingKeyResult = { ok: true; labels: Record<string, string> } | { ok: false; message: string };
 

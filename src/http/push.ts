@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { parseTextBytes } from '../parse/text.js';
 import { parseProtobufDelimited } from '../parse/protobuf.js';
+import { isProtobuf } from '../lib/contenttype.js';
 import { endsWithOpenMetricsEof, isOpenMetrics, parseOpenMetricsBytes } from '../parse/openmetrics.js';
 import type { MetricStore } from '../store/types.js';
 import type { MetricFamily } from '../model.js';
@@ -49,19 +50,6 @@ export function overLimit(families: MetricFamily[], labels: Record<string, strin
     }
   }
   return undefined;
-}
-
-const PROTOBUF_TYPE = 'application/vnd.google.protobuf';
-
-export function isProtobuf(contentType: string | undefined): boolean {
-  if (contentType === undefined) return false;
-  const [media, ...params] = contentType.split(';').map((s) => s.trim());
-  if (media.toLowerCase() !== PROTOBUF_TYPE) return false;
-  const p = new Map(params.map((kv) => {
-    const eq = kv.indexOf('=');
-    return [kv.slice(0, eq).trim().toLowerCase(), kv.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1')] as const;
-  }));
-  return p.get('encoding') === 'delimited' && p.get('proto') === 'io.prometheus.client.MetricFamily';
 }
 
 /**

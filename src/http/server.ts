@@ -7,9 +7,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { metricsResponse, statusResponse } from '../expose/json.js';
 import { ScrapeCache } from '../expose/scrape.js';
-import { textBytes } from '../expose/text.js';
-import { negotiateIncludingOpenMetrics } from '../expose/negotiate.js';
-import { escapeFamily, familyTextQuoted, negotiateNameEscaping } from '../expose/text.js';
+import { textBytes } from '../lib/gostring.js';
+import { negotiate } from '../expose/negotiate.js';
+import { escapeFamily, familyTextQuoted } from '../expose/text.js';
 import { renderOpenMetrics } from '../expose/openmetrics.js';
 import { gatherSelf, type BuildInfo, type SelfMetrics } from '../selfmetrics.js';
 import type { MetricStore } from '../store/types.js';
@@ -84,7 +84,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   const scrapeHandler: Handler = async (req, res) => {
     const own = await gatherSelf(self);
-    const { format, contentType } = negotiateIncludingOpenMetrics(req.headers.accept);
+    const { format, contentType, escaping } = negotiate(req.headers.accept, config.enableOpenMetrics);
     // The protobuf library is loaded on the first protobuf scrape: ~4 MB that text-only setups never need.
     const { encodeProtobufDelimited } = format === 'protobuf' ? await import('../expose/protobuf.js') : { encodeProtobufDelimited: undefined };
     let body: Array<string | Uint8Array>;
@@ -92,7 +92,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (config.utf8Names) {
       // Pushgateway 1.11: names escaped as the Accept header's `escaping` asks (underscores by
       // default), quoted where not classic with allow-utf-8; the Content-Type says which.
-      const escaping = negotiateNameEscaping(req.headers.accept, true);
       const families = scrape.families(own).map((mf) => escapeFamily(mf, escaping));
       body = [
         format === 'protobuf'

@@ -72,6 +72,7 @@ import { createSecureContext, DEFAULT_CIPHERS, type SecureContextOptions, type T
 import bcrypt from 'bcryptjs';
 import type { Logger } from 'pino';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Scalar } from 'yaml';
+import { goQuote } from '../lib/goquote.js';
 
 // ---------------------------------------------------------------------------------------------
 // The typed configuration
@@ -191,11 +192,6 @@ export const ALLOWED_HEADERS: Readonly<Record<string, readonly string[]>> = {
 // Parsing: yaml.v2's UnmarshalStrict, as far as the file format needs it
 
 type Node = unknown;
-
-/** Go's %q for a string (ASCII-printable subset is what matters here). */
-function goQuote(s: string): string {
-  return JSON.stringify(s);
-}
 
 class Walker {
   readonly errors: string[] = [];

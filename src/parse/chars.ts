@@ -9,7 +9,6 @@ export const HASH = 35;
 export const PLUS = 43;
 export const COMMA = 44;
 export const MINUS = 45;
-export const DOT = 46;
 export const EQUALS = 61;
 export const BACKSLASH = 92;
 export const LBRACE = 123;
@@ -34,32 +33,3 @@ for (let c = 0; c < 128; c++) {
 
 /** Whether an ASCII code has a class flag (codes past ASCII have none). */
 export const is = (c: number, flag: number): boolean => c < 128 && (CLASS[c] & flag) !== 0;
-
-/**
- * Where a decimal number starting at `i` ends (digits, an optional "." and digits, at least one
- * digit, then an optional exponent), or -1 when there is none or its exponent has no digits.
- */
-export function decimalEnd(s: string, i: number): number {
-  const n = s.length;
-  let digits = 0;
-  while (i < n && is(s.charCodeAt(i), DIGIT)) {
-    i++;
-    digits++;
-  }
-  if (i < n && s.charCodeAt(i) === DOT) {
-    i++;
-    while (i < n && is(s.charCodeAt(i), DIGIT)) {
-      i++;
-      digits++;
-    }
-  }
-  if (digits === 0) return -1;
-  if (i < n && (s.charCodeAt(i) | 0x20) === 101) {
-    // 'e' or 'E'
-    i++;
-    if (i < n && (s.charCodeAt(i) === PLUS || s.charCodeAt(i) === MINUS)) i++;
-    if (i >= n || !is(s.charCodeAt(i), DIGIT)) return -1;
-    while (i < n && is(s.charCodeAt(i), DIGIT)) i++;
-  }
-  return i;
-}

@@ -28,7 +28,8 @@
 
 import { isUtf8 } from 'node:buffer';
 import type { Exemplar, LabelPair, Metric, MetricFamily, MetricType, Timestamp } from '../model.js';
-import { CR, SP, DQUOTE, HASH, PLUS, COMMA, MINUS, EQUALS, BACKSLASH, LBRACE, RBRACE, LABEL_START, LABEL_CONT, METRIC_START, METRIC_CONT, is, decimalEnd } from './chars.js';
+import { CR, SP, DQUOTE, HASH, PLUS, COMMA, MINUS, EQUALS, BACKSLASH, LBRACE, RBRACE, LABEL_START, LABEL_CONT, METRIC_START, METRIC_CONT, is } from './chars.js';
+import { decimalEnd } from '../lib/gofloat.js';
 
 /** A parse error, with the 1-based number of the line it was found in. */
 export class OpenMetricsParseError extends Error {

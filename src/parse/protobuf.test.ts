@@ -9,13 +9,11 @@ import { TimestampSchema } from '@bufbuild/protobuf/wkt';
 import type { Metric, MetricFamily } from '../model.js';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
-  PROTOBUF_CONTENT_TYPE,
   ProtobufParseError,
   type ProtobufParseErrorCode,
-  decodeGoString,
-  encodeGoString,
   parseProtobufDelimited,
 } from './protobuf.js';
+import { PROTOBUF_CONTENT_TYPE } from '../lib/contenttype.js';
 import {
   BucketSchema,
   BucketSpanSchema,
@@ -770,36 +768,6 @@ describe('parseProtobufDelimited: limits', () => {
         e.message === 'protobuf body holds more than 2 metric families' &&
         e.offset === 2 * (one.length + 1),
     );
-  });
-});
-
-// --- strings -----------------------------------------------------------------------------------
-
-describe('Go strings', () => {
-  const cases: { name: string; bytes: Bytes; string: string }[] = [
-    { name: 'empty', bytes: [], string: '' },
-    { name: 'ASCII', bytes: [...Buffer.from('abc')], string: 'abc' },
-    { name: 'long ASCII', bytes: [...Buffer.from('x'.repeat(100))], string: 'x'.repeat(100) },
-    { name: 'UTF-8 of 2, 3 and 4 bytes', bytes: [...Buffer.from('ä€😀')], string: 'ä€😀' },
-    { name: 'a lone continuation byte', bytes: [0x80], string: '\udc80' },
-    { name: '0xff', bytes: [0x61, 0xff, 0x62], string: 'a\udcffb' },
-    { name: 'an overlong encoding', bytes: [0xc0, 0xaf], string: '\udcc0\udcaf' },
-    { name: 'an encoded surrogate', bytes: [0xed, 0xa0, 0x80], string: '\udced\udca0\udc80' },
-    { name: 'beyond U+10FFFF', bytes: [0xf4, 0x90, 0x80, 0x80], string: '\udcf4\udc90\udc80\udc80' },
-    { name: 'a sequence cut short', bytes: [0xe2, 0x82], string: '\udce2\udc82' },
-    { name: 'valid after invalid', bytes: [0xff, ...Buffer.from('€')], string: '\udcff€' },
-  ];
-  for (const c of cases) {
-    test(c.name, () => {
-      assert.equal(decodeGoString(Uint8Array.from(c.bytes)), c.string);
-      assert.deepStrictEqual([...encodeGoString(c.string)], c.bytes);
-    });
-  }
-  test('a slice of a larger buffer', () => {
-    assert.equal(decodeGoString(Uint8Array.from([0x61, 0x62, 0xff, 0x63]), 1, 3), 'b\udcff');
-  });
-  test('lone surrogates outside U+DC80..U+DCFF encode as U+FFFD, as UTF-8 does', () => {
-    assert.deepStrictEqual([...encodeGoString('\ud800')], [0xef, 0xbf, 0xbd]);
   });
 });
 

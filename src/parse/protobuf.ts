@@ -28,7 +28,7 @@
 // known scalar field whatever its wire type). Encoding (src/expose/protobuf.ts) uses the
 // generated code in ./gen/metrics_pb.ts.
 
-import { isUtf8 } from 'node:buffer';
+import { decodeGoString } from '../lib/gostring.js';
 import type {
   Bucket,
   BucketSpan,
@@ -86,9 +86,6 @@ export interface ProtobufLimits {
 
 /** Default limits.maxMessageBytes: 64 MiB. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
-
-export const PROTOBUF_CONTENT_TYPE =
-  'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
 
 const TYPES: readonly MetricType[] = ['counter', 'gauge', 'summary', 'untyped', 'histogram', 'gaugehistogram'];
 
@@ -163,94 +160,6 @@ export function parseProtobufDelimited(body: Uint8Array, limits: ProtobufLimits 
     }
   }
   return families;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Strings. Go keeps the raw bytes of a proto2 string; a JavaScript string cannot hold invalid
-// UTF-8, so each byte of an invalid sequence becomes a lone surrogate U+DC80..U+DCFF (as
-// Python's "surrogateescape" does). Valid UTF-8 never decodes to a lone surrogate, so the
-// mapping is one-to-one and encodeGoString restores the exact bytes.
-
-const utf8Decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
-
-/** The string a Go string of these bytes stands for, invalid UTF-8 bytes as U+DC80..U+DCFF. */
-export function decodeGoString(buf: Uint8Array, start = 0, end = buf.length): string {
-  let ascii = true;
-  for (let i = start; i < end; i++) {
-    if (buf[i] >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii) {
-    if (end - start < 32) {
-      let s = '';
-      for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
-      return s;
-    }
-    return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
-  }
-  const view = buf.subarray(start, end);
-  if (isUtf8(view)) return utf8Decoder.decode(view);
-  return decodeEscaped(buf, start, end);
-}
-
-/** Length of the valid UTF-8 sequence at buf[i] (1..4), or 0 if it is invalid there. */
-function utf8SeqLength(buf: Uint8Array, i: number, end: number): number {
-  const b0 = buf[i];
-  if (b0 < 0x80) return 1;
-  const cont = (j: number, lo = 0x80, hi = 0xbf) => j < end && buf[j] >= lo && buf[j] <= hi;
-  if (b0 >= 0xc2 && b0 <= 0xdf) return cont(i + 1) ? 2 : 0;
-  if (b0 >= 0xe0 && b0 <= 0xef) {
-    const lo = b0 === 0xe0 ? 0xa0 : 0x80;
-    const hi = b0 === 0xed ? 0x9f : 0xbf; // no surrogates
-    return cont(i + 1, lo, hi) && cont(i + 2) ? 3 : 0;
-  }
-  if (b0 >= 0xf0 && b0 <= 0xf4) {
-    const lo = b0 === 0xf0 ? 0x90 : 0x80;
-    const hi = b0 === 0xf4 ? 0x8f : 0xbf;
-    return cont(i + 1, lo, hi) && cont(i + 2) && cont(i + 3) ? 4 : 0;
-  }
-  return 0;
-}
-
-function decodeEscaped(buf: Uint8Array, start: number, end: number): string {
-  let s = '';
-  let i = start;
-  while (i < end) {
-    const n = utf8SeqLength(buf, i, end);
-    if (n === 0) {
-      s += String.fromCharCode(0xdc00 | buf[i]);
-      i++;
-    } else {
-      s += utf8Decoder.decode(buf.subarray(i, i + n));
-      i += n;
-    }
-  }
-  return s;
-}
-
-/** Lone surrogates only (in unicode mode a pair is one code point). */
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
-
-/** The bytes of a string as decodeGoString produced it: UTF-8, with U+DC80..U+DCFF as raw bytes. */
-export function encodeGoString(s: string): Uint8Array {
-  if (!LONE_SURROGATE.test(s)) return Buffer.from(s, 'utf8');
-  const out: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const c2 = s.charCodeAt(i + 1);
-      if (c2 >= 0xdc00 && c2 <= 0xdfff) {
-        for (const b of Buffer.from(s.slice(i, i + 2), 'utf8')) out.push(b);
-        i++;
-        continue;
-      }
-    }
-    if (c >= 0xdc80 && c <= 0xdcff) out.push(c & 0xff);
-    else for (const b of Buffer.from(s[i], 'utf8')) out.push(b); // other lone surrogates: U+FFFD
-  }
-  return Uint8Array.from(out);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -28,9 +28,11 @@
 // separate path (sampleUtf8), so the classic path stays as it is.
 
 import { isUtf8 } from 'node:buffer';
-import { decodeGoString } from './protobuf.js';
+import { decodeGoString, encodeGoString } from '../lib/gostring.js';
+import { parseGoFloat } from '../lib/gofloat.js';
+import { goQuote, goQuoteBytes, goQuoteRune } from '../lib/goquote.js';
 import type { LabelPair, Metric, MetricFamily, MetricType } from '../model.js';
-import { TAB, NL, SP, DQUOTE, HASH, PLUS, COMMA, MINUS, EQUALS, BACKSLASH, LBRACE, RBRACE, LABEL_START, LABEL_CONT, METRIC_START, METRIC_CONT, DIGIT, is, decimalEnd } from './chars.js';
+import { TAB, NL, SP, DQUOTE, HASH, PLUS, COMMA, MINUS, EQUALS, BACKSLASH, LBRACE, RBRACE, LABEL_START, LABEL_CONT, METRIC_START, METRIC_CONT, DIGIT, is } from './chars.js';
 
 export interface TextParseOptions {
   /**
@@ -68,8 +70,9 @@ export class TextParseError extends Error {
  * The string is treated as the Go parser would treat its UTF-8 encoding. It cannot carry invalid
  * UTF-8: a caller that decoded the body leniently has U+FFFD where the bytes were invalid, and a
  * label value holding U+FFFD is valid, where Go would have rejected the raw bytes with
- * `invalid label value "\xff"`. A lone surrogate (which no UTF-8 decoder produces) is treated
- * like its WTF-8 bytes, i.e. it is invalid in a label value. Use parseTextBytes on raw bodies.
+ * `invalid label value "\xff"`. A lone surrogate stands for bytes as encodeGoString writes it
+ * (U+DC80..U+DCFF a raw byte, any other its WTF-8 bytes), so it is invalid in a label value.
+ * Use parseTextBytes on raw bodies.
  *
  * @throws TextParseError
  */
@@ -131,11 +134,10 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
   // Every read past the end, except at the start of a line, is this error in Go.
   const eof = (): never => fail('unexpected end of input stream');
   // %q of a token, and %q / %c of the single byte at index i, as Go prints them.
-  const quote = (token: string): string => goQuote(bytes ? latin1Codes(token) : wtf8(token));
-  // %q of a name already decoded (family and label names are kept decoded).
-  const quoteName = (name: string): string => goQuote(wtf8(name));
-  const byteAt = (i: number): number => (bytes ? src.charCodeAt(i) : firstUtf8Byte(src, i));
-  const quoteByteAt = (i: number): string => `'${escapeRune(byteAt(i), 39)}'`;
+  const quote = (token: string): string => (bytes ? goQuoteBytes(Buffer.from(token, 'latin1')) : goQuote(token));
+  const byteAt = (i: number): number =>
+    bytes ? src.charCodeAt(i) : encodeGoString(String.fromCodePoint(src.codePointAt(i)!))[0];
+  const quoteByteAt = (i: number): string => goQuoteRune(byteAt(i));
   const invalidEscape = (i: number): never =>
     fail(`invalid escape sequence '\\${String.fromCharCode(byteAt(i))}'`);
 
@@ -281,7 +283,7 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
     if (c === NL) return i + 1;
 
     if (isHelp) {
-      if (fam.help !== undefined) fail(`second HELP line for metric name ${quoteName(fam.name)}`);
+      if (fam.help !== undefined) fail(`second HELP line for metric name ${goQuote(fam.name)}`);
       // The rest of the line, with the escapes \\ and \n.
       let help = '';
       let seg = i;
@@ -307,7 +309,7 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
     }
 
     if (fam.type !== undefined) {
-      fail(`second TYPE line for metric name ${quoteName(fam.name)}, or TYPE reported after samples`);
+      fail(`second TYPE line for metric name ${goQuote(fam.name)}, or TYPE reported after samples`);
     }
     // The rest of the line; Go drops backslashes here without interpreting them.
     const end = src.indexOf('\n', i);
@@ -406,7 +408,7 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
         } while (c === SP || c === TAB);
         if (c === RBRACE) break;
 
-        if (!is(c, LABEL_START)) fail(`invalid label name for metric ${quoteName(fam.name)}`);
+        if (!is(c, LABEL_START)) fail(`invalid label name for metric ${goQuote(fam.name)}`);
         const labelStart = i;
         do {
           if (++i >= n) eof();
@@ -424,7 +426,7 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
         if (c !== EQUALS) fail(`expected '=' after label name, found ${quoteByteAt(i)}`);
         if (!isBound) {
           for (let k = 0; k < labels.length; k++) {
-            if (labels[k].name === name) fail(`duplicate label names for metric ${quoteName(fam.name)}`);
+            if (labels[k].name === name) fail(`duplicate label names for metric ${goQuote(fam.name)}`);
           }
         }
         do {
@@ -569,7 +571,7 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
       }
       if (checkDuplicate) {
         for (let k = 0; k < labels.length; k++) {
-          if (labels[k].name === name) fail(`duplicate label names for metric ${quoteName(f.name)}`);
+          if (labels[k].name === name) fail(`duplicate label names for metric ${goQuote(f.name)}`);
         }
       }
       labels.push({ name, value });
@@ -584,7 +586,7 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
         if (c === RBRACE) break;
 
         const token = readName(i, false);
-        if (token === '') fail(`invalid label name for metric ${quoteName((fam ?? current)?.name ?? '')}`);
+        if (token === '') fail(`invalid label name for metric ${goQuote((fam ?? current)?.name ?? '')}`);
         i = at;
         c = src.charCodeAt(i);
         if (c === SP || c === TAB) {
@@ -596,7 +598,7 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
         if (c !== EQUALS) {
           if (!inBraces) fail(`expected '=' after label name, found ${quoteByteAt(i)}`);
           // The metric name, inside the braces.
-          if (fam !== undefined) fail(`multiple metric names for metric ${quoteName(fam.name)}`);
+          if (fam !== undefined) fail(`multiple metric names for metric ${goQuote(fam.name)}`);
           if (c !== COMMA && c !== RBRACE) fail(`unexpected end of metric name ${quoteByteAt(i)}`);
           fam = familyFor(utf8Name(token, 'metric'));
           lineRole = role;
@@ -611,7 +613,7 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
         const isBound = fam !== undefined && (fam.type === 'summary' ? name === 'quantile' : fam.type === 'histogram' && name === 'le');
         if (fam !== undefined && !isBound) {
           for (let k = 0; k < labels.length; k++) {
-            if (labels[k].name === name) fail(`duplicate label names for metric ${quoteName(fam.name)}`);
+            if (labels[k].name === name) fail(`duplicate label names for metric ${goQuote(fam.name)}`);
           }
         }
         do {
@@ -706,48 +708,6 @@ function metricType(token: string): MetricType | undefined {
   }
 }
 
-/**
- * Go's strconv.ParseFloat(s, 64) as the text parser calls it (which first rejects any 'p', 'P'
- * or '_', so no hexadecimal float and no digit separator can pass): optional sign, decimal
- * mantissa with optional point, optional exponent; or, ignoring ASCII case, "NaN" (unsigned) and
- * "Inf"/"Infinity" (optionally signed). Overflow to ±Inf is an error in Go (ErrRange); underflow
- * gives 0. Returns undefined where Go returns an error. Number() rounds exactly like Go.
- * (Go caps the exponent's digits at about 10000, which only matters for absurd inputs such as
- * 10^5 zeros after the point; that is not mirrored.)
- */
-export function parseGoFloat(s: string): number | undefined {
-  const n = s.length;
-  if (n === 0) return undefined;
-  let i = 0;
-  let c = s.charCodeAt(0);
-  if (c === PLUS || c === MINUS) {
-    if (n === 1) return undefined;
-    i = 1;
-    c = s.charCodeAt(1);
-  }
-  if ((c | 0x20) === 105) {
-    // 'i'
-    if (asciiLowerEquals(s, i, 'inf') || asciiLowerEquals(s, i, 'infinity')) {
-      return s.charCodeAt(0) === MINUS ? -Infinity : Infinity;
-    }
-    return undefined;
-  }
-  if ((c | 0x20) === 110) return i === 0 && asciiLowerEquals(s, 0, 'nan') ? NaN : undefined;
-  if (decimalEnd(s, i) !== n) return undefined;
-  const v = Number(s);
-  return v === Infinity || v === -Infinity ? undefined : v;
-}
-
-function asciiLowerEquals(s: string, from: number, lower: string): boolean {
-  if (s.length - from !== lower.length) return false;
-  for (let k = 0; k < lower.length; k++) {
-    let c = s.charCodeAt(from + k);
-    if (c >= 65 && c <= 90) c += 32;
-    if (c !== lower.charCodeAt(k)) return false;
-  }
-  return true;
-}
-
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -814,126 +774,4 @@ function isWellFormed(s: string): boolean {
   const native = (s as unknown as { isWellFormed?: () => boolean }).isWellFormed;
   if (native !== undefined) return native.call(s);
   return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
-}
-
-/** The first UTF-8 byte of the code point at index i (a lone surrogate counts as WTF-8). */
-function firstUtf8Byte(s: string, i: number): number {
-  const c = s.charCodeAt(i);
-  if (c < 0x80) return c;
-  if (c < 0x800) return 0xc0 | (c >> 6);
-  if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-    const d = s.charCodeAt(i + 1);
-    if (d >= 0xdc00 && d <= 0xdfff) return 0xf0 | ((((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000) >> 18);
-  }
-  return 0xe0 | (c >> 12);
-}
-
-function latin1Codes(s: string): number[] {
-  const out = new Array<number>(s.length);
-  for (let k = 0; k < s.length; k++) out[k] = s.charCodeAt(k);
-  return out;
-}
-
-/** The UTF-8 bytes of a string; lone surrogates are encoded as such (WTF-8). */
-function wtf8(s: string): number[] {
-  const out: number[] = [];
-  for (let k = 0; k < s.length; k++) {
-    let c = s.charCodeAt(k);
-    if (c >= 0xd800 && c <= 0xdbff && k + 1 < s.length) {
-      const d = s.charCodeAt(k + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        c = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
-        k++;
-      }
-    }
-    if (c < 0x80) out.push(c);
-    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 0x3f));
-    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
-    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 0x3f), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
-  }
-  return out;
-}
-
-// --- Go's %q ----------------------------------------------------------------------------------
-
-/** strconv.Quote of a byte string: invalid UTF-8 bytes as \xNN, the rest rune by rune. */
-function goQuote(b: ArrayLike<number>): string {
-  let out = '"';
-  for (let k = 0; k < b.length; ) {
-    const b0 = b[k];
-    if (b0 < 0x80) {
-      out += escapeRune(b0, DQUOTE);
-      k++;
-      continue;
-    }
-    const [r, width] = decodeRune(b, k);
-    if (width === 0) {
-      out += `\\x${hex(b0, 2)}`;
-      k++;
-    } else {
-      out += escapeRune(r, DQUOTE);
-      k += width;
-    }
-  }
-  return out + '"';
-}
-
-/** utf8.DecodeRune for a sequence starting with a byte >= 0x80; width 0 means invalid. */
-function decodeRune(b: ArrayLike<number>, k: number): [number, number] {
-  const b0 = b[k];
-  const cont = (j: number, lo = 0x80, hi = 0xbf): number => {
-    const x = k + j < b.length ? b[k + j] : -1;
-    return x >= lo && x <= hi ? x & 0x3f : -1;
-  };
-  if (b0 >= 0xc2 && b0 <= 0xdf) {
-    const c1 = cont(1);
-    return c1 < 0 ? [0, 0] : [((b0 & 0x1f) << 6) | c1, 2];
-  }
-  if (b0 >= 0xe0 && b0 <= 0xef) {
-    const c1 = cont(1, b0 === 0xe0 ? 0xa0 : 0x80, b0 === 0xed ? 0x9f : 0xbf);
-    const c2 = c1 < 0 ? -1 : cont(2);
-    return c2 < 0 ? [0, 0] : [((b0 & 0x0f) << 12) | (c1 << 6) | c2, 3];
-  }
-  if (b0 >= 0xf0 && b0 <= 0xf4) {
-    const c1 = cont(1, b0 === 0xf0 ? 0x90 : 0x80, b0 === 0xf4 ? 0x8f : 0xbf);
-    const c2 = c1 < 0 ? -1 : cont(2);
-    const c3 = c2 < 0 ? -1 : cont(3);
-    return c3 < 0 ? [0, 0] : [((b0 & 0x07) << 18) | (c1 << 12) | (c2 << 6) | c3, 4];
-  }
-  return [0, 0];
-}
-
-/**
- * strconv's appendEscapedRune. Printable per unicode.IsPrint: letters, marks, numbers,
- * punctuation, symbols and the ASCII space (Go 1.19 knows Unicode 13, Node a newer version, so
- * code points assigned since print raw here where Go prints \u escapes).
- */
-function escapeRune(r: number, quoteChar: number): string {
-  if (r === quoteChar || r === BACKSLASH) return `\\${String.fromCharCode(r)}`;
-  if (r < 0x80 ? r >= 0x20 && r < 0x7f : PRINTABLE.test(String.fromCodePoint(r))) return String.fromCodePoint(r);
-  switch (r) {
-    case 7:
-      return '\\a';
-    case 8:
-      return '\\b';
-    case 12:
-      return '\\f';
-    case 10:
-      return '\\n';
-    case 13:
-      return '\\r';
-    case 9:
-      return '\\t';
-    case 11:
-      return '\\v';
-  }
-  if (r < 0x20 || r === 0x7f) return `\\x${hex(r, 2)}`;
-  if (r < 0x10000) return `\\u${hex(r, 4)}`;
-  return `\\U${hex(r, 8)}`;
-}
-
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
-
-function hex(v: number, width: number): string {
-  return v.toString(16).padStart(width, '0');
 }

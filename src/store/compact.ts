@@ -6,7 +6,8 @@
 // a push carried is lost: anything the text format cannot hold (native histograms, exemplars,
 // created timestamps, a histogram without its +Inf bucket…) keeps the parsed objects instead.
 import type { Metric, MetricFamily, MetricType } from '../model.js';
-import { byteString, headerText, seriesSortKey, seriesText } from '../expose/text.js';
+import { byteString } from '../lib/gostring.js';
+import { headerText, seriesSortKey, seriesText } from '../lib/textformat.js';
 import { parseTextByteString } from '../parse/text.js';
 import { seriesKey } from './consistency.js';
 

@@ -4,7 +4,7 @@
 // series: a pushed series can only repeat one of another group whose grouping labels it carries
 // (every stored series carries those of its group), so its labels name the few groups to ask.
 import type { Metric, MetricFamily, MetricType } from '../model.js';
-import { goQuote } from '../goquote.js';
+import { goQuote } from '../lib/goquote.js';
 import { carriesType, describeMetric, typeName } from './describe.js';
 import type { ReservedFamily } from './types.js';
 

@@ -2,7 +2,8 @@
 // io.prometheus.client.Metric that golang/protobuf 1.3 prints (fields in Go struct order, only
 // the fields present). Text pushes carry the one value message of their family's type.
 import type { Bucket, BucketSpan, LabelPair, Metric, MetricFamily, MetricType, Quantile } from '../model.js';
-import { formatCount, formatGoFloat } from '../expose/float.js';
+import { formatCount, formatGoFloat } from '../lib/gofloat.js';
+import { protoTextQuote } from '../lib/goquote.js';
 
 function protoFloat(v: number): string {
   if (v === Infinity) return 'inf';
@@ -11,34 +12,14 @@ function protoFloat(v: number): string {
   return formatGoFloat(v);
 }
 
-// Strings are escaped byte by byte over their UTF-8 encoding: non-printable bytes as octal.
-// Lone surrogates U+DC80..U+DCFF stand for raw (invalid UTF-8) bytes.
-function protoString(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    const bytes = cp >= 0xdc80 && cp <= 0xdcff ? [cp - 0xdc00] : Buffer.from(ch, 'utf8');
-    for (const c of bytes) {
-      if (c === 0x0a) out += '\\n';
-      else if (c === 0x0d) out += '\\r';
-      else if (c === 0x09) out += '\\t';
-      else if (c === 0x22) out += '\\"';
-      else if (c === 0x5c) out += '\\\\';
-      else if (c >= 0x20 && c < 0x7f) out += String.fromCharCode(c);
-      else out += '\\' + c.toString(8).padStart(3, '0');
-    }
-  }
-  return out + '"';
-}
-
 function field(name: string, v: number | undefined, unset: readonly string[] | undefined, key: string, count = false): string {
   if (v === undefined || unset?.includes(key)) return '';
   return `${name}:${count ? formatCount(v) : protoFloat(v)} `;
 }
 
 function labelText(lp: LabelPair): string {
-  const name = lp.unset?.includes('name') ? '' : `name:${protoString(lp.name)} `;
-  const value = lp.unset?.includes('value') ? '' : `value:${protoString(lp.value)} `;
+  const name = lp.unset?.includes('name') ? '' : `name:${protoTextQuote(lp.name)} `;
+  const value = lp.unset?.includes('value') ? '' : `value:${protoTextQuote(lp.value)} `;
   return `label:<${name}${value}> `;
 }
 

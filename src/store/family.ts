@@ -1,7 +1,8 @@
 // The two ways a group keeps a family: packed into its scrape lines (the usual case), or as the
 // parsed objects when the text format cannot hold everything the push carried.
 import type { MetricFamily, MetricType } from '../model.js';
-import { byteString, renderSeries } from '../expose/text.js';
+import { byteString } from '../lib/gostring.js';
+import { renderSeries } from '../lib/textformat.js';
 import { pack, unpack } from './compact.js';
 import { intern } from './grouping.js';
 import type { FamilyRecord, PackedRecord, StoredFamily } from './types.js';

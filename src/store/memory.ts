@@ -5,7 +5,8 @@ import { ConsistencyIndex, seriesKey, type ConsistencyOptions } from './consiste
 import { packedText, parsedMetrics, restorePacked, storeFamily } from './family.js';
 import { groupId, groupShape, sanitizeFamily } from './grouping.js';
 import { isTimeName, PUSH_FAILURE_TIME, PUSH_TIME, StoredGroup, timeFamily } from './group.js';
-import { byteString, seriesIdText } from '../expose/text.js';
+import { byteString } from '../lib/gostring.js';
+import { seriesIdText } from '../lib/textformat.js';
 import type {
   AppliedWrite,
   ChangeRecord,

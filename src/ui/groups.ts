@@ -1,7 +1,7 @@
 // The UI's view of the store: every group in display order with what the filter searches,
 // kept up to date from the store's change announcements so that filtering and paging 10,000
 // groups costs one pass over precomputed strings, not a walk over every family.
-import { decodeGoString, encodeGoString } from '../parse/protobuf.js';
+import { decodeGoString, encodeGoString } from '../lib/gostring.js';
 import { typeName } from '../store/describe.js';
 import type { Group, MetricStore } from '../store/types.js';
 import type { GroupSummary, GroupsPage, PageQuery } from './types.js';

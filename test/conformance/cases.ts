@@ -332,6 +332,17 @@ export const cases: Case[] = [
     steps: [put('/metrics/job/a/%78/y', M1)],
   },
   {
+    name: 'label-name-unicode-non-printable',
+    description:
+      'Label names holding U+00A0, U+200B and U+2028 (not printable for Go) are refused; %q shows them as \\u escapes.',
+    steps: [
+      put('/metrics/job/a/a%C2%A0b/x', M1),
+      put('/metrics/job/a/a%E2%80%8Bb/x', M1),
+      put('/metrics/job/a/x%E2%80%A8/y%EF%BB%BF', M1),
+      put('/metrics/job/a/ok/v/%E2%80%8B', M1),
+    ],
+  },
+  {
     name: 'odd-number-of-components',
     description: 'A label name without value.',
     steps: [put('/metrics/job/a/b', M1)],
@@ -1059,6 +1070,17 @@ export const cases: Case[] = [
     ],
   },
   {
+    name: 'self-metric-other-help-non-printable',
+    description: 'A HELP with U+00A0 and U+200B for a gateway metric: the error quotes them as Go does (\\u00a0, \\u200b).',
+    steps: [
+      put(
+        '/metrics/job/a',
+        '# HELP pushgateway_http_requests_total Other\u00a0help\u200b.\n# TYPE pushgateway_http_requests_total counter\n' +
+          'pushgateway_http_requests_total 1\n',
+      ),
+    ],
+  },
+  {
     name: 'process-metric-other-help',
     description: 'process_cpu_seconds_total with another HELP is accepted; the scrape shows the gateway\'s HELP.',
     steps: [
@@ -1147,6 +1169,22 @@ export const cases: Case[] = [
       get('/metrics', 'metrics', { Accept: 'application/openmetrics-text; version=1.0.0; charset=utf-8' }),
       get('/metrics', 'metrics', { Accept: 'text/plain' }),
       get('/metrics', 'none', { Accept: PROTOBUF_CONTENT_TYPE.replace(/ /g, '') }),
+    ],
+  },
+  {
+    name: 'scrape-accept-prometheus',
+    description:
+      "Prometheus' default Accept header, and one whose OpenMetrics clause has q=\" 0.9\" (a syntax error that reads 0): text 0.0.4.",
+    steps: [
+      put('/metrics/job/a', M1),
+      get('/metrics', 'metrics', {
+        Accept:
+          'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,' +
+          'text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+      }),
+      get('/metrics', 'metrics', {
+        Accept: 'application/openmetrics-text;version=1.0.0;escaping=dots;q= 0.9, text/plain;version=0.0.4;escaping=values;q=0.5',
+      }),
     ],
   },
   {

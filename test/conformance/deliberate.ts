@@ -15,7 +15,6 @@ export const DELIBERATE: Record<string, string> = {
   'user-pushes-push-failure-time-seconds': "pushed push_time_seconds/push_failure_time_seconds families are replaced by the gateway's own",
   'unchecked-type-clash': 'with the check off, the scrape shows the consistent part (lowest grouping key decides the type) instead of 500',
   'unchecked-duplicate-series': 'with the check off, the scrape leaves out repeated series instead of failing with 500',
-  'scrape-accept-headers': 'OpenMetrics 1.0 is served when Accept asks for it (the reference answers the text format)',
   'go-metric-untyped': 'no go_* runtime metrics here (Node.js process metrics instead), so go_* names are free to push',
   'go-metric-gauge-other-help': 'no go_* runtime metrics here (Node.js process metrics instead), so go_* names are free to push',
 };

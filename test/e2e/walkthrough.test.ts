@@ -180,12 +180,14 @@ test('same pushes against the reference: /metrics byte-identical after normaliza
   requireBinary(REFERENCE_BIN, 'prometheus-pushgateway');
   let ours: RunningServer | undefined;
   let ref: RunningServer | undefined;
+  let oursOpenMetrics: RunningServer | undefined;
   try {
-    [ours, ref] = await Promise.all([
+    [ours, ref, oursOpenMetrics] = await Promise.all([
       startServer('ours').then(track),
       startServer('reference').then(track),
+      startServer('ours', ['--web.enable-openmetrics']).then(track),
     ]);
-    await Promise.all([pushDocsExample(ours), pushDocsExample(ref)]);
+    await Promise.all([pushDocsExample(ours), pushDocsExample(ref), pushDocsExample(oursOpenMetrics)]);
 
     const [o, r] = await Promise.all([getMetrics(ours), getMetrics(ref)]);
     assertWalkthroughOutput('reference', r.body); // sanity check of the expectations themselves
@@ -198,13 +200,17 @@ test('same pushes against the reference: /metrics byte-identical after normaliza
       getMetrics(ours, { Accept: PROMETHEUS_ACCEPT }),
       getMetrics(ref, { Accept: PROMETHEUS_ACCEPT }),
     ]);
-    // Prometheus prefers OpenMetrics, which ours serves (the reference answers the text format).
+    // Prometheus prefers OpenMetrics, which the reference does not serve: text 0.0.4 from both.
     assert.equal(r2.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
-    assert.equal(o2.headers['content-type'], 'application/openmetrics-text; version=1.0.0; charset=utf-8');
-    assert.match(o2.body, /^# TYPE example_counter unknown\nexample_counter\{instance="",job="example_job",label1="value1"\} 1\.0\n/m);
-    assert.ok(o2.body.endsWith('# EOF\n'), 'OpenMetrics ends with # EOF');
+    assert.equal(o2.headers['content-type'], r2.headers['content-type'], 'Content-Type for Prometheus');
+    assert.equal(normalize(o2.body), normalize(r2.body), 'GET /metrics as Prometheus asks differs from the reference');
+    // Ours serves OpenMetrics only with --web.enable-openmetrics.
+    const o3 = await getMetrics(oursOpenMetrics, { Accept: PROMETHEUS_ACCEPT });
+    assert.equal(o3.headers['content-type'], 'application/openmetrics-text; version=1.0.0; charset=utf-8');
+    assert.match(o3.body, /^# TYPE example_counter unknown\nexample_counter\{instance="",job="example_job",label1="value1"\} 1\.0\n/m);
+    assert.ok(o3.body.endsWith('# EOF\n'), 'OpenMetrics ends with # EOF');
   } finally {
-    await stopAll(ours, ref);
+    await stopAll(ours, ref, oursOpenMetrics);
   }
 });
 

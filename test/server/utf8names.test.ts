@@ -8,16 +8,16 @@ import assert from 'node:assert/strict';
 import { send } from '../support/http.js';
 import { startServer, type RunningServer } from '../support/servers.js';
 import { encodeProtobufDelimited } from '../../src/expose/protobuf.js';
-import { parseProtobufDelimited, PROTOBUF_CONTENT_TYPE } from '../../src/parse/protobuf.js';
+import { parseProtobufDelimited } from '../../src/parse/protobuf.js';
+import { PROTOBUF_CONTENT_TYPE } from '../../src/lib/contenttype.js';
 import {
   escapeFamily,
   escapeName,
   familyTextQuoted,
-  negotiateNameEscaping,
-  textName,
   utf8ScrapeText,
 } from '../../src/expose/text.js';
 import { parseText } from '../../src/parse/text.js';
+import { textName } from '../../src/lib/textformat.js';
 import type { MetricFamily } from '../../src/model.js';
 
 /** What Prometheus 3 sends by default (scrape_protocols without protobuf, UTF-8 names allowed). */
@@ -34,11 +34,16 @@ function pushedLines(text: string, job: string): string[] {
 
 let gw: RunningServer;
 let classic: RunningServer;
+let withOpenMetrics: RunningServer;
 before(async () => {
-  [gw, classic] = await Promise.all([startServer('ours', ['--push.enable-utf8-names']), startServer('ours')]);
+  [gw, classic, withOpenMetrics] = await Promise.all([
+    startServer('ours', ['--push.enable-utf8-names']),
+    startServer('ours'),
+    startServer('ours', ['--push.enable-utf8-names', '--web.enable-openmetrics']),
+  ]);
 });
 after(async () => {
-  await Promise.all([gw?.stop(), classic?.stop()]);
+  await Promise.all([gw?.stop(), classic?.stop(), withOpenMetrics?.stop()]);
 });
 
 test('text push with quoted names; scrape escaped by default, quoted with allow-utf-8', async () => {
@@ -73,11 +78,21 @@ test('text push with quoted names; scrape escaped by default, quoted with allow-
   const back = parseText(t, { utf8Names: true });
   assert.ok(back.some((mf) => mf.name === 'my.metric' && mf.type === 'counter' && mf.help === 'A metric with dots.'));
 
-  // Prometheus 3 asks for OpenMetrics first, which ours serves (the reference does not): the
-  // escaping is the one of that clause, and OpenMetrics quotes the names the same way.
+  // Prometheus 3 asks for OpenMetrics first: text 0.0.4 by default, with the escaping of the
+  // OpenMetrics and text 1.0.0 clauses passed over before it.
   const prom3 = await send(gw.url, 'GET', '/metrics', undefined, { Accept: PROMETHEUS_3_ACCEPT });
-  assert.equal(prom3.headers['content-type'], 'application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8');
-  assert.match(prom3.body.toString(), /\n\{"my\.metric",instance="",job="t1","label\.with\.dots"="v"\} 1/);
+  assert.equal(prom3.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8');
+  assert.match(prom3.body.toString(), /\n\{"my\.metric",instance="",job="t1","label\.with\.dots"="v"\} 1\n/);
+  // With --web.enable-openmetrics it is served OpenMetrics, which quotes the names the same way.
+  assert.equal((await send(withOpenMetrics.url, 'PUT', '/metrics/job/t1', body)).status, 200);
+  const om = await send(withOpenMetrics.url, 'GET', '/metrics', undefined, { Accept: PROMETHEUS_3_ACCEPT });
+  assert.equal(om.headers['content-type'], 'application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8');
+  assert.match(om.body.toString(), /\n\{"my\.metric",instance="",job="t1","label\.with\.dots"="v"\} 1\.0\n/);
+  // The escaping is the served clause's: q=" 0.9" reads 0 (as in goautoneg), so text is served.
+  const accept = 'application/openmetrics-text;version=1.0.0;escaping=dots;q= 0.9, text/plain;version=0.0.4;escaping=values;q=0.5';
+  const served = await send(withOpenMetrics.url, 'GET', '/metrics', undefined, { Accept: accept });
+  assert.equal(served.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8; escaping=values');
+  assert.match(served.body.toString(), /\nU__my_2e_metric\{instance="",job="t1",U__label_2e_with_2e_dots="v"\} 1\n/);
 
   const dots = await send(gw.url, 'GET', '/metrics', undefined, { Accept: 'text/plain;version=0.0.4;escaping=dots' });
   assert.deepEqual(pushedLines(dots.body.toString(), 't1'), [
@@ -228,19 +243,4 @@ test('familyTextQuoted: expfmt.MetricFamilyToText with UTF-8 names', () => {
   assert.equal(textName('1a'), '"1a"');
   // Classic names: the same bytes as the classic renderer.
   assert.equal(utf8ScrapeText([{ name: 'x', type: 'gauge', metrics: [{ labels: L({ a: '1' }), value: 1 }] }], 'underscores'), '# TYPE x gauge\nx{a="1"} 1\n');
-});
-
-test('negotiateNameEscaping: as expfmt.Negotiate picks the escaping', () => {
-  assert.equal(negotiateNameEscaping(undefined), 'underscores');
-  assert.equal(negotiateNameEscaping(''), 'underscores');
-  assert.equal(negotiateNameEscaping('text/plain'), 'underscores');
-  assert.equal(negotiateNameEscaping(TEXT_UTF8), 'allow-utf-8');
-  assert.equal(negotiateNameEscaping(PROMETHEUS_3_ACCEPT), 'allow-utf-8');
-  assert.equal(negotiateNameEscaping(PROMETHEUS_3_ACCEPT, true), 'allow-utf-8');
-  assert.equal(negotiateNameEscaping('text/plain;version=0.0.4;escaping=bogus'), 'underscores');
-  assert.equal(negotiateNameEscaping('text/plain;version=0.0.4;escaping=dots'), 'dots');
-  // A clause after the chosen one does not count; one passed over before it does.
-  assert.equal(negotiateNameEscaping('text/plain;version=0.0.4,text/plain;escaping=allow-utf-8'), 'underscores');
-  assert.equal(negotiateNameEscaping('text/plain;version=1.0.0;escaping=values;q=0.9,text/plain;version=0.0.4;q=0.5'), 'values');
-  assert.equal(negotiateNameEscaping(`${PROTOBUF_ACCEPT};escaping=allow-utf-8`), 'allow-utf-8');
 });

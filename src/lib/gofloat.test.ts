@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decimalEnd, formatCount, formatGoFloat, formatSampleValue, parseGoFloat } from './gofloat.js';
+
+// Expected strings are what Go's strconv.FormatFloat(v, 'g', -1, 64) prints.
+const cases: Array<[number, string]> = [
+  [0, '0'],
+  [-0, '-0'],
+  [1, '1'],
+  [-1, '-1'],
+  [0.1, '0.1'],
+  [1.5, '1.5'],
+  [123456, '123456'],
+  [999999, '999999'],
+  [1e6, '1e+06'],
+  [1234567, '1.234567e+06'],
+  [1e21, '1e+21'],
+  [1.7957769713936014e9, '1.7957769713936014e+09'],
+  [0.0001, '0.0001'],
+  [0.00012, '0.00012'],
+  [0.00001, '1e-05'],
+  [1.5e-7, '1.5e-07'],
+  [5e-324, '5e-324'],
+  [1.7976931348623157e308, '1.7976931348623157e+308'],
+  [-2.5e-10, '-2.5e-10'],
+  [100, '100'],
+  [NaN, 'NaN'],
+  [Infinity, '+Inf'],
+  [-Infinity, '-Inf'],
+];
+
+for (const [v, want] of cases) {
+  test(`formatGoFloat(${v})`, () => assert.equal(formatGoFloat(v), want));
+}
+
+test('sample values print negative zero as 0', () => {
+  assert.equal(formatSampleValue(-0), '0');
+  assert.equal(formatSampleValue(2e6), '2e+06');
+});
+
+test('counts print as integers', () => {
+  assert.equal(formatCount(3), '3');
+  assert.equal(formatCount(2 ** 60), '1152921504606846976');
+});
+
+// [input, strconv.ParseFloat(s, 64) where it returns no error, else undefined], from Go 1.19; '1_000'
+// parses in Go, but the text parser refuses any '_', 'p' or 'P' before it calls ParseFloat.
+const parsed: Array<[string, number | undefined]> = [
+  ['', undefined],
+  ['1', 1],
+  ['-1.5', -1.5],
+  ['+.5', 0.5],
+  ['5.', 5],
+  ['1e308', 1e308],
+  ['1e309', undefined],
+  ['1e-400', 0],
+  ['1E3', 1000],
+  ['1e', undefined],
+  ['.', undefined],
+  ['+', undefined],
+  [' 1', undefined],
+  ['0x10', undefined],
+  ['1_000', undefined],
+  ['Inf', Infinity],
+  ['-infinity', -Infinity],
+  ['+INF', Infinity],
+  ['NaN', NaN],
+  ['-NaN', undefined],
+  ['nan1', undefined],
+];
+
+for (const [s, want] of parsed) {
+  test(`parseGoFloat(${JSON.stringify(s)})`, () => assert.deepStrictEqual(parseGoFloat(s), want));
+}
+
+test('decimalEnd stops where a decimal number ends, -1 for none', () => {
+  assert.equal(decimalEnd('12.5e3x', 0), 6);
+  assert.equal(decimalEnd('x1', 1), 2);
+  assert.equal(decimalEnd('1e+', 0), -1);
+  assert.equal(decimalEnd('.e1', 0), -1);
+});

@@ -1,0 +1,102 @@
+// Go's float formatting and parsing, as the reference prints and reads numbers. Go's strconv 'g'
+// with shortest precision switches to exponent form at 1e-5 and 1e+06 (JavaScript only at 1e-7
+// and 1e21), and pads the exponent to two digits, so JavaScript's own toString is only usable in
+// between.
+
+/** Go's strconv.FormatFloat(v, 'g', -1, 64), with fmt's spelling of the infinities. */
+export function formatGoFloat(v: number): string {
+  if (v !== v) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  const abs = v < 0 ? -v : v;
+  if ((abs >= 1e-4 && abs < 1e6) || v === 0) return Object.is(v, -0) ? '-0' : String(v);
+  const s = v.toExponential();
+  const e = s.indexOf('e');
+  const exp = Number(s.slice(e + 1));
+  const mantissa = s.slice(0, e);
+  const a = exp < 0 ? -exp : exp;
+  return `${mantissa}e${exp < 0 ? '-' : '+'}${a < 10 ? '0' : ''}${a}`;
+}
+
+/** The text exposition format's float: like Go's, but negative zero prints as "0". */
+export function formatSampleValue(v: number): string {
+  return v === 0 ? '0' : formatGoFloat(v);
+}
+
+/** A uint64 count (bucket or sample count), printed as Go prints integers. */
+export function formatCount(v: number): string {
+  return Number.isSafeInteger(v) ? String(v) : BigInt(Math.trunc(v)).toString();
+}
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/**
+ * Where a decimal number starting at `i` ends (digits, an optional "." and digits, at least one
+ * digit, then an optional exponent), or -1 when there is none or its exponent has no digits.
+ */
+export function decimalEnd(s: string, i: number): number {
+  const n = s.length;
+  let digits = 0;
+  while (i < n && isDigit(s.charCodeAt(i))) {
+    i++;
+    digits++;
+  }
+  if (i < n && s.charCodeAt(i) === 46) {
+    i++;
+    while (i < n && isDigit(s.charCodeAt(i))) {
+      i++;
+      digits++;
+    }
+  }
+  if (digits === 0) return -1;
+  if (i < n && (s.charCodeAt(i) | 0x20) === 101) {
+    // 'e' or 'E'
+    i++;
+    if (i < n && (s.charCodeAt(i) === 43 || s.charCodeAt(i) === 45)) i++;
+    if (i >= n || !isDigit(s.charCodeAt(i))) return -1;
+    while (i < n && isDigit(s.charCodeAt(i))) i++;
+  }
+  return i;
+}
+
+function asciiLowerEquals(s: string, from: number, lower: string): boolean {
+  if (s.length - from !== lower.length) return false;
+  for (let k = 0; k < lower.length; k++) {
+    let c = s.charCodeAt(from + k);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/**
+ * Go's strconv.ParseFloat(s, 64) as the text parser calls it (which first rejects any 'p', 'P'
+ * or '_', so no hexadecimal float and no digit separator can pass): optional sign, decimal
+ * mantissa with optional point, optional exponent; or, ignoring ASCII case, "NaN" (unsigned) and
+ * "Inf"/"Infinity" (optionally signed). Overflow to ±Inf is an error in Go (ErrRange); underflow
+ * gives 0. Returns undefined where Go returns an error. Number() rounds exactly like Go.
+ * (Go caps the exponent's digits at about 10000, which only matters for absurd inputs such as
+ * 10^5 zeros after the point; that is not mirrored.)
+ */
+export function parseGoFloat(s: string): number | undefined {
+  const n = s.length;
+  if (n === 0) return undefined;
+  let i = 0;
+  let c = s.charCodeAt(0);
+  if (c === 43 || c === 45) {
+    if (n === 1) return undefined;
+    i = 1;
+    c = s.charCodeAt(1);
+  }
+  if ((c | 0x20) === 105) {
+    // 'i'
+    if (asciiLowerEquals(s, i, 'inf') || asciiLowerEquals(s, i, 'infinity')) {
+      return s.charCodeAt(0) === 45 ? -Infinity : Infinity;
+    }
+    return undefined;
+  }
+  if ((c | 0x20) === 110) return i === 0 && asciiLowerEquals(s, 0, 'nan') ? NaN : undefined;
+  if (decimalEnd(s, i) !== n) return undefined;
+  const v = Number(s);
+  return v === Infinity || v === -Infinity ? undefined : v;
+}
