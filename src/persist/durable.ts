@@ -90,7 +90,9 @@ export class DurableStore implements MetricStore {
       if (rec.ok) this.inner.write({ ...rec.write, check: false });
       else this.inner.markFailed(rec.write.labels, rec.write.timestampMs);
     } else if ('delete' in rec) this.inner.delete(rec.delete);
-    else this.inner.wipe();
+    else if ('wipe' in rec) this.inner.wipe();
+    // readSegment refuses such records; should one get here all the same, it must not wipe.
+    else throw new WalError(`unknown write-ahead log record ${JSON.stringify(rec).slice(0, 100)}`);
   }
 
   get groupCount(): number {
