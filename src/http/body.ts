@@ -1,22 +1,14 @@
 // Request bodies: read whole, bounded, and gunzipped when the client says so (as the reference).
 import type { IncomingMessage } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { decodeSnappyFramed, SnappyTooLarge } from './snappy.js';
-
-export class BodyError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { HttpError } from './errors.js';
+import { decodeSnappyFramed, SnappyError, SnappyTooLarge } from './snappy.js';
 
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (declared > maxBytes) {
     req.resume(); // discard; the answer says why
-    return Promise.reject(new BodyError(413, `request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes (--push.max-body-bytes)`));
+    return Promise.reject(new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes (--push.max-body-bytes)`));
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -27,7 +19,7 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       size += chunk.length;
       if (size > maxBytes) {
         failed = true;
-        reject(new BodyError(413, `request body exceeds the limit of ${maxBytes} bytes (--push.max-body-bytes)`));
+        reject(new HttpError(413, `request body exceeds the limit of ${maxBytes} bytes (--push.max-body-bytes)`));
         return;
       }
       chunks.push(chunk);
@@ -36,7 +28,7 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       if (!failed) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     });
     req.on('error', (err) => {
-      if (!failed) reject(new BodyError(400, err.message));
+      if (!failed) reject(new HttpError(400, err.message));
       failed = true;
     });
   });
@@ -49,19 +41,21 @@ export function decodeContent(encoding: string | undefined, body: Buffer, maxByt
     try {
       return decodeSnappyFramed(body, maxBytes);
     } catch (e) {
-      throw new BodyError(e instanceof SnappyTooLarge ? 413 : 400, (e as Error).message);
+      if (e instanceof SnappyTooLarge) throw new HttpError(413, e.message);
+      if (e instanceof SnappyError) throw new HttpError(400, e.message);
+      throw e;
     }
   }
   if (enc !== 'gzip') return body;
   // Go reads the 10-byte gzip header first: a shorter body ends too early.
-  if (body.length < 10) throw new BodyError(400, 'unexpected EOF');
+  if (body.length < 10) throw new HttpError(400, 'unexpected EOF');
   try {
     return gunzipSync(body, { maxOutputLength: maxBytes });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new BodyError(413, `decompressed request body exceeds the limit of ${maxBytes} bytes (--push.max-body-bytes)`);
+      throw new HttpError(413, `decompressed request body exceeds the limit of ${maxBytes} bytes (--push.max-body-bytes)`);
     }
-    throw new BodyError(400, err.code === 'Z_DATA_ERROR' ? 'gzip: invalid header' : `gzip: ${err.message}`);
+    throw new HttpError(400, err.code === 'Z_DATA_ERROR' ? 'gzip: invalid header' : `gzip: ${err.message}`);
   }
 }

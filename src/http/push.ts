@@ -9,7 +9,8 @@ import { groupId } from '../store/grouping.js';
 import type { MetricStore } from '../store/types.js';
 import type { MetricFamily } from '../model.js';
 import type { PushLimits } from '../config.js';
-import { BodyError, decodeContent, readBody } from './body.js';
+import { decodeContent, readBody } from './body.js';
+import { HttpError } from './errors.js';
 import { sendError } from './respond.js';
 
 export interface PushOptions {
@@ -116,7 +117,7 @@ export function createPushHandlers(opts: PushOptions) {
         try {
           raw = decodeContent(req.headers['content-encoding'], await bodyPromise, opts.limits.maxBodyBytes);
         } catch (e) {
-          status = e instanceof BodyError ? sendError(res, e.status, e.message) : sendError(res, 400, String(e));
+          status = e instanceof HttpError ? sendError(res, e.status, e.message) : sendError(res, 400, String(e));
           return;
         }
         let families;
