@@ -73,21 +73,27 @@ function arrayOf(item: Check): Check {
 
 /** An object with exactly these fields (the optional ones may be absent), each passing its check. */
 function object<T>(fields: { [K in keyof T]-?: Field }): Check {
-  const table = Object.entries(fields) as Array<[string, Field]>;
+  const names = Object.keys(fields);
+  const checks = names.map((n) => (fields as Record<string, Field>)[n].check);
+  const optionals = names.map((n) => (fields as Record<string, Field>)[n].optional);
   return (v) => {
     if (!isObject(v)) return expected('an object', v);
-    for (const [name, f] of table) {
-      const x = v[name];
+    let present = 0;
+    for (let i = 0; i < names.length; i++) {
+      const x = v[names[i]];
       if (x === undefined) {
-        if (!f.optional) return `.${name}: missing`;
+        if (!optionals[i]) return `.${names[i]}: missing`;
         continue;
       }
-      const p = f.check(x);
-      if (p !== undefined) return `.${name}${p}`;
+      present++;
+      const p = checks[i](x);
+      if (p !== undefined) return `.${names[i]}${p}`;
     }
-    for (const name in v) {
-      if (!Object.hasOwn(fields, name)) return `: unexpected field ${JSON.stringify(name)}`;
-    }
+    // Every field found is among the keys: any more keys are fields of no such name.
+    let keys = 0;
+    for (const _ in v) keys++;
+    if (keys === present) return undefined;
+    for (const name in v) if (!Object.hasOwn(fields, name)) return `: unexpected field ${JSON.stringify(name)}`;
     return undefined;
   };
 }
