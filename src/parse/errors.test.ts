@@ -10,8 +10,14 @@ import { OpenMetricsParseError, parseOpenMetricsBytes } from './openmetrics.js';
 import { ProtobufParseError, parseProtobufDelimited } from './protobuf.js';
 import { parseTextBytes, TextParseError } from './text.js';
 
-const text = Buffer.from('# HELP a_total help\n# TYPE a_total counter\na_total{x="1"} 1\n# TYPE h histogram\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n');
-const openMetrics = Buffer.from('# TYPE a counter\n# HELP a help\na_total{x="1"} 1 # {t="1"} 1 1.5\n# TYPE s summary\ns{quantile="0.5"} 1\ns_count 1\ns_sum 1\n# EOF\n');
+const text = Buffer.from(
+  '# HELP a_total help\n# TYPE a_total counter\na_total{x="1"} 1\n' +
+    '# TYPE h histogram\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n',
+);
+const openMetrics = Buffer.from(
+  '# TYPE a counter\n# HELP a help\na_total{x="1"} 1 # {t="1"} 1 1.5\n' +
+    '# TYPE s summary\ns{quantile="0.5"} 1\ns_count 1\ns_sum 1\n# EOF\n',
+);
 const protobuf = Buffer.from(encodeProtobufDelimited(parseTextBytes(text)));
 
 const parsers: Array<[string, (b: Uint8Array) => unknown, Buffer]> = [
@@ -36,10 +42,13 @@ test('each parser error class is a ParseError, its message as before', () => {
   assert.equal(String(new TextParseError(1, 'x')), 'TextParseError: text format parsing error in line 1: x');
 });
 
+const edit = (length: number) =>
+  fc.tuple(fc.nat({ max: length }), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'cut', 'add'));
+
 /** A valid body with some bytes overwritten, some removed and some inserted. */
 const mutated = (valid: Buffer) =>
   fc
-    .array(fc.tuple(fc.nat({ max: valid.length }), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'cut', 'add')), { minLength: 1, maxLength: 6 })
+    .array(edit(valid.length), { minLength: 1, maxLength: 6 })
     .map((edits) => {
       let b = Buffer.from(valid);
       for (const [at, byte, how] of edits) {

@@ -57,7 +57,10 @@ const boolean: Check = (v) => (typeof v === 'boolean' ? undefined : expected('tr
 function oneOf(values: readonly unknown[]): Check {
   const set = new Set(values);
   const list = values.map((x) => JSON.stringify(x)).join(', ');
-  return (v) => (set.has(v) ? undefined : `: expected one of ${list}, got ${typeof v === 'string' ? JSON.stringify(v) : got(v)}`);
+  return (v) => {
+    if (set.has(v)) return undefined;
+    return `: expected one of ${list}, got ${typeof v === 'string' ? JSON.stringify(v) : got(v)}`;
+  };
 }
 
 function arrayOf(item: Check): Check {
@@ -140,9 +143,12 @@ const bucket = object<Bucket>({
   unset: optional(arrayOf(oneOf(['cumulativeCount', 'upperBound']))),
 });
 
-const spans = optional(
-  arrayOf(object<BucketSpan>({ offset: required(number), length: required(number), unset: optional(arrayOf(oneOf(['offset', 'length']))) })),
-);
+const span = object<BucketSpan>({
+  offset: required(number),
+  length: required(number),
+  unset: optional(arrayOf(oneOf(['offset', 'length']))),
+});
+const spans = optional(arrayOf(span));
 const numbers = optional(arrayOf(number));
 
 const histogram = object<Histogram>({
@@ -166,6 +172,11 @@ const histogram = object<Histogram>({
 });
 
 const valueMessage = optional(object<ValueMessage>({ value: optional(number) }));
+const counterMessage = object<CounterMessage>({
+  value: optional(number),
+  exemplar: optional(exemplar),
+  createdTimestamp: optional(timestamp),
+});
 
 const metric = object<Metric>({
   labels: required(labelPairs),
@@ -174,7 +185,7 @@ const metric = object<Metric>({
   histogram: optional(histogram),
   timestampMs: optional(number),
   gauge: valueMessage,
-  counter: optional(object<CounterMessage>({ value: optional(number), exemplar: optional(exemplar), createdTimestamp: optional(timestamp) })),
+  counter: optional(counterMessage),
   untyped: valueMessage,
 });
 
@@ -197,11 +208,13 @@ const groupingLabels: Check = (v) => {
   return Object.hasOwn(v, 'job') ? undefined : ': no job label';
 };
 
+const seriesCount: Check = (v) =>
+  Number.isInteger(v) && (v as number) >= 1 ? undefined : expected('a count of at least 1', v);
 const packedFields = object<PackedRecord>({
   name: required(string),
   help: optional(string),
   type: required(oneOf(TYPES)),
-  series: required((v) => (Number.isInteger(v) && (v as number) >= 1 ? undefined : expected('a series count of at least 1', v))),
+  series: required(seriesCount),
   text: required((v) => (typeof v === 'string' && v.endsWith('\n') ? undefined : expected('lines of text', v))),
   order: optional(string),
 });
@@ -211,11 +224,18 @@ const packed: Check = (v) => {
   const p = packedFields(v);
   if (p !== undefined) return p;
   const { order, series } = v as unknown as PackedRecord;
-  return order !== undefined && order.length < series ? `.order: ${order.length} positions for ${series} series` : undefined;
+  if (order === undefined || order.length >= series) return undefined;
+  return `.order: ${order.length} positions for ${series} series`;
 };
 
-const parsedFamilyRecord = object<{ family: MetricFamily; timestampMs: number }>({ family: required(family), timestampMs: required(finite) });
-const packedFamilyRecord = object<{ packed: PackedRecord; timestampMs: number }>({ packed: required(packed), timestampMs: required(finite) });
+const parsedFamilyRecord = object<{ family: MetricFamily; timestampMs: number }>({
+  family: required(family),
+  timestampMs: required(finite),
+});
+const packedFamilyRecord = object<{ packed: PackedRecord; timestampMs: number }>({
+  packed: required(packed),
+  timestampMs: required(finite),
+});
 
 const familyRecord: Check = (v) => {
   if (isObject(v) && Object.hasOwn(v, 'family')) return parsedFamilyRecord(v);
@@ -248,7 +268,8 @@ const logRecord: Check = (v) => {
   if (kinds.length > 1) return `: one record of two kinds (${kinds.join(' and ')})`;
   if (kinds.length === 0) {
     const names = Object.keys(v).map((k) => JSON.stringify(k));
-    return `: unknown record kind (${names.length === 0 ? 'no fields' : `fields ${names.join(', ')}`}; expected write, delete or wipe)`;
+    const fields = names.length === 0 ? 'no fields' : `fields ${names.join(', ')}`;
+    return `: unknown record kind (${fields}; expected write, delete or wipe)`;
   }
   return KINDS[kinds[0]](v);
 };

@@ -114,7 +114,9 @@ export async function readSnapshot(file: string): Promise<{ header: SnapshotHead
   const first = next();
   if (first === undefined) throw fail(1, 0, 'the file is empty');
   const header = parse<SnapshotHeader | null>(first);
-  if (typeof header !== 'object' || header === null || header.format !== FORMAT) throw fail(1, 0, `not a ${FORMAT} file`);
+  if (typeof header !== 'object' || header === null || header.format !== FORMAT) {
+    throw fail(1, 0, `not a ${FORMAT} file`);
+  }
   if (!READABLE.includes(header.version)) throw fail(1, 0, `format version ${header.version} is not supported (this build reads ${READABLE.join(' and ')})`);
   const groups: GroupRecord[] = [];
   for (;;) {

@@ -37,7 +37,8 @@ export async function readSegment(file: string): Promise<LogRecord[]> {
     const nl = bytes.indexOf(0x0a, start);
     const torn = nl < 0;
     const end = torn ? bytes.length : nl;
-    const fail = (why: string) => new WalError(`write-ahead log ${file} is damaged at line ${line} (byte ${start}): ${why}`);
+    const fail = (why: string) =>
+      new WalError(`write-ahead log ${file} is damaged at line ${line} (byte ${start}): ${why}`);
     let rec: unknown;
     try {
       // JSON.stringify writes well-formed UTF-8 only: anything else is damage, never to be
