@@ -265,7 +265,7 @@ const KINDS = {
 const logRecord: Check = (v) => {
   if (!isObject(v)) return expected('an object', v);
   const kinds = Object.keys(KINDS).filter((k) => Object.hasOwn(v, k)) as Array<keyof typeof KINDS>;
-  if (kinds.length > 1) return `: one record of two kinds (${kinds.join(' and ')})`;
+  if (kinds.length > 1) return `: a record of more than one kind (${kinds.join(' and ')})`;
   if (kinds.length === 0) {
     const names = Object.keys(v).map((k) => JSON.stringify(k));
     const fields = names.length === 0 ? 'no fields' : `fields ${names.join(', ')}`;

@@ -201,7 +201,7 @@ const damaged: Array<[string, string, RegExp]> = [
     /unknown record kind \(fields "truncate"; expected write, delete or wipe\)/,
   ],
   ['an empty object', '{}', /unknown record kind \(no fields;/],
-  ['two kinds in one', '{"delete":{"job":"a"},"wipe":true}', /one record of two kinds \(delete and wipe\)/],
+  ['two kinds in one', '{"delete":{"job":"a"},"wipe":true}', /a record of more than one kind \(delete and wipe\)/],
   ['an array (valid JSON, not an object)', '[{"wipe":true}]', /\): expected an object, got an array/],
   ['a string', '"wipe"', /\): expected an object, got a string/],
   ['a number', '42', /\): expected an object, got 42/],
