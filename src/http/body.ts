@@ -1,9 +1,8 @@
 // Request bodies: read whole, bounded, and gunzipped when the client says so (as the reference).
 import type { IncomingMessage } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { decodeSnappyFramed, SnappyTooLarge } from './snappy.js';
 import { HttpError } from './errors.js';
-
+import { decodeSnappyFramed, SnappyError, SnappyTooLarge } from './snappy.js';
 
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
@@ -42,7 +41,9 @@ export function decodeContent(encoding: string | undefined, body: Buffer, maxByt
     try {
       return decodeSnappyFramed(body, maxBytes);
     } catch (e) {
-      throw new HttpError(e instanceof SnappyTooLarge ? 413 : 400, (e as Error).message);
+      if (e instanceof SnappyTooLarge) throw new HttpError(413, e.message);
+      if (e instanceof SnappyError) throw new HttpError(400, e.message);
+      throw e;
     }
   }
   if (enc !== 'gzip') return body;

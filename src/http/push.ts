@@ -11,6 +11,7 @@ import type { MetricFamily } from '../model.js';
 import type { PushLimits } from '../config.js';
 import { decodeContent, readBody } from './body.js';
 import { HttpError } from './errors.js';
+import { ParseError } from '../parse/errors.js';
 
 export interface PushOptions {
   store: MetricStore;
@@ -64,10 +65,11 @@ export function parseBody(contentType: string | undefined, raw: Buffer, utf8Name
     try {
       return parseOpenMetricsBytes(raw);
     } catch (openMetricsError) {
+      if (!(openMetricsError instanceof ParseError)) throw openMetricsError;
       try {
         return parseTextBytes(raw, { utf8Names });
-      } catch {
-        throw openMetricsError;
+      } catch (textError) {
+        throw textError instanceof ParseError ? openMetricsError : textError;
       }
     }
   }
@@ -82,7 +84,8 @@ export function createPushHandlers(opts: PushOptions) {
     try {
       families = parseBody(req.headers['content-type'], raw, opts.utf8Names);
     } catch (e) {
-      if (!(e instanceof Error)) throw e;
+      // Anything but a parse error is a fault of ours: a 500, not the client's 400.
+      if (!(e instanceof ParseError)) throw e;
       opts.log.debug({ source: req.socket.remoteAddress, err: e.message }, 'failed to parse push body');
       throw new HttpError(400, e.message);
     }

@@ -2,12 +2,13 @@
 // with `Content-Encoding: snappy`). Blocks are decompressed by snappyjs; the framing, checksums
 // and the size bound are here. Errors are worded as Go's snappy package words them.
 import * as snappy from 'snappyjs';
+import { ParseError } from '../parse/errors.js';
 
 const CORRUPT = 'snappy: corrupt input';
 const UNSUPPORTED = 'snappy: unsupported input';
 const MAX_BLOCK = 65536;
 
-export class SnappyError extends Error {}
+export class SnappyError extends ParseError {}
 export class SnappyTooLarge extends Error {}
 
 const CRC_TABLE = (() => {

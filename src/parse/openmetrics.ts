@@ -27,12 +27,13 @@
 // Families without samples are left out, as the text parser leaves them out.
 
 import { isUtf8 } from 'node:buffer';
+import { ParseError } from './errors.js';
 import type { Exemplar, LabelPair, Metric, MetricFamily, MetricType, Timestamp } from '../model.js';
 import { CR, SP, DQUOTE, HASH, PLUS, COMMA, MINUS, EQUALS, BACKSLASH, LBRACE, RBRACE, LABEL_START, LABEL_CONT, METRIC_START, METRIC_CONT, is } from './chars.js';
 import { decimalEnd } from '../lib/gofloat.js';
 
 /** A parse error, with the 1-based number of the line it was found in. */
-export class OpenMetricsParseError extends Error {
+export class OpenMetricsParseError extends ParseError {
   /** 1-based number of the line the error was found in. */
   readonly line: number;
   /** The message without the "openmetrics format parsing error in line N: " prefix. */

@@ -29,6 +29,7 @@
 // generated code in ./gen/metrics_pb.ts.
 
 import { decodeGoString } from '../lib/gostring.js';
+import { ParseError } from './errors.js';
 import type {
   Bucket,
   BucketSpan,
@@ -64,7 +65,7 @@ export type ProtobufParseErrorCode =
  * reference knows, `message` is exactly what the reference answers with status 400 (without
  * the trailing newline that http.Error adds).
  */
-export class ProtobufParseError extends Error {
+export class ProtobufParseError extends ParseError {
   readonly code: ProtobufParseErrorCode;
   /** Byte offset in the body of the length prefix of the message in which the error was found. */
   readonly offset: number;

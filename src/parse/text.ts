@@ -31,6 +31,7 @@ import { isUtf8 } from 'node:buffer';
 import { decodeGoString, encodeGoString } from '../lib/gostring.js';
 import { parseGoFloat } from '../lib/gofloat.js';
 import { goQuote, goQuoteBytes, goQuoteRune } from '../lib/goquote.js';
+import { ParseError } from './errors.js';
 import type { LabelPair, Metric, MetricFamily, MetricType } from '../model.js';
 import { TAB, NL, SP, DQUOTE, HASH, PLUS, COMMA, MINUS, EQUALS, BACKSLASH, LBRACE, RBRACE, LABEL_START, LABEL_CONT, METRIC_START, METRIC_CONT, DIGIT, is } from './chars.js';
 
@@ -48,7 +49,7 @@ export interface TextParseOptions {
 }
 
 /** A parse error; `message` is exactly the Go ParseError string. */
-export class TextParseError extends Error {
+export class TextParseError extends ParseError {
   /** 1-based number of the line the error was found in. */
   readonly line: number;
   /** The message without the "text format parsing error in line N: " prefix. */

@@ -59,7 +59,11 @@ export class DurableStore implements MetricStore {
       let replayed = 0;
       for (const seq of segments) {
         for (const rec of await readSegment(segmentPath(opts.file, seq))) {
-          inner.replay(rec);
+          try {
+            inner.replay(rec);
+          } catch (e) {
+            throw new WalError(`write-ahead log ${segmentPath(opts.file, seq)}: cannot replay record ${replayed + 1}: ${(e as Error).message}`);
+          }
           replayed++;
         }
       }

@@ -66,8 +66,19 @@ const damaged: Array<[string, (text: string) => string, RegExp]> = [
   ['another format', (t) => t.replace('pushgateway-ts-snapshot', 'gob'), /damaged at line 1 \(byte 0\): not a pushgateway-ts-snapshot file/],
   ['a newer version', (t) => t.replace('"version":2', '"version":9'), /format version 9 is not supported/],
   ['a changed digit inside packed text (valid JSON)', (t) => t.replace('} 1.5\\n', '} 7.5\\n'), /damaged at line 4 \(byte \d+\): checksum mismatch/],
-  ['a packed family without its text', (t) => t.replace('"text":', '"txet":'), /damaged at line 3 \(byte \d+\): not a family record/],
+  [
+    'a packed family without its text',
+    (t) => t.replace('"text":', '"txet":'),
+    /damaged at line 3 \(byte \d+\): families\[0\]\.packed\.text: missing/,
+  ],
   ['empty', () => '', /damaged at line 1 \(byte 0\): the file is empty/],
+  [
+    'a parsed family of an unknown type (valid JSON)',
+    (t) => t.replace('"type":"gauge"', '"type":"gauge2"'),
+    /damaged at line 2 \(byte \d+\): families\[0\]\.family\.type: expected one of "counter", .*, got "gauge2"/,
+  ],
+  ['a group that is a number', (t) => t.replace(/\n.*\n/, '\n5\n'), /line 2 \(byte \d+\): expected an object, got 5/],
+  ['a header that is null', (t) => 'null' + t.slice(t.indexOf('\n')), /line 1 \(byte 0\): not a pushgateway-ts/],
   ['trailing garbage', (t) => t + 'junk\n', /damaged at line 5 \(byte \d+\): data after the end marker/],
 ];
 for (const [name, damage, message] of damaged) {

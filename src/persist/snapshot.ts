@@ -4,6 +4,7 @@ import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { decodeLine, encodeLine, type GroupRecord } from './codec.js';
+import { groupRecordProblem } from './records.js';
 
 export const FORMAT = 'pushgateway-ts-snapshot';
 /**
@@ -112,8 +113,10 @@ export async function readSnapshot(file: string): Promise<{ header: SnapshotHead
   };
   const first = next();
   if (first === undefined) throw fail(1, 0, 'the file is empty');
-  const header = parse<SnapshotHeader>(first);
-  if (header.format !== FORMAT) throw fail(1, 0, `not a ${FORMAT} file`);
+  const header = parse<SnapshotHeader | null>(first);
+  if (typeof header !== 'object' || header === null || header.format !== FORMAT) {
+    throw fail(1, 0, `not a ${FORMAT} file`);
+  }
   if (!READABLE.includes(header.version)) throw fail(1, 0, `format version ${header.version} is not supported (this build reads ${READABLE.join(' and ')})`);
   const groups: GroupRecord[] = [];
   for (;;) {
@@ -121,8 +124,8 @@ export async function readSnapshot(file: string): Promise<{ header: SnapshotHead
     if (l === undefined) {
       throw fail(lineNo + 1, Buffer.byteLength(text), `the file ends after ${groups.length} of ${header.groups} groups (truncated?)`);
     }
-    const rec = parse<GroupRecord | { end: number; crc32?: number }>(l);
-    if ('end' in rec) {
+    const rec = parse<GroupRecord | { end: number; crc32?: number } | null>(l);
+    if (typeof rec === 'object' && rec !== null && 'end' in rec) {
       if (rec.end !== groups.length || groups.length !== header.groups) {
         throw fail(lineNo, Buffer.byteLength(text.slice(0, l.start)), `end marker counts ${rec.end} groups, the file holds ${groups.length}`);
       }
@@ -131,38 +134,10 @@ export async function readSnapshot(file: string): Promise<{ header: SnapshotHead
       }
       break;
     }
-    const problem = recordProblem(rec);
+    const problem = groupRecordProblem(rec);
     if (problem !== undefined) throw fail(lineNo, Buffer.byteLength(text.slice(0, l.start)), problem);
-    groups.push(rec);
+    groups.push(rec as GroupRecord);
   }
   if (pos < text.length) throw fail(lineNo + 1, Buffer.byteLength(text.slice(0, pos)), 'data after the end marker');
   return { header, groups };
-}
-
-const TYPES = new Set(['counter', 'gauge', 'summary', 'untyped', 'histogram', 'gaugehistogram']);
-
-/** What makes a line no group record, if anything (packed families are used as they are). */
-function recordProblem(rec: GroupRecord): string | undefined {
-  if (typeof rec.labels !== 'object' || rec.labels === null || !Array.isArray(rec.families)) return 'not a group record';
-  for (const fr of rec.families) {
-    if (typeof fr !== 'object' || fr === null || typeof fr.timestampMs !== 'number') return 'not a family record';
-    if ('family' in fr) {
-      if (typeof fr.family !== 'object' || fr.family === null || typeof fr.family.name !== 'string' || !Array.isArray(fr.family.metrics)) return 'not a family record';
-      continue;
-    }
-    const p = (fr as unknown as { packed?: Record<string, unknown> }).packed;
-    const valid =
-      typeof p === 'object' &&
-      p !== null &&
-      typeof p.name === 'string' &&
-      TYPES.has(p.type as string) &&
-      (p.help === undefined || typeof p.help === 'string') &&
-      Number.isInteger(p.series) &&
-      (p.series as number) >= 1 &&
-      typeof p.text === 'string' &&
-      p.text.endsWith('\n') &&
-      (p.order === undefined || (typeof p.order === 'string' && p.order.length >= (p.series as number)));
-    if (!valid) return 'not a family record';
-  }
-  return undefined;
 }

@@ -1,9 +1,11 @@
 // Write-ahead log for --persistence.sync: every write is appended and fsynced before its push is
 // acknowledged. Writes waiting together share one fsync (group commit). Segments are numbered;
 // a snapshot records the first segment it does not contain, and older segments are deleted.
+import { isUtf8 } from 'node:buffer';
 import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { decodeLine, encodeLine, type LogRecord } from './codec.js';
+import { logRecordProblem } from './records.js';
 
 export function segmentPath(file: string, seq: number): string {
   return `${file}.wal.${String(seq).padStart(8, '0')}`;
@@ -23,25 +25,34 @@ export async function listSegments(file: string): Promise<number[]> {
 export class WalError extends Error {}
 
 /**
- * Reads a segment's records. A torn last line is what a crash during an append leaves: that
- * write was never acknowledged, so it is dropped. Damage anywhere else is an error.
+ * Reads a segment's records, each checked before it is replayed. A last line without its newline
+ * that is not a whole record is what a crash during an append leaves: that write was never
+ * acknowledged, so it is dropped. Damage anywhere else, or a whole line that is no valid record,
+ * is an error naming the line, its first byte and what is wrong.
  */
 export async function readSegment(file: string): Promise<LogRecord[]> {
-  const text = await fs.readFile(file, 'utf8');
-  const lines = text.split('\n');
+  const bytes = await fs.readFile(file);
   const records: LogRecord[] = [];
-  let byte = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    const last = i === lines.length - 1;
-    if (line !== '') {
-      try {
-        records.push(decodeLine<LogRecord>(line));
-      } catch (e) {
-        if (!last) throw new WalError(`write-ahead log ${file} is damaged at line ${i + 1} (byte ${byte}): ${(e as Error).message}`);
-      }
+  for (let start = 0, line = 1; start < bytes.length; line++) {
+    const nl = bytes.indexOf(0x0a, start);
+    const torn = nl < 0;
+    const end = torn ? bytes.length : nl;
+    const fail = (why: string) =>
+      new WalError(`write-ahead log ${file} is damaged at line ${line} (byte ${start}): ${why}`);
+    let rec: unknown;
+    try {
+      // JSON.stringify writes well-formed UTF-8 only: anything else is damage, never to be
+      // replaced by U+FFFD and stored.
+      if (!isUtf8(bytes.subarray(start, end))) throw new Error('invalid UTF-8');
+      rec = decodeLine<unknown>(bytes.toString('utf8', start, end));
+    } catch (e) {
+      if (torn) break;
+      throw fail(end === start ? 'an empty line' : (e as Error).message);
     }
-    byte += Buffer.byteLength(line) + 1;
+    const problem = logRecordProblem(rec);
+    if (problem !== undefined) throw fail(problem);
+    records.push(rec as LogRecord);
+    start = end + 1;
   }
   return records;
 }

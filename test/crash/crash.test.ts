@@ -500,6 +500,22 @@ test('a write-ahead log damaged before its last line stops the start; a torn las
   assert.match(r.stderr, /line 2 \(byte \d+\)/);
 });
 
+test('a write-ahead log with a record of an unknown kind stops the start; nothing is wiped or rewritten', async () => {
+  const file = await makeSnapshot('unknown-kind.data');
+  const snapshot = readFileSync(file);
+  // Beside a snapshot of five groups, a segment it does not contain yet (its header's walSegment).
+  const seq = (JSON.parse(snapshot.toString().slice(0, snapshot.indexOf('\n'))) as { walSegment: number }).walSegment;
+  const seg = `${file}.wal.${String(seq).padStart(8, '0')}`;
+  const log = JSON.stringify({ delete: { job: 'none' } }) + '\n' + JSON.stringify({ truncate: { job: 'snap' } }) + '\n';
+  writeFileSync(seg, log);
+  const r = await runToExit([`--persistence.file=${file}`, '--persistence.sync']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.ok(r.stderr.includes(seg), `the message names the log segment: ${r.stderr}`);
+  assert.match(r.stderr, /line 2 \(byte \d+\): unknown record kind \(fields "truncate"/);
+  assert.ok(readFileSync(file).equals(snapshot), 'a refused start leaves the snapshot alone');
+  assert.equal(readFileSync(seg, 'utf8'), log, 'and the log');
+});
+
 test('after start-empty-on-error on a damaged log, later restarts work and keep new pushes', async () => {
     const file = path.join(dir, 'walempty.data');
     const flags = [`--persistence.file=${file}`, '--persistence.sync', '--persistence.interval=1h'];
