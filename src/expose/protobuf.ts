@@ -31,7 +31,10 @@ export { PROTOBUF_CONTENT_TYPE } from '../parse/protobuf.js';
 
 /** Encodes the families as a delimited stream: each message preceded by its varint length. */
 export function encodeProtobufDelimited(families: readonly MetricFamily[]): Uint8Array {
-  const w = new Writer(64 * 1024);
+  // Room for ~64 bytes a series, so a large scrape is not copied over and over as it grows.
+  let series = 0;
+  for (const mf of families) series += mf.metrics.length;
+  const w = new Writer(64 * 1024 + series * 64);
   for (const mf of families) {
     const at = w.beginDelimited();
     writeFamily(w, mf);
@@ -140,20 +143,18 @@ class Writer {
   int64(field: number, v: number): void {
     this.room(12);
     this.tag(field, VARINT);
-    const [lo, hi] = int64Halves(v);
-    this.raw64(lo, hi);
+    int64Halves(v);
+    this.raw64(LO, HI);
   }
 
   /** sint64 (zigzag) from the model's number, clamped as int64. */
   sint64(field: number, v: number): void {
     this.room(12);
     this.tag(field, VARINT);
-    let [lo, hi] = int64Halves(v);
+    int64Halves(v);
     // (n << 1) ^ (n >> 63) on the halves.
-    const sign = hi >> 31;
-    hi = (((hi << 1) | (lo >>> 31)) ^ sign) >>> 0;
-    lo = ((lo << 1) ^ sign) >>> 0;
-    this.raw64(lo, hi);
+    const sign = HI >> 31;
+    this.raw64(((LO << 1) ^ sign) >>> 0, (((HI << 1) | (LO >>> 31)) ^ sign) >>> 0);
   }
 
   /** int32 (an enum): a negative one takes 10 bytes, sign-extended to 64 bits. */
@@ -244,19 +245,34 @@ class Writer {
   }
 }
 
-/** The two's-complement halves of the int64 of a number (truncated, clamped, NaN is 0). */
-function int64Halves(v: number): [lo: number, hi: number] {
-  if (!(v >= -TWO63)) return v !== v ? [0, 0] : [0, 0x80000000];
-  if (v >= TWO63) return [0xffffffff, 0x7fffffff];
+// The halves int64Halves gives: module variables rather than a returned pair, which would be
+// an allocation per native histogram delta.
+let LO = 0;
+let HI = 0;
+
+/** Sets LO/HI to the two's-complement halves of a number's int64 (truncated, clamped, NaN is 0). */
+function int64Halves(v: number): void {
+  if (!(v >= -TWO63)) {
+    LO = 0;
+    HI = v !== v ? 0 : 0x80000000;
+    return;
+  }
+  if (v >= TWO63) {
+    LO = 0xffffffff;
+    HI = 0x7fffffff;
+    return;
+  }
   const neg = v < 0;
   const a = Math.trunc(neg ? -v : v);
-  let hi = Math.floor(a / TWO32);
-  let lo = (a - hi * TWO32) >>> 0;
+  const hi = Math.floor(a / TWO32);
+  const lo = (a - hi * TWO32) >>> 0;
   if (neg) {
-    lo = (~lo + 1) >>> 0;
-    hi = (~hi + (lo === 0 ? 1 : 0)) >>> 0;
+    LO = (~lo + 1) >>> 0;
+    HI = (~hi + (LO === 0 ? 1 : 0)) >>> 0;
+  } else {
+    LO = lo;
+    HI = hi;
   }
-  return [lo, hi];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -382,8 +398,8 @@ function writeExemplar(w: Writer, field: number, e: Exemplar): void {
 /** google.protobuf.Timestamp is proto3: zero fields are left out. */
 function writeTimestamp(w: Writer, field: number, ts: Timestamp): void {
   const at = w.begin(field);
-  const [lo, hi] = int64Halves(ts.seconds);
-  if ((lo | hi) !== 0) w.int64(1, ts.seconds);
+  int64Halves(ts.seconds);
+  if ((LO | HI) !== 0) w.int64(1, ts.seconds);
   if ((ts.nanos | 0) !== 0) w.int32(2, ts.nanos);
   w.end(at);
 }
