@@ -11,6 +11,7 @@ import { metricsResponse, statusResponse } from '../expose/json.js';
 import { ScrapeCache } from '../expose/scrape.js';
 import { textBytes } from '../expose/text.js';
 import { negotiateIncludingOpenMetrics } from '../expose/negotiate.js';
+import { encodeProtobufDelimited } from '../expose/protobuf.js';
 import { escapeFamily, familyTextQuoted, negotiateNameEscaping } from '../expose/text.js';
 import { renderOpenMetrics } from '../expose/openmetrics.js';
 import { gatherSelf, type BuildInfo, type SelfMetrics } from '../selfmetrics.js';
@@ -71,8 +72,6 @@ export function createGatewayHandler(deps: ServerDeps): RequestListener {
   const scrapeHandler: Handler = async (req, res) => {
     const own = await gatherSelf(self);
     const { format, contentType } = negotiateIncludingOpenMetrics(req.headers.accept);
-    // The protobuf library is loaded on the first protobuf scrape: ~4 MB that text-only setups never need.
-    const { encodeProtobufDelimited } = format === 'protobuf' ? await import('../expose/protobuf.js') : { encodeProtobufDelimited: undefined };
     let body: Uint8Array;
     let type = contentType;
     if (config.utf8Names) {
