@@ -125,7 +125,8 @@ async function measure(session: Session, encode: Encode, families: MetricFamily[
   const gcPerRun = (gcMs - gc0) / runs;
   const alloc = await allocatedBytes(session, () => encode(families));
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return { ms: median(times), cpuMs: median(cpus), gcMs: gcPerRun, allocMiB: alloc / 2 ** 20, bodyMiB: bytes / 2 ** 20 };
+  const MiB = 2 ** 20;
+  return { ms: median(times), cpuMs: median(cpus), gcMs: gcPerRun, allocMiB: alloc / MiB, bodyMiB: bytes / MiB };
 }
 
 async function main(): Promise<void> {
@@ -156,8 +157,9 @@ async function main(): Promise<void> {
       const r = await measure(session, encode, families, set === '1m' ? Math.max(3, Math.ceil(runs / 3)) : runs);
       const fmt = (x: number) => x.toFixed(x < 10 ? 2 : 1);
       process.stdout.write(
-        `${set.padEnd(6)} ${String(series).padStart(8)} series  ${name.padEnd(8)} ${fmt(r.ms).padStart(7)} ms (cpu ${fmt(r.cpuMs)})` +
-          `  gc ${fmt(r.gcMs).padStart(6)} ms  allocated ${fmt(r.allocMiB).padStart(7)} MiB  body ${fmt(r.bodyMiB)} MiB\n`,
+        `${set.padEnd(6)} ${String(series).padStart(8)} series  ${name.padEnd(8)} ` +
+          `${fmt(r.ms).padStart(7)} ms (cpu ${fmt(r.cpuMs)})  gc ${fmt(r.gcMs).padStart(6)} ms  ` +
+          `allocated ${fmt(r.allocMiB).padStart(7)} MiB  body ${fmt(r.bodyMiB)} MiB\n`,
       );
     }
   }

@@ -7,7 +7,18 @@ import assert from 'node:assert/strict';
 import { fromBinary, isFieldSet, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import type { Timestamp as PbTimestamp } from '@bufbuild/protobuf/wkt';
 import fc from 'fast-check';
-import type { Bucket, BucketSpan, Exemplar, Histogram, LabelPair, Metric, MetricFamily, Quantile, Summary, Timestamp } from '../model.js';
+import type {
+  Bucket,
+  BucketSpan,
+  Exemplar,
+  Histogram,
+  LabelPair,
+  Metric,
+  MetricFamily,
+  Quantile,
+  Summary,
+  Timestamp,
+} from '../model.js';
 import {
   BucketSchema,
   BucketSpanSchema,
@@ -291,9 +302,17 @@ const exact: Case[] = [
     lossy: true,
   },
   {
-    name: 'invalid UTF-8 held as U+DC80..U+DCFF is written as the raw bytes, in its place (Go does not check proto2 strings)',
+    // In its place: Go does not check proto2 strings, they are bytes to it.
+    name: 'invalid UTF-8 held as U+DC80..U+DCFF is written as the raw bytes, in its place',
     input: [{ name: 'a\udcff', help: 'ok', type: 'gauge', metrics: [{ labels: [{ name: 'l', value: '\udce2\udc82(' }], value: 1 }] }],
-    want: [[...L(1, [0x61, 0xff]), ...S(2, 'ok'), ...V(3, 1), ...L(4, [...L(1, [...S(1, 'l'), ...L(2, [0xe2, 0x82, 0x28])]), ...L(2, D(1, 1))])]],
+    want: [
+      [
+        ...L(1, [0x61, 0xff]),
+        ...S(2, 'ok'),
+        ...V(3, 1),
+        ...L(4, [...L(1, [...S(1, 'l'), ...L(2, [0xe2, 0x82, 0x28])]), ...L(2, D(1, 1))]),
+      ],
+    ],
   },
   {
     name: 'UTF-8 of 2, 3 and 4 bytes is written as it is',
@@ -447,7 +466,9 @@ describe('round trips', () => {
       const bytes = encodeMetricFamily(mf);
       const msg = fromBinary(MetricFamilySchema, bytes);
       assert.deepStrictEqual(libraryModel(msg), asLibraryReadsIt(mf), `family ${i}`);
-      if (!/\\udc[89a-f]/.test(JSON.stringify(mf))) assert.deepStrictEqual(toBinary(MetricFamilySchema, msg), bytes, `family ${i}`);
+      // The library writes back what it read: U+FFFD where the raw bytes were.
+      const raw = /\\udc[89a-f]/.test(JSON.stringify(mf));
+      if (!raw) assert.deepStrictEqual(toBinary(MetricFamilySchema, msg), bytes, `family ${i}`);
     }
   });
 
@@ -480,7 +501,11 @@ describe('round trips', () => {
 const TYPE_NAMES = ['counter', 'gauge', 'summary', 'untyped', 'histogram', 'gaugehistogram'] as const;
 
 /** The names of the optional fields (in field order) the library saw no value for. */
-function unsetOf<D extends DescMessage, K extends string>(schema: D, msg: MessageShape<D>, fields: Array<[string, K]>): { unset?: K[] } {
+function unsetOf<D extends DescMessage, K extends string>(
+  schema: D,
+  msg: MessageShape<D>,
+  fields: Array<[string, K]>,
+): { unset?: K[] } {
   const unset = fields.filter(([local]) => !isFieldSet(msg, schema.field[local])).map(([, k]) => k);
   return unset.length > 0 ? { unset } : {};
 }
@@ -497,7 +522,8 @@ const libLabel = (l: PbLabelPair): LabelPair => ({
 });
 
 function libExemplar(e: PbExemplar): Exemplar {
-  const out: Exemplar = { labels: e.label.map(libLabel), value: e.value, ...unsetOf(ExemplarSchema, e, [['value', 'value']]) };
+  const out: Exemplar = { labels: e.label.map(libLabel), value: e.value };
+  if (!isFieldSet(e, ExemplarSchema.field.value)) out.unset = ['value'];
   if (e.timestamp !== undefined) out.timestamp = libTimestamp(e.timestamp);
   return out;
 }
@@ -582,9 +608,12 @@ function libMetric(type: MetricFamily['type'] | undefined, pm: PbMetric): Metric
   if (pm.counter !== undefined) {
     m.counter = isFieldSet(pm.counter, CounterSchema.field.value) ? { value: pm.counter.value } : {};
     if (pm.counter.exemplar !== undefined) m.counter.exemplar = libExemplar(pm.counter.exemplar);
-    if (pm.counter.createdTimestamp !== undefined) m.counter.createdTimestamp = libTimestamp(pm.counter.createdTimestamp);
+    const created = pm.counter.createdTimestamp;
+    if (created !== undefined) m.counter.createdTimestamp = libTimestamp(created);
   }
-  if (pm.untyped !== undefined) m.untyped = isFieldSet(pm.untyped, UntypedSchema.field.value) ? { value: pm.untyped.value } : {};
+  if (pm.untyped !== undefined) {
+    m.untyped = isFieldSet(pm.untyped, UntypedSchema.field.value) ? { value: pm.untyped.value } : {};
+  }
   const own = type === 'gauge' ? m.gauge : type === 'counter' ? m.counter : type === 'untyped' ? m.untyped : undefined;
   if (own !== undefined) m.value = own.value ?? 0;
   if (pm.summary !== undefined) m.summary = libSummary(pm.summary);
@@ -605,7 +634,8 @@ function libraryModel(msg: PbMetricFamily): MetricFamily {
   }
   const known = typeNumber >= 0 && typeNumber < TYPE_NAMES.length;
   const type = known ? TYPE_NAMES[typeNumber] : undefined;
-  const mf: MetricFamily = { name: msg.name, type: type ?? 'untyped', metrics: msg.metric.map((m) => libMetric(type, m)) };
+  const metrics = msg.metric.map((m) => libMetric(type, m));
+  const mf: MetricFamily = { name: msg.name, type: type ?? 'untyped', metrics };
   if (isFieldSet(msg, MetricFamilySchema.field.help)) mf.help = msg.help;
   if (!known) mf.typeNumber = typeNumber;
   if (isFieldSet(msg, MetricFamilySchema.field.unit)) mf.unit = msg.unit;
@@ -644,9 +674,13 @@ const arbInt32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
 const arbTimestamp = fc.record({ seconds: arbInt64, nanos: arbInt32 });
 
 /** An object with `unset` listing what `absent` says, the fields themselves reading zero then. */
-function withUnset<T extends object, K extends string>(base: fc.Arbitrary<T>, zero: Record<K, number | string>): fc.Arbitrary<T & { unset?: K[] }> {
+function withUnset<T extends object, K extends string>(
+  base: fc.Arbitrary<T>,
+  zero: Record<K, number | string>,
+): fc.Arbitrary<T & { unset?: K[] }> {
   const keys = Object.keys(zero) as K[];
-  return fc.tuple(base, fc.array(fc.boolean(), { minLength: keys.length, maxLength: keys.length })).map(([o, absent]) => {
+  const absents = fc.array(fc.boolean(), { minLength: keys.length, maxLength: keys.length });
+  return fc.tuple(base, absents).map(([o, absent]) => {
     const unset = keys.filter((_, i) => absent[i]);
     const out: Record<string, unknown> = { ...(o as Record<string, unknown>) };
     for (const k of unset) out[k] = zero[k];
@@ -655,14 +689,20 @@ function withUnset<T extends object, K extends string>(base: fc.Arbitrary<T>, ze
   });
 }
 
-const arbLabel: fc.Arbitrary<LabelPair> = withUnset(fc.record({ name: arbString, value: arbString }), { name: '', value: '' });
+const arbLabel: fc.Arbitrary<LabelPair> = withUnset(fc.record({ name: arbString, value: arbString }), {
+  name: '',
+  value: '',
+});
 const arbExemplar: fc.Arbitrary<Exemplar> = fc
   .record(
     { labels: fc.array(arbLabel, { maxLength: 2 }), value: arbDouble, absent: fc.boolean(), timestamp: arbTimestamp },
     { requiredKeys: ['labels', 'value', 'absent'] },
   )
   .map(({ absent, ...e }) => (absent ? { ...e, value: 0, unset: ['value' as const] } : e));
-const arbSpan: fc.Arbitrary<BucketSpan> = withUnset(fc.record({ offset: arbInt32, length: fc.nat({ max: 2 ** 32 - 1 }) }), { offset: 0, length: 0 });
+const arbSpan: fc.Arbitrary<BucketSpan> = withUnset(
+  fc.record({ offset: arbInt32, length: fc.nat({ max: 2 ** 32 - 1 }) }),
+  { offset: 0, length: 0 },
+);
 const arbBucket: fc.Arbitrary<Bucket> = withUnset(
   fc.record(
     { upperBound: arbDouble, cumulativeCount: arbCount, cumulativeCountFloat: arbDouble, exemplar: arbExemplar },
@@ -695,12 +735,13 @@ const arbHistogram: fc.Arbitrary<Histogram> = withUnset(
   ),
   { sampleCount: 0, sampleSum: 0 },
 );
+const arbQuantile = withUnset(fc.record({ quantile: arbDouble, value: arbDouble }), { quantile: 0, value: 0 });
 const arbSummary: fc.Arbitrary<Summary> = withUnset(
   fc.record(
     {
       sampleCount: arbCount,
       sampleSum: arbDouble,
-      quantiles: fc.array(withUnset(fc.record({ quantile: arbDouble, value: arbDouble }), { quantile: 0, value: 0 }), { maxLength: 3 }),
+      quantiles: fc.array(arbQuantile, { maxLength: 3 }),
       createdTimestamp: arbTimestamp,
     },
     { requiredKeys: ['sampleCount', 'sampleSum', 'quantiles'] },
@@ -712,7 +753,10 @@ const arbMetric = fc.record(
   {
     labels: fc.array(arbLabel, { maxLength: 3 }),
     gauge: arbValue,
-    counter: fc.record({ value: arbDouble, exemplar: arbExemplar, createdTimestamp: arbTimestamp }, { requiredKeys: [] }),
+    counter: fc.record(
+      { value: arbDouble, exemplar: arbExemplar, createdTimestamp: arbTimestamp },
+      { requiredKeys: [] },
+    ),
     untyped: arbValue,
     summary: arbSummary,
     histogram: arbHistogram,
@@ -735,7 +779,8 @@ const arbFamily: fc.Arbitrary<MetricFamily> = fc
     const known = typeNumber >= 0 && typeNumber < TYPE_NAMES.length;
     const type = known ? TYPE_NAMES[typeNumber] : 'untyped';
     const withValue = metrics.map((m): Metric => {
-      const own = !known ? undefined : type === 'gauge' ? m.gauge : type === 'counter' ? m.counter : type === 'untyped' ? m.untyped : undefined;
+      const t = known ? type : undefined;
+      const own = t === 'gauge' ? m.gauge : t === 'counter' ? m.counter : t === 'untyped' ? m.untyped : undefined;
       return own === undefined ? m : { ...m, value: own.value ?? 0 };
     });
     // fc.record builds objects without a prototype; the parser's have Object's.
@@ -843,15 +888,20 @@ describe('the reference Pushgateway reads our bodies as we meant them', { skip: 
 
   test('its protobuf scrape, parsed and encoded again, is the same bytes', async () => {
     // Text pushes too: Go's own NaN (0x7ff8000000000001), -0, escapes, and a histogram without +Inf.
-    const text = 'pb_text{a="x\\"y"} NaN\npb_text{a="z"} -0\n# TYPE pb_th histogram\npb_th_bucket{le="1"} 1\npb_th_sum 2\npb_th_count 3\n';
+    const text =
+      'pb_text{a="x\\"y"} NaN\npb_text{a="z"} -0\n' +
+      '# TYPE pb_th histogram\npb_th_bucket{le="1"} 1\npb_th_sum 2\npb_th_count 3\n';
     const put = await fetch(`${ref.url}/metrics/job/${JOB}_text`, { method: 'PUT', body: text });
     assert.equal(put.status, 200, await put.text());
     try {
       const res = await fetch(`${ref.url}/metrics`, { headers: { accept: PROTOBUF_CONTENT_TYPE } });
       const scraped = new Uint8Array(await res.arrayBuffer());
       const names = parseProtobufDelimited(scraped).map((mf) => mf.name);
-      for (const n of ['pb_native', 'pb_created', 'pb_text', 'pb_th', 'go_gc_duration_seconds']) assert.ok(names.includes(n), n);
-      assert.deepStrictEqual(Buffer.from(encodeProtobufDelimited(parseProtobufDelimited(scraped))), Buffer.from(scraped));
+      for (const n of ['pb_native', 'pb_created', 'pb_text', 'pb_th', 'go_gc_duration_seconds']) {
+        assert.ok(names.includes(n), n);
+      }
+      const again = encodeProtobufDelimited(parseProtobufDelimited(scraped));
+      assert.deepStrictEqual(Buffer.from(again), Buffer.from(scraped));
     } finally {
       await fetch(`${ref.url}/metrics/job/${JOB}_text`, { method: 'DELETE' });
     }
