@@ -9,7 +9,7 @@
 // text parser), `value` is written into the message of the family type.
 //
 // Nested messages are written in one pass: one byte is kept for the length, and the content is
-// moved up in the rare case the length needs more (a family, a large histogram).
+// moved up when the length needs more, which is once per family and seldom below it.
 
 import type {
   Bucket,
