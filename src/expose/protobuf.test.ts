@@ -4,11 +4,46 @@
 // through its JSON API, its text exposition and its protobuf exposition.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import type { Bucket, Exemplar, Metric, MetricFamily, Timestamp } from '../model.js';
-import { MetricFamilySchema } from '../parse/gen/metrics_pb.js';
+import { fromBinary, isFieldSet, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import type { Timestamp as PbTimestamp } from '@bufbuild/protobuf/wkt';
+import fc from 'fast-check';
+import type {
+  Bucket,
+  BucketSpan,
+  Exemplar,
+  Histogram,
+  LabelPair,
+  Metric,
+  MetricFamily,
+  Quantile,
+  Summary,
+  Timestamp,
+} from '../model.js';
+import {
+  BucketSchema,
+  BucketSpanSchema,
+  CounterSchema,
+  ExemplarSchema,
+  GaugeSchema,
+  HistogramSchema,
+  LabelPairSchema,
+  MetricFamilySchema,
+  MetricSchema,
+  QuantileSchema,
+  SummarySchema,
+  UntypedSchema,
+  type Bucket as PbBucket,
+  type BucketSpan as PbBucketSpan,
+  type Exemplar as PbExemplar,
+  type Histogram as PbHistogram,
+  type LabelPair as PbLabelPair,
+  type Metric as PbMetric,
+  type MetricFamily as PbMetricFamily,
+  type Summary as PbSummary,
+} from '../parse/gen/metrics_pb.js';
 import { parseProtobufDelimited } from '../parse/protobuf.js';
 import { PROTOBUF_CONTENT_TYPE } from '../lib/contenttype.js';
+import { encodeGoString } from '../lib/gostring.js';
 import { encodeMetricFamily, encodeProtobufDelimited } from './protobuf.js';
 import { formatCount, formatGoFloat } from '../lib/gofloat.js';
 import { referenceAvailable, startServer, type RunningServer } from '../../test/support/servers.js';
@@ -236,9 +271,16 @@ const exact: Case[] = [
         metrics: [
           {
             labels: [],
-            histogram: { sampleCount: 18446744073709551615, sampleSum: 0, buckets: [{ upperBound: 1, cumulativeCount: NaN }], zeroCount: 2 ** 53 },
+            histogram: {
+              sampleCount: 18446744073709551615,
+              sampleSum: 0,
+              buckets: [{ upperBound: 1, cumulativeCount: NaN }],
+              zeroCount: 2 ** 53,
+              positiveDeltas: [2 ** 63, -Infinity, NaN, -0.5],
+            },
             timestampMs: -(2 ** 63),
           },
+          { labels: [], timestampMs: 2 ** 63 },
         ],
       },
     ],
@@ -246,15 +288,33 @@ const exact: Case[] = [
       [
         ...S(1, 'i'),
         ...V(3, 4),
-        ...L(4, [...V(6, -(2n ** 63n)), ...L(7, [...V(1, 2n ** 64n - 1n), ...D(2, 0), ...L(3, [...V(1, 0), ...D(2, 1)]), ...V(7, 2n ** 53n)])]),
+        ...L(4, [
+          ...V(6, -(2n ** 63n)),
+          ...L(7, [
+            ...V(1, 2n ** 64n - 1n),
+            ...D(2, 0),
+            ...L(3, [...V(1, 0), ...D(2, 1)]),
+            ...V(7, 2n ** 53n),
+            ...[2n ** 64n - 2n, 2n ** 64n - 1n, 0n, 0n].flatMap((zz) => V(13, zz)),
+          ]),
+        ]),
+        ...L(4, V(6, 2n ** 63n - 1n)),
       ],
     ],
     lossy: true,
   },
   {
-    name: 'invalid UTF-8 held as U+DC80..U+DCFF is written as the raw bytes',
+    // In its place: Go does not check proto2 strings, they are bytes to it.
+    name: 'invalid UTF-8 held as U+DC80..U+DCFF is written as the raw bytes, in its place',
     input: [{ name: 'a\udcff', help: 'ok', type: 'gauge', metrics: [{ labels: [{ name: 'l', value: '\udce2\udc82(' }], value: 1 }] }],
-    want: [[...S(2, 'ok'), ...V(3, 1), ...L(4, [...L(1, [...S(1, 'l'), ...L(2, [0xe2, 0x82, 0x28])]), ...L(2, D(1, 1))]), ...L(1, [0x61, 0xff])]],
+    want: [
+      [
+        ...L(1, [0x61, 0xff]),
+        ...S(2, 'ok'),
+        ...V(3, 1),
+        ...L(4, [...L(1, [...S(1, 'l'), ...L(2, [0xe2, 0x82, 0x28])]), ...L(2, D(1, 1))]),
+      ],
+    ],
   },
   {
     name: 'UTF-8 of 2, 3 and 4 bytes is written as it is',
@@ -401,29 +461,333 @@ describe('round trips', () => {
     }
   });
 
-  test('the @bufbuild/protobuf decoder reads our bytes, and writes them back the same', () => {
+  test('the @bufbuild/protobuf decoder reads our bytes as the model, and writes them back the same', () => {
     const r = rng(5);
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 300; i++) {
       const mf = randomFamily(r, i);
-      if (/\\ud[89a-f]/.test(JSON.stringify(mf))) continue; // raw bytes: the library would replace them
       const bytes = encodeMetricFamily(mf);
       const msg = fromBinary(MetricFamilySchema, bytes);
-      assert.equal(msg.name, mf.name);
-      assert.equal(msg.help, mf.help ?? '');
-      assert.equal(msg.metric.length, mf.metrics.length);
-      for (let k = 0; k < mf.metrics.length; k++) {
-        const m = mf.metrics[k];
-        const pm = msg.metric[k];
-        assert.deepStrictEqual(pm.label.map((l) => [l.name, l.value]), m.labels.map((l) => [l.name, l.value]));
-        assert.equal(pm.gauge !== undefined, m.gauge !== undefined);
-        assert.equal(pm.counter !== undefined, m.counter !== undefined);
-        if (m.histogram?.positiveDeltas) assert.deepStrictEqual(pm.histogram?.positiveDelta.map(Number), m.histogram.positiveDeltas);
-        if (m.timestampMs !== undefined) assert.equal(Number(pm.timestampMs), m.timestampMs);
-      }
-      assert.deepStrictEqual(toBinary(MetricFamilySchema, msg), bytes);
+      assert.deepStrictEqual(libraryModel(msg), asLibraryReadsIt(mf), `family ${i}`);
+      // The library writes back what it read: U+FFFD where the raw bytes were.
+      const raw = /\\udc[89a-f]/.test(JSON.stringify(mf));
+      if (!raw) assert.deepStrictEqual(toBinary(MetricFamilySchema, msg), bytes, `family ${i}`);
     }
   });
+
+  test('property: the library and our parser both read back what was encoded', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(arbFamily, { maxLength: 3, selector: (f) => f.name }), (fams) => {
+        const bytes = encodeProtobufDelimited(fams);
+        assert.deepStrictEqual(parseProtobufDelimited(bytes), fams);
+        let at = 0;
+        for (const mf of fams) {
+          let len = 0;
+          for (let shift = 0; ; shift += 7) {
+            const b = bytes[at++];
+            len += (b & 0x7f) * 2 ** shift;
+            if (b < 0x80) break;
+          }
+          const msg = fromBinary(MetricFamilySchema, bytes.subarray(at, at + len));
+          at += len;
+          assert.deepStrictEqual(libraryModel(msg), asLibraryReadsIt(mf));
+        }
+        assert.equal(at, bytes.length);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
+
+// --- the library's reading, as a model --------------------------------------------------------
+
+const TYPE_NAMES = ['counter', 'gauge', 'summary', 'untyped', 'histogram', 'gaugehistogram'] as const;
+
+/** The names of the optional fields (in field order) the library saw no value for. */
+function unsetOf<D extends DescMessage, K extends string>(
+  schema: D,
+  msg: MessageShape<D>,
+  fields: Array<[string, K]>,
+): { unset?: K[] } {
+  const unset = fields.filter(([local]) => !isFieldSet(msg, schema.field[local])).map(([, k]) => k);
+  return unset.length > 0 ? { unset } : {};
+}
+
+const libTimestamp = (t: PbTimestamp): Timestamp => ({ seconds: Number(t.seconds), nanos: t.nanos });
+
+const libLabel = (l: PbLabelPair): LabelPair => ({
+  name: l.name,
+  value: l.value,
+  ...unsetOf(LabelPairSchema, l, [
+    ['name', 'name'],
+    ['value', 'value'],
+  ]),
+});
+
+function libExemplar(e: PbExemplar): Exemplar {
+  const out: Exemplar = { labels: e.label.map(libLabel), value: e.value };
+  if (!isFieldSet(e, ExemplarSchema.field.value)) out.unset = ['value'];
+  if (e.timestamp !== undefined) out.timestamp = libTimestamp(e.timestamp);
+  return out;
+}
+
+function libSummary(s: PbSummary): Summary {
+  const quantiles = s.quantile.map(
+    (q): Quantile => ({
+      quantile: q.quantile,
+      value: q.value,
+      ...unsetOf(QuantileSchema, q, [
+        ['quantile', 'quantile'],
+        ['value', 'value'],
+      ]),
+    }),
+  );
+  const out: Summary = {
+    sampleCount: Number(s.sampleCount),
+    sampleSum: s.sampleSum,
+    quantiles,
+    ...unsetOf(SummarySchema, s, [
+      ['sampleCount', 'sampleCount'],
+      ['sampleSum', 'sampleSum'],
+    ]),
+  };
+  if (s.createdTimestamp !== undefined) out.createdTimestamp = libTimestamp(s.createdTimestamp);
+  return out;
+}
+
+function libBucket(b: PbBucket): Bucket {
+  const out: Bucket = {
+    upperBound: b.upperBound,
+    cumulativeCount: Number(b.cumulativeCount),
+    ...unsetOf(BucketSchema, b, [
+      ['cumulativeCount', 'cumulativeCount'],
+      ['upperBound', 'upperBound'],
+    ]),
+  };
+  if (isFieldSet(b, BucketSchema.field.cumulativeCountFloat)) out.cumulativeCountFloat = b.cumulativeCountFloat;
+  if (b.exemplar !== undefined) out.exemplar = libExemplar(b.exemplar);
+  return out;
+}
+
+const libSpan = (s: PbBucketSpan): BucketSpan => ({
+  offset: s.offset,
+  length: s.length,
+  ...unsetOf(BucketSpanSchema, s, [
+    ['offset', 'offset'],
+    ['length', 'length'],
+  ]),
+});
+
+function libHistogram(h: PbHistogram): Histogram {
+  const out: Histogram = {
+    sampleCount: Number(h.sampleCount),
+    sampleSum: h.sampleSum,
+    buckets: h.bucket.map(libBucket),
+    ...unsetOf(HistogramSchema, h, [
+      ['sampleCount', 'sampleCount'],
+      ['sampleSum', 'sampleSum'],
+    ]),
+  };
+  const F = HistogramSchema.field;
+  if (isFieldSet(h, F.sampleCountFloat)) out.sampleCountFloat = h.sampleCountFloat;
+  if (isFieldSet(h, F.schema)) out.schema = h.schema;
+  if (isFieldSet(h, F.zeroThreshold)) out.zeroThreshold = h.zeroThreshold;
+  if (isFieldSet(h, F.zeroCount)) out.zeroCount = Number(h.zeroCount);
+  if (isFieldSet(h, F.zeroCountFloat)) out.zeroCountFloat = h.zeroCountFloat;
+  if (h.negativeSpan.length > 0) out.negativeSpans = h.negativeSpan.map(libSpan);
+  if (h.negativeDelta.length > 0) out.negativeDeltas = h.negativeDelta.map(Number);
+  if (h.negativeCount.length > 0) out.negativeCounts = h.negativeCount;
+  if (h.positiveSpan.length > 0) out.positiveSpans = h.positiveSpan.map(libSpan);
+  if (h.positiveDelta.length > 0) out.positiveDeltas = h.positiveDelta.map(Number);
+  if (h.positiveCount.length > 0) out.positiveCounts = h.positiveCount;
+  if (h.createdTimestamp !== undefined) out.createdTimestamp = libTimestamp(h.createdTimestamp);
+  if (h.exemplars.length > 0) out.exemplars = h.exemplars.map(libExemplar);
+  return out;
+}
+
+function libMetric(type: MetricFamily['type'] | undefined, pm: PbMetric): Metric {
+  const m: Metric = { labels: pm.label.map(libLabel) };
+  if (pm.gauge !== undefined) m.gauge = isFieldSet(pm.gauge, GaugeSchema.field.value) ? { value: pm.gauge.value } : {};
+  if (pm.counter !== undefined) {
+    m.counter = isFieldSet(pm.counter, CounterSchema.field.value) ? { value: pm.counter.value } : {};
+    if (pm.counter.exemplar !== undefined) m.counter.exemplar = libExemplar(pm.counter.exemplar);
+    const created = pm.counter.createdTimestamp;
+    if (created !== undefined) m.counter.createdTimestamp = libTimestamp(created);
+  }
+  if (pm.untyped !== undefined) {
+    m.untyped = isFieldSet(pm.untyped, UntypedSchema.field.value) ? { value: pm.untyped.value } : {};
+  }
+  const own = type === 'gauge' ? m.gauge : type === 'counter' ? m.counter : type === 'untyped' ? m.untyped : undefined;
+  if (own !== undefined) m.value = own.value ?? 0;
+  if (pm.summary !== undefined) m.summary = libSummary(pm.summary);
+  if (pm.histogram !== undefined) m.histogram = libHistogram(pm.histogram);
+  if (isFieldSet(pm, MetricSchema.field.timestampMs)) m.timestampMs = Number(pm.timestampMs);
+  return m;
+}
+
+/** The model of a message as @bufbuild/protobuf decodes it (the shape parseProtobufDelimited gives). */
+function libraryModel(msg: PbMetricFamily): MetricFamily {
+  // proto2 enums are closed: the library keeps a number outside MetricType as an unknown field.
+  const unknown = msg.$unknown?.find((u) => u.no === 3);
+  let typeNumber = msg.type as number;
+  if (unknown !== undefined) {
+    let v = 0n;
+    unknown.data.forEach((b, i) => (v |= BigInt(b & 0x7f) << BigInt(7 * i)));
+    typeNumber = Number(BigInt.asIntN(32, v));
+  }
+  const known = typeNumber >= 0 && typeNumber < TYPE_NAMES.length;
+  const type = known ? TYPE_NAMES[typeNumber] : undefined;
+  const metrics = msg.metric.map((m) => libMetric(type, m));
+  const mf: MetricFamily = { name: msg.name, type: type ?? 'untyped', metrics };
+  if (isFieldSet(msg, MetricFamilySchema.field.help)) mf.help = msg.help;
+  if (!known) mf.typeNumber = typeNumber;
+  if (isFieldSet(msg, MetricFamilySchema.field.unit)) mf.unit = msg.unit;
+  return mf;
+}
+
+/** A model as the library reads it back: raw bytes in strings (invalid UTF-8) become U+FFFD. */
+function asLibraryReadsIt<T>(x: T): T {
+  const utf8 = new TextDecoder();
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return utf8.decode(encodeGoString(v));
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, walk(e)]));
+    return v;
+  };
+  return walk(x) as T;
+}
+
+// --- arbitrary models, in the shape the parser produces -------------------------------------------
+
+/** Strings of any code points, with raw bytes that no neighbour can complete into valid UTF-8. */
+const arbString = fc
+  .array(
+    fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 4 }),
+      fc.constantFrom(0x80, 0xbf, 0xc0, 0xc1, 0xf5, 0xff).map((b) => String.fromCharCode(0xdc00 | b)),
+    ),
+    { maxLength: 4 },
+  )
+  .map((parts) => parts.join(''));
+const arbDouble = fc.oneof(fc.double(), fc.constantFrom(NaN, Infinity, -Infinity, -0, 0));
+const arbCount = fc.oneof(fc.nat(), fc.maxSafeNat(), fc.constantFrom(2 ** 32, 2 ** 63, 2 ** 64 - 2048));
+/** Integers that int64 holds exactly as doubles, the extremes included. */
+const arbInt64 = fc.oneof(fc.maxSafeInteger(), fc.constantFrom(-(2 ** 63), 2 ** 63 - 1024, -(2 ** 32), 2 ** 32));
+const arbInt32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
+const arbTimestamp = fc.record({ seconds: arbInt64, nanos: arbInt32 });
+
+/** An object with `unset` listing what `absent` says, the fields themselves reading zero then. */
+function withUnset<T extends object, K extends string>(
+  base: fc.Arbitrary<T>,
+  zero: Record<K, number | string>,
+): fc.Arbitrary<T & { unset?: K[] }> {
+  const keys = Object.keys(zero) as K[];
+  const absents = fc.array(fc.boolean(), { minLength: keys.length, maxLength: keys.length });
+  return fc.tuple(base, absents).map(([o, absent]) => {
+    const unset = keys.filter((_, i) => absent[i]);
+    const out: Record<string, unknown> = { ...(o as Record<string, unknown>) };
+    for (const k of unset) out[k] = zero[k];
+    if (unset.length > 0) out.unset = unset;
+    return out as T & { unset?: K[] };
+  });
+}
+
+const arbLabel: fc.Arbitrary<LabelPair> = withUnset(fc.record({ name: arbString, value: arbString }), {
+  name: '',
+  value: '',
+});
+const arbExemplar: fc.Arbitrary<Exemplar> = fc
+  .record(
+    { labels: fc.array(arbLabel, { maxLength: 2 }), value: arbDouble, absent: fc.boolean(), timestamp: arbTimestamp },
+    { requiredKeys: ['labels', 'value', 'absent'] },
+  )
+  .map(({ absent, ...e }) => (absent ? { ...e, value: 0, unset: ['value' as const] } : e));
+const arbSpan: fc.Arbitrary<BucketSpan> = withUnset(
+  fc.record({ offset: arbInt32, length: fc.nat({ max: 2 ** 32 - 1 }) }),
+  { offset: 0, length: 0 },
+);
+const arbBucket: fc.Arbitrary<Bucket> = withUnset(
+  fc.record(
+    { upperBound: arbDouble, cumulativeCount: arbCount, cumulativeCountFloat: arbDouble, exemplar: arbExemplar },
+    { requiredKeys: ['upperBound', 'cumulativeCount'] },
+  ),
+  { cumulativeCount: 0, upperBound: 0 },
+);
+const nonEmpty = <T>(a: fc.Arbitrary<T>) => fc.array(a, { minLength: 1, maxLength: 3 });
+const arbHistogram: fc.Arbitrary<Histogram> = withUnset(
+  fc.record(
+    {
+      sampleCount: arbCount,
+      sampleSum: arbDouble,
+      buckets: fc.array(arbBucket, { maxLength: 3 }),
+      sampleCountFloat: arbDouble,
+      schema: arbInt32,
+      zeroThreshold: arbDouble,
+      zeroCount: arbCount,
+      zeroCountFloat: arbDouble,
+      negativeSpans: nonEmpty(arbSpan),
+      negativeDeltas: nonEmpty(arbInt64),
+      negativeCounts: nonEmpty(arbDouble),
+      positiveSpans: nonEmpty(arbSpan),
+      positiveDeltas: nonEmpty(arbInt64),
+      positiveCounts: nonEmpty(arbDouble),
+      createdTimestamp: arbTimestamp,
+      exemplars: nonEmpty(arbExemplar),
+    },
+    { requiredKeys: ['sampleCount', 'sampleSum', 'buckets'] },
+  ),
+  { sampleCount: 0, sampleSum: 0 },
+);
+const arbQuantile = withUnset(fc.record({ quantile: arbDouble, value: arbDouble }), { quantile: 0, value: 0 });
+const arbSummary: fc.Arbitrary<Summary> = withUnset(
+  fc.record(
+    {
+      sampleCount: arbCount,
+      sampleSum: arbDouble,
+      quantiles: fc.array(arbQuantile, { maxLength: 3 }),
+      createdTimestamp: arbTimestamp,
+    },
+    { requiredKeys: ['sampleCount', 'sampleSum', 'quantiles'] },
+  ),
+  { sampleCount: 0, sampleSum: 0 },
+);
+const arbValue = fc.record({ value: arbDouble }, { requiredKeys: [] });
+const arbMetric = fc.record(
+  {
+    labels: fc.array(arbLabel, { maxLength: 3 }),
+    gauge: arbValue,
+    counter: fc.record(
+      { value: arbDouble, exemplar: arbExemplar, createdTimestamp: arbTimestamp },
+      { requiredKeys: [] },
+    ),
+    untyped: arbValue,
+    summary: arbSummary,
+    histogram: arbHistogram,
+    timestampMs: arbInt64,
+  },
+  { requiredKeys: ['labels'] },
+);
+const arbFamily: fc.Arbitrary<MetricFamily> = fc
+  .record(
+    {
+      name: arbString,
+      help: arbString,
+      typeNumber: fc.oneof(fc.integer({ min: 0, max: 5 }), arbInt32),
+      metrics: fc.array(arbMetric, { maxLength: 3 }),
+      unit: arbString,
+    },
+    { requiredKeys: ['name', 'typeNumber', 'metrics'] },
+  )
+  .map(({ typeNumber, metrics, ...rest }) => {
+    const known = typeNumber >= 0 && typeNumber < TYPE_NAMES.length;
+    const type = known ? TYPE_NAMES[typeNumber] : 'untyped';
+    const withValue = metrics.map((m): Metric => {
+      const t = known ? type : undefined;
+      const own = t === 'gauge' ? m.gauge : t === 'counter' ? m.counter : t === 'untyped' ? m.untyped : undefined;
+      return own === undefined ? m : { ...m, value: own.value ?? 0 };
+    });
+    // fc.record builds objects without a prototype; the parser's have Object's.
+    return structuredClone({ ...rest, type, metrics: withValue, ...(known ? {} : { typeNumber }) });
+  });
 
 // --- against the reference ---------------------------------------------------------------------
 
@@ -521,6 +885,27 @@ describe('the reference Pushgateway reads our bodies as we meant them', { skip: 
         mf,
         mf.name,
       );
+    }
+  });
+
+  test('its protobuf scrape, parsed and encoded again, is the same bytes', async () => {
+    // Text pushes too: Go's own NaN (0x7ff8000000000001), -0, escapes, and a histogram without +Inf.
+    const text =
+      'pb_text{a="x\\"y"} NaN\npb_text{a="z"} -0\n' +
+      '# TYPE pb_th histogram\npb_th_bucket{le="1"} 1\npb_th_sum 2\npb_th_count 3\n';
+    const put = await fetch(`${ref.url}/metrics/job/${JOB}_text`, { method: 'PUT', body: text });
+    assert.equal(put.status, 200, await put.text());
+    try {
+      const res = await fetch(`${ref.url}/metrics`, { headers: { accept: PROTOBUF_CONTENT_TYPE } });
+      const scraped = new Uint8Array(await res.arrayBuffer());
+      const names = parseProtobufDelimited(scraped).map((mf) => mf.name);
+      for (const n of ['pb_native', 'pb_created', 'pb_text', 'pb_th', 'go_gc_duration_seconds']) {
+        assert.ok(names.includes(n), n);
+      }
+      const again = encodeProtobufDelimited(parseProtobufDelimited(scraped));
+      assert.deepStrictEqual(Buffer.from(again), Buffer.from(scraped));
+    } finally {
+      await fetch(`${ref.url}/metrics/job/${JOB}_text`, { method: 'DELETE' });
     }
   });
 

@@ -1,19 +1,16 @@
 // Encoder for scrapes negotiated as protobuf: varint-length-delimited
 // io.prometheus.client.MetricFamily messages, the exact inverse of parseProtobufDelimited.
 //
-// The messages are built with the code generated from src/parse/metrics.proto
-// (@bufbuild/protobuf), which writes fields in field-number order and repeated scalars
-// unpacked (proto2), as golang/protobuf does. Presence follows the model: a field is written
-// when the model holds it, except the optional scalars listed in an object's `unset`. For a
-// metric that carries none of `gauge`/`counter`/`untyped` (one from the text parser), `value`
-// is written into the message of the family type.
+// Written against the wire format, like the decoder, and byte for byte what the reference
+// (golang/protobuf) writes for the same message: fields in field-number order, repeated scalars
+// unpacked (proto2 without [packed=true]), strings as their raw bytes. Presence follows the
+// model: a field is written when the model holds it, except the optional scalars listed in an
+// object's `unset`. For a metric that carries none of `gauge`/`counter`/`untyped` (one from the
+// text parser), `value` is written into the message of the family type.
 //
-// Strings holding U+DC80..U+DCFF (raw bytes of invalid UTF-8, see decodeGoString) are written as
-// those bytes; such a field goes after the message's other fields (as an unknown field of the
-// same number), which any decoder reads the same.
+// Nested messages are written in one pass: one byte is kept for the length, and the content is
+// moved up when the length needs more, which is once per family and seldom below it.
 
-import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
-import type { UnknownField } from '@bufbuild/protobuf';
 import type {
   Bucket,
   BucketSpan,
@@ -28,223 +25,382 @@ import type {
   Timestamp,
   ValueMessage,
 } from '../model.js';
-import {
-  BucketSchema,
-  BucketSpanSchema,
-  CounterSchema,
-  ExemplarSchema,
-  GaugeSchema,
-  HistogramSchema,
-  LabelPairSchema,
-  MetricFamilySchema,
-  MetricSchema,
-  QuantileSchema,
-  SummarySchema,
-  UntypedSchema,
-  type LabelPair as PbLabelPair,
-  type Metric as PbMetric,
-  type MetricFamily as PbMetricFamily,
-  type MetricType as PbMetricType,
-} from '../parse/gen/metrics_pb.js';
-import { TimestampSchema, type Timestamp as PbTimestamp } from '@bufbuild/protobuf/wkt';
 import { metricTypeNumber } from '../parse/protobuf.js';
 import { encodeGoString } from '../lib/gostring.js';
 
+export { PROTOBUF_CONTENT_TYPE } from '../lib/contenttype.js';
+
 /** Encodes the families as a delimited stream: each message preceded by its varint length. */
 export function encodeProtobufDelimited(families: readonly MetricFamily[]): Uint8Array {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
+  // Room for ~64 bytes a series, so a large scrape is not copied over and over as it grows.
+  let series = 0;
+  for (const mf of families) series += mf.metrics.length;
+  const w = new Writer(64 * 1024 + series * 64);
   for (const mf of families) {
-    const msg = encodeMetricFamily(mf);
-    const head = varint(msg.length);
-    chunks.push(head, msg);
-    total += head.length + msg.length;
+    const at = w.beginDelimited();
+    writeFamily(w, mf);
+    w.end(at);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return w.result();
 }
 
 /** One MetricFamily message, without the length prefix. */
 export function encodeMetricFamily(mf: MetricFamily): Uint8Array {
-  return toBinary(MetricFamilySchema, toProtoFamily(mf));
+  const w = new Writer(1024);
+  writeFamily(w, mf);
+  return w.result();
 }
 
-/** The generated message for a family (for callers that want to adjust it before encoding). */
-export function toProtoFamily(mf: MetricFamily): PbMetricFamily {
-  const msg = create(MetricFamilySchema, {
-    type: (mf.typeNumber ?? metricTypeNumber(mf.type)) as PbMetricType,
-    metric: mf.metrics.map((m) => toProtoMetric(mf, m)),
-  });
-  setString(msg, 'name', 1, mf.name);
-  if (mf.help !== undefined) setString(msg, 'help', 2, mf.help);
-  if (mf.unit !== undefined) setString(msg, 'unit', 5, mf.unit);
-  return msg;
-}
+const VARINT = 0;
+const FIXED64 = 1;
+const BYTES = 2;
 
-function toProtoMetric(mf: MetricFamily, m: Metric): PbMetric {
-  const init: MessageInitShape<typeof MetricSchema> = { label: m.labels.map(toProtoLabel) };
-  if (m.gauge !== undefined || m.counter !== undefined || m.untyped !== undefined) {
-    if (m.gauge !== undefined) init.gauge = create(GaugeSchema, valueInit(m.gauge));
-    if (m.counter !== undefined) init.counter = counterMessage(m.counter);
-    if (m.untyped !== undefined) init.untyped = create(UntypedSchema, valueInit(m.untyped));
-  } else if (m.value !== undefined && mf.typeNumber === undefined) {
-    if (mf.type === 'gauge') init.gauge = create(GaugeSchema, { value: m.value });
-    else if (mf.type === 'counter') init.counter = create(CounterSchema, { value: m.value });
-    else if (mf.type === 'untyped') init.untyped = create(UntypedSchema, { value: m.value });
-  }
-  if (m.summary !== undefined) init.summary = summaryMessage(m.summary);
-  if (m.histogram !== undefined) init.histogram = histogramMessage(m.histogram);
-  if (m.timestampMs !== undefined) init.timestampMs = int64(m.timestampMs);
-  return create(MetricSchema, init);
-}
-
-function valueInit(v: ValueMessage): { value?: number } {
-  return v.value === undefined ? {} : { value: v.value };
-}
-
-function counterMessage(c: CounterMessage) {
-  const init: MessageInitShape<typeof CounterSchema> = valueInit(c);
-  if (c.exemplar !== undefined) init.exemplar = exemplarMessage(c.exemplar);
-  if (c.createdTimestamp !== undefined) init.createdTimestamp = timestampMessage(c.createdTimestamp);
-  return create(CounterSchema, init);
-}
-
-function toProtoLabel(lp: LabelPair): PbLabelPair {
-  const msg = create(LabelPairSchema);
-  if (lp.unset === undefined) {
-    setString(msg, 'name', 1, lp.name);
-    setString(msg, 'value', 2, lp.value);
-  } else {
-    if (!lp.unset.includes('name')) setString(msg, 'name', 1, lp.name);
-    if (!lp.unset.includes('value')) setString(msg, 'value', 2, lp.value);
-  }
-  return msg;
-}
-
-function quantileMessage(q: Quantile) {
-  const init: MessageInitShape<typeof QuantileSchema> = {};
-  if (!q.unset?.includes('quantile')) init.quantile = q.quantile;
-  if (!q.unset?.includes('value')) init.value = q.value;
-  return create(QuantileSchema, init);
-}
-
-function summaryMessage(s: Summary) {
-  const init: MessageInitShape<typeof SummarySchema> = { quantile: s.quantiles.map(quantileMessage) };
-  if (!s.unset?.includes('sampleCount')) init.sampleCount = uint64(s.sampleCount);
-  if (!s.unset?.includes('sampleSum')) init.sampleSum = s.sampleSum;
-  if (s.createdTimestamp !== undefined) init.createdTimestamp = timestampMessage(s.createdTimestamp);
-  return create(SummarySchema, init);
-}
-
-function histogramMessage(h: Histogram) {
-  const init: MessageInitShape<typeof HistogramSchema> = { bucket: h.buckets.map(bucketMessage) };
-  if (!h.unset?.includes('sampleCount')) init.sampleCount = uint64(h.sampleCount);
-  if (h.sampleCountFloat !== undefined) init.sampleCountFloat = h.sampleCountFloat;
-  if (!h.unset?.includes('sampleSum')) init.sampleSum = h.sampleSum;
-  if (h.schema !== undefined) init.schema = h.schema;
-  if (h.zeroThreshold !== undefined) init.zeroThreshold = h.zeroThreshold;
-  if (h.zeroCount !== undefined) init.zeroCount = uint64(h.zeroCount);
-  if (h.zeroCountFloat !== undefined) init.zeroCountFloat = h.zeroCountFloat;
-  if (h.negativeSpans !== undefined) init.negativeSpan = h.negativeSpans.map(spanMessage);
-  if (h.negativeDeltas !== undefined) init.negativeDelta = h.negativeDeltas.map(int64);
-  if (h.negativeCounts !== undefined) init.negativeCount = h.negativeCounts;
-  if (h.positiveSpans !== undefined) init.positiveSpan = h.positiveSpans.map(spanMessage);
-  if (h.positiveDeltas !== undefined) init.positiveDelta = h.positiveDeltas.map(int64);
-  if (h.positiveCounts !== undefined) init.positiveCount = h.positiveCounts;
-  if (h.createdTimestamp !== undefined) init.createdTimestamp = timestampMessage(h.createdTimestamp);
-  if (h.exemplars !== undefined) init.exemplars = h.exemplars.map(exemplarMessage);
-  return create(HistogramSchema, init);
-}
-
-function bucketMessage(b: Bucket) {
-  const init: MessageInitShape<typeof BucketSchema> = {};
-  if (!b.unset?.includes('cumulativeCount')) init.cumulativeCount = uint64(b.cumulativeCount);
-  if (b.cumulativeCountFloat !== undefined) init.cumulativeCountFloat = b.cumulativeCountFloat;
-  if (!b.unset?.includes('upperBound')) init.upperBound = b.upperBound;
-  if (b.exemplar !== undefined) init.exemplar = exemplarMessage(b.exemplar);
-  return create(BucketSchema, init);
-}
-
-function spanMessage(s: BucketSpan) {
-  const init: MessageInitShape<typeof BucketSpanSchema> = {};
-  if (!s.unset?.includes('offset')) init.offset = s.offset | 0;
-  if (!s.unset?.includes('length')) init.length = s.length >>> 0;
-  return create(BucketSpanSchema, init);
-}
-
-function exemplarMessage(e: Exemplar) {
-  const init: MessageInitShape<typeof ExemplarSchema> = { label: e.labels.map(toProtoLabel) };
-  if (e.unset === undefined) init.value = e.value;
-  if (e.timestamp !== undefined) init.timestamp = timestampMessage(e.timestamp);
-  return create(ExemplarSchema, init);
-}
-
-function timestampMessage(ts: Timestamp): PbTimestamp {
-  return create(TimestampSchema, { seconds: int64(ts.seconds), nanos: ts.nanos | 0 });
-}
-
-// ---------------------------------------------------------------------------------------------
+const TWO32 = 4294967296;
+const TWO63 = 9223372036854775808;
+const TWO64 = 18446744073709551616;
 
 /** In unicode mode a surrogate pair is one code point: this matches lone surrogates only. */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
-/**
- * Sets a string field; a string holding raw bytes (lone surrogates) goes in as an unknown field
- * of the same number, since the generated code would write U+FFFD for them.
- */
-function setString<K extends string>(
-  msg: { [P in K]: string } & { $unknown?: UnknownField[] },
-  key: K,
-  fieldNo: number,
-  s: string,
-): void {
-  if (!LONE_SURROGATE.test(s)) {
-    (msg as { [P in K]: string })[key] = s;
+class Writer {
+  private buf: Buffer;
+  private view: DataView;
+  private pos = 0;
+
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafeSlow(size);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+  }
+
+  result(): Uint8Array {
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.pos);
+  }
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.length);
+  }
+
+  /** A varint below 2^32 (callers make room: at most 5 bytes). */
+  private raw32(n: number): void {
+    const buf = this.buf;
+    let pos = this.pos;
+    while (n >= 0x80) {
+      buf[pos++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    buf[pos++] = n;
+    this.pos = pos;
+  }
+
+  /** A 64-bit varint from its two 32-bit halves (callers make room: at most 10 bytes). */
+  private raw64(lo: number, hi: number): void {
+    if (hi === 0) return this.raw32(lo);
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < 4; i++) {
+      buf[pos++] = (lo & 0x7f) | 0x80;
+      lo >>>= 7;
+    }
+    // Bits 28..34: the last 4 of lo and the first 3 of hi.
+    let rest = hi;
+    let b = lo | ((rest & 0x7) << 4);
+    rest >>>= 3;
+    while (rest !== 0) {
+      buf[pos++] = b | 0x80;
+      b = rest & 0x7f;
+      rest >>>= 7;
+    }
+    buf[pos++] = b;
+    this.pos = pos;
+  }
+
+  private tag(field: number, wire: number): void {
+    this.raw32((field << 3) | wire);
+  }
+
+  double(field: number, v: number): void {
+    this.room(10);
+    this.tag(field, FIXED64);
+    this.view.setFloat64(this.pos, v, true);
+    this.pos += 8;
+  }
+
+  /** uint64 from the model's number: truncated, clamped to 0 … 2^64-1 (NaN is 0). */
+  uint64(field: number, v: number): void {
+    this.room(12);
+    this.tag(field, VARINT);
+    if (!(v > 0)) return this.raw32(0);
+    if (v < TWO32) return this.raw32(v >>> 0);
+    if (v >= TWO64) return this.raw64(0xffffffff, 0xffffffff);
+    const hi = Math.floor(v / TWO32);
+    this.raw64((v - hi * TWO32) >>> 0, hi);
+  }
+
+  /** int64 from the model's number: truncated, clamped to -2^63 … 2^63-1 (NaN is 0). */
+  int64(field: number, v: number): void {
+    this.room(12);
+    this.tag(field, VARINT);
+    int64Halves(v);
+    this.raw64(LO, HI);
+  }
+
+  /** sint64 (zigzag) from the model's number, clamped as int64. */
+  sint64(field: number, v: number): void {
+    this.room(12);
+    this.tag(field, VARINT);
+    int64Halves(v);
+    // (n << 1) ^ (n >> 63) on the halves.
+    const sign = HI >> 31;
+    this.raw64(((LO << 1) ^ sign) >>> 0, (((HI << 1) | (LO >>> 31)) ^ sign) >>> 0);
+  }
+
+  /** int32 (an enum): a negative one takes 10 bytes, sign-extended to 64 bits. */
+  int32(field: number, v: number): void {
+    this.room(12);
+    this.tag(field, VARINT);
+    v |= 0;
+    if (v >= 0) this.raw32(v);
+    else this.raw64(v >>> 0, 0xffffffff);
+  }
+
+  /** sint32 (zigzag) from the model's number, wrapped to 32 bits. */
+  sint32(field: number, v: number): void {
+    this.room(7);
+    this.tag(field, VARINT);
+    v |= 0;
+    this.raw32(((v << 1) ^ (v >> 31)) >>> 0);
+  }
+
+  uint32(field: number, v: number): void {
+    this.room(7);
+    this.tag(field, VARINT);
+    this.raw32(v >>> 0);
+  }
+
+  /** A string as Go's bytes: UTF-8, with U+DC80..U+DCFF (see decodeGoString) as raw bytes. */
+  string(field: number, s: string): void {
+    const n = s.length;
+    this.room(7 + n);
+    this.tag(field, BYTES);
+    if (n < 0x80) {
+      // Short ASCII, the usual label name or value: copied as it is read.
+      const buf = this.buf;
+      const start = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + i] = c;
+      }
+      if (i === n) {
+        buf[this.pos] = n;
+        this.pos = start + n;
+        return;
+      }
+    }
+    if (LONE_SURROGATE.test(s)) {
+      const bytes = encodeGoString(s);
+      this.room(5 + bytes.length);
+      this.raw32(bytes.length);
+      this.buf.set(bytes, this.pos);
+      this.pos += bytes.length;
+      return;
+    }
+    const len = Buffer.byteLength(s, 'utf8');
+    this.room(5 + len);
+    this.raw32(len);
+    this.pos += this.buf.write(s, this.pos, len, 'utf8');
+  }
+
+  /** Starts a length-delimited field; returns what end() takes. */
+  begin(field: number): number {
+    this.room(6);
+    this.tag(field, BYTES);
+    return ++this.pos;
+  }
+
+  /** Starts a message of the delimited stream (a length prefix, no tag). */
+  beginDelimited(): number {
+    this.room(1);
+    return ++this.pos;
+  }
+
+  /** Writes the length of what was written since begin(), moving it up if that takes > 1 byte. */
+  end(start: number): void {
+    const len = this.pos - start;
+    if (len < 0x80) {
+      this.buf[start - 1] = len;
+      return;
+    }
+    const extra = len < 1 << 14 ? 1 : len < 1 << 21 ? 2 : len < 1 << 28 ? 3 : 4;
+    this.room(extra);
+    this.buf.copyWithin(start + extra, start, this.pos);
+    const end = this.pos + extra;
+    this.pos = start - 1;
+    this.raw32(len);
+    this.pos = end;
+  }
+}
+
+// The halves int64Halves gives: module variables rather than a returned pair, which would be
+// an allocation per native histogram delta.
+let LO = 0;
+let HI = 0;
+
+/** Sets LO/HI to the two's-complement halves of a number's int64 (truncated, clamped, NaN is 0). */
+function int64Halves(v: number): void {
+  if (!(v >= -TWO63)) {
+    LO = 0;
+    HI = v !== v ? 0 : 0x80000000;
     return;
   }
-  const bytes = encodeGoString(s);
-  const head = varint(bytes.length);
-  const data = new Uint8Array(head.length + bytes.length);
-  data.set(head, 0);
-  data.set(bytes, head.length);
-  (msg.$unknown ??= []).push({ no: fieldNo, wireType: 2, data });
-}
-
-const UINT64_MAX = 2n ** 64n - 1n;
-const INT64_MAX = 2n ** 63n - 1n;
-const INT64_MIN = -(2n ** 63n);
-
-/**
- * A uint64 from the model's number: truncated, clamped to 0 … 2^64-1 (NaN is 0). The parser reads
- * 2^64-1 as the double 2^64, which thus comes back as 2^64-1.
- */
-function uint64(v: number): bigint {
-  if (!(v > 0)) return 0n;
-  if (v === Infinity) return UINT64_MAX;
-  const b = BigInt(Math.trunc(v));
-  return b > UINT64_MAX ? UINT64_MAX : b;
-}
-
-/** An int64 from the model's number: truncated, clamped to -2^63 … 2^63-1 (NaN is 0). */
-function int64(v: number): bigint {
-  if (v !== v) return 0n;
-  if (v === Infinity) return INT64_MAX;
-  if (v === -Infinity) return INT64_MIN;
-  const b = BigInt(Math.trunc(v));
-  return b > INT64_MAX ? INT64_MAX : b < INT64_MIN ? INT64_MIN : b;
-}
-
-function varint(n: number): Uint8Array {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
+  if (v >= TWO63) {
+    LO = 0xffffffff;
+    HI = 0x7fffffff;
+    return;
   }
-  out.push(n);
-  return Uint8Array.from(out);
+  const neg = v < 0;
+  const a = Math.trunc(neg ? -v : v);
+  const hi = Math.floor(a / TWO32);
+  const lo = (a - hi * TWO32) >>> 0;
+  if (neg) {
+    LO = (~lo + 1) >>> 0;
+    HI = (~hi + (LO === 0 ? 1 : 0)) >>> 0;
+  } else {
+    LO = lo;
+    HI = hi;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The messages, fields in field-number order.
+
+function writeFamily(w: Writer, mf: MetricFamily): void {
+  w.string(1, mf.name);
+  if (mf.help !== undefined) w.string(2, mf.help);
+  w.int32(3, mf.typeNumber ?? metricTypeNumber(mf.type));
+  for (const m of mf.metrics) {
+    const at = w.begin(4);
+    writeMetric(w, mf, m);
+    w.end(at);
+  }
+  if (mf.unit !== undefined) w.string(5, mf.unit);
+}
+
+function writeMetric(w: Writer, mf: MetricFamily, m: Metric): void {
+  // A metric from the text parser carries none of the value messages: its value goes into the
+  // one of the family type.
+  const own = m.gauge === undefined && m.counter === undefined && m.untyped === undefined;
+  const into = own && m.value !== undefined && mf.typeNumber === undefined ? mf.type : undefined;
+  for (const lp of m.labels) writeLabel(w, 1, lp);
+  if (m.gauge !== undefined) writeValue(w, 2, m.gauge);
+  else if (into === 'gauge') writeValue(w, 2, m);
+  if (m.counter !== undefined) writeCounter(w, m.counter);
+  else if (into === 'counter') writeValue(w, 3, m);
+  if (m.summary !== undefined) writeSummary(w, m.summary);
+  if (m.untyped !== undefined) writeValue(w, 5, m.untyped);
+  else if (into === 'untyped') writeValue(w, 5, m);
+  if (m.timestampMs !== undefined) w.int64(6, m.timestampMs);
+  if (m.histogram !== undefined) writeHistogram(w, m.histogram);
+}
+
+/** A Gauge or Untyped message (or a Counter with only a value). */
+function writeValue(w: Writer, field: number, v: ValueMessage): void {
+  const at = w.begin(field);
+  if (v.value !== undefined) w.double(1, v.value);
+  w.end(at);
+}
+
+function writeCounter(w: Writer, c: CounterMessage): void {
+  const at = w.begin(3);
+  if (c.value !== undefined) w.double(1, c.value);
+  if (c.exemplar !== undefined) writeExemplar(w, 2, c.exemplar);
+  if (c.createdTimestamp !== undefined) writeTimestamp(w, 3, c.createdTimestamp);
+  w.end(at);
+}
+
+function writeLabel(w: Writer, field: number, lp: LabelPair): void {
+  const at = w.begin(field);
+  if (lp.unset === undefined) {
+    w.string(1, lp.name);
+    w.string(2, lp.value);
+  } else {
+    if (!lp.unset.includes('name')) w.string(1, lp.name);
+    if (!lp.unset.includes('value')) w.string(2, lp.value);
+  }
+  w.end(at);
+}
+
+function writeSummary(w: Writer, s: Summary): void {
+  const at = w.begin(4);
+  if (!s.unset?.includes('sampleCount')) w.uint64(1, s.sampleCount);
+  if (!s.unset?.includes('sampleSum')) w.double(2, s.sampleSum);
+  for (const q of s.quantiles) writeQuantile(w, q);
+  if (s.createdTimestamp !== undefined) writeTimestamp(w, 4, s.createdTimestamp);
+  w.end(at);
+}
+
+function writeQuantile(w: Writer, q: Quantile): void {
+  const at = w.begin(3);
+  if (!q.unset?.includes('quantile')) w.double(1, q.quantile);
+  if (!q.unset?.includes('value')) w.double(2, q.value);
+  w.end(at);
+}
+
+function writeHistogram(w: Writer, h: Histogram): void {
+  const at = w.begin(7);
+  if (!h.unset?.includes('sampleCount')) w.uint64(1, h.sampleCount);
+  if (!h.unset?.includes('sampleSum')) w.double(2, h.sampleSum);
+  for (const b of h.buckets) writeBucket(w, b);
+  if (h.sampleCountFloat !== undefined) w.double(4, h.sampleCountFloat);
+  if (h.schema !== undefined) w.sint32(5, h.schema);
+  if (h.zeroThreshold !== undefined) w.double(6, h.zeroThreshold);
+  if (h.zeroCount !== undefined) w.uint64(7, h.zeroCount);
+  if (h.zeroCountFloat !== undefined) w.double(8, h.zeroCountFloat);
+  if (h.negativeSpans !== undefined) for (const s of h.negativeSpans) writeSpan(w, 9, s);
+  if (h.negativeDeltas !== undefined) for (const d of h.negativeDeltas) w.sint64(10, d);
+  if (h.negativeCounts !== undefined) for (const c of h.negativeCounts) w.double(11, c);
+  if (h.positiveSpans !== undefined) for (const s of h.positiveSpans) writeSpan(w, 12, s);
+  if (h.positiveDeltas !== undefined) for (const d of h.positiveDeltas) w.sint64(13, d);
+  if (h.positiveCounts !== undefined) for (const c of h.positiveCounts) w.double(14, c);
+  if (h.createdTimestamp !== undefined) writeTimestamp(w, 15, h.createdTimestamp);
+  if (h.exemplars !== undefined) for (const e of h.exemplars) writeExemplar(w, 16, e);
+  w.end(at);
+}
+
+function writeBucket(w: Writer, b: Bucket): void {
+  const at = w.begin(3);
+  if (!b.unset?.includes('cumulativeCount')) w.uint64(1, b.cumulativeCount);
+  if (!b.unset?.includes('upperBound')) w.double(2, b.upperBound);
+  if (b.exemplar !== undefined) writeExemplar(w, 3, b.exemplar);
+  if (b.cumulativeCountFloat !== undefined) w.double(4, b.cumulativeCountFloat);
+  w.end(at);
+}
+
+function writeSpan(w: Writer, field: number, s: BucketSpan): void {
+  const at = w.begin(field);
+  if (!s.unset?.includes('offset')) w.sint32(1, s.offset);
+  if (!s.unset?.includes('length')) w.uint32(2, s.length);
+  w.end(at);
+}
+
+function writeExemplar(w: Writer, field: number, e: Exemplar): void {
+  const at = w.begin(field);
+  for (const lp of e.labels) writeLabel(w, 1, lp);
+  if (e.unset === undefined) w.double(2, e.value);
+  if (e.timestamp !== undefined) writeTimestamp(w, 3, e.timestamp);
+  w.end(at);
+}
+
+/** google.protobuf.Timestamp is proto3: zero fields are left out. */
+function writeTimestamp(w: Writer, field: number, ts: Timestamp): void {
+  const at = w.begin(field);
+  int64Halves(ts.seconds);
+  if ((LO | HI) !== 0) w.int64(1, ts.seconds);
+  if ((ts.nanos | 0) !== 0) w.int32(2, ts.nanos);
+  w.end(at);
 }

@@ -10,6 +10,7 @@ import { ScrapeCache } from '../expose/scrape.js';
 import { textBytes } from '../lib/gostring.js';
 import { negotiate } from '../expose/negotiate.js';
 import { escapeFamily, familyTextQuoted } from '../expose/text.js';
+import { encodeProtobufDelimited } from '../expose/protobuf.js';
 import { renderOpenMetrics } from '../expose/openmetrics.js';
 import { gatherSelf, type BuildInfo, type SelfMetrics } from '../selfmetrics.js';
 import type { MetricStore } from '../store/types.js';
@@ -85,8 +86,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const scrapeHandler: Handler = async (req, res) => {
     const own = await gatherSelf(self);
     const { format, contentType, escaping } = negotiate(req.headers.accept, config.enableOpenMetrics);
-    // The protobuf library is loaded on the first protobuf scrape: ~4 MB that text-only setups never need.
-    const { encodeProtobufDelimited } = format === 'protobuf' ? await import('../expose/protobuf.js') : { encodeProtobufDelimited: undefined };
     let body: Array<string | Uint8Array>;
     let type = contentType;
     if (config.utf8Names) {
@@ -95,7 +94,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const families = scrape.families(own).map((mf) => escapeFamily(mf, escaping));
       body = [
         format === 'protobuf'
-          ? encodeProtobufDelimited!(families)
+          ? encodeProtobufDelimited(families)
           : format === 'openmetrics'
             ? textBytes(renderOpenMetrics(families))
             : textBytes(families.map((mf) => familyTextQuoted(mf)).join('')),
@@ -104,7 +103,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     } else {
       body =
         format === 'protobuf'
-          ? [encodeProtobufDelimited!(scrape.families(own))]
+          ? [encodeProtobufDelimited(scrape.families(own))]
           : format === 'openmetrics'
             ? [textBytes(renderOpenMetrics(scrape.families(own)))]
             : scrape.parts(own);

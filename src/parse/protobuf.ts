@@ -25,8 +25,8 @@
 // Decoding is written against the wire format directly, rather than with a generic protobuf
 // library, because the point is to accept and reject exactly what the reference does, with its
 // messages, and a generic decoder differs on malformed input (e.g. @bufbuild/protobuf reads a
-// known scalar field whatever its wire type). Encoding (src/expose/protobuf.ts) uses the
-// generated code in ./gen/metrics_pb.ts.
+// known scalar field whatever its wire type). The encoder (src/expose/protobuf.ts) is written
+// the same way; the code generated in ./gen/metrics_pb.ts is the tests' independent check.
 
 import { decodeGoString } from '../lib/gostring.js';
 import { ParseError } from './errors.js';
