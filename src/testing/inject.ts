@@ -48,3 +48,24 @@ export async function inject(listener: RequestListener, request: InjectRequest):
   }
   return { status: res.statusCode, headers, body: res.rawPayload, text: res.payload };
 }
+
+/** The response headers a test compares (as the conformance suite does); Date, Content-Length and such are not. */
+const COMPARED = [
+  'content-type',
+  'content-encoding',
+  'location',
+  'allow',
+  'x-content-type-options',
+  'access-control-allow-headers',
+  'access-control-allow-methods',
+  'access-control-allow-origin',
+  'access-control-expose-headers',
+  'cache-control',
+];
+
+/** Status, compared headers and body text of an answer, for one deepEqual against the expected answer. */
+export function answer(reply: InjectReply): { status: number; headers: Record<string, string>; body: string } {
+  const headers: Record<string, string> = {};
+  for (const name of COMPARED) if (reply.headers[name] !== undefined) headers[name] = reply.headers[name];
+  return { status: reply.status, headers, body: reply.text };
+}
