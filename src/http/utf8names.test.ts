@@ -1,14 +1,13 @@
-// --push.enable-utf8-names over real HTTP: pushes with quoted metric and label names (text) and
+// --push.enable-utf8-names, in-process: pushes with quoted metric and label names (text) and
 // UTF-8 names (protobuf), U__-escaped grouping label names in the path, and the scrape as
 // Pushgateway 1.11 shows such names: escaped for a classic scraper (`escaping=underscores`, the
 // default), quoted for one that asks `escaping=allow-utf-8` (Prometheus 3). Without the flag,
 // the same requests get the answers of Pushgateway 1.5.1.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { send } from '../support/http.js';
-import { startServer, type RunningServer } from '../support/servers.js';
-import { encodeProtobufDelimited } from '../../src/expose/protobuf.js';
-import { parseProtobufDelimited, PROTOBUF_CONTENT_TYPE } from '../../src/parse/protobuf.js';
+import { testGateway, type TestGateway } from '../testing/gateway.js';
+import { encodeProtobufDelimited } from '../expose/protobuf.js';
+import { parseProtobufDelimited, PROTOBUF_CONTENT_TYPE } from '../parse/protobuf.js';
 import {
   escapeFamily,
   escapeName,
@@ -16,9 +15,9 @@ import {
   negotiateNameEscaping,
   textName,
   utf8ScrapeText,
-} from '../../src/expose/text.js';
-import { parseText } from '../../src/parse/text.js';
-import type { MetricFamily } from '../../src/model.js';
+} from '../expose/text.js';
+import { parseText } from '../parse/text.js';
+import type { MetricFamily } from '../model.js';
 
 /** What Prometheus 3 sends by default (scrape_protocols without protobuf, UTF-8 names allowed). */
 const PROMETHEUS_3_ACCEPT =
@@ -32,13 +31,10 @@ function pushedLines(text: string, job: string): string[] {
   return text.split('\n').filter((l) => l.includes(`job="${job}"`) && !/push_(failure_)?time_seconds/.test(l));
 }
 
-let gw: RunningServer;
-let classic: RunningServer;
+let gw: TestGateway;
+let classic: TestGateway;
 before(async () => {
-  [gw, classic] = await Promise.all([startServer('ours', ['--push.enable-utf8-names']), startServer('ours')]);
-});
-after(async () => {
-  await Promise.all([gw?.stop(), classic?.stop()]);
+  [gw, classic] = await Promise.all([testGateway(['--push.enable-utf8-names']), testGateway()]);
 });
 
 test('text push with quoted names; scrape escaped by default, quoted with allow-utf-8', async () => {
@@ -49,10 +45,10 @@ test('text push with quoted names; scrape escaped by default, quoted with allow-
     'plain_metric{"dotted.label"="x",b="y"} 2',
     '',
   ].join('\n');
-  const put = await send(gw.url, 'PUT', '/metrics/job/t1', body);
+  const put = await gw.request('PUT', '/metrics/job/t1', body);
   assert.equal(put.status, 200, put.body.toString());
 
-  const plain = await send(gw.url, 'GET', '/metrics');
+  const plain = await gw.request('GET', '/metrics');
   assert.equal(plain.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8; escaping=underscores');
   const text = plain.body.toString();
   assert.match(text, /# HELP my_metric A metric with dots\.\n# TYPE my_metric counter\n/);
@@ -61,7 +57,7 @@ test('text push with quoted names; scrape escaped by default, quoted with allow-
     'plain_metric{b="y",dotted_label="x",instance="",job="t1"} 2',
   ]);
 
-  const utf8 = await send(gw.url, 'GET', '/metrics', undefined, { Accept: TEXT_UTF8 });
+  const utf8 = await gw.request('GET', '/metrics', undefined, { Accept: TEXT_UTF8 });
   assert.equal(utf8.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8');
   const t = utf8.body.toString();
   assert.match(t, /# HELP "my\.metric" A metric with dots\.\n# TYPE "my\.metric" counter\n/);
@@ -75,16 +71,16 @@ test('text push with quoted names; scrape escaped by default, quoted with allow-
 
   // Prometheus 3 asks for OpenMetrics first, which ours serves (the reference does not): the
   // escaping is the one of that clause, and OpenMetrics quotes the names the same way.
-  const prom3 = await send(gw.url, 'GET', '/metrics', undefined, { Accept: PROMETHEUS_3_ACCEPT });
+  const prom3 = await gw.request('GET', '/metrics', undefined, { Accept: PROMETHEUS_3_ACCEPT });
   assert.equal(prom3.headers['content-type'], 'application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8');
   assert.match(prom3.body.toString(), /\n\{"my\.metric",instance="",job="t1","label\.with\.dots"="v"\} 1/);
 
-  const dots = await send(gw.url, 'GET', '/metrics', undefined, { Accept: 'text/plain;version=0.0.4;escaping=dots' });
+  const dots = await gw.request('GET', '/metrics', undefined, { Accept: 'text/plain;version=0.0.4;escaping=dots' });
   assert.deepEqual(pushedLines(dots.body.toString(), 't1'), [
     'my_dot_metric{instance="",job="t1",label_dot_with_dot_dots="v"} 1',
     'plain_metric{b="y",dotted_dot_label="x",instance="",job="t1"} 2',
   ]);
-  const values = await send(gw.url, 'GET', '/metrics', undefined, { Accept: 'text/plain;version=0.0.4;escaping=values' });
+  const values = await gw.request('GET', '/metrics', undefined, { Accept: 'text/plain;version=0.0.4;escaping=values' });
   assert.deepEqual(pushedLines(values.body.toString(), 't1'), [
     'U__my_2e_metric{instance="",job="t1",U__label_2e_with_2e_dots="v"} 1',
     'plain_metric{b="y",U__dotted_2e_label="x",instance="",job="t1"} 2',
@@ -92,19 +88,19 @@ test('text push with quoted names; scrape escaped by default, quoted with allow-
 });
 
 test('U__-escaped grouping label names are decoded; DELETE finds the group by them', async () => {
-  const put = await send(gw.url, 'PUT', '/metrics/job/t2/U__label_2e_name/value/U__a__b_2e_c@base64/L3Zhci90bXA', 'x 3\n');
+  const put = await gw.request('PUT', '/metrics/job/t2/U__label_2e_name/value/U__a__b_2e_c@base64/L3Zhci90bXA', 'x 3\n');
   assert.equal(put.status, 200, put.body.toString());
-  const t = (await send(gw.url, 'GET', '/metrics', undefined, { Accept: TEXT_UTF8 })).body.toString();
+  const t = (await gw.request('GET', '/metrics', undefined, { Accept: TEXT_UTF8 })).body.toString();
   assert.deepEqual(pushedLines(t, 't2'), ['x{"a_b.c"="/var/tmp",instance="",job="t2","label.name"="value"} 3']);
-  const api = JSON.parse((await send(gw.url, 'GET', '/api/v1/metrics')).body.toString()) as { data: Array<{ labels: Record<string, string> }> };
+  const api = JSON.parse((await gw.request('GET', '/api/v1/metrics')).body.toString()) as { data: Array<{ labels: Record<string, string> }> };
   assert.ok(api.data.some((g) => g.labels['label.name'] === 'value' && g.labels['a_b.c'] === '/var/tmp' && g.labels.job === 't2'));
 
   // The same group, named with the UTF-8 names unescaped (percent-encoded where needed).
-  const del = await send(gw.url, 'DELETE', '/metrics/job/t2/label.name/value/a_b.c@base64/L3Zhci90bXA');
+  const del = await gw.request('DELETE', '/metrics/job/t2/label.name/value/a_b.c@base64/L3Zhci90bXA');
   assert.equal(del.status, 202);
-  assert.deepEqual(pushedLines((await send(gw.url, 'GET', '/metrics')).body.toString(), 't2'), []);
+  assert.deepEqual(pushedLines((await gw.request('GET', '/metrics')).body.toString(), 't2'), []);
 
-  const bad = await send(gw.url, 'PUT', '/metrics/job/t2/__reserved/v', 'x 1\n');
+  const bad = await gw.request('PUT', '/metrics/job/t2/__reserved/v', 'x 1\n');
   assert.equal(bad.status, 400);
   assert.equal(bad.body.toString(), 'improper label name "__reserved"\n');
 });
@@ -113,58 +109,58 @@ test('protobuf push with UTF-8 names; protobuf scrape escaped unless allow-utf-8
   const families: MetricFamily[] = [
     { name: 'proto.metric', help: 'From protobuf.', type: 'gauge', metrics: [{ labels: [{ name: 'label.é', value: 'ü' }], value: 4 }] },
   ];
-  const put = await send(gw.url, 'PUT', '/metrics/job/t3', Buffer.from(encodeProtobufDelimited(families)), { 'Content-Type': PROTOBUF_CONTENT_TYPE });
+  const put = await gw.request('PUT', '/metrics/job/t3', Buffer.from(encodeProtobufDelimited(families)), { 'Content-Type': PROTOBUF_CONTENT_TYPE });
   assert.equal(put.status, 200, put.body.toString());
 
-  const t = (await send(gw.url, 'GET', '/metrics', undefined, { Accept: TEXT_UTF8 })).body.toString();
+  const t = (await gw.request('GET', '/metrics', undefined, { Accept: TEXT_UTF8 })).body.toString();
   assert.deepEqual(pushedLines(t, 't3'), ['{"proto.metric",instance="",job="t3","label.é"="ü"} 4']);
-  assert.deepEqual(pushedLines((await send(gw.url, 'GET', '/metrics')).body.toString(), 't3'), ['proto_metric{instance="",job="t3",label__="ü"} 4']);
+  assert.deepEqual(pushedLines((await gw.request('GET', '/metrics')).body.toString(), 't3'), ['proto_metric{instance="",job="t3",label__="ü"} 4']);
 
-  const pb = await send(gw.url, 'GET', '/metrics', undefined, { Accept: PROTOBUF_ACCEPT });
+  const pb = await gw.request('GET', '/metrics', undefined, { Accept: PROTOBUF_ACCEPT });
   assert.match(String(pb.headers['content-type']), /encoding=delimited; escaping=underscores$/);
   const escaped = parseProtobufDelimited(pb.body).find((mf) => mf.name === 'proto_metric');
   assert.ok(escaped, 'proto_metric in the protobuf scrape');
   assert.deepEqual(escaped.metrics[0].labels.map((l) => l.name), ['instance', 'job', 'label__']);
 
-  const pbUtf8 = await send(gw.url, 'GET', '/metrics', undefined, { Accept: `${PROTOBUF_ACCEPT};escaping=allow-utf-8` });
+  const pbUtf8 = await gw.request('GET', '/metrics', undefined, { Accept: `${PROTOBUF_ACCEPT};escaping=allow-utf-8` });
   const raw = parseProtobufDelimited(pbUtf8.body).find((mf) => mf.name === 'proto.metric');
   assert.ok(raw, 'proto.metric in the protobuf scrape with allow-utf-8');
   assert.deepEqual(raw.metrics[0].labels.map((l) => l.name), ['instance', 'job', 'label.é']);
 });
 
 test('the consistency check takes UTF-8 label names, still not __ ones nor invalid UTF-8', async () => {
-  const reserved = await send(gw.url, 'PUT', '/metrics/job/t4', 'foo{"__x.y"="1"} 1\n');
+  const reserved = await gw.request('PUT', '/metrics/job/t4', 'foo{"__x.y"="1"} 1\n');
   assert.equal(reserved.status, 400);
   assert.match(reserved.body.toString(), /^pushed metrics are invalid or inconsistent with existing metrics: collected metric "foo" .* has a label with an invalid name: __x\.y\n$/);
 
   // Invalid UTF-8 in a label name can only come by protobuf (the text parser refuses it first).
-  const invalid = await send(gw.url, 'PUT', '/metrics/job/t4', Buffer.from('foo{"\xff"="1"} 1\n', 'latin1'));
+  const invalid = await gw.request('PUT', '/metrics/job/t4', Buffer.from('foo{"\xff"="1"} 1\n', 'latin1'));
   assert.equal(invalid.status, 400);
   assert.equal(invalid.body.toString(), 'text format parsing error in line 1: invalid label name "\\xff"\n');
   const pbInvalid = Buffer.from(
     encodeProtobufDelimited([{ name: 'foo', type: 'untyped', metrics: [{ labels: [{ name: 'a\udcffb', value: '1' }], value: 1 }] }]),
   );
-  const r = await send(gw.url, 'PUT', '/metrics/job/t4', pbInvalid, { 'Content-Type': PROTOBUF_CONTENT_TYPE });
+  const r = await gw.request('PUT', '/metrics/job/t4', pbInvalid, { 'Content-Type': PROTOBUF_CONTENT_TYPE });
   assert.equal(r.status, 400);
   assert.match(r.body.toString(), /has a label with an invalid name: a\ufffdb\n$/);
 });
 
 test('without the flag: the answers of Pushgateway 1.5.1', async () => {
-  const quoted = await send(classic.url, 'PUT', '/metrics/job/c1', '{"my.metric"} 1\n');
+  const quoted = await classic.request('PUT', '/metrics/job/c1', '{"my.metric"} 1\n');
   assert.equal(quoted.status, 400);
   assert.equal(quoted.body.toString(), 'text format parsing error in line 1: invalid metric name\n');
-  const label = await send(classic.url, 'PUT', '/metrics/job/c1', 'foo{"a.b"="1"} 1\n');
+  const label = await classic.request('PUT', '/metrics/job/c1', 'foo{"a.b"="1"} 1\n');
   assert.equal(label.body.toString(), 'text format parsing error in line 1: invalid label name for metric "foo"\n');
-  const path = await send(classic.url, 'PUT', '/metrics/job/c1/a.b/v', 'foo 1\n');
+  const path = await classic.request('PUT', '/metrics/job/c1/a.b/v', 'foo 1\n');
   assert.equal(path.body.toString(), 'improper label name "a.b"\n');
   // U__ names are ordinary legacy names.
-  assert.equal((await send(classic.url, 'PUT', '/metrics/job/c1/U__label_2e_name/v', 'foo 1\n')).status, 200);
-  const scrape = await send(classic.url, 'GET', '/metrics', undefined, { Accept: TEXT_UTF8 });
+  assert.equal((await classic.request('PUT', '/metrics/job/c1/U__label_2e_name/v', 'foo 1\n')).status, 200);
+  const scrape = await classic.request('GET', '/metrics', undefined, { Accept: TEXT_UTF8 });
   assert.equal(scrape.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
   assert.deepEqual(pushedLines(scrape.body.toString(), 'c1'), ['foo{U__label_2e_name="v",instance="",job="c1"} 1']);
   // A UTF-8 label name by protobuf fails the consistency check, as in 1.5.1.
   const pb = Buffer.from(encodeProtobufDelimited([{ name: 'foo', type: 'untyped', metrics: [{ labels: [{ name: 'a.b', value: '1' }], value: 1 }] }]));
-  const r = await send(classic.url, 'PUT', '/metrics/job/c2', pb, { 'Content-Type': PROTOBUF_CONTENT_TYPE });
+  const r = await classic.request('PUT', '/metrics/job/c2', pb, { 'Content-Type': PROTOBUF_CONTENT_TYPE });
   assert.equal(r.status, 400);
   assert.match(r.body.toString(), /has a label with an invalid name: a\.b\n$/);
 });
