@@ -72,7 +72,12 @@ test('HELP of a family pushed by several groups: the first group\'s', async () =
   await put(gw, '/metrics/job/b', '# HELP m help b\nm 2\n');
   await put(gw, '/metrics/job/a', '# HELP m help a\nm 1\n');
   const scraped = await scrape(gw);
-  assert.equal(scraped.split('\n').slice(0, 4).join('\n'), '# HELP m help a\n# TYPE m untyped\nm{instance="",job="a"} 1\nm{instance="",job="b"} 2');
+  assert.deepEqual(scraped.split('\n').slice(0, 4), [
+    '# HELP m help a',
+    '# TYPE m untyped',
+    'm{instance="",job="a"} 1',
+    'm{instance="",job="b"} 2',
+  ]);
 });
 
 test('each write shows in the next scrape: replaced, added, failed, deleted, wiped', async () => {
@@ -129,7 +134,8 @@ test('push_time_seconds moves forward with each push to the group, the others\' 
   const gw = await testGateway();
   const times = async () => {
     const raw = (await gw.request('GET', '/metrics')).text;
-    return Object.fromEntries([...raw.matchAll(/^push_time_seconds\{instance="",job="(\w+)"\} (\S+)$/gm)].map((m) => [m[1], Number(m[2])]));
+    const found = [...raw.matchAll(/^push_time_seconds\{instance="",job="(\w+)"\} (\S+)$/gm)];
+    return Object.fromEntries(found.map((m) => [m[1], Number(m[2])]));
   };
   await put(gw, '/metrics/job/a', 'm 1\n');
   await put(gw, '/metrics/job/b', 'm 1\n');
@@ -161,7 +167,7 @@ test('gzip when the client accepts it, the same text unpacked', async () => {
   assert.equal(gw.pushed(plain.text), expected);
 });
 
-test('format negotiation: text by default and for text/plain or unknown types, protobuf and OpenMetrics on request', async () => {
+test('negotiation: text by default and for unknown types; protobuf and OpenMetrics on request', async () => {
   const gw = await testGateway();
   await put(gw, '/metrics/job/a', '# HELP m A gauge.\n# TYPE m gauge\nm{x="1"} 1.5\n');
   const expected = text([
@@ -184,15 +190,23 @@ test('format negotiation: text by default and for text/plain or unknown types, p
     name: 'm',
     help: 'A gauge.',
     type: 'gauge',
-    metrics: [{ labels: [{ name: 'instance', value: '' }, { name: 'job', value: 'a' }, { name: 'x', value: '1' }], value: 1.5, gauge: { value: 1.5 } }],
+    metrics: [
+      {
+        labels: [{ name: 'instance', value: '' }, { name: 'job', value: 'a' }, { name: 'x', value: '1' }],
+        value: 1.5,
+        gauge: { value: 1.5 },
+      },
+    ],
   });
   const pushTime = families.find((f) => f.name === 'push_time_seconds')!.metrics[0];
   assert.ok(Math.abs((pushTime.value as number) * 1000 - Date.now()) < 5000, String(pushTime.value));
   assert.ok(names.includes('pushgateway_build_info'));
 
-  const om = await gw.request('GET', '/metrics', undefined, { Accept: 'application/openmetrics-text; version=1.0.0; charset=utf-8' });
+  const omAccept = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+  const om = await gw.request('GET', '/metrics', undefined, { Accept: omAccept });
   assert.equal(om.headers['content-type'], OPENMETRICS_CONTENT_TYPE);
-  assert.ok(om.text.startsWith('# HELP m A gauge.\n# TYPE m gauge\nm{instance="",job="a",x="1"} 1.5\n'), om.text.slice(0, 200));
+  const head = '# HELP m A gauge.\n# TYPE m gauge\nm{instance="",job="a",x="1"} 1.5\n';
+  assert.ok(om.text.startsWith(head), om.text.slice(0, 200));
   assert.match(om.text, /\npush_failure_time_seconds\{instance="",job="a"\} 0\.0\n/);
   assert.ok(om.text.endsWith('\n# EOF\n'));
 });

@@ -11,6 +11,9 @@ import { encodeSnappyFramed } from './snappy.js';
 
 const ERROR = { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' };
 const INVALID = 'pushed metrics are invalid or inconsistent with existing metrics: ';
+const LINE_1 = 'text format parsing error in line 1: ';
+const TIMESTAMPS = INVALID + 'pushed metrics must not have timestamps';
+type Body = string | Uint8Array | undefined;
 const PROTOBUF = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
 
 /** The scrape's push-time families for groups given as their label text, e.g. `instance="",job="a"`. */
@@ -36,24 +39,27 @@ async function pushed(gw: TestGateway): Promise<string> {
   return gw.pushed(r.text);
 }
 
-async function expectAnswer(gw: TestGateway, method: string, url: string, body: string | Uint8Array | undefined, status: number, message?: string) {
+/** Sends `request` ("METHOD /path") and checks the whole answer: an empty one, or the error `message`. */
+async function expectAnswer(gw: TestGateway, request: string, body: Body, status: number, message?: string) {
+  const [method, url] = request.split(' ');
   const got = answer(await gw.request(method, url, body));
-  const expected = message === undefined ? { status, headers: {}, body: '' } : { status, headers: ERROR, body: message + '\n' };
-  assert.deepEqual(got, expected, `${method} ${url}`);
+  const expected =
+    message === undefined ? { status, headers: {}, body: '' } : { status, headers: ERROR, body: message + '\n' };
+  assert.deepEqual(got, expected, request);
 }
 
 test('PUT replaces the group, POST only the families it names, DELETE removes the group', async () => {
   const gw = await testGateway();
-  await expectAnswer(gw, 'PUT', '/metrics/job/a', 'a 1\nb 2\n', 200);
-  await expectAnswer(gw, 'POST', '/metrics/job/a', 'b 3\nc 4\n', 200);
+  await expectAnswer(gw, 'PUT /metrics/job/a', 'a 1\nb 2\n', 200);
+  await expectAnswer(gw, 'POST /metrics/job/a', 'b 3\nc 4\n', 200);
   assert.equal(await pushed(gw), oneGroup('instance="",job="a"', [
     '# TYPE a untyped', 'a{instance="",job="a"} 1',
     '# TYPE b untyped', 'b{instance="",job="a"} 3',
     '# TYPE c untyped', 'c{instance="",job="a"} 4',
   ]));
-  await expectAnswer(gw, 'POST', '/metrics/job/a', '', 200);
-  await expectAnswer(gw, 'PUT', '/metrics/job/a', 'c 5\n', 200);
-  await expectAnswer(gw, 'PUT', '/metrics/job/b', 'c 6\n', 200);
+  await expectAnswer(gw, 'POST /metrics/job/a', '', 200);
+  await expectAnswer(gw, 'PUT /metrics/job/a', 'c 5\n', 200);
+  await expectAnswer(gw, 'PUT /metrics/job/b', 'c 6\n', 200);
   assert.equal(await pushed(gw), [
     '# TYPE c untyped',
     'c{instance="",job="a"} 5',
@@ -61,22 +67,22 @@ test('PUT replaces the group, POST only the families it names, DELETE removes th
     ...pushTimes([['instance="",job="a"', '<time>', '0'], ['instance="",job="b"', '<time>', '0']]),
     '',
   ].join('\n'));
-  await expectAnswer(gw, 'DELETE', '/metrics/job/a', undefined, 202);
-  await expectAnswer(gw, 'DELETE', '/metrics/job/none', undefined, 202);
+  await expectAnswer(gw, 'DELETE /metrics/job/a', undefined, 202);
+  await expectAnswer(gw, 'DELETE /metrics/job/none', undefined, 202);
   assert.equal(await pushed(gw), oneGroup('instance="",job="b"', ['# TYPE c untyped', 'c{instance="",job="b"} 6']));
-  await expectAnswer(gw, 'PUT', '/metrics/job/b', '', 200);
+  await expectAnswer(gw, 'PUT /metrics/job/b', '', 200);
   assert.equal(await pushed(gw), oneGroup('instance="",job="b"', []));
 });
 
 test('--push.disable-consistency-check: 202 for every accepted write; parse errors still 400', async () => {
   const gw = await testGateway(['--push.disable-consistency-check']);
-  await expectAnswer(gw, 'PUT', '/metrics/job/a', 'm 1\n', 202);
-  await expectAnswer(gw, 'POST', '/metrics/job/a', 'n 2\n', 202);
-  await expectAnswer(gw, 'DELETE', '/metrics/job/none', undefined, 202);
-  await expectAnswer(gw, 'PUT', '/metrics/job/a', 'm 1', 400, 'text format parsing error in line 1: unexpected end of input stream');
-  await expectAnswer(gw, 'PUT', '/metrics/job/a/b', 'm 1\n', 400, 'odd number of components in label string "/b"');
+  await expectAnswer(gw, 'PUT /metrics/job/a', 'm 1\n', 202);
+  await expectAnswer(gw, 'POST /metrics/job/a', 'n 2\n', 202);
+  await expectAnswer(gw, 'DELETE /metrics/job/none', undefined, 202);
+  await expectAnswer(gw, 'PUT /metrics/job/a', 'm 1', 400, LINE_1 + 'unexpected end of input stream');
+  await expectAnswer(gw, 'PUT /metrics/job/a/b', 'm 1\n', 400, 'odd number of components in label string "/b"');
   // A timestamp is still refused, though the answer says accepted: the failure time tells.
-  await expectAnswer(gw, 'PUT', '/metrics/job/a', 'm 2 1234\n', 202);
+  await expectAnswer(gw, 'PUT /metrics/job/a', 'm 2 1234\n', 202);
   assert.equal(await pushed(gw), oneGroup('instance="",job="a"', [
     '# TYPE m untyped', 'm{instance="",job="a"} 1',
     '# TYPE n untyped', 'n{instance="",job="a"} 2',
@@ -86,36 +92,37 @@ test('--push.disable-consistency-check: 202 for every accepted write; parse erro
 test('parse errors: 400 with the parser\'s message, nothing stored', async () => {
   const gw = await testGateway();
   const cases: Array<[string, string]> = [
-    ['# HELP m fine\n\nm 1\nn 2\nbroken{\n', 'text format parsing error in line 5: invalid label name for metric "broken"'],
-    ['m abc\n', 'text format parsing error in line 1: expected float as value, got "abc"'],
-    ['m 0x10\n', 'text format parsing error in line 1: expected float as value, got "0x10"'],
-    ['m 1e309\n', 'text format parsing error in line 1: expected float as value, got "1e309"'],
-    ['m 1 2 3\n', 'text format parsing error in line 1: spurious string after timestamp: " 3"'],
-    ['m 1 abc\n', 'text format parsing error in line 1: expected integer as timestamp, got "abc"'],
-    ['m\n', 'text format parsing error in line 1: expected float as value, got ""'],
-    ['m 1\r\n', 'text format parsing error in line 1: expected float as value, got "1\\r"'],
-    ['m 1', 'text format parsing error in line 1: unexpected end of input stream'],
+    ['# HELP m\n\nm 1\nn 2\nbroken{\n', 'text format parsing error in line 5: invalid label name for metric "broken"'],
+    ['m abc\n', LINE_1 + 'expected float as value, got "abc"'],
+    ['m 0x10\n', LINE_1 + 'expected float as value, got "0x10"'],
+    ['m 1e309\n', LINE_1 + 'expected float as value, got "1e309"'],
+    ['m 1 2 3\n', LINE_1 + 'spurious string after timestamp: " 3"'],
+    ['m 1 abc\n', LINE_1 + 'expected integer as timestamp, got "abc"'],
+    ['m\n', LINE_1 + 'expected float as value, got ""'],
+    ['m 1\r\n', LINE_1 + 'expected float as value, got "1\\r"'],
+    ['m 1', LINE_1 + 'unexpected end of input stream'],
   ];
-  for (const [body, message] of cases) await expectAnswer(gw, 'PUT', '/metrics/job/a', body, 400, message);
+  for (const [body, message] of cases) await expectAnswer(gw, 'PUT /metrics/job/a', body, 400, message);
   const invalidUtf8 = Buffer.from('6d7b783d22ff227d20310a', 'hex');
-  await expectAnswer(gw, 'PUT', '/metrics/job/a', invalidUtf8, 400, 'text format parsing error in line 1: invalid label value "\\xff"');
+  await expectAnswer(gw, 'PUT /metrics/job/a', invalidUtf8, 400, LINE_1 + 'invalid label value "\\xff"');
   assert.equal(gw.store.groupCount, 0);
 });
 
 test('consistency errors and timestamps: 400, the group keeps its metrics and gets a failure time', async () => {
   const gw = await testGateway();
-  await expectAnswer(gw, 'PUT', '/metrics/job/t', 'm 1 1234\n', 400, INVALID + 'pushed metrics must not have timestamps');
+  await expectAnswer(gw, 'PUT /metrics/job/t', 'm 1 1234\n', 400, TIMESTAMPS);
   assert.equal(await pushed(gw), oneGroup('instance="",job="t"', [], '0', '<time>'));
-  await expectAnswer(gw, 'DELETE', '/metrics/job/t', undefined, 202);
+  await expectAnswer(gw, 'DELETE /metrics/job/t', undefined, 202);
 
-  await expectAnswer(gw, 'PUT', '/metrics/job/a', '# TYPE m counter\nm 1\n', 200);
-  await expectAnswer(gw, 'PUT', '/metrics/job/b', 'n 1\n', 200);
-  await expectAnswer(gw, 'PUT', '/metrics/job/b', '# TYPE m gauge\nm 2\n', 400,
-    INVALID + 'collected metric "m" { label:<name:"instance" value:"" > label:<name:"job" value:"b" > gauge:<value:2 > } is not a COUNTER');
-  await expectAnswer(gw, 'POST', '/metrics/job/b', 'n 2 1234\n', 400, INVALID + 'pushed metrics must not have timestamps');
-  await expectAnswer(gw, 'PUT', '/metrics/job/c', 'd{x="1"} 1\nd{x="1"} 2\n', 400,
-    INVALID + 'collected metric "d" { label:<name:"instance" value:"" > label:<name:"job" value:"c" > ' +
-      'label:<name:"x" value:"1" > untyped:<value:2 > } was collected before with the same name and label values');
+  await expectAnswer(gw, 'PUT /metrics/job/a', '# TYPE m counter\nm 1\n', 200);
+  await expectAnswer(gw, 'PUT /metrics/job/b', 'n 1\n', 200);
+  const group = (job: string) => `label:<name:"instance" value:"" > label:<name:"job" value:"${job}" >`;
+  await expectAnswer(gw, 'PUT /metrics/job/b', '# TYPE m gauge\nm 2\n', 400,
+    INVALID + `collected metric "m" { ${group('b')} gauge:<value:2 > } is not a COUNTER`);
+  await expectAnswer(gw, 'POST /metrics/job/b', 'n 2 1234\n', 400, TIMESTAMPS);
+  await expectAnswer(gw, 'PUT /metrics/job/c', 'd{x="1"} 1\nd{x="1"} 2\n', 400,
+    INVALID + `collected metric "d" { ${group('c')} label:<name:"x" value:"1" > untyped:<value:2 > } ` +
+      'was collected before with the same name and label values');
   assert.equal(await pushed(gw), [
     '# TYPE m counter',
     'm{instance="",job="a"} 1',
@@ -129,7 +136,7 @@ test('consistency errors and timestamps: 400, the group keeps its metrics and ge
     '',
   ].join('\n'));
   // A later good push to the failed group succeeds.
-  await expectAnswer(gw, 'PUT', '/metrics/job/b', 'n 3\n', 200);
+  await expectAnswer(gw, 'PUT /metrics/job/b', 'n 3\n', 200);
   assert.match(await pushed(gw), /\nn\{instance="",job="b"\} 3\n/);
 });
 
@@ -163,7 +170,8 @@ test('a client reads its own write right after the answer', async () => {
     assert.equal(put.status, 200);
     assert.equal(del.status, 202);
     assert.match((await gw.request('GET', '/metrics')).text, new RegExp(`\\nv\\{instance="",job="ryw"\\} ${i}\\n`));
-    const api = JSON.parse((await gw.request('GET', '/api/v1/metrics')).text) as { data: Array<{ v: { metrics: Array<{ value: string }> } }> };
+    type Groups = { data: Array<{ v: { metrics: Array<{ value: string }> } }> };
+    const api = JSON.parse((await gw.request('GET', '/api/v1/metrics')).text) as Groups;
     assert.equal(api.data[0].v.metrics[0].value, String(i));
   }
 });
@@ -171,11 +179,13 @@ test('a client reads its own write right after the answer', async () => {
 test('gzip bodies: unpacked; a damaged one gets the reader\'s message, a bomb 413', async () => {
   const gw = await testGateway(['--push.max-body-bytes=1000']);
   const gzip = { 'Content-Encoding': 'gzip' };
-  const ok = await gw.request('PUT', '/metrics/job/a', Buffer.from('1f8b0800000000000003cb5530e402008e58cdf604000000', 'hex'), gzip);
+  const gzipped = Buffer.from('1f8b0800000000000003cb5530e402008e58cdf604000000', 'hex'); // m 1\n
+  const ok = await gw.request('PUT', '/metrics/job/a', gzipped, gzip);
   assert.deepEqual(answer(ok), { status: 200, headers: {}, body: '' });
   assert.equal(await pushed(gw), oneGroup('instance="",job="a"', ['# TYPE m untyped', 'm{instance="",job="a"} 1']));
   const refused = async (body: Buffer, status: number, message: string) => {
-    assert.deepEqual(answer(await gw.request('PUT', '/metrics/job/b', body, gzip)), { status, headers: ERROR, body: message + '\n' });
+    const r = await gw.request('PUT', '/metrics/job/b', body, gzip);
+    assert.deepEqual(answer(r), { status, headers: ERROR, body: message + '\n' });
   };
   await refused(Buffer.from('not gzip at all, long enough\n'), 400, 'gzip: invalid header');
   // Shorter than gzip's 10-byte header: Go's reader reports the early end.
@@ -189,8 +199,10 @@ test('gzip bodies: unpacked; a damaged one gets the reader\'s message, a bomb 41
 test('snappy (framed) bodies: unpacked; a damaged one gets the reason', async () => {
   const gw = await testGateway();
   const snappy = { 'Content-Encoding': 'snappy' };
-  assert.equal((await gw.request('PUT', '/metrics/job/s', encodeSnappyFramed(Buffer.from('m_snappy 3\n')), snappy)).status, 200);
-  assert.equal(await pushed(gw), oneGroup('instance="",job="s"', ['# TYPE m_snappy untyped', 'm_snappy{instance="",job="s"} 3']));
+  const framed = encodeSnappyFramed(Buffer.from('m_snappy 3\n'));
+  assert.equal((await gw.request('PUT', '/metrics/job/s', framed, snappy)).status, 200);
+  const stored = ['# TYPE m_snappy untyped', 'm_snappy{instance="",job="s"} 3'];
+  assert.equal(await pushed(gw), oneGroup('instance="",job="s"', stored));
   const bad = await gw.request('PUT', '/metrics/job/s', 'not snappy', snappy);
   assert.deepEqual(answer(bad), { status: 400, headers: ERROR, body: 'snappy: corrupt input\n' });
 });
@@ -201,7 +213,8 @@ test('protobuf bodies: families stored; timestamps and truncation refused', asyn
   const push = (hex: string) => gw.request('PUT', '/metrics/job/a', pb(hex), { 'Content-Type': PROTOBUF });
   // gauge g (help "A gauge.", labels x="1") = 1.5; counter c_total = 3
   const ok = await push(
-    '240a01671208412067617567652e180122130a060a0178120131120909000000000000f83f180a07635f746f74616c1800220b1a09090000000000000840',
+    '240a01671208412067617567652e180122130a060a0178120131120909000000000000f83f' +
+      '180a07635f746f74616c1800220b1a09090000000000000840',
   );
   assert.equal(ok.status, 200);
   const stored = [
@@ -232,33 +245,37 @@ test('grouping keys: @base64 values, %-escapes, `+` and `%2F` kept inside a valu
     ['/metrics/job/%C3%A4/x/%E2%82%AC%F0%9F%98%80', 'instance="",job="ä",x="€😀"'],
   ];
   for (const [url, labels] of cases) {
-    await expectAnswer(gw, 'PUT', url, 'm 1\n', 200);
+    await expectAnswer(gw, 'PUT ' + url, 'm 1\n', 200);
     assert.equal(await pushed(gw), oneGroup(labels, ['# TYPE m untyped', `m{${labels}} 1`]), url);
-    await expectAnswer(gw, 'DELETE', url, undefined, 202);
+    await expectAnswer(gw, 'DELETE ' + url, undefined, 202);
     assert.equal(gw.store.groupCount, 0, url);
   }
   // Padded and unpadded base64 name the same group.
-  await expectAnswer(gw, 'PUT', '/metrics/job@base64/YWI=', 'old 1\n', 200);
-  await expectAnswer(gw, 'PUT', '/metrics/job@base64/YWI', 'new 1\n', 200);
-  assert.equal(await pushed(gw), oneGroup('instance="",job="ab"', ['# TYPE new untyped', 'new{instance="",job="ab"} 1']));
+  await expectAnswer(gw, 'PUT /metrics/job@base64/YWI=', 'old 1\n', 200);
+  await expectAnswer(gw, 'PUT /metrics/job@base64/YWI', 'new 1\n', 200);
+  const padded = ['# TYPE new untyped', 'new{instance="",job="ab"} 1'];
+  assert.equal(await pushed(gw), oneGroup('instance="",job="ab"', padded));
 });
 
 test('invalid grouping keys: 400 with the reference\'s message', async () => {
   const gw = await testGateway();
-  const cases: Array<[string, string, string]> = [
-    ['PUT', '/metrics/job@base64/=', 'job name is required'],
-    ['PUT', '/metrics/job@base64/!!', 'invalid base64 encoding in job name "": illegal base64 data at input byte 0'],
-    ['DELETE', '/metrics/job@base64/a!b/x/y', 'invalid base64 encoding in job name "": illegal base64 data at input byte 1'],
-    ['DELETE', '/metrics/job/a/1x/y', 'improper label name "1x"'],
-    ['DELETE', '/metrics/job/a/b', 'odd number of components in label string "/b"'],
-    ['PUT', '/metrics/job/a/b/c/', 'odd number of components in label string "/b/c/"'],
-    ['PUT', '/metrics/job/a%2Fb/c', 'odd number of components in label string "/c"'],
-    ['DELETE', '/metrics/job/a/x@base64/Y', 'invalid base64 encoding for label x="Y": illegal base64 data at input byte 0'],
-    ['PUT', '/metrics/job/a/__reserved/x', 'improper label name "__reserved"'],
+  const illegal = 'illegal base64 data at input byte';
+  const cases: Array<[string, string]> = [
+    ['PUT /metrics/job@base64/=', 'job name is required'],
+    ['PUT /metrics/job@base64/!!', `invalid base64 encoding in job name "": ${illegal} 0`],
+    ['DELETE /metrics/job@base64/a!b/x/y', `invalid base64 encoding in job name "": ${illegal} 1`],
+    ['DELETE /metrics/job/a/1x/y', 'improper label name "1x"'],
+    ['DELETE /metrics/job/a/b', 'odd number of components in label string "/b"'],
+    ['PUT /metrics/job/a/b/c/', 'odd number of components in label string "/b/c/"'],
+    ['PUT /metrics/job/a%2Fb/c', 'odd number of components in label string "/c"'],
+    ['DELETE /metrics/job/a/x@base64/Y', `invalid base64 encoding for label x="Y": ${illegal} 0`],
+    ['PUT /metrics/job/a/__reserved/x', 'improper label name "__reserved"'],
   ];
-  for (const [method, url, message] of cases) await expectAnswer(gw, method, url, method === 'PUT' ? 'm 1\n' : undefined, 400, message);
+  for (const [request, message] of cases) {
+    await expectAnswer(gw, request, request.startsWith('PUT') ? 'm 1\n' : undefined, 400, message);
+  }
   // A trailing slash after the job is no label.
-  await expectAnswer(gw, 'PUT', '/metrics/job/a/', 'm 1\n', 200);
+  await expectAnswer(gw, 'PUT /metrics/job/a/', 'm 1\n', 200);
   assert.equal(await pushed(gw), oneGroup('instance="",job="a"', ['# TYPE m untyped', 'm{instance="",job="a"} 1']));
 });
 
@@ -270,19 +287,21 @@ test('limits: each refusal names its flag and stores nothing', async () => {
     '--push.max-label-value-length=30',
   ]);
   const six = [1, 2, 3, 4, 5, 6].map((i) => `s{i="${i}"} 1\n`).join('');
+  const name = 'more than the limit of 20 bytes (--push.max-name-length)';
+  const value = 'more than the limit of 30 bytes (--push.max-label-value-length)';
+  const [v31, w31] = ['v'.repeat(31), 'w'.repeat(31)];
   const refusals: Array<[string, string, number, string]> = [
-    ['/metrics/job/a', 'x 1\n'.repeat(300), 413, 'request body of 1200 bytes exceeds the limit of 1000 bytes (--push.max-body-bytes)'],
+    ['/metrics/job/a', 'x 1\n'.repeat(300), 413,
+      'request body of 1200 bytes exceeds the limit of 1000 bytes (--push.max-body-bytes)'],
     ['/metrics/job/a', six, 413, 'the push carries 6 series, more than the limit of 5 (--push.max-series-per-push)'],
     ['/metrics/job/a', 'a_very_long_metric_name_indeed 1\n', 400,
-      'metric name "a_very_long_metric_name_indeed" is 30 bytes long, more than the limit of 20 bytes (--push.max-name-length)'],
+      `metric name "a_very_long_metric_name_indeed" is 30 bytes long, ${name}`],
     ['/metrics/job/a', 'm{a_very_long_label_name_x="1"} 1\n', 400,
-      'label name "a_very_long_label_name_x" is 24 bytes long, more than the limit of 20 bytes (--push.max-name-length)'],
-    ['/metrics/job/a', `m{l="${'v'.repeat(31)}"} 1\n`, 400,
-      `label l value "${'v'.repeat(31)}" is 31 bytes long, more than the limit of 30 bytes (--push.max-label-value-length)`],
-    [`/metrics/job/a/g/${'w'.repeat(31)}`, 'm 1\n', 400,
-      `grouping label g value "${'w'.repeat(31)}" is 31 bytes long, more than the limit of 30 bytes (--push.max-label-value-length)`],
+      `label name "a_very_long_label_name_x" is 24 bytes long, ${name}`],
+    ['/metrics/job/a', `m{l="${v31}"} 1\n`, 400, `label l value "${v31}" is 31 bytes long, ${value}`],
+    [`/metrics/job/a/g/${w31}`, 'm 1\n', 400, `grouping label g value "${w31}" is 31 bytes long, ${value}`],
   ];
-  for (const [url, body, status, message] of refusals) await expectAnswer(gw, 'PUT', url, body, status, message);
+  for (const [url, body, status, message] of refusals) await expectAnswer(gw, 'PUT ' + url, body, status, message);
   // A body without a length, past the limit as it streams in.
   const stream = new PassThrough();
   const chunked = gw.request('PUT', '/metrics/job/chunked', stream);
@@ -294,5 +313,5 @@ test('limits: each refusal names its flag and stores nothing', async () => {
     body: 'request body exceeds the limit of 1000 bytes (--push.max-body-bytes)\n',
   });
   assert.equal(gw.store.groupCount, 0);
-  await expectAnswer(gw, 'PUT', '/metrics/job/ok', 'm{l="short"} 1\n', 200);
+  await expectAnswer(gw, 'PUT /metrics/job/ok', 'm{l="short"} 1\n', 200);
 });

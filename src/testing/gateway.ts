@@ -28,7 +28,12 @@ export interface TestGateway {
   startMs: number;
   /** How often an allowed /-/quit asked the process to stop. */
   readonly quits: number;
-  request(method: string, url: string, body?: string | Uint8Array | Readable, headers?: Record<string, string>): Promise<InjectReply>;
+  request(
+    method: string,
+    url: string,
+    body?: string | Uint8Array | Readable,
+    headers?: Record<string, string>,
+  ): Promise<InjectReply>;
   /**
    * The pushed families of a text scrape (the gateway's own left out), each non-zero push time
    * checked to lie between startMs and now and replaced by `<time>`, as the conformance goldens
@@ -45,7 +50,10 @@ export async function testGateway(flags: string[] = []): Promise<TestGateway> {
   if (config.persistenceFile !== '') throw new Error('persistence is tested on real processes, not in-process');
   const startMs = Date.now();
   let store: MemoryStore | undefined;
-  const self = createSelfMetrics(TEST_BUILD, { groups: () => store?.groupCount ?? 0, series: () => store?.seriesCount ?? 0 });
+  const self = createSelfMetrics(TEST_BUILD, {
+    groups: () => store?.groupCount ?? 0,
+    series: () => store?.seriesCount ?? 0,
+  });
   const reserved = await reservedFamilies(self);
   store = new MemoryStore(reserved, { utf8Names: config.utf8Names });
   let quits = 0;
@@ -94,6 +102,7 @@ function pushTime(line: string, startMs: number): string {
   const at = line.lastIndexOf(' ');
   const value = Number(line.slice(at + 1));
   if (value === 0) return line;
-  if (!(value * 1000 >= startMs - 1 && value * 1000 <= Date.now() + 1)) throw new Error(`push time out of range: ${line}`);
+  const ms = value * 1000;
+  if (!(ms >= startMs - 1 && ms <= Date.now() + 1)) throw new Error(`push time out of range: ${line}`);
   return line.slice(0, at) + ' <time>';
 }
