@@ -3,15 +3,16 @@
 // together: when that changes, this factory changes and the tests stay as they are.
 import type { RequestListener } from 'node:http';
 import type { Readable } from 'node:stream';
+import { after } from 'node:test';
 import { pino } from 'pino';
-import { parseArgs, type Config } from '../config.js';
+import { parseArgs } from '../config.js';
 import { createGatewayHandler } from '../http/server.js';
 import { createSelfMetrics, reservedFamilies, type BuildInfo } from '../selfmetrics.js';
 import { MemoryStore } from '../store/memory.js';
 import type { MetricStore } from '../store/types.js';
 import { inject, type InjectReply } from './inject.js';
 
-export const TEST_BUILD: BuildInfo = {
+const TEST_BUILD: BuildInfo = {
   version: '0.0.0-test',
   revision: 'rev',
   branch: 'test',
@@ -21,11 +22,9 @@ export const TEST_BUILD: BuildInfo = {
 };
 
 export interface TestGateway {
-  config: Config;
   store: MetricStore;
+  /** The request listener, for a test that needs a real server in front of it. */
   listener: RequestListener;
-  /** Wall-clock ms when the gateway was built: push times in scrapes are at or after it. */
-  startMs: number;
   /** How often an allowed /-/quit asked the process to stop. */
   readonly quits: number;
   request(
@@ -36,11 +35,10 @@ export interface TestGateway {
   ): Promise<InjectReply>;
   /**
    * The pushed families of a text scrape (the gateway's own left out), each non-zero push time
-   * checked to lie between startMs and now and replaced by `<time>`, as the conformance goldens
-   * show them.
+   * checked to lie between the gateway's start and now and replaced by `<time>`, as the
+   * conformance goldens show them.
    */
   pushed(text: string): string;
-  close(): Promise<void>;
 }
 
 export async function testGateway(flags: string[] = []): Promise<TestGateway> {
@@ -68,17 +66,16 @@ export async function testGateway(flags: string[] = []): Promise<TestGateway> {
   });
   const ownNames = new Set(reserved.keys());
   const built = store;
+  // Closed after the test that built it (built in a hook: after the file), so no test forgets to.
+  after(() => built.close());
   return {
-    config,
     store: built,
     listener,
-    startMs,
     get quits() {
       return quits;
     },
     request: (method, url, body, headers) => inject(listener, { method, url, body, headers }),
     pushed: (text) => pushedFamilies(text, ownNames, startMs),
-    close: () => built.close(),
   };
 }
 
