@@ -15,6 +15,7 @@ import { killAllNow, loadAvg1, stopAll, waitQuiet } from './gateways.js';
 import { machineInfo, type MachineInfo } from './machine.js';
 import { busyNotes, consoleTable, generatedSection, markdownTable, mergeDoc, otherCpu, problems, rows, type Row } from './report.js';
 import { emptyState, noLossState, largeState, memoryState, midState, startupState, type BenchConfig, type BenchOutput } from './scenarios.js';
+import { bigState, fixedState, fleetState, usersConfig } from './users.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -63,7 +64,7 @@ function parseArgs(argv: string[]): Args {
 
 function config(a: Args): BenchConfig {
   const log = (m: string) => process.stdout.write(m + '\n');
-  const base = { noisyCores: 0.5, series: 20, memSeries: 10, pushConnections: 32, scrapeConnections: 4, preloadConnections: 8, requestTimeoutMs: 60_000, only: a.only, log };
+  const base = { users: usersConfig(a.quick), noisyCores: 0.5, series: 20, memSeries: 10, pushConnections: 32, scrapeConnections: 4, preloadConnections: 8, requestTimeoutMs: 60_000, only: a.only, log };
   if (a.quick) {
     return {
       ...base,
@@ -138,7 +139,7 @@ async function main(): Promise<number> {
   );
   const out: BenchOutput = { scenarios: [], preloads: [], notes: [] };
   let failed = false;
-  for (const state of [emptyState, noLossState, midState, largeState, memoryState, startupState]) {
+  for (const state of [fleetState, fixedState, bigState, emptyState, noLossState, midState, largeState, memoryState, startupState]) {
     try {
       await state(cfg, out);
     } catch (e) {

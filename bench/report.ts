@@ -16,6 +16,8 @@ export interface Row {
   /** Rounds behind each median. */
   n: Record<Kind, number>;
   flags: string;
+  /** Set when the "reference" column holds another server (the bare node:http baseline). */
+  against?: string;
 }
 
 export function fmtValue(v: number, unit: string): string {
@@ -79,8 +81,31 @@ export function rows(scenarios: ScenarioResult[]): Row[] {
         flags,
       });
     }
+    const b = s.baseline;
+    if (b === undefined) continue;
+    for (const m of s.metrics.filter((x) => x.better !== 'none')) {
+      const o = s.median.ours[m.key];
+      const r = b.median[m.key];
+      out.push({
+        scenario: s.id,
+        title: s.title,
+        metric: m.label,
+        unit: m.unit,
+        better: m.better,
+        ours: o,
+        reference: r,
+        ratio: Number.isFinite(o) && Number.isFinite(r) && r !== 0 ? o / r : NaN,
+        n: { ours: s.rounds.ours.filter((x) => !x.failure).length, reference: b.rounds.filter((x) => !x.failure).length },
+        flags,
+        against: b.label,
+      });
+    }
   }
   return out;
+}
+
+function refCell(r: Row): string {
+  return fmtValue(r.reference, r.unit) + (r.against ? ` (${r.against})` : '');
 }
 
 function metricLabel(r: Row): string {
@@ -91,7 +116,7 @@ function metricLabel(r: Row): string {
 
 export function consoleTable(rs: Row[]): string {
   const head = ['scenario', 'metric', 'ours', 'reference', 'ours/ref', ''];
-  const body = rs.map((r) => [r.title, metricLabel(r), fmtValue(r.ours, r.unit), fmtValue(r.reference, r.unit), fmtRatio(r.ratio), r.flags]);
+  const body = rs.map((r) => [r.title, metricLabel(r), fmtValue(r.ours, r.unit), refCell(r), fmtRatio(r.ratio), r.flags]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  ')];
@@ -116,7 +141,7 @@ export function markdownTable(rs: Row[]): string {
       .join('; ');
     const title = r.title === last ? '' : r.title + (flagText ? ` (${flagText})` : '');
     last = r.title;
-    out.push(`| ${title} | ${metricLabel(r)} | ${fmtValue(r.ours, r.unit)} | ${fmtValue(r.reference, r.unit)} | ${fmtRatio(r.ratio)} |`);
+    out.push(`| ${title} | ${metricLabel(r)} | ${fmtValue(r.ours, r.unit)} | ${refCell(r)} | ${fmtRatio(r.ratio)} |`);
   }
   return out.join('\n');
 }
