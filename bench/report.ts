@@ -202,16 +202,29 @@ export function generatedSection(opts: {
   table: string;
   out: BenchOutput;
   chartFile: string;
+  /** Set when the results were merged from several runs: one line per run. */
+  runs?: string[];
 }): string {
   const { machine: mi, out } = opts;
   const lines: string[] = [BEGIN, ''];
   lines.push(`### Latest results`, '');
-  lines.push(
-    `Run ${opts.when}, ${opts.roundsText} (median shown), ${(opts.totalSeconds / 60).toFixed(1)} min in all. ` +
-      `Ours at commit \`${mi.oursCommit}\`${mi.oursSrcDirty ? ' with uncommitted changes in `src/` (other work in progress)' : ''}, ` +
-      `on ${mi.node}; reference: \`${mi.reference}\`.`,
-    '',
-  );
+  const merged = opts.runs !== undefined && opts.runs.length > 1;
+  if (merged) {
+    lines.push(
+      `Medians of alternating rounds, from ${opts.runs!.length} runs on the same machine (the figures of one scenario always come from one run), ` +
+        `on ${mi.node}; reference: \`${mi.reference}\`. Each run, its commit of ours, length and 1-minute load average, and its scenarios:`,
+      '',
+    );
+    for (const r of opts.runs!) lines.push(`- ${r}`);
+    lines.push('');
+  } else {
+    lines.push(
+      `Run ${opts.when}, ${opts.roundsText} (median shown), ${(opts.totalSeconds / 60).toFixed(1)} min in all. ` +
+        `Ours at commit \`${mi.oursCommit}\`${mi.oursSrcDirty ? ' with uncommitted changes in `src/` (other work in progress)' : ''}, ` +
+        `on ${mi.node}; reference: \`${mi.reference}\`.`,
+      '',
+    );
+  }
   lines.push(
     `Machine: ${mi.nproc} CPUs (\`nproc\`), ${mi.cpuModel}, ${mi.memTotalGiB.toFixed(1)} GiB memory, ${mi.os}, Linux ${mi.kernel}. ` +
       'The load generator (a separate Node process) shares these CPUs with the server under test.',
@@ -222,7 +235,7 @@ export function generatedSection(opts: {
     lines.push(
       `Other activity on the machine during the measurement windows (CPU used by anything but the measured server and the load generator): ` +
         `median ${oc.median.toFixed(2)} cores, max ${oc.max.toFixed(2)}; ${oc.busyWindows} of ${oc.windows} windows had ≥ 0.25 cores of it. ` +
-        `1-minute load average ${opts.loadAvg.start.toFixed(2)} at the start, ${opts.loadAvg.end.toFixed(2)} at the end. ` +
+        (merged ? '' : `1-minute load average ${opts.loadAvg.start.toFixed(2)} at the start, ${opts.loadAvg.end.toFixed(2)} at the end. `) +
         `${out.scenarios.reduce((a, s) => a + s.discarded.length, 0)} windows during which other processes used ≥ 0.5 cores were measured again and the quieter kept. ` +
         'Per-window figures (server, load generator and other CPU) are in `bench/results.json`.',
       '',
