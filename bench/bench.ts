@@ -47,7 +47,7 @@ function parseArgs(argv: string[]): Args {
         'usage: npm run bench -- [--quick] [--rounds=N] [--only=push-0,seq-1k,...] [--out=results.json] [--no-docs] [--wait-quiet=S] [--retries=N]\n' +
           '  --quick     small sizes, 1 s windows, 2 rounds; writes bench/results.quick.json, never the docs\n' +
           '  --only      run only scenarios whose id starts with one of these: what users run (fleet, fleet-10k,\n' +
-          '              fleet-1k-200ps-1s, prom, fixed, big; quick runs use smaller sizes: fleet-300, prom-300, big-100k)\n' +
+          '              fleet-1k-200ps-1s, prom, fixed, big; quick runs use smaller sizes: fleet-300, prom-300, big-40k)\n' +
           '              and microbenchmarks (push-0, seq-0, sync, push-1k, scrape-1k, scrape-1k-gzip, mixed-1k, seq-1k,\n' +
           '              push-10k, memory-10kx20, memory-100kx10, startup)\n' +
           '  --no-docs   do not write docs/performance.md and docs/performance-push.svg\n' +
@@ -129,7 +129,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   const loadAvgStart = loadAvg1();
   // Whole-run watchdog: stop the servers and give up rather than run forever.
-  const watchdogMs = (cfg.quick ? 5 : 40) * 60_000;
+  const watchdogMs = (cfg.quick ? 8 : 60) * 60_000;
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench: watchdog: still running after ${watchdogMs / 60000} min, stopping servers\n`);
     killAllNow();
