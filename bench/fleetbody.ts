@@ -20,7 +20,15 @@ export function fleetBody(i: number): string {
     ['{code="404"}', v(2)],
     ['{code="500"}', v(3)],
   ]);
-  for (const [k, name] of ['bytes_sent', 'errors', 'jobs_processed', 'retries', 'cache_hits', 'cache_misses', 'restarts'].entries()) {
+  for (const [k, name] of [
+    'bytes_sent',
+    'errors',
+    'jobs_processed',
+    'retries',
+    'cache_hits',
+    'cache_misses',
+    'restarts',
+  ].entries()) {
     family(`fleet_${name}_total`, 'counter', `Total ${name.replace('_', ' ')}.`, [['', v(10 + k)]]);
   }
   // Counters without the suffix, as older clients push them (4 families, 4 series).
@@ -37,8 +45,17 @@ export function fleetBody(i: number): string {
     ['{state="used"}', 1e9 + i * 4096],
     ['{state="free"}', 3e9 - i * 4096],
   ]);
-  const gauges = ['queue_length', 'last_success_timestamp_seconds', 'goroutines', 'open_fds', 'config_hash', 'load1', 'threads'];
-  for (const [k, name] of gauges.entries()) family(`fleet_${name}`, 'gauge', `Current ${name.replace(/_/g, ' ')}.`, [['', v(30 + k)]]);
+  const gauges = [
+    'queue_length',
+    'last_success_timestamp_seconds',
+    'goroutines',
+    'open_fds',
+    'config_hash',
+    'load1',
+    'threads',
+  ];
+  for (const [k, name] of gauges.entries())
+    family(`fleet_${name}`, 'gauge', `Current ${name.replace(/_/g, ' ')}.`, [['', v(30 + k)]]);
   family('fleet_build_info', 'gauge', 'Build information.', [[`{version="1.${i % 10}.0",revision="r${i % 97}"}`, 1]]);
   // A histogram: 10 buckets (the last is +Inf), _sum and _count (12 series).
   const bounds = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '+Inf'];
@@ -48,7 +65,10 @@ export function fleetBody(i: number): string {
     const c = k === bounds.length - 1 ? count : Math.floor((count * (k + 1)) / (bounds.length + 1));
     out.push(`fleet_request_duration_seconds_bucket{le="${le}"} ${c}`);
   }
-  out.push(`fleet_request_duration_seconds_sum ${(count * 0.087).toFixed(3)}`, `fleet_request_duration_seconds_count ${count}`);
+  out.push(
+    `fleet_request_duration_seconds_sum ${(count * 0.087).toFixed(3)}`,
+    `fleet_request_duration_seconds_count ${count}`,
+  );
   // A summary: three quantiles, _sum and _count (5 series).
   out.push('# HELP fleet_job_duration_seconds Job run time.', '# TYPE fleet_job_duration_seconds summary');
   out.push(`fleet_job_duration_seconds{quantile="0.5"} ${1 + (i % 7) / 10}`);

@@ -81,7 +81,16 @@ export interface UsersConfig {
 }
 
 export function usersConfig(quick: boolean): UsersConfig {
-  const common = { fleetRates: [200, 1000], fleetIntervalsMs: [1000, 100], fleetConnections: 32, scrapeTimeoutMs: 1000, promRate: 1000, fixedGroups: 1000, bigPushRate: 50, bigPushConnections: 4 };
+  const common = {
+    fleetRates: [200, 1000],
+    fleetIntervalsMs: [1000, 100],
+    fleetConnections: 32,
+    scrapeTimeoutMs: 1000,
+    promRate: 1000,
+    fixedGroups: 1000,
+    bigPushRate: 50,
+    bigPushConnections: 4,
+  };
   if (quick) {
     return {
       ...common,
@@ -138,13 +147,25 @@ interface LoadOpts {
   bodyFor?: 'fleet';
 }
 
-async function loadPair(cfg: BenchConfig, out: BenchOutput, state: string, o: LoadOpts, dir: string): Promise<Record<Kind, RunningServer>> {
+async function loadPair(
+  cfg: BenchConfig,
+  out: BenchOutput,
+  state: string,
+  o: LoadOpts,
+  dir: string,
+): Promise<Record<Kind, RunningServer>> {
   const ours = await start('ours');
   try {
     cfg.log(`  loading ours over HTTP (${cfg.preloadConnections} conns)…`);
     const po = await preload(ours, { ...o, connections: cfg.preloadConnections, budgetMs: cfg.preloadBudgetMs });
     const ov = await countGroups(ours);
-    out.preloads.push({ state, kind: 'ours', how: `HTTP PUT, ${cfg.preloadConnections} connections, default flags`, result: po, groupsVerified: ov });
+    out.preloads.push({
+      state,
+      kind: 'ours',
+      how: `HTTP PUT, ${cfg.preloadConnections} connections, default flags`,
+      result: po,
+      groupsVerified: ov,
+    });
     cfg.log(`  ours: ${po.loaded}/${o.groups} groups in ${po.seconds.toFixed(1)} s (${ov} visible)`);
     const file = path.join(dir, 'reference.store');
     const flags = [`--persistence.file=${file}`, '--persistence.interval=1h'];
@@ -152,7 +173,12 @@ async function loadPair(cfg: BenchConfig, out: BenchOutput, state: string, o: Lo
     let pr;
     try {
       // As many groups as ours took, should its loading have run out of time: both hold the same store.
-      pr = await preload(loader, { ...o, groups: po.loaded, connections: cfg.preloadConnections, budgetMs: cfg.preloadBudgetMs });
+      pr = await preload(loader, {
+        ...o,
+        groups: po.loaded,
+        connections: cfg.preloadConnections,
+        budgetMs: cfg.preloadBudgetMs,
+      });
     } finally {
       await stop(loader, 300_000); // writes the persistence file
     }
@@ -165,9 +191,13 @@ async function loadPair(cfg: BenchConfig, out: BenchOutput, state: string, o: Lo
       result: pr,
       groupsVerified: rv,
     });
-    cfg.log(`  reference: ${pr.loaded}/${o.groups} groups in ${pr.seconds.toFixed(1)} s (${rv} visible after the restart)`);
+    cfg.log(
+      `  reference: ${pr.loaded}/${o.groups} groups in ${pr.seconds.toFixed(1)} s (${rv} visible after the restart)`,
+    );
     if (po.capped || pr.capped || po.non2xx || pr.non2xx) {
-      out.notes.push(`${state}: loading ran out of time or failed (ours ${po.loaded}, reference ${pr.loaded} of ${o.groups} groups); measured at that size`);
+      out.notes.push(
+        `${state}: loading ran out of time or failed (ours ${po.loaded}, reference ${pr.loaded} of ${o.groups} groups); measured at that size`,
+      );
     }
     return { ours, reference };
   } catch (e) {
@@ -182,7 +212,10 @@ function streamOf(r: JobResult, name: string) {
   return st;
 }
 
-function openPush(s: RunningServer, o: { rate: number; windowMs: number; connections: number; timeoutMs: number; groups: number; fleet: boolean }): StreamSpec {
+function openPush(
+  s: RunningServer,
+  o: { rate: number; windowMs: number; connections: number; timeoutMs: number; groups: number; fleet: boolean },
+): StreamSpec {
   return {
     name: 'push',
     method: 'PUT',
@@ -217,12 +250,25 @@ function scrapeLoop(s: RunningServer, o: { intervalMs: number; windowMs: number;
 
 /** `reps` scrapes one after the other on one connection, nothing else running. */
 function idleScrapes(s: RunningServer, reps: number, gzip: boolean): StreamSpec {
-  return { name: 'scrape', method: 'GET', port: s.port, path: '/metrics', headers: gzip ? SCRAPE_GZIP : SCRAPE_IDENTITY, connections: 1, durationMs: 600_000, maxRequests: reps, timeoutMs: 300_000 };
+  return {
+    name: 'scrape',
+    method: 'GET',
+    port: s.port,
+    path: '/metrics',
+    headers: gzip ? SCRAPE_GZIP : SCRAPE_IDENTITY,
+    connections: 1,
+    durationMs: 600_000,
+    maxRequests: reps,
+    timeoutMs: 300_000,
+  };
 }
 
 function loadAvgNote(r: ScenarioResult): void {
   const xs = [...r.rounds.ours, ...r.rounds.reference].map((x) => x.values.loadAvg1).filter(Number.isFinite);
-  if (xs.length) r.notes.push(`1-minute load average after its windows: ${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}.`);
+  if (xs.length)
+    r.notes.push(
+      `1-minute load average after its windows: ${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}.`,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,7 +305,12 @@ export async function fleetState(cfg: BenchConfig, out: BenchOutput): Promise<vo
         job: (s) => ({ streams: [idleScrapes(s, u.idleScrapes, true)] }),
         values: (r) => {
           const st = streamOf(r, 'scrape');
-          return { p50Ms: st.latencyMs.p50, kib: st.requests ? st.bytes / st.requests / 1024 : NaN, requests: st.requests, ok: st.ok };
+          return {
+            p50Ms: st.latencyMs.p50,
+            kib: st.requests ? st.bytes / st.requests / 1024 : NaN,
+            requests: st.requests,
+            ok: st.ok,
+          };
         },
       });
     }
@@ -279,7 +330,14 @@ export async function fleetState(cfg: BenchConfig, out: BenchOutput): Promise<vo
           result: res,
           job: (s) => ({
             streams: [
-              openPush(s, { rate, windowMs: u.fleetWindowMs, connections: u.fleetConnections, timeoutMs: u.fleetPushTimeoutMs, groups: N, fleet: true }),
+              openPush(s, {
+                rate,
+                windowMs: u.fleetWindowMs,
+                connections: u.fleetConnections,
+                timeoutMs: u.fleetPushTimeoutMs,
+                groups: N,
+                fleet: true,
+              }),
               scrapeLoop(s, { intervalMs: every, windowMs: u.fleetWindowMs, timeoutMs: u.scrapeTimeoutMs }),
             ],
           }),
@@ -325,7 +383,13 @@ export async function fleetState(cfg: BenchConfig, out: BenchOutput): Promise<vo
     const dir = makeTempDir('pgw-bench-fleet-');
     let servers: Record<Kind, RunningServer> | undefined;
     try {
-      servers = await loadPair(cfg, out, `fleet-${g}`, { groups: N, series: FLEET_SERIES, path: FLEET_PATH, bodyFor: 'fleet' }, dir);
+      servers = await loadPair(
+        cfg,
+        out,
+        `fleet-${g}`,
+        { groups: N, series: FLEET_SERIES, path: FLEET_PATH, bodyFor: 'fleet' },
+        dir,
+      );
       await alternate(cfg, servers, specs, u.fleetRounds);
       for (const sp of specs) {
         loadAvgNote(sp.result);
@@ -352,7 +416,13 @@ interface Prom {
 
 async function startPrometheus(dir: string, servers: Record<Kind, RunningServer>): Promise<Prom> {
   requireBinary(PROMETHEUS_BIN, 'prometheus');
-  const lines = ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', '  evaluation_interval: 1s', 'scrape_configs:'];
+  const lines = [
+    'global:',
+    '  scrape_interval: 1s',
+    '  scrape_timeout: 1s',
+    '  evaluation_interval: 1s',
+    'scrape_configs:',
+  ];
   for (const k of KINDS) {
     // A target label keeps the two gateways' copies of the same pushed series apart.
     lines.push(`  - job_name: ${k}`, '    honor_labels: true', '    static_configs:');
@@ -361,7 +431,11 @@ async function startPrometheus(dir: string, servers: Record<Kind, RunningServer>
   const config = path.join(dir, 'prometheus.yml');
   writeFileSync(config, lines.join('\n') + '\n');
   const port = await freePort();
-  const args = [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'prometheus-data')}`, `--web.listen-address=127.0.0.1:${port}`];
+  const args = [
+    `--config.file=${config}`,
+    `--storage.tsdb.path=${path.join(dir, 'prometheus-data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+  ];
   const proc = spawn(PROMETHEUS_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
   track(proc);
   let log = '';
@@ -386,14 +460,26 @@ async function startPrometheus(dir: string, servers: Record<Kind, RunningServer>
 }
 
 async function promValue(url: string, query: string, atMs: number): Promise<number> {
-  const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}&time=${atMs / 1000}`, { signal: AbortSignal.timeout(30_000) });
-  const body = (await res.json()) as { status: string; data?: { result: Array<{ value: [number, string] }> }; error?: string };
+  const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}&time=${atMs / 1000}`, {
+    signal: AbortSignal.timeout(30_000),
+  });
+  const body = (await res.json()) as {
+    status: string;
+    data?: { result: Array<{ value: [number, string] }> };
+    error?: string;
+  };
   if (body.status !== 'success') throw new Error(`query ${query}: ${body.error ?? res.status}`);
   const first = body.data?.result[0];
   return first === undefined ? NaN : Number(first.value[1]);
 }
 
-async function prometheusScenario(cfg: BenchConfig, servers: Record<Kind, RunningServer>, res: ScenarioResult, dir: string, N: number): Promise<void> {
+async function prometheusScenario(
+  cfg: BenchConfig,
+  servers: Record<Kind, RunningServer>,
+  res: ScenarioResult,
+  dir: string,
+  N: number,
+): Promise<void> {
   const u = cfg.users;
   cfg.log('  starting Prometheus scraping both gateways…');
   const prom = await startPrometheus(dir, servers);
@@ -414,7 +500,18 @@ async function prometheusScenario(cfg: BenchConfig, servers: Record<Kind, Runnin
           await sleep(1500); // scrapes of the other gateway that were under way time out before the window
           const p0 = cpuMs({ proc: prom.proc });
           t0 = Date.now();
-          r = await runLoad({ streams: [openPush(s, { rate: u.promRate, windowMs: u.promWindowMs, connections: u.fleetConnections, timeoutMs: u.fleetPushTimeoutMs, groups: N, fleet: true })] });
+          r = await runLoad({
+            streams: [
+              openPush(s, {
+                rate: u.promRate,
+                windowMs: u.promWindowMs,
+                connections: u.fleetConnections,
+                timeoutMs: u.fleetPushTimeoutMs,
+                groups: N,
+                fleet: true,
+              }),
+            ],
+          });
           t1 = Date.now();
           promMs = cpuMs({ proc: prom.proc }) - p0;
         } finally {
@@ -450,7 +547,18 @@ async function prometheusScenario(cfg: BenchConfig, servers: Record<Kind, Runnin
         for (const [code, n] of Object.entries(p.statuses)) statuses[`push ${code}`] = n;
         const errors: Record<string, number> = {};
         for (const [e, n] of Object.entries(p.errors)) errors[`push ${e}`] = n;
-        const round_: Round = { round, position, values, statuses, errors, samples: p.samples, non2xx: p.requests - p.ok, loadCpuMs: r.loadCpuMs, serverCpuMs: serverMs, wallMs: t1 - t0 };
+        const round_: Round = {
+          round,
+          position,
+          values,
+          statuses,
+          errors,
+          samples: p.samples,
+          non2xx: p.requests - p.ok,
+          loadCpuMs: r.loadCpuMs,
+          serverCpuMs: serverMs,
+          wallMs: t1 - t0,
+        };
         res.rounds[kind].push(round_);
         cfg.log(
           `  round ${round + 1}/${u.promRounds} ${res.id} ${kind.padEnd(9)} up min ${values.upMin} (${values.upPct.toFixed(0)} % of ${values.scrapesInWindow} scrapes), ` +
@@ -498,11 +606,27 @@ function wrkMs(v: string, unit: string): number {
 }
 
 /** Runs wrk against `port`; returns the figures in the shape of a Round. */
-async function runWrk(port: number, script: string, seconds: number, connections: number, target: { proc: RunningServer['proc'] }): Promise<Round> {
+async function runWrk(
+  port: number,
+  script: string,
+  seconds: number,
+  connections: number,
+  target: { proc: RunningServer['proc'] },
+): Promise<Round> {
   const c0 = cpuMs(target);
   const m0 = machineBusyMs();
   const w0 = Date.now();
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', '--latency', '-s', script, `http://127.0.0.1:${port}`];
+  const args = [
+    '-t1',
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--timeout',
+    '30s',
+    '--latency',
+    '-s',
+    script,
+    `http://127.0.0.1:${port}`,
+  ];
   const proc = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   track(proc);
   let text = '';
@@ -531,7 +655,19 @@ async function runWrk(port: number, script: string, seconds: number, connections
     return m ? wrkMs(m[1], m[2]) : NaN;
   };
   if (code !== 0 || total === null) {
-    return { round: 0, position: 0, values: {}, statuses: {}, errors: {}, samples: [], non2xx: 0, loadCpuMs: NaN, serverCpuMs, wallMs, failure: `wrk exited ${code}: ${text.slice(-500)}` };
+    return {
+      round: 0,
+      position: 0,
+      values: {},
+      statuses: {},
+      errors: {},
+      samples: [],
+      non2xx: 0,
+      loadCpuMs: NaN,
+      serverCpuMs,
+      wallMs,
+      failure: `wrk exited ${code}: ${text.slice(-500)}`,
+    };
   }
   const requests = Number(total[1]);
   const secs = Number(total[2]) * (total[3] === 'ms' ? 0.001 : 1);
@@ -628,7 +764,9 @@ export async function fixedState(cfg: BenchConfig, out: BenchOutput): Promise<vo
         const v = r.values;
         cfg.log(
           `  round ${round + 1}/${cfg.rounds} ${res.id} ${t.name.padEnd(9)} ` +
-            (r.failure ? `FAILED: ${r.failure}` : `pushes/s=${v.pushesPerSec.toFixed(0)} p50=${v.p50Ms.toFixed(2)} p99=${v.p99Ms.toFixed(2)}${r.non2xx ? ` non2xx=${r.non2xx}` : ''}`),
+            (r.failure
+              ? `FAILED: ${r.failure}`
+              : `pushes/s=${v.pushesPerSec.toFixed(0)} p50=${v.p50Ms.toFixed(2)} p99=${v.p99Ms.toFixed(2)}${r.non2xx ? ` non2xx=${r.non2xx}` : ''}`),
         );
       }
     }
@@ -637,7 +775,7 @@ export async function fixedState(cfg: BenchConfig, out: BenchOutput): Promise<vo
     const ob = res.median.ours.pushesPerSec / (baseline.median as Record<string, number>).pushesPerSec;
     res.notes.push(
       `Ours reaches ${(100 * ob).toFixed(0)} % of the push rate of a bare node:http server that only reads the body (same run, same Node settings). ` +
-        'wrk (C) is the load generator here, so the Node load generator\'s CPU does not cap the bare server.',
+        "wrk (C) is the load generator here, so the Node load generator's CPU does not cap the bare server.",
     );
     out.scenarios.push(res);
   } finally {
@@ -678,12 +816,22 @@ export async function bigState(cfg: BenchConfig, out: BenchOutput): Promise<void
     if (wanted(cfg, spec.result.id)) specs.push(spec);
   };
   add({
-    result: newResult(`${id}-scrape`, `${seriesLabel(total)} series: idle scrape`, `GET /metrics with Prometheus' Accept header, no gzip, ${reps} one after the other; ${desc}`, scrapeMetrics('scrape time')),
+    result: newResult(
+      `${id}-scrape`,
+      `${seriesLabel(total)} series: idle scrape`,
+      `GET /metrics with Prometheus' Accept header, no gzip, ${reps} one after the other; ${desc}`,
+      scrapeMetrics('scrape time'),
+    ),
     job: (s) => ({ streams: [idleScrapes(s, reps, false)] }),
     values: scrapeValues,
   });
   add({
-    result: newResult(`${id}-scrape-gzip`, `${seriesLabel(total)} series: idle scrape, gzip`, `As ${id}-scrape with Accept-Encoding: gzip (compressed size)`, scrapeMetrics('scrape time')),
+    result: newResult(
+      `${id}-scrape-gzip`,
+      `${seriesLabel(total)} series: idle scrape, gzip`,
+      `As ${id}-scrape with Accept-Encoding: gzip (compressed size)`,
+      scrapeMetrics('scrape time'),
+    ),
     job: (s) => ({ streams: [idleScrapes(s, reps, true)] }),
     values: scrapeValues,
   });
@@ -706,7 +854,10 @@ export async function bigState(cfg: BenchConfig, out: BenchOutput): Promise<void
       `PUT of one stored group, and as soon as it is answered a GET /metrics as Prometheus asks (gzip); ${reps} times`,
       scrapeMetrics('scrape time'),
     ),
-    job: (s) => ({ sequential: true, streams: Array.from({ length: reps }, () => [onePush(s), idleScrapes(s, 1, true)]).flat() }),
+    job: (s) => ({
+      sequential: true,
+      streams: Array.from({ length: reps }, () => [onePush(s), idleScrapes(s, 1, true)]).flat(),
+    }),
     values: scrapeValues,
   });
   add({
@@ -725,7 +876,14 @@ export async function bigState(cfg: BenchConfig, out: BenchOutput): Promise<void
     ),
     job: (s) => ({
       streams: [
-        openPush(s, { rate: u.bigPushRate, windowMs: u.bigWindowMs, connections: u.bigPushConnections, timeoutMs: u.fleetPushTimeoutMs, groups: N, fleet: false }),
+        openPush(s, {
+          rate: u.bigPushRate,
+          windowMs: u.bigWindowMs,
+          connections: u.bigPushConnections,
+          timeoutMs: u.fleetPushTimeoutMs,
+          groups: N,
+          fleet: false,
+        }),
         { ...idleScrapes(s, 1_000_000, true), durationMs: u.bigWindowMs },
       ],
     }),
