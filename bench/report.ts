@@ -237,7 +237,7 @@ export function generatedSection(opts: {
         `median ${oc.median.toFixed(2)} cores, max ${oc.max.toFixed(2)}; ${oc.busyWindows} of ${oc.windows} windows had ≥ 0.25 cores of it. ` +
         (merged ? '' : `1-minute load average ${opts.loadAvg.start.toFixed(2)} at the start, ${opts.loadAvg.end.toFixed(2)} at the end. `) +
         `${out.scenarios.reduce((a, s) => a + s.discarded.length, 0)} windows during which other processes used ≥ 0.5 cores were measured again and the quieter kept. ` +
-        'Per-window figures (server, load generator and other CPU) are in `bench/results.json`.',
+        `Per-window figures (server, load generator and other CPU) are in ${merged ? "each run's results file" : '`bench/results.json`'}.`,
       '',
     );
   }
