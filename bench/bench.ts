@@ -15,6 +15,7 @@ import { killAllNow, loadAvg1, stopAll, waitQuiet } from './gateways.js';
 import { machineInfo, type MachineInfo } from './machine.js';
 import { busyNotes, consoleTable, generatedSection, markdownTable, mergeDoc, otherCpu, problems, rows, type Row } from './report.js';
 import { emptyState, noLossState, largeState, memoryState, midState, startupState, type BenchConfig, type BenchOutput } from './scenarios.js';
+import { bigState, fixedState, fleetState, isUsersScenario, usersConfig } from './users.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -45,15 +46,18 @@ function parseArgs(argv: string[]): Args {
       process.stdout.write(
         'usage: npm run bench -- [--quick] [--rounds=N] [--only=push-0,seq-1k,...] [--out=results.json] [--no-docs] [--wait-quiet=S] [--retries=N]\n' +
           '  --quick     small sizes, 1 s windows, 2 rounds; writes bench/results.quick.json, never the docs\n' +
-          '  --only      run only scenarios whose id starts with one of these (push-0, seq-0, push-1k, scrape-1k,\n' +
-          '              scrape-1k-gzip, mixed-1k, seq-1k, push-10k, memory-10kx20, memory-100kx10)\n' +
+          '  --only      run only scenarios whose id starts with one of these: what users run (fleet, fleet-10k,\n' +
+          '              fleet-1k-200ps-1s, prom, fixed, big; quick runs use smaller sizes: fleet-300, prom-300, big-40k)\n' +
+          '              and microbenchmarks (push-0, seq-0, sync, push-1k, scrape-1k, scrape-1k-gzip, mixed-1k, seq-1k,\n' +
+          '              push-10k, memory-10kx20, memory-100kx10, startup)\n' +
           '  --no-docs   do not write docs/performance.md and docs/performance-push.svg\n' +
           '  --wait-quiet=S  first wait up to S seconds (full run default 60, quick 0) for other processes to\n' +
           '              leave the CPUs alone (< 0.3 cores busy over 3 s)\n' +
           '  --retries=N measure a window again when other processes used >= 0.5 cores during it, at most N\n' +
           '              times per run (full run default 5, quick 0), after waiting up to 10 s for quiet\n' +
-          '  --report-only[=FILE]  run nothing; print the table and rewrite the docs from saved results\n' +
-          '              (default bench/results.json)\n',
+          '  --report-only[=FILE[,FILE...]]  run nothing; print the table and rewrite the docs from saved results\n' +
+          '              (default bench/results.json); several files are merged, the first one\'s scenarios first and\n' +
+          '              winning over the others\' (e.g. a full --only=fleet,prom,fixed,big run with bench/results.json)\n',
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
@@ -63,7 +67,7 @@ function parseArgs(argv: string[]): Args {
 
 function config(a: Args): BenchConfig {
   const log = (m: string) => process.stdout.write(m + '\n');
-  const base = { noisyCores: 0.5, series: 20, memSeries: 10, pushConnections: 32, scrapeConnections: 4, preloadConnections: 8, requestTimeoutMs: 60_000, only: a.only, log };
+  const base = { users: usersConfig(a.quick), noisyCores: 0.5, series: 20, memSeries: 10, pushConnections: 32, scrapeConnections: 4, preloadConnections: 8, requestTimeoutMs: 60_000, only: a.only, log };
   if (a.quick) {
     return {
       ...base,
@@ -125,7 +129,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   const loadAvgStart = loadAvg1();
   // Whole-run watchdog: stop the servers and give up rather than run forever.
-  const watchdogMs = (cfg.quick ? 5 : 40) * 60_000;
+  const watchdogMs = (cfg.quick ? 8 : 60) * 60_000;
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench: watchdog: still running after ${watchdogMs / 60000} min, stopping servers\n`);
     killAllNow();
@@ -138,7 +142,7 @@ async function main(): Promise<number> {
   );
   const out: BenchOutput = { scenarios: [], preloads: [], notes: [] };
   let failed = false;
-  for (const state of [emptyState, noLossState, midState, largeState, memoryState, startupState]) {
+  for (const state of [fleetState, fixedState, bigState, emptyState, noLossState, midState, largeState, memoryState, startupState]) {
     try {
       await state(cfg, out);
     } catch (e) {
@@ -183,6 +187,16 @@ interface SavedResults extends BenchOutput {
   otherCpu: ReturnType<typeof otherCpu>;
   table: Row[];
   problems: string[];
+  /** When these results were merged from several runs (--report-only=a,b): which scenarios came from which. */
+  runs?: RunInfo[];
+}
+
+interface RunInfo {
+  when: string;
+  commit: string;
+  minutes: number;
+  loadAvg: { start: number; end: number };
+  ids: string[];
 }
 
 function roundsText(r: SavedResults): string {
@@ -218,9 +232,11 @@ function writeDocs(r: SavedResults): void {
   const gm = cfg.groupsMid / 1000;
   const gl = cfg.groupsLarge / 1000;
   const pts = [byId('push-0'), byId(`push-${gm}k`), byId(`push-${gl}k`)];
+  // Merged results: the date of the run the chart's figures come from.
+  const chartDate = r.runs?.find((x) => x.ids.includes('push-0'))?.when ?? r.generatedAt;
   const svg = pushChart({
     title: 'Push throughput against stored groups',
-    subtitle: `PUT of ${cfg.series} series, ${cfg.pushConnections} connections; medians; ${r.machine.nproc} CPUs; ${r.generatedAt.slice(0, 10)}`,
+    subtitle: `PUT of ${cfg.series} series, ${cfg.pushConnections} connections; medians; ${r.machine.nproc} CPUs; ${chartDate.slice(0, 10)}`,
     xTitle: `groups already stored (× ${cfg.series} series)`,
     yTitle: 'pushes per second (log scale)',
     xLabels: ['0 (empty at start)', `${gm}k`, `${gl}k`],
@@ -237,7 +253,16 @@ function writeDocs(r: SavedResults): void {
     roundsText: roundsText(r),
     totalSeconds: r.totalSeconds,
     loadAvg: r.loadAvg,
-    table: markdownTable(r.table),
+    table:
+      '#### What users run\n\n' +
+      markdownTable(r.table.filter((x) => isUsersScenario(x.scenario))) +
+      '\n\n#### Microbenchmarks\n\n' +
+      markdownTable(r.table.filter((x) => !isUsersScenario(x.scenario))),
+    runs: r.runs?.map(
+      (x) =>
+        `${x.when}, ours at \`${x.commit}\`, ${x.minutes.toFixed(1)} min, 1-minute load average ${x.loadAvg.start.toFixed(2)} → ${x.loadAvg.end.toFixed(2)}: ` +
+        x.ids.map((id) => `\`${id}\``).join(', '),
+    ),
     out: r,
     chartFile: 'performance-push.svg',
   });
@@ -245,9 +270,36 @@ function writeDocs(r: SavedResults): void {
   process.stdout.write('wrote docs/performance.md (generated section) and docs/performance-push.svg\n');
 }
 
-/** `--report-only[=file]`: rebuild the summary and the docs from saved results, without running anything. */
-function reportOnly(file: string): number {
-  const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedResults;
+/** Results of several runs as one: each scenario from the first file that has it. */
+function mergeResults(files: string[]): SavedResults {
+  const all = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as SavedResults);
+  if (all.length === 1) return all[0];
+  if (all.some((r) => r.mode !== all[0].mode)) throw new Error('cannot merge quick and full results');
+  const seen = new Set<string>();
+  const runs: RunInfo[] = [];
+  const scenarios: SavedResults['scenarios'] = [];
+  for (const r of all) {
+    const mine = r.scenarios.filter((s) => !seen.has(s.id));
+    for (const s of mine) seen.add(s.id);
+    scenarios.push(...mine);
+    const m = r.machine;
+    runs.push({ when: r.generatedAt, commit: m.oursCommit + (m.oursSrcDirty ? '+dirty' : ''), minutes: r.totalSeconds / 60, loadAvg: r.loadAvg, ids: mine.map((s) => s.id) });
+  }
+  const merged: SavedResults = {
+    ...all[0],
+    totalSeconds: all.reduce((a, r) => a + r.totalSeconds, 0),
+    scenarios,
+    preloads: all.flatMap((r) => r.preloads),
+    notes: all.flatMap((r) => r.notes),
+    runs,
+  };
+  merged.otherCpu = otherCpu(merged);
+  return merged;
+}
+
+/** `--report-only[=file,...]`: rebuild the summary and the docs from saved results, without running anything. */
+function reportOnly(files: string): number {
+  const saved = mergeResults(files.split(',').filter(Boolean));
   saved.table = rows(saved.scenarios);
   saved.problems = problems(saved);
   printSummary(saved);

@@ -1,6 +1,7 @@
 // Starting, loading, inspecting and stopping the two gateways for the benchmark. Every server
 // started here is tracked, and stopAll() (called from bench.ts in `finally` and on signals)
 // stops each of them by the PID we started.
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,7 +25,10 @@ export async function stop(s: RunningServer, graceMs = 5_000): Promise<void> {
   const p = s.proc;
   if (p.exitCode !== null || p.signalCode !== null) return;
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  if (p.pid !== undefined) process.kill(p.pid, 'SIGTERM');
+  if (p.pid !== undefined) {
+    process.kill(p.pid, 'SIGCONT'); // in case it was frozen: a stopped process holds SIGTERM
+    process.kill(p.pid, 'SIGTERM');
+  }
   const timer = setTimeout(() => {
     if (p.exitCode === null && p.signalCode === null && p.pid !== undefined) process.kill(p.pid, 'SIGKILL');
   }, graceMs);
@@ -34,6 +38,33 @@ export async function stop(s: RunningServer, graceMs = 5_000): Promise<void> {
 
 export async function stopAll(): Promise<void> {
   await Promise.allSettled([...running].map((s) => stop(s)));
+  await Promise.allSettled([...others].map((p) => stopProcess(p)));
+}
+
+/** Other processes the bench starts (Prometheus, the bare node:http server): stopped like the gateways. */
+const others = new Set<ChildProcess>();
+
+export function track(p: ChildProcess): void {
+  others.add(p);
+  p.once('exit', () => others.delete(p));
+}
+
+export async function stopProcess(p: ChildProcess, graceMs = 10_000): Promise<void> {
+  others.delete(p);
+  if (p.exitCode !== null || p.signalCode !== null || p.pid === undefined) return;
+  const exited = new Promise<void>((r) => p.once('exit', () => r()));
+  process.kill(p.pid, 'SIGCONT'); // a frozen process would hold SIGTERM until continued
+  process.kill(p.pid, 'SIGTERM');
+  const timer = setTimeout(() => {
+    if (p.exitCode === null && p.signalCode === null && p.pid !== undefined) process.kill(p.pid, 'SIGKILL');
+  }, graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Freezes (SIGSTOP) or thaws (SIGCONT) a server we started, so that it takes no CPU while another is measured. */
+export function freeze(s: RunningServer, frozen: boolean): void {
+  if (alive(s) && s.proc.pid !== undefined) process.kill(s.proc.pid, frozen ? 'SIGSTOP' : 'SIGCONT');
 }
 
 const tempDirs = new Set<string>();
@@ -52,8 +83,7 @@ export function removeTempDir(dir: string): void {
 
 /** Synchronous last resort (process 'exit' handler, signals): SIGKILL every tracked PID, delete temp dirs. */
 export function killAllNow(): void {
-  for (const s of running) {
-    const p = s.proc;
+  for (const p of [...[...running].map((s) => s.proc), ...others]) {
     if (p.exitCode === null && p.signalCode === null && p.pid !== undefined) {
       try {
         process.kill(p.pid, 'SIGKILL');
@@ -63,6 +93,7 @@ export function killAllNow(): void {
     }
   }
   running.clear();
+  others.clear();
   for (const dir of [...tempDirs]) {
     try {
       removeTempDir(dir);
@@ -73,7 +104,7 @@ export function killAllNow(): void {
 }
 
 /** VmRSS of the server process, in MiB. */
-export function rssMiB(s: RunningServer): number {
+export function rssMiB(s: Pick<RunningServer, 'proc'>): number {
   const status = readFileSync(`/proc/${s.proc.pid}/status`, 'utf8');
   const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
   if (m === null) throw new Error(`no VmRSS for PID ${s.proc.pid}`);
@@ -81,7 +112,7 @@ export function rssMiB(s: RunningServer): number {
 }
 
 /** CPU time (user + system) the server process has used so far, in ms. */
-export function cpuMs(s: RunningServer): number {
+export function cpuMs(s: Pick<RunningServer, 'proc'>): number {
   const stat = readFileSync(`/proc/${s.proc.pid}/stat`, 'utf8');
   // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -124,7 +155,7 @@ export async function waitQuiet(opts: { cores: number; maxMs: number; sampleMs?:
  * timed out are still processed), so that it does not eat into the next window of the other
  * gateway: until it uses less than `cores` over a `sampleMs` sample, at most `maxMs`. Returns the ms waited.
  */
-export async function waitIdle(s: RunningServer, opts: { cores?: number; sampleMs?: number; maxMs?: number } = {}): Promise<number> {
+export async function waitIdle(s: Pick<RunningServer, 'proc'>, opts: { cores?: number; sampleMs?: number; maxMs?: number } = {}): Promise<number> {
   const cores = opts.cores ?? 0.15;
   const sampleMs = opts.sampleMs ?? 250;
   const t0 = Date.now();
@@ -142,7 +173,7 @@ export function loadAvg1(): number {
   return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 }
 
-export function alive(s: RunningServer): boolean {
+export function alive(s: Pick<RunningServer, 'proc'>): boolean {
   return s.proc.exitCode === null && s.proc.signalCode === null;
 }
 
@@ -198,9 +229,9 @@ export interface PreloadResult {
  */
 export async function preload(
   s: RunningServer,
-  opts: { groups: number; series: number; connections: number; budgetMs: number; first?: number },
+  opts: { groups: number; series: number; connections: number; budgetMs: number; first?: number; path?: string; bodyFor?: 'fleet' },
 ): Promise<PreloadResult> {
-  const body = pushBody(opts.series);
+  const body = opts.bodyFor === undefined ? pushBody(opts.series) : undefined;
   const first = opts.first ?? 0;
   const step = Math.max(1, Math.ceil(opts.groups / 10));
   const t0 = Date.now();
@@ -219,9 +250,10 @@ export async function preload(
           name: 'preload',
           method: 'PUT',
           port: s.port,
-          path: GROUP_PATH,
+          path: opts.path ?? GROUP_PATH,
           first: first + sent,
           body,
+          bodyFor: opts.bodyFor,
           connections: opts.connections,
           durationMs: left,
           maxRequests: n,

@@ -1,11 +1,15 @@
 // Load generator. Runs in its own Node process (forked by bench/bench.ts through runLoad), never
-// in the process of a server under test. A job is a set of concurrent "streams" of closed-loop
-// HTTP requests on keep-alive connections; each stream is bounded both in request count and in
-// time, and every request has its own timeout. Traffic goes to 127.0.0.1 only.
+// in the process of a server under test. A job is a set of concurrent "streams" of HTTP requests
+// on keep-alive connections: closed-loop (each connection sends its next request when the last is
+// answered), open-loop (`ratePerSec`: requests scheduled at a steady rate whatever the answers,
+// latency counted from the scheduled time) or periodic (`intervalMs`: one request per tick, like a
+// Prometheus scrape loop). Each stream is bounded both in request count and in time, and every
+// request has its own timeout. Traffic goes to 127.0.0.1 only.
 import { fork } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { fleetBody } from './fleetbody.js';
 
 export interface StreamSpec {
   /** Label for the result ("push", "scrape"). */
@@ -19,15 +23,30 @@ export interface StreamSpec {
   path: string;
   first?: number;
   cycle?: number;
+  /** n = first + a random number below cycle, instead of in turn. */
+  random?: boolean;
   body?: string;
+  /** Instead of `body`: each group's own body, built once per group before the stream starts. */
+  bodyFor?: 'fleet';
   headers?: Record<string, string>;
   connections: number;
   /** No new request starts after this many ms. */
   durationMs: number;
   /** No more than this many requests are sent. */
   maxRequests: number;
-  /** Each request is aborted after this long (counted as an error). */
+  /**
+   * Each request is aborted this long after it was sent (open-loop: after it was scheduled;
+   * counted as error TIMEOUT, or NOT_SENT when it never got a connection).
+   */
   timeoutMs: number;
+  /**
+   * Open loop: requests are scheduled every 1000/ratePerSec ms during durationMs and sent on at
+   * most `connections` connections; latency runs from the scheduled time, so a stalled server
+   * shows as latency instead of as fewer requests.
+   */
+  ratePerSec?: number;
+  /** Periodic: one request at a time, started on ticks this far apart; ticks that find the last one still running are skipped. */
+  intervalMs?: number;
 }
 
 export interface StreamResult {
@@ -48,10 +67,17 @@ export interface StreamResult {
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
   bytes: number;
   contentEncoding: string | null;
+  /** Requests abandoned after timeoutMs (TIMEOUT or NOT_SENT). */
+  timeouts: number;
+  /** Open loop: requests scheduled; periodic: ticks skipped because the last request was still running. */
+  scheduled: number;
+  skippedTicks: number;
 }
 
 export interface Job {
   streams: StreamSpec[];
+  /** Run the streams one after the other instead of at the same time. */
+  sequential?: boolean;
 }
 
 export interface JobResult {
@@ -80,8 +106,7 @@ interface Answer {
 async function runStream(spec: StreamSpec): Promise<StreamResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: spec.connections, maxFreeSockets: spec.connections });
   const bodyBuf = spec.body === undefined ? undefined : Buffer.from(spec.body);
-  const headers: Record<string, string | number> = { ...(spec.headers ?? {}) };
-  if (bodyBuf !== undefined) headers['Content-Length'] = bodyBuf.length;
+  const baseHeaders: Record<string, string | number> = { ...(spec.headers ?? {}) };
   const max = Math.max(0, Math.floor(spec.maxRequests));
   const latencies = new Float64Array(max);
   const statuses: Record<string, number> = {};
@@ -91,75 +116,147 @@ async function runStream(spec: StreamSpec): Promise<StreamResult> {
   let done = 0;
   let ok = 0;
   let bytes = 0;
+  let timeouts = 0;
+  let skippedTicks = 0;
   let contentEncoding: string | null = null;
   const first = spec.first ?? 0;
   const cycle = spec.cycle ?? 0;
+  // Built before the clock starts, so that building them does not stall the stream.
+  const bodies = new Map<number, Buffer>();
+  if (spec.bodyFor === 'fleet') {
+    const count = cycle > 0 ? cycle : max;
+    for (let i = 0; i < count; i++) bodies.set(first + i, Buffer.from(fleetBody(first + i)));
+  }
   const start = performance.now();
   const stopAt = start + spec.durationMs;
   let lastEnd = start;
 
-  const once = (path: string): Promise<Answer> =>
+  const once = (path: string, body: Buffer | undefined, timeoutMs: number): Promise<Answer> =>
     new Promise((resolve) => {
       let settled = false;
       const finish = (a: Answer) => {
         if (!settled) {
           settled = true;
+          clearTimeout(timer);
           resolve(a);
         }
       };
-      const req = request(
-        { host: '127.0.0.1', port: spec.port, method: spec.method, path, agent, headers },
-        (res) => {
-          const status = res.statusCode ?? 0;
-          const keep = status < 200 || status >= 300;
-          let n = 0;
-          const chunks: Buffer[] = [];
-          res.on('data', (d: Buffer) => {
-            n += d.length;
-            if (keep && n < 2000) chunks.push(d);
-          });
-          res.on('end', () =>
-            finish({
-              status,
-              bytes: n,
-              text: keep ? Buffer.concat(chunks).toString('utf8').slice(0, 300) : undefined,
-              encoding: String(res.headers['content-encoding'] ?? ''),
-            }),
-          );
-          res.on('error', (e) => finish({ status: 0, bytes: n, error: (e as NodeJS.ErrnoException).code ?? e.message }));
-        },
-      );
-      req.setTimeout(spec.timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+      const headers = body === undefined ? baseHeaders : { ...baseHeaders, 'Content-Length': body.length };
+      const req = request({ host: '127.0.0.1', port: spec.port, method: spec.method, path, agent, headers }, (res) => {
+        const status = res.statusCode ?? 0;
+        const keep = status < 200 || status >= 300;
+        let n = 0;
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => {
+          n += d.length;
+          if (keep && n < 2000) chunks.push(d);
+        });
+        res.on('end', () =>
+          finish({
+            status,
+            bytes: n,
+            text: keep ? Buffer.concat(chunks).toString('utf8').slice(0, 300) : undefined,
+            encoding: String(res.headers['content-encoding'] ?? ''),
+          }),
+        );
+        res.on('error', (e) => finish({ status: 0, bytes: n, error: (e as NodeJS.ErrnoException).code ?? e.message }));
+      });
+      // A deadline for the whole exchange (as a Prometheus scrape timeout), not an idle timeout.
+      const timer = setTimeout(() => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })), Math.max(1, timeoutMs));
       req.on('error', (e) => finish({ status: 0, bytes: 0, error: (e as NodeJS.ErrnoException).code ?? e.message }));
-      if (bodyBuf !== undefined) req.end(bodyBuf);
+      if (body !== undefined) req.end(body);
       else req.end();
     });
 
-  const worker = async () => {
-    for (;;) {
-      if (issued >= max || performance.now() >= stopAt) return;
-      const i = issued++;
-      const n = cycle > 0 ? first + (i % cycle) : first + i;
-      const path = spec.path.replace('{n}', String(n));
-      const t0 = performance.now();
-      const a = await once(path);
-      const t1 = performance.now();
-      latencies[done++] = t1 - t0;
-      lastEnd = t1;
-      statuses[a.status] = (statuses[a.status] ?? 0) + 1;
-      bytes += a.bytes;
-      if (a.status >= 200 && a.status < 300) {
-        ok++;
-        if (contentEncoding === null) contentEncoding = a.encoding ?? '';
-      } else {
-        if (a.error !== undefined) errors[a.error] = (errors[a.error] ?? 0) + 1;
-        if (samples.length < 3) samples.push(`${spec.method} ${path} → ${a.status}${a.error ? ` ${a.error}` : ''} ${a.text ?? ''}`.trim());
-      }
+  const pick = (i: number): number => {
+    if (cycle <= 0) return first + i;
+    return spec.random ? first + Math.floor(Math.random() * cycle) : first + (i % cycle);
+  };
+  const record = (path: string, a: Answer, latency: number, end: number) => {
+    latencies[done++] = latency;
+    lastEnd = Math.max(lastEnd, end);
+    statuses[a.status] = (statuses[a.status] ?? 0) + 1;
+    bytes += a.bytes;
+    if (a.status >= 200 && a.status < 300) {
+      ok++;
+      if (contentEncoding === null) contentEncoding = a.encoding ?? '';
+    } else {
+      if (a.error !== undefined) errors[a.error] = (errors[a.error] ?? 0) + 1;
+      if (a.error === 'TIMEOUT' || a.error === 'NOT_SENT') timeouts++;
+      if (samples.length < 3) samples.push(`${spec.method} ${path} → ${a.status}${a.error ? ` ${a.error}` : ''} ${a.text ?? ''}`.trim());
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, spec.connections) }, worker));
+  const send = async (i: number, scheduled?: number) => {
+    const n = pick(i);
+    const path = spec.path.replace('{n}', String(n));
+    const body = bodies.get(n) ?? bodyBuf;
+    const t0 = performance.now();
+    const from = scheduled ?? t0;
+    if (scheduled !== undefined && t0 >= scheduled + spec.timeoutMs) {
+      record(path, { status: 0, bytes: 0, error: 'NOT_SENT' }, t0 - scheduled, t0);
+      return;
+    }
+    const a = await once(path, body, from + spec.timeoutMs - t0);
+    const t1 = performance.now();
+    record(path, a, t1 - from, t1);
+  };
+
+  const closedWorker = async () => {
+    while (issued < max && performance.now() < stopAt) await send(issued++);
+  };
+
+  const periodic = async (interval: number) => {
+    for (let tick = 0; issued < max; ) {
+      const at = start + tick * interval;
+      if (at >= stopAt) return;
+      const wait = at - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await send(issued++);
+      const next = Math.ceil((performance.now() - start) / interval);
+      skippedTicks += Math.max(0, next - tick - 1);
+      tick = Math.max(tick + 1, next);
+    }
+  };
+
+  const openLoop = async (rate: number) => {
+    const gap = 1000 / rate;
+    const queue: number[] = [];
+    let head = 0;
+    let ended = false;
+    const waiters: Array<() => void> = [];
+    const schedule = () => {
+      const now = performance.now();
+      let queued = 0;
+      while (issued < max) {
+        const at = start + issued * gap;
+        if (at > now || at >= stopAt) break;
+        queue.push(at);
+        issued++;
+        queued++;
+      }
+      if (now >= stopAt || issued >= max) ended = true;
+      const wake = waiters.splice(0, ended ? waiters.length : queued);
+      for (const w of wake) w();
+      if (!ended) setTimeout(schedule, Math.max(0, Math.min(gap, start + issued * gap - now)));
+    };
+    const worker = async () => {
+      for (;;) {
+        if (head < queue.length) {
+          const k = head++;
+          await send(k, queue[k]);
+        } else if (ended) return;
+        else await new Promise<void>((r) => waiters.push(r));
+      }
+    };
+    schedule();
+    await Promise.all(Array.from({ length: Math.max(1, spec.connections) }, worker));
+  };
+
+  if (spec.ratePerSec !== undefined) await openLoop(spec.ratePerSec);
+  else if (spec.intervalMs !== undefined) await periodic(spec.intervalMs);
+  else await Promise.all(Array.from({ length: Math.max(1, spec.connections) }, closedWorker));
   agent.destroy();
-  const elapsedMs = Math.max(1e-3, lastEnd - start);
+  const elapsedMs = spec.ratePerSec !== undefined ? spec.durationMs : Math.max(1e-3, lastEnd - start);
   const lat = latencies.slice(0, done).sort();
   let sum = 0;
   for (const v of lat) sum += v;
@@ -182,12 +279,17 @@ async function runStream(spec: StreamSpec): Promise<StreamResult> {
     },
     bytes,
     contentEncoding,
+    timeouts,
+    scheduled: spec.ratePerSec !== undefined ? issued : done,
+    skippedTicks,
   };
 }
 
 async function runJob(job: Job): Promise<JobResult> {
   const cpu0 = process.cpuUsage();
-  const streams = await Promise.all(job.streams.map(runStream));
+  const streams: StreamResult[] = [];
+  if (job.sequential) for (const s of job.streams) streams.push(await runStream(s));
+  else streams.push(...(await Promise.all(job.streams.map(runStream))));
   const cpu = process.cpuUsage(cpu0);
   return { streams, loadCpuMs: (cpu.user + cpu.system) / 1000 };
 }
@@ -207,7 +309,8 @@ export function runLoad(job: Job): Promise<JobResult> {
       throw new Error(`unbounded stream ${s.name}`);
     }
   }
-  const limitMs = Math.max(...job.streams.map((s) => s.durationMs + s.timeoutMs)) + 30_000;
+  const each = job.streams.map((s) => s.durationMs + s.timeoutMs);
+  const limitMs = (job.sequential ? each.reduce((a, b) => a + b, 0) : Math.max(...each)) + 30_000;
   return new Promise((resolve, reject) => {
     const child = fork(SELF, ['--worker'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let result: JobResult | undefined;

@@ -16,6 +16,8 @@ export interface Row {
   /** Rounds behind each median. */
   n: Record<Kind, number>;
   flags: string;
+  /** Set when the "reference" column holds another server (the bare node:http baseline). */
+  against?: string;
 }
 
 export function fmtValue(v: number, unit: string): string {
@@ -79,8 +81,31 @@ export function rows(scenarios: ScenarioResult[]): Row[] {
         flags,
       });
     }
+    const b = s.baseline;
+    if (b === undefined) continue;
+    for (const m of s.metrics.filter((x) => x.better !== 'none')) {
+      const o = s.median.ours[m.key];
+      const r = b.median[m.key];
+      out.push({
+        scenario: s.id,
+        title: s.title,
+        metric: m.label,
+        unit: m.unit,
+        better: m.better,
+        ours: o,
+        reference: r,
+        ratio: Number.isFinite(o) && Number.isFinite(r) && r !== 0 ? o / r : NaN,
+        n: { ours: s.rounds.ours.filter((x) => !x.failure).length, reference: b.rounds.filter((x) => !x.failure).length },
+        flags,
+        against: b.label,
+      });
+    }
   }
   return out;
+}
+
+function refCell(r: Row): string {
+  return fmtValue(r.reference, r.unit) + (r.against ? ` (${r.against})` : '');
 }
 
 function metricLabel(r: Row): string {
@@ -91,7 +116,7 @@ function metricLabel(r: Row): string {
 
 export function consoleTable(rs: Row[]): string {
   const head = ['scenario', 'metric', 'ours', 'reference', 'ours/ref', ''];
-  const body = rs.map((r) => [r.title, metricLabel(r), fmtValue(r.ours, r.unit), fmtValue(r.reference, r.unit), fmtRatio(r.ratio), r.flags]);
+  const body = rs.map((r) => [r.title, metricLabel(r), fmtValue(r.ours, r.unit), refCell(r), fmtRatio(r.ratio), r.flags]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  ')];
@@ -116,7 +141,7 @@ export function markdownTable(rs: Row[]): string {
       .join('; ');
     const title = r.title === last ? '' : r.title + (flagText ? ` (${flagText})` : '');
     last = r.title;
-    out.push(`| ${title} | ${metricLabel(r)} | ${fmtValue(r.ours, r.unit)} | ${fmtValue(r.reference, r.unit)} | ${fmtRatio(r.ratio)} |`);
+    out.push(`| ${title} | ${metricLabel(r)} | ${fmtValue(r.ours, r.unit)} | ${refCell(r)} | ${fmtRatio(r.ratio)} |`);
   }
   return out.join('\n');
 }
@@ -177,16 +202,29 @@ export function generatedSection(opts: {
   table: string;
   out: BenchOutput;
   chartFile: string;
+  /** Set when the results were merged from several runs: one line per run. */
+  runs?: string[];
 }): string {
   const { machine: mi, out } = opts;
   const lines: string[] = [BEGIN, ''];
   lines.push(`### Latest results`, '');
-  lines.push(
-    `Run ${opts.when}, ${opts.roundsText} (median shown), ${(opts.totalSeconds / 60).toFixed(1)} min in all. ` +
-      `Ours at commit \`${mi.oursCommit}\`${mi.oursSrcDirty ? ' with uncommitted changes in `src/` (other work in progress)' : ''}, ` +
-      `on ${mi.node}; reference: \`${mi.reference}\`.`,
-    '',
-  );
+  const merged = opts.runs !== undefined && opts.runs.length > 1;
+  if (merged) {
+    lines.push(
+      `Medians of alternating rounds, from ${opts.runs!.length} runs on the same machine (the figures of one scenario always come from one run), ` +
+        `on ${mi.node}; reference: \`${mi.reference}\`. Each run, its commit of ours, length and 1-minute load average, and its scenarios:`,
+      '',
+    );
+    for (const r of opts.runs!) lines.push(`- ${r}`);
+    lines.push('');
+  } else {
+    lines.push(
+      `Run ${opts.when}, ${opts.roundsText} (median shown), ${(opts.totalSeconds / 60).toFixed(1)} min in all. ` +
+        `Ours at commit \`${mi.oursCommit}\`${mi.oursSrcDirty ? ' with uncommitted changes in `src/` (other work in progress)' : ''}, ` +
+        `on ${mi.node}; reference: \`${mi.reference}\`.`,
+      '',
+    );
+  }
   lines.push(
     `Machine: ${mi.nproc} CPUs (\`nproc\`), ${mi.cpuModel}, ${mi.memTotalGiB.toFixed(1)} GiB memory, ${mi.os}, Linux ${mi.kernel}. ` +
       'The load generator (a separate Node process) shares these CPUs with the server under test.',
@@ -197,9 +235,9 @@ export function generatedSection(opts: {
     lines.push(
       `Other activity on the machine during the measurement windows (CPU used by anything but the measured server and the load generator): ` +
         `median ${oc.median.toFixed(2)} cores, max ${oc.max.toFixed(2)}; ${oc.busyWindows} of ${oc.windows} windows had ≥ 0.25 cores of it. ` +
-        `1-minute load average ${opts.loadAvg.start.toFixed(2)} at the start, ${opts.loadAvg.end.toFixed(2)} at the end. ` +
+        (merged ? '' : `1-minute load average ${opts.loadAvg.start.toFixed(2)} at the start, ${opts.loadAvg.end.toFixed(2)} at the end. `) +
         `${out.scenarios.reduce((a, s) => a + s.discarded.length, 0)} windows during which other processes used ≥ 0.5 cores were measured again and the quieter kept. ` +
-        'Per-window figures (server, load generator and other CPU) are in `bench/results.json`.',
+        `Per-window figures (server, load generator and other CPU) are in ${merged ? "each run's results file" : '`bench/results.json`'}.`,
       '',
     );
   }

@@ -10,6 +10,7 @@ import {
   cpuMs,
   GROUP_PATH,
   KINDS,
+  loadAvg1,
   machineBusyMs,
   makeTempDir,
   removeTempDir,
@@ -26,6 +27,7 @@ import {
   type PreloadResult,
 } from './gateways.js';
 import { runLoad, type Job, type JobResult, type StreamSpec } from './load.js';
+import type { UsersConfig } from './users.js';
 
 export interface BenchConfig {
   quick: boolean;
@@ -60,6 +62,8 @@ export interface BenchConfig {
   retries: { left: number; waitMs: number };
   /** Scenario ids to run (empty = all). */
   only: string[];
+  /** Sizes and rates of the scenarios of bench/users.ts. */
+  users: UsersConfig;
   log: (msg: string) => void;
 }
 
@@ -97,6 +101,8 @@ export interface ScenarioResult {
   skipped: Partial<Record<Kind, string>>;
   /** Windows measured again because other processes used much CPU meanwhile. */
   discarded: Array<Round & { kind: Kind }>;
+  /** A third server measured in the same rounds (a bare node:http server), compared with ours. */
+  baseline?: { label: string; rounds: Round[]; median: Record<string, number> };
 }
 
 export interface PreloadInfo {
@@ -120,16 +126,20 @@ export function median(xs: number[]): number {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
-function finish(r: ScenarioResult): ScenarioResult {
+export function finish(r: ScenarioResult): ScenarioResult {
   for (const k of KINDS) {
     const out: Record<string, number> = {};
     for (const m of r.metrics) out[m.key] = median(r.rounds[k].filter((x) => !x.failure).map((x) => x.values[m.key]));
     r.median[k] = out;
   }
+  if (r.baseline) {
+    const b = r.baseline;
+    for (const m of r.metrics) b.median[m.key] = median(b.rounds.filter((x) => !x.failure).map((x) => x.values[m.key]));
+  }
   return r;
 }
 
-function newResult(id: string, title: string, description: string, metrics: MetricDef[]): ScenarioResult {
+export function newResult(id: string, title: string, description: string, metrics: MetricDef[]): ScenarioResult {
   return { id, title, description, metrics, rounds: { ours: [], reference: [] }, median: { ours: {}, reference: {} }, notes: [], skipped: {}, discarded: [] };
 }
 
@@ -144,7 +154,7 @@ const SCRAPE_METRICS: MetricDef[] = [
 ];
 
 /** One measurement scenario within a state. */
-interface Spec {
+export interface Spec {
   result: ScenarioResult;
   before?: (s: RunningServer) => Promise<void>;
   job: (s: RunningServer) => Job;
@@ -198,9 +208,9 @@ function scrapeValues(r: JobResult, name = 'scrape'): Record<string, number> {
   };
 }
 
-const order = (round: number): Kind[] => (round % 2 === 0 ? ['ours', 'reference'] : ['reference', 'ours']);
+export const order = (round: number): Kind[] => (round % 2 === 0 ? ['ours', 'reference'] : ['reference', 'ours']);
 
-async function measureOnce(cfg: BenchConfig, spec: Spec, kind: Kind, s: RunningServer, round: number, position: number): Promise<Round> {
+export async function measureOnce(cfg: BenchConfig, spec: Spec, kind: Kind, s: RunningServer, round: number, position: number): Promise<Round> {
   const t0 = Date.now();
   try {
     if (spec.before) await spec.before(s);
@@ -232,6 +242,7 @@ async function measureOnce(cfg: BenchConfig, spec: Spec, kind: Kind, s: RunningS
     // Everything else on the machine (other work on a shared machine, the idle other server).
     values.otherCores = Math.max(0, (machineMs - serverCpuMs - r.loadCpuMs) / wallMs);
     values.idleWaitMs = idleWaitMs;
+    values.loadAvg1 = loadAvg1();
     return { round, position, values, statuses, errors, samples: samples.slice(0, 3), non2xx, loadCpuMs: r.loadCpuMs, serverCpuMs, wallMs: Date.now() - t0 };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
@@ -240,7 +251,7 @@ async function measureOnce(cfg: BenchConfig, spec: Spec, kind: Kind, s: RunningS
 }
 
 /** Runs every spec for `rounds` rounds, alternating which gateway goes first. */
-async function alternate(cfg: BenchConfig, servers: Partial<Record<Kind, RunningServer>>, specs: Spec[], rounds = cfg.rounds): Promise<void> {
+export async function alternate(cfg: BenchConfig, servers: Partial<Record<Kind, RunningServer>>, specs: Spec[], rounds = cfg.rounds): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const spec of specs) {
       let position = 0;
@@ -282,11 +293,11 @@ async function alternate(cfg: BenchConfig, servers: Partial<Record<Kind, Running
   for (const spec of specs) finish(spec.result);
 }
 
-function wanted(cfg: BenchConfig, id: string): boolean {
+export function wanted(cfg: BenchConfig, id: string): boolean {
   return cfg.only.length === 0 || cfg.only.some((o) => id.startsWith(o));
 }
 
-function fmtGroups(n: number): string {
+export function fmtGroups(n: number): string {
   return n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n);
 }
 
