@@ -516,7 +516,7 @@ async function referenceViaPersistence(
   let preloadResult: PreloadResult;
   let loaderRss: number;
   let loaderIdleRss: number;
-  let stopping = Date.now();
+  let stopping: number;
   try {
     preloadResult = await preload(loader, { groups, series, connections: cfg.preloadConnections, budgetMs: cfg.preloadBudgetMs });
     await sleep(cfg.settleMs);

@@ -350,7 +350,7 @@ class Parser {
       i++;
       const valueStart = i;
       let escaped = false;
-      let c = 0;
+      let c: number;
       while (i < end && (c = src.charCodeAt(i)) !== DQUOTE) {
         if (c === BACKSLASH) {
           escaped = true;

@@ -518,7 +518,7 @@ const valid: Case[] = [
         {
           labels: [],
           histogram: {
-            sampleCount: 18446744073709551615,
+            sampleCount: 2 ** 64, // 2^64 - 1 as the nearest double
             sampleSum: 0,
             buckets: [],
             zeroCount: 2 ** 53,

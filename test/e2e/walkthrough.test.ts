@@ -241,7 +241,7 @@ test('real Prometheus scrapes ours (honor_labels: true) and ingests the pushed s
     );
     const p = prom;
     const describe = async () => {
-      let targets = '';
+      let targets: string;
       try {
         targets = JSON.stringify(await activeTargets(p.url));
       } catch (e) {

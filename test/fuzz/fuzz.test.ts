@@ -602,7 +602,7 @@ async function check(property: string, r: RawRequest, known: Record<string, stri
   try {
     answer = await sendRaw(gw.port, r, opts.withHost ?? true);
   } catch (e) {
-    throw new Error(`no answer to ${describe(r)}: ${(e as Error).message}\nserver output:\n${gw.output().slice(-2000)}`);
+    throw new Error(`no answer to ${describe(r)}: ${(e as Error).message}\nserver output:\n${gw.output().slice(-2000)}`, { cause: e });
   }
   const t1 = Date.now();
   const bodyText = answer.body.toString('utf8');
@@ -615,7 +615,7 @@ async function check(property: string, r: RawRequest, known: Record<string, stri
     try {
       assertUnchangedExceptFailureStamp(state, after, answer, t0, t1, known);
     } catch (e) {
-      throw new Error(`${(e as Error).message}\nrequest: ${describe(r)}\nanswer: ${answer.status} ${bodyText.slice(0, 300)}\nbefore: ${state.slice(0, 3000)}\nafter:  ${after.slice(0, 3000)}`);
+      throw new Error(`${(e as Error).message}\nrequest: ${describe(r)}\nanswer: ${answer.status} ${bodyText.slice(0, 300)}\nbefore: ${state.slice(0, 3000)}\nafter:  ${after.slice(0, 3000)}`, { cause: e });
     }
   }
   state = after;

@@ -143,7 +143,7 @@ function valueText(type: string, m: MetricJson): string {
 
 function familyHtml(g: GroupSummary, name: string, type: string, help: string, count: number, fam: FamilyJson | undefined): string {
   const key = g.id + '\n' + name;
-  let table = '';
+  let table: string;
   if (fam !== undefined) {
     const rows = fam.metrics.slice(0, MAX_SERIES_ROWS).map((m) => {
       const own = Object.entries(m.labels).filter(([k, v]) => !(k in g.labels) && !(k === 'instance' && v === ''));
