@@ -8,6 +8,7 @@ export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'src/parse/gen/', 'test/tooling/fixtures/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } } },
   {
     files: ['**/*.ts'],
     languageOptions: {
