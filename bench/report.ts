@@ -18,7 +18,7 @@ export interface Row {
   flags: string;
 }
 
-export function fmtValue(v: number, unit: string): string {
+function fmtValue(v: number, unit: string): string {
   if (!Number.isFinite(v)) return 'n/a';
   if (unit === 'ms' || unit === 's') return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
   if (unit === 'KiB' || unit === 'MiB') return v >= 100 ? v.toFixed(0) : v.toFixed(1);
@@ -26,7 +26,7 @@ export function fmtValue(v: number, unit: string): string {
   return v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
-export function fmtRatio(r: number): string {
+function fmtRatio(r: number): string {
   if (!Number.isFinite(r)) return 'n/a';
   if (r >= 100) return `${r.toFixed(0)}×`;
   if (r >= 10) return `${r.toFixed(1)}×`;
@@ -35,7 +35,7 @@ export function fmtRatio(r: number): string {
 }
 
 /** Median CPU (cores) other processes used during a scenario's kept windows, per gateway. */
-export function scenarioOtherCores(s: ScenarioResult): Record<Kind, number> {
+function scenarioOtherCores(s: ScenarioResult): Record<Kind, number> {
   const med = (k: Kind) => median(s.rounds[k].map((r) => r.values.otherCores).filter((x): x is number => Number.isFinite(x)));
   return { ours: med('ours'), reference: med('reference') };
 }
@@ -165,8 +165,8 @@ export function otherCpu(out: BenchOutput): { median: number; max: number; windo
   return { median, max: xs.length ? xs[xs.length - 1] : NaN, windows: xs.length, busyWindows: xs.filter((x) => x >= 0.25).length };
 }
 
-export const BEGIN = '<!-- BEGIN GENERATED: written by `npm run bench`; edits between these markers are overwritten -->';
-export const END = '<!-- END GENERATED -->';
+const BEGIN = '<!-- BEGIN GENERATED: written by `npm run bench`; edits between these markers are overwritten -->';
+const END = '<!-- END GENERATED -->';
 
 export function generatedSection(opts: {
   when: string;

@@ -742,7 +742,7 @@ function isRealNumber(s: string): boolean {
 }
 
 /** The ABNF's number: a realnumber, [sign] inf/infinity or nan (case-insensitive). */
-export function parseNumber(s: string): number | undefined {
+function parseNumber(s: string): number | undefined {
   if (isRealNumber(s)) return Number(s);
   const lower = s.toLowerCase();
   switch (lower) {

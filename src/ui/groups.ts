@@ -9,8 +9,8 @@ import type { GroupSummary, GroupsPage, PageQuery } from './types.js';
 const PUSH_TIME = 'push_time_seconds';
 const PUSH_FAILURE_TIME = 'push_failure_time_seconds';
 
-export const DEFAULT_LIMIT = 50;
-export const MAX_LIMIT = 1000;
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 1000;
 
 interface Entry {
   group: Group;
@@ -44,12 +44,12 @@ function b64(s: string): string {
 }
 
 /** The URL-safe id of a group (see GroupSummary.id). */
-export function groupKey(id: string): string {
+function groupKey(id: string): string {
   return b64(id);
 }
 
 /** The group's push path, every value @base64; an empty value as '=' so the segment stays. */
-export function groupPath(labels: Readonly<Record<string, string>>): string {
+function groupPath(labels: Readonly<Record<string, string>>): string {
   let p = `/metrics/job@base64/${b64(labels.job ?? '') || '='}`;
   for (const [k, v] of Object.entries(labels)) if (k !== 'job') p += `/${k}@base64/${b64(v) || '='}`;
   return p;

@@ -3,12 +3,12 @@
 import type { BuildInfo } from '../selfmetrics.js';
 import type { PageData } from './types.js';
 
-export function esc(s: string): string {
+function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** JSON safe inside <script>: no `<` (so no `</script>` or `<!--`), no line separators. */
-export function scriptJson(value: unknown): string {
+function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
@@ -98,7 +98,7 @@ function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export function formatUptime(ms: number): string {
+function formatUptime(ms: number): string {
   let s = Math.max(0, Math.floor(ms / 1000));
   const d = Math.floor(s / 86400);
   s -= d * 86400;
