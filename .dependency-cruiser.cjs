@@ -39,7 +39,8 @@ module.exports = {
     },
     {
       name: 'lib-is-a-leaf',
-      comment: 'src/lib/ (Go-compatible strings and numbers, text-format helpers) uses only node builtins and model.ts.',
+      comment:
+        'src/lib/ (Go-compatible strings and numbers, text-format helpers) uses only node builtins and model.ts.',
       severity: 'error',
       from: { path: '^src/lib/' },
       to: { pathNot: ['^src/lib/', '^src/model\\.ts$'], dependencyTypesNot: ['core'] },
@@ -84,12 +85,9 @@ module.exports = {
     forbid('ui-below-http', 'The HTTP server serves the UI; the UI does not call into the server.', '^src/ui/', [
       '^src/http/',
     ]),
-    forbid(
-      'src-not-to-tests-or-tools',
-      'The gateway ships without test/, bench/ and scripts/.',
-      '^src/',
-      ['^(test|bench|scripts)/'],
-    ),
+    forbid('src-not-to-tests-or-tools', 'The gateway ships without test/, bench/ and scripts/.', '^src/', [
+      '^(test|bench|scripts)/',
+    ]),
     {
       name: 'src-not-to-dev-dependencies',
       comment: 'The published package installs only dependencies, not devDependencies.',

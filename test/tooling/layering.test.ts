@@ -42,14 +42,17 @@ function check(files: Record<string, string>): { status: number | null; output: 
 // A tree in the intended direction: lib <- parse <- store <- expose, persist <- http, ui <- main.
 const clean: Record<string, string> = {
   'src/model.ts': 'export type Sample = { value: number };\n',
-  'src/lib/quote.ts': "import { Buffer } from 'node:buffer';\nexport const quote = (s: string) => Buffer.from(s).toString();\n",
+  'src/lib/quote.ts':
+    "import { Buffer } from 'node:buffer';\nexport const quote = (s: string) => Buffer.from(s).toString();\n",
   'src/parse/text.ts': "import { quote } from '../lib/quote.js';\nexport const parse = (s: string) => quote(s);\n",
   'src/store/x.ts': "import { parse } from '../parse/text.js';\nexport const x = parse('x');\n",
   'src/expose/y.ts': "import { x } from '../store/x.js';\nexport const y = x;\n",
-  'src/persist/z.ts': "import type { Sample } from '../model.js';\nimport { x } from '../store/x.js';\n" +
+  'src/persist/z.ts':
+    "import type { Sample } from '../model.js';\nimport { x } from '../store/x.js';\n" +
     'export const z: Sample = { value: x.length };\n',
   'src/config.ts': "import { y } from './expose/y.js';\nexport const config = y;\n",
-  'src/http/server.ts': "import { config } from '../config.js';\nimport { page } from '../ui/index.js';\n" +
+  'src/http/server.ts':
+    "import { config } from '../config.js';\nimport { page } from '../ui/index.js';\n" +
     'export const serve = () => config + page;\n',
   'src/ui/index.ts': "import { y } from '../expose/y.js';\nexport const page = y;\n",
   'src/main.ts': "import { serve } from './http/server.js';\nimport { z } from './persist/z.js';\nserve();\nvoid z;\n",

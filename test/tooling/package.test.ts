@@ -27,7 +27,8 @@ const files = packedFiles();
 test('no test, benchmark, golden, script or TypeScript source is packed', () => {
   const unwanted = [...files].filter(
     (f) =>
-      /\.test\.js$|\.ts$|\.map$|golden/.test(f) || /^(src|test|bench|scripts|docs|dist\/(test|bench|scripts))\//.test(f),
+      /\.test\.js$|\.ts$|\.map$|golden/.test(f) ||
+      /^(src|test|bench|scripts|docs|dist\/(test|bench|scripts))\//.test(f),
   );
   assert.deepEqual(unwanted, []);
   const outside = [...files].filter((f) => !f.startsWith('dist/src/') && !['package.json', 'README.md'].includes(f));
