@@ -2,9 +2,9 @@
 //   src/model.ts (leaf) <- src/lib/ <- src/parse/ <- src/store/ <- src/expose/, src/persist/
 //     <- the app modules (config, log, ...) <- src/http/, src/ui/ <- src/main.ts
 // so a store change never has to reach into rendering or persistence, and the store can be
-// reused (and tested) without either. Unit tests (*.test.ts) may cross layers to test round trips;
+// reused (and tested) without either. Tests (*.test.ts, shared *.suite.ts) may cross layers;
 // they still count for cycles.
-const TEST = '\\.test\\.ts$';
+const TEST = '\\.(test|suite)\\.ts$';
 // Top-level modules the app is wired from; they may use the layers below, nothing under src/ may
 // use main.ts. Any other file directly in src/ is a helper that belongs in a layer (src/lib/).
 const APP = '^src/(selfmetrics|config|log|duration|idlegc|nodeflags)\\.ts$';

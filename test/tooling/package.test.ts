@@ -53,3 +53,11 @@ test('main.js and every module it loads are packed', () => {
   assert.ok(seen.has('dist/src/ui/client/app.js'), 'the walk reaches the browser script');
   assert.ok(seen.size > 30, `only ${seen.size} modules reached from main.js`);
 });
+
+test('no packed module is test code under another name (e.g. a shared *.suite.js)', () => {
+  const testCode = [...files].filter(
+    (f) =>
+      f.endsWith('.js') && /'node:test'|'node:assert|\/test\/support\//.test(readFileSync(path.join(ROOT, f), 'utf8')),
+  );
+  assert.deepEqual(testCode, []);
+});
