@@ -36,9 +36,9 @@ const q = (over: Partial<ReturnType<typeof parseQuery>> = {}) => ({ filter: '', 
 
 test('groups are ordered by job, then grouping key; filter words must all match', async () => {
   const store = new MemoryStore();
-  put(store, { job: 'zeta', instance: 'a' }, [gauge('disk_free_bytes', 1)]);
-  put(store, { job: 'alpha', instance: 'b' }, [gauge('cpu_seconds', 1)]);
-  put(store, { job: 'alpha', instance: 'a', path: '/var/TMP' }, [gauge('cpu_seconds', 2)]);
+  await put(store, { job: 'zeta', instance: 'a' }, [gauge('disk_free_bytes', 1)]);
+  await put(store, { job: 'alpha', instance: 'b' }, [gauge('cpu_seconds', 1)]);
+  await put(store, { job: 'alpha', instance: 'a', path: '/var/TMP' }, [gauge('cpu_seconds', 2)]);
   const index = new GroupIndex(store);
   const labels = (p: GroupsPage) => p.groups.map((g) => g.labels);
   assert.deepEqual(labels(index.page(q())), [
@@ -57,7 +57,7 @@ test('groups are ordered by job, then grouping key; filter words must all match'
 
 test('summaries: push times, failure, families without the push-time families', async () => {
   const store = new MemoryStore();
-  put(store, { job: 'j' }, [gauge('a', 1), { name: 'b', type: 'counter', metrics: [{ labels: [{ name: 'x', value: '1' }], value: 1 }, { labels: [{ name: 'x', value: '2' }], value: 2 }] }]);
+  await put(store, { job: 'j' }, [gauge('a', 1), { name: 'b', type: 'counter', metrics: [{ labels: [{ name: 'x', value: '1' }], value: 1 }, { labels: [{ name: 'x', value: '2' }], value: 2 }] }]);
   const index = new GroupIndex(store);
   const [g] = index.page(q()).groups;
   assert.equal(g.lastPushMs, clock);
@@ -77,14 +77,14 @@ test('summaries: push times, failure, families without the push-time families', 
   assert.equal(p.groups[0].lastFailureMs, clock + 500);
   assert.equal(p.groups[0].series, 3);
   assert.equal(index.page(q({ failedOnly: true })).matched, 1);
-  put(store, { job: 'j' }, [gauge('a', 1)]);
+  await put(store, { job: 'j' }, [gauge('a', 1)]);
   assert.equal(index.page(q({ failedOnly: true })).matched, 0);
   index.close();
 });
 
 test('paging, past-the-end offsets, and updates after push, delete and wipe', async () => {
   const store = new MemoryStore();
-  for (let i = 0; i < 25; i++) put(store, { job: 'j', instance: `i${String(i).padStart(2, '0')}` }, [gauge('m', i)]);
+  for (let i = 0; i < 25; i++) await put(store, { job: 'j', instance: `i${String(i).padStart(2, '0')}` }, [gauge('m', i)]);
   const index = new GroupIndex(store);
   const p = index.page(q({ offset: 10, limit: 10 }));
   assert.equal(p.total, 25);
@@ -95,9 +95,9 @@ test('paging, past-the-end offsets, and updates after push, delete and wipe', as
   assert.equal(last.offset, 20);
   assert.equal(last.groups.length, 5);
   // Changes show up.
-  put(store, { job: 'a' }, [gauge('new_metric', 1)]);
+  await put(store, { job: 'a' }, [gauge('new_metric', 1)]);
   assert.equal(index.page(q()).groups[0].labels.job, 'a');
-  put(store, { job: 'a' }, [gauge('renamed_metric', 1)]);
+  await put(store, { job: 'a' }, [gauge('renamed_metric', 1)]);
   assert.equal(index.page(q({ filter: 'new_metric' })).matched, 0);
   assert.equal(index.page(q({ filter: 'renamed_metric' })).matched, 1);
   await store.delete({ job: 'a' });
@@ -194,8 +194,8 @@ function pageData(html: string): PageData {
 test('the page: reference headers, embedded first page (script-safe), prefixed links', async () => {
   const store = new MemoryStore();
   const evil = '</script><script>alert(1)</script>\u2028';
-  put(store, { job: 'j', note: evil }, [gauge('a', 1)]);
-  put(store, { job: 'k' }, [gauge('b', 1)]);
+  await put(store, { job: 'j', note: evil }, [gauge('a', 1)]);
+  await put(store, { job: 'k' }, [gauge('b', 1)]);
   const ui = createUi({ store, config: config(['--web.route-prefix=/pfx', '--web.enable-admin-api']), build: BUILD, startMs: clock });
   const base = await serve(ui, '/pfx');
   const r = await get(base + '/pfx/?filter=j&limit=10');
@@ -222,7 +222,7 @@ test('the page: reference headers, embedded first page (script-safe), prefixed l
 
 test('the groups API: a page, one group as /api/v1/metrics shows it, 404 for an unknown group', async () => {
   const store = new MemoryStore();
-  put(store, { job: 'j', path: '/a b/ü' }, [gauge('a', 1.5, { x: 'y' })]);
+  await put(store, { job: 'j', path: '/a b/ü' }, [gauge('a', 1.5, { x: 'y' })]);
   const ui = createUi({ store, config: config(), build: BUILD, startMs: clock });
   const base = await serve(ui);
   const list = await get(base + '/api/v1/groups?filter=ü');
@@ -270,7 +270,7 @@ test('static files: script and style, gzip, validators, versioned caching, 404',
 
 test('the status page: build, flags, start time, counts; escaped', async () => {
   const store = new MemoryStore();
-  put(store, { job: 'j' }, [gauge('a', 1)]);
+  await put(store, { job: 'j' }, [gauge('a', 1)]);
   const ui = createUi({ store, config: config(['--web.external-url=http://h/<x>']), build: { ...BUILD, branch: '<b>&' }, startMs: Date.UTC(2026, 0, 2, 3, 4, 5) });
   const base = await serve(ui);
   const r = await get(base + '/status');
