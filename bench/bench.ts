@@ -13,8 +13,27 @@ import { referenceAvailable } from '../test/support/servers.js';
 import { pushChart } from './chart.js';
 import { killAllNow, loadAvg1, stopAll, waitQuiet } from './gateways.js';
 import { machineInfo, type MachineInfo } from './machine.js';
-import { busyNotes, consoleTable, generatedSection, markdownTable, mergeDoc, otherCpu, problems, rows, type Row } from './report.js';
-import { emptyState, noLossState, largeState, memoryState, midState, startupState, type BenchConfig, type BenchOutput } from './scenarios.js';
+import {
+  busyNotes,
+  consoleTable,
+  generatedSection,
+  markdownTable,
+  mergeDoc,
+  otherCpu,
+  problems,
+  rows,
+  type Row,
+} from './report.js';
+import {
+  emptyState,
+  noLossState,
+  largeState,
+  memoryState,
+  midState,
+  startupState,
+  type BenchConfig,
+  type BenchOutput,
+} from './scenarios.js';
 import { bigState, fixedState, fleetState, isUsersScenario, usersConfig } from './users.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -56,8 +75,8 @@ function parseArgs(argv: string[]): Args {
           '  --retries=N measure a window again when other processes used >= 0.5 cores during it, at most N\n' +
           '              times per run (full run default 5, quick 0), after waiting up to 10 s for quiet\n' +
           '  --report-only[=FILE[,FILE...]]  run nothing; print the table and rewrite the docs from saved results\n' +
-          '              (default bench/results.json); several files are merged, the first one\'s scenarios first and\n' +
-          '              winning over the others\' (e.g. a full --only=fleet,prom,fixed,big run with bench/results.json)\n',
+          "              (default bench/results.json); several files are merged, the first one's scenarios first and\n" +
+          "              winning over the others' (e.g. a full --only=fleet,prom,fixed,big run with bench/results.json)\n",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
@@ -67,7 +86,18 @@ function parseArgs(argv: string[]): Args {
 
 function config(a: Args): BenchConfig {
   const log = (m: string) => process.stdout.write(m + '\n');
-  const base = { users: usersConfig(a.quick), noisyCores: 0.5, series: 20, memSeries: 10, pushConnections: 32, scrapeConnections: 4, preloadConnections: 8, requestTimeoutMs: 60_000, only: a.only, log };
+  const base = {
+    users: usersConfig(a.quick),
+    noisyCores: 0.5,
+    series: 20,
+    memSeries: 10,
+    pushConnections: 32,
+    scrapeConnections: 4,
+    preloadConnections: 8,
+    requestTimeoutMs: 60_000,
+    only: a.only,
+    log,
+  };
   if (a.quick) {
     return {
       ...base,
@@ -112,7 +142,10 @@ async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   if (args.reportOnly !== undefined) return reportOnly(args.reportOnly);
   const cfg = config(args);
-  if (!referenceAvailable()) throw new Error('the reference Pushgateway is not installed (set REFERENCE_PUSHGATEWAY or install prometheus-pushgateway)');
+  if (!referenceAvailable())
+    throw new Error(
+      'the reference Pushgateway is not installed (set REFERENCE_PUSHGATEWAY or install prometheus-pushgateway)',
+    );
   const machine = machineInfo();
   const waitS = args.waitQuietS ?? (cfg.quick ? 0 : 60);
   if (waitS > 0) {
@@ -142,12 +175,22 @@ async function main(): Promise<number> {
   );
   const out: BenchOutput = { scenarios: [], preloads: [], notes: [] };
   let failed = false;
-  for (const state of [fleetState, fixedState, bigState, emptyState, noLossState, midState, largeState, memoryState, startupState]) {
+  for (const state of [
+    fleetState,
+    fixedState,
+    bigState,
+    emptyState,
+    noLossState,
+    midState,
+    largeState,
+    memoryState,
+    startupState,
+  ]) {
     try {
       await state(cfg, out);
     } catch (e) {
       failed = true;
-      const msg = `${state.name} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
+      const msg = `${state.name} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
       process.stderr.write(msg + '\n');
       out.notes.push(msg.split('\n')[0]);
     } finally {
@@ -169,7 +212,9 @@ async function main(): Promise<number> {
     ...out,
   };
   printSummary(results);
-  const resultsFile = path.resolve(args.out ?? path.join(ROOT, 'bench', cfg.quick ? 'results.quick.json' : 'results.json'));
+  const resultsFile = path.resolve(
+    args.out ?? path.join(ROOT, 'bench', cfg.quick ? 'results.quick.json' : 'results.json'),
+  );
   writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
   process.stdout.write(`\nwrote ${path.relative(process.cwd(), resultsFile)}\n`);
   if (!cfg.quick && args.docs && cfg.only.length === 0) writeDocs(results);
@@ -209,7 +254,9 @@ function roundsText(r: SavedResults): string {
 }
 
 function printSummary(r: SavedResults): void {
-  process.stdout.write(`\nMedians: ${roundsText(r)} (↑ higher is better, ↓ lower is better; "!" = non-2xx answers, failures or caps; "busy" = other processes used the CPUs, see below)\n\n`);
+  process.stdout.write(
+    `\nMedians: ${roundsText(r)} (↑ higher is better, ↓ lower is better; "!" = non-2xx answers, failures or caps; "busy" = other processes used the CPUs, see below)\n\n`,
+  );
   process.stdout.write(consoleTable(r.table) + '\n');
   if (r.problems.length) {
     process.stdout.write('\nProblems and notes:\n');
@@ -266,7 +313,10 @@ function writeDocs(r: SavedResults): void {
     out: r,
     chartFile: 'performance-push.svg',
   });
-  writeFileSync(docFile, mergeDoc(docFile, generated, (g) => `# Performance\n\n${g}\n`));
+  writeFileSync(
+    docFile,
+    mergeDoc(docFile, generated, (g) => `# Performance\n\n${g}\n`),
+  );
   process.stdout.write('wrote docs/performance.md (generated section) and docs/performance-push.svg\n');
 }
 
@@ -283,7 +333,13 @@ function mergeResults(files: string[]): SavedResults {
     for (const s of mine) seen.add(s.id);
     scenarios.push(...mine);
     const m = r.machine;
-    runs.push({ when: r.generatedAt, commit: m.oursCommit + (m.oursSrcDirty ? '+dirty' : ''), minutes: r.totalSeconds / 60, loadAvg: r.loadAvg, ids: mine.map((s) => s.id) });
+    runs.push({
+      when: r.generatedAt,
+      commit: m.oursCommit + (m.oursSrcDirty ? '+dirty' : ''),
+      minutes: r.totalSeconds / 60,
+      loadAvg: r.loadAvg,
+      ids: mine.map((s) => s.id),
+    });
   }
   const merged: SavedResults = {
     ...all[0],
@@ -323,7 +379,7 @@ main().then(
     process.exitCode = code;
   },
   async (e: unknown) => {
-    process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     await stopAll();
     process.exitCode = 1;
   },

@@ -57,11 +57,16 @@ export function pushChart(spec: ChartSpec): string {
   );
   // Grid: decades (solid) and 2×, 5× (dotted).
   for (let d = lo; d <= hi * 1.0001; d *= 10) {
-    parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${y(d).toFixed(1)}" y2="${y(d).toFixed(1)}" stroke="#cccccc"/>`);
+    parts.push(
+      `<line x1="${m.left}" x2="${m.left + pw}" y1="${y(d).toFixed(1)}" y2="${y(d).toFixed(1)}" stroke="#cccccc"/>`,
+    );
     parts.push(`<text x="${m.left - 8}" y="${(y(d) + 4).toFixed(1)}" text-anchor="end">${tickLabel(d)}</text>`);
     for (const k of [2, 5]) {
       const v = d * k;
-      if (v < hi) parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#eeeeee" stroke-dasharray="2,3"/>`);
+      if (v < hi)
+        parts.push(
+          `<line x1="${m.left}" x2="${m.left + pw}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#eeeeee" stroke-dasharray="2,3"/>`,
+        );
     }
   }
   parts.push(`<line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${m.top + ph}" stroke="#333333"/>`);
@@ -70,7 +75,9 @@ export function pushChart(spec: ChartSpec): string {
     parts.push(`<line x1="${x(i)}" x2="${x(i)}" y1="${m.top + ph}" y2="${m.top + ph + 5}" stroke="#333333"/>`);
     parts.push(`<text x="${x(i)}" y="${m.top + ph + 20}" text-anchor="middle">${esc(label)}</text>`);
   });
-  parts.push(`<text x="${m.left + pw / 2}" y="${H - 16}" text-anchor="middle" fill="#333333">${esc(spec.xTitle)}</text>`);
+  parts.push(
+    `<text x="${m.left + pw / 2}" y="${H - 16}" text-anchor="middle" fill="#333333">${esc(spec.xTitle)}</text>`,
+  );
   parts.push(
     `<text x="20" y="${m.top + ph / 2}" text-anchor="middle" fill="#333333" transform="rotate(-90 20 ${m.top + ph / 2})">${esc(spec.yTitle)}</text>`,
   );
@@ -93,10 +100,14 @@ export function pushChart(spec: ChartSpec): string {
       parts.push(`<circle cx="${p.x.toFixed(1)}" cy="${p.y.toFixed(1)}" r="4.5" fill="${s.color}"/>`);
       // First series labelled above its points, the others below unless that reaches the axis.
       const dy = si === 0 || p.y + 18 > m.top + ph - 4 ? -10 : 18;
-      parts.push(`<text x="${(p.x + 6).toFixed(1)}" y="${(p.y + dy).toFixed(1)}" fill="${s.color}" font-weight="bold">${fmt(p.v)}</text>`);
+      parts.push(
+        `<text x="${(p.x + 6).toFixed(1)}" y="${(p.y + dy).toFixed(1)}" fill="${s.color}" font-weight="bold">${fmt(p.v)}</text>`,
+      );
     }
     const ly = m.top + 10 + si * 22;
-    parts.push(`<line x1="${m.left + pw + 20}" x2="${m.left + pw + 44}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2.5"/>`);
+    parts.push(
+      `<line x1="${m.left + pw + 20}" x2="${m.left + pw + 44}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2.5"/>`,
+    );
     parts.push(`<circle cx="${m.left + pw + 32}" cy="${ly}" r="4.5" fill="${s.color}"/>`);
     parts.push(`<text x="${m.left + pw + 52}" y="${ly + 4}">${esc(s.name)}</text>`);
   });

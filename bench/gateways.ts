@@ -131,7 +131,13 @@ export function machineBusyMs(): number {
  * Waits until processes on the machine use less than `cores` CPU cores over `samples` consecutive
  * `sampleMs` periods, or until `maxMs` has passed. Returns whether it got quiet.
  */
-export async function waitQuiet(opts: { cores: number; maxMs: number; sampleMs?: number; samples?: number; onBusy?: (cores: number) => void }): Promise<boolean> {
+export async function waitQuiet(opts: {
+  cores: number;
+  maxMs: number;
+  sampleMs?: number;
+  samples?: number;
+  onBusy?: (cores: number) => void;
+}): Promise<boolean> {
   const sampleMs = opts.sampleMs ?? 2000;
   const need = opts.samples ?? 1;
   const deadline = Date.now() + opts.maxMs;
@@ -155,7 +161,10 @@ export async function waitQuiet(opts: { cores: number; maxMs: number; sampleMs?:
  * timed out are still processed), so that it does not eat into the next window of the other
  * gateway: until it uses less than `cores` over a `sampleMs` sample, at most `maxMs`. Returns the ms waited.
  */
-export async function waitIdle(s: Pick<RunningServer, 'proc'>, opts: { cores?: number; sampleMs?: number; maxMs?: number } = {}): Promise<number> {
+export async function waitIdle(
+  s: Pick<RunningServer, 'proc'>,
+  opts: { cores?: number; sampleMs?: number; maxMs?: number } = {},
+): Promise<number> {
   const cores = opts.cores ?? 0.15;
   const sampleMs = opts.sampleMs ?? 250;
   const t0 = Date.now();
@@ -229,7 +238,15 @@ export interface PreloadResult {
  */
 export async function preload(
   s: RunningServer,
-  opts: { groups: number; series: number; connections: number; budgetMs: number; first?: number; path?: string; bodyFor?: 'fleet' },
+  opts: {
+    groups: number;
+    series: number;
+    connections: number;
+    budgetMs: number;
+    first?: number;
+    path?: string;
+    bodyFor?: 'fleet';
+  },
 ): Promise<PreloadResult> {
   const body = opts.bodyFor === undefined ? pushBody(opts.series) : undefined;
   const first = opts.first ?? 0;

@@ -162,7 +162,10 @@ async function runStream(spec: StreamSpec): Promise<StreamResult> {
         res.on('error', (e) => finish({ status: 0, bytes: n, error: (e as NodeJS.ErrnoException).code ?? e.message }));
       });
       // A deadline for the whole exchange (as a Prometheus scrape timeout), not an idle timeout.
-      const timer = setTimeout(() => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })), Math.max(1, timeoutMs));
+      const timer = setTimeout(
+        () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })),
+        Math.max(1, timeoutMs),
+      );
       req.on('error', (e) => finish({ status: 0, bytes: 0, error: (e as NodeJS.ErrnoException).code ?? e.message }));
       if (body !== undefined) req.end(body);
       else req.end();
@@ -183,7 +186,8 @@ async function runStream(spec: StreamSpec): Promise<StreamResult> {
     } else {
       if (a.error !== undefined) errors[a.error] = (errors[a.error] ?? 0) + 1;
       if (a.error === 'TIMEOUT' || a.error === 'NOT_SENT') timeouts++;
-      if (samples.length < 3) samples.push(`${spec.method} ${path} → ${a.status}${a.error ? ` ${a.error}` : ''} ${a.text ?? ''}`.trim());
+      if (samples.length < 3)
+        samples.push(`${spec.method} ${path} → ${a.status}${a.error ? ` ${a.error}` : ''} ${a.text ?? ''}`.trim());
     }
   };
   const send = async (i: number, scheduled?: number) => {
@@ -206,7 +210,7 @@ async function runStream(spec: StreamSpec): Promise<StreamResult> {
   };
 
   const periodic = async (interval: number) => {
-    for (let tick = 0; issued < max; ) {
+    for (let tick = 0; issued < max;) {
       const at = start + tick * interval;
       if (at >= stopAt) return;
       const wait = at - performance.now();

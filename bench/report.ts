@@ -20,7 +20,7 @@ export interface Row {
   against?: string;
 }
 
-export function fmtValue(v: number, unit: string): string {
+function fmtValue(v: number, unit: string): string {
   if (!Number.isFinite(v)) return 'n/a';
   if (unit === 'ms' || unit === 's') return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
   if (unit === 'KiB' || unit === 'MiB') return v >= 100 ? v.toFixed(0) : v.toFixed(1);
@@ -28,7 +28,7 @@ export function fmtValue(v: number, unit: string): string {
   return v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
-export function fmtRatio(r: number): string {
+function fmtRatio(r: number): string {
   if (!Number.isFinite(r)) return 'n/a';
   if (r >= 100) return `${r.toFixed(0)}×`;
   if (r >= 10) return `${r.toFixed(1)}×`;
@@ -37,8 +37,9 @@ export function fmtRatio(r: number): string {
 }
 
 /** Median CPU (cores) other processes used during a scenario's kept windows, per gateway. */
-export function scenarioOtherCores(s: ScenarioResult): Record<Kind, number> {
-  const med = (k: Kind) => median(s.rounds[k].map((r) => r.values.otherCores).filter((x): x is number => Number.isFinite(x)));
+function scenarioOtherCores(s: ScenarioResult): Record<Kind, number> {
+  const med = (k: Kind) =>
+    median(s.rounds[k].map((r) => r.values.otherCores).filter((x): x is number => Number.isFinite(x)));
   return { ours: med('ours'), reference: med('reference') };
 }
 
@@ -61,10 +62,13 @@ export function busyNotes(scenarios: ScenarioResult[]): string[] {
 export function rows(scenarios: ScenarioResult[]): Row[] {
   const out: Row[] = [];
   for (const s of scenarios) {
-    const bad = (k: Kind) => s.rounds[k].some((r) => r.non2xx > 0 || r.failure !== undefined) || s.skipped[k] !== undefined;
+    const bad = (k: Kind) =>
+      s.rounds[k].some((r) => r.non2xx > 0 || r.failure !== undefined) || s.skipped[k] !== undefined;
     const oc = scenarioOtherCores(s);
     const busy = oc.ours >= BUSY_CORES || oc.reference >= BUSY_CORES;
-    const flags = [bad('ours') ? 'ours!' : '', bad('reference') ? 'ref!' : '', busy ? 'busy' : ''].filter(Boolean).join(' ');
+    const flags = [bad('ours') ? 'ours!' : '', bad('reference') ? 'ref!' : '', busy ? 'busy' : '']
+      .filter(Boolean)
+      .join(' ');
     for (const m of s.metrics) {
       const o = s.median.ours[m.key];
       const r = s.median.reference[m.key];
@@ -77,7 +81,10 @@ export function rows(scenarios: ScenarioResult[]): Row[] {
         ours: o,
         reference: r,
         ratio: Number.isFinite(o) && Number.isFinite(r) && r !== 0 ? o / r : NaN,
-        n: { ours: s.rounds.ours.filter((x) => !x.failure).length, reference: s.rounds.reference.filter((x) => !x.failure).length },
+        n: {
+          ours: s.rounds.ours.filter((x) => !x.failure).length,
+          reference: s.rounds.reference.filter((x) => !x.failure).length,
+        },
         flags,
       });
     }
@@ -95,7 +102,10 @@ export function rows(scenarios: ScenarioResult[]): Row[] {
         ours: o,
         reference: r,
         ratio: Number.isFinite(o) && Number.isFinite(r) && r !== 0 ? o / r : NaN,
-        n: { ours: s.rounds.ours.filter((x) => !x.failure).length, reference: b.rounds.filter((x) => !x.failure).length },
+        n: {
+          ours: s.rounds.ours.filter((x) => !x.failure).length,
+          reference: b.rounds.filter((x) => !x.failure).length,
+        },
         flags,
         against: b.label,
       });
@@ -116,9 +126,20 @@ function metricLabel(r: Row): string {
 
 export function consoleTable(rs: Row[]): string {
   const head = ['scenario', 'metric', 'ours', 'reference', 'ours/ref', ''];
-  const body = rs.map((r) => [r.title, metricLabel(r), fmtValue(r.ours, r.unit), refCell(r), fmtRatio(r.ratio), r.flags]);
+  const body = rs.map((r) => [
+    r.title,
+    metricLabel(r),
+    fmtValue(r.ours, r.unit),
+    refCell(r),
+    fmtRatio(r.ratio),
+    r.flags,
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  ')];
   let last = '';
   for (let i = 0; i < rs.length; i++) {
@@ -137,7 +158,9 @@ export function markdownTable(rs: Row[]): string {
     const flagText = r.flags
       .split(' ')
       .filter(Boolean)
-      .map((f) => (f === 'busy' ? 'busy machine, see notes' : f === 'ours!' ? 'ours had problems' : 'reference had problems'))
+      .map((f) =>
+        f === 'busy' ? 'busy machine, see notes' : f === 'ours!' ? 'ours had problems' : 'reference had problems',
+      )
       .join('; ');
     const title = r.title === last ? '' : r.title + (flagText ? ` (${flagText})` : '');
     last = r.title;
@@ -156,14 +179,17 @@ export function problems(out: BenchOutput): string[] {
       const total = rounds.reduce((a, r) => a + (r.values.requests ?? 0), 0);
       if (non2xx > 0) {
         const statuses: Record<string, number> = {};
-        for (const r of rounds) for (const [c, n] of Object.entries(r.statuses)) if (!/ 2\d\d$/.test(c)) statuses[c] = (statuses[c] ?? 0) + n;
+        for (const r of rounds)
+          for (const [c, n] of Object.entries(r.statuses)) if (!/ 2\d\d$/.test(c)) statuses[c] = (statuses[c] ?? 0) + n;
         const errors: Record<string, number> = {};
         for (const r of rounds) for (const [c, n] of Object.entries(r.errors)) errors[c] = (errors[c] ?? 0) + n;
         const samples = rounds.flatMap((r) => r.samples).slice(0, 2);
         list.push(
           `${s.id}, ${k}: ${non2xx} of ${total || '?'} requests not answered with 2xx — ${JSON.stringify(statuses)}` +
             (Object.keys(errors).length ? ` errors ${JSON.stringify(errors)}` : '') +
-            (samples.length ? `; e.g. ${samples.map((x) => `\`${x.replace(/\s+/g, ' ').slice(0, 200)}\``).join(', ')}` : ''),
+            (samples.length
+              ? `; e.g. ${samples.map((x) => `\`${x.replace(/\s+/g, ' ').slice(0, 200)}\``).join(', ')}`
+              : ''),
         );
       }
       for (const r of rounds) if (r.failure) list.push(`${s.id}, ${k}, round ${r.round + 1}: failed — ${r.failure}`);
@@ -172,7 +198,9 @@ export function problems(out: BenchOutput): string[] {
   }
   for (const p of out.preloads) {
     if (p.groupsVerified !== undefined && p.groupsVerified !== p.result.loaded) {
-      list.push(`preload ${p.state}, ${p.kind}: ${p.result.loaded} pushes answered 2xx but /metrics shows ${p.groupsVerified} groups`);
+      list.push(
+        `preload ${p.state}, ${p.kind}: ${p.result.loaded} pushes answered 2xx but /metrics shows ${p.groupsVerified} groups`,
+      );
     }
   }
   list.push(...out.notes);
@@ -187,11 +215,16 @@ export function otherCpu(out: BenchOutput): { median: number; max: number; windo
     .filter((x): x is number => Number.isFinite(x))
     .sort((a, b) => a - b);
   const median = xs.length ? xs[xs.length >> 1] : NaN;
-  return { median, max: xs.length ? xs[xs.length - 1] : NaN, windows: xs.length, busyWindows: xs.filter((x) => x >= 0.25).length };
+  return {
+    median,
+    max: xs.length ? xs[xs.length - 1] : NaN,
+    windows: xs.length,
+    busyWindows: xs.filter((x) => x >= 0.25).length,
+  };
 }
 
-export const BEGIN = '<!-- BEGIN GENERATED: written by `npm run bench`; edits between these markers are overwritten -->';
-export const END = '<!-- END GENERATED -->';
+const BEGIN = '<!-- BEGIN GENERATED: written by `npm run bench`; edits between these markers are overwritten -->';
+const END = '<!-- END GENERATED -->';
 
 export function generatedSection(opts: {
   when: string;
@@ -235,7 +268,9 @@ export function generatedSection(opts: {
     lines.push(
       `Other activity on the machine during the measurement windows (CPU used by anything but the measured server and the load generator): ` +
         `median ${oc.median.toFixed(2)} cores, max ${oc.max.toFixed(2)}; ${oc.busyWindows} of ${oc.windows} windows had ≥ 0.25 cores of it. ` +
-        (merged ? '' : `1-minute load average ${opts.loadAvg.start.toFixed(2)} at the start, ${opts.loadAvg.end.toFixed(2)} at the end. `) +
+        (merged
+          ? ''
+          : `1-minute load average ${opts.loadAvg.start.toFixed(2)} at the start, ${opts.loadAvg.end.toFixed(2)} at the end. `) +
         `${out.scenarios.reduce((a, s) => a + s.discarded.length, 0)} windows during which other processes used ≥ 0.5 cores were measured again and the quieter kept. ` +
         `Per-window figures (server, load generator and other CPU) are in ${merged ? "each run's results file" : '`bench/results.json`'}.`,
       '',

@@ -27,7 +27,33 @@ import {
   type PreloadResult,
 } from './gateways.js';
 import { runLoad, type Job, type JobResult, type StreamSpec } from './load.js';
-import type { UsersConfig } from './users.js';
+
+/** Sizes of the scenarios of bench/users.ts (what users run). */
+export interface UsersConfig {
+  fleetGroups: number[];
+  fleetRates: number[];
+  fleetIntervalsMs: number[];
+  fleetWindowMs: number;
+  fleetRounds: number;
+  /** Pushes in flight at most (the open-loop schedule does not wait for them; latency runs from the schedule). */
+  fleetConnections: number;
+  /** A push not answered this long after its scheduled time is given up. */
+  fleetPushTimeoutMs: number;
+  /** Prometheus' scrape timeout. */
+  scrapeTimeoutMs: number;
+  idleScrapes: number;
+  promGroups: number;
+  promRate: number;
+  promWindowMs: number;
+  promRounds: number;
+  fixedGroups: number;
+  fixedWindowS: number;
+  bigGroups: number;
+  bigRounds: number;
+  bigWindowMs: number;
+  bigPushRate: number;
+  bigPushConnections: number;
+}
 
 export interface BenchConfig {
   quick: boolean;
@@ -140,7 +166,17 @@ export function finish(r: ScenarioResult): ScenarioResult {
 }
 
 export function newResult(id: string, title: string, description: string, metrics: MetricDef[]): ScenarioResult {
-  return { id, title, description, metrics, rounds: { ours: [], reference: [] }, median: { ours: {}, reference: {} }, notes: [], skipped: {}, discarded: [] };
+  return {
+    id,
+    title,
+    description,
+    metrics,
+    rounds: { ours: [], reference: [] },
+    median: { ours: {}, reference: {} },
+    notes: [],
+    skipped: {},
+    discarded: [],
+  };
 }
 
 const PUSH_METRICS: MetricDef[] = [
@@ -161,7 +197,11 @@ export interface Spec {
   values: (r: JobResult) => Record<string, number>;
 }
 
-function pushStream(cfg: BenchConfig, s: RunningServer, o: { connections: number; durationMs: number; cycle: number }): StreamSpec {
+function pushStream(
+  cfg: BenchConfig,
+  s: RunningServer,
+  o: { connections: number; durationMs: number; cycle: number },
+): StreamSpec {
   return {
     name: 'push',
     method: 'PUT',
@@ -193,7 +233,13 @@ function scrapeStream(cfg: BenchConfig, s: RunningServer, o: { gzip: boolean; du
 
 function pushValues(r: JobResult, name = 'push'): Record<string, number> {
   const st = r.streams.find((x) => x.name === name)!;
-  return { pushesPerSec: st.okPerSec, p99Ms: st.latencyMs.p99, p50Ms: st.latencyMs.p50, requests: st.requests, ok: st.ok };
+  return {
+    pushesPerSec: st.okPerSec,
+    p99Ms: st.latencyMs.p99,
+    p50Ms: st.latencyMs.p50,
+    requests: st.requests,
+    ok: st.ok,
+  };
 }
 
 function scrapeValues(r: JobResult, name = 'scrape'): Record<string, number> {
@@ -210,7 +256,14 @@ function scrapeValues(r: JobResult, name = 'scrape'): Record<string, number> {
 
 export const order = (round: number): Kind[] => (round % 2 === 0 ? ['ours', 'reference'] : ['reference', 'ours']);
 
-export async function measureOnce(cfg: BenchConfig, spec: Spec, kind: Kind, s: RunningServer, round: number, position: number): Promise<Round> {
+export async function measureOnce(
+  cfg: BenchConfig,
+  spec: Spec,
+  kind: Kind,
+  s: RunningServer,
+  round: number,
+  position: number,
+): Promise<Round> {
   const t0 = Date.now();
   try {
     if (spec.before) await spec.before(s);
@@ -222,7 +275,8 @@ export async function measureOnce(cfg: BenchConfig, spec: Spec, kind: Kind, s: R
     const machineMs = machineBusyMs() - m0;
     const wallMs = Date.now() - w0;
     const idleWaitMs = await waitIdle(s);
-    if (idleWaitMs > 2000) cfg.log(`  (${kind} kept working ${(idleWaitMs / 1000).toFixed(1)} s after that window; waited for it)`);
+    if (idleWaitMs > 2000)
+      cfg.log(`  (${kind} kept working ${(idleWaitMs / 1000).toFixed(1)} s after that window; waited for it)`);
     const statuses: Record<string, number> = {};
     const errors: Record<string, number> = {};
     const samples: string[] = [];
@@ -233,7 +287,9 @@ export async function measureOnce(cfg: BenchConfig, spec: Spec, kind: Kind, s: R
       samples.push(...st.samples);
       non2xx += st.requests - st.ok;
       if (st.name === 'scrape' && spec.result.id.includes('gzip') && st.ok > 0 && st.contentEncoding !== 'gzip') {
-        spec.result.notes.push(`${kind}: answered a gzip-accepting scrape with Content-Encoding "${st.contentEncoding}"`);
+        spec.result.notes.push(
+          `${kind}: answered a gzip-accepting scrape with Content-Encoding "${st.contentEncoding}"`,
+        );
       }
     }
     const values = spec.values(r);
@@ -243,15 +299,43 @@ export async function measureOnce(cfg: BenchConfig, spec: Spec, kind: Kind, s: R
     values.otherCores = Math.max(0, (machineMs - serverCpuMs - r.loadCpuMs) / wallMs);
     values.idleWaitMs = idleWaitMs;
     values.loadAvg1 = loadAvg1();
-    return { round, position, values, statuses, errors, samples: samples.slice(0, 3), non2xx, loadCpuMs: r.loadCpuMs, serverCpuMs, wallMs: Date.now() - t0 };
+    return {
+      round,
+      position,
+      values,
+      statuses,
+      errors,
+      samples: samples.slice(0, 3),
+      non2xx,
+      loadCpuMs: r.loadCpuMs,
+      serverCpuMs,
+      wallMs: Date.now() - t0,
+    };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    return { round, position, values: {}, statuses: {}, errors: {}, samples: [], non2xx: 0, loadCpuMs: NaN, serverCpuMs: NaN, wallMs: Date.now() - t0, failure: msg };
+    return {
+      round,
+      position,
+      values: {},
+      statuses: {},
+      errors: {},
+      samples: [],
+      non2xx: 0,
+      loadCpuMs: NaN,
+      serverCpuMs: NaN,
+      wallMs: Date.now() - t0,
+      failure: msg,
+    };
   }
 }
 
 /** Runs every spec for `rounds` rounds, alternating which gateway goes first. */
-export async function alternate(cfg: BenchConfig, servers: Partial<Record<Kind, RunningServer>>, specs: Spec[], rounds = cfg.rounds): Promise<void> {
+export async function alternate(
+  cfg: BenchConfig,
+  servers: Partial<Record<Kind, RunningServer>>,
+  specs: Spec[],
+  rounds = cfg.rounds,
+): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const spec of specs) {
       let position = 0;
@@ -259,7 +343,8 @@ export async function alternate(cfg: BenchConfig, servers: Partial<Record<Kind, 
         const s = servers[kind];
         if (s === undefined) continue;
         if (!alive(s)) {
-          spec.result.skipped[kind] ??= `server exited (${s.proc.exitCode ?? s.proc.signalCode}): ${s.output().slice(-500)}`;
+          spec.result.skipped[kind] ??=
+            `server exited (${s.proc.exitCode ?? s.proc.signalCode}): ${s.output().slice(-500)}`;
           continue;
         }
         let r = await measureOnce(cfg, spec, kind, s, round, position);
@@ -267,7 +352,9 @@ export async function alternate(cfg: BenchConfig, servers: Partial<Record<Kind, 
         // (once, within a run-wide budget); the quieter of the two is kept, the other recorded.
         if (!r.failure && r.values.otherCores >= cfg.noisyCores && cfg.retries.left > 0 && r.wallMs < 15_000) {
           cfg.retries.left--;
-          cfg.log(`  (other processes used ${r.values.otherCores.toFixed(2)} cores during that window; measuring it again)`);
+          cfg.log(
+            `  (other processes used ${r.values.otherCores.toFixed(2)} cores during that window; measuring it again)`,
+          );
           // The other (idle) server's own CPU counts as "other" too, so allow a little more than the threshold.
           await waitQuiet({ cores: 0.3, maxMs: cfg.retries.waitMs });
           const again = await measureOnce(cfg, spec, kind, s, round, position);
@@ -352,7 +439,9 @@ export async function emptyState(cfg: BenchConfig, out: BenchOutput): Promise<vo
     specs.push({
       result: push0,
       before: (s) => wipe(s),
-      job: (s) => ({ streams: [pushStream(cfg, s, { connections: cfg.pushConnections, durationMs: cfg.durationMs, cycle: 0 })] }),
+      job: (s) => ({
+        streams: [pushStream(cfg, s, { connections: cfg.pushConnections, durationMs: cfg.durationMs, cycle: 0 })],
+      }),
       values: withGroups,
     });
   }
@@ -389,15 +478,25 @@ export async function emptyState(cfg: BenchConfig, out: BenchOutput): Promise<vo
 export async function noLossState(cfg: BenchConfig, out: BenchOutput): Promise<void> {
   const make = (id: string, title: string, connections: number) => ({
     connections,
-    result: newResult(id, title, `PUT of a ${cfg.series}-series body to a new group per request; ours acknowledges each push only once it is on disk`, PUSH_METRICS),
+    result: newResult(
+      id,
+      title,
+      `PUT of a ${cfg.series}-series body to a new group per request; ours acknowledges each push only once it is on disk`,
+      PUSH_METRICS,
+    ),
   });
-  const cases = [make('sync-push-0', `No-loss mode (--persistence.sync): push, ${cfg.pushConnections} conns`, cfg.pushConnections), make('sync-seq-0', 'No-loss mode (--persistence.sync): sequential push, 1 conn', 1)].filter(
-    (c) => wanted(cfg, c.result.id),
-  );
+  const cases = [
+    make('sync-push-0', `No-loss mode (--persistence.sync): push, ${cfg.pushConnections} conns`, cfg.pushConnections),
+    make('sync-seq-0', 'No-loss mode (--persistence.sync): sequential push, 1 conn', 1),
+  ].filter((c) => wanted(cfg, c.result.id));
   if (cases.length === 0) return;
   cfg.log('state: no-loss mode (ours with --persistence.sync, on a temporary file)');
   const dir = makeTempDir('pgw-bench-sync-');
-  const ours = await start('ours', ['--web.enable-admin-api', `--persistence.file=${path.join(dir, 'store.data')}`, '--persistence.sync']);
+  const ours = await start('ours', [
+    '--web.enable-admin-api',
+    `--persistence.file=${path.join(dir, 'store.data')}`,
+    '--persistence.sync',
+  ]);
   let reference: RunningServer | undefined;
   try {
     reference = await start('reference', ['--web.enable-admin-api']);
@@ -405,7 +504,9 @@ export async function noLossState(cfg: BenchConfig, out: BenchOutput): Promise<v
     const specs: Spec[] = cases.map((c) => ({
       result: c.result,
       before: (s) => wipe(s),
-      job: (s) => ({ streams: [pushStream(cfg, s, { connections: c.connections, durationMs: cfg.durationMs, cycle: 0 })] }),
+      job: (s) => ({
+        streams: [pushStream(cfg, s, { connections: c.connections, durationMs: cfg.durationMs, cycle: 0 })],
+      }),
       values: (r) => pushValues(r),
     }));
     await alternate(cfg, { ours, reference }, specs);
@@ -415,7 +516,9 @@ export async function noLossState(cfg: BenchConfig, out: BenchOutput): Promise<v
       const sync = c.result.median.ours.pushesPerSec;
       const base = plain?.median.ours.pushesPerSec;
       if (base !== undefined && sync !== undefined && base > 0) {
-        c.result.notes.push(`Cost of the mode: ours with --persistence.sync reaches ${(sync / base).toFixed(2)}× ours in default mode (${plain!.id}, same run).`);
+        c.result.notes.push(
+          `Cost of the mode: ours with --persistence.sync reaches ${(sync / base).toFixed(2)}× ours in default mode (${plain!.id}, same run).`,
+        );
       }
       out.scenarios.push(c.result);
     }
@@ -438,7 +541,12 @@ export async function midState(cfg: BenchConfig, out: BenchOutput): Promise<void
     `PUT of a ${cfg.series}-series body, replacing the ${N} stored groups in turn (consecutive pushes go to distinct groups; the store size stays ${N})`,
     PUSH_METRICS,
   );
-  const scrape = newResult(`scrape-${g}`, `Scrape /metrics, ${g} groups, ${cfg.scrapeConnections} conns`, `GET /metrics without Accept-Encoding, ${N} groups × ${cfg.series} series stored`, SCRAPE_METRICS);
+  const scrape = newResult(
+    `scrape-${g}`,
+    `Scrape /metrics, ${g} groups, ${cfg.scrapeConnections} conns`,
+    `GET /metrics without Accept-Encoding, ${N} groups × ${cfg.series} series stored`,
+    SCRAPE_METRICS,
+  );
   const scrapeGz = newResult(
     `scrape-${g}-gzip`,
     `Scrape /metrics gzip, ${g} groups, ${cfg.scrapeConnections} conns`,
@@ -456,21 +564,39 @@ export async function midState(cfg: BenchConfig, out: BenchOutput): Promise<void
       { key: 'scrapeP99Ms', label: 'scrape p99', unit: 'ms', better: 'lower' },
     ],
   );
-  const seq = newResult(`seq-${g}`, `Sequential push, ${g} groups stored, 1 conn`, `PUT replacing the ${N} stored groups in turn, one connection, no concurrency`, PUSH_METRICS);
+  const seq = newResult(
+    `seq-${g}`,
+    `Sequential push, ${g} groups stored, 1 conn`,
+    `PUT replacing the ${N} stored groups in turn, one connection, no concurrency`,
+    PUSH_METRICS,
+  );
   const specs: Spec[] = [];
-  const pushJob = (s: RunningServer): Job => ({ streams: [pushStream(cfg, s, { connections: cfg.pushConnections, durationMs: cfg.durationMs, cycle: N })] });
+  const pushJob = (s: RunningServer): Job => ({
+    streams: [pushStream(cfg, s, { connections: cfg.pushConnections, durationMs: cfg.durationMs, cycle: N })],
+  });
   if (wanted(cfg, push.id)) specs.push({ result: push, job: pushJob, values: (r) => pushValues(r) });
   if (wanted(cfg, scrape.id)) {
-    specs.push({ result: scrape, job: (s) => ({ streams: [scrapeStream(cfg, s, { gzip: false, durationMs: cfg.durationMs })] }), values: (r) => scrapeValues(r) });
+    specs.push({
+      result: scrape,
+      job: (s) => ({ streams: [scrapeStream(cfg, s, { gzip: false, durationMs: cfg.durationMs })] }),
+      values: (r) => scrapeValues(r),
+    });
   }
   if (wanted(cfg, scrapeGz.id)) {
-    specs.push({ result: scrapeGz, job: (s) => ({ streams: [scrapeStream(cfg, s, { gzip: true, durationMs: cfg.durationMs })] }), values: (r) => scrapeValues(r) });
+    specs.push({
+      result: scrapeGz,
+      job: (s) => ({ streams: [scrapeStream(cfg, s, { gzip: true, durationMs: cfg.durationMs })] }),
+      values: (r) => scrapeValues(r),
+    });
   }
   if (wanted(cfg, mixed.id)) {
     specs.push({
       result: mixed,
       job: (s) => ({
-        streams: [pushStream(cfg, s, { connections: cfg.pushConnections, durationMs: cfg.durationMs, cycle: N }), scrapeStream(cfg, s, { gzip: false, durationMs: cfg.durationMs })],
+        streams: [
+          pushStream(cfg, s, { connections: cfg.pushConnections, durationMs: cfg.durationMs, cycle: N }),
+          scrapeStream(cfg, s, { gzip: false, durationMs: cfg.durationMs }),
+        ],
       }),
       values: (r) => {
         const p = pushValues(r);
@@ -480,7 +606,11 @@ export async function midState(cfg: BenchConfig, out: BenchOutput): Promise<void
     });
   }
   if (wanted(cfg, seq.id)) {
-    specs.push({ result: seq, job: (s) => ({ streams: [pushStream(cfg, s, { connections: 1, durationMs: cfg.durationMs, cycle: N })] }), values: (r) => pushValues(r) });
+    specs.push({
+      result: seq,
+      job: (s) => ({ streams: [pushStream(cfg, s, { connections: 1, durationMs: cfg.durationMs, cycle: N })] }),
+      values: (r) => pushValues(r),
+    });
   }
   if (specs.length === 0) return;
   cfg.log(`state: ${N} groups × ${cfg.series} series`);
@@ -488,14 +618,32 @@ export async function midState(cfg: BenchConfig, out: BenchOutput): Promise<void
   try {
     for (const k of KINDS) {
       cfg.log(`  loading ${k} over HTTP (${cfg.preloadConnections} conns, consistency check on)…`);
-      const result = await preload(servers[k], { groups: N, series: cfg.series, connections: cfg.preloadConnections, budgetMs: cfg.preloadBudgetMs });
+      const result = await preload(servers[k], {
+        groups: N,
+        series: cfg.series,
+        connections: cfg.preloadConnections,
+        budgetMs: cfg.preloadBudgetMs,
+      });
       const verified = await countGroups(servers[k]);
-      out.preloads.push({ state: g, kind: k, how: `HTTP PUT, ${cfg.preloadConnections} connections, default flags`, result, groupsVerified: verified });
-      cfg.log(`  ${k}: ${result.loaded}/${N} groups in ${result.seconds.toFixed(1)} s (${verified} groups visible in /metrics)`);
+      out.preloads.push({
+        state: g,
+        kind: k,
+        how: `HTTP PUT, ${cfg.preloadConnections} connections, default flags`,
+        result,
+        groupsVerified: verified,
+      });
+      cfg.log(
+        `  ${k}: ${result.loaded}/${N} groups in ${result.seconds.toFixed(1)} s (${verified} groups visible in /metrics)`,
+      );
       if (result.capped) {
-        for (const sp of specs) sp.result.skipped[k] = `loading stopped at ${result.loaded} of ${N} groups after ${result.seconds.toFixed(0)} s (budget); measured at that size`;
+        for (const sp of specs)
+          sp.result.skipped[k] =
+            `loading stopped at ${result.loaded} of ${N} groups after ${result.seconds.toFixed(0)} s (budget); measured at that size`;
       }
-      if (result.non2xx > 0) out.notes.push(`${k}: ${result.non2xx} non-2xx answers while loading ${N} groups: ${result.samples.join(' | ')}`);
+      if (result.non2xx > 0)
+        out.notes.push(
+          `${k}: ${result.non2xx} non-2xx answers while loading ${N} groups: ${result.samples.join(' | ')}`,
+        );
     }
     await alternate(cfg, servers, specs);
   } finally {
@@ -527,9 +675,14 @@ async function referenceViaPersistence(
   let preloadResult: PreloadResult;
   let loaderRss: number;
   let loaderIdleRss: number;
-  let stopping = Date.now();
+  let stopping: number;
   try {
-    preloadResult = await preload(loader, { groups, series, connections: cfg.preloadConnections, budgetMs: cfg.preloadBudgetMs });
+    preloadResult = await preload(loader, {
+      groups,
+      series,
+      connections: cfg.preloadConnections,
+      budgetMs: cfg.preloadBudgetMs,
+    });
     await sleep(cfg.settleMs);
     loaderRss = rssMiB(loader);
     await sleep(cfg.idleMs - cfg.settleMs);
@@ -580,21 +733,41 @@ export async function largeState(cfg: BenchConfig, out: BenchOutput): Promise<vo
   try {
     ours = await start('ours');
     cfg.log(`  loading ours over HTTP (${cfg.preloadConnections} conns, consistency check on)…`);
-    const po = await preload(ours, { groups: N, series: cfg.series, connections: cfg.preloadConnections, budgetMs: cfg.preloadBudgetMs });
+    const po = await preload(ours, {
+      groups: N,
+      series: cfg.series,
+      connections: cfg.preloadConnections,
+      budgetMs: cfg.preloadBudgetMs,
+    });
     const oursLoaded = Date.now();
     await sleep(cfg.settleMs);
     const oursRss = rssMiB(ours);
     const ov = await countGroups(ours);
-    out.preloads.push({ state: g, kind: 'ours', how: `HTTP PUT, ${cfg.preloadConnections} connections, default flags`, result: po, groupsVerified: ov });
-    cfg.log(`  ours: ${po.loaded}/${N} groups in ${po.seconds.toFixed(1)} s, RSS ${oursRss.toFixed(0)} MiB (${ov} groups visible)`);
-    if (po.capped) push.skipped.ours = mem.skipped.ours = `loading stopped at ${po.loaded} of ${N} groups after ${po.seconds.toFixed(0)} s (budget)`;
-    if (po.non2xx > 0) out.notes.push(`ours: ${po.non2xx} non-2xx answers while loading ${N} groups: ${po.samples.join(' | ')}`);
+    out.preloads.push({
+      state: g,
+      kind: 'ours',
+      how: `HTTP PUT, ${cfg.preloadConnections} connections, default flags`,
+      result: po,
+      groupsVerified: ov,
+    });
+    cfg.log(
+      `  ours: ${po.loaded}/${N} groups in ${po.seconds.toFixed(1)} s, RSS ${oursRss.toFixed(0)} MiB (${ov} groups visible)`,
+    );
+    if (po.capped)
+      push.skipped.ours =
+        mem.skipped.ours = `loading stopped at ${po.loaded} of ${N} groups after ${po.seconds.toFixed(0)} s (budget)`;
+    if (po.non2xx > 0)
+      out.notes.push(`ours: ${po.non2xx} non-2xx answers while loading ${N} groups: ${po.samples.join(' | ')}`);
 
     cfg.log('  loading the reference (check disabled, then restarted from its persistence file)…');
     const ref = await referenceViaPersistence(cfg, N, cfg.series, path.join(dir, 'reference.store'), out, g);
     reference = ref.server;
-    cfg.log(`  reference: ${ref.preloadResult.loaded}/${N} groups in ${ref.preloadResult.seconds.toFixed(1)} s, RSS ${ref.loaderRss.toFixed(0)} MiB (loader)`);
-    if (ref.preloadResult.capped) push.skipped.reference = mem.skipped.reference = `loading stopped at ${ref.preloadResult.loaded} of ${N} groups (budget)`;
+    cfg.log(
+      `  reference: ${ref.preloadResult.loaded}/${N} groups in ${ref.preloadResult.seconds.toFixed(1)} s, RSS ${ref.loaderRss.toFixed(0)} MiB (loader)`,
+    );
+    if (ref.preloadResult.capped)
+      push.skipped.reference =
+        mem.skipped.reference = `loading stopped at ${ref.preloadResult.loaded} of ${N} groups (budget)`;
     await sleep(cfg.settleMs);
     const restoredRss = rssMiB(reference);
     await sleep(Math.max(0, oursLoaded + cfg.idleMs - Date.now())); // ours has been idle all along
@@ -622,7 +795,9 @@ export async function largeState(cfg: BenchConfig, out: BenchOutput): Promise<vo
     if (doPush) {
       const spec: Spec = {
         result: push,
-        job: (s) => ({ streams: [pushStream(cfg, s, { connections: cfg.pushConnections, durationMs: cfg.longDurationMs, cycle: N })] }),
+        job: (s) => ({
+          streams: [pushStream(cfg, s, { connections: cfg.pushConnections, durationMs: cfg.longDurationMs, cycle: N })],
+        }),
         values: (r) => pushValues(r),
       };
       await alternate(cfg, { ours, reference }, [spec], cfg.largeRounds);
@@ -644,7 +819,18 @@ function MEMORY_METRICS(cfg: BenchConfig): MetricDef[] {
 }
 
 function memRound(rss: number, idleRss: number): Round {
-  return { round: 0, position: 0, values: { rssMiB: rss, rssIdleMiB: idleRss }, statuses: {}, errors: {}, samples: [], non2xx: 0, loadCpuMs: NaN, serverCpuMs: NaN, wallMs: 0 };
+  return {
+    round: 0,
+    position: 0,
+    values: { rssMiB: rss, rssIdleMiB: idleRss },
+    statuses: {},
+    errors: {},
+    samples: [],
+    non2xx: 0,
+    loadCpuMs: NaN,
+    serverCpuMs: NaN,
+    wallMs: 0,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -667,20 +853,35 @@ export async function memoryState(cfg: BenchConfig, out: BenchOutput): Promise<v
     const s = await start(kind, flags);
     try {
       cfg.log(`  loading ${kind}${flags.length ? ' ' + flags.join(' ') : ''}…`);
-      const r = await preload(s, { groups: N, series: cfg.memSeries, connections: cfg.preloadConnections, budgetMs: cfg.preloadBudgetMs });
+      const r = await preload(s, {
+        groups: N,
+        series: cfg.memSeries,
+        connections: cfg.preloadConnections,
+        budgetMs: cfg.preloadBudgetMs,
+      });
       await sleep(cfg.settleMs);
       const rss = rssMiB(s);
       await sleep(cfg.idleMs - cfg.settleMs);
       const idleRss = rssMiB(s);
-      out.preloads.push({ state: `${g}x${cfg.memSeries}`, kind, how: `HTTP PUT, ${cfg.preloadConnections} connections${flags.length ? ', ' + flags.join(' ') : ', default flags'}`, result: r });
+      out.preloads.push({
+        state: `${g}x${cfg.memSeries}`,
+        kind,
+        how: `HTTP PUT, ${cfg.preloadConnections} connections${flags.length ? ', ' + flags.join(' ') : ', default flags'}`,
+        result: r,
+      });
       cfg.log(`  ${kind}: ${r.loaded}/${N} groups in ${r.seconds.toFixed(1)} s, RSS ${rss.toFixed(0)} MiB`);
       const round = memRound(rss, idleRss);
       round.values.loadSeconds = r.seconds;
       round.non2xx = r.non2xx;
       round.samples = r.samples;
       mem.rounds[kind].push(round);
-      if (r.capped) mem.skipped[kind] = `loading stopped at ${r.loaded} of ${N} groups after ${r.seconds.toFixed(0)} s (budget); RSS is at that size`;
-      if (r.non2xx > 0) out.notes.push(`${kind}: ${r.non2xx} non-2xx answers while loading ${N} groups × ${cfg.memSeries} series: ${r.samples.join(' | ')}`);
+      if (r.capped)
+        mem.skipped[kind] =
+          `loading stopped at ${r.loaded} of ${N} groups after ${r.seconds.toFixed(0)} s (budget); RSS is at that size`;
+      if (r.non2xx > 0)
+        out.notes.push(
+          `${kind}: ${r.non2xx} non-2xx answers while loading ${N} groups × ${cfg.memSeries} series: ${r.samples.join(' | ')}`,
+        );
     } finally {
       await stop(s);
     }
@@ -719,16 +920,32 @@ export async function startupState(cfg: BenchConfig, out: BenchOutput): Promise<
     for (const kind of KINDS) {
       const file = path.join(dir, `${kind}.store`);
       // The reference's consistency check would make loading it take hours (see the memory scenario).
-      const loaderFlags = [`--persistence.file=${file}`, '--persistence.interval=1h', ...(kind === 'reference' ? ['--push.disable-consistency-check'] : [])];
+      const loaderFlags = [
+        `--persistence.file=${file}`,
+        '--persistence.interval=1h',
+        ...(kind === 'reference' ? ['--push.disable-consistency-check'] : []),
+      ];
       const loader = await start(kind, loaderFlags);
       let r: PreloadResult;
       try {
-        r = await preload(loader, { groups: N, series: cfg.series, connections: cfg.preloadConnections, budgetMs: cfg.preloadBudgetMs });
+        r = await preload(loader, {
+          groups: N,
+          series: cfg.series,
+          connections: cfg.preloadConnections,
+          budgetMs: cfg.preloadBudgetMs,
+        });
       } finally {
         await stop(loader, 300_000); // writes the file
       }
-      out.preloads.push({ state: `startup-${label}`, kind, how: `HTTP PUT, ${cfg.preloadConnections} connections${kind === 'reference' ? ', --push.disable-consistency-check' : ''}, persisted on shutdown (${(statSync(file).size / 1048576).toFixed(1)} MiB file)`, result: r });
-      cfg.log(`  ${kind}: ${r.loaded}/${N} groups loaded in ${r.seconds.toFixed(1)} s, file ${(statSync(file).size / 1048576).toFixed(1)} MiB`);
+      out.preloads.push({
+        state: `startup-${label}`,
+        kind,
+        how: `HTTP PUT, ${cfg.preloadConnections} connections${kind === 'reference' ? ', --push.disable-consistency-check' : ''}, persisted on shutdown (${(statSync(file).size / 1048576).toFixed(1)} MiB file)`,
+        result: r,
+      });
+      cfg.log(
+        `  ${kind}: ${r.loaded}/${N} groups loaded in ${r.seconds.toFixed(1)} s, file ${(statSync(file).size / 1048576).toFixed(1)} MiB`,
+      );
       if (r.capped) res.skipped[kind] = `loading stopped at ${r.loaded} of ${N} groups (budget); measured at that size`;
       files[kind] = file;
     }
@@ -744,12 +961,15 @@ export async function startupState(cfg: BenchConfig, out: BenchOutput): Promise<
           const body = await scrape.text();
           const first = (Date.now() - t1) / 1000;
           let groups = 0;
-          for (let i = body.indexOf('\npush_time_seconds{'); i >= 0; i = body.indexOf('\npush_time_seconds{', i + 1)) groups++;
+          for (let i = body.indexOf('\npush_time_seconds{'); i >= 0; i = body.indexOf('\npush_time_seconds{', i + 1))
+            groups++;
           const t2 = Date.now();
           await (await fetch(`${s.url}/metrics`, { signal: AbortSignal.timeout(600_000) })).arrayBuffer();
           const next = (Date.now() - t2) / 1000;
           const rss = rssMiB(s);
-          cfg.log(`  round ${round + 1} ${kind}: ready in ${ready.toFixed(2)} s, first scrape ${first.toFixed(2)} s (${groups} groups, ${(body.length / 1048576).toFixed(1)} MiB), next ${next.toFixed(2)} s, RSS ${rss.toFixed(0)} MiB`);
+          cfg.log(
+            `  round ${round + 1} ${kind}: ready in ${ready.toFixed(2)} s, first scrape ${first.toFixed(2)} s (${groups} groups, ${(body.length / 1048576).toFixed(1)} MiB), next ${next.toFixed(2)} s, RSS ${rss.toFixed(0)} MiB`,
+          );
           res.rounds[kind].push({
             round,
             position,
@@ -767,7 +987,9 @@ export async function startupState(cfg: BenchConfig, out: BenchOutput): Promise<
         }
       }
     }
-    res.notes.push('The reference was loaded with --push.disable-consistency-check and restarted with default flags; ours with default flags throughout.');
+    res.notes.push(
+      'The reference was loaded with --push.disable-consistency-check and restarted with default flags; ours with default flags throughout.',
+    );
     out.scenarios.push(finish(res));
   } finally {
     removeTempDir(dir);

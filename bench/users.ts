@@ -46,6 +46,7 @@ import {
   type Round,
   type ScenarioResult,
   type Spec,
+  type UsersConfig,
 } from './scenarios.js';
 
 /** The Accept header Prometheus 2.x sends when scraping. */
@@ -53,32 +54,6 @@ export const PROMETHEUS_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 const SCRAPE_GZIP = { Accept: PROMETHEUS_ACCEPT, 'Accept-Encoding': 'gzip' };
 const SCRAPE_IDENTITY = { Accept: PROMETHEUS_ACCEPT };
-
-export interface UsersConfig {
-  fleetGroups: number[];
-  fleetRates: number[];
-  fleetIntervalsMs: number[];
-  fleetWindowMs: number;
-  fleetRounds: number;
-  /** Pushes in flight at most (the open-loop schedule does not wait for them; latency runs from the schedule). */
-  fleetConnections: number;
-  /** A push not answered this long after its scheduled time is given up. */
-  fleetPushTimeoutMs: number;
-  /** Prometheus' scrape timeout. */
-  scrapeTimeoutMs: number;
-  idleScrapes: number;
-  promGroups: number;
-  promRate: number;
-  promWindowMs: number;
-  promRounds: number;
-  fixedGroups: number;
-  fixedWindowS: number;
-  bigGroups: number;
-  bigRounds: number;
-  bigWindowMs: number;
-  bigPushRate: number;
-  bigPushConnections: number;
-}
 
 export function usersConfig(quick: boolean): UsersConfig {
   const common = {

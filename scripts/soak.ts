@@ -32,7 +32,15 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const opts: Options = { seconds: 60, workers: 8, groups: 300, sampleSeconds: 0, interval: '10s', sync: false, json: undefined };
+  const opts: Options = {
+    seconds: 60,
+    workers: 8,
+    groups: 300,
+    sampleSeconds: 0,
+    interval: '10s',
+    sync: false,
+    json: undefined,
+  };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => {
@@ -72,7 +80,9 @@ function parseOptions(argv: string[]): Options {
         break;
       case '--help':
       case '-h':
-        process.stdout.write('usage: npm run soak -- [--minutes N | --seconds N] [--workers N] [--groups N] [--sample S] [--interval D] [--sync] [--json FILE]\n');
+        process.stdout.write(
+          'usage: npm run soak -- [--minutes N | --seconds N] [--workers N] [--groups N] [--sample S] [--interval D] [--sync] [--json FILE]\n',
+        );
         process.exit(0);
         break;
       default:
@@ -94,18 +104,30 @@ interface Reply {
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
-function send(agent: Agent, port: number, method: string, urlPath: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Reply> {
+function send(
+  agent: Agent,
+  port: number,
+  method: string,
+  urlPath: string,
+  body?: Buffer,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path: urlPath, agent, headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      res.on('data', (c: Buffer) => {
-        bytes += c.length;
-        if (res.statusCode === undefined || res.statusCode >= 300) chunks.push(c);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, body: Buffer.concat(chunks).toString().slice(0, 300) }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method, path: urlPath, agent, headers, timeout: REQUEST_TIMEOUT_MS },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        res.on('data', (c: Buffer) => {
+          bytes += c.length;
+          if (res.statusCode === undefined || res.statusCode >= 300) chunks.push(c);
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, bytes, body: Buffer.concat(chunks).toString().slice(0, 300) }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`timeout after ${REQUEST_TIMEOUT_MS} ms`)));
     req.on('error', reject);
     req.end(body);
@@ -121,7 +143,13 @@ function families(g: number, n: number): MetricFamily[] {
     name: 'soak_requests_total',
     help: 'Requests handled by the soaked job.',
     type: 'counter',
-    metrics: Array.from({ length: 10 }, (_, j) => ({ labels: [{ name: 'path', value: `/p${j}` }, { name: 'version', value: `v${(n >> 6) % 8}` }], value: n * (j + 1) })),
+    metrics: Array.from({ length: 10 }, (_, j) => ({
+      labels: [
+        { name: 'path', value: `/p${j}` },
+        { name: 'version', value: `v${(n >> 6) % 8}` },
+      ],
+      value: n * (j + 1),
+    })),
   };
   let cumulative = 0;
   const latency: MetricFamily = {
@@ -143,9 +171,17 @@ function families(g: number, n: number): MetricFamily[] {
     name: 'soak_temperature_celsius',
     help: 'A gauge.',
     type: 'gauge',
-    metrics: Array.from({ length: 5 }, (_, j) => ({ labels: [{ name: 'sensor', value: `s${j}` }], value: 20 + ((n + j + g) % 15) / 3 })),
+    metrics: Array.from({ length: 5 }, (_, j) => ({
+      labels: [{ name: 'sensor', value: `s${j}` }],
+      value: 20 + ((n + j + g) % 15) / 3,
+    })),
   };
-  const last: MetricFamily = { name: 'soak_last_run_timestamp_seconds', help: 'When the job last ran.', type: 'gauge', metrics: [{ labels: [], value: Date.now() / 1000 }] };
+  const last: MetricFamily = {
+    name: 'soak_last_run_timestamp_seconds',
+    help: 'When the job last ran.',
+    type: 'gauge',
+    metrics: [{ labels: [], value: Date.now() / 1000 }],
+  };
   return [requests, latency, temp, last];
 }
 
@@ -160,9 +196,13 @@ function text(fams: MetricFamily[]): string {
     lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
     for (const m of f.metrics) {
       if (m.histogram !== undefined) {
-        for (const b of m.histogram.buckets) lines.push(`${f.name}_bucket${labels(m.labels, `le="${b.upperBound}"`)} ${b.cumulativeCount}`);
+        for (const b of m.histogram.buckets)
+          lines.push(`${f.name}_bucket${labels(m.labels, `le="${b.upperBound}"`)} ${b.cumulativeCount}`);
         lines.push(`${f.name}_bucket${labels(m.labels, 'le="+Inf"')} ${m.histogram.sampleCount}`);
-        lines.push(`${f.name}_sum${labels(m.labels)} ${m.histogram.sampleSum}`, `${f.name}_count${labels(m.labels)} ${m.histogram.sampleCount}`);
+        lines.push(
+          `${f.name}_sum${labels(m.labels)} ${m.histogram.sampleSum}`,
+          `${f.name}_count${labels(m.labels)} ${m.histogram.sampleCount}`,
+        );
       } else lines.push(`${f.name}${labels(m.labels)} ${m.value}`);
     }
   }
@@ -172,7 +212,17 @@ function text(fams: MetricFamily[]): string {
 // ---------------------------------------------------------------------------------------------
 // Load.
 
-type Kind = 'push text PUT' | 'push protobuf POST' | 'push gzip PUT' | 'scrape text' | 'scrape protobuf+gzip' | 'delete' | 'api metrics' | 'api status' | 'status page' | 'ready';
+type Kind =
+  | 'push text PUT'
+  | 'push protobuf POST'
+  | 'push gzip PUT'
+  | 'scrape text'
+  | 'scrape protobuf+gzip'
+  | 'delete'
+  | 'api metrics'
+  | 'api status'
+  | 'status page'
+  | 'ready';
 
 const MIX: Array<[Kind, number]> = [
   ['push text PUT', 30],
@@ -223,14 +273,21 @@ function quantile(sorted: number[], q: number): number {
 }
 
 const mb = (kb: number) => (kb / 1024).toFixed(1);
-const clock = (s: number) => `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
+const clock = (s: number) =>
+  `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
 
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
   const dir = mkdtempSync(path.join(tmpdir(), 'pgw-soak-'));
   const file = path.join(dir, 'soak.data');
-  const flags = [`--persistence.file=${file}`, `--persistence.interval=${opts.interval}`, ...(opts.sync ? ['--persistence.sync'] : [])];
-  console.log(`soak: ${opts.seconds} s, ${opts.workers} connections, ${opts.groups} rotating groups, RSS every ${opts.sampleSeconds} s; server flags: ${flags.join(' ')}`);
+  const flags = [
+    `--persistence.file=${file}`,
+    `--persistence.interval=${opts.interval}`,
+    ...(opts.sync ? ['--persistence.sync'] : []),
+  ];
+  console.log(
+    `soak: ${opts.seconds} s, ${opts.workers} connections, ${opts.groups} rotating groups, RSS every ${opts.sampleSeconds} s; server flags: ${flags.join(' ')}`,
+  );
   const gw = await startServer('ours', flags, { timeoutMs: 30_000 });
   const pid = gw.proc.pid!;
   let died = false;
@@ -263,20 +320,32 @@ async function main(): Promise<number> {
         reply = await send(agent, gw.port, 'PUT', groupPath, Buffer.from(text(families(g, n))));
         break;
       case 'push protobuf POST':
-        reply = await send(agent, gw.port, 'POST', groupPath, Buffer.from(encodeProtobufDelimited(families(g, n))), { 'Content-Type': PROTOBUF_CT });
+        reply = await send(agent, gw.port, 'POST', groupPath, Buffer.from(encodeProtobufDelimited(families(g, n))), {
+          'Content-Type': PROTOBUF_CT,
+        });
         break;
       case 'push gzip PUT':
-        reply = await send(agent, gw.port, 'PUT', groupPath, gzipSync(text(families(g, n))), { 'Content-Encoding': 'gzip' });
+        reply = await send(agent, gw.port, 'PUT', groupPath, gzipSync(text(families(g, n))), {
+          'Content-Encoding': 'gzip',
+        });
         break;
       case 'scrape text':
         reply = await send(agent, gw.port, 'GET', '/metrics');
         break;
       case 'scrape protobuf+gzip':
-        reply = await send(agent, gw.port, 'GET', '/metrics', undefined, { Accept: PROTOBUF_CT, 'Accept-Encoding': 'gzip' });
+        reply = await send(agent, gw.port, 'GET', '/metrics', undefined, {
+          Accept: PROTOBUF_CT,
+          'Accept-Encoding': 'gzip',
+        });
         break;
       case 'delete':
         expect = 202;
-        reply = await send(agent, gw.port, 'DELETE', `/metrics/job/soak_${(n * 7) % opts.groups % 30}/instance/i${(n * 7) % opts.groups}`);
+        reply = await send(
+          agent,
+          gw.port,
+          'DELETE',
+          `/metrics/job/soak_${((n * 7) % opts.groups) % 30}/instance/i${(n * 7) % opts.groups}`,
+        );
         break;
       case 'api metrics':
         reply = await send(agent, gw.port, 'GET', '/api/v1/metrics');
@@ -294,7 +363,8 @@ async function main(): Promise<number> {
     const s = stats.get(kind)!;
     s.latencies.push(performance.now() - t0);
     s.bytes += reply.bytes;
-    if (reply.status !== expect) throw new Error(`${kind}: answered ${reply.status}, expected ${expect}: ${reply.body}`);
+    if (reply.status !== expect)
+      throw new Error(`${kind}: answered ${reply.status}, expected ${expect}: ${reply.body}`);
   };
 
   const worker = async () => {
@@ -320,7 +390,9 @@ async function main(): Promise<number> {
   // Progress for long runs, once a minute.
   const progress = setInterval(() => {
     const last = samples[samples.length - 1];
-    console.log(`  ${clock((Date.now() - started) / 1000)}  RSS ${mb(last.rssKb)} MB  requests ${totalRequests}  errors ${totalErrors}`);
+    console.log(
+      `  ${clock((Date.now() - started) / 1000)}  RSS ${mb(last.rssKb)} MB  requests ${totalRequests}  errors ${totalErrors}`,
+    );
   }, 60_000);
 
   await Promise.all(Array.from({ length: opts.workers }, worker));
@@ -342,13 +414,18 @@ async function main(): Promise<number> {
   }
 
   // Report.
-  const rows = samples.length <= 40 ? samples : samples.filter((_, i) => i % Math.ceil(samples.length / 40) === 0 || i === samples.length - 1);
+  const rows =
+    samples.length <= 40
+      ? samples
+      : samples.filter((_, i) => i % Math.ceil(samples.length / 40) === 0 || i === samples.length - 1);
   console.log('\nRSS over time');
   console.log('  time    RSS (MB)  requests   req/s   errors');
   let prev: Sample | undefined;
   for (const s of rows) {
     const rate = prev === undefined || s.t === prev.t ? '' : ((s.requests - prev.requests) / (s.t - prev.t)).toFixed(0);
-    console.log(`  ${clock(s.t)}  ${mb(s.rssKb).padStart(8)}  ${String(s.requests).padStart(8)}  ${rate.padStart(6)}  ${String(s.errors).padStart(7)}`);
+    console.log(
+      `  ${clock(s.t)}  ${mb(s.rssKb).padStart(8)}  ${String(s.requests).padStart(8)}  ${rate.padStart(6)}  ${String(s.errors).padStart(7)}`,
+    );
     prev = s;
   }
   const max = samples.reduce((a, b) => (b.rssKb > a.rssKb ? b : a));
@@ -367,7 +444,9 @@ async function main(): Promise<number> {
       `  ${kind.padEnd(22)}  ${String(s.requests).padStart(8)}  ${String(s.errors).padStart(7)}  ${quantile(sorted, 0.5).toFixed(2).padStart(7)}  ${quantile(sorted, 0.99).toFixed(2).padStart(7)}  ${(sorted.at(-1) ?? NaN).toFixed(1).padStart(7)}  ${(s.bytes / 1048576).toFixed(1).padStart(7)}`,
     );
   }
-  console.log(`  ${'total'.padEnd(22)}  ${String(totalRequests).padStart(8)}  ${String(totalErrors).padStart(7)}   (${(totalRequests / elapsed).toFixed(0)} req/s over ${elapsed.toFixed(0)} s)`);
+  console.log(
+    `  ${'total'.padEnd(22)}  ${String(totalRequests).padStart(8)}  ${String(totalErrors).padStart(7)}   (${(totalRequests / elapsed).toFixed(0)} req/s over ${elapsed.toFixed(0)} s)`,
+  );
   console.log(`\nshutdown: ${shutdown}`);
   if (errorSamples.length > 0) console.log(`\nfirst errors:\n  ${errorSamples.join('\n  ')}`);
 
@@ -375,7 +454,14 @@ async function main(): Promise<number> {
     const out = {
       seconds: elapsed,
       options: opts,
-      rssMb: { start: start.rssKb / 1024, afterWarmup: afterWarmup.rssKb / 1024, max: max.rssKb / 1024, maxAt: max.t, end: end.rssKb / 1024, idleEnd: idleEnd === undefined ? null : idleEnd / 1024 },
+      rssMb: {
+        start: start.rssKb / 1024,
+        afterWarmup: afterWarmup.rssKb / 1024,
+        max: max.rssKb / 1024,
+        maxAt: max.t,
+        end: end.rssKb / 1024,
+        idleEnd: idleEnd === undefined ? null : idleEnd / 1024,
+      },
       samples,
       requests: Object.fromEntries([...stats].map(([k, s]) => [k, { requests: s.requests, errors: s.errors }])),
       totalRequests,
@@ -393,7 +479,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
-    console.error(`soak: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    console.error(`soak: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     process.exit(2);
   },
 );

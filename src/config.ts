@@ -48,31 +48,143 @@ interface FlagSpec {
 }
 
 export const FLAGS: FlagSpec[] = [
-  { name: 'web.systemd-socket', kind: 'bool', def: 'false', help: 'Use systemd socket activation listeners instead of port listeners (Linux only).' },
-  { name: 'web.listen-address', kind: 'strings', def: ':9091', help: 'Addresses on which to expose metrics and web interface. Repeatable for multiple addresses.' },
-  { name: 'web.config.file', kind: 'string', def: '', help: '[EXPERIMENTAL] Path to configuration file that can enable TLS or authentication.' },
+  {
+    name: 'web.systemd-socket',
+    kind: 'bool',
+    def: 'false',
+    help: 'Use systemd socket activation listeners instead of port listeners (Linux only).',
+  },
+  {
+    name: 'web.listen-address',
+    kind: 'strings',
+    def: ':9091',
+    help: 'Addresses on which to expose metrics and web interface. Repeatable for multiple addresses.',
+  },
+  {
+    name: 'web.config.file',
+    kind: 'string',
+    def: '',
+    help: '[EXPERIMENTAL] Path to configuration file that can enable TLS or authentication.',
+  },
   { name: 'web.telemetry-path', kind: 'string', def: '/metrics', help: 'Path under which to expose metrics.' },
-  { name: 'web.external-url', kind: 'url', def: '', help: 'The URL under which the Pushgateway is externally reachable.' },
-  { name: 'web.route-prefix', kind: 'string', def: '', help: 'Prefix for the internal routes of web endpoints. Defaults to the path of --web.external-url.' },
+  {
+    name: 'web.external-url',
+    kind: 'url',
+    def: '',
+    help: 'The URL under which the Pushgateway is externally reachable.',
+  },
+  {
+    name: 'web.route-prefix',
+    kind: 'string',
+    def: '',
+    help: 'Prefix for the internal routes of web endpoints. Defaults to the path of --web.external-url.',
+  },
   { name: 'web.enable-lifecycle', kind: 'bool', def: 'false', help: 'Enable shutdown via HTTP request.' },
   { name: 'web.enable-admin-api', kind: 'bool', def: 'false', help: 'Enable API endpoints for admin control actions.' },
-  { name: 'web.enable-openmetrics', kind: 'bool', def: 'false', help: 'Answer scrapes that ask for OpenMetrics in OpenMetrics (by default, like upstream, only the text and protobuf formats).' },
-  { name: 'persistence.file', kind: 'string', def: '', help: 'File to persist metrics. If empty, metrics are only kept in memory.' },
-  { name: 'persistence.interval', kind: 'duration', def: '5m', help: 'The minimum interval at which to write out the persistence file.' },
-  { name: 'persistence.sync', kind: 'bool', def: 'false', help: 'Acknowledge a push only after it is on disk (write-ahead log), so a crash loses no acknowledged push. Needs --persistence.file.' },
-  { name: 'persistence.start-empty-on-error', kind: 'bool', def: 'false', help: 'Start with an empty store when the persistence file is damaged, instead of refusing to start.' },
-  { name: 'push.disable-consistency-check', kind: 'bool', def: 'false', help: 'Do not check consistency of pushed metrics. DANGEROUS.' },
-  { name: 'push.enable-utf8-names', kind: 'bool', def: 'false', help: 'Allow UTF-8 characters in metric and label names.' },
-  { name: 'push.max-body-bytes', kind: 'int', def: '67108864', help: 'Largest push body accepted, in bytes, before and after decompression (413 beyond).' },
-  { name: 'push.max-series-per-push', kind: 'int', def: '1000000', help: 'Most series one push may carry (413 beyond).' },
-  { name: 'push.max-name-length', kind: 'int', def: '1024', help: 'Longest metric or label name accepted, in bytes (400 beyond).' },
-  { name: 'push.max-label-value-length', kind: 'int', def: '65536', help: 'Longest label value accepted, in bytes, grouping values included (400 beyond).' },
-  { name: 'web.max-connections', kind: 'int', def: '1024', help: 'Most client connections open at once; further ones are refused.' },
-  { name: 'web.read-header-timeout', kind: 'duration', def: '20s', help: 'Time a client has to send the request headers.' },
-  { name: 'web.read-timeout', kind: 'duration', def: '2m', help: 'Time a client has to send a whole request, body included.' },
-  { name: 'web.idle-timeout', kind: 'duration', def: '65s', help: 'How long an idle keep-alive connection stays open.' },
-  { name: 'log.level', kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'Only log messages with the given severity or above. One of: [debug, info, warn, error]' },
-  { name: 'log.format', kind: 'enum', def: 'logfmt', values: ['logfmt', 'json'], help: 'Output format of log messages. One of: [logfmt, json]' },
+  {
+    name: 'web.enable-openmetrics',
+    kind: 'bool',
+    def: 'false',
+    help: 'Answer scrapes that ask for OpenMetrics in OpenMetrics (by default, like upstream, only the text and protobuf formats).',
+  },
+  {
+    name: 'persistence.file',
+    kind: 'string',
+    def: '',
+    help: 'File to persist metrics. If empty, metrics are only kept in memory.',
+  },
+  {
+    name: 'persistence.interval',
+    kind: 'duration',
+    def: '5m',
+    help: 'The minimum interval at which to write out the persistence file.',
+  },
+  {
+    name: 'persistence.sync',
+    kind: 'bool',
+    def: 'false',
+    help: 'Acknowledge a push only after it is on disk (write-ahead log), so a crash loses no acknowledged push. Needs --persistence.file.',
+  },
+  {
+    name: 'persistence.start-empty-on-error',
+    kind: 'bool',
+    def: 'false',
+    help: 'Start with an empty store when the persistence file is damaged, instead of refusing to start.',
+  },
+  {
+    name: 'push.disable-consistency-check',
+    kind: 'bool',
+    def: 'false',
+    help: 'Do not check consistency of pushed metrics. DANGEROUS.',
+  },
+  {
+    name: 'push.enable-utf8-names',
+    kind: 'bool',
+    def: 'false',
+    help: 'Allow UTF-8 characters in metric and label names.',
+  },
+  {
+    name: 'push.max-body-bytes',
+    kind: 'int',
+    def: '67108864',
+    help: 'Largest push body accepted, in bytes, before and after decompression (413 beyond).',
+  },
+  {
+    name: 'push.max-series-per-push',
+    kind: 'int',
+    def: '1000000',
+    help: 'Most series one push may carry (413 beyond).',
+  },
+  {
+    name: 'push.max-name-length',
+    kind: 'int',
+    def: '1024',
+    help: 'Longest metric or label name accepted, in bytes (400 beyond).',
+  },
+  {
+    name: 'push.max-label-value-length',
+    kind: 'int',
+    def: '65536',
+    help: 'Longest label value accepted, in bytes, grouping values included (400 beyond).',
+  },
+  {
+    name: 'web.max-connections',
+    kind: 'int',
+    def: '1024',
+    help: 'Most client connections open at once; further ones are refused.',
+  },
+  {
+    name: 'web.read-header-timeout',
+    kind: 'duration',
+    def: '20s',
+    help: 'Time a client has to send the request headers.',
+  },
+  {
+    name: 'web.read-timeout',
+    kind: 'duration',
+    def: '2m',
+    help: 'Time a client has to send a whole request, body included.',
+  },
+  {
+    name: 'web.idle-timeout',
+    kind: 'duration',
+    def: '65s',
+    help: 'How long an idle keep-alive connection stays open.',
+  },
+  {
+    name: 'log.level',
+    kind: 'enum',
+    def: 'info',
+    values: ['debug', 'info', 'warn', 'error'],
+    help: 'Only log messages with the given severity or above. One of: [debug, info, warn, error]',
+  },
+  {
+    name: 'log.format',
+    kind: 'enum',
+    def: 'logfmt',
+    values: ['logfmt', 'json'],
+    help: 'Output format of log messages. One of: [logfmt, json]',
+  },
 ];
 
 export class UsageError extends Error {}
@@ -108,7 +220,8 @@ export function parseArgs(argv: string[]): ParseOutcome {
     let value: string;
     if (spec.kind === 'bool') {
       value = eq < 0 ? String(!negated) : arg.slice(eq + 1);
-      if (value !== 'true' && value !== 'false') throw new UsageError(`strconv.ParseBool: parsing ${goQuote(value)}: invalid syntax`);
+      if (value !== 'true' && value !== 'false')
+        throw new UsageError(`strconv.ParseBool: parsing ${goQuote(value)}: invalid syntax`);
     } else if (eq >= 0) {
       value = arg.slice(eq + 1);
     } else {
@@ -202,7 +315,10 @@ export function helpText(app: string): string {
   lines.push('  -h, --help                     Show context-sensitive help (also try --help-long and --help-man).');
   for (const f of FLAGS) {
     const plain = f.kind === 'duration' || f.kind === 'strings' || f.kind === 'enum' || f.kind === 'int';
-    const head = f.kind === 'bool' ? `--${f.name}` : `--${f.name}=${plain ? f.def : JSON.stringify(f.def)}${f.kind === 'strings' ? ' ...' : ''}`;
+    const head =
+      f.kind === 'bool'
+        ? `--${f.name}`
+        : `--${f.name}=${plain ? f.def : JSON.stringify(f.def)}${f.kind === 'strings' ? ' ...' : ''}`;
     lines.push(`      ${head}`.padEnd(33) + (head.length + 6 > 32 ? `\n${' '.repeat(33)}` : '') + f.help);
   }
   lines.push('      --version                  Show application version.');

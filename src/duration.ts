@@ -1,7 +1,16 @@
 // Go's time.Duration text form, which the reference's flags take and its status page shows.
 import { timeQuote } from './lib/goquote.js';
 
-const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 /** Milliseconds for "5m", "1h30m", "300ms"...; throws Go's message on bad input. */
 export function parseGoDuration(s: string): number {

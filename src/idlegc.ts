@@ -17,7 +17,11 @@ function fullGc(): () => void {
 }
 
 /** Collects garbage once writes have stopped for `quietMs`; returns a function that stops it. */
-export function collectWhenQuiet(store: Pick<MetricStore, 'subscribe'>, quietMs = 1000, gc: () => void = fullGc()): () => void {
+export function collectWhenQuiet(
+  store: Pick<MetricStore, 'subscribe'>,
+  quietMs = 1000,
+  gc: () => void = fullGc(),
+): () => void {
   let timer: NodeJS.Timeout | undefined;
   const unsubscribe = store.subscribe(() => {
     timer?.refresh();

@@ -15,14 +15,21 @@ function logfmtStream(out: NodeJS.WritableStream): Writable {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (line === '') continue;
         const rec = JSON.parse(line) as Record<string, unknown>;
-        text += Object.entries(rec).map(([k, v]) => `${k}=${logfmtValue(v)}`).join(' ') + '\n';
+        text +=
+          Object.entries(rec)
+            .map(([k, v]) => `${k}=${logfmtValue(v)}`)
+            .join(' ') + '\n';
       }
       out.write(text, () => done());
     },
   });
 }
 
-export function createLogger(level: string, format: 'logfmt' | 'json', out: NodeJS.WritableStream = process.stderr): Logger {
+export function createLogger(
+  level: string,
+  format: 'logfmt' | 'json',
+  out: NodeJS.WritableStream = process.stderr,
+): Logger {
   const options = {
     level,
     base: null,

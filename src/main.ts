@@ -19,7 +19,14 @@ const APP = 'pushgateway';
 function buildInfo(): BuildInfo {
   const pkgPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../package.json');
   const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string };
-  return { version: pkg.version, revision: '', branch: '', buildUser: '', buildDate: '', goVersion: `node${process.versions.node}` };
+  return {
+    version: pkg.version,
+    revision: '',
+    branch: '',
+    buildUser: '',
+    buildDate: '',
+    goVersion: `node${process.versions.node}`,
+  };
 }
 
 /** ":9091" → all interfaces; "host:port" and "[::1]:port" as Go reads them. */
@@ -28,7 +35,8 @@ function splitListenAddress(addr: string): { host: string | undefined; port: num
   if (i < 0) throw new UsageError(`listen tcp: address ${addr}: missing port in address`);
   const host = addr.slice(0, i).replace(/^\[(.*)\]$/, '$1');
   const port = Number(addr.slice(i + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`listen tcp: address ${addr}: invalid port`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`listen tcp: address ${addr}: invalid port`);
   return { host: host === '' ? undefined : host, port };
 }
 
@@ -76,7 +84,10 @@ async function main(): Promise<void> {
   const guard = web === undefined ? undefined : webconfig!.webConfigGuard(web, log);
 
   let store: MetricStore | undefined;
-  const self = createSelfMetrics(build, { groups: () => store?.groupCount ?? 0, series: () => store?.seriesCount ?? 0 });
+  const self = createSelfMetrics(build, {
+    groups: () => store?.groupCount ?? 0,
+    series: () => store?.seriesCount ?? 0,
+  });
   const memory = new MemoryStore(await reservedFamilies(self), { utf8Names: config.utf8Names });
   try {
     store =
@@ -110,7 +121,8 @@ async function main(): Promise<void> {
   // With a web config file: HTTPS when it has a tls_server_config, else plain HTTP; its auth and
   // headers in front of every endpoint either way.
   const listener = guard === undefined ? gateway.handler : guard(gateway.handler);
-  const make: ServerMaker | undefined = web === undefined ? undefined : (options, l) => webconfig!.createWebServer(web, l, log, options);
+  const make: ServerMaker | undefined =
+    web === undefined ? undefined : (options, l) => webconfig!.createWebServer(web, l, log, options);
   const servers = config.listenAddresses.map((addr) => {
     const server = createGatewayServer(listener, config.web, make);
     const tls = web !== undefined && web.current.tls !== null;

@@ -32,7 +32,10 @@ export interface BuildInfo {
 // The reference's summaries: quantiles 0.1/0.5/0.9 over a 10-minute window in 5 buckets.
 const SUMMARY = { percentiles: [0.1, 0.5, 0.9], maxAgeSeconds: 600, ageBuckets: 5 };
 
-export function createSelfMetrics(build: BuildInfo, counts: { groups: () => number; series: () => number }): SelfMetrics {
+export function createSelfMetrics(
+  build: BuildInfo,
+  counts: { groups: () => number; series: () => number },
+): SelfMetrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   // Gauges named *_total, which `promtool check metrics` rejects; each has a twin without the suffix.
@@ -129,7 +132,12 @@ function toFamily(pm: PromJson): MetricFamily {
   const type = String(pm.type) as MetricType;
   const values = pm.values as Array<{ labels: Record<string, string | number>; value: number; metricName?: string }>;
   if (type !== 'summary' && type !== 'histogram') {
-    return { name: pm.name, help: pm.help, type, metrics: values.map((v) => ({ labels: pairs(v.labels), value: v.value })) };
+    return {
+      name: pm.name,
+      help: pm.help,
+      type,
+      metrics: values.map((v) => ({ labels: pairs(v.labels), value: v.value })),
+    };
   }
   const extra = type === 'summary' ? 'quantile' : 'le';
   const byLabels = new Map<string, Metric>();
@@ -138,16 +146,19 @@ function toFamily(pm: PromJson): MetricFamily {
     const key = JSON.stringify(labels);
     let m = byLabels.get(key);
     if (m === undefined) {
-      m = type === 'summary'
-        ? { labels, summary: { sampleCount: 0, sampleSum: 0, quantiles: [] } }
-        : { labels, histogram: { sampleCount: 0, sampleSum: 0, buckets: [] } };
+      m =
+        type === 'summary'
+          ? { labels, summary: { sampleCount: 0, sampleSum: 0, quantiles: [] } }
+          : { labels, histogram: { sampleCount: 0, sampleSum: 0, buckets: [] } };
       byLabels.set(key, m);
     }
     const agg = m.summary ?? m.histogram!;
     if (v.metricName?.endsWith('_sum')) agg.sampleSum = v.value;
     else if (v.metricName?.endsWith('_count')) agg.sampleCount = v.value;
-    else if (m.summary !== undefined) m.summary.quantiles.push({ quantile: toNumber(v.labels.quantile), value: v.value });
-    else if (v.labels.le !== '+Inf') m.histogram!.buckets.push({ upperBound: toNumber(v.labels.le), cumulativeCount: v.value });
+    else if (m.summary !== undefined)
+      m.summary.quantiles.push({ quantile: toNumber(v.labels.quantile), value: v.value });
+    else if (v.labels.le !== '+Inf')
+      m.histogram!.buckets.push({ upperBound: toNumber(v.labels.le), cumulativeCount: v.value });
   }
   return { name: pm.name, help: pm.help, type, metrics: [...byLabels.values()] };
 }
@@ -166,6 +177,7 @@ export async function gatherSelf(self: SelfMetrics): Promise<MetricFamily[]> {
 /** Names, types and helps of the self-metrics: pushed families must agree with them. */
 export async function reservedFamilies(self: SelfMetrics): Promise<Map<string, ReservedFamily>> {
   const out = new Map<string, ReservedFamily>();
-  for (const mf of await gatherSelf(self)) out.set(mf.name, { type: mf.type, help: mf.help ?? '', forceHelp: mf.metrics.length > 0 });
+  for (const mf of await gatherSelf(self))
+    out.set(mf.name, { type: mf.type, help: mf.help ?? '', forceHelp: mf.metrics.length > 0 });
   return out;
 }

@@ -3,11 +3,35 @@ import assert from 'node:assert/strict';
 import { goJson, goTime } from './json.js';
 
 const cases: Array<[string, unknown, string]> = [
-  ['map keys sort as strings, integer-like ones too', new Map([['10', 1], ['+Inf', 2], ['0.5', 3], ['1', 4]]), '{"+Inf":2,"0.5":3,"1":4,"10":1}'],
-  ['struct fields keep their order', { time_stamp: 't', type: 'GAUGE', metrics: [] }, '{"time_stamp":"t","type":"GAUGE","metrics":[]}'],
+  [
+    'map keys sort as strings, integer-like ones too',
+    new Map([
+      ['10', 1],
+      ['+Inf', 2],
+      ['0.5', 3],
+      ['1', 4],
+    ]),
+    '{"+Inf":2,"0.5":3,"1":4,"10":1}',
+  ],
+  [
+    'struct fields keep their order',
+    { time_stamp: 't', type: 'GAUGE', metrics: [] },
+    '{"time_stamp":"t","type":"GAUGE","metrics":[]}',
+  ],
   ['HTML characters escaped as Go does', '<a & b>', '"\\u003ca \\u0026 b\\u003e"'],
   ['line separators escaped', '\u2028\u2029', '"\\u2028\\u2029"'],
-  ['nested', { data: [new Map([['b', true], ['a', null]])] }, '{"data":[{"a":null,"b":true}]}'],
+  [
+    'nested',
+    {
+      data: [
+        new Map([
+          ['b', true],
+          ['a', null],
+        ]),
+      ],
+    },
+    '{"data":[{"a":null,"b":true}]}',
+  ],
 ];
 for (const [name, value, want] of cases) test(`goJson: ${name}`, () => assert.equal(goJson(value), want));
 

@@ -19,14 +19,22 @@ export function goJson(value: unknown): string {
   }
   if (value !== null && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
-    return '{' + Object.keys(obj).map((k) => goString(k) + ':' + goJson(obj[k])).join(',') + '}';
+    return (
+      '{' +
+      Object.keys(obj)
+        .map((k) => goString(k) + ':' + goJson(obj[k]))
+        .join(',') +
+      '}'
+    );
   }
   return typeof value === 'string' ? goString(value) : JSON.stringify(value);
 }
 
 // Go writes each invalid UTF-8 byte (held here as a lone surrogate) as \ufffd.
 function goString(s: string): string {
-  return JSON.stringify(s).replace(/\\ud[89a-f][0-9a-f]{2}/g, '\\ufffd').replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  return JSON.stringify(s)
+    .replace(/\\ud[89a-f][0-9a-f]{2}/g, '\\ufffd')
+    .replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
 }
 
 /** Go's time.Time JSON form (RFC 3339 with up to nanoseconds, trailing zeros trimmed), in UTC. */
@@ -69,10 +77,14 @@ function encodeMetric(mf: MetricFamily, m: Metric): Map<string, unknown> {
         ['sum', formatGoFloat(h.sampleSum)],
       ]);
     }
-    const count = (h?.sampleCountFloat ?? 0) > 0 ? formatGoFloat(h!.sampleCountFloat!) : formatCount(h?.sampleCount ?? 0);
+    const count =
+      (h?.sampleCountFloat ?? 0) > 0 ? formatGoFloat(h!.sampleCountFloat!) : formatCount(h?.sampleCount ?? 0);
     return new Map<string, unknown>([
       ['labels', labels],
-      ['buckets', new Map((h?.buckets ?? []).map((b) => [formatGoFloat(b.upperBound), formatCount(b.cumulativeCount)]))],
+      [
+        'buckets',
+        new Map((h?.buckets ?? []).map((b) => [formatGoFloat(b.upperBound), formatCount(b.cumulativeCount)])),
+      ],
       ['count', count],
       ['sum', formatGoFloat(h?.sampleSum ?? 0)],
     ]);

@@ -25,7 +25,10 @@ test('integer histogram: negative (reversed), zero, positive buckets; empty ones
     zeroCount: 1,
     negativeSpans: [{ offset: 0, length: 2 }],
     negativeDeltas: [1, 1],
-    positiveSpans: [{ offset: 0, length: 1 }, { offset: 2, length: 2 }],
+    positiveSpans: [
+      { offset: 0, length: 1 },
+      { offset: 2, length: 2 },
+    ],
     positiveDeltas: [2, -2, 1],
   });
   assert.deepEqual(json, {

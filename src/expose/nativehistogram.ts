@@ -66,7 +66,11 @@ export function bucketBound(idx: number, schema: number): number {
 }
 
 /** Absolute counts with their bucket indexes, from spans and deltas (integer) or counts (float). */
-function expand(spans: BucketSpan[] | undefined, values: number[] | undefined, deltas: boolean): Array<{ idx: number; count: number }> {
+function expand(
+  spans: BucketSpan[] | undefined,
+  values: number[] | undefined,
+  deltas: boolean,
+): Array<{ idx: number; count: number }> {
   const out: Array<{ idx: number; count: number }> = [];
   let idx = 0;
   let v = 0;
@@ -97,13 +101,24 @@ export function nativeHistogramJson(h: Histogram): { count: string; buckets: Arr
   const neg = expand(h.negativeSpans, float ? h.negativeCounts : h.negativeDeltas, !float).filter((b) => b.count !== 0);
   for (let i = neg.length - 1; i >= 0; i--) {
     const b = neg[i];
-    buckets.push([1, formatGoFloat(-bucketBound(b.idx, schema)), formatGoFloat(-bucketBound(b.idx - 1, schema)), fmtCount(b.count)]);
+    buckets.push([
+      1,
+      formatGoFloat(-bucketBound(b.idx, schema)),
+      formatGoFloat(-bucketBound(b.idx - 1, schema)),
+      fmtCount(b.count),
+    ]);
   }
   const zero = float ? (h.zeroCountFloat ?? 0) : (h.zeroCount ?? 0);
   const threshold = h.zeroThreshold ?? 0;
   if (zero !== 0) buckets.push([3, formatGoFloat(-threshold), formatGoFloat(threshold), fmtCount(zero)]);
   for (const b of expand(h.positiveSpans, float ? h.positiveCounts : h.positiveDeltas, !float)) {
-    if (b.count !== 0) buckets.push([0, formatGoFloat(bucketBound(b.idx - 1, schema)), formatGoFloat(bucketBound(b.idx, schema)), fmtCount(b.count)]);
+    if (b.count !== 0)
+      buckets.push([
+        0,
+        formatGoFloat(bucketBound(b.idx - 1, schema)),
+        formatGoFloat(bucketBound(b.idx, schema)),
+        fmtCount(b.count),
+      ]);
   }
   return { count: fmtCount(float ? (h.sampleCountFloat ?? 0) : h.sampleCount), buckets };
 }

@@ -158,7 +158,14 @@ export const renderCases: RenderCase[] = [
       metrics: [
         {
           labels: L({ a: 'b' }),
-          histogram: { sampleCount: 4, sampleSum: 0, buckets: [{ upperBound: -1, cumulativeCount: 1 }, { upperBound: Infinity, cumulativeCount: 4 }] },
+          histogram: {
+            sampleCount: 4,
+            sampleSum: 0,
+            buckets: [
+              { upperBound: -1, cumulativeCount: 1 },
+              { upperBound: Infinity, cumulativeCount: 4 },
+            ],
+          },
         },
       ],
     },
@@ -174,7 +181,14 @@ export const renderCases: RenderCase[] = [
         {
           labels: [],
           value: 5,
-          counter: { value: 5, exemplar: { labels: L({ trace_id: 'abc' }), value: 1, timestamp: { seconds: 1700000000, nanos: 123000000 } } },
+          counter: {
+            value: 5,
+            exemplar: {
+              labels: L({ trace_id: 'abc' }),
+              value: 1,
+              timestamp: { seconds: 1700000000, nanos: 123000000 },
+            },
+          },
         },
       ],
     },
@@ -194,7 +208,11 @@ export const renderCases: RenderCase[] = [
             sampleSum: 0.3,
             buckets: [
               { upperBound: 0.1, cumulativeCount: 1, exemplar: { labels: L({ id: 'x"y' }), value: 0.05 } },
-              { upperBound: 1, cumulativeCount: 2, exemplar: { labels: L({ id: 'z' }), value: 0.25, timestamp: { seconds: 10, nanos: 0 } } },
+              {
+                upperBound: 1,
+                cumulativeCount: 2,
+                exemplar: { labels: L({ id: 'z' }), value: 0.25, timestamp: { seconds: 10, nanos: 0 } },
+              },
             ],
           },
         },
@@ -206,7 +224,11 @@ export const renderCases: RenderCase[] = [
   },
   {
     name: 'an exemplar without labels is left out (newest expfmt)',
-    family: { name: 'c_total', type: 'counter', metrics: [{ labels: [], value: 1, counter: { value: 1, exemplar: { labels: [], value: 1 } } }] },
+    family: {
+      name: 'c_total',
+      type: 'counter',
+      metrics: [{ labels: [], value: 1, counter: { value: 1, exemplar: { labels: [], value: 1 } } }],
+    },
     want: '# TYPE c counter\nc_total 1.0\n',
   },
   {
@@ -231,13 +253,25 @@ export const renderCases: RenderCase[] = [
     family: {
       name: 's',
       type: 'summary',
-      metrics: [{ labels: [], timestampMs: 2000, summary: { sampleCount: 1, sampleSum: 2, quantiles: [{ quantile: 0.5, value: 3 }] } }],
+      metrics: [
+        {
+          labels: [],
+          timestampMs: 2000,
+          summary: { sampleCount: 1, sampleSum: 2, quantiles: [{ quantile: 0.5, value: 3 }] },
+        },
+      ],
     },
     want: '# TYPE s summary\ns{quantile="0.5"} 3.0 2.0\ns_sum 2.0 2.0\ns_count 1 2.0\n',
   },
   {
     name: 'unit after TYPE, shown without _total for counters',
-    family: { name: 'io_seconds_total', help: 'h', unit: 'seconds', type: 'counter', metrics: [{ labels: [], value: 1 }] },
+    family: {
+      name: 'io_seconds_total',
+      help: 'h',
+      unit: 'seconds',
+      type: 'counter',
+      metrics: [{ labels: [], value: 1 }],
+    },
     want: '# HELP io_seconds h\n# TYPE io_seconds counter\n# UNIT io_seconds seconds\nio_seconds_total 1.0\n',
   },
   {
@@ -260,7 +294,9 @@ export const renderCases: RenderCase[] = [
     family: {
       name: 'c_total',
       type: 'counter',
-      metrics: [{ labels: [], value: 1, counter: { value: 1, createdTimestamp: { seconds: 1700000000, nanos: 500000000 } } }],
+      metrics: [
+        { labels: [], value: 1, counter: { value: 1, createdTimestamp: { seconds: 1700000000, nanos: 500000000 } } },
+      ],
     },
     want: '# TYPE c counter\nc_total 1.0\n',
   },
@@ -274,7 +310,11 @@ export const renderCases: RenderCase[] = [
         {
           labels: L({ a: 'b' }),
           value: 1,
-          counter: { value: 1, exemplar: { labels: L({ t: '1' }), value: 1 }, createdTimestamp: { seconds: 1700000000, nanos: 500000000 } },
+          counter: {
+            value: 1,
+            exemplar: { labels: L({ t: '1' }), value: 1 },
+            createdTimestamp: { seconds: 1700000000, nanos: 500000000 },
+          },
         },
       ],
     },
@@ -286,7 +326,12 @@ export const renderCases: RenderCase[] = [
     family: {
       name: 's',
       type: 'summary',
-      metrics: [{ labels: [], summary: { sampleCount: 1, sampleSum: 1, quantiles: [], createdTimestamp: { seconds: 12, nanos: 0 } } }],
+      metrics: [
+        {
+          labels: [],
+          summary: { sampleCount: 1, sampleSum: 1, quantiles: [], createdTimestamp: { seconds: 12, nanos: 0 } },
+        },
+      ],
     },
     want: '# TYPE s summary\ns_sum 1.0\ns_count 1\ns_created 12.0\n',
   },
@@ -296,14 +341,23 @@ export const renderCases: RenderCase[] = [
     family: {
       name: 'h',
       type: 'histogram',
-      metrics: [{ labels: [], histogram: { sampleCount: 0, sampleSum: 0, buckets: [], createdTimestamp: { seconds: 1, nanos: 1 } } }],
+      metrics: [
+        {
+          labels: [],
+          histogram: { sampleCount: 0, sampleSum: 0, buckets: [], createdTimestamp: { seconds: 1, nanos: 1 } },
+        },
+      ],
     },
     want: '# TYPE h histogram\nh_bucket{le="+Inf"} 0\nh_sum 0.0\nh_count 0\nh_created 1.000000001\n',
   },
   {
     name: 'no _created for a counter without _total (it is unknown)',
     options: { createdLines: true },
-    family: { name: 'c', type: 'counter', metrics: [{ labels: [], value: 1, counter: { value: 1, createdTimestamp: { seconds: 1, nanos: 0 } } }] },
+    family: {
+      name: 'c',
+      type: 'counter',
+      metrics: [{ labels: [], value: 1, counter: { value: 1, createdTimestamp: { seconds: 1, nanos: 0 } } }],
+    },
     want: '# TYPE c unknown\nc 1.0\n',
   },
   {
@@ -316,7 +370,12 @@ export const renderCases: RenderCase[] = [
       metrics: [
         {
           labels: [],
-          histogram: { sampleCount: 5, sampleSum: 7, buckets: [{ upperBound: 1, cumulativeCount: 4 }], createdTimestamp: { seconds: 1, nanos: 0 } },
+          histogram: {
+            sampleCount: 5,
+            sampleSum: 7,
+            buckets: [{ upperBound: 1, cumulativeCount: 4 }],
+            createdTimestamp: { seconds: 1, nanos: 0 },
+          },
         },
       ],
     },
@@ -330,7 +389,16 @@ export const renderCases: RenderCase[] = [
       metrics: [
         {
           labels: [],
-          histogram: { sampleCount: 3, sampleSum: 1.5, buckets: [], schema: 3, zeroThreshold: 1e-128, zeroCount: 1, positiveSpans: [{ offset: 0, length: 1 }], positiveDeltas: [2] },
+          histogram: {
+            sampleCount: 3,
+            sampleSum: 1.5,
+            buckets: [],
+            schema: 3,
+            zeroThreshold: 1e-128,
+            zeroCount: 1,
+            positiveSpans: [{ offset: 0, length: 1 }],
+            positiveDeltas: [2],
+          },
         },
       ],
     },
@@ -343,7 +411,15 @@ export const renderCases: RenderCase[] = [
   },
   {
     name: 'names outside the legacy character set are quoted',
-    family: { name: 'my.metric', help: 'h', type: 'gauge', metrics: [{ labels: L({ 'a.b': 'v', c: 'd' }), value: 1 }, { labels: [], value: 2 }] },
+    family: {
+      name: 'my.metric',
+      help: 'h',
+      type: 'gauge',
+      metrics: [
+        { labels: L({ 'a.b': 'v', c: 'd' }), value: 1 },
+        { labels: [], value: 2 },
+      ],
+    },
     want: '# HELP "my.metric" h\n# TYPE "my.metric" gauge\n{"my.metric","a.b"="v",c="d"} 1.0\n{"my.metric"} 2.0\n',
   },
   {
@@ -355,7 +431,14 @@ export const renderCases: RenderCase[] = [
   {
     name: 'series keep the order given',
     go: true,
-    family: { name: 'g', type: 'gauge', metrics: [{ labels: L({ a: 'z' }), value: 1 }, { labels: L({ a: 'a' }), value: 2 }] },
+    family: {
+      name: 'g',
+      type: 'gauge',
+      metrics: [
+        { labels: L({ a: 'z' }), value: 1 },
+        { labels: L({ a: 'a' }), value: 2 },
+      ],
+    },
     want: '# TYPE g gauge\ng{a="z"} 1.0\ng{a="a"} 2.0\n',
   },
 ];
@@ -399,7 +482,10 @@ function comparable(mf: MetricFamily): MetricFamily {
   const metrics = mf.metrics.map((m): Metric => {
     const out: Metric = { ...m };
     if (out.histogram !== undefined && !out.histogram.buckets.some((b) => b.upperBound === Infinity)) {
-      out.histogram = { ...out.histogram, buckets: [...out.histogram.buckets, { upperBound: Infinity, cumulativeCount: out.histogram.sampleCount }] };
+      out.histogram = {
+        ...out.histogram,
+        buckets: [...out.histogram.buckets, { upperBound: Infinity, cumulativeCount: out.histogram.sampleCount }],
+      };
     }
     return out;
   });
@@ -417,11 +503,23 @@ test('what the renderer writes, the parser reads back (created lines on)', () =>
         {
           labels: L({ code: '200', path: '/a b' }),
           value: 12.5,
-          counter: { value: 12.5, exemplar: { labels: L({ trace: 'x' }), value: 0.5, timestamp: { seconds: 1700000000, nanos: 500000000 } }, createdTimestamp: { seconds: 1600000000, nanos: 0 } },
+          counter: {
+            value: 12.5,
+            exemplar: { labels: L({ trace: 'x' }), value: 0.5, timestamp: { seconds: 1700000000, nanos: 500000000 } },
+            createdTimestamp: { seconds: 1600000000, nanos: 0 },
+          },
         },
       ],
     },
-    { name: 'temp', help: 'T.', type: 'gauge', metrics: [{ labels: L({ room: 'a' }), value: -3.5 }, { labels: L({ room: 'b' }), value: NaN }] },
+    {
+      name: 'temp',
+      help: 'T.',
+      type: 'gauge',
+      metrics: [
+        { labels: L({ room: 'a' }), value: -3.5 },
+        { labels: L({ room: 'b' }), value: NaN },
+      ],
+    },
     { name: 'other', type: 'untyped', metrics: [{ labels: [], value: 1e300 }] },
     {
       name: 'lat',
@@ -444,9 +542,28 @@ test('what the renderer writes, the parser reads back (created lines on)', () =>
     {
       name: 'sz',
       type: 'summary',
-      metrics: [{ labels: [], summary: { sampleCount: 2, sampleSum: 3, quantiles: [{ quantile: 0.5, value: 1 }, { quantile: 0.9, value: 2 }], createdTimestamp: { seconds: 5, nanos: 0 } } }],
+      metrics: [
+        {
+          labels: [],
+          summary: {
+            sampleCount: 2,
+            sampleSum: 3,
+            quantiles: [
+              { quantile: 0.5, value: 1 },
+              { quantile: 0.9, value: 2 },
+            ],
+            createdTimestamp: { seconds: 5, nanos: 0 },
+          },
+        },
+      ],
     },
-    { name: 'q', type: 'gaugehistogram', metrics: [{ labels: [], histogram: { sampleCount: 2, sampleSum: 1, buckets: [{ upperBound: 1, cumulativeCount: 2 }] } }] },
+    {
+      name: 'q',
+      type: 'gaugehistogram',
+      metrics: [
+        { labels: [], histogram: { sampleCount: 2, sampleSum: 1, buckets: [{ upperBound: 1, cumulativeCount: 2 }] } },
+      ],
+    },
   ];
   const text = renderOpenMetrics(families, { createdLines: true });
   assert.deepEqual(parseOpenMetrics(text), families.map(comparable));

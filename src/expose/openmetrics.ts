@@ -146,7 +146,11 @@ export function openMetricsSeries(mf: MetricFamily, m: Metric, options?: OpenMet
     const sm = m.summary;
     let s = '';
     for (const q of sm.quantiles) {
-      s += w.head(name, 'quantile="' + formatOpenMetricsFloat(q.quantile) + '"') + ' ' + formatOpenMetricsFloat(q.value) + end;
+      s +=
+        w.head(name, 'quantile="' + formatOpenMetricsFloat(q.quantile) + '"') +
+        ' ' +
+        formatOpenMetricsFloat(q.value) +
+        end;
     }
     s += w.head(name + '_sum') + ' ' + formatOpenMetricsFloat(sm.sampleSum) + end;
     s += w.head(name + '_count') + ' ' + formatCount(sm.sampleCount) + end;

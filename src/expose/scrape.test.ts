@@ -38,36 +38,39 @@ test('families merged across groups, sorted by name, series by label values as t
   await put(gw, '/metrics/job/a', 'm{a="2"} 1\nm 1\nM 1\n_u 1\n');
   await put(gw, '/metrics/job/a/instance/x', 'm{b="0"} 1\n');
   await put(gw, '/metrics/job/c/x/y', 'm 1\nm{q="a"} 1\n');
-  assert.equal(await scrape(gw), text([
-    '# TYPE M untyped',
-    'M{instance="",job="a"} 1',
-    '# TYPE _u untyped',
-    '_u{instance="",job="a"} 1',
-    '# TYPE alpha untyped',
-    'alpha{instance="",job="b"} 1',
-    '# TYPE m untyped',
-    'm{instance="",job="a"} 1',
-    'm{instance="",job="b",z="1"} 1',
-    'm{instance="",job="c",x="y"} 1',
-    'm{b="0",instance="x",job="a"} 1',
-    'm{a="2",instance="",job="a"} 1',
-    'm{instance="",job="c",q="a",x="y"} 1',
-    ...FAILURE_HEAD,
-    'push_failure_time_seconds{instance="",job="a"} 0',
-    'push_failure_time_seconds{instance="",job="b"} 0',
-    'push_failure_time_seconds{instance="x",job="a"} 0',
-    'push_failure_time_seconds{instance="",job="c",x="y"} 0',
-    ...SUCCESS_HEAD,
-    'push_time_seconds{instance="",job="a"} <time>',
-    'push_time_seconds{instance="",job="b"} <time>',
-    'push_time_seconds{instance="x",job="a"} <time>',
-    'push_time_seconds{instance="",job="c",x="y"} <time>',
-    '# TYPE zeta untyped',
-    'zeta{instance="",job="b"} 1',
-  ]));
+  assert.equal(
+    await scrape(gw),
+    text([
+      '# TYPE M untyped',
+      'M{instance="",job="a"} 1',
+      '# TYPE _u untyped',
+      '_u{instance="",job="a"} 1',
+      '# TYPE alpha untyped',
+      'alpha{instance="",job="b"} 1',
+      '# TYPE m untyped',
+      'm{instance="",job="a"} 1',
+      'm{instance="",job="b",z="1"} 1',
+      'm{instance="",job="c",x="y"} 1',
+      'm{b="0",instance="x",job="a"} 1',
+      'm{a="2",instance="",job="a"} 1',
+      'm{instance="",job="c",q="a",x="y"} 1',
+      ...FAILURE_HEAD,
+      'push_failure_time_seconds{instance="",job="a"} 0',
+      'push_failure_time_seconds{instance="",job="b"} 0',
+      'push_failure_time_seconds{instance="x",job="a"} 0',
+      'push_failure_time_seconds{instance="",job="c",x="y"} 0',
+      ...SUCCESS_HEAD,
+      'push_time_seconds{instance="",job="a"} <time>',
+      'push_time_seconds{instance="",job="b"} <time>',
+      'push_time_seconds{instance="x",job="a"} <time>',
+      'push_time_seconds{instance="",job="c",x="y"} <time>',
+      '# TYPE zeta untyped',
+      'zeta{instance="",job="b"} 1',
+    ]),
+  );
 });
 
-test('HELP of a family pushed by several groups: the first group\'s', async () => {
+test("HELP of a family pushed by several groups: the first group's", async () => {
   const gw = await testGateway();
   await put(gw, '/metrics/job/b', '# HELP m help b\nm 2\n');
   await put(gw, '/metrics/job/a', '# HELP m help a\nm 1\n');
@@ -92,45 +95,70 @@ test('each write shows in the next scrape: replaced, added, failed, deleted, wip
     'push_time_seconds{instance="",job="a"} <time>',
     `push_time_seconds{instance="",job="b"} ${b}`,
   ];
-  assert.equal(await scrape(gw), text([
-    '# TYPE m gauge', 'm{instance="",job="a"} 1', 'm{instance="",job="b"} 2',
-    '# TYPE n untyped', 'n{instance="",job="a"} 1',
-    ...both('0', '<time>'),
-  ]));
+  assert.equal(
+    await scrape(gw),
+    text([
+      '# TYPE m gauge',
+      'm{instance="",job="a"} 1',
+      'm{instance="",job="b"} 2',
+      '# TYPE n untyped',
+      'n{instance="",job="a"} 1',
+      ...both('0', '<time>'),
+    ]),
+  );
 
   await put(gw, '/metrics/job/a', '# TYPE m gauge\nm 5\n');
-  assert.equal(await scrape(gw), text([
-    '# TYPE m gauge', 'm{instance="",job="a"} 5', 'm{instance="",job="b"} 2',
-    ...both('0', '<time>'),
-  ]));
+  assert.equal(
+    await scrape(gw),
+    text(['# TYPE m gauge', 'm{instance="",job="a"} 5', 'm{instance="",job="b"} 2', ...both('0', '<time>')]),
+  );
 
   await put(gw, '/metrics/job/b', 'k 7\n', 'POST');
-  assert.equal(await scrape(gw), text([
-    '# TYPE k untyped', 'k{instance="",job="b"} 7',
-    '# TYPE m gauge', 'm{instance="",job="a"} 5', 'm{instance="",job="b"} 2',
-    ...both('0', '<time>'),
-  ]));
+  assert.equal(
+    await scrape(gw),
+    text([
+      '# TYPE k untyped',
+      'k{instance="",job="b"} 7',
+      '# TYPE m gauge',
+      'm{instance="",job="a"} 5',
+      'm{instance="",job="b"} 2',
+      ...both('0', '<time>'),
+    ]),
+  );
 
   assert.equal((await gw.request('PUT', '/metrics/job/b', '# TYPE m counter\nm 3\n')).status, 400);
-  assert.equal(await scrape(gw), text([
-    '# TYPE k untyped', 'k{instance="",job="b"} 7',
-    '# TYPE m gauge', 'm{instance="",job="a"} 5', 'm{instance="",job="b"} 2',
-    ...both('0', '<time>', '<time>'),
-  ]));
+  assert.equal(
+    await scrape(gw),
+    text([
+      '# TYPE k untyped',
+      'k{instance="",job="b"} 7',
+      '# TYPE m gauge',
+      'm{instance="",job="a"} 5',
+      'm{instance="",job="b"} 2',
+      ...both('0', '<time>', '<time>'),
+    ]),
+  );
 
   assert.equal((await gw.request('DELETE', '/metrics/job/a')).status, 202);
-  assert.equal(await scrape(gw), text([
-    '# TYPE k untyped', 'k{instance="",job="b"} 7',
-    '# TYPE m gauge', 'm{instance="",job="b"} 2',
-    ...FAILURE_HEAD, 'push_failure_time_seconds{instance="",job="b"} <time>',
-    ...SUCCESS_HEAD, 'push_time_seconds{instance="",job="b"} <time>',
-  ]));
+  assert.equal(
+    await scrape(gw),
+    text([
+      '# TYPE k untyped',
+      'k{instance="",job="b"} 7',
+      '# TYPE m gauge',
+      'm{instance="",job="b"} 2',
+      ...FAILURE_HEAD,
+      'push_failure_time_seconds{instance="",job="b"} <time>',
+      ...SUCCESS_HEAD,
+      'push_time_seconds{instance="",job="b"} <time>',
+    ]),
+  );
 
   assert.equal((await gw.request('PUT', '/api/v1/admin/wipe')).status, 202);
   assert.equal(await scrape(gw), '');
 });
 
-test('push_time_seconds moves forward with each push to the group, the others\' stay', async () => {
+test("push_time_seconds moves forward with each push to the group, the others' stay", async () => {
   const gw = await testGateway();
   const times = async () => {
     const raw = (await gw.request('GET', '/metrics')).text;
@@ -158,9 +186,12 @@ test('gzip when the client accepts it, the same text unpacked', async () => {
   // Compressed as it is sent: chunked, without a length.
   assert.equal(zipped.headers['content-length'], undefined);
   const expected = text([
-    '# TYPE m untyped', 'm{instance="",job="a"} 1',
-    ...FAILURE_HEAD, 'push_failure_time_seconds{instance="",job="a"} 0',
-    ...SUCCESS_HEAD, 'push_time_seconds{instance="",job="a"} <time>',
+    '# TYPE m untyped',
+    'm{instance="",job="a"} 1',
+    ...FAILURE_HEAD,
+    'push_failure_time_seconds{instance="",job="a"} 0',
+    ...SUCCESS_HEAD,
+    'push_time_seconds{instance="",job="a"} <time>',
   ]);
   assert.equal(gw.pushed(gunzipSync(zipped.body).toString()), expected);
   const plain = await gw.request('GET', '/metrics', undefined, { 'Accept-Encoding': 'identity' });
@@ -172,9 +203,13 @@ test('negotiation: text by default and for unknown types; protobuf and OpenMetri
   const gw = await testGateway();
   await put(gw, '/metrics/job/a', '# HELP m A gauge.\n# TYPE m gauge\nm{x="1"} 1.5\n');
   const expected = text([
-    '# HELP m A gauge.', '# TYPE m gauge', 'm{instance="",job="a",x="1"} 1.5',
-    ...FAILURE_HEAD, 'push_failure_time_seconds{instance="",job="a"} 0',
-    ...SUCCESS_HEAD, 'push_time_seconds{instance="",job="a"} <time>',
+    '# HELP m A gauge.',
+    '# TYPE m gauge',
+    'm{instance="",job="a",x="1"} 1.5',
+    ...FAILURE_HEAD,
+    'push_failure_time_seconds{instance="",job="a"} 0',
+    ...SUCCESS_HEAD,
+    'push_time_seconds{instance="",job="a"} <time>',
   ]);
   for (const accept of [undefined, 'text/plain', 'application/json', '*/*']) {
     assert.equal(await scrape(gw, accept === undefined ? {} : { Accept: accept }), expected, String(accept));
@@ -187,25 +222,35 @@ test('negotiation: text by default and for unknown types; protobuf and OpenMetri
   const families = parseProtobufDelimited(pb.body);
   const names = families.map((f) => f.name);
   assert.deepEqual(names, [...names].sort(), 'families sorted by name');
-  assert.deepEqual(families.find((f) => f.name === 'm'), {
-    name: 'm',
-    help: 'A gauge.',
-    type: 'gauge',
-    metrics: [
-      {
-        labels: [{ name: 'instance', value: '' }, { name: 'job', value: 'a' }, { name: 'x', value: '1' }],
-        value: 1.5,
-        gauge: { value: 1.5 },
-      },
-    ],
-  });
+  assert.deepEqual(
+    families.find((f) => f.name === 'm'),
+    {
+      name: 'm',
+      help: 'A gauge.',
+      type: 'gauge',
+      metrics: [
+        {
+          labels: [
+            { name: 'instance', value: '' },
+            { name: 'job', value: 'a' },
+            { name: 'x', value: '1' },
+          ],
+          value: 1.5,
+          gauge: { value: 1.5 },
+        },
+      ],
+    },
+  );
   const pushTime = families.find((f) => f.name === 'push_time_seconds')!.metrics[0];
   assert.ok(Math.abs((pushTime.value as number) * 1000 - Date.now()) < 5000, String(pushTime.value));
   assert.ok(names.includes('pushgateway_build_info'));
 
   // OpenMetrics only with --web.enable-openmetrics: the reference never serves it.
   const omAccept = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
-  assert.equal((await gw.request('GET', '/metrics', undefined, { Accept: omAccept })).headers['content-type'], TEXT_CONTENT_TYPE);
+  assert.equal(
+    (await gw.request('GET', '/metrics', undefined, { Accept: omAccept })).headers['content-type'],
+    TEXT_CONTENT_TYPE,
+  );
   const withOm = await testGateway(['--web.enable-openmetrics']);
   await put(withOm, '/metrics/job/a', '# HELP m A gauge.\n# TYPE m gauge\nm{x="1"} 1.5\n');
   const om = await withOm.request('GET', '/metrics', undefined, { Accept: omAccept });

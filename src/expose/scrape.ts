@@ -201,7 +201,8 @@ class FamilyView {
     if (this.leadStale) {
       this.leadStale = false;
       this.lead = undefined;
-      for (const r of this.byGroup.values()) if (this.lead === undefined || r.groupId < this.lead.groupId) this.lead = r;
+      for (const r of this.byGroup.values())
+        if (this.lead === undefined || r.groupId < this.lead.groupId) this.lead = r;
     }
   }
 
@@ -251,7 +252,8 @@ class FamilyView {
     } else {
       // Interleaving runs, another type in some group, or the gateway's own series: merged series by series.
       const series: RenderedSeries[] = [];
-      for (const r of this.inStoreOrder()) if (r.sf.type === type) for (const s of renderSeries(r.sf.unpack())) series.push(s);
+      for (const r of this.inStoreOrder())
+        if (r.sf.type === type) for (const s of renderSeries(r.sf.unpack())) series.push(s);
       if (own !== undefined) for (const s of renderSeries(own)) series.push(s);
       series.sort(compareSeries);
       parts = [head, byteString(joinSeries(series))];
@@ -271,9 +273,12 @@ class FamilyView {
       for (const m of mf.metrics) keyed.push({ sort: seriesSortKey(m.labels), id: seriesKey(m), m });
     }
     keyed.sort((a, b) => (a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : 0));
-    const metrics = keyed.filter((k, i) => i === 0 || k.id !== keyed[i - 1].id || k.sort !== keyed[i - 1].sort).map((k) => k.m);
+    const metrics = keyed
+      .filter((k, i) => i === 0 || k.id !== keyed[i - 1].id || k.sort !== keyed[i - 1].sort)
+      .map((k) => k.m);
     const unit = decoded.find((mf) => mf.unit !== undefined)?.unit;
-    const mf: MetricFamily = help === undefined ? { name: this.name, type, metrics } : { name: this.name, help, type, metrics };
+    const mf: MetricFamily =
+      help === undefined ? { name: this.name, type, metrics } : { name: this.name, help, type, metrics };
     if (unit !== undefined) mf.unit = unit;
     return mf;
   }

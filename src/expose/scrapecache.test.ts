@@ -10,7 +10,13 @@ import { byteString } from '../lib/gostring.js';
 import { familyText } from './text.js';
 
 type Op =
-  | { kind: 'write'; group: number; replace: boolean; check: boolean; families: Array<{ name: string; type: MetricType; values: string[] }> }
+  | {
+      kind: 'write';
+      group: number;
+      replace: boolean;
+      check: boolean;
+      families: Array<{ name: string; type: MetricType; values: string[] }>;
+    }
   | { kind: 'delete'; group: number }
   | { kind: 'scrape' };
 
@@ -22,7 +28,16 @@ const arbFamily = fc.record({
 });
 
 const arbOp: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('write' as const), group: fc.nat(5), replace: fc.boolean(), check: fc.boolean(), families: fc.array(arbFamily, { maxLength: 3 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('write' as const),
+      group: fc.nat(5),
+      replace: fc.boolean(),
+      check: fc.boolean(),
+      families: fc.array(arbFamily, { maxLength: 3 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), group: fc.nat(5) }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'scrape' as const }) },
 );
@@ -30,8 +45,10 @@ const arbOp: fc.Arbitrary<Op> = fc.oneof(
 function family(f: { name: string; type: MetricType; values: string[] }): MetricFamily {
   const metrics = [...new Set(f.values)].map((v) => {
     const labels = [{ name: 'k', value: v }];
-    if (f.type === 'summary') return { labels, summary: { sampleCount: 2, sampleSum: 1, quantiles: [{ quantile: 0.5, value: 1 }] } };
-    if (f.type === 'histogram') return { labels, histogram: { sampleCount: 2, sampleSum: 1, buckets: [{ upperBound: 1, cumulativeCount: 1 }] } };
+    if (f.type === 'summary')
+      return { labels, summary: { sampleCount: 2, sampleSum: 1, quantiles: [{ quantile: 0.5, value: 1 }] } };
+    if (f.type === 'histogram')
+      return { labels, histogram: { sampleCount: 2, sampleSum: 1, buckets: [{ upperBound: 1, cumulativeCount: 1 }] } };
     return { labels, value: v.length };
   });
   return { name: f.name, help: `help of ${f.name}`, type: f.type, metrics };
@@ -48,13 +65,25 @@ test('the cache kept up to date equals a fresh cache and the merged families, af
         const fresh = new ScrapeCache(store);
         assert.equal(kept, fresh.render([]).toString('latin1'));
         fresh.close();
-        assert.equal(kept, cache.families([]).map((mf) => byteString(familyText(mf))).join(''));
+        assert.equal(
+          kept,
+          cache
+            .families([])
+            .map((mf) => byteString(familyText(mf)))
+            .join(''),
+        );
       };
       for (const op of ops) {
         const labels = { job: 'j', instance: `g${op.kind === 'scrape' ? 0 : op.group}` };
         if (op.kind === 'write') {
           clock += 1000;
-          await store.write({ labels, families: op.families.map(family), replace: op.replace, check: op.check, timestampMs: clock });
+          await store.write({
+            labels,
+            families: op.families.map(family),
+            replace: op.replace,
+            check: op.check,
+            timestampMs: clock,
+          });
         } else if (op.kind === 'delete') await store.delete(labels);
         else check();
       }
@@ -69,7 +98,8 @@ test('a push re-reads only the pushed group', async () => {
   const store = new MemoryStore();
   const cache = new ScrapeCache(store);
   const body = (v: number): MetricFamily[] => [{ name: 'x', type: 'gauge', metrics: [{ labels: [], value: v }] }];
-  for (let i = 0; i < 100; i++) await store.write({ labels: { job: 'j', instance: `h${i}` }, families: body(i), replace: true, check: true });
+  for (let i = 0; i < 100; i++)
+    await store.write({ labels: { job: 'j', instance: `h${i}` }, families: body(i), replace: true, check: true });
   cache.render([]);
   const group = store.group.bind(store);
   let reads = 0;

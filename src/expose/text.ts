@@ -87,9 +87,15 @@ export function seriesTextQuoted(name: string, type: MetricType, m: Metric): str
     let infSeen = false;
     for (const b of m.histogram.buckets) {
       if (b.upperBound === Infinity) infSeen = true;
-      s += quotedSample(name + '_bucket', extra('le', formatSampleValue(b.upperBound)), formatSampleValue(b.cumulativeCount), ts);
+      s += quotedSample(
+        name + '_bucket',
+        extra('le', formatSampleValue(b.upperBound)),
+        formatSampleValue(b.cumulativeCount),
+        ts,
+      );
     }
-    if (!infSeen) s += quotedSample(name + '_bucket', extra('le', '+Inf'), formatSampleValue(m.histogram.sampleCount), ts);
+    if (!infSeen)
+      s += quotedSample(name + '_bucket', extra('le', '+Inf'), formatSampleValue(m.histogram.sampleCount), ts);
     return (
       s +
       quotedSample(name + '_sum', inner, formatSampleValue(m.histogram.sampleSum), ts) +
@@ -118,7 +124,9 @@ export function familyTextQuoted(mf: MetricFamily): string {
 
 /** A code point's Go rune for escaping: a lone surrogate (a raw invalid byte) reads as U+FFFD, as Go ranges over it. */
 function isLegacyRune(cp: number, first: boolean): boolean {
-  return (cp >= 97 && cp <= 122) || (cp >= 65 && cp <= 90) || cp === 95 || cp === 58 || (!first && cp >= 48 && cp <= 57);
+  return (
+    (cp >= 97 && cp <= 122) || (cp >= 65 && cp <= 90) || cp === 95 || cp === 58 || (!first && cp >= 48 && cp <= 57)
+  );
 }
 
 /**
@@ -159,8 +167,12 @@ export function escapeFamily(mf: MetricFamily, scheme: NameEscaping): MetricFami
       const lp = m.labels[k];
       const escaped =
         lp.name === '__name__'
-          ? isLegacyName(lp.value) ? lp : { name: lp.name, value: escapeName(lp.value, scheme) }
-          : isLegacyName(lp.name) ? lp : { name: escapeName(lp.name, scheme), value: lp.value };
+          ? isLegacyName(lp.value)
+            ? lp
+            : { name: lp.name, value: escapeName(lp.value, scheme) }
+          : isLegacyName(lp.name)
+            ? lp
+            : { name: escapeName(lp.name, scheme), value: lp.value };
       if (escaped !== lp) labels ??= m.labels.slice(0, k);
       if (labels !== undefined) labels.push(escaped);
     }

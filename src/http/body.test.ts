@@ -23,12 +23,15 @@ const refused: Array<[string, string, Buffer, number, number, string | RegExp]> 
 ];
 for (const [name, encoding, raw, max, status, message] of refused) {
   test(`a body is refused with an HttpError: ${name}`, () => {
-    assert.throws(() => decodeContent(encoding, raw, max), (e: unknown) => {
-      assert.ok(e instanceof HttpError);
-      assert.equal(e.status, status);
-      if (typeof message === 'string') assert.equal(e.message, message);
-      else assert.match(e.message, message);
-      return true;
-    });
+    assert.throws(
+      () => decodeContent(encoding, raw, max),
+      (e: unknown) => {
+        assert.ok(e instanceof HttpError);
+        assert.equal(e.status, status);
+        if (typeof message === 'string') assert.equal(e.message, message);
+        else assert.match(e.message, message);
+        return true;
+      },
+    );
   });
 }

@@ -8,7 +8,12 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
   const declared = Number(req.headers['content-length']);
   if (declared > maxBytes) {
     req.resume(); // discard; the answer says why
-    return Promise.reject(new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes (--push.max-body-bytes)`));
+    return Promise.reject(
+      new HttpError(
+        413,
+        `request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes (--push.max-body-bytes)`,
+      ),
+    );
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -54,7 +59,10 @@ export function decodeContent(encoding: string | undefined, body: Buffer, maxByt
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new HttpError(413, `decompressed request body exceeds the limit of ${maxBytes} bytes (--push.max-body-bytes)`);
+      throw new HttpError(
+        413,
+        `decompressed request body exceeds the limit of ${maxBytes} bytes (--push.max-body-bytes)`,
+      );
     }
     throw new HttpError(400, err.code === 'Z_DATA_ERROR' ? 'gzip: invalid header' : `gzip: ${err.message}`);
   }

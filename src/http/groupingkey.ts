@@ -24,16 +24,24 @@ export function decodeBase64(s: string): { value: string; error?: string } {
     const c = src.charCodeAt(i);
     if (c === 10 || c === 13) continue; // Go's decoder skips newlines
     const v = c < 128 ? B64_VALUE[c] : -1;
-    if (v < 0) return { value: decodeGoString(Uint8Array.from(bytes)), error: `illegal base64 data at input byte ${i}` };
+    if (v < 0)
+      return { value: decodeGoString(Uint8Array.from(bytes)), error: `illegal base64 data at input byte ${i}` };
     if (quantum.length === 0) quantumStart = i;
     quantum.push(v);
     if (quantum.length === 4) {
-      bytes.push((quantum[0] << 2) | (quantum[1] >> 4), ((quantum[1] & 15) << 4) | (quantum[2] >> 2), ((quantum[2] & 3) << 6) | quantum[3]);
+      bytes.push(
+        (quantum[0] << 2) | (quantum[1] >> 4),
+        ((quantum[1] & 15) << 4) | (quantum[2] >> 2),
+        ((quantum[2] & 3) << 6) | quantum[3],
+      );
       quantum.length = 0;
     }
   }
   if (quantum.length === 1) {
-    return { value: decodeGoString(Uint8Array.from(bytes)), error: `illegal base64 data at input byte ${quantumStart}` };
+    return {
+      value: decodeGoString(Uint8Array.from(bytes)),
+      error: `illegal base64 data at input byte ${quantumStart}`,
+    };
   }
   if (quantum.length >= 2) bytes.push((quantum[0] << 2) | (quantum[1] >> 4));
   if (quantum.length === 3) bytes.push(((quantum[1] & 15) << 4) | (quantum[2] >> 2));
@@ -112,7 +120,8 @@ export function unescapeName(name: string): string {
 
 /** labels[name] = value, also for a name `__proto__` (which `U______proto____` decodes to). */
 function setLabel(labels: Record<string, string>, name: string, value: string): void {
-  if (name === '__proto__') Object.defineProperty(labels, name, { value, enumerable: true, writable: true, configurable: true });
+  if (name === '__proto__')
+    Object.defineProperty(labels, name, { value, enumerable: true, writable: true, configurable: true });
   else labels[name] = value;
 }
 
@@ -125,17 +134,26 @@ function isUtf8LabelName(name: string): boolean {
  * Parses what follows `/metrics/job` in a push path (raw segments, not yet percent-decoded):
  * `/<job>` or `@base64/<job>`, then the label pairs.
  */
-export function parseGroupingKey(jobBase64: boolean, rawJob: string, rawLabels: string[], options?: GroupingKeyOptions): GroupingKeyResult {
+export function parseGroupingKey(
+  jobBase64: boolean,
+  rawJob: string,
+  rawLabels: string[],
+  options?: GroupingKeyOptions,
+): GroupingKeyResult {
   const utf8 = options?.utf8Names === true;
   let job = decodeSegment(rawJob) ?? rawJob;
   if (jobBase64) {
     const d = decodeBase64(job);
-    if (d.error !== undefined) return { ok: false, message: `invalid base64 encoding in job name ${goQuote(d.value)}: ${d.error}` };
+    if (d.error !== undefined)
+      return { ok: false, message: `invalid base64 encoding in job name ${goQuote(d.value)}: ${d.error}` };
     job = d.value;
   }
   const labels: Record<string, string> = {};
   if (rawLabels.length % 2 !== 0) {
-    return { ok: false, message: `odd number of components in label string ${goQuote('/' + rawLabels.map((s) => decodeSegment(s) ?? s).join('/'))}` };
+    return {
+      ok: false,
+      message: `odd number of components in label string ${goQuote('/' + rawLabels.map((s) => decodeSegment(s) ?? s).join('/'))}`,
+    };
   }
   for (let i = 0; i < rawLabels.length; i += 2) {
     const name = decodeSegment(rawLabels[i]) ?? rawLabels[i];

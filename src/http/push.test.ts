@@ -52,21 +52,33 @@ test('PUT replaces the group, POST only the families it names, DELETE removes th
   const gw = await testGateway();
   await expectAnswer(gw, 'PUT /metrics/job/a', 'a 1\nb 2\n', 200);
   await expectAnswer(gw, 'POST /metrics/job/a', 'b 3\nc 4\n', 200);
-  assert.equal(await pushed(gw), oneGroup('instance="",job="a"', [
-    '# TYPE a untyped', 'a{instance="",job="a"} 1',
-    '# TYPE b untyped', 'b{instance="",job="a"} 3',
-    '# TYPE c untyped', 'c{instance="",job="a"} 4',
-  ]));
+  assert.equal(
+    await pushed(gw),
+    oneGroup('instance="",job="a"', [
+      '# TYPE a untyped',
+      'a{instance="",job="a"} 1',
+      '# TYPE b untyped',
+      'b{instance="",job="a"} 3',
+      '# TYPE c untyped',
+      'c{instance="",job="a"} 4',
+    ]),
+  );
   await expectAnswer(gw, 'POST /metrics/job/a', '', 200);
   await expectAnswer(gw, 'PUT /metrics/job/a', 'c 5\n', 200);
   await expectAnswer(gw, 'PUT /metrics/job/b', 'c 6\n', 200);
-  assert.equal(await pushed(gw), [
-    '# TYPE c untyped',
-    'c{instance="",job="a"} 5',
-    'c{instance="",job="b"} 6',
-    ...pushTimes([['instance="",job="a"', '<time>', '0'], ['instance="",job="b"', '<time>', '0']]),
-    '',
-  ].join('\n'));
+  assert.equal(
+    await pushed(gw),
+    [
+      '# TYPE c untyped',
+      'c{instance="",job="a"} 5',
+      'c{instance="",job="b"} 6',
+      ...pushTimes([
+        ['instance="",job="a"', '<time>', '0'],
+        ['instance="",job="b"', '<time>', '0'],
+      ]),
+      '',
+    ].join('\n'),
+  );
   await expectAnswer(gw, 'DELETE /metrics/job/a', undefined, 202);
   await expectAnswer(gw, 'DELETE /metrics/job/none', undefined, 202);
   assert.equal(await pushed(gw), oneGroup('instance="",job="b"', ['# TYPE c untyped', 'c{instance="",job="b"} 6']));
@@ -83,13 +95,18 @@ test('--push.disable-consistency-check: 202 for every accepted write; parse erro
   await expectAnswer(gw, 'PUT /metrics/job/a/b', 'm 1\n', 400, 'odd number of components in label string "/b"');
   // A timestamp is still refused, though the answer says accepted: the failure time tells.
   await expectAnswer(gw, 'PUT /metrics/job/a', 'm 2 1234\n', 202);
-  assert.equal(await pushed(gw), oneGroup('instance="",job="a"', [
-    '# TYPE m untyped', 'm{instance="",job="a"} 1',
-    '# TYPE n untyped', 'n{instance="",job="a"} 2',
-  ], '<time>', '<time>'));
+  assert.equal(
+    await pushed(gw),
+    oneGroup(
+      'instance="",job="a"',
+      ['# TYPE m untyped', 'm{instance="",job="a"} 1', '# TYPE n untyped', 'n{instance="",job="a"} 2'],
+      '<time>',
+      '<time>',
+    ),
+  );
 });
 
-test('parse errors: 400 with the parser\'s message, nothing stored', async () => {
+test("parse errors: 400 with the parser's message, nothing stored", async () => {
   const gw = await testGateway();
   const cases: Array<[string, string]> = [
     ['# HELP m\n\nm 1\nn 2\nbroken{\n', 'text format parsing error in line 5: invalid label name for metric "broken"'],
@@ -117,24 +134,38 @@ test('consistency errors and timestamps: 400, the group keeps its metrics and ge
   await expectAnswer(gw, 'PUT /metrics/job/a', '# TYPE m counter\nm 1\n', 200);
   await expectAnswer(gw, 'PUT /metrics/job/b', 'n 1\n', 200);
   const group = (job: string) => `label:<name:"instance" value:"" > label:<name:"job" value:"${job}" >`;
-  await expectAnswer(gw, 'PUT /metrics/job/b', '# TYPE m gauge\nm 2\n', 400,
-    INVALID + `collected metric "m" { ${group('b')} gauge:<value:2 > } is not a COUNTER`);
+  await expectAnswer(
+    gw,
+    'PUT /metrics/job/b',
+    '# TYPE m gauge\nm 2\n',
+    400,
+    INVALID + `collected metric "m" { ${group('b')} gauge:<value:2 > } is not a COUNTER`,
+  );
   await expectAnswer(gw, 'POST /metrics/job/b', 'n 2 1234\n', 400, TIMESTAMPS);
-  await expectAnswer(gw, 'PUT /metrics/job/c', 'd{x="1"} 1\nd{x="1"} 2\n', 400,
-    INVALID + `collected metric "d" { ${group('c')} label:<name:"x" value:"1" > untyped:<value:2 > } ` +
-      'was collected before with the same name and label values');
-  assert.equal(await pushed(gw), [
-    '# TYPE m counter',
-    'm{instance="",job="a"} 1',
-    '# TYPE n untyped',
-    'n{instance="",job="b"} 1',
-    ...pushTimes([
-      ['instance="",job="a"', '<time>', '0'],
-      ['instance="",job="b"', '<time>', '<time>'],
-      ['instance="",job="c"', '0', '<time>'],
-    ]),
-    '',
-  ].join('\n'));
+  await expectAnswer(
+    gw,
+    'PUT /metrics/job/c',
+    'd{x="1"} 1\nd{x="1"} 2\n',
+    400,
+    INVALID +
+      `collected metric "d" { ${group('c')} label:<name:"x" value:"1" > untyped:<value:2 > } ` +
+      'was collected before with the same name and label values',
+  );
+  assert.equal(
+    await pushed(gw),
+    [
+      '# TYPE m counter',
+      'm{instance="",job="a"} 1',
+      '# TYPE n untyped',
+      'n{instance="",job="b"} 1',
+      ...pushTimes([
+        ['instance="",job="a"', '<time>', '0'],
+        ['instance="",job="b"', '<time>', '<time>'],
+        ['instance="",job="c"', '0', '<time>'],
+      ]),
+      '',
+    ].join('\n'),
+  );
   // A later good push to the failed group succeeds.
   await expectAnswer(gw, 'PUT /metrics/job/b', 'n 3\n', 200);
   assert.match(await pushed(gw), /\nn\{instance="",job="b"\} 3\n/);
@@ -176,7 +207,7 @@ test('a client reads its own write right after the answer', async () => {
   }
 });
 
-test('gzip bodies: unpacked; a damaged one gets the reader\'s message, a bomb 413', async () => {
+test("gzip bodies: unpacked; a damaged one gets the reader's message, a bomb 413", async () => {
   const gw = await testGateway(['--push.max-body-bytes=1000']);
   const gzip = { 'Content-Encoding': 'gzip' };
   const gzipped = Buffer.from('1f8b0800000000000003cb5530e402008e58cdf604000000', 'hex'); // m 1\n
@@ -218,8 +249,11 @@ test('protobuf bodies: families stored; timestamps and truncation refused', asyn
   );
   assert.equal(ok.status, 200);
   const stored = [
-    '# TYPE c_total counter', 'c_total{instance="",job="a"} 3',
-    '# HELP g A gauge.', '# TYPE g gauge', 'g{instance="",job="a",x="1"} 1.5',
+    '# TYPE c_total counter',
+    'c_total{instance="",job="a"} 3',
+    '# HELP g A gauge.',
+    '# TYPE g gauge',
+    'g{instance="",job="a",x="1"} 1.5',
   ];
   assert.equal(await pushed(gw), oneGroup('instance="",job="a"', stored));
   // gauge g = 1 with timestamp_ms 1000
@@ -257,7 +291,7 @@ test('grouping keys: @base64 values, %-escapes, `+` and `%2F` kept inside a valu
   assert.equal(await pushed(gw), oneGroup('instance="",job="ab"', padded));
 });
 
-test('invalid grouping keys: 400 with the reference\'s message', async () => {
+test("invalid grouping keys: 400 with the reference's message", async () => {
   const gw = await testGateway();
   const illegal = 'illegal base64 data at input byte';
   const cases: Array<[string, string]> = [
@@ -291,13 +325,25 @@ test('limits: each refusal names its flag and stores nothing', async () => {
   const value = 'more than the limit of 30 bytes (--push.max-label-value-length)';
   const [v31, w31] = ['v'.repeat(31), 'w'.repeat(31)];
   const refusals: Array<[string, string, number, string]> = [
-    ['/metrics/job/a', 'x 1\n'.repeat(300), 413,
-      'request body of 1200 bytes exceeds the limit of 1000 bytes (--push.max-body-bytes)'],
+    [
+      '/metrics/job/a',
+      'x 1\n'.repeat(300),
+      413,
+      'request body of 1200 bytes exceeds the limit of 1000 bytes (--push.max-body-bytes)',
+    ],
     ['/metrics/job/a', six, 413, 'the push carries 6 series, more than the limit of 5 (--push.max-series-per-push)'],
-    ['/metrics/job/a', 'a_very_long_metric_name_indeed 1\n', 400,
-      `metric name "a_very_long_metric_name_indeed" is 30 bytes long, ${name}`],
-    ['/metrics/job/a', 'm{a_very_long_label_name_x="1"} 1\n', 400,
-      `label name "a_very_long_label_name_x" is 24 bytes long, ${name}`],
+    [
+      '/metrics/job/a',
+      'a_very_long_metric_name_indeed 1\n',
+      400,
+      `metric name "a_very_long_metric_name_indeed" is 30 bytes long, ${name}`,
+    ],
+    [
+      '/metrics/job/a',
+      'm{a_very_long_label_name_x="1"} 1\n',
+      400,
+      `label name "a_very_long_label_name_x" is 24 bytes long, ${name}`,
+    ],
     ['/metrics/job/a', `m{l="${v31}"} 1\n`, 400, `label l value "${v31}" is 31 bytes long, ${value}`],
     [`/metrics/job/a/g/${w31}`, 'm 1\n', 400, `grouping label g value "${w31}" is 31 bytes long, ${value}`],
   ];

@@ -23,29 +23,52 @@ export interface PushOptions {
 }
 
 /** The first limit a push breaks, as [status, sentence], or undefined. */
-export function overLimit(families: MetricFamily[], labels: Record<string, string>, limits: PushLimits): [number, string] | undefined {
+export function overLimit(
+  families: MetricFamily[],
+  labels: Record<string, string>,
+  limits: PushLimits,
+): [number, string] | undefined {
   const long = (kind: string, what: string, len: number, max: number, flag: string): [number, string] => [
     400,
     `${kind} ${JSON.stringify(what.length > 80 ? what.slice(0, 80) + '…' : what)} is ${len} bytes long, more than the limit of ${max} bytes (--${flag})`,
   ];
   for (const [name, value] of Object.entries(labels)) {
     const len = Buffer.byteLength(value);
-    if (len > limits.maxLabelValueLength) return long(`grouping label ${name} value`, value, len, limits.maxLabelValueLength, 'push.max-label-value-length');
+    if (len > limits.maxLabelValueLength)
+      return long(
+        `grouping label ${name} value`,
+        value,
+        len,
+        limits.maxLabelValueLength,
+        'push.max-label-value-length',
+      );
   }
   let series = 0;
   for (const mf of families) {
     series += mf.metrics.length;
     if (series > limits.maxSeries) {
       const total = families.reduce((n, f) => n + f.metrics.length, 0);
-      return [413, `the push carries ${total} series, more than the limit of ${limits.maxSeries} (--push.max-series-per-push)`];
+      return [
+        413,
+        `the push carries ${total} series, more than the limit of ${limits.maxSeries} (--push.max-series-per-push)`,
+      ];
     }
-    if (mf.name.length > limits.maxNameLength) return long('metric name', mf.name, mf.name.length, limits.maxNameLength, 'push.max-name-length');
+    if (mf.name.length > limits.maxNameLength)
+      return long('metric name', mf.name, mf.name.length, limits.maxNameLength, 'push.max-name-length');
     for (const m of mf.metrics) {
       for (const lp of m.labels) {
-        if (lp.name.length > limits.maxNameLength) return long('label name', lp.name, lp.name.length, limits.maxNameLength, 'push.max-name-length');
+        if (lp.name.length > limits.maxNameLength)
+          return long('label name', lp.name, lp.name.length, limits.maxNameLength, 'push.max-name-length');
         if (lp.value.length > limits.maxLabelValueLength / 3) {
           const len = Buffer.byteLength(lp.value);
-          if (len > limits.maxLabelValueLength) return long(`label ${lp.name} value`, lp.value, len, limits.maxLabelValueLength, 'push.max-label-value-length');
+          if (len > limits.maxLabelValueLength)
+            return long(
+              `label ${lp.name} value`,
+              lp.value,
+              len,
+              limits.maxLabelValueLength,
+              'push.max-label-value-length',
+            );
         }
       }
     }
@@ -79,7 +102,11 @@ export function parseBody(contentType: string | undefined, raw: Buffer, utf8Name
 export function createPushHandlers(opts: PushOptions) {
   /** The families a push carries, once its body has arrived; an HttpError when they are refused. */
   async function pushedFamilies(req: IncomingMessage, labels: Record<string, string>): Promise<MetricFamily[]> {
-    const raw = decodeContent(req.headers['content-encoding'], await readBody(req, opts.limits.maxBodyBytes), opts.limits.maxBodyBytes);
+    const raw = decodeContent(
+      req.headers['content-encoding'],
+      await readBody(req, opts.limits.maxBodyBytes),
+      opts.limits.maxBodyBytes,
+    );
     let families;
     try {
       families = parseBody(req.headers['content-type'], raw, opts.utf8Names);
@@ -98,8 +125,18 @@ export function createPushHandlers(opts: PushOptions) {
    * Handles a push whose grouping labels are already parsed; resolves to the status sent. The
    * write takes its place in the group's order now, while the body is still arriving.
    */
-  async function push(req: IncomingMessage, res: ServerResponse, labels: Record<string, string>, replace: boolean): Promise<number> {
-    const result = await opts.store.write({ labels, families: pushedFamilies(req, labels), replace, check: opts.check });
+  async function push(
+    req: IncomingMessage,
+    res: ServerResponse,
+    labels: Record<string, string>,
+    replace: boolean,
+  ): Promise<number> {
+    const result = await opts.store.write({
+      labels,
+      families: pushedFamilies(req, labels),
+      replace,
+      check: opts.check,
+    });
     if (!result.ok && opts.check) {
       opts.log.error(
         { method: req.method, source: req.socket.remoteAddress, err: result.error },

@@ -14,7 +14,12 @@ export function sendError(res: ServerResponse, status: number, message: string):
 }
 
 /** A plain body, typed as Go's content sniffing would type it. Returns the status. */
-export function sendText(res: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): number {
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  contentType = 'text/plain; charset=utf-8',
+): number {
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': String(Buffer.byteLength(body)) });
   res.end(body);
   return status;

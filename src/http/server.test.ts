@@ -218,19 +218,25 @@ test('--web.route-prefix moves every route under the prefix; the bare paths are 
   ]);
   const scrape = await gw.request('GET', '/pfx/metrics');
   assert.equal(scrape.status, 200);
-  assert.equal(gw.pushed(scrape.text), [
-    '# TYPE m untyped',
-    'm{instance="",job="a"} 1',
-    '# HELP push_failure_time_seconds Last Unix time when changing this group in the Pushgateway failed.',
-    '# TYPE push_failure_time_seconds gauge',
-    'push_failure_time_seconds{instance="",job="a"} 0',
-    '# HELP push_time_seconds Last Unix time when changing this group in the Pushgateway succeeded.',
-    '# TYPE push_time_seconds gauge',
-    'push_time_seconds{instance="",job="a"} <time>',
-    '',
-  ].join('\n'));
+  assert.equal(
+    gw.pushed(scrape.text),
+    [
+      '# TYPE m untyped',
+      'm{instance="",job="a"} 1',
+      '# HELP push_failure_time_seconds Last Unix time when changing this group in the Pushgateway failed.',
+      '# TYPE push_failure_time_seconds gauge',
+      'push_failure_time_seconds{instance="",job="a"} 0',
+      '# HELP push_time_seconds Last Unix time when changing this group in the Pushgateway succeeded.',
+      '# TYPE push_time_seconds gauge',
+      'push_time_seconds{instance="",job="a"} <time>',
+      '',
+    ].join('\n'),
+  );
   const api = JSON.parse((await gw.request('GET', '/pfx/api/v1/metrics')).text) as { data: Array<{ labels: object }> };
-  assert.deepEqual(api.data.map((g) => g.labels), [{ job: 'a' }]);
+  assert.deepEqual(
+    api.data.map((g) => g.labels),
+    [{ job: 'a' }],
+  );
   await check(gw, [['PUT', '/pfx/api/v1/admin/wipe', [202, {}, '']]]);
   assert.equal(gw.store.groupCount, 0);
 });

@@ -1,5 +1,12 @@
 // Routing, as the reference's router answers: same paths, methods, status codes and bodies.
-import { createServer, ServerResponse, type IncomingMessage, type RequestListener, type Server, type ServerOptions } from 'node:http';
+import {
+  createServer,
+  ServerResponse,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerOptions,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
@@ -40,7 +47,6 @@ const CORS: Record<string, string> = {
   'Cache-Control': 'no-cache, no-store, must-revalidate',
 };
 
-
 type Handler = (req: IncomingMessage, res: ServerResponse, rest: string) => number | Promise<number>;
 interface Route {
   /** Path relative to the route prefix; a trailing '*' matches any remainder. */
@@ -70,7 +76,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const prefix = config.routePrefix;
   const scrape = new ScrapeCache(store);
   scrape.warmUp();
-  const pushes = createPushHandlers({ store, check: !config.disableConsistencyCheck, limits: config.limits, log, utf8Names: config.utf8Names });
+  const pushes = createPushHandlers({
+    store,
+    check: !config.disableConsistencyCheck,
+    limits: config.limits,
+    log,
+    utf8Names: config.utf8Names,
+  });
   const ui = createUi({ store, config, build: deps.build, startMs: deps.startMs });
 
   // Probes ask the store: a store that cannot take writes is not healthy, one still restoring not ready.
@@ -113,26 +125,30 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return 200;
   };
 
-  const pushHandler = (mode: 'put' | 'post' | 'delete'): Handler => (req, res, rest) => {
-    // rest: "/<job>{/<label>/<value>}" or "@base64/<job>..."
-    const base64 = rest.startsWith('@base64/');
-    const tail = base64 ? rest.slice('@base64'.length) : rest;
-    const segments = tail.slice(1).split('/');
-    const rawJob = segments[0];
-    const rawLabels = segments.length === 2 && segments[1] === '' ? [] : segments.slice(1);
-    const key = parseGroupingKey(base64, rawJob, rawLabels, { utf8Names: config.utf8Names });
-    if (!key.ok) {
-      log.debug({ url: req.url, err: key.message }, 'failed to parse URL');
-      return sendError(res, 400, key.message);
-    }
-    if (mode === 'delete') return pushes.remove(res, key.labels);
-    return pushes.push(req, res, key.labels, mode === 'put');
-  };
+  const pushHandler =
+    (mode: 'put' | 'post' | 'delete'): Handler =>
+    (req, res, rest) => {
+      // rest: "/<job>{/<label>/<value>}" or "@base64/<job>..."
+      const base64 = rest.startsWith('@base64/');
+      const tail = base64 ? rest.slice('@base64'.length) : rest;
+      const segments = tail.slice(1).split('/');
+      const rawJob = segments[0];
+      const rawLabels = segments.length === 2 && segments[1] === '' ? [] : segments.slice(1);
+      const key = parseGroupingKey(base64, rawJob, rawLabels, { utf8Names: config.utf8Names });
+      if (!key.ok) {
+        log.debug({ url: req.url, err: key.message }, 'failed to parse URL');
+        return sendError(res, 400, key.message);
+      }
+      if (mode === 'delete') return pushes.remove(res, key.labels);
+      return pushes.push(req, res, key.labels, mode === 'put');
+    };
 
-  const withCors = (h: Handler): Handler => (req, res, rest) => {
-    for (const [k, v] of Object.entries(CORS)) res.setHeader(k, v);
-    return h(req, res, rest);
-  };
+  const withCors =
+    (h: Handler): Handler =>
+    (req, res, rest) => {
+      for (const [k, v] of Object.entries(CORS)) res.setHeader(k, v);
+      return h(req, res, rest);
+    };
 
   const quitAllowed: Handler = (_req, res) => {
     sendText(res, 200, 'Requesting termination... Goodbye!');
@@ -154,7 +170,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     { path: joinPath(prefix, '/status'), methods: { GET: ui.status }, name: 'status' },
     // The page lives at <prefix>/ (a bare /pfx redirects there, as in the reference).
     { path: prefix + '/', methods: { GET: ui.page }, name: 'status' },
-    { path: joinPath(prefix, '/static') + '*', methods: { GET: ui.asset }, name: 'static', accepts: (rest) => /^\/[^/]/.test(rest) },
+    {
+      path: joinPath(prefix, '/static') + '*',
+      methods: { GET: ui.asset },
+      name: 'static',
+      accepts: (rest) => /^\/[^/]/.test(rest),
+    },
     { path: joinPath(prefix, '/-/quit'), methods: { PUT: quit, POST: quit } },
     {
       path: '/-/quit',
@@ -163,8 +184,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
   ];
   const api = joinPath(prefix, '/api/v1');
   const apiRoutes: Route[] = [
-    { path: api + '/status', methods: { GET: withCors((_q, res) => sendText(res, 200, statusResponse(config.flags, deps.startMs, { ...deps.build }), 'application/json')) }, name: 'api/v1/status' },
-    { path: api + '/metrics', methods: { GET: withCors((_q, res) => sendText(res, 200, metricsResponse(store.groups()), 'application/json')) }, name: 'api/v1/metrics' },
+    {
+      path: api + '/status',
+      methods: {
+        GET: withCors((_q, res) =>
+          sendText(res, 200, statusResponse(config.flags, deps.startMs, { ...deps.build }), 'application/json'),
+        ),
+      },
+      name: 'api/v1/status',
+    },
+    {
+      path: api + '/metrics',
+      methods: { GET: withCors((_q, res) => sendText(res, 200, metricsResponse(store.groups()), 'application/json')) },
+      name: 'api/v1/metrics',
+    },
     { path: api + '/groups', methods: { GET: ui.groups }, name: 'api/v1/groups' },
   ];
   if (config.enableAdminApi) {
@@ -235,7 +268,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
         redirect(res, method, method === 'GET' ? 301 : 307, other + query);
         return;
       }
-      const allowed = [...new Set(candidates.flatMap((c) => Object.keys(c.route.methods)))].filter((m) => m !== 'OPTIONS');
+      const allowed = [...new Set(candidates.flatMap((c) => Object.keys(c.route.methods)))].filter(
+        (m) => m !== 'OPTIONS',
+      );
       if (allowed.length === 0) {
         sendError(res, 404, '404 page not found');
         return;
@@ -261,7 +296,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const name = isPush ? 'push' : isPushPath ? 'delete' : hit.route.name;
     if (name !== undefined) self.requests.inc({ code: String(status), handler: name, method: method.toLowerCase() });
     if (isPush) {
-      self.observePush(method.toLowerCase(), Number(process.hrtime.bigint() - started) / 1e9, approximateRequestSize(req));
+      self.observePush(
+        method.toLowerCase(),
+        Number(process.hrtime.bigint() - started) / 1e9,
+        approximateRequestSize(req),
+      );
     }
   }
 
@@ -285,11 +324,19 @@ export function answerClientErrors(server: Server | HttpsServer): void {
     }
     const [status, message] =
       err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? ['408 Request Timeout', 'the request was not received in time (--web.read-header-timeout, --web.read-timeout)\n']
+        ? [
+            '408 Request Timeout',
+            'the request was not received in time (--web.read-header-timeout, --web.read-timeout)\n',
+          ]
         : err.code === 'HPE_INVALID_URL'
-          ? ['400 Bad Request', 'invalid characters in the request path: percent-encode non-ASCII bytes (or use @base64 for grouping values)\n']
+          ? [
+              '400 Bad Request',
+              'invalid characters in the request path: percent-encode non-ASCII bytes (or use @base64 for grouping values)\n',
+            ]
           : ['400 Bad Request', '400 Bad Request'];
-    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
+    socket.end(
+      `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`,
+    );
   });
 }
 
@@ -329,8 +376,15 @@ export type ServerMaker = (options: ServerOptions, listener: RequestListener) =>
  * Every server of the gateway, plain or TLS, gets its timeouts and limits here, whatever
  * address it listens on.
  */
-export function createGatewayServer(listener: RequestListener, web: Config['web'], make: ServerMaker = createServer): Server | HttpsServer {
-  const server = make({ connectionsCheckingInterval: checkingInterval(web), keepAliveTimeout: web.idleTimeoutMs }, listener);
+export function createGatewayServer(
+  listener: RequestListener,
+  web: Config['web'],
+  make: ServerMaker = createServer,
+): Server | HttpsServer {
+  const server = make(
+    { connectionsCheckingInterval: checkingInterval(web), keepAliveTimeout: web.idleTimeoutMs },
+    listener,
+  );
   prepareServer(server, web, listener);
   return server;
 }

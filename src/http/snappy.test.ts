@@ -13,8 +13,16 @@ test('framed snappy round-trips, across several blocks', () => {
 const bad: Array<[string, (b: Buffer) => Buffer, string]> = [
   ['no stream identifier', (b) => b.subarray(10), 'snappy: corrupt input'],
   ['truncated', (b) => b.subarray(0, b.length - 3), 'snappy: corrupt input'],
-  ['checksum mismatch', (b) => Buffer.concat([b.subarray(0, 14), Buffer.from([b[14] ^ 1]), b.subarray(15)]), 'snappy: corrupt input'],
-  ['reserved unskippable chunk', (b) => Buffer.concat([b.subarray(0, 10), Buffer.from([0x02, 0, 0, 0])]), 'snappy: unsupported input'],
+  [
+    'checksum mismatch',
+    (b) => Buffer.concat([b.subarray(0, 14), Buffer.from([b[14] ^ 1]), b.subarray(15)]),
+    'snappy: corrupt input',
+  ],
+  [
+    'reserved unskippable chunk',
+    (b) => Buffer.concat([b.subarray(0, 10), Buffer.from([0x02, 0, 0, 0])]),
+    'snappy: unsupported input',
+  ],
   ['raw block without framing', () => Buffer.from('not snappy at all'), 'snappy: corrupt input'],
 ];
 for (const [name, damage, message] of bad) {

@@ -62,7 +62,10 @@ export function decodeSnappyFramed(body: Uint8Array, maxBytes: number): Buffer {
       }
       if (data.length > MAX_BLOCK || maskedCrc(data) !== crc >>> 0) throw new SnappyError(CORRUPT);
       size += data.length;
-      if (size > maxBytes) throw new SnappyTooLarge(`decompressed request body exceeds the limit of ${maxBytes} bytes (--push.max-body-bytes)`);
+      if (size > maxBytes)
+        throw new SnappyTooLarge(
+          `decompressed request body exceeds the limit of ${maxBytes} bytes (--push.max-body-bytes)`,
+        );
       out.push(data);
       continue;
     }

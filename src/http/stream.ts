@@ -10,7 +10,12 @@ import { createGzip } from 'node:zlib';
 const CHUNK = 64 * 1024;
 
 /** Writes the parts (byte strings or bytes) as the whole body of a 200 answer; resolves when sent or abandoned. */
-export async function streamBody(res: ServerResponse, parts: ReadonlyArray<string | Uint8Array>, headers: Record<string, string>, gzip: boolean): Promise<void> {
+export async function streamBody(
+  res: ServerResponse,
+  parts: ReadonlyArray<string | Uint8Array>,
+  headers: Record<string, string>,
+  gzip: boolean,
+): Promise<void> {
   let length = 0;
   for (const p of parts) length += p.length;
   if (gzip) headers['Content-Encoding'] = 'gzip';
@@ -53,7 +58,10 @@ export async function streamBody(res: ServerResponse, parts: ReadonlyArray<strin
       await send(typeof p === 'string' ? Buffer.from(p, 'latin1') : p);
       continue;
     }
-    at += typeof p === 'string' ? chunk.write(p, at, 'latin1') : Buffer.from(p.buffer, p.byteOffset, p.length).copy(chunk, at);
+    at +=
+      typeof p === 'string'
+        ? chunk.write(p, at, 'latin1')
+        : Buffer.from(p.buffer, p.byteOffset, p.length).copy(chunk, at);
   }
   res.off('close', leave);
   if (gone) {
@@ -66,6 +74,10 @@ export async function streamBody(res: ServerResponse, parts: ReadonlyArray<strin
 function join(parts: ReadonlyArray<string | Uint8Array>, length: number): Buffer {
   const body = Buffer.allocUnsafe(length);
   let at = 0;
-  for (const p of parts) at += typeof p === 'string' ? body.write(p, at, 'latin1') : Buffer.from(p.buffer, p.byteOffset, p.length).copy(body, at);
+  for (const p of parts)
+    at +=
+      typeof p === 'string'
+        ? body.write(p, at, 'latin1')
+        : Buffer.from(p.buffer, p.byteOffset, p.length).copy(body, at);
   return body;
 }

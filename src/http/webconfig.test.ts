@@ -34,7 +34,23 @@ let dir: string;
 before(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'webconfig-test-'));
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.crt', '-days', '2', '-subj', '/CN=localhost');
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=localhost',
+  );
   openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'other.key');
   writeFileSync(path.join(dir, 'junk.pem'), 'not a certificate\n');
 });
@@ -151,7 +167,7 @@ describe('parseWebConfig: valid files', () => {
       },
     },
     {
-      name: 'RequireClientCert: the toolkit\'s old name, kept',
+      name: "RequireClientCert: the toolkit's old name, kept",
       yaml: 'tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequireClientCert\n',
       check: (c) => assert.equal(c.tls.clientAuthType, 'RequireClientCert'),
     },
@@ -167,32 +183,128 @@ describe('parseWebConfig: valid files', () => {
 describe('parseWebConfig: invalid files (messages as the reference prints them)', () => {
   const cases: Array<{ name: string; yaml: string; error: string }> = [
     { name: 'not YAML', yaml: 'tls_server_config: [\n', error: 'yaml: line 2:' },
-    { name: 'junk text (the toolkit test file)', yaml: 'hWkNKCp3fvIx3jKnsaBI\nTuEjdwNS8A2vYdFbiKqr\n', error: 'line 1: cannot unmarshal !!str `hWkNKCp...` into web.Config' },
+    {
+      name: 'junk text (the toolkit test file)',
+      yaml: 'hWkNKCp3fvIx3jKnsaBI\nTuEjdwNS8A2vYdFbiKqr\n',
+      error: 'line 1: cannot unmarshal !!str `hWkNKCp...` into web.Config',
+    },
     { name: 'a list', yaml: '- a\n', error: 'line 1: cannot unmarshal !!seq into web.Config' },
     { name: 'unknown top-level key', yaml: 'foo: bar\n', error: 'line 1: field foo not found in type web.Config' },
-    { name: 'unknown TLS key (typo)', yaml: 'tls_server_config:\n  cert_filse: "server.crt"\n', error: 'line 2: field cert_filse not found in type web.TLSConfig' },
-    { name: 'unknown http key', yaml: 'http_server_config:\n  http3: true\n', error: 'line 2: field http3 not found in type web.HTTPConfig' },
-    { name: 'keys are case-sensitive', yaml: 'Basic_Auth_Users:\n  a: b\n', error: 'field Basic_Auth_Users not found in type web.Config' },
-    { name: 'a field twice', yaml: 'http_server_config:\n  http2: true\nhttp_server_config:\n  http2: false\n', error: 'line 3: field http_server_config already set in type web.Config' },
-    { name: 'a merge of a scalar', yaml: 'http_server_config:\n  <<: 1\n', error: 'map merge requires map or sequence of maps as the value' },
-    { name: 'a user twice', yaml: `basic_auth_users:\n  a: ${HASH}\n  a: ${HASH}\n`, error: 'line 3: key "a" already set in map' },
-    { name: 'a quoted boolean', yaml: 'http_server_config:\n  http2: "yes"\n', error: 'line 2: cannot unmarshal !!str `yes` into bool' },
-    { name: 'a list where a string goes', yaml: 'tls_server_config:\n  cert_file: [a]\n', error: 'line 2: cannot unmarshal !!seq into string' },
-    { name: 'a string where a list goes', yaml: 'tls_server_config:\n  cipher_suites: TLS_AES_128_GCM_SHA256\n', error: 'into []web.Cipher' },
-    { name: 'users as a list', yaml: 'basic_auth_users:\n  - alice\n', error: 'cannot unmarshal !!seq into map[string]config.Secret' },
-    { name: 'an invented cipher', yaml: 'tls_server_config:\n  cipher_suites:\n  - TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA2048\n', error: 'unknown cipher: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA2048' },
-    { name: "one of Go's insecure ciphers", yaml: 'tls_server_config:\n  cipher_suites: [TLS_RSA_WITH_3DES_EDE_CBC_SHA]\n', error: 'unknown cipher: TLS_RSA_WITH_3DES_EDE_CBC_SHA' },
-    { name: 'an OpenSSL cipher name', yaml: 'tls_server_config:\n  cipher_suites: [ECDHE-RSA-AES128-GCM-SHA256]\n', error: 'unknown cipher: ECDHE-RSA-AES128-GCM-SHA256' },
-    { name: 'an invented curve', yaml: 'tls_server_config:\n  curve_preferences:\n    - CurveP257\n', error: 'unknown curve: CurveP257' },
-    { name: 'an invented TLS version', yaml: 'tls_server_config:\n  min_version: TLS111\n', error: 'unknown TLS version: TLS111' },
-    { name: 'a header the toolkit does not allow', yaml: 'http_server_config:\n  headers:\n    Content-Type: foo\n', error: 'HTTP header "Content-Type" can not be configured' },
-    { name: 'header names are case-sensitive', yaml: 'http_server_config:\n  headers:\n    x-frame-options: deny\n', error: 'HTTP header "x-frame-options" can not be configured' },
-    { name: 'X-Frame-Options value', yaml: 'http_server_config:\n  headers:\n    X-Frame-Options: foo\n', error: 'invalid value for X-Frame-Options. Expected one of: ["deny" "sameorigin"], but got: "foo"' },
-    { name: 'X-Content-Type-Options value', yaml: 'http_server_config:\n  headers:\n    X-Content-Type-Options: sniff\n', error: 'invalid value for X-Content-Type-Options. Expected one of: ["nosniff"], but got: "sniff"' },
-    { name: 'a password instead of a hash', yaml: 'basic_auth_users:\n  john: doe\n', error: 'user "john": crypto/bcrypt: hashedSecret too short to be a bcrypted password' },
-    { name: 'an empty hash', yaml: 'basic_auth_users:\n  john:\n', error: 'crypto/bcrypt: hashedSecret too short to be a bcrypted password' },
-    { name: 'a hash Go accepts but bcrypt can never match', yaml: `basic_auth_users:\n  john: '${HASH.replace('$2b$', '$1$')}x'\n`, error: 'user "john": not a bcrypt hash' },
-    { name: 'an empty bearer token', yaml: 'bearer_tokens:\n  - ""\n', error: 'bearer_tokens: token 1 must be non-empty' },
+    {
+      name: 'unknown TLS key (typo)',
+      yaml: 'tls_server_config:\n  cert_filse: "server.crt"\n',
+      error: 'line 2: field cert_filse not found in type web.TLSConfig',
+    },
+    {
+      name: 'unknown http key',
+      yaml: 'http_server_config:\n  http3: true\n',
+      error: 'line 2: field http3 not found in type web.HTTPConfig',
+    },
+    {
+      name: 'keys are case-sensitive',
+      yaml: 'Basic_Auth_Users:\n  a: b\n',
+      error: 'field Basic_Auth_Users not found in type web.Config',
+    },
+    {
+      name: 'a field twice',
+      yaml: 'http_server_config:\n  http2: true\nhttp_server_config:\n  http2: false\n',
+      error: 'line 3: field http_server_config already set in type web.Config',
+    },
+    {
+      name: 'a merge of a scalar',
+      yaml: 'http_server_config:\n  <<: 1\n',
+      error: 'map merge requires map or sequence of maps as the value',
+    },
+    {
+      name: 'a user twice',
+      yaml: `basic_auth_users:\n  a: ${HASH}\n  a: ${HASH}\n`,
+      error: 'line 3: key "a" already set in map',
+    },
+    {
+      name: 'a quoted boolean',
+      yaml: 'http_server_config:\n  http2: "yes"\n',
+      error: 'line 2: cannot unmarshal !!str `yes` into bool',
+    },
+    {
+      name: 'a list where a string goes',
+      yaml: 'tls_server_config:\n  cert_file: [a]\n',
+      error: 'line 2: cannot unmarshal !!seq into string',
+    },
+    {
+      name: 'a string where a list goes',
+      yaml: 'tls_server_config:\n  cipher_suites: TLS_AES_128_GCM_SHA256\n',
+      error: 'into []web.Cipher',
+    },
+    {
+      name: 'users as a list',
+      yaml: 'basic_auth_users:\n  - alice\n',
+      error: 'cannot unmarshal !!seq into map[string]config.Secret',
+    },
+    {
+      name: 'an invented cipher',
+      yaml: 'tls_server_config:\n  cipher_suites:\n  - TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA2048\n',
+      error: 'unknown cipher: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA2048',
+    },
+    {
+      name: "one of Go's insecure ciphers",
+      yaml: 'tls_server_config:\n  cipher_suites: [TLS_RSA_WITH_3DES_EDE_CBC_SHA]\n',
+      error: 'unknown cipher: TLS_RSA_WITH_3DES_EDE_CBC_SHA',
+    },
+    {
+      name: 'an OpenSSL cipher name',
+      yaml: 'tls_server_config:\n  cipher_suites: [ECDHE-RSA-AES128-GCM-SHA256]\n',
+      error: 'unknown cipher: ECDHE-RSA-AES128-GCM-SHA256',
+    },
+    {
+      name: 'an invented curve',
+      yaml: 'tls_server_config:\n  curve_preferences:\n    - CurveP257\n',
+      error: 'unknown curve: CurveP257',
+    },
+    {
+      name: 'an invented TLS version',
+      yaml: 'tls_server_config:\n  min_version: TLS111\n',
+      error: 'unknown TLS version: TLS111',
+    },
+    {
+      name: 'a header the toolkit does not allow',
+      yaml: 'http_server_config:\n  headers:\n    Content-Type: foo\n',
+      error: 'HTTP header "Content-Type" can not be configured',
+    },
+    {
+      name: 'header names are case-sensitive',
+      yaml: 'http_server_config:\n  headers:\n    x-frame-options: deny\n',
+      error: 'HTTP header "x-frame-options" can not be configured',
+    },
+    {
+      name: 'X-Frame-Options value',
+      yaml: 'http_server_config:\n  headers:\n    X-Frame-Options: foo\n',
+      error: 'invalid value for X-Frame-Options. Expected one of: ["deny" "sameorigin"], but got: "foo"',
+    },
+    {
+      name: 'X-Content-Type-Options value',
+      yaml: 'http_server_config:\n  headers:\n    X-Content-Type-Options: sniff\n',
+      error: 'invalid value for X-Content-Type-Options. Expected one of: ["nosniff"], but got: "sniff"',
+    },
+    {
+      name: 'a password instead of a hash',
+      yaml: 'basic_auth_users:\n  john: doe\n',
+      error: 'user "john": crypto/bcrypt: hashedSecret too short to be a bcrypted password',
+    },
+    {
+      name: 'an empty hash',
+      yaml: 'basic_auth_users:\n  john:\n',
+      error: 'crypto/bcrypt: hashedSecret too short to be a bcrypted password',
+    },
+    {
+      name: 'a hash Go accepts but bcrypt can never match',
+      yaml: `basic_auth_users:\n  john: '${HASH.replace('$2b$', '$1$')}x'\n`,
+      error: 'user "john": not a bcrypt hash',
+    },
+    {
+      name: 'an empty bearer token',
+      yaml: 'bearer_tokens:\n  - ""\n',
+      error: 'bearer_tokens: token 1 must be non-empty',
+    },
     { name: 'a bearer token with a space', yaml: 'bearer_tokens: ["a b"]\n', error: 'bearer_tokens: token 1' },
   ];
   for (const c of cases) {
@@ -225,22 +337,75 @@ test("goBcryptHashError: Go's bcrypt.Cost checks and messages", () => {
 });
 
 describe('loadWebConfig / buildTlsSetup: files and TLS options', () => {
-  const tlsYaml = (extra: string, cert = 'server.crt', key = 'server.key') => `tls_server_config:\n  cert_file: ${cert}\n  key_file: ${key}\n${extra}`;
+  const tlsYaml = (extra: string, cert = 'server.crt', key = 'server.key') =>
+    `tls_server_config:\n  cert_file: ${cert}\n  key_file: ${key}\n${extra}`;
   const invalid: Array<{ name: string; yaml: string; error: string }> = [
     { name: 'missing config file', yaml: '', error: 'no such file or directory' },
-    { name: 'cert path empty', yaml: 'tls_server_config:\n  cert_file: ""\n  key_file: server.key\n', error: 'missing cert_file' },
-    { name: 'key path empty', yaml: 'tls_server_config:\n  cert_file: server.crt\n  key_file: ""\n', error: 'missing key_file' },
-    { name: 'only a client auth type', yaml: 'tls_server_config:\n  client_auth_type: "x"\n', error: 'missing cert_file' },
-    { name: 'cert file missing', yaml: tlsYaml('', 'nothere.crt'), error: `failed to load X509KeyPair: open ${path.join('DIR', 'nothere.crt')}: no such file or directory` },
-    { name: 'key file missing', yaml: tlsYaml('', 'server.crt', 'nothere.key'), error: `failed to load X509KeyPair: open ${path.join('DIR', 'nothere.key')}: no such file or directory` },
-    { name: 'cert file is not PEM', yaml: tlsYaml('', 'junk.pem'), error: 'tls: failed to find any PEM data in certificate input' },
-    { name: 'key file is not PEM', yaml: tlsYaml('', 'server.crt', 'junk.pem'), error: 'tls: failed to find any PEM data in key input' },
-    { name: 'key does not match the certificate', yaml: tlsYaml('', 'server.crt', 'other.key'), error: 'tls: private key does not match public key' },
-    { name: 'client CA without client auth', yaml: tlsYaml('  client_ca_file: server.crt\n'), error: "Client CA's have been configured without a Client Auth Policy" },
-    { name: 'client CA file missing', yaml: tlsYaml('  client_ca_file: nothere.pem\n  client_auth_type: RequireAndVerifyClientCert\n'), error: 'no such file or directory' },
-    { name: 'client CA file without certificates', yaml: tlsYaml('  client_ca_file: junk.pem\n  client_auth_type: RequireAndVerifyClientCert\n'), error: 'no PEM certificate found' },
-    { name: 'invalid client auth type', yaml: tlsYaml('  client_auth_type: Sometimes\n'), error: 'Invalid ClientAuth: Sometimes' },
-    { name: 'min above max', yaml: tlsYaml('  min_version: TLS13\n  max_version: TLS12\n'), error: 'min_version TLS13 is above max_version TLS12' },
+    {
+      name: 'cert path empty',
+      yaml: 'tls_server_config:\n  cert_file: ""\n  key_file: server.key\n',
+      error: 'missing cert_file',
+    },
+    {
+      name: 'key path empty',
+      yaml: 'tls_server_config:\n  cert_file: server.crt\n  key_file: ""\n',
+      error: 'missing key_file',
+    },
+    {
+      name: 'only a client auth type',
+      yaml: 'tls_server_config:\n  client_auth_type: "x"\n',
+      error: 'missing cert_file',
+    },
+    {
+      name: 'cert file missing',
+      yaml: tlsYaml('', 'nothere.crt'),
+      error: `failed to load X509KeyPair: open ${path.join('DIR', 'nothere.crt')}: no such file or directory`,
+    },
+    {
+      name: 'key file missing',
+      yaml: tlsYaml('', 'server.crt', 'nothere.key'),
+      error: `failed to load X509KeyPair: open ${path.join('DIR', 'nothere.key')}: no such file or directory`,
+    },
+    {
+      name: 'cert file is not PEM',
+      yaml: tlsYaml('', 'junk.pem'),
+      error: 'tls: failed to find any PEM data in certificate input',
+    },
+    {
+      name: 'key file is not PEM',
+      yaml: tlsYaml('', 'server.crt', 'junk.pem'),
+      error: 'tls: failed to find any PEM data in key input',
+    },
+    {
+      name: 'key does not match the certificate',
+      yaml: tlsYaml('', 'server.crt', 'other.key'),
+      error: 'tls: private key does not match public key',
+    },
+    {
+      name: 'client CA without client auth',
+      yaml: tlsYaml('  client_ca_file: server.crt\n'),
+      error: "Client CA's have been configured without a Client Auth Policy",
+    },
+    {
+      name: 'client CA file missing',
+      yaml: tlsYaml('  client_ca_file: nothere.pem\n  client_auth_type: RequireAndVerifyClientCert\n'),
+      error: 'no such file or directory',
+    },
+    {
+      name: 'client CA file without certificates',
+      yaml: tlsYaml('  client_ca_file: junk.pem\n  client_auth_type: RequireAndVerifyClientCert\n'),
+      error: 'no PEM certificate found',
+    },
+    {
+      name: 'invalid client auth type',
+      yaml: tlsYaml('  client_auth_type: Sometimes\n'),
+      error: 'Invalid ClientAuth: Sometimes',
+    },
+    {
+      name: 'min above max',
+      yaml: tlsYaml('  min_version: TLS13\n  max_version: TLS12\n'),
+      error: 'min_version TLS13 is above max_version TLS12',
+    },
     {
       name: "cipher list without HTTP/2's required suite (as Go's HTTP/2 server refuses it)",
       yaml: tlsYaml('  cipher_suites:\n    - TLS_RSA_WITH_AES_128_CBC_SHA\n  max_version: TLS12\n'),
@@ -249,7 +414,10 @@ describe('loadWebConfig / buildTlsSetup: files and TLS options', () => {
   ];
   for (const c of invalid) {
     test(`invalid: ${c.name}`, () => {
-      const file = c.name === 'missing config file' ? path.join(dir, 'nothere.yml') : write(`bad-${invalid.indexOf(c)}.yml`, c.yaml);
+      const file =
+        c.name === 'missing config file'
+          ? path.join(dir, 'nothere.yml')
+          : write(`bad-${invalid.indexOf(c)}.yml`, c.yaml);
       assert.throws(
         () => loadWebConfig(file),
         (e: unknown) => {
@@ -279,9 +447,14 @@ describe('loadWebConfig / buildTlsSetup: files and TLS options', () => {
     },
     {
       name: 'cipher suites map to OpenSSL names; TLS 1.3 suites as Go when none is named',
-      yaml: tlsYaml('  cipher_suites:\n  - TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n  - TLS_RSA_WITH_AES_128_CBC_SHA\n  - TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256\n'),
+      yaml: tlsYaml(
+        '  cipher_suites:\n  - TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n  - TLS_RSA_WITH_AES_128_CBC_SHA\n  - TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256\n',
+      ),
       check: (l) =>
-        assert.equal(l.tls!.options.ciphers, 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA:ECDHE-ECDSA-CHACHA20-POLY1305'),
+        assert.equal(
+          l.tls!.options.ciphers,
+          'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA:ECDHE-ECDSA-CHACHA20-POLY1305',
+        ),
     },
     {
       name: 'named TLS 1.3 suites are honoured',
@@ -331,11 +504,14 @@ describe('loadWebConfig / buildTlsSetup: files and TLS options', () => {
     },
     {
       name: 'http2 off lifts the HTTP/2 cipher rule',
-      yaml: tlsYaml('  cipher_suites:\n    - TLS_RSA_WITH_AES_128_CBC_SHA\n  max_version: TLS12\nhttp_server_config:\n  http2: false\n'),
+      yaml: tlsYaml(
+        '  cipher_suites:\n    - TLS_RSA_WITH_AES_128_CBC_SHA\n  max_version: TLS12\nhttp_server_config:\n  http2: false\n',
+      ),
       check: (l) => assert.equal(l.tls!.options.maxVersion, 'TLSv1.2'),
     },
   ];
-  for (const c of valid) test(`valid: ${c.name}`, () => c.check(loadWebConfig(write(`good-${valid.indexOf(c)}.yml`, c.yaml))));
+  for (const c of valid)
+    test(`valid: ${c.name}`, () => c.check(loadWebConfig(write(`good-${valid.indexOf(c)}.yml`, c.yaml))));
 
   test('buildTlsSetup reads through the given reader', () => {
     const config = parseWebConfig(tlsYaml(''), path.join(dir, 'x.yml'));
@@ -349,28 +525,95 @@ describe('loadWebConfig / buildTlsSetup: files and TLS options', () => {
 });
 
 describe('authentication decisions', () => {
-  const config = (users: Record<string, string>, tokens: string[] = []): WebConfig => ({ ...parseWebConfig('', '/x.yml'), users: new Map(Object.entries(users)), bearerTokens: tokens });
-  const table: Array<{ name: string; header: string | undefined; users?: Record<string, string>; tokens?: string[]; want: boolean }> = [
+  const config = (users: Record<string, string>, tokens: string[] = []): WebConfig => ({
+    ...parseWebConfig('', '/x.yml'),
+    users: new Map(Object.entries(users)),
+    bearerTokens: tokens,
+  });
+  const table: Array<{
+    name: string;
+    header: string | undefined;
+    users?: Record<string, string>;
+    tokens?: string[];
+    want: boolean;
+  }> = [
     { name: 'no header', header: undefined, users: { alice: HASH }, want: false },
     { name: 'right password', header: basic('alice', 'secret'), users: { alice: HASH }, want: true },
     { name: 'wrong password', header: basic('alice', 'Secret'), users: { alice: HASH }, want: false },
-    { name: 'unknown user with a known password', header: basic('mallory', 'secret'), users: { alice: HASH }, want: false },
-    { name: 'other user’s password', header: basic('bob', 'secret'), users: { alice: HASH, bob: HASH_BOB }, want: false },
+    {
+      name: 'unknown user with a known password',
+      header: basic('mallory', 'secret'),
+      users: { alice: HASH },
+      want: false,
+    },
+    {
+      name: 'other user’s password',
+      header: basic('bob', 'secret'),
+      users: { alice: HASH, bob: HASH_BOB },
+      want: false,
+    },
     { name: 'second user', header: basic('bob', 'hunter2'), users: { alice: HASH, bob: HASH_BOB }, want: true },
-    { name: 'scheme in lower case (Go accepts it)', header: 'basic ' + Buffer.from('alice:secret').toString('base64'), users: { alice: HASH }, want: true },
-    { name: 'base64 without padding (Go refuses it)', header: 'Basic ' + Buffer.from('alice:secret1').toString('base64').replace(/=+$/, ''), users: { alice: HASH }, want: false },
-    { name: 'no colon', header: 'Basic ' + Buffer.from('alicesecret').toString('base64'), users: { alice: HASH }, want: false },
-    { name: 'password with a colon', header: basic('alice', 'se:cret'), users: { alice: bcrypt.hashSync('se:cret', 4) }, want: true },
+    {
+      name: 'scheme in lower case (Go accepts it)',
+      header: 'basic ' + Buffer.from('alice:secret').toString('base64'),
+      users: { alice: HASH },
+      want: true,
+    },
+    {
+      name: 'base64 without padding (Go refuses it)',
+      header: 'Basic ' + Buffer.from('alice:secret1').toString('base64').replace(/=+$/, ''),
+      users: { alice: HASH },
+      want: false,
+    },
+    {
+      name: 'no colon',
+      header: 'Basic ' + Buffer.from('alicesecret').toString('base64'),
+      users: { alice: HASH },
+      want: false,
+    },
+    {
+      name: 'password with a colon',
+      header: basic('alice', 'se:cret'),
+      users: { alice: bcrypt.hashSync('se:cret', 4) },
+      want: true,
+    },
     { name: 'empty password', header: basic('alice', ''), users: { alice: bcrypt.hashSync('', 4) }, want: true },
-    { name: 'UTF-8 password', header: basic('zoë', 'pässwörd'), users: { zoë: bcrypt.hashSync('pässwörd', 4) }, want: true },
-    { name: 'bearer token when only users are configured', header: 'Bearer secret', users: { alice: HASH }, want: false },
+    {
+      name: 'UTF-8 password',
+      header: basic('zoë', 'pässwörd'),
+      users: { zoë: bcrypt.hashSync('pässwörd', 4) },
+      want: true,
+    },
+    {
+      name: 'bearer token when only users are configured',
+      header: 'Bearer secret',
+      users: { alice: HASH },
+      want: false,
+    },
     { name: 'right bearer token', header: 'Bearer tok-1', tokens: ['tok-0', 'tok-1'], want: true },
     { name: 'bearer scheme in any case', header: 'bearer tok-1', tokens: ['tok-1'], want: true },
     { name: 'wrong bearer token', header: 'Bearer tok-2', tokens: ['tok-0', 'tok-1'], want: false },
     { name: 'token prefix', header: 'Bearer tok', tokens: ['tok-1'], want: false },
-    { name: 'basic auth when only tokens are configured', header: basic('alice', 'secret'), tokens: ['tok-1'], want: false },
-    { name: 'either works when both are configured: basic', header: basic('alice', 'secret'), users: { alice: HASH }, tokens: ['tok-1'], want: true },
-    { name: 'either works when both are configured: bearer', header: 'Bearer tok-1', users: { alice: HASH }, tokens: ['tok-1'], want: true },
+    {
+      name: 'basic auth when only tokens are configured',
+      header: basic('alice', 'secret'),
+      tokens: ['tok-1'],
+      want: false,
+    },
+    {
+      name: 'either works when both are configured: basic',
+      header: basic('alice', 'secret'),
+      users: { alice: HASH },
+      tokens: ['tok-1'],
+      want: true,
+    },
+    {
+      name: 'either works when both are configured: bearer',
+      header: 'Bearer tok-1',
+      users: { alice: HASH },
+      tokens: ['tok-1'],
+      want: true,
+    },
     { name: 'another scheme', header: 'Digest username="alice"', users: { alice: HASH }, want: false },
   ];
   for (const c of table) {
@@ -405,7 +648,9 @@ describe('authentication decisions', () => {
   test('concurrent identical checks share one bcrypt run', async () => {
     const auth = new Authenticator();
     const cfg = config({ alice: HASH });
-    const all = await Promise.all(Array.from({ length: 20 }, () => auth.authorize(basic('alice', 'secret'), cfg)));
+    const all = await Promise.all(
+      Array.from({ length: 20 }, () => Promise.resolve(auth.authorize(basic('alice', 'secret'), cfg))),
+    );
     assert.ok(all.every((v) => v === true));
     assert.equal(auth.bcryptRuns, 1);
   });
@@ -465,7 +710,10 @@ describe('webConfigGuard: what clients see', () => {
   after(() => new Promise<void>((r) => server.close(() => r())));
 
   const get = async (headers: Record<string, string | undefined> = {}, p = '/-/ready', method = 'GET') => {
-    const res = await fetch(base + p, { headers: Object.fromEntries(Object.entries(headers).filter((e): e is [string, string] => e[1] !== undefined)), method });
+    const res = await fetch(base + p, {
+      headers: Object.fromEntries(Object.entries(headers).filter((e): e is [string, string] => e[1] !== undefined)),
+      method,
+    });
     return { status: res.status, body: await res.text(), headers: res.headers };
   };
 
@@ -478,8 +726,16 @@ describe('webConfigGuard: what clients see', () => {
   });
 
   test("401 as the reference: WWW-Authenticate: Basic, 'Unauthorized\\n', nosniff, configured headers", async () => {
-    use(`basic_auth_users:\n  alice: ${HASH}\nhttp_server_config:\n  headers:\n    Strict-Transport-Security: max-age=31536000\n`);
-    for (const headers of [{}, { Authorization: basic('alice', 'wrong') }, { Authorization: basic('alice', 'secret').toLowerCase() }, { Authorization: basic('bob', 'secret') }, { Authorization: 'Bearer x' }]) {
+    use(
+      `basic_auth_users:\n  alice: ${HASH}\nhttp_server_config:\n  headers:\n    Strict-Transport-Security: max-age=31536000\n`,
+    );
+    for (const headers of [
+      {},
+      { Authorization: basic('alice', 'wrong') },
+      { Authorization: basic('alice', 'secret').toLowerCase() },
+      { Authorization: basic('bob', 'secret') },
+      { Authorization: 'Bearer x' },
+    ]) {
       const r = await get(headers);
       assert.equal(r.status, 401);
       assert.equal(r.body, 'Unauthorized\n');
@@ -495,7 +751,12 @@ describe('webConfigGuard: what clients see', () => {
 
   test('every path and method is guarded (OPTIONS, unknown paths, pushes)', async () => {
     use(`basic_auth_users:\n  alice: ${HASH}\n`);
-    for (const [p, method] of [['/api/v1/status', 'OPTIONS'], ['/nothere', 'GET'], ['/metrics/job/x', 'PUT'], ['/-/quit', 'POST']]) {
+    for (const [p, method] of [
+      ['/api/v1/status', 'OPTIONS'],
+      ['/nothere', 'GET'],
+      ['/metrics/job/x', 'PUT'],
+      ['/-/quit', 'POST'],
+    ]) {
       assert.equal((await get({}, p, method)).status, 401, `${method} ${p}`);
     }
   });
@@ -563,7 +824,27 @@ describe('LiveWebConfig: reload on change', () => {
     const live = LiveWebConfig.open(file, undefined, { pollMs: 50, watch: false });
     try {
       const before = live.current.fingerprint;
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.crt', '-days', '2', '-subj', '/CN=rotated'], { cwd: sub, stdio: 'pipe' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          'server.key',
+          '-out',
+          'server.crt',
+          '-days',
+          '2',
+          '-subj',
+          '/CN=rotated',
+        ],
+        { cwd: sub, stdio: 'pipe' },
+      );
       await waitFor(() => live.current.fingerprint !== before);
       assert.ok(live.current.tls);
     } finally {

@@ -65,7 +65,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import path from 'node:path';
 import { createSecureContext, DEFAULT_CIPHERS, type SecureContextOptions, type TLSSocket } from 'node:tls';
@@ -77,7 +84,12 @@ import { goQuote } from '../lib/goquote.js';
 // ---------------------------------------------------------------------------------------------
 // The typed configuration
 
-export type ClientAuthType = 'NoClientCert' | 'RequestClientCert' | 'RequireAnyClientCert' | 'VerifyClientCertIfGiven' | 'RequireAndVerifyClientCert';
+export type ClientAuthType =
+  | 'NoClientCert'
+  | 'RequestClientCert'
+  | 'RequireAnyClientCert'
+  | 'VerifyClientCertIfGiven'
+  | 'RequireAndVerifyClientCert';
 export type TlsVersionName = 'TLS10' | 'TLS11' | 'TLS12' | 'TLS13';
 export type CurveName = 'CurveP256' | 'CurveP384' | 'CurveP521' | 'X25519';
 
@@ -160,9 +172,16 @@ export const CIPHER_SUITES: Readonly<Record<string, { openssl: string; tls13: bo
 /** Go's TLS 1.3 suites, always on in Go whatever cipher_suites says. */
 const GO_TLS13_SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
 
-export const CURVES: Readonly<Record<CurveName, string>> = { CurveP256: 'P-256', CurveP384: 'P-384', CurveP521: 'P-521', X25519: 'X25519' };
+export const CURVES: Readonly<Record<CurveName, string>> = {
+  CurveP256: 'P-256',
+  CurveP384: 'P-384',
+  CurveP521: 'P-521',
+  X25519: 'X25519',
+};
 
-export const TLS_VERSIONS: Readonly<Record<TlsVersionName, { node: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; order: number }>> = {
+export const TLS_VERSIONS: Readonly<
+  Record<TlsVersionName, { node: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; order: number }>
+> = {
   TLS10: { node: 'TLSv1', order: 0 },
   TLS11: { node: 'TLSv1.1', order: 1 },
   TLS12: { node: 'TLSv1.2', order: 2 },
@@ -226,7 +245,16 @@ class Walker {
     else {
       const s = n as Scalar;
       const v = s.value;
-      tag = typeof v === 'boolean' ? '!!bool' : typeof v === 'number' ? (Number.isInteger(v) && !/[.eE]/.test(String(s.source ?? '')) ? '!!int' : '!!float') : v === null ? '!!null' : '!!str';
+      tag =
+        typeof v === 'boolean'
+          ? '!!bool'
+          : typeof v === 'number'
+            ? Number.isInteger(v) && !/[.eE]/.test(String(s.source ?? ''))
+              ? '!!int'
+              : '!!float'
+            : v === null
+              ? '!!null'
+              : '!!str';
       const text = scalarText(s);
       value = text.length > 10 ? ` \`${text.slice(0, 7)}...\`` : ` \`${text}\``;
     }
@@ -272,7 +300,8 @@ class Walker {
         const v = this.deref(pair.value);
         for (const source of isSeq(v) ? v.items.map((i) => this.deref(i)) : [v]) {
           if (isMap(source)) merged.push(...this.entries(source, goType, struct));
-          else this.errors.push(`line ${this.line(pair.value)}: map merge requires map or sequence of maps as the value`);
+          else
+            this.errors.push(`line ${this.line(pair.value)}: map merge requires map or sequence of maps as the value`);
         }
         continue;
       }
@@ -333,7 +362,13 @@ export function parseWebConfig(text: string, file: string): WebConfig {
     throw new WebConfigError(file, detail);
   };
   const lines = new LineCounter();
-  const doc = parseDocument(text, { version: '1.1', uniqueKeys: false, prettyErrors: false, lineCounter: lines, merge: true });
+  const doc = parseDocument(text, {
+    version: '1.1',
+    uniqueKeys: false,
+    prettyErrors: false,
+    lineCounter: lines,
+    merge: true,
+  });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     fail(`yaml: line ${lines.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`);
@@ -350,7 +385,15 @@ export function parseWebConfig(text: string, file: string): WebConfig {
     preferServerCipherSuites: true,
     curvePreferences: [],
   };
-  const config: WebConfig = { file, tls, tlsEnabled: false, http2: true, headers: [], users: new Map(), bearerTokens: [] };
+  const config: WebConfig = {
+    file,
+    tls,
+    tlsEnabled: false,
+    http2: true,
+    headers: [],
+    users: new Map(),
+    bearerTokens: [],
+  };
   // Errors raised by the toolkit's own unmarshalers (cipher, curve and version names) end the
   // decoding at once in yaml.v2; type errors are collected ("yaml: unmarshal errors: ...").
   const fatal: string[] = [];
@@ -407,11 +450,13 @@ export function parseWebConfig(text: string, file: string): WebConfig {
           if (b !== undefined) config.http2 = b;
         },
         headers: (map) => {
-          for (const { key, value } of w.entries(map, 'map[string]string')) config.headers.push([key, w.string(value) ?? '']);
+          for (const { key, value } of w.entries(map, 'map[string]string'))
+            config.headers.push([key, w.string(value) ?? '']);
         },
       }),
     basic_auth_users: (map) => {
-      for (const { key, value } of w.entries(map, 'map[string]config.Secret')) config.users.set(key, w.string(value) ?? '');
+      for (const { key, value } of w.entries(map, 'map[string]config.Secret'))
+        config.users.set(key, w.string(value) ?? '');
     },
     bearer_tokens: (list) => {
       for (const item of w.list(list, '[]string')) config.bearerTokens.push(w.string(item) ?? '');
@@ -425,17 +470,23 @@ export function parseWebConfig(text: string, file: string): WebConfig {
     const allowed = Object.hasOwn(ALLOWED_HEADERS, name) ? ALLOWED_HEADERS[name] : undefined;
     if (allowed === undefined) fail(`HTTP header ${goQuote(name)} can not be configured`);
     else if (allowed.length > 0 && !allowed.includes(value)) {
-      fail(`invalid value for ${name}. Expected one of: [${allowed.map(goQuote).join(' ')}], but got: ${goQuote(value)}`);
+      fail(
+        `invalid value for ${name}. Expected one of: [${allowed.map(goQuote).join(' ')}], but got: ${goQuote(value)}`,
+      );
     }
   }
   // The toolkit's bcrypt.Cost check, then ours: a hash bcrypt can actually compare against.
   for (const [user, hash] of config.users) {
     const err = goBcryptHashError(hash);
     if (err !== undefined) fail(`basic_auth_users: user ${goQuote(user)}: ${err}`);
-    if (!BCRYPT_SHAPE.test(hash)) fail(`basic_auth_users: user ${goQuote(user)}: not a bcrypt hash ($2a$, $2b$ or $2y$, a two-digit cost, 53 characters of salt and hash)`);
+    if (!BCRYPT_SHAPE.test(hash))
+      fail(
+        `basic_auth_users: user ${goQuote(user)}: not a bcrypt hash ($2a$, $2b$ or $2y$, a two-digit cost, 53 characters of salt and hash)`,
+      );
   }
   config.bearerTokens.forEach((token, i) => {
-    if (!/^[\x21-\x7e]+$/.test(token)) fail(`bearer_tokens: token ${i + 1} must be non-empty printable ASCII without spaces`);
+    if (!/^[\x21-\x7e]+$/.test(token))
+      fail(`bearer_tokens: token ${i + 1} must be non-empty printable ASCII without spaces`);
   });
 
   // SetDirectory: relative paths are relative to the config file.
@@ -454,8 +505,10 @@ const BCRYPT_SHAPE = /^\$2[aby]?\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$/;
 export function goBcryptHashError(hash: string): string | undefined {
   const b = Buffer.from(hash, 'utf8');
   if (b.length < 59) return 'crypto/bcrypt: hashedSecret too short to be a bcrypted password';
-  if (b[0] !== 0x24) return `crypto/bcrypt: bcrypt hashes must start with '$', but hashedSecret started with '${String.fromCharCode(b[0])}'`;
-  if (b[1] > 0x32) return `crypto/bcrypt: bcrypt algorithm version '${String.fromCharCode(b[1])}' requested is newer than current version '2'`;
+  if (b[0] !== 0x24)
+    return `crypto/bcrypt: bcrypt hashes must start with '$', but hashedSecret started with '${String.fromCharCode(b[0])}'`;
+  if (b[1] > 0x32)
+    return `crypto/bcrypt: bcrypt algorithm version '${String.fromCharCode(b[1])}' requested is newer than current version '2'`;
   const n = b[2] === 0x24 ? 3 : 4;
   const costText = b.subarray(n, n + 2).toString('latin1');
   if (!/^[+-]?\d+$/.test(costText)) return `strconv.Atoi: parsing ${goQuote(costText)}: invalid syntax`;
@@ -499,22 +552,29 @@ export function buildTlsSetup(config: WebConfig, read: ReadFile = (f) => readFil
   };
   const cert = readOr(t.certFile, 'failed to load X509KeyPair: ');
   const key = readOr(t.keyFile, 'failed to load X509KeyPair: ');
-  if (!cert.includes('-----BEGIN CERTIFICATE-----')) fail('failed to load X509KeyPair: tls: failed to find any PEM data in certificate input');
-  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key.toString('latin1'))) fail('failed to load X509KeyPair: tls: failed to find any PEM data in key input');
+  if (!cert.includes('-----BEGIN CERTIFICATE-----'))
+    fail('failed to load X509KeyPair: tls: failed to find any PEM data in certificate input');
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key.toString('latin1')))
+    fail('failed to load X509KeyPair: tls: failed to find any PEM data in key input');
   try {
     createSecureContext({ cert, key });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    fail(`failed to load X509KeyPair: ${code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH' ? 'tls: private key does not match public key' : `tls: ${(e as Error).message}`}`);
+    fail(
+      `failed to load X509KeyPair: ${code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH' ? 'tls: private key does not match public key' : `tls: ${(e as Error).message}`}`,
+    );
   }
   let ca: Buffer | undefined;
   if (t.clientCaFile !== '') {
     ca = readOr(t.clientCaFile, '');
     if (!ca.includes('-----BEGIN CERTIFICATE-----')) fail(`client_ca_file ${t.clientCaFile}: no PEM certificate found`);
   }
-  const clientAuth = Object.hasOwn(CLIENT_AUTH_TYPES, t.clientAuthType) ? CLIENT_AUTH_TYPES[t.clientAuthType] : undefined;
+  const clientAuth = Object.hasOwn(CLIENT_AUTH_TYPES, t.clientAuthType)
+    ? CLIENT_AUTH_TYPES[t.clientAuthType]
+    : undefined;
   if (clientAuth === undefined) return fail(`Invalid ClientAuth: ${t.clientAuthType}`);
-  if (t.clientCaFile !== '' && clientAuth === 'NoClientCert') fail("Client CA's have been configured without a Client Auth Policy");
+  if (t.clientCaFile !== '' && clientAuth === 'NoClientCert')
+    fail("Client CA's have been configured without a Client Auth Policy");
 
   // Cipher suites: the list is for TLS 1.0-1.2; TLS 1.3 suites as Go (all three) unless named.
   const tls12 = t.cipherSuites.filter((n) => !CIPHER_SUITES[n].tls13).map((n) => CIPHER_SUITES[n].openssl);
@@ -530,7 +590,10 @@ export function buildTlsSetup(config: WebConfig, read: ReadFile = (f) => readFil
   }
   // Go's HTTP/2 server refuses a TLS 1.2 suite list without an AES-128-GCM suite it requires.
   if (config.http2 && t.cipherSuites.length > 0 && TLS_VERSIONS[t.minVersion].order < 3) {
-    if (!t.cipherSuites.includes('TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256') && !t.cipherSuites.includes('TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256')) {
+    if (
+      !t.cipherSuites.includes('TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256') &&
+      !t.cipherSuites.includes('TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256')
+    ) {
       fail(
         'http2: TLSConfig.CipherSuites is missing an HTTP/2-required AES_128_GCM_SHA256 cipher (need at least one of TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 or TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)',
       );
@@ -858,7 +921,12 @@ function tokenMatches(token: string, tokens: string[]): boolean {
   return ok;
 }
 
-function plainError(res: ServerResponse, status: number, text: string, extra: Record<string, string | string[]> = {}): void {
+function plainError(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  extra: Record<string, string | string[]> = {},
+): void {
   const body = text + '\n';
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
@@ -873,11 +941,20 @@ function plainError(res: ServerResponse, status: number, text: string, extra: Re
  * Wraps a request listener as the toolkit's webHandler does: configured headers on every answer,
  * then basic auth (and our bearer tokens) before anything else; 500 while the file is invalid.
  */
-export function webConfigGuard(source: WebConfigSource, log?: Logger, auth = new Authenticator()): (listener: RequestListener) => RequestListener {
+export function webConfigGuard(
+  source: WebConfigSource,
+  log?: Logger,
+  auth = new Authenticator(),
+): (listener: RequestListener) => RequestListener {
   return (listener) => {
     const deny = (res: ServerResponse, config: WebConfig) => {
-      const challenges = [...(config.users.size > 0 ? ['Basic'] : []), ...(config.bearerTokens.length > 0 ? ['Bearer'] : [])];
-      plainError(res, 401, 'Unauthorized', { 'WWW-Authenticate': challenges.length === 1 ? challenges[0] : challenges });
+      const challenges = [
+        ...(config.users.size > 0 ? ['Basic'] : []),
+        ...(config.bearerTokens.length > 0 ? ['Bearer'] : []),
+      ];
+      plainError(res, 401, 'Unauthorized', {
+        'WWW-Authenticate': challenges.length === 1 ? challenges[0] : challenges,
+      });
     };
     return (req: IncomingMessage, res: ServerResponse) => {
       if (source.error !== undefined) {
@@ -916,11 +993,20 @@ const HTTP_TO_HTTPS = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP reque
  * guarded with webConfigGuard). Certificates, CA, versions, ciphers and the client certificate
  * policy follow the file's changes for new connections.
  */
-export function createWebServer(source: LiveWebConfig, listener: RequestListener, log?: Logger, options: ServerOptions = {}): Server | HttpsServer {
+export function createWebServer(
+  source: LiveWebConfig,
+  listener: RequestListener,
+  log?: Logger,
+  options: ServerOptions = {},
+): Server | HttpsServer {
   const initial = source.current.tls;
   if (initial === null) {
     source.on('change', (next: LoadedWebConfig) => {
-      if (next.tls !== null) log?.warn({ file: source.file }, 'TLS settings were added to the web config file; they take effect at the next start');
+      if (next.tls !== null)
+        log?.warn(
+          { file: source.file },
+          'TLS settings were added to the web config file; they take effect at the next start',
+        );
     });
     return createHttpServer({ keepAliveTimeout: 65_000, ...options }, listener);
   }
@@ -929,7 +1015,10 @@ export function createWebServer(source: LiveWebConfig, listener: RequestListener
   const tlsServer = server as HttpsServer & { requestCert: boolean; rejectUnauthorized: boolean };
   const onChange = (next: LoadedWebConfig) => {
     if (next.tls === null) {
-      log?.warn({ file: source.file }, 'TLS settings were removed from the web config file; keeping the previous ones until the next start');
+      log?.warn(
+        { file: source.file },
+        'TLS settings were removed from the web config file; keeping the previous ones until the next start',
+      );
       return;
     }
     try {
@@ -954,7 +1043,8 @@ export function createWebServer(source: LiveWebConfig, listener: RequestListener
     const given = peer !== null && peer !== undefined && Object.keys(peer).length > 0;
     let reason: string | undefined;
     if (policy === 'RequireAnyClientCert' && !given) reason = "tls: client didn't provide a certificate";
-    if (policy === 'VerifyClientCertIfGiven' && given && !socket.authorized) reason = `tls: failed to verify client certificate: ${String(socket.authorizationError)}`;
+    if (policy === 'VerifyClientCertIfGiven' && given && !socket.authorized)
+      reason = `tls: failed to verify client certificate: ${String(socket.authorizationError)}`;
     if (reason !== undefined) {
       log?.debug({ remote: socket.remoteAddress, err: reason }, 'TLS handshake error');
       socket.destroy();
@@ -964,7 +1054,8 @@ export function createWebServer(source: LiveWebConfig, listener: RequestListener
     log?.debug({ remote: socket.remoteAddress, err: err.message }, 'TLS handshake error');
     // Plain HTTP on the TLS port: the answer Go gives, on the raw connection.
     const raw = (socket as TLSSocket & { _parent?: { writable?: boolean; end?: (s: string) => void } })._parent;
-    if (err.code === 'ERR_SSL_HTTP_REQUEST' && raw?.writable === true && typeof raw.end === 'function') raw.end(HTTP_TO_HTTPS);
+    if (err.code === 'ERR_SSL_HTTP_REQUEST' && raw?.writable === true && typeof raw.end === 'function')
+      raw.end(HTTP_TO_HTTPS);
   });
   return server;
 }

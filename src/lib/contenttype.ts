@@ -21,7 +21,13 @@ export function isProtobuf(contentType: string | undefined): boolean {
   const p = new Map(
     params.map((kv) => {
       const eq = kv.indexOf('=');
-      return [kv.slice(0, eq).trim().toLowerCase(), kv.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1')] as const;
+      return [
+        kv.slice(0, eq).trim().toLowerCase(),
+        kv
+          .slice(eq + 1)
+          .trim()
+          .replace(/^"(.*)"$/, '$1'),
+      ] as const;
     }),
   );
   return p.get('encoding') === 'delimited' && p.get('proto') === PROTOBUF_MESSAGE;

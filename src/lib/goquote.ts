@@ -38,7 +38,7 @@ function escapeRune(r: number, quoteChar: number): string {
 /** strconv.Quote of a byte string: rune by rune, each invalid UTF-8 byte as \xNN. */
 export function goQuoteBytes(b: ArrayLike<number>): string {
   let out = '"';
-  for (let k = 0; k < b.length; ) {
+  for (let k = 0; k < b.length;) {
     const [r, width] = decodeRune(b, k);
     if (width === 0) {
       out += '\\x' + hex(b[k], 2);

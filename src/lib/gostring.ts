@@ -57,7 +57,7 @@ export function decodeGoString(buf: Uint8Array, start = 0, end = buf.length): st
   const view = buf.subarray(start, end);
   if (isUtf8(view)) return utf8Decoder.decode(view);
   let s = '';
-  for (let i = start; i < end; ) {
+  for (let i = start; i < end;) {
     const [r, width] = decodeRune(buf, i, end);
     s += width === 0 ? String.fromCharCode(0xdc00 | buf[i]) : String.fromCodePoint(r);
     i += width === 0 ? 1 : width;

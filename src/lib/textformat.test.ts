@@ -47,7 +47,10 @@ const series: Array<[MetricType, Metric, string]> = [
   ],
   [
     'gaugehistogram',
-    { labels: L({ a: '1' }), histogram: { sampleCount: 1, sampleSum: 2, buckets: [{ upperBound: Infinity, cumulativeCount: 1 }] } },
+    {
+      labels: L({ a: '1' }),
+      histogram: { sampleCount: 1, sampleSum: 2, buckets: [{ upperBound: Infinity, cumulativeCount: 1 }] },
+    },
     'x_bucket{a="1",le="+Inf"} 1\nx_sum{a="1"} 2\nx_count{a="1"} 1\n',
   ],
 ];
@@ -57,7 +60,10 @@ for (const [type, m, want] of series) {
     assert.equal(seriesText('x', type, m), want);
     // The start of the _count line (or the only line) up to the value identifies the series.
     const id = seriesIdText('x', type, m.labels);
-    assert.ok(want.split('\n').some((line) => line.startsWith(id)), `${JSON.stringify(id)} starts a line`);
+    assert.ok(
+      want.split('\n').some((line) => line.startsWith(id)),
+      `${JSON.stringify(id)} starts a line`,
+    );
   });
 }
 
@@ -69,7 +75,9 @@ test('headerText: HELP escaped and only when set; gauge histograms are typed his
 });
 
 test('seriesSortKey orders as client_golang: fewer labels first, then values position by position', () => {
-  const keys = [L({ a: 'x y', b: '1' }), L({ a: 'x', b: '2' }), L({ a: 'w' }), L({ a: 'x', b: '10' })].map(seriesSortKey);
+  const keys = [L({ a: 'x y', b: '1' }), L({ a: 'x', b: '2' }), L({ a: 'w' }), L({ a: 'x', b: '10' })].map(
+    seriesSortKey,
+  );
   const order = [...keys].sort().map((k) => keys.indexOf(k));
   assert.deepEqual(order, [2, 3, 1, 0]);
 });

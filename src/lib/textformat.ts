@@ -69,7 +69,10 @@ export function seriesText(name: string, type: MetricType, m: Metric): string {
     for (const q of m.summary.quantiles) {
       s += name + withExtra(open, 'quantile', formatSampleValue(q.quantile)) + ' ' + formatSampleValue(q.value) + ts;
     }
-    return s + `${name}_sum${plain} ${formatSampleValue(m.summary.sampleSum)}${ts}${name}_count${plain} ${formatSampleValue(m.summary.sampleCount)}${ts}`;
+    return (
+      s +
+      `${name}_sum${plain} ${formatSampleValue(m.summary.sampleSum)}${ts}${name}_count${plain} ${formatSampleValue(m.summary.sampleCount)}${ts}`
+    );
   }
   if (m.histogram !== undefined && (type === 'histogram' || type === 'gaugehistogram')) {
     let s = '';
@@ -78,8 +81,12 @@ export function seriesText(name: string, type: MetricType, m: Metric): string {
       if (b.upperBound === Infinity) infSeen = true;
       s += `${name}_bucket${withExtra(open, 'le', formatSampleValue(b.upperBound))} ${formatSampleValue(b.cumulativeCount)}${ts}`;
     }
-    if (!infSeen) s += `${name}_bucket${withExtra(open, 'le', '+Inf')} ${formatSampleValue(m.histogram.sampleCount)}${ts}`;
-    return s + `${name}_sum${plain} ${formatSampleValue(m.histogram.sampleSum)}${ts}${name}_count${plain} ${formatSampleValue(m.histogram.sampleCount)}${ts}`;
+    if (!infSeen)
+      s += `${name}_bucket${withExtra(open, 'le', '+Inf')} ${formatSampleValue(m.histogram.sampleCount)}${ts}`;
+    return (
+      s +
+      `${name}_sum${plain} ${formatSampleValue(m.histogram.sampleSum)}${ts}${name}_count${plain} ${formatSampleValue(m.histogram.sampleCount)}${ts}`
+    );
   }
   return `${name}${plain} ${formatSampleValue(m.value ?? 0)}${ts}`;
 }

@@ -47,23 +47,24 @@ const edit = (length: number) =>
 
 /** A valid body with some bytes overwritten, some removed and some inserted. */
 const mutated = (valid: Buffer) =>
-  fc
-    .array(edit(valid.length), { minLength: 1, maxLength: 6 })
-    .map((edits) => {
-      let b = Buffer.from(valid);
-      for (const [at, byte, how] of edits) {
-        const i = Math.min(at, b.length);
-        if (how === 'set' && i < b.length) b[i] = byte;
-        else if (how === 'cut') b = Buffer.concat([b.subarray(0, i), b.subarray(i + 1)]);
-        else b = Buffer.concat([b.subarray(0, i), Buffer.from([byte]), b.subarray(i)]);
-      }
-      return b;
-    });
+  fc.array(edit(valid.length), { minLength: 1, maxLength: 6 }).map((edits) => {
+    let b = Buffer.from(valid);
+    for (const [at, byte, how] of edits) {
+      const i = Math.min(at, b.length);
+      if (how === 'set' && i < b.length) b[i] = byte;
+      else if (how === 'cut') b = Buffer.concat([b.subarray(0, i), b.subarray(i + 1)]);
+      else b = Buffer.concat([b.subarray(0, i), Buffer.from([byte]), b.subarray(i)]);
+    }
+    return b;
+  });
 
 for (const [name, parse, valid] of parsers) {
   test(`${name}: damaged and random bodies parse or throw a ParseError, nothing else`, () => {
     assert.doesNotThrow(() => parse(valid));
-    const body = fc.oneof(mutated(valid), fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)));
+    const body = fc.oneof(
+      mutated(valid),
+      fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+    );
     fc.assert(
       fc.property(body, (b) => {
         try {

@@ -29,7 +29,24 @@
 import { isUtf8 } from 'node:buffer';
 import { ParseError } from './errors.js';
 import type { Exemplar, LabelPair, Metric, MetricFamily, MetricType, Timestamp } from '../model.js';
-import { CR, SP, DQUOTE, HASH, PLUS, COMMA, MINUS, EQUALS, BACKSLASH, LBRACE, RBRACE, LABEL_START, LABEL_CONT, METRIC_START, METRIC_CONT, is } from './chars.js';
+import {
+  CR,
+  SP,
+  DQUOTE,
+  HASH,
+  PLUS,
+  COMMA,
+  MINUS,
+  EQUALS,
+  BACKSLASH,
+  LBRACE,
+  RBRACE,
+  LABEL_START,
+  LABEL_CONT,
+  METRIC_START,
+  METRIC_CONT,
+  is,
+} from './chars.js';
 import { decimalEnd } from '../lib/gofloat.js';
 
 /** A parse error, with the 1-based number of the line it was found in. */
@@ -109,7 +126,16 @@ export function parseOpenMetricsBytes(body: Uint8Array): MetricFamily[] {
 
 type OmType = 'counter' | 'gauge' | 'unknown' | 'summary' | 'histogram' | 'gaugehistogram' | 'info' | 'stateset';
 
-const OM_TYPES = new Set<string>(['counter', 'gauge', 'unknown', 'summary', 'histogram', 'gaugehistogram', 'info', 'stateset']);
+const OM_TYPES = new Set<string>([
+  'counter',
+  'gauge',
+  'unknown',
+  'summary',
+  'histogram',
+  'gaugehistogram',
+  'info',
+  'stateset',
+]);
 
 /** The sample name suffixes of each type (the specification's list). */
 const SUFFIXES: Record<OmType, readonly string[]> = {
@@ -133,8 +159,6 @@ const STORED_TYPE: Record<OmType, MetricType> = {
   info: 'gauge',
   stateset: 'gauge',
 };
-
-
 
 /**
  * A metric family being read, with the MetricPoint being read (consecutive samples of one label
@@ -204,7 +228,8 @@ class Parser {
       if (end < 0) end = n;
       if (eof) this.fail('unexpected content after "# EOF"');
       if (end === pos) this.fail('blank line');
-      if (src.charCodeAt(end - 1) === CR) this.fail('carriage return at the end of the line (lines must end in "\\n" only)');
+      if (src.charCodeAt(end - 1) === CR)
+        this.fail('carriage return at the end of the line (lines must end in "\\n" only)');
       const c = src.charCodeAt(pos);
       if (c === HASH) {
         if (end - pos === 5 && src.startsWith('# EOF', pos)) eof = true;
@@ -239,10 +264,14 @@ class Parser {
     if (owner !== undefined) {
       if (fromSample && owner === previous && owner.type !== undefined) {
         const names = SUFFIXES[owner.type].map((s) => owner.name + s).join(', ');
-        this.fail(`sample name "${name}" is not one of the ${owner.type} "${owner.name}", whose samples are named ${names}`);
+        this.fail(
+          `sample name "${name}" is not one of the ${owner.type} "${owner.name}", whose samples are named ${names}`,
+        );
       }
       if (owner.name === name) this.fail(`second metric family "${name}": the lines of a family must be consecutive`);
-      this.fail(`metric family "${name}" clashes with the samples of the ${owner.type ?? 'unknown'} "${owner.name}" before`);
+      this.fail(
+        `metric family "${name}" clashes with the samples of the ${owner.type ?? 'unknown'} "${owner.name}" before`,
+      );
     }
     const fam: Family = {
       name,
@@ -275,14 +304,16 @@ class Parser {
   private descriptor(pos: number, end: number): void {
     const src = this.src;
     let kw = '';
-    if (pos + 6 < end && src.charCodeAt(pos + 1) === SP && src.charCodeAt(pos + 6) === SP) kw = src.slice(pos + 2, pos + 6);
+    if (pos + 6 < end && src.charCodeAt(pos + 1) === SP && src.charCodeAt(pos + 6) === SP)
+      kw = src.slice(pos + 2, pos + 6);
     else if (end - pos === 6 && src.charCodeAt(pos + 1) === SP) kw = src.slice(pos + 2, pos + 6);
     if (kw !== 'HELP' && kw !== 'TYPE' && kw !== 'UNIT') {
       this.fail('invalid comment line: only "# HELP", "# TYPE", "# UNIT" and "# EOF" lines may start with "#"');
     }
     let i = pos + 7;
     const nameStart = i;
-    if (i < end && src.charCodeAt(i) === DQUOTE) this.fail(`quoted metric names are not supported in OpenMetrics 1.0 (# ${kw} line)`);
+    if (i < end && src.charCodeAt(i) === DQUOTE)
+      this.fail(`quoted metric names are not supported in OpenMetrics 1.0 (# ${kw} line)`);
     if (i >= end || !is(src.charCodeAt(i), METRIC_START)) this.fail(`invalid metric name in # ${kw} line`);
     while (i < end && is(src.charCodeAt(i), METRIC_CONT)) i++;
     const name = src.slice(nameStart, i);
@@ -311,7 +342,9 @@ class Parser {
         const sampleName = name + suffix;
         const owner = this.taken.get(sampleName);
         if (owner !== undefined && owner !== fam) {
-          this.fail(`the ${type} "${name}" clashes with the metric family "${owner.name}" before (sample name "${sampleName}")`);
+          this.fail(
+            `the ${type} "${name}" clashes with the metric family "${owner.name}" before (sample name "${sampleName}")`,
+          );
         }
         this.taken.set(sampleName, fam);
       }
@@ -342,7 +375,8 @@ class Parser {
     if (i < end && src.charCodeAt(i) === RBRACE) return [labels, i + 1];
     for (;;) {
       const nameStart = i;
-      if (i < end && src.charCodeAt(i) === DQUOTE) fail('quoted label names are not supported in OpenMetrics 1.0, found one');
+      if (i < end && src.charCodeAt(i) === DQUOTE)
+        fail('quoted label names are not supported in OpenMetrics 1.0, found one');
       if (i >= end || !is(src.charCodeAt(i), LABEL_START)) fail(`invalid label name`);
       while (i < end && is(src.charCodeAt(i), LABEL_CONT)) i++;
       const name = src.slice(nameStart, i);
@@ -352,7 +386,7 @@ class Parser {
       i++;
       const valueStart = i;
       let escaped = false;
-      let c = 0;
+      let c: number;
       while (i < end && (c = src.charCodeAt(i)) !== DQUOTE) {
         if (c === BACKSLASH) {
           escaped = true;
@@ -384,20 +418,25 @@ class Parser {
   private number(from: number, to: number, kind: string, sampleName: string, ofExemplar: boolean): Num {
     const text = this.src.slice(from, to);
     const value = parseNumber(text);
-    if (value === undefined) this.fail(`invalid ${kind} in ${describe(sampleName, ofExemplar)} ${JSON.stringify(text)}`);
+    if (value === undefined)
+      this.fail(`invalid ${kind} in ${describe(sampleName, ofExemplar)} ${JSON.stringify(text)}`);
     return { value: value as number, text };
   }
 
   private realNumber(from: number, to: number, kind: string, sampleName: string, ofExemplar: boolean): Num {
     const text = this.src.slice(from, to);
-    if (!isRealNumber(text)) this.fail(`invalid ${kind} in ${describe(sampleName, ofExemplar)} ${JSON.stringify(text)}`);
+    if (!isRealNumber(text))
+      this.fail(`invalid ${kind} in ${describe(sampleName, ofExemplar)} ${JSON.stringify(text)}`);
     return { value: Number(text), text };
   }
 
   private sample(pos: number, end: number): void {
     const src = this.src;
     let i = pos;
-    if (src.charCodeAt(i) === LBRACE) this.fail('a sample must start with its metric name (names inside the braces are not supported in OpenMetrics 1.0)');
+    if (src.charCodeAt(i) === LBRACE)
+      this.fail(
+        'a sample must start with its metric name (names inside the braces are not supported in OpenMetrics 1.0)',
+      );
     if (!is(src.charCodeAt(i), METRIC_START)) this.fail('invalid metric name');
     while (i < end && is(src.charCodeAt(i), METRIC_CONT)) i++;
     const name = src.slice(pos, i);
@@ -425,14 +464,24 @@ class Parser {
   /** ` # {labels} value [timestamp]` with i at the '#'. */
   private exemplar(i: number, end: number, name: string): Exemplar {
     const src = this.src;
-    if (i >= end || src.charCodeAt(i) !== HASH || src.charCodeAt(i + 1) !== SP || src.charCodeAt(i + 2) !== LBRACE || i + 2 >= end) {
-      this.fail(`invalid text after the value of sample "${name}" (an exemplar is written " # {labels} value [timestamp]")`);
+    if (
+      i >= end ||
+      src.charCodeAt(i) !== HASH ||
+      src.charCodeAt(i + 1) !== SP ||
+      src.charCodeAt(i + 2) !== LBRACE ||
+      i + 2 >= end
+    ) {
+      this.fail(
+        `invalid text after the value of sample "${name}" (an exemplar is written " # {labels} value [timestamp]")`,
+      );
     }
     const [labels, after] = this.labels(i + 2, end, name, true);
     let length = 0;
     for (const lp of labels) length += codePoints(lp.name) + codePoints(lp.value);
-    if (length > 128) this.fail(`the labels of the exemplar of sample "${name}" are ${length} characters long, more than 128`);
-    if (after >= end || src.charCodeAt(after) !== SP) this.fail(`expected " value" after the labels of ${describe(name, true)}`);
+    if (length > 128)
+      this.fail(`the labels of the exemplar of sample "${name}" are ${length} characters long, more than 128`);
+    if (after >= end || src.charCodeAt(after) !== SP)
+      this.fail(`expected " value" after the labels of ${describe(name, true)}`);
     i = after + 1;
     let t = this.tokenEnd(i, end);
     const value = this.number(i, t, 'value', name, true);
@@ -456,11 +505,18 @@ class Parser {
   /** `name{a="1",...}` for messages. */
   private static series(name: string, labels: LabelPair[]): string {
     let s = name;
-    for (let k = 0; k < labels.length; k++) s += (k === 0 ? '{' : ',') + labels[k].name + '=' + JSON.stringify(labels[k].value);
+    for (let k = 0; k < labels.length; k++)
+      s += (k === 0 ? '{' : ',') + labels[k].name + '=' + JSON.stringify(labels[k].value);
     return labels.length === 0 ? s : s + '}';
   }
 
-  private addSample(name: string, labels: LabelPair[], value: Num, tsNum: Num | undefined, exemplar: Exemplar | undefined): void {
+  private addSample(
+    name: string,
+    labels: LabelPair[],
+    value: Num,
+    tsNum: Num | undefined,
+    exemplar: Exemplar | undefined,
+  ): void {
     let fam = this.fam;
     let role: string | undefined;
     if (fam !== undefined && name.startsWith(fam.name)) {
@@ -483,8 +539,10 @@ class Parser {
       if (skip < 0) this.fail(`histogram bucket ${Parser.series(name, labels)} has no "le" label`);
       const raw = labels[skip].value;
       const b = parseNumber(raw);
-      if (b === undefined || b !== b) this.fail(`invalid "le" label value ${JSON.stringify(raw)} in ${Parser.series(name, labels)}`);
-      if (b === Infinity && raw !== '+Inf') this.fail(`"le" label value ${JSON.stringify(raw)} in ${Parser.series(name, labels)} must be written "+Inf"`);
+      if (b === undefined || b !== b)
+        this.fail(`invalid "le" label value ${JSON.stringify(raw)} in ${Parser.series(name, labels)}`);
+      if (b === Infinity && raw !== '+Inf')
+        this.fail(`"le" label value ${JSON.stringify(raw)} in ${Parser.series(name, labels)} must be written "+Inf"`);
       bound = b as number;
       slot = '_bucket\0' + raw;
     } else if (type === 'summary' && role === '') {
@@ -493,20 +551,30 @@ class Parser {
       const raw = labels[skip].value;
       const q = parseNumber(raw);
       if (q === undefined || !(q >= 0 && q <= 1)) {
-        this.fail(`invalid "quantile" label value ${JSON.stringify(raw)} in ${Parser.series(name, labels)} (must be a number from 0 to 1)`);
+        this.fail(
+          `invalid "quantile" label value ${JSON.stringify(raw)} in ${Parser.series(name, labels)} (must be a number from 0 to 1)`,
+        );
       }
       bound = q as number;
       slot = '\0' + raw;
     } else if (type === 'stateset') {
       skip = indexOfLabel(labels, fam.name);
-      if (skip < 0) this.fail(`stateset sample ${Parser.series(name, labels)} has no "${fam.name}" label naming its state`);
+      if (skip < 0)
+        this.fail(`stateset sample ${Parser.series(name, labels)} has no "${fam.name}" label naming its state`);
       slot = '\0' + labels[skip].value;
     } else if (type === 'info') {
       slot = signature(labels, -1);
     }
 
     // Values.
-    if (role === '_total' || role === '_sum' || role === '_count' || role === '_bucket' || role === '_gcount' || role === '_gsum') {
+    if (
+      role === '_total' ||
+      role === '_sum' ||
+      role === '_count' ||
+      role === '_bucket' ||
+      role === '_gcount' ||
+      role === '_gsum'
+    ) {
       if (v !== v) this.fail(`${Parser.series(name, labels)} must not be NaN`);
       if (v < 0 && role !== '_gsum') this.fail(`${Parser.series(name, labels)} must not be negative`);
       if ((role === '_count' || role === '_gcount' || role === '_bucket') && !Number.isInteger(v)) {
@@ -522,25 +590,32 @@ class Parser {
       this.fail(`info sample ${Parser.series(name, labels)} must be 1`);
     }
     if (exemplar !== undefined && role !== '_total' && role !== '_bucket') {
-      this.fail(`exemplar on ${Parser.series(name, labels)}: only counter _total samples and histogram buckets may have exemplars`);
+      this.fail(
+        `exemplar on ${Parser.series(name, labels)}: only counter _total samples and histogram buckets may have exemplars`,
+      );
     }
 
     // Timestamp and grouping: points of one group are consecutive, timestamps never go back.
     let tsMs: number | undefined;
     if (tsNum !== undefined) {
       tsMs = secondsToMillis(tsNum.text);
-      if (tsMs === undefined) this.fail(`timestamp ${JSON.stringify(tsNum.text)} of ${Parser.series(name, labels)} is out of range`);
+      if (tsMs === undefined)
+        this.fail(`timestamp ${JSON.stringify(tsNum.text)} of ${Parser.series(name, labels)} is out of range`);
     }
     const g = type === 'info' ? '' : signature(labels, skip);
     if (!fam.inPoint || g !== fam.group) {
       if (fam.seenGroups.has(g)) {
-        this.fail(`${Parser.series(name, labels)} belongs to a metric whose samples came before: the samples of a metric must be consecutive`);
+        this.fail(
+          `${Parser.series(name, labels)} belongs to a metric whose samples came before: the samples of a metric must be consecutive`,
+        );
       }
       fam.seenGroups.add(g);
       this.newPoint(fam, g, tsMs);
     } else {
-      if ((tsMs === undefined) !== (fam.groupTs === undefined)) this.fail(`${Parser.series(name, labels)}: samples of one metric with and without timestamp`);
-      if (tsMs !== undefined && tsMs < fam.groupTs! && type !== 'info') this.fail(`${Parser.series(name, labels)}: timestamp goes backwards`);
+      if ((tsMs === undefined) !== (fam.groupTs === undefined))
+        this.fail(`${Parser.series(name, labels)}: samples of one metric with and without timestamp`);
+      if (tsMs !== undefined && tsMs < fam.groupTs! && type !== 'info')
+        this.fail(`${Parser.series(name, labels)}: timestamp goes backwards`);
       if (tsMs !== fam.groupTs) this.newPoint(fam, g, tsMs);
     }
     if (fam.firstSlot === undefined) {
@@ -588,13 +663,19 @@ class Parser {
         const m = (fam.metric ??= pointMetric(labels, skip, tsMs));
         const h = (m.histogram ??= { sampleCount: 0, sampleSum: 0, buckets: [] });
         if (role === '_bucket') {
-          if (h.buckets.length > 0 && !(bound > fam.lastBound)) this.fail(`${Parser.series(name, labels)}: buckets must be in increasing order of "le"`);
-          if (v < fam.lastCount) this.fail(`${Parser.series(name, labels)}: bucket counts must not decrease (buckets are cumulative)`);
+          if (h.buckets.length > 0 && !(bound > fam.lastBound))
+            this.fail(`${Parser.series(name, labels)}: buckets must be in increasing order of "le"`);
+          if (v < fam.lastCount)
+            this.fail(`${Parser.series(name, labels)}: bucket counts must not decrease (buckets are cumulative)`);
           fam.lastBound = bound;
           fam.lastCount = v;
           if (bound < 0) fam.negativeBuckets = true;
           if (bound === Infinity) fam.infCount = v;
-          h.buckets.push(exemplar === undefined ? { upperBound: bound, cumulativeCount: v } : { upperBound: bound, cumulativeCount: v, exemplar });
+          h.buckets.push(
+            exemplar === undefined
+              ? { upperBound: bound, cumulativeCount: v }
+              : { upperBound: bound, cumulativeCount: v, exemplar },
+          );
         } else if (role === '_count' || role === '_gcount') {
           h.sampleCount = v;
           fam.count = v;
@@ -652,11 +733,14 @@ class Parser {
     } else if (type === 'histogram' || type === 'gaugehistogram') {
       const g = type === 'gaugehistogram' ? 'g' : '';
       if (infCount === undefined) this.fail(`${type} ${where()} has no bucket with le="+Inf"`, line);
-      if (count !== undefined && count !== infCount) this.fail(`${type} ${where()}: _${g}count ${count} differs from the +Inf bucket ${infCount}`, line);
+      if (count !== undefined && count !== infCount)
+        this.fail(`${type} ${where()}: _${g}count ${count} differs from the +Inf bucket ${infCount}`, line);
       if (hasSum && count === undefined) this.fail(`${type} ${where()} has _${g}sum but no _${g}count`, line);
       if (!hasSum && count !== undefined) this.fail(`${type} ${where()} has _${g}count but no _${g}sum`, line);
-      if (type === 'histogram' && negativeBuckets && hasSum) this.fail(`histogram ${where()} has buckets below 0, so it must not have _sum`, line);
-      if (type === 'gaugehistogram' && negativeSum && !negativeBuckets) this.fail(`gaugehistogram ${where()} has a negative _gsum but no bucket below 0`, line);
+      if (type === 'histogram' && negativeBuckets && hasSum)
+        this.fail(`histogram ${where()} has buckets below 0, so it must not have _sum`, line);
+      if (type === 'gaugehistogram' && negativeSum && !negativeBuckets)
+        this.fail(`gaugehistogram ${where()} has a negative _gsum but no bucket below 0`, line);
       if (count === undefined) m.histogram!.sampleCount = infCount!;
     }
     fam.out!.metrics.push(m);
@@ -744,7 +828,7 @@ function isRealNumber(s: string): boolean {
 }
 
 /** The ABNF's number: a realnumber, [sign] inf/infinity or nan (case-insensitive). */
-export function parseNumber(s: string): number | undefined {
+function parseNumber(s: string): number | undefined {
   if (isRealNumber(s)) return Number(s);
   const lower = s.toLowerCase();
   switch (lower) {

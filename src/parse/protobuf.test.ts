@@ -88,7 +88,12 @@ const ts = (seconds: number, nanos: number): Bytes => [...V(1, seconds), ...V(2,
 
 // Model shorthands.
 const LP = (labels: Record<string, string> = {}) => Object.entries(labels).map(([name, value]) => ({ name, value }));
-const fam = (name: string, type: MetricFamily['type'], metrics: Metric[], extra: Partial<MetricFamily> = {}): MetricFamily => ({
+const fam = (
+  name: string,
+  type: MetricFamily['type'],
+  metrics: Metric[],
+  extra: Partial<MetricFamily> = {},
+): MetricFamily => ({
   name,
   type,
   metrics,
@@ -107,7 +112,9 @@ const valid: Case[] = [
   {
     name: 'gauge with help and labels',
     input: body(family('g', 1, S(2, 'help me'), metric(label('a', '1'), label('b', 'x y'), gaugeMsg(1.5)))),
-    want: [fam('g', 'gauge', [{ labels: LP({ a: '1', b: 'x y' }), gauge: { value: 1.5 }, value: 1.5 }], { help: 'help me' })],
+    want: [
+      fam('g', 'gauge', [{ labels: LP({ a: '1', b: 'x y' }), gauge: { value: 1.5 }, value: 1.5 }], { help: 'help me' }),
+    ],
   },
   {
     name: 'empty help is kept as ""',
@@ -122,7 +129,11 @@ const valid: Case[] = [
         0,
         metric(
           label('x', 'y'),
-          counterMsg(7, L(2, [...label('trace_id', 'abc'), ...D(2, 1), ...L(3, ts(1700000000, 5))]), L(3, ts(1600000000, 0))),
+          counterMsg(
+            7,
+            L(2, [...label('trace_id', 'abc'), ...D(2, 1), ...L(3, ts(1700000000, 5))]),
+            L(3, ts(1600000000, 0)),
+          ),
         ),
       ),
     ),
@@ -142,7 +153,15 @@ const valid: Case[] = [
   },
   {
     name: 'untyped, and special floats',
-    input: body(family('u', 3, metric(untypedMsg(NaN)), metric(label('i', '1'), untypedMsg(-Infinity)), metric(label('i', '2'), untypedMsg(-0)))),
+    input: body(
+      family(
+        'u',
+        3,
+        metric(untypedMsg(NaN)),
+        metric(label('i', '1'), untypedMsg(-Infinity)),
+        metric(label('i', '2'), untypedMsg(-0)),
+      ),
+    ),
     want: [
       fam('u', 'untyped', [
         { labels: [], untyped: { value: NaN }, value: NaN },
@@ -157,7 +176,15 @@ const valid: Case[] = [
       family(
         's',
         2,
-        metric(L(4, [...V(1, 4), ...D(2, 1e-7), ...L(3, [...D(1, 0.5), ...D(2, 3)]), ...L(3, [...D(1, 0.99), ...D(2, NaN)]), ...L(4, ts(5, 6))])),
+        metric(
+          L(4, [
+            ...V(1, 4),
+            ...D(2, 1e-7),
+            ...L(3, [...D(1, 0.5), ...D(2, 3)]),
+            ...L(3, [...D(1, 0.99), ...D(2, NaN)]),
+            ...L(4, ts(5, 6)),
+          ]),
+        ),
       ),
     ),
     want: [
@@ -272,22 +299,32 @@ const valid: Case[] = [
   {
     name: 'packed repeated deltas and counts read like unpacked ones',
     input: body(
-      family(
-        'p',
-        4,
-        metric(L(7, [...L(13, [...varint(8), ...varint(3)]), ...L(11, [...f64(1.5), ...f64(2.5)])])),
-      ),
+      family('p', 4, metric(L(7, [...L(13, [...varint(8), ...varint(3)]), ...L(11, [...f64(1.5), ...f64(2.5)])]))),
     ),
     want: [
       fam('p', 'histogram', [
-        { labels: [], histogram: { sampleCount: 0, sampleSum: 0, buckets: [], positiveDeltas: [4, -2], negativeCounts: [1.5, 2.5], unset: ['sampleCount', 'sampleSum'] } },
+        {
+          labels: [],
+          histogram: {
+            sampleCount: 0,
+            sampleSum: 0,
+            buckets: [],
+            positiveDeltas: [4, -2],
+            negativeCounts: [1.5, 2.5],
+            unset: ['sampleCount', 'sampleSum'],
+          },
+        },
       ]),
     ],
   },
   {
     name: 'gauge histogram',
     input: body(family('gh', 5, metric(L(7, [...V(1, 1), ...D(2, 1), ...L(3, [...V(1, 1), ...D(2, 5)])])))),
-    want: [fam('gh', 'gaugehistogram', [{ labels: [], histogram: { sampleCount: 1, sampleSum: 1, buckets: [{ upperBound: 5, cumulativeCount: 1 }] } }])],
+    want: [
+      fam('gh', 'gaugehistogram', [
+        { labels: [], histogram: { sampleCount: 1, sampleSum: 1, buckets: [{ upperBound: 5, cumulativeCount: 1 }] } },
+      ]),
+    ],
   },
   {
     name: 'no type field means COUNTER',
@@ -313,7 +350,12 @@ const valid: Case[] = [
     want: [
       fam('gc', 'gauge', [{ labels: [], counter: { value: 3 } }]),
       fam('cg', 'counter', [
-        { labels: LP({ x: 'y' }), gauge: { value: 3 }, untyped: { value: 4 }, summary: { sampleCount: 2, sampleSum: 0, quantiles: [], unset: ['sampleSum'] } },
+        {
+          labels: LP({ x: 'y' }),
+          gauge: { value: 3 },
+          untyped: { value: 4 },
+          summary: { sampleCount: 2, sampleSum: 0, quantiles: [], unset: ['sampleSum'] },
+        },
       ]),
       fam('gg', 'gauge', [{ labels: [], gauge: { value: 3 }, counter: { value: 4 }, value: 3 }]),
       fam('sv', 'summary', [{ labels: [], gauge: { value: 1 } }]),
@@ -346,8 +388,15 @@ const valid: Case[] = [
   },
   {
     name: 'a later family of the same name replaces the earlier one, in its place',
-    input: body(family('d', 1, metric(gaugeMsg(1))), family('e', 1, metric(gaugeMsg(5))), family('d', 1, metric(label('a', 'b'), gaugeMsg(2)))),
-    want: [fam('d', 'gauge', [{ labels: LP({ a: 'b' }), gauge: { value: 2 }, value: 2 }]), fam('e', 'gauge', [{ labels: [], gauge: { value: 5 }, value: 5 }])],
+    input: body(
+      family('d', 1, metric(gaugeMsg(1))),
+      family('e', 1, metric(gaugeMsg(5))),
+      family('d', 1, metric(label('a', 'b'), gaugeMsg(2))),
+    ),
+    want: [
+      fam('d', 'gauge', [{ labels: LP({ a: 'b' }), gauge: { value: 2 }, value: 2 }]),
+      fam('e', 'gauge', [{ labels: [], gauge: { value: 5 }, value: 5 }]),
+    ],
   },
   {
     name: 'a known field with the wrong wire type is skipped as unknown',
@@ -419,7 +468,9 @@ const valid: Case[] = [
         'un',
         2,
         metric(L(1, S(2, 'v')), L(1, S(1, 'n')), L(1, []), L(4, [...D(2, 1.5), ...L(3, D(1, 0.5)), ...L(3, D(2, 1))])),
-        metric(L(7, [...V(1, 3), ...L(3, D(2, 1)), ...L(3, V(1, 2)), ...L(9, []), ...L(12, Z(1, -1)), ...L(12, V(2, 3))])),
+        metric(
+          L(7, [...V(1, 3), ...L(3, D(2, 1)), ...L(3, V(1, 2)), ...L(9, []), ...L(12, Z(1, -1)), ...L(12, V(2, 3))]),
+        ),
         metric(counterMsg(1, L(2, label('e', 'f')))),
       ),
     ),
@@ -496,7 +547,13 @@ const valid: Case[] = [
           },
         },
       ]),
-      fam('pc', 'counter', [{ labels: [], counter: { value: 1, exemplar: { labels: LP({ e: 'f' }), value: 0, unset: ['value'] } }, value: 1 }]),
+      fam('pc', 'counter', [
+        {
+          labels: [],
+          counter: { value: 1, exemplar: { labels: LP({ e: 'f' }), value: 0, unset: ['value'] } },
+          value: 1,
+        },
+      ]),
     ],
   },
   {
@@ -506,7 +563,14 @@ const valid: Case[] = [
         'i',
         4,
         metric(
-          L(7, [...V(1, 2n ** 64n - 1n), ...V(7, 2n ** 53n), ...L(9, [...V(1, 2n ** 33n + 6n), ...V(2, 2n ** 32n + 5n)]), ...L(12, V(1, 2n ** 32n + 6n)), ...Z(10, -(2 ** 53)), ...Z(10, 2 ** 53)]),
+          L(7, [
+            ...V(1, 2n ** 64n - 1n),
+            ...V(7, 2n ** 53n),
+            ...L(9, [...V(1, 2n ** 33n + 6n), ...V(2, 2n ** 32n + 5n)]),
+            ...L(12, V(1, 2n ** 32n + 6n)),
+            ...Z(10, -(2 ** 53)),
+            ...Z(10, 2 ** 53),
+          ]),
           V(6, -(2n ** 63n)),
         ),
       ),
@@ -516,7 +580,7 @@ const valid: Case[] = [
         {
           labels: [],
           histogram: {
-            sampleCount: 18446744073709551615,
+            sampleCount: 2 ** 64, // 2^64 - 1 as the nearest double
             sampleSum: 0,
             buckets: [],
             zeroCount: 2 ** 53,
@@ -551,10 +615,16 @@ const valid: Case[] = [
   },
   {
     name: 'invalid UTF-8 is kept byte for byte (as U+DC80..U+DCFF)',
-    input: body(
-      [...L(1, [0x61, 0xff]), ...V(3, 1), ...metric(L(1, [...S(1, 'a'), ...L(2, [0xe2, 0x82, 0x28, 0xed, 0xa0, 0x80])]), gaugeMsg(3))],
-    ),
-    want: [fam('a\udcff', 'gauge', [{ labels: [{ name: 'a', value: '\udce2\udc82(\udced\udca0\udc80' }], gauge: { value: 3 }, value: 3 }])],
+    input: body([
+      ...L(1, [0x61, 0xff]),
+      ...V(3, 1),
+      ...metric(L(1, [...S(1, 'a'), ...L(2, [0xe2, 0x82, 0x28, 0xed, 0xa0, 0x80])]), gaugeMsg(3)),
+    ]),
+    want: [
+      fam('a\udcff', 'gauge', [
+        { labels: [{ name: 'a', value: '\udce2\udc82(\udced\udca0\udc80' }], gauge: { value: 3 }, value: 3 },
+      ]),
+    ],
   },
   {
     name: 'UTF-8 strings',
@@ -610,7 +680,13 @@ const framing: FrameCase[] = [
     error: 'invalid varint32 encountered',
     offset: one.length + 1,
   },
-  { name: 'a message cut short', input: body(one).subarray(0, 5), code: 'unexpected-eof', error: 'unexpected EOF', offset: 0 },
+  {
+    name: 'a message cut short',
+    input: body(one).subarray(0, 5),
+    code: 'unexpected-eof',
+    error: 'unexpected EOF',
+    offset: 0,
+  },
   { name: 'a length past the end', input: raw(varint(100), one), code: 'unexpected-eof', error: 'unexpected EOF' },
   {
     name: 'a length of 2^35-1 with one byte after it',
@@ -672,8 +748,16 @@ const errors: { name: string; message: Bytes; error: string }[] = [
   { name: 'tag 0 in Quantile', message: family('m', 2, metric(L(4, L(3, [0, 0])))), error: tag0(P + 'Quantile') },
   { name: 'tag 0 in Histogram', message: family('m', 4, metric(L(7, [0, 0]))), error: tag0(P + 'Histogram') },
   { name: 'tag 0 in Bucket', message: family('m', 4, metric(L(7, L(3, [0, 0])))), error: tag0(P + 'Bucket') },
-  { name: 'tag 0 in BucketSpan', message: family('m', 4, metric(L(7, L(12, [4, 0])))), error: tag0(P + 'BucketSpan', 4) },
-  { name: 'tag 0 in Exemplar', message: family('m', 0, metric(counterMsg(1, L(2, [0, 0])))), error: tag0(P + 'Exemplar') },
+  {
+    name: 'tag 0 in BucketSpan',
+    message: family('m', 4, metric(L(7, L(12, [4, 0])))),
+    error: tag0(P + 'BucketSpan', 4),
+  },
+  {
+    name: 'tag 0 in Exemplar',
+    message: family('m', 0, metric(counterMsg(1, L(2, [0, 0])))),
+    error: tag0(P + 'Exemplar'),
+  },
   {
     name: 'tag 0 in an exemplar Timestamp',
     message: family('m', 0, metric(counterMsg(1, L(2, L(3, [0, 0]))))),
@@ -685,7 +769,11 @@ const errors: { name: string; message: Bytes; error: string }[] = [
   { name: 'an end-group tag outside a group', message: [...family('w', 1), ...tag(20, 4)], error: skip(4) },
   { name: 'an end-group tag inside a LabelPair', message: family('w', 1, metric(L(1, tag(1, 4)))), error: skip(4) },
   { name: 'an unterminated group', message: [...family('w', 1), ...tag(30, 3), ...V(1, 1)], error: EOF },
-  { name: 'wire type 6 inside a group', message: [...family('w', 1), ...tag(30, 3), ...tag(1, 6), ...tag(30, 4)], error: EOF },
+  {
+    name: 'wire type 6 inside a group',
+    message: [...family('w', 1), ...tag(30, 3), ...tag(1, 6), ...tag(30, 4)],
+    error: EOF,
+  },
   { name: 'a truncated varint', message: [...family('w', 1), ...tag(3, 0), 0x80], error: EOF },
   { name: 'a varint of 11 bytes', message: [...tag(3, 0), ...Array(10).fill(0x80), 0], error: EOF },
   { name: 'a 10-byte varint whose last byte is > 1', message: [...tag(3, 0), ...Array(9).fill(0xff), 2], error: EOF },
@@ -694,8 +782,16 @@ const errors: { name: string; message: Bytes; error: string }[] = [
   { name: 'a truncated fixed32 (unknown field)', message: [...tag(20, 5), 1, 2, 3], error: EOF },
   { name: 'a string longer than its message', message: [...tag(1, 2), 5, 0x61], error: EOF },
   { name: 'a metric longer than its family', message: [...tag(4, 2), 10, ...gaugeMsg(1)], error: EOF },
-  { name: 'a packed double list of 7 bytes', message: family('w', 4, metric(L(7, L(11, [1, 2, 3, 4, 5, 6, 7])))), error: EOF },
-  { name: 'a packed sint64 list with a truncated varint', message: family('w', 4, metric(L(7, L(10, [0x80])))), error: EOF },
+  {
+    name: 'a packed double list of 7 bytes',
+    message: family('w', 4, metric(L(7, L(11, [1, 2, 3, 4, 5, 6, 7])))),
+    error: EOF,
+  },
+  {
+    name: 'a packed sint64 list with a truncated varint',
+    message: family('w', 4, metric(L(7, L(10, [0x80])))),
+    error: EOF,
+  },
   { name: 'an unknown length-delimited field past the end', message: [...tag(20, 2), 3, 1], error: EOF },
   {
     name: 'a truncated created_timestamp (not decoded by the reference, but still skipped)',
@@ -738,7 +834,7 @@ describe('parseProtobufDelimited: limits', () => {
     );
   });
 
-  test('a length prefix beyond the body is the reference\'s EOF, whatever the limit', () => {
+  test("a length prefix beyond the body is the reference's EOF, whatever the limit", () => {
     // Nothing is allocated for the announced 32 GiB: the body is already in memory.
     const input = raw([0xff, 0xff, 0xff, 0xff, 0x7f], one);
     assert.throws(
@@ -799,7 +895,12 @@ describe('agrees with @bufbuild/protobuf on valid messages', () => {
       const metrics = Array.from({ length: r.int(4) }, () => {
         const m = create(MetricSchema, { label: labels() });
         if (r.bool()) m.gauge = create(GaugeSchema, { value: f() });
-        if (r.bool()) m.counter = create(CounterSchema, { value: f(), ...(r.bool() ? { exemplar: ex() } : {}), ...(r.bool() ? { createdTimestamp: tsm() } : {}) });
+        if (r.bool())
+          m.counter = create(CounterSchema, {
+            value: f(),
+            ...(r.bool() ? { exemplar: ex() } : {}),
+            ...(r.bool() ? { createdTimestamp: tsm() } : {}),
+          });
         if (r.bool()) m.untyped = create(UntypedSchema, { value: f() });
         if (r.bool()) {
           m.summary = create(SummarySchema, {
@@ -813,7 +914,11 @@ describe('agrees with @bufbuild/protobuf on valid messages', () => {
             sampleCount: BigInt(r.int(1000)),
             sampleSum: f(),
             bucket: Array.from({ length: r.int(3) }, () =>
-              create(BucketSchema, { cumulativeCount: BigInt(r.int(100)), upperBound: f(), ...(r.bool() ? { exemplar: ex() } : {}) }),
+              create(BucketSchema, {
+                cumulativeCount: BigInt(r.int(100)),
+                upperBound: f(),
+                ...(r.bool() ? { exemplar: ex() } : {}),
+              }),
             ),
             ...(r.bool()
               ? {
@@ -831,7 +936,12 @@ describe('agrees with @bufbuild/protobuf on valid messages', () => {
         if (r.bool()) m.timestampMs = BigInt(r.int(2e12) - 1e12);
         return m;
       });
-      const msg = create(MetricFamilySchema, { name: 'f' + i, type: r.int(6), metric: metrics, ...(r.bool() ? { help: str() } : {}) });
+      const msg = create(MetricFamilySchema, {
+        name: 'f' + i,
+        type: r.int(6),
+        metric: metrics,
+        ...(r.bool() ? { help: str() } : {}),
+      });
       const bytes = toBinary(MetricFamilySchema, msg);
       const input = raw(varint(bytes.length), [...bytes]);
       const parsed = parseProtobufDelimited(input);
@@ -871,104 +981,110 @@ describe('malformed input', () => {
 
 // --- against the reference ---------------------------------------------------------------------
 
-describe('the reference Pushgateway agrees', { skip: !referenceAvailable() && 'reference binary not installed' }, () => {
-  let ref: RunningServer;
-  before(async () => {
-    ref = await startServer('reference');
-  });
-  after(async () => {
-    await ref?.stop();
-  });
-
-  async function push(input: Uint8Array, job = 'pb'): Promise<[number, string]> {
-    const res = await fetch(`${ref.url}/metrics/job/${job}`, {
-      method: 'PUT',
-      body: Buffer.from(input),
-      headers: { 'content-type': PROTOBUF_CONTENT_TYPE },
+describe(
+  'the reference Pushgateway agrees',
+  { skip: !referenceAvailable() && 'reference binary not installed' },
+  () => {
+    let ref: RunningServer;
+    before(async () => {
+      ref = await startServer('reference');
     });
-    return [res.status, await res.text()];
-  }
+    after(async () => {
+      await ref?.stop();
+    });
 
-  /** Our verdict in the reference's terms: its 400 message, or 'ok'. */
-  function ours(input: Uint8Array): string {
-    try {
-      parseProtobufDelimited(input);
-      return 'ok';
-    } catch (e) {
-      if (!(e instanceof ProtobufParseError)) throw e;
-      return e.message;
-    }
-  }
-
-  /** The reference's verdict on parsing alone (a later consistency error means it parsed). */
-  function theirs([status, text]: [number, string]): string {
-    return status === 200 || text.startsWith('pushed metrics are invalid') ? 'ok' : text.replace(/\n$/, '');
-  }
-
-  test('framing and error tables', async () => {
-    const all: [string, Uint8Array][] = [
-      ...framing.filter((c) => !c.noReference).map((c): [string, Uint8Array] => [c.name, c.input]),
-      ...errors.map((c): [string, Uint8Array] => [c.name, body(c.message)]),
-    ];
-    for (const [name, input] of all) {
-      assert.equal(ours(input), theirs(await push(input)), name);
-    }
-    await fetch(`${ref.url}/metrics/job/pb`, { method: 'DELETE' });
-  });
-
-  test('valid bodies are accepted and read back as we read them', async () => {
-    const CT = PROTOBUF_CONTENT_TYPE;
-    const compared: string[] = [];
-    for (const c of valid) {
-      const [status, text] = await push(c.input, 'v');
-      assert.equal(theirs([status, text]), 'ok', `${c.name}: ${text}`);
-      if (status !== 200) continue;
-      compared.push(c.name);
-      const res = await fetch(`${ref.url}/metrics`, { headers: { accept: CT } });
-      assert.equal(res.status, 200, c.name);
-      const scraped = parseProtobufDelimited(new Uint8Array(await res.arrayBuffer()));
-      await fetch(`${ref.url}/metrics/job/v`, { method: 'DELETE' });
-      // The reference adds job and instance labels, sorts labels and metrics, and drops
-      // families without metrics from a scrape.
-      const norm = (fams: MetricFamily[], job?: string) =>
-        fams
-          .map((f) => ({
-            ...f,
-            metrics: f.metrics
-              .filter((m) => job === undefined || m.labels.some((l) => l.name === 'job' && l.value === job))
-              .map((m) => ({
-                ...m,
-                labels: m.labels.filter((l) => l.name !== 'job' && l.name !== 'instance').sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-              }))
-              .sort((a, b) => (JSON.stringify(a.labels) < JSON.stringify(b.labels) ? -1 : 1)),
-          }))
-          .filter((f) => !f.name.startsWith('push_') && f.metrics.length > 0)
-          .sort((a, b) => (a.name < b.name ? -1 : 1));
-      const pushed = norm(c.want).map((f) => {
-        const { unit: _unit, ...rest } = f; // MetricFamily.unit is unknown to the reference and dropped
-        return rest;
+    async function push(input: Uint8Array, job = 'pb'): Promise<[number, string]> {
+      const res = await fetch(`${ref.url}/metrics/job/${job}`, {
+        method: 'PUT',
+        body: Buffer.from(input),
+        headers: { 'content-type': PROTOBUF_CONTENT_TYPE },
       });
-      assert.deepStrictEqual(norm(scraped, 'v'), pushed, c.name);
+      return [res.status, await res.text()];
     }
-    // The rest fail the reference's consistency check (after parsing), e.g. for timestamps.
-    assert.ok(compared.length >= 18, compared.join(', '));
-  });
 
-  test('random mutations of valid bodies: the same verdict and message', async () => {
-    const r = rng(2024);
-    const seeds = valid.map((c) => [...c.input]);
-    for (let i = 0; i < 400; i++) {
-      const b = [...seeds[r.int(seeds.length)], ...(r.bool() ? seeds[r.int(seeds.length)] : [])];
-      for (let k = 1 + r.int(3); k > 0; k--) {
-        const p = r.int(b.length + 1);
-        const op = r.int(4);
-        if (op === 0) b[p % b.length] = r.int(256);
-        else if (op === 1) b.splice(p, 0, r.int(256));
-        else if (op === 2) b.splice(p % b.length, 1);
-        else b.length = p;
+    /** Our verdict in the reference's terms: its 400 message, or 'ok'. */
+    function ours(input: Uint8Array): string {
+      try {
+        parseProtobufDelimited(input);
+        return 'ok';
+      } catch (e) {
+        if (!(e instanceof ProtobufParseError)) throw e;
+        return e.message;
       }
-      const input = Uint8Array.from(b);
-      assert.equal(ours(input), theirs(await push(input, 'm')), Buffer.from(input).toString('hex'));
     }
-  });
-});
+
+    /** The reference's verdict on parsing alone (a later consistency error means it parsed). */
+    function theirs([status, text]: [number, string]): string {
+      return status === 200 || text.startsWith('pushed metrics are invalid') ? 'ok' : text.replace(/\n$/, '');
+    }
+
+    test('framing and error tables', async () => {
+      const all: [string, Uint8Array][] = [
+        ...framing.filter((c) => !c.noReference).map((c): [string, Uint8Array] => [c.name, c.input]),
+        ...errors.map((c): [string, Uint8Array] => [c.name, body(c.message)]),
+      ];
+      for (const [name, input] of all) {
+        assert.equal(ours(input), theirs(await push(input)), name);
+      }
+      await fetch(`${ref.url}/metrics/job/pb`, { method: 'DELETE' });
+    });
+
+    test('valid bodies are accepted and read back as we read them', async () => {
+      const CT = PROTOBUF_CONTENT_TYPE;
+      const compared: string[] = [];
+      for (const c of valid) {
+        const [status, text] = await push(c.input, 'v');
+        assert.equal(theirs([status, text]), 'ok', `${c.name}: ${text}`);
+        if (status !== 200) continue;
+        compared.push(c.name);
+        const res = await fetch(`${ref.url}/metrics`, { headers: { accept: CT } });
+        assert.equal(res.status, 200, c.name);
+        const scraped = parseProtobufDelimited(new Uint8Array(await res.arrayBuffer()));
+        await fetch(`${ref.url}/metrics/job/v`, { method: 'DELETE' });
+        // The reference adds job and instance labels, sorts labels and metrics, and drops
+        // families without metrics from a scrape.
+        const norm = (fams: MetricFamily[], job?: string) =>
+          fams
+            .map((f) => ({
+              ...f,
+              metrics: f.metrics
+                .filter((m) => job === undefined || m.labels.some((l) => l.name === 'job' && l.value === job))
+                .map((m) => ({
+                  ...m,
+                  labels: m.labels
+                    .filter((l) => l.name !== 'job' && l.name !== 'instance')
+                    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+                }))
+                .sort((a, b) => (JSON.stringify(a.labels) < JSON.stringify(b.labels) ? -1 : 1)),
+            }))
+            .filter((f) => !f.name.startsWith('push_') && f.metrics.length > 0)
+            .sort((a, b) => (a.name < b.name ? -1 : 1));
+        const pushed = norm(c.want).map((f) => {
+          const { unit: _unit, ...rest } = f; // MetricFamily.unit is unknown to the reference and dropped
+          return rest;
+        });
+        assert.deepStrictEqual(norm(scraped, 'v'), pushed, c.name);
+      }
+      // The rest fail the reference's consistency check (after parsing), e.g. for timestamps.
+      assert.ok(compared.length >= 18, compared.join(', '));
+    });
+
+    test('random mutations of valid bodies: the same verdict and message', async () => {
+      const r = rng(2024);
+      const seeds = valid.map((c) => [...c.input]);
+      for (let i = 0; i < 400; i++) {
+        const b = [...seeds[r.int(seeds.length)], ...(r.bool() ? seeds[r.int(seeds.length)] : [])];
+        for (let k = 1 + r.int(3); k > 0; k--) {
+          const p = r.int(b.length + 1);
+          const op = r.int(4);
+          if (op === 0) b[p % b.length] = r.int(256);
+          else if (op === 1) b.splice(p, 0, r.int(256));
+          else if (op === 2) b.splice(p % b.length, 1);
+          else b.length = p;
+        }
+        const input = Uint8Array.from(b);
+        assert.equal(ours(input), theirs(await push(input, 'm')), Buffer.from(input).toString('hex'));
+      }
+    });
+  },
+);

@@ -288,7 +288,7 @@ class Decoder {
 
   /** The last varint as zigzag-encoded int32: int32(x>>1) ^ int32(x)<<31>>31. */
   sint32(): number {
-    const shifted = ((this.lo >>> 1) | (this.hi << 31)) | 0;
+    const shifted = (this.lo >>> 1) | (this.hi << 31) | 0;
     return shifted ^ -(this.lo & 1);
   }
 
@@ -298,7 +298,7 @@ class Decoder {
     const hi = this.hi >>> 1;
     if (this.lo & 1) {
       // -(x>>1) - 1 = ~(x>>1)
-      return -((hi * TWO32 + (lo >>> 0)) + 1);
+      return -(hi * TWO32 + (lo >>> 0) + 1);
     }
     return hi * TWO32 + (lo >>> 0);
   }

@@ -98,7 +98,11 @@ export const cases: Case[] = [
     input: 'foo 1\n\n\t\nbar 2\n',
     want: [fam('foo', 'untyped', [val({}, 1)]), fam('bar', 'untyped', [val({}, 2)])],
   },
-  { name: 'line numbers count blank lines', input: '\n\n# x\nfoo abc\n', error: E(4, 'expected float as value, got "abc"') },
+  {
+    name: 'line numbers count blank lines',
+    input: '\n\n# x\nfoo abc\n',
+    error: E(4, 'expected float as value, got "abc"'),
+  },
   { name: 'CRLF line end', input: 'foo 1\r\n', error: E(1, 'expected float as value, got "1\\r"') },
   { name: 'CR before name', input: '\rfoo 1\n', error: E(1, 'invalid metric name') },
 
@@ -123,9 +127,21 @@ export const cases: Case[] = [
     input: '# HELP foo  say "hi"  \t\nfoo 1\n',
     want: [fam('foo', 'untyped', [val({}, 1)], 'say "hi"  \t')],
   },
-  { name: 'HELP escape \\" is invalid', input: '# HELP foo say \\"hi\\"\n', error: E(1, `invalid escape sequence '\\"'`) },
-  { name: 'HELP escape \\t is invalid', input: 'foo 1\n# HELP foo a\\tb\n', error: E(2, "invalid escape sequence '\\t'") },
-  { name: 'HELP ending in a backslash', input: '# HELP foo bar\\\nfoo 1\n', error: E(1, "invalid escape sequence '\\\n'") },
+  {
+    name: 'HELP escape \\" is invalid',
+    input: '# HELP foo say \\"hi\\"\n',
+    error: E(1, `invalid escape sequence '\\"'`),
+  },
+  {
+    name: 'HELP escape \\t is invalid',
+    input: 'foo 1\n# HELP foo a\\tb\n',
+    error: E(2, "invalid escape sequence '\\t'"),
+  },
+  {
+    name: 'HELP ending in a backslash',
+    input: '# HELP foo bar\\\nfoo 1\n',
+    error: E(1, "invalid escape sequence '\\\n'"),
+  },
   {
     name: 'HELP escape of a non-ASCII char shows its first byte',
     input: '# HELP foo \\é\n',
@@ -176,10 +192,7 @@ export const cases: Case[] = [
   {
     name: 'gauge_histogram: metrics keep labels and timestamp but no value',
     input: '# TYPE foo gauge_histogram\nfoo{le="1"} 5\nfoo_count 3 7\n',
-    want: [
-      fam('foo', 'gaugehistogram', [{ labels: L({ le: '1' }) }]),
-      fam('foo_count', 'untyped', [val({}, 3, 7)]),
-    ],
+    want: [fam('foo', 'gaugehistogram', [{ labels: L({ le: '1' }) }]), fam('foo_count', 'untyped', [val({}, 3, 7)])],
   },
   {
     name: 'gauge_histogram value must still be a float',
@@ -187,13 +200,21 @@ export const cases: Case[] = [
     error: E(2, 'expected float as value, got "x"'),
   },
   { name: 'unknown metric type', input: '# TYPE foo info\n', error: E(1, 'unknown metric type "info"') },
-  { name: 'metric type with trailing blank', input: '# TYPE foo counter \n', error: E(1, 'unknown metric type "counter "') },
+  {
+    name: 'metric type with trailing blank',
+    input: '# TYPE foo counter \n',
+    error: E(1, 'unknown metric type "counter "'),
+  },
   {
     name: 'backslashes in the TYPE line are dropped',
     input: '# TYPE foo coun\\ter\\\nfoo 1\n',
     want: [fam('foo', 'counter', [val({}, 1)])],
   },
-  { name: 'unknown type is quoted without backslashes', input: '# TYPE foo a\\b\n', error: E(1, 'unknown metric type "ab"') },
+  {
+    name: 'unknown type is quoted without backslashes',
+    input: '# TYPE foo a\\b\n',
+    error: E(1, 'unknown metric type "ab"'),
+  },
   {
     name: 'Go upper-cases the long s to S',
     input: '# TYPE foo ſummary\nfoo_count 1\n',
@@ -272,7 +293,11 @@ export const cases: Case[] = [
   {
     name: 'metric names with colons and underscores',
     input: 'a:b_c 1\n:x 2\n_y9 3\n',
-    want: [fam('a:b_c', 'untyped', [val({}, 1)]), fam(':x', 'untyped', [val({}, 2)]), fam('_y9', 'untyped', [val({}, 3)])],
+    want: [
+      fam('a:b_c', 'untyped', [val({}, 1)]),
+      fam(':x', 'untyped', [val({}, 2)]),
+      fam('_y9', 'untyped', [val({}, 3)]),
+    ],
   },
   { name: 'metric name starting with a digit', input: '1foo 1\n', error: E(1, 'invalid metric name') },
   { name: 'sample without metric name', input: '{a="b"} 1\n', error: E(1, 'invalid metric name') },
@@ -280,11 +305,19 @@ export const cases: Case[] = [
   { name: 'value glued to the name: foo.5', input: 'foo.5\n', want: fooIs(0.5) },
   { name: 'value glued to the name: foo-1', input: 'foo-1\n', want: fooIs(-1) },
   { name: 'value glued to the name: foo+Inf', input: 'foo+Inf\n', want: fooIs(Infinity) },
-  { name: 'non-ASCII after the name starts the value', input: 'fooé 1\n', error: E(1, 'expected float as value, got "é"') },
+  {
+    name: 'non-ASCII after the name starts the value',
+    input: 'fooé 1\n',
+    error: E(1, 'expected float as value, got "é"'),
+  },
   { name: 'missing value', input: 'foo\n', error: E(1, 'expected float as value, got ""') },
   { name: 'missing value after blank', input: 'foo \n', error: E(1, 'expected float as value, got ""') },
   { name: 'missing value after labels', input: 'foo{a="b"}\n', error: E(1, 'expected float as value, got ""') },
-  { name: 'value after labels without blank', input: 'foo{a="b"}1\n', want: [fam('foo', 'untyped', [val({ a: 'b' }, 1)])] },
+  {
+    name: 'value after labels without blank',
+    input: 'foo{a="b"}1\n',
+    want: [fam('foo', 'untyped', [val({ a: 'b' }, 1)])],
+  },
   goodValue('1', 1),
   goodValue('-1', -1),
   goodValue('+1', 1),
@@ -351,7 +384,7 @@ export const cases: Case[] = [
   {
     name: 'timestamp int64 max',
     input: 'foo 1 9223372036854775807\n',
-    want: [fam('foo', 'untyped', [val({}, 1, 9223372036854775807)])],
+    want: [fam('foo', 'untyped', [val({}, 1, 2 ** 63)])], // 2^63 - 1 as the nearest double
   },
   {
     name: 'timestamp int64 min',
@@ -366,7 +399,11 @@ export const cases: Case[] = [
   { name: 'timestamp as float', input: 'foo 1 1.5\n', error: E(1, 'expected integer as timestamp, got "1.5"') },
   { name: 'timestamp with exponent', input: 'foo 1 1e3\n', error: E(1, 'expected integer as timestamp, got "1e3"') },
   { name: 'timestamp in hex', input: 'foo 1 0x10\n', error: E(1, 'expected integer as timestamp, got "0x10"') },
-  { name: 'timestamp with underscore', input: 'foo 1 1_000\n', error: E(1, 'expected integer as timestamp, got "1_000"') },
+  {
+    name: 'timestamp with underscore',
+    input: 'foo 1 1_000\n',
+    error: E(1, 'expected integer as timestamp, got "1_000"'),
+  },
   { name: 'timestamp sign only', input: 'foo 1 -\n', error: E(1, 'expected integer as timestamp, got "-"') },
   { name: 'blank after the value', input: 'foo 1 \n', error: E(1, 'expected integer as timestamp, got ""') },
   { name: 'tab after the value', input: 'foo 1\t\n', error: E(1, 'expected integer as timestamp, got ""') },
@@ -405,9 +442,17 @@ export const cases: Case[] = [
     want: [fam('foo', 'untyped', [val({ a: "{},= #'\t", b: 'äß€😀' }, 1)])],
   },
   { name: 'label value escape \\t', input: 'foo{a="\\t"} 1\n', error: E(1, "invalid escape sequence '\\t'") },
-  { name: 'label value escape \\\'', input: "foo{a=\"\\'\"} 1\n", error: E(1, "invalid escape sequence '\\''") },
-  { name: 'label value escape of a newline', input: 'foo{a="\\\n"} 1\n', error: E(1, "invalid escape sequence '\\\n'") },
-  { name: 'label value escape of a non-ASCII char', input: 'foo{a="\\€"} 1\n', error: E(1, "invalid escape sequence '\\â'") },
+  { name: "label value escape \\'", input: 'foo{a="\\\'"} 1\n', error: E(1, "invalid escape sequence '\\''") },
+  {
+    name: 'label value escape of a newline',
+    input: 'foo{a="\\\n"} 1\n',
+    error: E(1, "invalid escape sequence '\\\n'"),
+  },
+  {
+    name: 'label value escape of a non-ASCII char',
+    input: 'foo{a="\\€"} 1\n',
+    error: E(1, "invalid escape sequence '\\â'"),
+  },
   {
     name: 'unescaped newline in label value',
     input: 'foo 1\nfoo{a="x\ny"} 1\n',
@@ -419,32 +464,68 @@ export const cases: Case[] = [
     error: E(1, 'label value "a\\"b\\\\" contains unescaped new-line'),
   },
   { name: 'empty label name', input: 'foo{="b"} 1\n', error: E(1, 'invalid label name for metric "foo"') },
-  { name: 'label name starting with a digit', input: 'foo{1a="b"} 1\n', error: E(1, 'invalid label name for metric "foo"') },
+  {
+    name: 'label name starting with a digit',
+    input: 'foo{1a="b"} 1\n',
+    error: E(1, 'invalid label name for metric "foo"'),
+  },
   { name: 'double comma', input: 'foo{a="1",,} 1\n', error: E(1, 'invalid label name for metric "foo"') },
   { name: 'label set cut by a newline', input: 'foo{\n', error: E(1, 'invalid label name for metric "foo"') },
   { name: 'colon in label name', input: 'foo{a:b="c"} 1\n', error: E(1, "expected '=' after label name, found ':'") },
   { name: 'missing =', input: 'foo{a "b"} 1\n', error: E(1, `expected '=' after label name, found '"'`) },
   { name: 'label name only', input: 'foo{a} 1\n', error: E(1, "expected '=' after label name, found '}'") },
   { name: 'newline after label name', input: 'foo{a\n', error: E(1, "expected '=' after label name, found '\\n'") },
-  { name: 'quote after label name', input: "foo{a'=\"1\"} 1\n", error: E(1, "expected '=' after label name, found '\\''") },
-  { name: 'backslash after label name', input: 'foo{a\\="1"} 1\n', error: E(1, "expected '=' after label name, found '\\\\'") },
-  { name: 'non-ASCII in label name', input: 'foo{a€="1"} 1\n', error: E(1, "expected '=' after label name, found 'â'") },
-  { name: 'U+0085 in label name', input: 'foo{a\u0085="1"} 1\n', error: E(1, "expected '=' after label name, found 'Â'") },
+  {
+    name: 'quote after label name',
+    input: 'foo{a\'="1"} 1\n',
+    error: E(1, "expected '=' after label name, found '\\''"),
+  },
+  {
+    name: 'backslash after label name',
+    input: 'foo{a\\="1"} 1\n',
+    error: E(1, "expected '=' after label name, found '\\\\'"),
+  },
+  {
+    name: 'non-ASCII in label name',
+    input: 'foo{a€="1"} 1\n',
+    error: E(1, "expected '=' after label name, found 'â'"),
+  },
+  {
+    name: 'U+0085 in label name',
+    input: 'foo{a\u0085="1"} 1\n',
+    error: E(1, "expected '=' after label name, found 'Â'"),
+  },
   { name: '__name__ is reserved', input: 'foo{__name__="bar"} 1\n', error: E(1, 'label name "__name__" is reserved') },
   {
     name: 'other __ label names pass the parser',
     input: 'foo{__x="1"} 1\n',
     want: [fam('foo', 'untyped', [val({ __x: '1' }, 1)])],
   },
-  { name: 'duplicate label name', input: 'foo{a="1",a="2"} 1\n', error: E(1, 'duplicate label names for metric "foo"') },
+  {
+    name: 'duplicate label name',
+    input: 'foo{a="1",a="2"} 1\n',
+    error: E(1, 'duplicate label names for metric "foo"'),
+  },
   {
     name: 'duplicate label name, not adjacent',
     input: 'foo{a="1",b="2",a="1"} 1\n',
     error: E(1, 'duplicate label names for metric "foo"'),
   },
-  { name: 'missing = wins over duplicate', input: 'foo{a="1",a} 1\n', error: E(1, "expected '=' after label name, found '}'") },
-  { name: 'unquoted label value', input: 'foo{a=b} 1\n', error: E(1, `expected '"' at start of label value, found 'b'`) },
-  { name: 'non-ASCII unquoted label value', input: 'foo{a=€} 1\n', error: E(1, `expected '"' at start of label value, found 'â'`) },
+  {
+    name: 'missing = wins over duplicate',
+    input: 'foo{a="1",a} 1\n',
+    error: E(1, "expected '=' after label name, found '}'"),
+  },
+  {
+    name: 'unquoted label value',
+    input: 'foo{a=b} 1\n',
+    error: E(1, `expected '"' at start of label value, found 'b'`),
+  },
+  {
+    name: 'non-ASCII unquoted label value',
+    input: 'foo{a=€} 1\n',
+    error: E(1, `expected '"' at start of label value, found 'â'`),
+  },
   { name: 'missing comma', input: 'foo{a="1" b="2"} 1\n', error: E(1, 'unexpected end of label value "1"') },
   { name: 'label set cut after a value', input: 'foo{a="1"\n', error: E(1, 'unexpected end of label value "1"') },
   {
@@ -469,8 +550,16 @@ export const cases: Case[] = [
   },
 
   // --- Raw bytes (parseTextBytes) -----------------------------------------------------------------
-  { name: 'bytes: invalid UTF-8 in a label value', input: B('foo{a="\xff"} 1\n'), error: E(1, 'invalid label value "\\xff"') },
-  { name: 'bytes: truncated UTF-8 in a label value', input: B('foo{a="a\xc3"} 1\n'), error: E(1, 'invalid label value "a\\xc3"') },
+  {
+    name: 'bytes: invalid UTF-8 in a label value',
+    input: B('foo{a="\xff"} 1\n'),
+    error: E(1, 'invalid label value "\\xff"'),
+  },
+  {
+    name: 'bytes: truncated UTF-8 in a label value',
+    input: B('foo{a="a\xc3"} 1\n'),
+    error: E(1, 'invalid label value "a\\xc3"'),
+  },
   {
     name: 'bytes: UTF-8 encoded surrogate in a label value',
     input: B('foo{a="\xed\xa0\x80"} 1\n'),
@@ -492,13 +581,41 @@ export const cases: Case[] = [
     want: [fam('foo', 'untyped', [val({}, 1)], 'a\udcffb')],
   },
   { name: 'bytes: invalid UTF-8 in a comment is ignored', input: B('# zz \xff\nfoo 1\n'), want: fooIs(1) },
-  { name: 'bytes: invalid UTF-8 in the value', input: B('foo 1\xff\n'), error: E(1, 'expected float as value, got "1\\xff"') },
-  { name: 'bytes: invalid UTF-8 in the type', input: B('# TYPE foo \xff\n'), error: E(1, 'unknown metric type "\\xff"') },
-  { name: 'bytes: invalid UTF-8 in the timestamp', input: B('foo 1 \xff\n'), error: E(1, 'expected integer as timestamp, got "\\xff"') },
-  { name: 'bytes: 0xff after a label name', input: B('foo{a\xff="1"} 1\n'), error: E(1, "expected '=' after label name, found 'ÿ'") },
-  { name: 'bytes: 0x80 after a label name', input: B('foo{a\x80="1"} 1\n'), error: E(1, "expected '=' after label name, found '\\u0080'") },
-  { name: 'bytes: 0xa0 after a label name', input: B('foo{a\xa0="1"} 1\n'), error: E(1, "expected '=' after label name, found '\\u00a0'") },
-  { name: 'bytes: 0xad after a label name', input: B('foo{a\xad="1"} 1\n'), error: E(1, "expected '=' after label name, found '\\u00ad'") },
+  {
+    name: 'bytes: invalid UTF-8 in the value',
+    input: B('foo 1\xff\n'),
+    error: E(1, 'expected float as value, got "1\\xff"'),
+  },
+  {
+    name: 'bytes: invalid UTF-8 in the type',
+    input: B('# TYPE foo \xff\n'),
+    error: E(1, 'unknown metric type "\\xff"'),
+  },
+  {
+    name: 'bytes: invalid UTF-8 in the timestamp',
+    input: B('foo 1 \xff\n'),
+    error: E(1, 'expected integer as timestamp, got "\\xff"'),
+  },
+  {
+    name: 'bytes: 0xff after a label name',
+    input: B('foo{a\xff="1"} 1\n'),
+    error: E(1, "expected '=' after label name, found 'ÿ'"),
+  },
+  {
+    name: 'bytes: 0x80 after a label name',
+    input: B('foo{a\x80="1"} 1\n'),
+    error: E(1, "expected '=' after label name, found '\\u0080'"),
+  },
+  {
+    name: 'bytes: 0xa0 after a label name',
+    input: B('foo{a\xa0="1"} 1\n'),
+    error: E(1, "expected '=' after label name, found '\\u00a0'"),
+  },
+  {
+    name: 'bytes: 0xad after a label name',
+    input: B('foo{a\xad="1"} 1\n'),
+    error: E(1, "expected '=' after label name, found '\\u00ad'"),
+  },
   { name: 'bytes: escape of 0xff', input: B('foo{a="\\\xff"} 1\n'), error: E(1, "invalid escape sequence '\\ÿ'") },
   { name: 'bytes: 0xff as metric name', input: B('\xff 1\n'), error: E(1, 'invalid metric name') },
   {
@@ -512,13 +629,34 @@ export const cases: Case[] = [
     name: 'summary',
     input:
       '# HELP s A summary.\n# TYPE s summary\ns{quantile="0.5"} 1\ns{quantile="0.9"} 2\ns{quantile="0.99"} 3\ns_sum 10\ns_count 4\n',
-    want: [fam('s', 'summary', [summary({}, 4, 10, [[0.5, 1], [0.9, 2], [0.99, 3]])], 'A summary.')],
+    want: [
+      fam(
+        's',
+        'summary',
+        [
+          summary({}, 4, 10, [
+            [0.5, 1],
+            [0.9, 2],
+            [0.99, 3],
+          ]),
+        ],
+        'A summary.',
+      ),
+    ],
   },
   {
     name: 'summary lines grouped by labels, interleaved',
     input:
       '# TYPE s summary\ns{a="1",quantile="0.5"} 1\ns{a="2",quantile="0.5"} 2\ns_sum{a="1"} 3\ns_count{a="2"} 4\ns{quantile="0.9",a="1"} 5\n',
-    want: [fam('s', 'summary', [summary({ a: '1' }, 0, 3, [[0.5, 1], [0.9, 5]]), summary({ a: '2' }, 4, 0, [[0.5, 2]])])],
+    want: [
+      fam('s', 'summary', [
+        summary({ a: '1' }, 0, 3, [
+          [0.5, 1],
+          [0.9, 5],
+        ]),
+        summary({ a: '2' }, 4, 0, [[0.5, 2]]),
+      ]),
+    ],
   },
   {
     name: 'summary grouping ignores label order; the first line fixes it',
@@ -538,7 +676,11 @@ export const cases: Case[] = [
   {
     name: 'x_count and x_sum without TYPE are their own families',
     input: 'x_count 1\nx_sum 2\nx 3\n',
-    want: [fam('x_count', 'untyped', [val({}, 1)]), fam('x_sum', 'untyped', [val({}, 2)]), fam('x', 'untyped', [val({}, 3)])],
+    want: [
+      fam('x_count', 'untyped', [val({}, 1)]),
+      fam('x_sum', 'untyped', [val({}, 2)]),
+      fam('x', 'untyped', [val({}, 3)]),
+    ],
   },
   {
     name: 'x_count of a summary declared with TYPE',
@@ -588,7 +730,14 @@ export const cases: Case[] = [
   {
     name: 'repeated lines: sum and count overwrite, quantiles append',
     input: '# TYPE s summary\ns_sum 1\ns_sum 2\ns_count 3\ns_count 4\ns{quantile="0.5"} 5\ns{quantile="0.5"} 6\n',
-    want: [fam('s', 'summary', [summary({}, 4, 2, [[0.5, 5], [0.5, 6]])])],
+    want: [
+      fam('s', 'summary', [
+        summary({}, 4, 2, [
+          [0.5, 5],
+          [0.5, 6],
+        ]),
+      ]),
+    ],
   },
   {
     name: 'summary sum keeps NaN and -Inf',
@@ -638,7 +787,20 @@ export const cases: Case[] = [
     name: 'histogram',
     input:
       '# HELP h A histogram.\n# TYPE h histogram\nh_bucket{le="0.1"} 1\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 3\nh_sum 4.5\nh_count 3\n',
-    want: [fam('h', 'histogram', [histogram({}, 3, 4.5, [[0.1, 1], [1, 2], [Infinity, 3]])], 'A histogram.')],
+    want: [
+      fam(
+        'h',
+        'histogram',
+        [
+          histogram({}, 3, 4.5, [
+            [0.1, 1],
+            [1, 2],
+            [Infinity, 3],
+          ]),
+        ],
+        'A histogram.',
+      ),
+    ],
   },
   {
     name: 'histogram bucket on the base name',
@@ -663,13 +825,22 @@ export const cases: Case[] = [
   {
     name: 'bucket counts convert like uint64',
     input: '# TYPE h histogram\nh_bucket{le="1"} -1\nh_bucket{le="2"} 2.7\nh_count 1e20\n',
-    want: [fam('h', 'histogram', [histogram({}, TWO63, 0, [[1, TWO64], [2, 2]])])],
+    want: [
+      fam('h', 'histogram', [
+        histogram({}, TWO63, 0, [
+          [1, TWO64],
+          [2, 2],
+        ]),
+      ]),
+    ],
   },
   {
     name: 'histogram lines grouped by labels, quantile being one of them',
     input:
       '# TYPE h histogram\nh_bucket{x="a",le="1"} 1\nh_bucket{quantile="q",le="1"} 5\nh_sum{x="a"} 2\nh_count{quantile="q"} 6\nh_count{x="a"} 3\n',
-    want: [fam('h', 'histogram', [histogram({ x: 'a' }, 3, 2, [[1, 1]]), histogram({ quantile: 'q' }, 6, 0, [[1, 5]])])],
+    want: [
+      fam('h', 'histogram', [histogram({ x: 'a' }, 3, 2, [[1, 1]]), histogram({ quantile: 'q' }, 6, 0, [[1, 5]])]),
+    ],
   },
   {
     name: 'histogram _count with an le label',
@@ -703,11 +874,34 @@ export const cases: Case[] = [
       '',
     ].join('\n'),
     want: [
-      fam('go_gc_duration_seconds', 'summary', [summary({}, 21, 0.002154433, [[0, 4.9351e-5], [1, 0.000168034]])],
-        'A summary of the pause duration of garbage collection cycles.'),
-      fam('http_requests_total', 'counter', [val({ method: 'post', code: '200' }, 1027), val({ method: 'post', code: '400' }, 3)],
-        'Total requests.'),
-      fam('req_seconds', 'histogram', [histogram({}, 144320, 53423, [[0.05, 24054], [Infinity, 144320]])], 'Latency.'),
+      fam(
+        'go_gc_duration_seconds',
+        'summary',
+        [
+          summary({}, 21, 0.002154433, [
+            [0, 4.9351e-5],
+            [1, 0.000168034],
+          ]),
+        ],
+        'A summary of the pause duration of garbage collection cycles.',
+      ),
+      fam(
+        'http_requests_total',
+        'counter',
+        [val({ method: 'post', code: '200' }, 1027), val({ method: 'post', code: '400' }, 3)],
+        'Total requests.',
+      ),
+      fam(
+        'req_seconds',
+        'histogram',
+        [
+          histogram({}, 144320, 53423, [
+            [0.05, 24054],
+            [Infinity, 144320],
+          ]),
+        ],
+        'Latency.',
+      ),
     ],
   },
 ];
@@ -729,7 +923,8 @@ function check(c: Case, parse: () => MetricFamily[]): void {
   }
 }
 
-const wellFormed = (s: string): boolean => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+const wellFormed = (s: string): boolean =>
+  !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 
 for (const c of cases) {
   test(c.name, () => {
@@ -797,7 +992,8 @@ const UTF8 = { utf8Names: true } as const;
 const utf8Cases: Case[] = [
   {
     name: 'utf8: quoted metric name and quoted label name with dots (common 5)',
-    input: '\n# HELP "my.noncompliant.metric" help text\n# TYPE "my.noncompliant.metric" counter\n{"my.noncompliant.metric","label.name"="value"} 1\n',
+    input:
+      '\n# HELP "my.noncompliant.metric" help text\n# TYPE "my.noncompliant.metric" counter\n{"my.noncompliant.metric","label.name"="value"} 1\n',
     want: [fam('my.noncompliant.metric', 'counter', [val({ 'label.name': 'value' }, 1)], 'help text')],
   },
   {
@@ -810,12 +1006,21 @@ const utf8Cases: Case[] = [
       '',
     ].join('\n'),
     want: [
-      fam('name.with.dots', 'counter', [val({ labelname: 'val1', basename: 'basevalue' }, 42), val({ labelname: 'val2', basename: 'basevalue' }, 0.23, 1234567890)], 'boring help'),
+      fam(
+        'name.with.dots',
+        'counter',
+        [
+          val({ labelname: 'val1', basename: 'basevalue' }, 42),
+          val({ labelname: 'val2', basename: 'basevalue' }, 0.23, 1234567890),
+        ],
+        'boring help',
+      ),
     ],
   },
   {
     name: 'utf8: dotted family without labels, indented lines (common 7)',
-    input: '\n\t\t\t\t# HELP "name.with.dots" boring help\n\t\t\t\t# TYPE "name.with.dots" counter\n\t\t\t\t{"name.with.dots"} 42.0\n\t\t\t\t{"name.with.dots"} 0.23 1234567890\n\t\t\t\t',
+    input:
+      '\n\t\t\t\t# HELP "name.with.dots" boring help\n\t\t\t\t# TYPE "name.with.dots" counter\n\t\t\t\t{"name.with.dots"} 42.0\n\t\t\t\t{"name.with.dots"} 0.23 1234567890\n\t\t\t\t',
     want: [fam('name.with.dots', 'counter', [val({}, 42), val({}, 0.23, 1234567890)], 'boring help')],
   },
   {
@@ -828,26 +1033,37 @@ const utf8Cases: Case[] = [
       '',
     ].join('\n'),
     want: [
-      fam('gauge.name', 'gauge', [
-        val({ 'name.1': 'val with\nnew line', 'name*2': 'val with \\backslash and "quotes"' }, Infinity),
-        val({ 'name.1': 'Björn', 'name*2': '佖佥' }, 3.14e42),
-      ], 'gauge\ndoc\nstr"ing'),
+      fam(
+        'gauge.name',
+        'gauge',
+        [
+          val({ 'name.1': 'val with\nnew line', 'name*2': 'val with \\backslash and "quotes"' }, Infinity),
+          val({ 'name.1': 'Björn', 'name*2': '佖佥' }, 3.14e42),
+        ],
+        'gauge\ndoc\nstr"ing',
+      ),
     ],
   },
   {
     name: 'utf8: escaped quote, newline and backslash in names (common 9)',
-    input: '\n# HELP "my\\"noncompliant\\nmetric\\\\" help text\n# TYPE "my\\"noncompliant\\nmetric\\\\" counter\n{"my\\"noncompliant\\nmetric\\\\","label\\"name\\n"="value"} 1\n',
+    input:
+      '\n# HELP "my\\"noncompliant\\nmetric\\\\" help text\n# TYPE "my\\"noncompliant\\nmetric\\\\" counter\n{"my\\"noncompliant\\nmetric\\\\","label\\"name\\n"="value"} 1\n',
     want: [fam('my"noncompliant\nmetric\\', 'counter', [val({ 'label"name\n': 'value' }, 1)], 'help text')],
   },
   {
     name: 'utf8: the metric name after a label inside the braces (common 10)',
-    input: '\n# HELP "my.noncompliant.metric" help text\n# TYPE "my.noncompliant.metric" counter\n{labelname="value", "my.noncompliant.metric"} 1\n',
+    input:
+      '\n# HELP "my.noncompliant.metric" help text\n# TYPE "my.noncompliant.metric" counter\n{labelname="value", "my.noncompliant.metric"} 1\n',
     want: [fam('my.noncompliant.metric', 'counter', [val({ labelname: 'value' }, 1)], 'help text')],
   },
   {
     name: 'utf8: several minimal quoted families (common 11)',
     input: '\n{"name.1"} 1\n{"name.2"} 1\n{"name.3"} 1\n',
-    want: [fam('name.1', 'untyped', [val({}, 1)]), fam('name.2', 'untyped', [val({}, 1)]), fam('name.3', 'untyped', [val({}, 1)])],
+    want: [
+      fam('name.1', 'untyped', [val({}, 1)]),
+      fam('name.2', 'untyped', [val({}, 1)]),
+      fam('name.3', 'untyped', [val({}, 1)]),
+    ],
   },
   {
     name: 'utf8: classic metric name with quoted label names',
@@ -876,13 +1092,29 @@ const utf8Cases: Case[] = [
   },
   {
     name: 'utf8: summary with a quoted name, _sum and _count folded in, quantile before the name',
-    input: '# TYPE "rpc.seconds" summary\n{"rpc.seconds",quantile="0.5"} 1\n{"rpc.seconds_sum"} 2\n{"rpc.seconds_count"} 3\n{quantile="0.9","rpc.seconds"} 4\n',
-    want: [fam('rpc.seconds', 'summary', [summary({}, 3, 2, [[0.5, 1], [0.9, 4]])])],
+    input:
+      '# TYPE "rpc.seconds" summary\n{"rpc.seconds",quantile="0.5"} 1\n{"rpc.seconds_sum"} 2\n{"rpc.seconds_count"} 3\n{quantile="0.9","rpc.seconds"} 4\n',
+    want: [
+      fam('rpc.seconds', 'summary', [
+        summary({}, 3, 2, [
+          [0.5, 1],
+          [0.9, 4],
+        ]),
+      ]),
+    ],
   },
   {
     name: 'utf8: histogram with a quoted name and label',
-    input: '# TYPE "req.seconds" histogram\n{"req.seconds_bucket","a.b"="x",le="1"} 2\n{"req.seconds_bucket","a.b"="x",le="+Inf"} 3\n{"req.seconds_sum","a.b"="x"} 4\n{"req.seconds_count","a.b"="x"} 3\n',
-    want: [fam('req.seconds', 'histogram', [histogram({ 'a.b': 'x' }, 3, 4, [[1, 2], [Infinity, 3]])])],
+    input:
+      '# TYPE "req.seconds" histogram\n{"req.seconds_bucket","a.b"="x",le="1"} 2\n{"req.seconds_bucket","a.b"="x",le="+Inf"} 3\n{"req.seconds_sum","a.b"="x"} 4\n{"req.seconds_count","a.b"="x"} 3\n',
+    want: [
+      fam('req.seconds', 'histogram', [
+        histogram({ 'a.b': 'x' }, 3, 4, [
+          [1, 2],
+          [Infinity, 3],
+        ]),
+      ]),
+    ],
   },
   {
     name: 'utf8: classic input parses as without the option',
@@ -894,37 +1126,141 @@ const utf8Cases: Case[] = [
     input: '# HELP "a.b"\n# TYPE "\xff"\nfoo 1\n',
     want: fooIs(1),
   },
-  { name: 'utf8 error: multiple quoted metric names (common 35)', input: '{"one.name","another.name"} 3.14\n', error: E(1, 'multiple metric names for metric "one.name"') },
-  { name: 'utf8 error: invalid escape in a quoted metric name (common 36)', input: '{"a\\xc5z",label="bla"} 3.14\n', error: E(1, "invalid escape sequence '\\x'") },
-  { name: 'utf8 error: unexpected end of quoted metric name (common 37)', input: '{"metric.name".label="bla"} 3.14\n', error: E(1, "unexpected end of metric name '.'") },
-  { name: 'utf8 error: invalid escape in a name in TYPE (common 38)', input: '\n# TYPE "metric.name\\t" counter\n{"metric.name\\t",label="bla"} 3.14\n', error: E(2, "invalid escape sequence '\\t'") },
-  { name: 'utf8 error: newline in a quoted metric name (common 39)', input: '\n# TYPE "metric\nname" counter\n{"metric\nname",label="bla"} 3.14\n', error: E(2, 'metric name "metric" contains unescaped new-line') },
-  { name: 'utf8 error: newline in a quoted label name (common 40)', input: '\n{"metric.name","new\nline"="bla"} 3.14\n', error: E(2, 'label name "new" contains unescaped new-line') },
+  {
+    name: 'utf8 error: multiple quoted metric names (common 35)',
+    input: '{"one.name","another.name"} 3.14\n',
+    error: E(1, 'multiple metric names for metric "one.name"'),
+  },
+  {
+    name: 'utf8 error: invalid escape in a quoted metric name (common 36)',
+    input: '{"a\\xc5z",label="bla"} 3.14\n',
+    error: E(1, "invalid escape sequence '\\x'"),
+  },
+  {
+    name: 'utf8 error: unexpected end of quoted metric name (common 37)',
+    input: '{"metric.name".label="bla"} 3.14\n',
+    error: E(1, "unexpected end of metric name '.'"),
+  },
+  {
+    name: 'utf8 error: invalid escape in a name in TYPE (common 38)',
+    input: '\n# TYPE "metric.name\\t" counter\n{"metric.name\\t",label="bla"} 3.14\n',
+    error: E(2, "invalid escape sequence '\\t'"),
+  },
+  {
+    name: 'utf8 error: newline in a quoted metric name (common 39)',
+    input: '\n# TYPE "metric\nname" counter\n{"metric\nname",label="bla"} 3.14\n',
+    error: E(2, 'metric name "metric" contains unescaped new-line'),
+  },
+  {
+    name: 'utf8 error: newline in a quoted label name (common 40)',
+    input: '\n{"metric.name","new\nline"="bla"} 3.14\n',
+    error: E(2, 'label name "new" contains unescaped new-line'),
+  },
   { name: 'utf8 error: empty braces (common 47)', input: '{} 3.14\n', error: E(1, 'invalid metric name') },
-  { name: 'utf8 error: braces without a metric name (common 18)', input: '{label="bla"} 3.14 2\n', error: E(1, 'invalid metric name') },
+  {
+    name: 'utf8 error: braces without a metric name (common 18)',
+    input: '{label="bla"} 3.14 2\n',
+    error: E(1, 'invalid metric name'),
+  },
   // Go attaches such a line to the metric of the line before (and counts it twice); here it is an error.
-  { name: 'utf8 error: braces without a metric name after another line', input: 'foo 1\n{a="1"} 2\n', error: E(2, 'invalid metric name') },
+  {
+    name: 'utf8 error: braces without a metric name after another line',
+    input: 'foo 1\n{a="1"} 2\n',
+    error: E(2, 'invalid metric name'),
+  },
   { name: 'utf8 error: empty quoted metric name', input: '"" 1\n', error: E(1, 'invalid metric name') },
-  { name: 'utf8 error: empty quoted metric name in HELP', input: '# HELP "" x\n', error: E(1, 'invalid metric name ""') },
-  { name: 'utf8 error: empty quoted name inside braces', input: 'foo 1\n{"",x="1"} 1\n', error: E(2, 'invalid label name for metric "foo"') },
-  { name: 'utf8 error: invalid UTF-8 in a metric name', input: B('{"\xff"} 1\n'), error: E(1, 'invalid metric name "\\xff"') },
-  { name: 'utf8 error: invalid UTF-8 in a metric name in HELP', input: B('# HELP "a\xc3" x\n'), error: E(1, 'invalid metric name "a\\xc3"') },
-  { name: 'utf8 error: invalid UTF-8 in a label name', input: B('foo{"\xff"="v"} 1\n'), error: E(1, 'invalid label name "\\xff"') },
-  { name: 'utf8 error: quoted __name__ is reserved', input: 'foo{"__name__"="x"} 1\n', error: E(1, 'label name "__name__" is reserved') },
-  { name: 'utf8 error: duplicate label names, quoted or not', input: 'foo{a="1","a"="2"} 1\n', error: E(1, 'duplicate label names for metric "foo"') },
-  { name: 'utf8 error: duplicate label names across the metric name', input: '{a="1","foo",a="2"} 1\n', error: E(1, 'duplicate label names for metric "foo"') },
-  { name: 'utf8 error: duplicate quoted label names in a quoted family', input: '{"a.b","c.d"="1","c.d"="2"} 1\n', error: E(1, 'duplicate label names for metric "a.b"') },
-  { name: 'utf8 error: a name without = after a classic metric name', input: 'foo{"x"} 1\n', error: E(1, "expected '=' after label name, found '}'") },
-  { name: 'utf8 error: something else after the metric name in braces', input: '{"a.b" x="1"} 1\n', error: E(1, "unexpected end of metric name 'x'") },
+  {
+    name: 'utf8 error: empty quoted metric name in HELP',
+    input: '# HELP "" x\n',
+    error: E(1, 'invalid metric name ""'),
+  },
+  {
+    name: 'utf8 error: empty quoted name inside braces',
+    input: 'foo 1\n{"",x="1"} 1\n',
+    error: E(2, 'invalid label name for metric "foo"'),
+  },
+  {
+    name: 'utf8 error: invalid UTF-8 in a metric name',
+    input: B('{"\xff"} 1\n'),
+    error: E(1, 'invalid metric name "\\xff"'),
+  },
+  {
+    name: 'utf8 error: invalid UTF-8 in a metric name in HELP',
+    input: B('# HELP "a\xc3" x\n'),
+    error: E(1, 'invalid metric name "a\\xc3"'),
+  },
+  {
+    name: 'utf8 error: invalid UTF-8 in a label name',
+    input: B('foo{"\xff"="v"} 1\n'),
+    error: E(1, 'invalid label name "\\xff"'),
+  },
+  {
+    name: 'utf8 error: quoted __name__ is reserved',
+    input: 'foo{"__name__"="x"} 1\n',
+    error: E(1, 'label name "__name__" is reserved'),
+  },
+  {
+    name: 'utf8 error: duplicate label names, quoted or not',
+    input: 'foo{a="1","a"="2"} 1\n',
+    error: E(1, 'duplicate label names for metric "foo"'),
+  },
+  {
+    name: 'utf8 error: duplicate label names across the metric name',
+    input: '{a="1","foo",a="2"} 1\n',
+    error: E(1, 'duplicate label names for metric "foo"'),
+  },
+  {
+    name: 'utf8 error: duplicate quoted label names in a quoted family',
+    input: '{"a.b","c.d"="1","c.d"="2"} 1\n',
+    error: E(1, 'duplicate label names for metric "a.b"'),
+  },
+  {
+    name: 'utf8 error: a name without = after a classic metric name',
+    input: 'foo{"x"} 1\n',
+    error: E(1, "expected '=' after label name, found '}'"),
+  },
+  {
+    name: 'utf8 error: something else after the metric name in braces',
+    input: '{"a.b" x="1"} 1\n',
+    error: E(1, "unexpected end of metric name 'x'"),
+  },
   { name: 'utf8 error: a quoted name running to the end of the input', input: '{"a.b', error: EOF(1) },
   { name: 'utf8 error: no value after the braces', input: '{"a.b"}\n', error: E(1, 'expected float as value, got ""') },
-  { name: 'utf8 error: invalid escape in HELP still', input: '# HELP "a.b" x\\ty\n', error: E(1, "invalid escape sequence '\\t'") },
-  { name: 'utf8 error: second HELP of a quoted family', input: '# HELP "a.b" x\n# HELP "a.b" y\n', error: E(2, 'second HELP line for metric name "a.b"') },
-  { name: 'utf8 error: TYPE after samples of a quoted family', input: '{"a.b"} 1\n# TYPE "a.b" gauge\n', error: E(2, 'second TYPE line for metric name "a.b", or TYPE reported after samples') },
-  { name: 'utf8 error: quantile of a quoted summary', input: '# TYPE "s.x" summary\n{"s.x",quantile="x"} 1\n', error: E(2, "expected float as value for 'quantile' label, got \"x\"") },
-  { name: 'utf8 error: quantile before the name of a quoted summary', input: '# TYPE "s.x" summary\n{quantile="x","s.x"} 1\n', error: E(2, "expected float as value for 'quantile' label, got \"x\"") },
-  { name: 'utf8 error: a message quotes a non-ASCII family name as Go does', input: '{"é\\u"} 1\n', error: E(1, "invalid escape sequence '\\u'") },
-  { name: 'utf8 error: second HELP of a non-ASCII family', input: '# HELP "é" x\n# HELP "é" y\n', error: E(2, 'second HELP line for metric name "é"') },
+  {
+    name: 'utf8 error: invalid escape in HELP still',
+    input: '# HELP "a.b" x\\ty\n',
+    error: E(1, "invalid escape sequence '\\t'"),
+  },
+  {
+    name: 'utf8 error: second HELP of a quoted family',
+    input: '# HELP "a.b" x\n# HELP "a.b" y\n',
+    error: E(2, 'second HELP line for metric name "a.b"'),
+  },
+  {
+    name: 'utf8 error: TYPE after samples of a quoted family',
+    input: '{"a.b"} 1\n# TYPE "a.b" gauge\n',
+    error: E(2, 'second TYPE line for metric name "a.b", or TYPE reported after samples'),
+  },
+  {
+    name: 'utf8 error: quantile of a quoted summary',
+    input: '# TYPE "s.x" summary\n{"s.x",quantile="x"} 1\n',
+    error: E(2, 'expected float as value for \'quantile\' label, got "x"'),
+  },
+  {
+    name: 'utf8 error: quantile before the name of a quoted summary',
+    input: '# TYPE "s.x" summary\n{quantile="x","s.x"} 1\n',
+    error: E(2, 'expected float as value for \'quantile\' label, got "x"'),
+  },
+  {
+    name: 'utf8 error: a message quotes a non-ASCII family name as Go does',
+    input: '{"é\\u"} 1\n',
+    error: E(1, "invalid escape sequence '\\u'"),
+  },
+  {
+    name: 'utf8 error: second HELP of a non-ASCII family',
+    input: '# HELP "é" x\n# HELP "é" y\n',
+    error: E(2, 'second HELP line for metric name "é"'),
+  },
 ];
 
 for (const c of utf8Cases) {
@@ -973,5 +1309,8 @@ test('utf8: the classic table gives the same results with the option', () => {
     }
   };
   const differing = cases.filter((c) => run(c) !== run(c, UTF8)).map((c) => c.name);
-  assert.deepEqual(differing.filter((n) => !UTF8_DIFFERS.has(n)), []);
+  assert.deepEqual(
+    differing.filter((n) => !UTF8_DIFFERS.has(n)),
+    [],
+  );
 });

@@ -33,7 +33,26 @@ import { parseGoFloat } from '../lib/gofloat.js';
 import { goQuote, goQuoteBytes, goQuoteRune } from '../lib/goquote.js';
 import { ParseError } from './errors.js';
 import type { LabelPair, Metric, MetricFamily, MetricType } from '../model.js';
-import { TAB, NL, SP, DQUOTE, HASH, PLUS, COMMA, MINUS, EQUALS, BACKSLASH, LBRACE, RBRACE, LABEL_START, LABEL_CONT, METRIC_START, METRIC_CONT, DIGIT, is } from './chars.js';
+import {
+  TAB,
+  NL,
+  SP,
+  DQUOTE,
+  HASH,
+  PLUS,
+  COMMA,
+  MINUS,
+  EQUALS,
+  BACKSLASH,
+  LBRACE,
+  RBRACE,
+  LABEL_START,
+  LABEL_CONT,
+  METRIC_START,
+  METRIC_CONT,
+  DIGIT,
+  is,
+} from './chars.js';
 
 export interface TextParseOptions {
   /**
@@ -99,8 +118,6 @@ export function parseTextByteString(body: string, options?: TextParseOptions): M
 
 // ---------------------------------------------------------------------------------------------
 
-
-
 /** What a `_count`/`_sum` line contributes to the summary or histogram it was folded into. */
 const enum Role {
   None,
@@ -139,8 +156,7 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
   const byteAt = (i: number): number =>
     bytes ? src.charCodeAt(i) : encodeGoString(String.fromCodePoint(src.codePointAt(i)!))[0];
   const quoteByteAt = (i: number): string => goQuoteRune(byteAt(i));
-  const invalidEscape = (i: number): never =>
-    fail(`invalid escape sequence '\\${String.fromCharCode(byteAt(i))}'`);
+  const invalidEscape = (i: number): never => fail(`invalid escape sequence '\\${String.fromCharCode(byteAt(i))}'`);
 
   // Go's setOrCreateCurrentMF: the family a sample or HELP/TYPE line refers to, and (in `role`)
   // whether the name is the _count or _sum of a summary or histogram declared before.
@@ -296,7 +312,8 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
           c = src.charCodeAt(i);
           if (c === BACKSLASH) help += '\\';
           else if (c === 110) help += '\n';
-          else if (utf8 && c === DQUOTE) help += '"'; // prometheus/common 0.6x
+          else if (utf8 && c === DQUOTE)
+            help += '"'; // prometheus/common 0.6x
           else invalidEscape(i);
           seg = i + 1;
         }
@@ -457,7 +474,14 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
 
   // The rest of a sample line, once name and labels are read: i is at the first byte of the
   // value (c). Files the sample into its metric. Returns the index after the line's newline.
-  const sampleValue = (i: number, c: number, fam: FamilyState, labels: LabelPair[], bound: number, lineRole: Role): number => {
+  const sampleValue = (
+    i: number,
+    c: number,
+    fam: FamilyState,
+    labels: LabelPair[],
+    bound: number,
+    lineRole: Role,
+  ): number => {
     const type = fam.type;
     const isSummary = type === 'summary';
     const isHistogram = type === 'histogram';
@@ -611,7 +635,9 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
         if (token === '__name__') fail('label name "__name__" is reserved');
         const name = utf8Name(token, 'label');
         // As Go does, the duplicate check comes before the value is read.
-        const isBound = fam !== undefined && (fam.type === 'summary' ? name === 'quantile' : fam.type === 'histogram' && name === 'le');
+        const isBound =
+          fam !== undefined &&
+          (fam.type === 'summary' ? name === 'quantile' : fam.type === 'histogram' && name === 'le');
         if (fam !== undefined && !isBound) {
           for (let k = 0; k < labels.length; k++) {
             if (labels[k].name === name) fail(`duplicate label names for metric ${goQuote(fam.name)}`);

@@ -12,7 +12,13 @@ for (const sync of [false, true]) {
     const dir = await mkdtemp(path.join(tmpdir(), 'pgw-contract-'));
     const file = path.join(dir, 'metrics.data');
     const open = (f = file) =>
-      DurableStore.open(new MemoryStore(), { file: f, intervalMs: 60_000, sync, startEmptyOnError: false, log: pino({ level: 'silent' }) });
+      DurableStore.open(new MemoryStore(), {
+        file: f,
+        intervalMs: 60_000,
+        sync,
+        startEmptyOnError: false,
+        log: pino({ level: 'silent' }),
+      });
     let current: MetricStore = await open();
     const others: MetricStore[] = [];
     return {

@@ -62,19 +62,26 @@ export class DurableStore implements MetricStore {
           try {
             inner.replay(rec);
           } catch (e) {
-            throw new WalError(`write-ahead log ${segmentPath(opts.file, seq)}: cannot replay record ${replayed + 1}: ${(e as Error).message}`);
+            throw new WalError(
+              `write-ahead log ${segmentPath(opts.file, seq)}: cannot replay record ${replayed + 1}: ${(e as Error).message}`,
+            );
           }
           replayed++;
         }
       }
       nextSegment = Math.max(snap?.header.walSegment ?? 0, ...segments) + 1;
       if (snap !== undefined || replayed > 0) {
-        opts.log.info({ file: opts.file, groups: inner.groupCount, series: inner.seriesCount, replayed, ms: Date.now() - started }, 'metrics restored');
+        opts.log.info(
+          { file: opts.file, groups: inner.groupCount, series: inner.seriesCount, replayed, ms: Date.now() - started },
+          'metrics restored',
+        );
       }
     } catch (e) {
       if (!(e instanceof SnapshotError || e instanceof WalError)) throw e;
       if (!opts.startEmptyOnError) {
-        throw new PersistenceError(`${e.message}; refusing to start (use --persistence.start-empty-on-error to start with an empty store)`);
+        throw new PersistenceError(
+          `${e.message}; refusing to start (use --persistence.start-empty-on-error to start with an empty store)`,
+        );
       }
       opts.log.error({ err: e.message }, 'persistence files are damaged; starting with an empty store as asked');
       await inner.wipe();

@@ -12,7 +12,16 @@ const group: GroupRecord = {
   families: [
     {
       timestampMs: 1700000000123.456,
-      family: { name: 'x', type: 'gauge', help: 'h', metrics: [{ labels: [{ name: 'a', value: 'v"\n' }], value: NaN }, { labels: [], value: -0 }, { labels: [], value: -Infinity }] },
+      family: {
+        name: 'x',
+        type: 'gauge',
+        help: 'h',
+        metrics: [
+          { labels: [{ name: 'a', value: 'v"\n' }], value: NaN },
+          { labels: [], value: -0 },
+          { labels: [], value: -Infinity },
+        ],
+      },
     },
   ],
 };
@@ -33,7 +42,19 @@ const dir = mkdtempSync(path.join(tmpdir(), 'pgw-snap-'));
 
 const packed: GroupRecord = {
   labels: { job: 'p' },
-  families: [{ timestampMs: 1, packed: { name: 'x', help: 'h', type: 'gauge', series: 2, text: 'x{job="p",s="a"} 1.5\nx{job="p",s="ü"} 2\n', order: '\u0001\u0000' } }],
+  families: [
+    {
+      timestampMs: 1,
+      packed: {
+        name: 'x',
+        help: 'h',
+        type: 'gauge',
+        series: 2,
+        text: 'x{job="p",s="a"} 1.5\nx{job="p",s="ü"} 2\n',
+        order: '\u0001\u0000',
+      },
+    },
+  ],
 };
 
 test('a version 2 snapshot keeps packed families exactly; a version 1 file is still read', async () => {
@@ -41,9 +62,16 @@ test('a version 2 snapshot keeps packed families exactly; a version 1 file is st
   await writeFileAtomically(file, encodeSnapshot([packed], 0));
   assert.deepEqual((await readSnapshot(file))?.groups, [packed]);
   const v1 = path.join(dir, 'v1.data');
-  const lines = [encodeLine({ format: 'pushgateway-ts-snapshot', version: 1, walSegment: 0, groups: 1, writtenAt: '' }), encodeLine(group), encodeLine({ end: 1 })];
+  const lines = [
+    encodeLine({ format: 'pushgateway-ts-snapshot', version: 1, walSegment: 0, groups: 1, writtenAt: '' }),
+    encodeLine(group),
+    encodeLine({ end: 1 }),
+  ];
   writeFileSync(v1, lines.join(''));
-  assert.deepEqual((await readSnapshot(v1))?.groups.map((g) => g.labels), [group.labels]);
+  assert.deepEqual(
+    (await readSnapshot(v1))?.groups.map((g) => g.labels),
+    [group.labels],
+  );
 });
 
 test('a written snapshot reads back', async () => {
@@ -60,12 +88,28 @@ test('a missing snapshot is no error', async () => {
 });
 
 const damaged: Array<[string, (text: string) => string, RegExp]> = [
-  ['truncated mid-line', (t) => t.slice(0, t.length - 30), /damaged at line 3 \(byte \d+\): the file ends in the middle of a line/],
-  ['truncated at a line end', (t) => t.split('\n').slice(0, 2).join('\n') + '\n', /damaged at line 3 \(byte \d+\): the file ends after 1 of 2 groups/],
+  [
+    'truncated mid-line',
+    (t) => t.slice(0, t.length - 30),
+    /damaged at line 3 \(byte \d+\): the file ends in the middle of a line/,
+  ],
+  [
+    'truncated at a line end',
+    (t) => t.split('\n').slice(0, 2).join('\n') + '\n',
+    /damaged at line 3 \(byte \d+\): the file ends after 1 of 2 groups/,
+  ],
   ['a flipped byte', (t) => t.replace('"labels"', '"labels\''), /damaged at line 2 \(byte \d+\):/],
-  ['another format', (t) => t.replace('pushgateway-ts-snapshot', 'gob'), /damaged at line 1 \(byte 0\): not a pushgateway-ts-snapshot file/],
+  [
+    'another format',
+    (t) => t.replace('pushgateway-ts-snapshot', 'gob'),
+    /damaged at line 1 \(byte 0\): not a pushgateway-ts-snapshot file/,
+  ],
   ['a newer version', (t) => t.replace('"version":2', '"version":9'), /format version 9 is not supported/],
-  ['a changed digit inside packed text (valid JSON)', (t) => t.replace('} 1.5\\n', '} 7.5\\n'), /damaged at line 4 \(byte \d+\): checksum mismatch/],
+  [
+    'a changed digit inside packed text (valid JSON)',
+    (t) => t.replace('} 1.5\\n', '} 7.5\\n'),
+    /damaged at line 4 \(byte \d+\): checksum mismatch/,
+  ],
   [
     'a packed family without its text',
     (t) => t.replace('"text":', '"txet":'),

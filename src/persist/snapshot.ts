@@ -30,7 +30,13 @@ export class SnapshotError extends Error {}
 export function encodeSnapshot(groups: Iterable<GroupRecord>, walSegment: number): string[] {
   const lines: string[] = [];
   for (const g of groups) lines.push(encodeLine(g));
-  const header: SnapshotHeader = { format: FORMAT, version: VERSION, walSegment, groups: lines.length, writtenAt: new Date().toISOString() };
+  const header: SnapshotHeader = {
+    format: FORMAT,
+    version: VERSION,
+    walSegment,
+    groups: lines.length,
+    writtenAt: new Date().toISOString(),
+  };
   const head = encodeLine(header);
   let crc = crc32(head);
   for (const l of lines) crc = crc32(l, crc);
@@ -76,7 +82,9 @@ export async function syncDir(dir: string): Promise<void> {
  * Reads a snapshot; undefined when the file does not exist. Any damage (bad JSON, a wrong
  * format or version, a missing end marker) is a SnapshotError naming the file, line and byte.
  */
-export async function readSnapshot(file: string): Promise<{ header: SnapshotHeader; groups: GroupRecord[] } | undefined> {
+export async function readSnapshot(
+  file: string,
+): Promise<{ header: SnapshotHeader; groups: GroupRecord[] } | undefined> {
   let bytes: Buffer;
   try {
     bytes = await fs.readFile(file);
@@ -117,20 +125,33 @@ export async function readSnapshot(file: string): Promise<{ header: SnapshotHead
   if (typeof header !== 'object' || header === null || header.format !== FORMAT) {
     throw fail(1, 0, `not a ${FORMAT} file`);
   }
-  if (!READABLE.includes(header.version)) throw fail(1, 0, `format version ${header.version} is not supported (this build reads ${READABLE.join(' and ')})`);
+  if (!READABLE.includes(header.version))
+    throw fail(1, 0, `format version ${header.version} is not supported (this build reads ${READABLE.join(' and ')})`);
   const groups: GroupRecord[] = [];
   for (;;) {
     const l = next();
     if (l === undefined) {
-      throw fail(lineNo + 1, Buffer.byteLength(text), `the file ends after ${groups.length} of ${header.groups} groups (truncated?)`);
+      throw fail(
+        lineNo + 1,
+        Buffer.byteLength(text),
+        `the file ends after ${groups.length} of ${header.groups} groups (truncated?)`,
+      );
     }
     const rec = parse<GroupRecord | { end: number; crc32?: number } | null>(l);
     if (typeof rec === 'object' && rec !== null && 'end' in rec) {
       if (rec.end !== groups.length || groups.length !== header.groups) {
-        throw fail(lineNo, Buffer.byteLength(text.slice(0, l.start)), `end marker counts ${rec.end} groups, the file holds ${groups.length}`);
+        throw fail(
+          lineNo,
+          Buffer.byteLength(text.slice(0, l.start)),
+          `end marker counts ${rec.end} groups, the file holds ${groups.length}`,
+        );
       }
       if (header.version >= 2 && pos === text.length && rec.crc32 !== crcBeforeLast) {
-        throw fail(lineNo, lastLine, `checksum mismatch: the end marker says ${rec.crc32}, the bytes before it give ${crcBeforeLast}`);
+        throw fail(
+          lineNo,
+          lastLine,
+          `checksum mismatch: the end marker says ${rec.crc32}, the bytes before it give ${crcBeforeLast}`,
+        );
       }
       break;
     }

@@ -88,7 +88,10 @@ const rich: MetricFamily[] = [
         summary: {
           sampleCount: 1,
           sampleSum: NaN,
-          quantiles: [{ quantile: 0.5, value: -Infinity }, { quantile: 0, value: 0, unset: ['value'] }],
+          quantiles: [
+            { quantile: 0.5, value: -Infinity },
+            { quantile: 0, value: 0, unset: ['value'] },
+          ],
           createdTimestamp: ts,
         },
       },
@@ -316,7 +319,7 @@ test('a torn last line is dropped; a whole one without its newline is kept, or r
 test('a log record of an unknown kind stops the start, wiping nothing; start-empty-on-error moves it', async () => {
   const file = path.join(dir, 'unknown.data');
   const first = await DurableStore.open(new MemoryStore(), options(file));
-  push(first, { job: 'kept' }, 'k 1\n', 1700000000000);
+  await push(first, { job: 'kept' }, 'k 1\n', 1700000000000);
   await first.close();
   const before = readFileSync(file);
   // What an older build would have replayed as a wipe of the whole store.

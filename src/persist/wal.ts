@@ -85,7 +85,11 @@ export class WriteAheadLog {
     if (this.fh?.seq === seq) return this.fh.handle;
     const old = this.fh;
     // O_DSYNC: each write returns once on disk, without a separate fdatasync round-trip.
-    const handle = await fs.open(segmentPath(this.file, seq), fsc.O_WRONLY | fsc.O_CREAT | fsc.O_APPEND | fsc.O_DSYNC, 0o644);
+    const handle = await fs.open(
+      segmentPath(this.file, seq),
+      fsc.O_WRONLY | fsc.O_CREAT | fsc.O_APPEND | fsc.O_DSYNC,
+      0o644,
+    );
     this.fh = { seq, handle };
     await old?.handle.close();
     return handle;
@@ -104,7 +108,7 @@ export class WriteAheadLog {
           if (batch !== '') {
             const fh = await this.handleFor(seq);
             const bytes = Buffer.from(batch);
-            for (let off = 0; off < bytes.length; ) off += (await fh.write(bytes, off)).bytesWritten;
+            for (let off = 0; off < bytes.length;) off += (await fh.write(bytes, off)).bytesWritten;
           }
           for (const w of waiters) w.resolve();
         } catch (e) {

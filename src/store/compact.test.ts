@@ -15,7 +15,10 @@ const exact: Array<[string, string]> = [
   ['escapes in HELP and values', '# HELP h a\\\\b\\nc\n# TYPE h gauge\nh{v="q\\"\\\\\\n"} 1\n'],
   ['non-ASCII', '# HELP n ünï\n# TYPE n gauge\nn{v="日本"} 1\n'],
   ['same values under other names keep their order', 'o{b="1"} 1\no{a="1"} 2\n'],
-  ['summary', '# TYPE s summary\ns{quantile="0.5"} 1\ns{quantile="0.9"} 2\ns_sum 3\ns_count 4\ns{l="x",quantile="0.5"} 5\ns_sum{l="x"} 6\ns_count{l="x"} 7\n'],
+  [
+    'summary',
+    '# TYPE s summary\ns{quantile="0.5"} 1\ns{quantile="0.9"} 2\ns_sum 3\ns_count 4\ns{l="x",quantile="0.5"} 5\ns_sum{l="x"} 6\ns_count{l="x"} 7\n',
+  ],
   ['timestamps (refused in pushes, but text holds them)', 't{a="1"} 1 5\nt{a="2"} 2 -7\n'],
   ['histogram with +Inf', '# TYPE hi histogram\nhi_bucket{le="1"} 1\nhi_bucket{le="+Inf"} 2\nhi_sum 3\nhi_count 2\n'],
 ];
@@ -42,21 +45,95 @@ test('pack: a family of more than 65,535 series keeps its push order', () => {
 // Families the text format cannot hold exactly: kept parsed.
 const inexact: Array<[string, MetricFamily]> = [
   ['no series', { name: 'x', type: 'gauge', metrics: [] }],
-  ['histogram without its +Inf bucket (client_golang protobuf)', { name: 'h', type: 'histogram', metrics: [{ labels: [], histogram: { sampleCount: 2, sampleSum: 1, buckets: [{ upperBound: 1, cumulativeCount: 1 }] } }] }],
-  ['native histogram', { name: 'h', type: 'histogram', metrics: [{ labels: [], histogram: { sampleCount: 1, sampleSum: 1, buckets: [], schema: 3, zeroCount: 0 } }] }],
-  ['created timestamp', { name: 'c', type: 'counter', metrics: [{ labels: [], value: 1, counter: { value: 1, createdTimestamp: { seconds: 1, nanos: 0 } } }] }],
-  ['exemplar', { name: 'c', type: 'counter', metrics: [{ labels: [], value: 1, counter: { value: 1, exemplar: { labels: [], value: 1 } } }] }],
-  ['value message of another type', { name: 'g', type: 'gauge', metrics: [{ labels: [], value: 0, counter: { value: 1 } }] }],
-  ['two value messages', { name: 'g', type: 'gauge', metrics: [{ labels: [], value: 1, gauge: { value: 1 }, untyped: { value: 1 } }] }],
+  [
+    'histogram without its +Inf bucket (client_golang protobuf)',
+    {
+      name: 'h',
+      type: 'histogram',
+      metrics: [
+        { labels: [], histogram: { sampleCount: 2, sampleSum: 1, buckets: [{ upperBound: 1, cumulativeCount: 1 }] } },
+      ],
+    },
+  ],
+  [
+    'native histogram',
+    {
+      name: 'h',
+      type: 'histogram',
+      metrics: [{ labels: [], histogram: { sampleCount: 1, sampleSum: 1, buckets: [], schema: 3, zeroCount: 0 } }],
+    },
+  ],
+  [
+    'created timestamp',
+    {
+      name: 'c',
+      type: 'counter',
+      metrics: [{ labels: [], value: 1, counter: { value: 1, createdTimestamp: { seconds: 1, nanos: 0 } } }],
+    },
+  ],
+  [
+    'exemplar',
+    {
+      name: 'c',
+      type: 'counter',
+      metrics: [{ labels: [], value: 1, counter: { value: 1, exemplar: { labels: [], value: 1 } } }],
+    },
+  ],
+  [
+    'value message of another type',
+    { name: 'g', type: 'gauge', metrics: [{ labels: [], value: 0, counter: { value: 1 } }] },
+  ],
+  [
+    'two value messages',
+    { name: 'g', type: 'gauge', metrics: [{ labels: [], value: 1, gauge: { value: 1 }, untyped: { value: 1 } }] },
+  ],
   ['value message without a value', { name: 'g', type: 'gauge', metrics: [{ labels: [], value: 0, gauge: {} }] }],
   ['unknown type number', { name: 'u', type: 'untyped', typeNumber: 9, metrics: [{ labels: [], value: 1 }] }],
-  ['negative zero (the text format writes it as 0)', { name: 'z', type: 'gauge', metrics: [{ labels: [], value: -0 }] }],
+  [
+    'negative zero (the text format writes it as 0)',
+    { name: 'z', type: 'gauge', metrics: [{ labels: [], value: -0 }] },
+  ],
   ['unit', { name: 'u', type: 'gauge', unit: 'seconds', metrics: [{ labels: [], value: 1 }] }],
-  ['gauge histogram', { name: 'gh', type: 'gaugehistogram', metrics: [{ labels: [], histogram: { sampleCount: 1, sampleSum: 1, buckets: [{ upperBound: Infinity, cumulativeCount: 1 }] } }] }],
-  ['NaN with a payload', { name: 'n', type: 'gauge', metrics: [{ labels: [], value: new Float64Array(new BigUint64Array([0x7ff8000000000001n]).buffer)[0] }] }],
-  ['raw invalid UTF-8 in a label value', { name: 'r', type: 'gauge', metrics: [{ labels: [{ name: 'l', value: '\udcff' }], value: 1 }] }],
-  ['label left out of the protobuf message', { name: 'l', type: 'gauge', metrics: [{ labels: [{ name: 'a', value: '', unset: ['value'] }], value: 1 }] }],
-  ['series repeated', { name: 'd', type: 'gauge', metrics: [{ labels: [], value: 1 }, { labels: [], value: 2 }] }],
+  [
+    'gauge histogram',
+    {
+      name: 'gh',
+      type: 'gaugehistogram',
+      metrics: [
+        {
+          labels: [],
+          histogram: { sampleCount: 1, sampleSum: 1, buckets: [{ upperBound: Infinity, cumulativeCount: 1 }] },
+        },
+      ],
+    },
+  ],
+  [
+    'NaN with a payload',
+    {
+      name: 'n',
+      type: 'gauge',
+      metrics: [{ labels: [], value: new Float64Array(new BigUint64Array([0x7ff8000000000001n]).buffer)[0] }],
+    },
+  ],
+  [
+    'raw invalid UTF-8 in a label value',
+    { name: 'r', type: 'gauge', metrics: [{ labels: [{ name: 'l', value: '\udcff' }], value: 1 }] },
+  ],
+  [
+    'label left out of the protobuf message',
+    { name: 'l', type: 'gauge', metrics: [{ labels: [{ name: 'a', value: '', unset: ['value'] }], value: 1 }] },
+  ],
+  [
+    'series repeated',
+    {
+      name: 'd',
+      type: 'gauge',
+      metrics: [
+        { labels: [], value: 1 },
+        { labels: [], value: 2 },
+      ],
+    },
+  ],
 ];
 
 for (const [name, mf] of inexact) {
@@ -66,7 +143,11 @@ for (const [name, mf] of inexact) {
 }
 
 test('pack: a protobuf value message of the family type is the same as the value', () => {
-  const mf: MetricFamily = { name: 'g', type: 'gauge', metrics: [{ labels: [{ name: 'a', value: 'b' }], value: 3, gauge: { value: 3 } }] };
+  const mf: MetricFamily = {
+    name: 'g',
+    type: 'gauge',
+    metrics: [{ labels: [{ name: 'a', value: 'b' }], value: 3, gauge: { value: 3 } }],
+  };
   assert.ok(packs(mf));
   assert.deepEqual(back(mf).metrics[0].value, 3);
 });

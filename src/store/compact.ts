@@ -32,7 +32,12 @@ export function pack(mf: MetricFamily): Packed | undefined {
   let sorted = true;
   for (let k = 0; k < keyed.length; k++) {
     // A repeated series (stored with the check off) stays parsed: the scrape shows it once.
-    if (k > 0 && keyed[k].sort === keyed[k - 1].sort && seriesKey(mf.metrics[keyed[k].i]) === seriesKey(mf.metrics[keyed[k - 1].i])) return undefined;
+    if (
+      k > 0 &&
+      keyed[k].sort === keyed[k - 1].sort &&
+      seriesKey(mf.metrics[keyed[k].i]) === seriesKey(mf.metrics[keyed[k - 1].i])
+    )
+      return undefined;
     if (keyed[k].i !== k) sorted = false;
     lines += seriesText(mf.name, mf.type, mf.metrics[keyed[k].i]);
   }
@@ -113,7 +118,8 @@ function sameMetric(back: Metric, m: Metric, type: MetricType): boolean {
     const b = m.labels[j];
     if (a.name !== b.name || a.value !== b.value || b.unset !== undefined) return false;
   }
-  if (!onlyKeys(m, ['labels', 'value', 'summary', 'histogram', 'timestampMs', 'gauge', 'counter', 'untyped'])) return false;
+  if (!onlyKeys(m, ['labels', 'value', 'summary', 'histogram', 'timestampMs', 'gauge', 'counter', 'untyped']))
+    return false;
   if (!sameValueMessages(m, type)) return false;
   if (!sameNumber(back.value, m.value)) return false;
   if (m.summary !== undefined) {

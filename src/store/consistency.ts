@@ -119,7 +119,8 @@ export class ConsistencyIndex {
     if (entry === undefined) return false;
     for (const { names } of entry.shapes.values()) {
       const other = projectedGroupId(m, names);
-      if (other !== undefined && other !== groupId && entry.groups.has(other) && this.holds(other, name, m)) return true;
+      if (other !== undefined && other !== groupId && entry.groups.has(other) && this.holds(other, name, m))
+        return true;
     }
     return false;
   }
@@ -156,11 +157,15 @@ export class ConsistencyIndex {
       const own = reserved(mf.name);
       // Families the gateway had at start-up get their HELP forced; others must match it.
       if (own !== undefined && !own.forceHelp && (mf.help ?? '') !== own.help) {
-        errors.push(`gathered metric family ${mf.name} has help ${goQuote(mf.help ?? '')} but should have ${goQuote(own.help)}`);
+        errors.push(
+          `gathered metric family ${mf.name} has help ${goQuote(mf.help ?? '')} but should have ${goQuote(own.help)}`,
+        );
         continue;
       }
       if (own !== undefined && own.type !== mf.type) {
-        errors.push(`gathered metric family ${mf.name} has type ${typeName(mf.type)} but should have ${typeName(own.type)}`);
+        errors.push(
+          `gathered metric family ${mf.name} has type ${typeName(mf.type)} but should have ${typeName(own.type)}`,
+        );
         continue;
       }
       const elsewhere = own?.type ?? this.typeElsewhere(mf.name, groupId);
@@ -209,7 +214,8 @@ function labelProblem(m: Metric, utf8Names: boolean): string | undefined {
     const valid = utf8Names ? lp.name !== '' && lp.name.isWellFormed() : LABEL_NAME.test(lp.name);
     if (!valid || lp.name.startsWith('__')) return `has a label with an invalid name: ${lp.name}`;
     if (m.summary !== undefined && lp.name === 'quantile') return 'must not have an explicit "quantile" label';
-    if (!lp.value.isWellFormed()) return `has a label named ${goQuote(lp.name)} whose value is not utf8: ${goQuote(lp.value)}`;
+    if (!lp.value.isWellFormed())
+      return `has a label named ${goQuote(lp.name)} whose value is not utf8: ${goQuote(lp.value)}`;
     previous = lp.name;
   }
   return undefined;

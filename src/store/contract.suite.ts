@@ -14,11 +14,19 @@ export interface ContractSubject {
   cleanup: () => Promise<void>;
 }
 
-function fam(name: string, type: MetricType, values: Array<[Record<string, string>, number]>, help?: string): MetricFamily {
+function fam(
+  name: string,
+  type: MetricType,
+  values: Array<[Record<string, string>, number]>,
+  help?: string,
+): MetricFamily {
   const mf: MetricFamily = {
     name,
     type,
-    metrics: values.map(([labels, value]) => ({ labels: Object.entries(labels).map(([n, v]) => ({ name: n, value: v })), value })),
+    metrics: values.map(([labels, value]) => ({
+      labels: Object.entries(labels).map(([n, v]) => ({ name: n, value: v })),
+      value,
+    })),
   };
   if (help !== undefined) mf.help = help;
   return mf;
@@ -42,7 +50,14 @@ export function view(store: MetricStore): unknown {
     push: g.pushTimeSeconds,
     failure: g.failureTimeSeconds,
     families: [...g.families.values()]
-      .map((sf) => ({ name: sf.name, type: sf.type, help: sf.help, series: sf.seriesCount, lines: sf.lines(), at: sf.timestampMs }))
+      .map((sf) => ({
+        name: sf.name,
+        type: sf.type,
+        help: sf.help,
+        series: sf.seriesCount,
+        lines: sf.lines(),
+        at: sf.timestampMs,
+      }))
       .sort((a, b) => (a.name < b.name ? -1 : 1)),
   }));
 }
@@ -53,7 +68,7 @@ function valueOf(store: MetricStore, labels: GroupingLabels, name: string): numb
 }
 
 export function storeContract(kind: string, open: () => Promise<ContractSubject>): void {
-  const run = (name: string, body: (s: ContractSubject) => Promise<void>) =>
+  const run = (name: string, body: (s: ContractSubject) => Promise<void>): void => {
     test(`${kind} store contract: ${name}`, async () => {
       const subject = await open();
       try {
@@ -62,26 +77,51 @@ export function storeContract(kind: string, open: () => Promise<ContractSubject>
         await subject.cleanup();
       }
     });
+  };
 
   run('a write resolves with its verdict once readers see it', async ({ store }) => {
-    const r = await store.write({ labels: { job: 'a' }, families: [fam('x', 'gauge', [[{}, 1]])], replace: true, check: true, timestampMs: 5000 });
+    const r = await store.write({
+      labels: { job: 'a' },
+      families: [fam('x', 'gauge', [[{}, 1]])],
+      replace: true,
+      check: true,
+      timestampMs: 5000,
+    });
     assert.deepEqual(r, { ok: true });
     assert.equal(store.groupCount, 1);
     assert.equal(store.seriesCount, 3, 'x, push_time_seconds, push_failure_time_seconds');
     assert.equal(valueOf(store, { job: 'a' }, 'x'), 1);
     assert.equal(valueOf(store, { job: 'a' }, 'push_time_seconds'), 5);
-    assert.deepEqual([...store.familyGroups('x')].map((g) => g.labels), [{ job: 'a' }]);
+    assert.deepEqual(
+      [...store.familyGroups('x')].map((g) => g.labels),
+      [{ job: 'a' }],
+    );
     assert.ok([...store.familyNames()].includes('x'));
   });
 
   run('writes of one group apply in call order, whatever order their bodies arrive in', async ({ store }) => {
     const first = deferred<MetricFamily[]>();
     const w1 = store.write({ labels: { job: 'o' }, families: first.promise, replace: true, check: true });
-    const w2 = store.write({ labels: { job: 'o' }, families: [fam('x', 'gauge', [[{}, 2]])], replace: true, check: true });
+    const w2 = store.write({
+      labels: { job: 'o' },
+      families: [fam('x', 'gauge', [[{}, 2]])],
+      replace: true,
+      check: true,
+    });
     const del = store.delete({ job: 'o' });
-    const w3 = store.write({ labels: { job: 'o' }, families: Promise.resolve([fam('x', 'gauge', [[{}, 3]])]), replace: true, check: true });
+    const w3 = store.write({
+      labels: { job: 'o' },
+      families: Promise.resolve([fam('x', 'gauge', [[{}, 3]])]),
+      replace: true,
+      check: true,
+    });
     // Another group is not held up by the pending body.
-    await store.write({ labels: { job: 'other' }, families: [fam('y', 'gauge', [[{}, 9]])], replace: true, check: true });
+    await store.write({
+      labels: { job: 'other' },
+      families: [fam('y', 'gauge', [[{}, 9]])],
+      replace: true,
+      check: true,
+    });
     assert.equal(valueOf(store, { job: 'other' }, 'y'), 9);
     assert.equal(valueOf(store, { job: 'o' }, 'x'), undefined, 'nothing of the group applied before its first write');
     first.resolve([fam('x', 'gauge', [[{}, 1]])]);
@@ -92,10 +132,24 @@ export function storeContract(kind: string, open: () => Promise<ContractSubject>
   });
 
   run('a write whose body fails rejects and changes nothing', async ({ store }) => {
-    await store.write({ labels: { job: 'f' }, families: [fam('x', 'gauge', [[{}, 1]])], replace: true, check: true, timestampMs: 1000 });
+    await store.write({
+      labels: { job: 'f' },
+      families: [fam('x', 'gauge', [[{}, 1]])],
+      replace: true,
+      check: true,
+      timestampMs: 1000,
+    });
     const before = view(store);
     const version = store.version;
-    await assert.rejects(store.write({ labels: { job: 'f' }, families: Promise.reject(new Error('bad body')), replace: true, check: true }), /bad body/);
+    await assert.rejects(
+      store.write({
+        labels: { job: 'f' },
+        families: Promise.reject(new Error('bad body')),
+        replace: true,
+        check: true,
+      }),
+      /bad body/,
+    );
     assert.deepEqual(view(store), before);
     assert.equal(store.version, version);
     // The group's order goes on after the failure.
@@ -104,20 +158,48 @@ export function storeContract(kind: string, open: () => Promise<ContractSubject>
   });
 
   run('an inconsistent write is refused, keeps the old metrics and stamps the failure', async ({ store }) => {
-    await store.write({ labels: { job: 'a' }, families: [fam('m', 'gauge', [[{}, 1]])], replace: true, check: true, timestampMs: 1000 });
-    await store.write({ labels: { job: 'b' }, families: [fam('k', 'gauge', [[{}, 1]])], replace: true, check: true, timestampMs: 1000 });
-    const r = await store.write({ labels: { job: 'b' }, families: [fam('m', 'counter', [[{}, 2]])], replace: true, check: true, timestampMs: 2000 });
+    await store.write({
+      labels: { job: 'a' },
+      families: [fam('m', 'gauge', [[{}, 1]])],
+      replace: true,
+      check: true,
+      timestampMs: 1000,
+    });
+    await store.write({
+      labels: { job: 'b' },
+      families: [fam('k', 'gauge', [[{}, 1]])],
+      replace: true,
+      check: true,
+      timestampMs: 1000,
+    });
+    const r = await store.write({
+      labels: { job: 'b' },
+      families: [fam('m', 'counter', [[{}, 2]])],
+      replace: true,
+      check: true,
+      timestampMs: 2000,
+    });
     assert.equal(r.ok, false);
     assert.match((r as { error: string }).error, /m/);
     assert.equal(valueOf(store, { job: 'b' }, 'k'), 1, 'old metrics kept');
     assert.equal(valueOf(store, { job: 'b' }, 'push_failure_time_seconds'), 2);
     assert.equal(valueOf(store, { job: 'b' }, 'push_time_seconds'), 1);
-    const ts = await store.write({ labels: { job: 'c' }, families: [{ name: 't', type: 'gauge', metrics: [{ labels: [], value: 1, timestampMs: 5 }] }], replace: true, check: true });
+    const ts = await store.write({
+      labels: { job: 'c' },
+      families: [{ name: 't', type: 'gauge', metrics: [{ labels: [], value: 1, timestampMs: 5 }] }],
+      replace: true,
+      check: true,
+    });
     assert.deepEqual(ts, { ok: false, error: 'pushed metrics must not have timestamps' });
   });
 
   run('POST replaces only the families it names; PUT the whole group; delete and wipe remove', async ({ store }) => {
-    await store.write({ labels: { job: 'p' }, families: [fam('a', 'gauge', [[{}, 1]]), fam('b', 'gauge', [[{}, 1]])], replace: true, check: true });
+    await store.write({
+      labels: { job: 'p' },
+      families: [fam('a', 'gauge', [[{}, 1]]), fam('b', 'gauge', [[{}, 1]])],
+      replace: true,
+      check: true,
+    });
     await store.write({ labels: { job: 'p' }, families: [fam('a', 'gauge', [[{}, 2]])], replace: false, check: true });
     assert.equal(valueOf(store, { job: 'p' }, 'a'), 2);
     assert.equal(valueOf(store, { job: 'p' }, 'b'), 1);
@@ -126,14 +208,22 @@ export function storeContract(kind: string, open: () => Promise<ContractSubject>
     await store.write({ labels: { job: 'q' }, families: [fam('a', 'gauge', [[{}, 1]])], replace: true, check: true });
     await store.delete({ job: 'p' });
     await store.delete({ job: 'missing' });
-    assert.deepEqual([...store.groups()].map((g) => g.labels), [{ job: 'q' }]);
+    assert.deepEqual(
+      [...store.groups()].map((g) => g.labels),
+      [{ job: 'q' }],
+    );
     await store.wipe();
     assert.equal(store.groupCount, 0);
     assert.equal(store.seriesCount, 0);
   });
 
   run('readers own what unpack() returns', async ({ store }) => {
-    await store.write({ labels: { job: 'u' }, families: [fam('x', 'gauge', [[{ a: 'b' }, 1]], 'help')], replace: true, check: true });
+    await store.write({
+      labels: { job: 'u' },
+      families: [fam('x', 'gauge', [[{ a: 'b' }, 1]], 'help')],
+      replace: true,
+      check: true,
+    });
     const sf = [...store.groups()][0].families.get('x')!;
     const mf = sf.unpack();
     mf.metrics[0].value = 99;
@@ -148,11 +238,35 @@ export function storeContract(kind: string, open: () => Promise<ContractSubject>
     const changes: StoreChange[] = [];
     const stop = store.subscribe((c) => changes.push(c));
     const start = store.version;
-    await store.write({ labels: { job: 'a' }, families: [fam('x', 'gauge', [[{}, 1]])], replace: true, check: true, timestampMs: 1000 });
-    await store.write({ labels: { job: 'b' }, families: [fam('x', 'counter', [[{}, 1]])], replace: true, check: true, timestampMs: 2000 });
-    await store.write({ labels: { job: 'a' }, families: [fam('y', 'gauge', [[{ l: 'v' }, 2]])], replace: false, check: true, timestampMs: 3000 });
+    await store.write({
+      labels: { job: 'a' },
+      families: [fam('x', 'gauge', [[{}, 1]])],
+      replace: true,
+      check: true,
+      timestampMs: 1000,
+    });
+    await store.write({
+      labels: { job: 'b' },
+      families: [fam('x', 'counter', [[{}, 1]])],
+      replace: true,
+      check: true,
+      timestampMs: 2000,
+    });
+    await store.write({
+      labels: { job: 'a' },
+      families: [fam('y', 'gauge', [[{ l: 'v' }, 2]])],
+      replace: false,
+      check: true,
+      timestampMs: 3000,
+    });
     await store.delete({ job: 'b' });
-    await store.write({ labels: { job: 'c' }, families: [fam('z', 'untyped', [[{}, 3]])], replace: true, check: false, timestampMs: 4000 });
+    await store.write({
+      labels: { job: 'c' },
+      families: [fam('z', 'untyped', [[{}, 3]])],
+      replace: true,
+      check: false,
+      timestampMs: 4000,
+    });
     stop();
     assert.deepEqual(
       changes.map((c) => c.version),
@@ -161,7 +275,11 @@ export function storeContract(kind: string, open: () => Promise<ContractSubject>
     );
     assert.equal(store.version, start + changes.length);
     assert.deepEqual(changes[0].families.slice().sort(), ['push_failure_time_seconds', 'push_time_seconds', 'x']);
-    assert.equal(changes[1].record !== undefined && 'write' in changes[1].record && changes[1].record.ok, false, 'the refused write is announced as such');
+    assert.equal(
+      changes[1].record !== undefined && 'write' in changes[1].record && changes[1].record.ok,
+      false,
+      'the refused write is announced as such',
+    );
     const copy = await fresh();
     for (const c of changes) copy.replay(c.record as ChangeRecord);
     assert.deepEqual(view(copy), view(store));
@@ -175,14 +293,50 @@ export function storeContract(kind: string, open: () => Promise<ContractSubject>
   run('a restart gives back every group as it was', async (subject) => {
     if (subject.reopen === undefined) return;
     const { store } = subject;
-    await store.write({ labels: { job: 'r', instance: 'i' }, families: [fam('x', 'gauge', [[{ a: '1' }, 1], [{ a: '0' }, 0]], 'h')], replace: true, check: true, timestampMs: 1000 });
+    await store.write({
+      labels: { job: 'r', instance: 'i' },
+      families: [
+        fam(
+          'x',
+          'gauge',
+          [
+            [{ a: '1' }, 1],
+            [{ a: '0' }, 0],
+          ],
+          'h',
+        ),
+      ],
+      replace: true,
+      check: true,
+      timestampMs: 1000,
+    });
     const native: MetricFamily = {
       name: 'nh',
       type: 'histogram',
-      metrics: [{ labels: [], histogram: { sampleCount: 3, sampleSum: 1.5, buckets: [], schema: 1, zeroThreshold: 0.001, zeroCount: 1, positiveSpans: [{ offset: 0, length: 1 }], positiveDeltas: [2] } }],
+      metrics: [
+        {
+          labels: [],
+          histogram: {
+            sampleCount: 3,
+            sampleSum: 1.5,
+            buckets: [],
+            schema: 1,
+            zeroThreshold: 0.001,
+            zeroCount: 1,
+            positiveSpans: [{ offset: 0, length: 1 }],
+            positiveDeltas: [2],
+          },
+        },
+      ],
     };
     await store.write({ labels: { job: 'r' }, families: [native], replace: true, check: true, timestampMs: 2000 });
-    await store.write({ labels: { job: 'r' }, families: [fam('x', 'counter', [[{}, 1]])], replace: false, check: true, timestampMs: 3000 });
+    await store.write({
+      labels: { job: 'r' },
+      families: [fam('x', 'counter', [[{}, 1]])],
+      replace: false,
+      check: true,
+      timestampMs: 3000,
+    });
     const before = view(store);
     const again = await subject.reopen();
     assert.deepEqual(view(again), before);

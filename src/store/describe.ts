@@ -12,7 +12,13 @@ function protoFloat(v: number): string {
   return formatGoFloat(v);
 }
 
-function field(name: string, v: number | undefined, unset: readonly string[] | undefined, key: string, count = false): string {
+function field(
+  name: string,
+  v: number | undefined,
+  unset: readonly string[] | undefined,
+  key: string,
+  count = false,
+): string {
   if (v === undefined || unset?.includes(key)) return '';
   return `${name}:${count ? formatCount(v) : protoFloat(v)} `;
 }
@@ -28,7 +34,12 @@ function valueMessage(name: string, v: { value?: number } | undefined): string {
 }
 
 function spans(name: string, list: BucketSpan[] | undefined): string {
-  return (list ?? []).map((sp) => `${name}:<${field('offset', sp.offset, sp.unset, 'offset', true)}${field('length', sp.length, sp.unset, 'length', true)}> `).join('');
+  return (list ?? [])
+    .map(
+      (sp) =>
+        `${name}:<${field('offset', sp.offset, sp.unset, 'offset', true)}${field('length', sp.length, sp.unset, 'length', true)}> `,
+    )
+    .join('');
 }
 
 function numbers(name: string, list: number[] | undefined, count = false): string {
@@ -36,7 +47,10 @@ function numbers(name: string, list: number[] | undefined, count = false): strin
 }
 
 /** Which of the gauge/counter/untyped messages a metric carries (text pushes: its family's). */
-function valueMessages(m: Metric, ownType: MetricType): { gauge?: { value?: number }; counter?: { value?: number }; untyped?: { value?: number } } {
+function valueMessages(
+  m: Metric,
+  ownType: MetricType,
+): { gauge?: { value?: number }; counter?: { value?: number }; untyped?: { value?: number } } {
   if (m.gauge !== undefined || m.counter !== undefined || m.untyped !== undefined) return m;
   if (m.summary !== undefined || m.histogram !== undefined || m.value === undefined) return {};
   if (ownType === 'gauge') return { gauge: { value: m.value } };
@@ -68,7 +82,12 @@ export function describeMetric(type: MetricType, m: Metric): string {
   if (m.summary !== undefined) {
     const sm = m.summary;
     s += `summary:<${field('sample_count', sm.sampleCount, sm.unset, 'sampleCount', true)}${field('sample_sum', sm.sampleSum, sm.unset, 'sampleSum')}`;
-    s += sm.quantiles.map((q: Quantile) => `quantile:<${field('quantile', q.quantile, q.unset, 'quantile')}${field('value', q.value, q.unset, 'value')}> `).join('');
+    s += sm.quantiles
+      .map(
+        (q: Quantile) =>
+          `quantile:<${field('quantile', q.quantile, q.unset, 'quantile')}${field('value', q.value, q.unset, 'value')}> `,
+      )
+      .join('');
     s += '> ';
   }
   s += valueMessage('untyped', v.untyped);
@@ -77,12 +96,23 @@ export function describeMetric(type: MetricType, m: Metric): string {
     s += `histogram:<${field('sample_count', h.sampleCount, h.unset, 'sampleCount', true)}${field('sample_count_float', h.sampleCountFloat, undefined, '')}`;
     s += field('sample_sum', h.sampleSum, h.unset, 'sampleSum');
     s += h.buckets
-      .map((b: Bucket) => `bucket:<${field('cumulative_count', b.cumulativeCount, b.unset, 'cumulativeCount', true)}${field('cumulative_count_float', b.cumulativeCountFloat, undefined, '')}${field('upper_bound', b.upperBound, b.unset, 'upperBound')}> `)
+      .map(
+        (b: Bucket) =>
+          `bucket:<${field('cumulative_count', b.cumulativeCount, b.unset, 'cumulativeCount', true)}${field('cumulative_count_float', b.cumulativeCountFloat, undefined, '')}${field('upper_bound', b.upperBound, b.unset, 'upperBound')}> `,
+      )
       .join('');
     s += field('schema', h.schema, undefined, '', true) + field('zero_threshold', h.zeroThreshold, undefined, '');
-    s += field('zero_count', h.zeroCount, undefined, '', true) + field('zero_count_float', h.zeroCountFloat, undefined, '');
-    s += spans('negative_span', h.negativeSpans) + numbers('negative_delta', h.negativeDeltas, true) + numbers('negative_count', h.negativeCounts);
-    s += spans('positive_span', h.positiveSpans) + numbers('positive_delta', h.positiveDeltas, true) + numbers('positive_count', h.positiveCounts);
+    s +=
+      field('zero_count', h.zeroCount, undefined, '', true) +
+      field('zero_count_float', h.zeroCountFloat, undefined, '');
+    s +=
+      spans('negative_span', h.negativeSpans) +
+      numbers('negative_delta', h.negativeDeltas, true) +
+      numbers('negative_count', h.negativeCounts);
+    s +=
+      spans('positive_span', h.positiveSpans) +
+      numbers('positive_delta', h.positiveDeltas, true) +
+      numbers('positive_count', h.positiveCounts);
     s += '> ';
   }
   return s;

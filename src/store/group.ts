@@ -13,7 +13,6 @@ export { PUSH_FAILURE_TIME, PUSH_TIME, isTimeName };
 const PUSH_TIME_HELP = 'Last Unix time when changing this group in the Pushgateway succeeded.';
 const PUSH_FAILURE_TIME_HELP = 'Last Unix time when changing this group in the Pushgateway failed.';
 
-
 export function timeFamily(name: TimeName, labels: GroupingLabels, seconds: number): MetricFamily {
   return {
     name,
@@ -114,7 +113,11 @@ class TimeFamily implements StoredFamily {
     return this.name === PUSH_TIME ? this.group.pushTimeMs : this.group.failureTimeMs;
   }
   unpack(): MetricFamily {
-    return timeFamily(this.name, this.group.labels, this.name === PUSH_TIME ? this.group.pushTimeSeconds : this.group.failureTimeSeconds);
+    return timeFamily(
+      this.name,
+      this.group.labels,
+      this.name === PUSH_TIME ? this.group.pushTimeSeconds : this.group.failureTimeSeconds,
+    );
   }
   lines(): string {
     return sortedLines(this.unpack());

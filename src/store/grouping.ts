@@ -68,7 +68,7 @@ export function sanitizeFamily(mf: MetricFamily, labels: GroupingLabels): void {
       if (!(lp.name in labels)) out[k++] = lp.unset === undefined ? { name: intern(lp.name), value: lp.value } : lp;
     }
     for (const g of grouping) out[k++] = g;
-    if (!hasInstance) out[k++] = emptyInstance;
+    if (!hasInstance) out[k] = emptyInstance;
     m.labels = out.sort(byName);
   }
 }

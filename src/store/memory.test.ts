@@ -4,12 +4,20 @@ import type { MetricFamily, MetricType } from '../model.js';
 import { MemoryStore } from './memory.js';
 import type { GroupingLabels, ReservedFamily } from './types.js';
 
-function fam(name: string, type: MetricType, values: Array<[Record<string, string>, number]>, help?: string): MetricFamily {
+function fam(
+  name: string,
+  type: MetricType,
+  values: Array<[Record<string, string>, number]>,
+  help?: string,
+): MetricFamily {
   return {
     name,
     type,
     help,
-    metrics: values.map(([labels, value]) => ({ labels: Object.entries(labels).map(([n, v]) => ({ name: n, value: v })), value })),
+    metrics: values.map(([labels, value]) => ({
+      labels: Object.entries(labels).map(([n, v]) => ({ name: n, value: v })),
+      value,
+    })),
   };
 }
 
@@ -48,12 +56,19 @@ test('PUT replaces the whole group, POST only the families it names', async () =
   assert.deepEqual(names(s, { job: 'j' }), ['b', 'push_failure_time_seconds', 'push_time_seconds']);
 });
 
-const conflicts: Array<{ name: string; first: MetricFamily[]; second: MetricFamily[]; secondLabels?: GroupingLabels; error: RegExp }> = [
+const conflicts: Array<{
+  name: string;
+  first: MetricFamily[];
+  second: MetricFamily[];
+  secondLabels?: GroupingLabels;
+  error: RegExp;
+}> = [
   {
     name: 'type differs from another group',
     first: [fam('x', 'gauge', [[{}, 1]])],
     second: [fam('x', 'counter', [[{}, 1]])],
-    error: /^collected metric "x" \{ label:<name:"instance" value:"" > label:<name:"job" value:"b" > counter:<value:1 > \} is not a GAUGE$/,
+    error:
+      /^collected metric "x" \{ label:<name:"instance" value:"" > label:<name:"job" value:"b" > counter:<value:1 > \} is not a GAUGE$/,
   },
   {
     name: 'series duplicates one in another group',
@@ -64,7 +79,13 @@ const conflicts: Array<{ name: string; first: MetricFamily[]; second: MetricFami
   },
   {
     name: 'suffix collides with a summary elsewhere',
-    first: [{ name: 's', type: 'summary', metrics: [{ labels: [], summary: { sampleCount: 1, sampleSum: 1, quantiles: [] } }] }],
+    first: [
+      {
+        name: 's',
+        type: 'summary',
+        metrics: [{ labels: [], summary: { sampleCount: 1, sampleSum: 1, quantiles: [] } }],
+      },
+    ],
     second: [fam('s_count', 'untyped', [[{}, 1]])],
     error: /^collected metric named "s_count" collides with previously collected summary named "s"$/,
   },
@@ -88,10 +109,16 @@ for (const c of conflicts) {
 
 test('consistency: the same series twice in one push', async () => {
   const s = new MemoryStore();
-  const r = await write(s, { job: 'd' }, [fam('m', 'untyped', [[{ a: '1' }, 1], [{ a: '1' }, 2]])]);
+  const r = await write(s, { job: 'd' }, [
+    fam('m', 'untyped', [
+      [{ a: '1' }, 1],
+      [{ a: '1' }, 2],
+    ]),
+  ]);
   assert.deepEqual(r, {
     ok: false,
-    error: 'collected metric "m" { label:<name:"a" value:"1" > label:<name:"instance" value:"" > label:<name:"job" value:"d" > untyped:<value:2 > } was collected before with the same name and label values',
+    error:
+      'collected metric "m" { label:<name:"a" value:"1" > label:<name:"instance" value:"" > label:<name:"job" value:"d" > untyped:<value:2 > } was collected before with the same name and label values',
   });
   // A failed push to a new group leaves the group with only its push times.
   assert.deepEqual(names(s, { job: 'd' }), ['push_failure_time_seconds', 'push_time_seconds']);
@@ -100,9 +127,17 @@ test('consistency: the same series twice in one push', async () => {
 test('consistency: several errors are listed as client_golang lists them', async () => {
   const s = new MemoryStore();
   await write(s, { job: 'a' }, [fam('x', 'gauge', [[{}, 1]])]);
-  const r = await write(s, { job: 'b' }, [fam('x', 'counter', [[{ i: '1' }, 1], [{ i: '2' }, 2]])]);
+  const r = await write(s, { job: 'b' }, [
+    fam('x', 'counter', [
+      [{ i: '1' }, 1],
+      [{ i: '2' }, 2],
+    ]),
+  ]);
   assert.equal(r.ok, false);
-  assert.match((r as { error: string }).error, /^2 error\(s\) occurred:\n\* collected metric "x" .* is not a GAUGE\n\* collected metric "x" .* is not a GAUGE$/);
+  assert.match(
+    (r as { error: string }).error,
+    /^2 error\(s\) occurred:\n\* collected metric "x" .* is not a GAUGE\n\* collected metric "x" .* is not a GAUGE$/,
+  );
 });
 
 test('consistency: a family of the gateway itself with another type is refused', async () => {
@@ -115,19 +150,29 @@ test('consistency: a family of the gateway itself with another type is refused',
     ok: false,
     error: 'gathered metric family process_cpu_seconds_total has type GAUGE but should have COUNTER',
   });
-  assert.deepEqual(await write(s, { job: 'a' }, [fam('process_cpu_seconds_total', 'counter', [[{}, 1]], 'other help')]), { ok: true });
+  assert.deepEqual(
+    await write(s, { job: 'a' }, [fam('process_cpu_seconds_total', 'counter', [[{}, 1]], 'other help')]),
+    { ok: true },
+  );
   // A family without series at start-up has no forced HELP: a different one is refused first.
   assert.deepEqual(await write(s, { job: 'a' }, [fam('pushgateway_http_requests_total', 'gauge', [[{}, 1]])]), {
     ok: false,
     error: 'gathered metric family pushgateway_http_requests_total has help "" but should have "Total."',
   });
-  assert.deepEqual(await write(s, { job: 'a' }, [fam('pushgateway_http_requests_total', 'counter', [[{}, 1]], 'Total.')], false), { ok: true });
+  assert.deepEqual(
+    await write(s, { job: 'a' }, [fam('pushgateway_http_requests_total', 'counter', [[{}, 1]], 'Total.')], false),
+    { ok: true },
+  );
 });
 
 const labelCases: Array<[string, MetricFamily, string]> = [
   ['reserved label name', fam('m', 'untyped', [[{ __x: 'x' }, 1]]), 'has a label with an invalid name: __x'],
   ['invalid label name', fam('m', 'untyped', [[{ 'bad-name': 'x' }, 1]]), 'has a label with an invalid name: bad-name'],
-  ['invalid UTF-8 value', fam('m', 'untyped', [[{ a: '\udcff\udcfe' }, 1]]), 'has a label named "a" whose value is not utf8: "\\xff\\xfe"'],
+  [
+    'invalid UTF-8 value',
+    fam('m', 'untyped', [[{ a: '\udcff\udcfe' }, 1]]),
+    'has a label named "a" whose value is not utf8: "\\xff\\xfe"',
+  ],
 ];
 for (const [name, mf, message] of labelCases) {
   test(`consistency: ${name}`, async () => {
@@ -147,7 +192,10 @@ test('timestamps are refused even without the consistency check', async () => {
   const s = new MemoryStore();
   const mf = fam('x', 'gauge', [[{}, 1]]);
   mf.metrics[0].timestampMs = 5;
-  assert.deepEqual(await write(s, { job: 'a' }, [mf], true, false), { ok: false, error: 'pushed metrics must not have timestamps' });
+  assert.deepEqual(await write(s, { job: 'a' }, [mf], true, false), {
+    ok: false,
+    error: 'pushed metrics must not have timestamps',
+  });
 });
 
 test('disabled check stores conflicting types', async () => {
@@ -177,23 +225,47 @@ test('delete and wipe remove groups and announce the change', async () => {
 test('consistency: a series already stored by a group of another shape is refused', async () => {
   const s = new MemoryStore();
   // {job=a} stores a series that carries instance="x" itself; {job=a, instance=x} may not push it again.
-  assert.deepEqual(await write(s, { job: 'a' }, [fam('m', 'gauge', [[{ instance: 'x' }, 1], [{ instance: 'y' }, 2]])]), { ok: true });
+  assert.deepEqual(
+    await write(s, { job: 'a' }, [
+      fam('m', 'gauge', [
+        [{ instance: 'x' }, 1],
+        [{ instance: 'y' }, 2],
+      ]),
+    ]),
+    { ok: true },
+  );
   const r = await write(s, { job: 'a', instance: 'x' }, [fam('m', 'gauge', [[{}, 3]])]);
   assert.equal(r.ok, false);
   assert.match((r as { error: string }).error, /was collected before with the same name and label values/);
   // Another series of that group is fine, and so is the same series under another family name.
-  assert.deepEqual(await write(s, { job: 'a', instance: 'x' }, [fam('m', 'gauge', [[{ other: '1' }, 3]]), fam('n', 'gauge', [[{}, 3]])]), { ok: true });
+  assert.deepEqual(
+    await write(s, { job: 'a', instance: 'x' }, [
+      fam('m', 'gauge', [[{ other: '1' }, 3]]),
+      fam('n', 'gauge', [[{}, 3]]),
+    ]),
+    { ok: true },
+  );
   // The other way round: {job=a} may not push the series {job=a, instance=x} now holds.
   const back = await write(s, { job: 'a' }, [fam('m', 'gauge', [[{ instance: 'x', other: '1' }, 4]])]);
   assert.equal(back.ok, false);
   // Once that group is gone, the series is free.
   await s.delete({ job: 'a', instance: 'x' });
-  assert.deepEqual(await write(s, { job: 'a' }, [fam('m', 'gauge', [[{ instance: 'x', other: '1' }, 4]])]), { ok: true });
+  assert.deepEqual(await write(s, { job: 'a' }, [fam('m', 'gauge', [[{ instance: 'x', other: '1' }, 4]])]), {
+    ok: true,
+  });
 });
 
 test('families are kept packed, and read back as pushed', async () => {
   const s = new MemoryStore();
-  const pushed = fam('p', 'gauge', [[{ z: '2' }, 2], [{ z: '1' }, 1]], 'help');
+  const pushed = fam(
+    'p',
+    'gauge',
+    [
+      [{ z: '2' }, 2],
+      [{ z: '1' }, 1],
+    ],
+    'help',
+  );
   assert.deepEqual(await write(s, { job: 'k' }, [structuredClone(pushed)]), { ok: true });
   const sf = [...s.groups()][0].families.get('p')!;
   assert.equal(sf.lines(), 'p{instance="",job="k",z="1"} 1\np{instance="",job="k",z="2"} 2\n');

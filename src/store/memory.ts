@@ -46,7 +46,11 @@ export class MemoryStore implements MetricStore {
     private readonly reservedFamilies: ReadonlyMap<string, ReservedFamily> = new Map(),
     options: ConsistencyOptions = {},
   ) {
-    this.index = new ConsistencyIndex((id, name, m) => this.holds(id, name, m), options, new Set([PUSH_TIME, PUSH_FAILURE_TIME]));
+    this.index = new ConsistencyIndex(
+      (id, name, m) => this.holds(id, name, m),
+      options,
+      new Set([PUSH_TIME, PUSH_FAILURE_TIME]),
+    );
   }
 
   get groupCount(): number {
@@ -104,7 +108,13 @@ export class MemoryStore implements MetricStore {
     const { families } = req;
     return this.inOrder(groupId(req.labels), Array.isArray(families), async () => {
       const resolved = Array.isArray(families) ? families : await families;
-      return this.apply({ labels: req.labels, families: resolved, replace: req.replace, check: req.check, timestampMs: req.timestampMs ?? nowMs() });
+      return this.apply({
+        labels: req.labels,
+        families: resolved,
+        replace: req.replace,
+        check: req.check,
+        timestampMs: req.timestampMs ?? nowMs(),
+      });
     });
   }
 
@@ -165,7 +175,8 @@ export class MemoryStore implements MetricStore {
       if (existing !== undefined && !req.replace) for (const sf of existing.pushedFamilies()) kept.add(sf.name);
       const errors = this.index.check(id, checked, kept, (n) => this.reservedFamilies.get(n));
       if (errors.length === 1) return fail(errors[0]);
-      if (errors.length > 1) return fail(`${errors.length} error(s) occurred:` + errors.map((e) => `\n* ${e}`).join(''));
+      if (errors.length > 1)
+        return fail(`${errors.length} error(s) occurred:` + errors.map((e) => `\n* ${e}`).join(''));
     }
     const group = existing ?? this.createGroup(id, req.labels, req.timestampMs);
     const changed = new Set<string>([PUSH_TIME]);

@@ -113,7 +113,8 @@ export interface PackedRecord {
 }
 
 /** A family as persisted (parsed, or packed), with the time of the write that put it in its group. */
-export type FamilyRecord = { family: MetricFamily; timestampMs: number } | { packed: PackedRecord; timestampMs: number };
+export type FamilyRecord =
+  { family: MetricFamily; timestampMs: number } | { packed: PackedRecord; timestampMs: number };
 
 /** A group as persisted: its grouping labels and its families with their write times. */
 export interface GroupRecord {

@@ -47,13 +47,15 @@ export async function testGateway(flags: string[] = []): Promise<TestGateway> {
   const { config } = outcome;
   if (config.persistenceFile !== '') throw new Error('persistence is tested on real processes, not in-process');
   const startMs = Date.now();
-  let store: MemoryStore | undefined;
+  // The self-metrics count the store, which needs the self-metrics' names first.
+  const counted: { store?: MemoryStore } = {};
   const self = createSelfMetrics(TEST_BUILD, {
-    groups: () => store?.groupCount ?? 0,
-    series: () => store?.seriesCount ?? 0,
+    groups: () => counted.store?.groupCount ?? 0,
+    series: () => counted.store?.seriesCount ?? 0,
   });
   const reserved = await reservedFamilies(self);
-  store = new MemoryStore(reserved, { utf8Names: config.utf8Names });
+  const store = new MemoryStore(reserved, { utf8Names: config.utf8Names });
+  counted.store = store;
   let quits = 0;
   const gateway = createGateway({
     config,

@@ -9,8 +9,8 @@ import type { GroupSummary, GroupsPage, PageQuery } from './types.js';
 const PUSH_TIME = 'push_time_seconds';
 const PUSH_FAILURE_TIME = 'push_failure_time_seconds';
 
-export const DEFAULT_LIMIT = 50;
-export const MAX_LIMIT = 1000;
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 1000;
 
 interface Entry {
   group: Group;
@@ -32,7 +32,13 @@ function makeEntry(g: Group): Entry {
     pairs += `\n${k}=${v}`;
   }
   for (const name of g.families.keys()) if (name !== PUSH_TIME && name !== PUSH_FAILURE_TIME) words += name + '\n';
-  return { group: g, sortKey: (g.labels.job ?? '') + '\x00' + g.id, words: words.toLowerCase(), pairs: pairs.toLowerCase(), success: g.lastPushSuccess };
+  return {
+    group: g,
+    sortKey: (g.labels.job ?? '') + '\x00' + g.id,
+    words: words.toLowerCase(),
+    pairs: pairs.toLowerCase(),
+    success: g.lastPushSuccess,
+  };
 }
 
 /**
@@ -44,12 +50,12 @@ function b64(s: string): string {
 }
 
 /** The URL-safe id of a group (see GroupSummary.id). */
-export function groupKey(id: string): string {
+function groupKey(id: string): string {
   return b64(id);
 }
 
 /** The group's push path, every value @base64; an empty value as '=' so the segment stays. */
-export function groupPath(labels: Readonly<Record<string, string>>): string {
+function groupPath(labels: Readonly<Record<string, string>>): string {
   let p = `/metrics/job@base64/${b64(labels.job ?? '') || '='}`;
   for (const [k, v] of Object.entries(labels)) if (k !== 'job') p += `/${k}@base64/${b64(v) || '='}`;
   return p;
@@ -85,7 +91,11 @@ function summarize(g: Group): GroupSummary {
  * grouping label whose name is `name` and whose value starts with `value`.
  */
 export function filterTerms(filter: string): string[] {
-  return filter.toLowerCase().replace(/"/g, '').split(/\s+/).filter((t) => t !== '');
+  return filter
+    .toLowerCase()
+    .replace(/"/g, '')
+    .split(/\s+/)
+    .filter((t) => t !== '');
 }
 
 export class GroupIndex {
@@ -149,7 +159,8 @@ export class GroupIndex {
     let matched = 0;
     for (const e of this.entries) {
       if (q.failedOnly && e.success) continue;
-      if (terms.length > 0 && !terms.every((t) => (t.includes('=') ? e.pairs.includes('\n' + t) : e.words.includes(t)))) continue;
+      if (terms.length > 0 && !terms.every((t) => (t.includes('=') ? e.pairs.includes('\n' + t) : e.words.includes(t))))
+        continue;
       if (matched >= offset && matched < offset + limit) groups.push((e.summary ??= summarize(e.group)));
       matched++;
     }

@@ -3,13 +3,16 @@
 import type { BuildInfo } from '../selfmetrics.js';
 import type { PageData } from './types.js';
 
-export function esc(s: string): string {
+function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** JSON safe inside <script>: no `<` (so no `</script>` or `<!--`), no line separators. */
-export function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 export interface Chrome {
@@ -98,7 +101,7 @@ function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export function formatUptime(ms: number): string {
+function formatUptime(ms: number): string {
   let s = Math.max(0, Math.floor(ms / 1000));
   const d = Math.floor(s / 86400);
   s -= d * 86400;
@@ -106,7 +109,9 @@ export function formatUptime(ms: number): string {
   s -= h * 3600;
   const m = Math.floor(s / 60);
   s -= m * 60;
-  return (d > 0 ? `${d}d ` : '') + (d > 0 || h > 0 ? `${h}h ` : '') + (d > 0 || h > 0 || m > 0 ? `${m}m ` : '') + `${s}s`;
+  return (
+    (d > 0 ? `${d}d ` : '') + (d > 0 || h > 0 ? `${h}h ` : '') + (d > 0 || h > 0 || m > 0 ? `${m}m ` : '') + `${s}s`
+  );
 }
 
 function kv(rows: Array<[string, string]>): string {
@@ -121,7 +126,9 @@ export function statusPageHtml(c: Chrome, s: StatusInfo): string {
     ['Series', String(s.series)],
     ['Node.js', process.version],
   ];
-  const build = Object.entries(s.build).map(([k, v]) => [k, String(v)] as [string, string]).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const build = Object.entries(s.build)
+    .map(([k, v]) => [k, String(v)] as [string, string])
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1));
   const flags = Object.entries(s.flags).sort((a, b) => (a[0] < b[0] ? -1 : 1));
   return `${head(c, 'Pushgateway status', false)}<body>
 ${nav(c, 'status')}<main id="status">

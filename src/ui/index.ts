@@ -45,7 +45,8 @@ interface Asset {
 
 const HTML = 'text/html; charset=utf-8';
 // Defence in depth for a page showing pushed strings next to delete buttons: nothing but our own files.
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /** The path prefix of links as the browser sees the gateway: the external URL's path, else the route prefix. */
 export function linkBase(config: Pick<Config, 'externalUrl' | 'routePrefix'>): string {
@@ -100,11 +101,20 @@ export function createUi(deps: UiDeps): Ui {
   const getScript = () => (script ??= loadClientScript());
   const assetVersion = () => {
     const s = getScript();
-    return createHash('sha256').update(style.etag).update(s instanceof Error ? '' : s.etag).digest('base64url').slice(0, 10);
+    return createHash('sha256')
+      .update(style.etag)
+      .update(s instanceof Error ? '' : s.etag)
+      .digest('base64url')
+      .slice(0, 10);
   };
   let chrome: Chrome | undefined;
   const getChrome = (): Chrome =>
-    (chrome ??= { base, version: build.version, telemetryPath: config.telemetryPath, assetQuery: `?v=${assetVersion()}` });
+    (chrome ??= {
+      base,
+      version: build.version,
+      telemetryPath: config.telemetryPath,
+      assetQuery: `?v=${assetVersion()}`,
+    });
 
   const page: UiHandler = (req, res) => {
     const t0 = performance.now();
@@ -136,7 +146,11 @@ export function createUi(deps: UiDeps): Ui {
     let a: Asset | Error | undefined;
     if (name === 'app.js') a = getScript();
     else if (name === 'style.css') a = style;
-    if (a === undefined) return send(res, 404, '404 page not found\n', { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+    if (a === undefined)
+      return send(res, 404, '404 page not found\n', {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'X-Content-Type-Options': 'nosniff',
+      });
     if (a instanceof Error) return send(res, 500, a.message + '\n', { 'Content-Type': 'text/plain; charset=utf-8' });
     const versioned = query(req).get('v') === assetVersion();
     const headers: Record<string, string> = {
@@ -169,7 +183,11 @@ export function createUi(deps: UiDeps): Ui {
     }
     const t0 = performance.now();
     const body = JSON.stringify({ status: 'success', data: index.page(parseQuery(params)) });
-    return send(res, 200, body, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Server-Timing': `groups;dur=${(performance.now() - t0).toFixed(1)}` });
+    return send(res, 200, body, {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-store',
+      'Server-Timing': `groups;dur=${(performance.now() - t0).toFixed(1)}`,
+    });
   };
 
   return { page, status, asset, groups, close: () => index.close() };

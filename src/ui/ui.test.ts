@@ -17,7 +17,12 @@ import type { GroupsPage, PageData } from './types.js';
 const BUILD = { version: '9.9.9', revision: 'r', branch: 'b', buildUser: 'u', buildDate: 'd', goVersion: 'node' };
 
 function gauge(name: string, value: number, labels: Record<string, string> = {}): MetricFamily {
-  return { name, type: 'gauge', help: `help of ${name}`, metrics: [{ labels: Object.entries(labels).map(([n, v]) => ({ name: n, value: v })), value }] };
+  return {
+    name,
+    type: 'gauge',
+    help: `help of ${name}`,
+    metrics: [{ labels: Object.entries(labels).map(([n, v]) => ({ name: n, value: v })), value }],
+  };
 }
 
 let clock = 1_700_000_000_000;
@@ -32,13 +37,19 @@ function config(args: string[] = []): Config {
   return (o as { config: Config }).config;
 }
 
-const q = (over: Partial<ReturnType<typeof parseQuery>> = {}) => ({ filter: '', failedOnly: false, offset: 0, limit: 50, ...over });
+const q = (over: Partial<ReturnType<typeof parseQuery>> = {}) => ({
+  filter: '',
+  failedOnly: false,
+  offset: 0,
+  limit: 50,
+  ...over,
+});
 
 test('groups are ordered by job, then grouping key; filter words must all match', async () => {
   const store = new MemoryStore();
-  put(store, { job: 'zeta', instance: 'a' }, [gauge('disk_free_bytes', 1)]);
-  put(store, { job: 'alpha', instance: 'b' }, [gauge('cpu_seconds', 1)]);
-  put(store, { job: 'alpha', instance: 'a', path: '/var/TMP' }, [gauge('cpu_seconds', 2)]);
+  await put(store, { job: 'zeta', instance: 'a' }, [gauge('disk_free_bytes', 1)]);
+  await put(store, { job: 'alpha', instance: 'b' }, [gauge('cpu_seconds', 1)]);
+  await put(store, { job: 'alpha', instance: 'a', path: '/var/TMP' }, [gauge('cpu_seconds', 2)]);
   const index = new GroupIndex(store);
   const labels = (p: GroupsPage) => p.groups.map((g) => g.labels);
   assert.deepEqual(labels(index.page(q())), [
@@ -57,7 +68,17 @@ test('groups are ordered by job, then grouping key; filter words must all match'
 
 test('summaries: push times, failure, families without the push-time families', async () => {
   const store = new MemoryStore();
-  put(store, { job: 'j' }, [gauge('a', 1), { name: 'b', type: 'counter', metrics: [{ labels: [{ name: 'x', value: '1' }], value: 1 }, { labels: [{ name: 'x', value: '2' }], value: 2 }] }]);
+  await put(store, { job: 'j' }, [
+    gauge('a', 1),
+    {
+      name: 'b',
+      type: 'counter',
+      metrics: [
+        { labels: [{ name: 'x', value: '1' }], value: 1 },
+        { labels: [{ name: 'x', value: '2' }], value: 2 },
+      ],
+    },
+  ]);
   const index = new GroupIndex(store);
   const [g] = index.page(q()).groups;
   assert.equal(g.lastPushMs, clock);
@@ -69,7 +90,13 @@ test('summaries: push times, failure, families without the push-time families', 
   ]);
   assert.equal(g.series, 3);
   // A push with timestamps fails: the group is marked, its families stay.
-  const failed = await store.write({ labels: { job: 'j' }, families: [{ ...gauge('a', 1), metrics: [{ labels: [], value: 1, timestampMs: 5 }] }], replace: true, check: true, timestampMs: clock + 500 });
+  const failed = await store.write({
+    labels: { job: 'j' },
+    families: [{ ...gauge('a', 1), metrics: [{ labels: [], value: 1, timestampMs: 5 }] }],
+    replace: true,
+    check: true,
+    timestampMs: clock + 500,
+  });
   assert.equal(failed.ok, false);
   const p = index.page(q());
   assert.equal(p.failed, 1);
@@ -77,27 +104,31 @@ test('summaries: push times, failure, families without the push-time families', 
   assert.equal(p.groups[0].lastFailureMs, clock + 500);
   assert.equal(p.groups[0].series, 3);
   assert.equal(index.page(q({ failedOnly: true })).matched, 1);
-  put(store, { job: 'j' }, [gauge('a', 1)]);
+  await put(store, { job: 'j' }, [gauge('a', 1)]);
   assert.equal(index.page(q({ failedOnly: true })).matched, 0);
   index.close();
 });
 
 test('paging, past-the-end offsets, and updates after push, delete and wipe', async () => {
   const store = new MemoryStore();
-  for (let i = 0; i < 25; i++) put(store, { job: 'j', instance: `i${String(i).padStart(2, '0')}` }, [gauge('m', i)]);
+  for (let i = 0; i < 25; i++)
+    await put(store, { job: 'j', instance: `i${String(i).padStart(2, '0')}` }, [gauge('m', i)]);
   const index = new GroupIndex(store);
   const p = index.page(q({ offset: 10, limit: 10 }));
   assert.equal(p.total, 25);
   assert.equal(p.matched, 25);
-  assert.deepEqual(p.groups.map((g) => g.labels.instance), ['i10', 'i11', 'i12', 'i13', 'i14', 'i15', 'i16', 'i17', 'i18', 'i19']);
+  assert.deepEqual(
+    p.groups.map((g) => g.labels.instance),
+    ['i10', 'i11', 'i12', 'i13', 'i14', 'i15', 'i16', 'i17', 'i18', 'i19'],
+  );
   // Past the end: the last page.
   const last = index.page(q({ offset: 1000, limit: 10 }));
   assert.equal(last.offset, 20);
   assert.equal(last.groups.length, 5);
   // Changes show up.
-  put(store, { job: 'a' }, [gauge('new_metric', 1)]);
+  await put(store, { job: 'a' }, [gauge('new_metric', 1)]);
   assert.equal(index.page(q()).groups[0].labels.job, 'a');
-  put(store, { job: 'a' }, [gauge('renamed_metric', 1)]);
+  await put(store, { job: 'a' }, [gauge('renamed_metric', 1)]);
   assert.equal(index.page(q({ filter: 'new_metric' })).matched, 0);
   assert.equal(index.page(q({ filter: 'renamed_metric' })).matched, 1);
   await store.delete({ job: 'a' });
@@ -127,8 +158,18 @@ test('ids and delete paths carry any value: slashes, empty, not UTF-8', async ()
 
 test('query parameters: defaults, bounds, bad numbers', async () => {
   assert.deepEqual(parseQuery(new URLSearchParams('')), { filter: '', failedOnly: false, offset: 0, limit: 50 });
-  assert.deepEqual(parseQuery(new URLSearchParams('filter=a+b&failed=1&offset=20&limit=5000')), { filter: 'a b', failedOnly: true, offset: 20, limit: 1000 });
-  assert.deepEqual(parseQuery(new URLSearchParams('offset=-3&limit=x&failed=no')), { filter: '', failedOnly: false, offset: 0, limit: 50 });
+  assert.deepEqual(parseQuery(new URLSearchParams('filter=a+b&failed=1&offset=20&limit=5000')), {
+    filter: 'a b',
+    failedOnly: true,
+    offset: 20,
+    limit: 1000,
+  });
+  assert.deepEqual(parseQuery(new URLSearchParams('offset=-3&limit=x&failed=no')), {
+    filter: '',
+    failedOnly: false,
+    offset: 0,
+    limit: 50,
+  });
   assert.equal(parseQuery(new URLSearchParams('limit=0')).limit, 1);
 });
 
@@ -194,15 +235,21 @@ function pageData(html: string): PageData {
 test('the page: reference headers, embedded first page (script-safe), prefixed links', async () => {
   const store = new MemoryStore();
   const evil = '</script><script>alert(1)</script>\u2028';
-  put(store, { job: 'j', note: evil }, [gauge('a', 1)]);
-  put(store, { job: 'k' }, [gauge('b', 1)]);
-  const ui = createUi({ store, config: config(['--web.route-prefix=/pfx', '--web.enable-admin-api']), build: BUILD, startMs: clock });
+  await put(store, { job: 'j', note: evil }, [gauge('a', 1)]);
+  await put(store, { job: 'k' }, [gauge('b', 1)]);
+  const ui = createUi({
+    store,
+    config: config(['--web.route-prefix=/pfx', '--web.enable-admin-api']),
+    build: BUILD,
+    startMs: clock,
+  });
   const base = await serve(ui, '/pfx');
   const r = await get(base + '/pfx/?filter=j&limit=10');
   assert.equal(r.status, 200);
   assert.equal(r.headers['content-type'], 'text/html; charset=utf-8');
   // Headers the conformance suite compares with the reference's page: none but Content-Type.
-  for (const h of ['cache-control', 'x-content-type-options', 'content-encoding', 'location', 'allow']) assert.equal(r.headers[h], undefined, h);
+  for (const h of ['cache-control', 'x-content-type-options', 'content-encoding', 'location', 'allow'])
+    assert.equal(r.headers[h], undefined, h);
   assert.match(String(r.headers['content-security-policy']), /script-src 'self'/);
   const html = r.body.toString();
   assert.ok(!html.includes('</script><script>'), 'a label value cannot close the script element');
@@ -222,7 +269,7 @@ test('the page: reference headers, embedded first page (script-safe), prefixed l
 
 test('the groups API: a page, one group as /api/v1/metrics shows it, 404 for an unknown group', async () => {
   const store = new MemoryStore();
-  put(store, { job: 'j', path: '/a b/ü' }, [gauge('a', 1.5, { x: 'y' })]);
+  await put(store, { job: 'j', path: '/a b/ü' }, [gauge('a', 1.5, { x: 'y' })]);
   const ui = createUi({ store, config: config(), build: BUILD, startMs: clock });
   const base = await serve(ui);
   const list = await get(base + '/api/v1/groups?filter=ü');
@@ -270,8 +317,13 @@ test('static files: script and style, gzip, validators, versioned caching, 404',
 
 test('the status page: build, flags, start time, counts; escaped', async () => {
   const store = new MemoryStore();
-  put(store, { job: 'j' }, [gauge('a', 1)]);
-  const ui = createUi({ store, config: config(['--web.external-url=http://h/<x>']), build: { ...BUILD, branch: '<b>&' }, startMs: Date.UTC(2026, 0, 2, 3, 4, 5) });
+  await put(store, { job: 'j' }, [gauge('a', 1)]);
+  const ui = createUi({
+    store,
+    config: config(['--web.external-url=http://h/<x>']),
+    build: { ...BUILD, branch: '<b>&' },
+    startMs: Date.UTC(2026, 0, 2, 3, 4, 5),
+  });
   const base = await serve(ui);
   const r = await get(base + '/status');
   assert.equal(r.status, 200);

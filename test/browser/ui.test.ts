@@ -21,7 +21,15 @@ import { startServer, type RunningServer } from '../support/servers.js';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const UPDATE_SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1';
 const DOCS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs');
-const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const LAUNCH_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let browser: Browser;
 let gw: RunningServer;
@@ -43,7 +51,11 @@ before(async () => {
   // The gateway most tests share, in this order: list, filter, expand, failure, JSON, delete, wipe, status.
   gw = await start(['--web.enable-admin-api']);
   const script = await send(gw.url + '/static/app.js', 'GET');
-  assert.equal(script.status, 200, 'GET /static/app.js: the UI routes (createUi in src/ui/index.ts) must be wired in src/http/server.ts');
+  assert.equal(
+    script.status,
+    200,
+    'GET /static/app.js: the UI routes (createUi in src/ui/index.ts) must be wired in src/http/server.ts',
+  );
   await pushFixture(gw.url);
 });
 after(async () => {
@@ -84,7 +96,11 @@ async function pushFixture(base: string): Promise<void> {
       '# TYPE batch_last_success_timestamp_seconds gauge\nbatch_last_success_timestamp_seconds 1.7e9\n' +
       '# TYPE batch_duration_seconds summary\nbatch_duration_seconds{quantile="0.5"} 3.2\nbatch_duration_seconds{quantile="0.9"} 7.5\nbatch_duration_seconds_sum 310\nbatch_duration_seconds_count 64\n',
   );
-  await push(base, '/metrics/job/batch/instance/node-2', '# TYPE batch_records_processed_total counter\nbatch_records_processed_total{stage="load"} 7\n');
+  await push(
+    base,
+    '/metrics/job/batch/instance/node-2',
+    '# TYPE batch_records_processed_total counter\nbatch_records_processed_total{stage="load"} 7\n',
+  );
   await push(
     base,
     '/metrics/job/etl/instance/db-7',
@@ -93,10 +109,20 @@ async function pushFixture(base: string): Promise<void> {
       'etl_request_duration_seconds_sum 2.5\netl_request_duration_seconds_count 10\n',
   );
   // A value with a slash, a space and a non-ASCII letter: only @base64 can address it.
-  await push(base, `/metrics/job/backup/path@base64/${b64(WEIRD_PATH)}`, '# TYPE backup_size_bytes gauge\nbackup_size_bytes 123456\n');
+  await push(
+    base,
+    `/metrics/job/backup/path@base64/${b64(WEIRD_PATH)}`,
+    '# TYPE backup_size_bytes gauge\nbackup_size_bytes 123456\n',
+  );
   // A good push, then one inconsistent with the batch groups (counter pushed as gauge): a failure.
   await push(base, '/metrics/job/flaky/instance/w1', '# TYPE flaky_up gauge\nflaky_up 1\n');
-  await push(base, '/metrics/job/flaky/instance/w1', '# TYPE batch_records_processed_total gauge\nbatch_records_processed_total 1\n', 'POST', 400);
+  await push(
+    base,
+    '/metrics/job/flaky/instance/w1',
+    '# TYPE batch_records_processed_total gauge\nbatch_records_processed_total 1\n',
+    'POST',
+    400,
+  );
 }
 
 interface Watched {
@@ -113,7 +139,8 @@ async function open(url: string, script = true): Promise<Watched> {
   // Our pages declare no favicon; the browser asks for one only on other documents (plain text).
   const favicon = (url: string) => new URL(url).pathname === '/favicon.ico';
   page.on('console', (m) => {
-    if (m.type() === 'error' && !favicon(m.location().url || 'http://x/')) problems.push(`console: ${m.text()} (${m.location().url})`);
+    if (m.type() === 'error' && !favicon(m.location().url || 'http://x/'))
+      problems.push(`console: ${m.text()} (${m.location().url})`);
   });
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
   page.on('response', (r) => {
@@ -137,7 +164,9 @@ const groupWith = (page: Page, text: string) => page.locator('article.group', { 
 async function setFilter(page: Page, text: string, expectGroups: number): Promise<void> {
   await page.fill('#filter', text);
   await page.waitForFunction(
-    ([f, n]) => new URLSearchParams(location.search).get('filter') === (f === '' ? null : f) && document.querySelectorAll('article.group').length === n,
+    ([f, n]) =>
+      new URLSearchParams(location.search).get('filter') === (f === '' ? null : f) &&
+      document.querySelectorAll('article.group').length === n,
     [text, expectGroups] as const,
     { timeout: 10_000 },
   );
@@ -206,15 +235,27 @@ test('a group expands to its families, a family to its series', async () => {
   await g.locator('details.family[data-family="batch_records_processed_total"] table').waitFor({ state: 'attached' });
   assert.equal(await g.locator('button.toggle').getAttribute('aria-expanded'), 'true');
   const names = await g.locator('details.family').evaluateAll((ds) => ds.map((d) => (d as HTMLElement).dataset.family));
-  assert.deepEqual(names, ['batch_duration_seconds', 'batch_last_success_timestamp_seconds', 'batch_records_processed_total', 'push_failure_time_seconds', 'push_time_seconds']);
+  assert.deepEqual(names, [
+    'batch_duration_seconds',
+    'batch_last_success_timestamp_seconds',
+    'batch_records_processed_total',
+    'push_failure_time_seconds',
+    'push_time_seconds',
+  ]);
   const counter = g.locator('details.family[data-family="batch_records_processed_total"]');
   assert.match(await counter.locator('summary').innerText(), /COUNTER\s*2 series\s*Records processed\./);
   await counter.locator('summary').click();
   const rows = await counter.locator('tbody tr').allInnerTexts();
-  assert.deepEqual(rows.map((r) => r.replace(/\s+/g, ' ').trim()), ['stage="extract" 1200', 'stage="load" 42']);
+  assert.deepEqual(
+    rows.map((r) => r.replace(/\s+/g, ' ').trim()),
+    ['stage="extract" 1200', 'stage="load" 42'],
+  );
   const summary = g.locator('details.family[data-family="batch_duration_seconds"]');
   await summary.locator('summary').click();
-  assert.match(await summary.locator('td.v').innerText(), /count 64\s+sum 310\s+quantile 0\.5: 3\.2\s+quantile 0\.9: 7\.5/);
+  assert.match(
+    await summary.locator('td.v').innerText(),
+    /count 64\s+sum 310\s+quantile 0\.5: 3\.2\s+quantile 0\.9: 7\.5/,
+  );
   // Histogram buckets.
   const etl = groupWith(page, 'job="etl"');
   await etl.locator('button.toggle').click();
@@ -247,7 +288,9 @@ test('a failed push is highlighted, and "failed only" shows just those groups', 
   assert.equal(await groupWith(page, 'job="etl"').locator('.badge.ok').innerText(), 'OK');
   assert.equal(await page.locator('article.group.failed').count(), 1);
   await page.check('#failed-only');
-  await page.waitForFunction(() => document.querySelectorAll('article.group').length === 1 && location.search.includes('failed=1'));
+  await page.waitForFunction(
+    () => document.querySelectorAll('article.group').length === 1 && location.search.includes('failed=1'),
+  );
   assert.equal(await groupWith(page, 'job="flaky"').count(), 1);
   await page.uncheck('#failed-only');
   await waitGroups(page, 5);
@@ -261,8 +304,13 @@ test('each group links to its JSON, as /api/v1/metrics shows it', async () => {
   const r = await send(gw.url + href, 'GET');
   assert.equal(r.status, 200);
   const one = JSON.parse(r.body) as { data: Record<string, unknown> };
-  const all = JSON.parse((await send(gw.url + '/api/v1/metrics', 'GET')).body) as { data: Array<{ labels: Record<string, string> }> };
-  assert.deepEqual(one.data, all.data.find((g) => g.labels.job === 'etl'));
+  const all = JSON.parse((await send(gw.url + '/api/v1/metrics', 'GET')).body) as {
+    data: Array<{ labels: Record<string, string> }>;
+  };
+  assert.deepEqual(
+    one.data,
+    all.data.find((g) => g.labels.job === 'etl'),
+  );
   await close(w);
 });
 
@@ -270,7 +318,9 @@ test('deleting a group asks first, then removes it from the page and from /metri
   const w = await open(gw.url + '/');
   const { page } = w;
   const label = `path=${JSON.stringify(WEIRD_PATH)}`;
-  assert.ok((await metricsText(gw.url)).includes('backup_size_bytes{instance="",job="backup",path="/var/tmp/ü x"} 123456'));
+  assert.ok(
+    (await metricsText(gw.url)).includes('backup_size_bytes{instance="",job="backup",path="/var/tmp/ü x"} 123456'),
+  );
   const g = groupWith(page, label);
   // Cancel keeps the group.
   await g.locator('button[data-action="delete"]').click();
@@ -322,8 +372,13 @@ test('a group whose value is not UTF-8 (stored with the check off) can be delete
     assert.equal(resp.status(), 202);
     assert.equal(new URL(resp.url()).pathname, `/metrics/job@base64/${b64('poison')}/x@base64/__4`);
     await waitGroups(page, 1);
-    const api = JSON.parse((await send(unchecked.url + '/api/v1/metrics', 'GET')).body) as { data: Array<{ labels: Record<string, string> }> };
-    assert.deepEqual(api.data.map((d) => d.labels.job), ['fine']);
+    const api = JSON.parse((await send(unchecked.url + '/api/v1/metrics', 'GET')).body) as {
+      data: Array<{ labels: Record<string, string> }>;
+    };
+    assert.deepEqual(
+      api.data.map((d) => d.labels.job),
+      ['fine'],
+    );
     await close(w);
   } finally {
     await stop(unchecked);
@@ -348,8 +403,16 @@ test('the status page shows build information, flags and the start time', async 
   await pushFixture(gw.url);
   const w = await open(gw.url + '/status', false);
   const { page } = w;
-  assert.deepEqual(await page.locator('h2').allInnerTexts(), ['Runtime information', 'Build information', 'Startup flags']);
-  const row = (k: string) => page.locator('tr', { has: page.locator(`th:text-is("${k}")`) }).locator('td').innerText();
+  assert.deepEqual(await page.locator('h2').allInnerTexts(), [
+    'Runtime information',
+    'Build information',
+    'Startup flags',
+  ]);
+  const row = (k: string) =>
+    page
+      .locator('tr', { has: page.locator(`th:text-is("${k}")`) })
+      .locator('td')
+      .innerText();
   assert.match(await row('Started'), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   assert.equal(await row('Groups'), '5');
   assert.equal(await row('web.enable-admin-api'), 'true');
@@ -370,8 +433,15 @@ test('under --web.route-prefix every link, file and request carries the prefix',
     assert.equal(await groupCount(page), 5);
     const links = await page.locator('a[href]').evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? ''));
     for (const href of links) assert.ok(href.startsWith('/pfx/'), `link ${href} lacks the prefix`);
-    const assets = await page.evaluate(() => [...document.querySelectorAll('script[src],link[rel=stylesheet]')].map((e) => e.getAttribute('src') ?? e.getAttribute('href')));
-    assert.ok(assets.every((a) => a?.startsWith('/pfx/static/')), String(assets));
+    const assets = await page.evaluate(() =>
+      [...document.querySelectorAll('script[src],link[rel=stylesheet]')].map(
+        (e) => e.getAttribute('src') ?? e.getAttribute('href'),
+      ),
+    );
+    assert.ok(
+      assets.every((a) => a?.startsWith('/pfx/static/')),
+      String(assets),
+    );
     // No admin API: no "delete all".
     assert.equal(await page.locator('#delete-all').count(), 0);
     // Filtering and deleting go through the prefix.
@@ -379,12 +449,21 @@ test('under --web.route-prefix every link, file and request carries the prefix',
     await groupWith(page, 'instance="node-2"').locator('button[data-action="delete"]').click();
     const deleted = page.waitForResponse((r) => r.request().method() === 'DELETE');
     await page.click('#confirm-ok');
-    assert.equal(new URL((await deleted).url()).pathname, `/pfx/metrics/job@base64/${b64('batch')}/instance@base64/${b64('node-2')}`);
+    assert.equal(
+      new URL((await deleted).url()).pathname,
+      `/pfx/metrics/job@base64/${b64('batch')}/instance@base64/${b64('node-2')}`,
+    );
     await waitGroups(page, 0);
     assert.ok(!(await metricsText(pfx.url + '/pfx')).includes('instance="node-2"'));
     await page.click('header nav a:text-is("Status")');
     await page.waitForURL(/\/pfx\/status$/);
-    assert.equal(await page.locator('tr', { has: page.locator('th:text-is("web.route-prefix")') }).locator('td').innerText(), '/pfx');
+    assert.equal(
+      await page
+        .locator('tr', { has: page.locator('th:text-is("web.route-prefix")') })
+        .locator('td')
+        .innerText(),
+      '/pfx',
+    );
     await close(w);
     // The bare prefix leads to the page, as the reference's redirect to /pfx/ does.
     const bare = await open(pfx.url + '/pfx');
@@ -424,7 +503,11 @@ test('10,000 groups: the page loads fast, filters and pages', async (t) => {
       const wall = Date.now() - t0;
       const [html, rendered, server] = await page.evaluate(() => {
         const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
-        return [nav.responseEnd, performance.getEntriesByName('pg-rendered')[0]?.startTime ?? -1, nav.serverTiming.find((s) => s.name === 'page')?.duration ?? -1];
+        return [
+          nav.responseEnd,
+          performance.getEntriesByName('pg-rendered')[0]?.startTime ?? -1,
+          nav.serverTiming.find((s) => s.name === 'page')?.duration ?? -1,
+        ];
       });
       loads.push({ wall, html: Math.round(html), rendered: Math.round(rendered), server: Math.round(server) });
     }

@@ -29,7 +29,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromBinary, toJson, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
-import client, { type OpenMetricsContentType, type Registry as PromRegistry, type RegistryContentType } from 'prom-client';
+import client, {
+  type OpenMetricsContentType,
+  type Registry as PromRegistry,
+  type RegistryContentType,
+} from 'prom-client';
 import { MetricFamilySchema } from '../../src/parse/gen/metrics_pb.js';
 import {
   SELF_METRIC_PREFIXES,
@@ -59,7 +63,8 @@ const GO_BUILD_TIMEOUT_MS = 240_000;
 const CLIENT_TIMEOUT_MS = 20_000;
 const HTTP_TIMEOUT_MS = 5_000;
 
-const PROTOBUF_ACCEPT = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3';
+const PROTOBUF_ACCEPT =
+  'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3';
 const PUSH_TIME_FAMILIES = new Set(['push_time_seconds', 'push_failure_time_seconds']);
 
 // ---------------------------------------------------------------------------------------------
@@ -99,15 +104,26 @@ interface ExecResult {
   stderr: string;
 }
 
-function run(file: string, args: string[], opts: { timeoutMs: number; env?: NodeJS.ProcessEnv; cwd?: string }): Promise<ExecResult> {
+function run(
+  file: string,
+  args: string[],
+  opts: { timeoutMs: number; env?: NodeJS.ProcessEnv; cwd?: string },
+): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     execFile(
       file,
       args,
-      { timeout: opts.timeoutMs, killSignal: 'SIGKILL', env: opts.env ?? process.env, cwd: opts.cwd, maxBuffer: 16 << 20 },
+      {
+        timeout: opts.timeoutMs,
+        killSignal: 'SIGKILL',
+        env: opts.env ?? process.env,
+        cwd: opts.cwd,
+        maxBuffer: 16 << 20,
+      },
       (err, stdout, stderr) => {
         if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') return reject(err);
-        if (err && err.killed) return reject(new Error(`${file} ${args.join(' ')} timed out after ${opts.timeoutMs} ms:\n${stderr}`));
+        if (err && err.killed)
+          return reject(new Error(`${file} ${args.join(' ')} timed out after ${opts.timeoutMs} ms:\n${stderr}`));
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       },
@@ -214,7 +230,8 @@ function nativeHistogramFamilies(proto: JsonValue[]): Set<string> {
   const out = new Set<string>();
   for (const f of proto as JsonObject[]) {
     if (typeof f !== 'object' || f === null || !Array.isArray(f.metric)) continue;
-    if ((f.metric as JsonObject[]).some((m) => (m.histogram as JsonObject | undefined)?.schema !== undefined)) out.add(f.name as string);
+    if ((f.metric as JsonObject[]).some((m) => (m.histogram as JsonObject | undefined)?.schema !== undefined))
+      out.add(f.name as string);
   }
   return out;
 }
@@ -260,7 +277,9 @@ async function compare(pair: { ours: RunningServer; ref: RunningServer }, step: 
   );
   check("ours' /api/v1/metrics encoding", () => assert.equal(ours.apiEncoding, 'go-exact'));
   check('protobuf /metrics status', () => assert.equal(ours.protoStatus, ref.protoStatus));
-  check('protobuf /metrics, decoded (ours = actual, reference = expected)', () => assert.deepEqual(ours.proto, ref.proto));
+  check('protobuf /metrics, decoded (ours = actual, reference = expected)', () =>
+    assert.deepEqual(ours.proto, ref.proto),
+  );
   assert.deepEqual(failures, [], `${step}: ours differs from the reference:\n${failures.join('\n')}`);
   return ours;
 }
@@ -276,11 +295,17 @@ function checkNativeBucketsJson(snap: Snapshot, family: string, expectedZeroBuck
     const fam = g[family] as { metrics?: { buckets: Plain; count: string }[] } | undefined;
     for (const m of fam?.metrics ?? []) {
       seen++;
-      assert.ok(Array.isArray(m.buckets) && m.buckets.length > 0, `${family}: native buckets not listed: ${JSON.stringify(m)}`);
+      assert.ok(
+        Array.isArray(m.buckets) && m.buckets.length > 0,
+        `${family}: native buckets not listed: ${JSON.stringify(m)}`,
+      );
       let total = 0;
       for (const b of m.buckets as Plain[]) {
         assert.ok(
-          Array.isArray(b) && b.length === 4 && [0, 1, 3].includes(b[0] as number) && b.slice(1).every((x) => typeof x === 'string'),
+          Array.isArray(b) &&
+            b.length === 4 &&
+            [0, 1, 3].includes(b[0] as number) &&
+            b.slice(1).every((x) => typeof x === 'string'),
           `${family}: bucket ${JSON.stringify(b)} is not [boundaries, "lower", "upper", "count"]`,
         );
         assert.ok(Number(b[1]) < Number(b[2]), `${family}: bucket ${JSON.stringify(b)} has lower >= upper`);
@@ -321,7 +346,9 @@ function groupLabelSets(snap: Snapshot): GroupLabels[] {
 }
 
 function sortLabelSets(sets: GroupLabels[]): string[] {
-  return sets.map((s) => JSON.stringify(Object.fromEntries(Object.entries(s).sort(([a], [b]) => (a < b ? -1 : 1))))).sort();
+  return sets
+    .map((s) => JSON.stringify(Object.fromEntries(Object.entries(s).sort(([a], [b]) => (a < b ? -1 : 1)))))
+    .sort();
 }
 
 function assertGroups(snap: Snapshot, expected: GroupLabels[], step: string): void {
@@ -382,101 +409,127 @@ interface GoGroup {
   stored: GroupLabels;
 }
 
-test('client_golang prometheus/push: Push, Add, Delete (protobuf) are handled as by the reference', { timeout: GO_BUILD_TIMEOUT_MS + 120_000 }, async (t) => {
-  const started = Date.now();
-  const bin = await buildGoClient();
-  t.diagnostic(`go build: ${Date.now() - started} ms`);
-  const pair = await startPair();
-  try {
-    // client_golang 1.14 escapes plain values with url.QueryEscape, so a space arrives as '+',
-    // which a path keeps literally (both gateways store '+'); '/' and '' go as @base64.
-    const empty: GoGroup = { job: 'go_client', grouping: [['instance', '']], stored: { job: 'go_client', instance: '' } };
-    const slashSpace: GoGroup = {
-      job: 'go_client',
-      grouping: [['instance', 'host/1'], ['team', 'with space'], ['dc', '']],
-      stored: { job: 'go_client', instance: 'host/1', team: 'with+space', dc: '' },
-    };
-    const slashJob: GoGroup = {
-      job: 'go/client job',
-      grouping: [['instance', 'x'], ['path', '/var/tmp']],
-      stored: { job: 'go/client job', instance: 'x', path: '/var/tmp' },
-    };
-
-    const goRun = async (op: 'push' | 'add' | 'delete', variant: string, g: GoGroup): Promise<void> => {
-      const args = (url: string) => [url, op, variant, g.job, ...g.grouping.map(([k, v]) => `${k}=${v}`)];
-      const [o, r] = await Promise.all([
-        run(bin, args(pair.ours.url), { timeoutMs: CLIENT_TIMEOUT_MS }),
-        run(bin, args(pair.ref.url), { timeoutMs: CLIENT_TIMEOUT_MS }),
-      ]);
-      assert.equal(r.code, 0, `client_golang ${op} to the reference failed: ${r.stderr}`);
-      assert.equal(o.code, 0, `client_golang ${op} to ours failed (the reference accepted it): ${o.stderr}`);
-    };
-
-    await t.test('Push (PUT): counter, gauge, classic/native/mixed histograms, summary', async () => {
-      for (const g of [empty, slashSpace, slashJob]) await goRun('push', '1', g);
-      const s = await compare(pair, 'after Push');
-      assertGroups(s, [empty.stored, slashSpace.stored, slashJob.stored], 'after Push');
-      hasLines(
-        s,
-        [
-          '# TYPE client_requests_total counter',
-          'client_requests_total{code="200",instance="",job="go_client"} 41',
-          'client_temperature_celsius{instance="",job="go_client",room="lab \\"1\\""} -21.5',
-          'client_latency_seconds_bucket{instance="",job="go_client",le="0.5"} 5',
-          'client_native_seconds_count{dc="",instance="host/1",job="go_client",team="with+space"} 9',
-          'client_job_duration_seconds{instance="x",job="go/client job",path="/var/tmp",quantile="0.9"} 9',
+test(
+  'client_golang prometheus/push: Push, Add, Delete (protobuf) are handled as by the reference',
+  { timeout: GO_BUILD_TIMEOUT_MS + 120_000 },
+  async (t) => {
+    const started = Date.now();
+    const bin = await buildGoClient();
+    t.diagnostic(`go build: ${Date.now() - started} ms`);
+    const pair = await startPair();
+    try {
+      // client_golang 1.14 escapes plain values with url.QueryEscape, so a space arrives as '+',
+      // which a path keeps literally (both gateways store '+'); '/' and '' go as @base64.
+      const empty: GoGroup = {
+        job: 'go_client',
+        grouping: [['instance', '']],
+        stored: { job: 'go_client', instance: '' },
+      };
+      const slashSpace: GoGroup = {
+        job: 'go_client',
+        grouping: [
+          ['instance', 'host/1'],
+          ['team', 'with space'],
+          ['dc', ''],
         ],
-        'after Push',
-      );
-      // The native histograms reach the protobuf scrape with their schema, zero bucket and spans.
-      const native = s.proto.find((f) => (f as JsonObject).name === 'client_native_seconds') as JsonObject | undefined;
-      assert.ok(native, 'client_native_seconds missing from ours\' protobuf scrape');
-      for (const m of native.metric as JsonObject[]) {
-        const h = m.histogram as JsonObject;
-        assert.equal(typeof h.schema, 'number', `native histogram without schema: ${JSON.stringify(h)}`);
-        assert.ok(Array.isArray(h.positiveSpan) && h.positiveSpan.length > 0, `no positive spans: ${JSON.stringify(h)}`);
-        assert.ok(Array.isArray(h.negativeSpan) && h.negativeSpan.length > 0, `no negative spans: ${JSON.stringify(h)}`);
-        // The default zero threshold (2^-128) only holds the observation 0.
-        assert.equal(h.zeroCount, '1', `zero bucket: ${JSON.stringify(h)}`);
-      }
-      checkNativeBucketsJson(s, 'client_native_seconds', undefined);
-      // Zero threshold 0.001: the observations 0 and 0.0005 are in the zero bucket [-0.001, 0.001].
-      checkNativeBucketsJson(s, 'client_mixed_seconds', [3, '-0.001', '0.001', '2']);
-    });
-
-    await t.test('Add (POST): replaces only the families pushed', async () => {
-      for (const g of [empty, slashSpace]) await goRun('add', '2', g);
-      const s = await compare(pair, 'after Add');
-      hasLines(
-        s,
-        [
-          'client_added_total{instance="",job="go_client"} 3',
-          'client_temperature_celsius{instance="",job="go_client",room="lab \\"1\\""} 42',
-          'client_requests_total{code="200",instance="",job="go_client"} 41',
+        stored: { job: 'go_client', instance: 'host/1', team: 'with+space', dc: '' },
+      };
+      const slashJob: GoGroup = {
+        job: 'go/client job',
+        grouping: [
+          ['instance', 'x'],
+          ['path', '/var/tmp'],
         ],
-        'after Add',
-      );
-    });
+        stored: { job: 'go/client job', instance: 'x', path: '/var/tmp' },
+      };
 
-    await t.test('Push (PUT) again: replaces the whole group', async () => {
-      await goRun('push', '3', slashSpace);
-      const s = await compare(pair, 'after second Push');
-      hasLines(s, ['client_last_success_timestamp_seconds{dc="",instance="host/1",job="go_client",team="with+space"} 1.5e+09'], 'after second Push');
-      lacksSeriesMatching(s, /^client_(?!last_success).*instance="host\/1"/, 'after second Push');
-      hasLines(s, ['client_requests_total{code="200",instance="",job="go_client"} 41'], 'after second Push');
-    });
+      const goRun = async (op: 'push' | 'add' | 'delete', variant: string, g: GoGroup): Promise<void> => {
+        const args = (url: string) => [url, op, variant, g.job, ...g.grouping.map(([k, v]) => `${k}=${v}`)];
+        const [o, r] = await Promise.all([
+          run(bin, args(pair.ours.url), { timeoutMs: CLIENT_TIMEOUT_MS }),
+          run(bin, args(pair.ref.url), { timeoutMs: CLIENT_TIMEOUT_MS }),
+        ]);
+        assert.equal(r.code, 0, `client_golang ${op} to the reference failed: ${r.stderr}`);
+        assert.equal(o.code, 0, `client_golang ${op} to ours failed (the reference accepted it): ${o.stderr}`);
+      };
 
-    await t.test('Delete: removes the groups (empty value and base64 job)', async () => {
-      await goRun('delete', '0', empty);
-      await goRun('delete', '0', slashJob);
-      const s = await compare(pair, 'after Delete');
-      assertGroups(s, [slashSpace.stored], 'after Delete');
-    });
-  } finally {
-    await stopPair(pair);
-  }
-  t.diagnostic(`client_golang test: ${Date.now() - started} ms`);
-});
+      await t.test('Push (PUT): counter, gauge, classic/native/mixed histograms, summary', async () => {
+        for (const g of [empty, slashSpace, slashJob]) await goRun('push', '1', g);
+        const s = await compare(pair, 'after Push');
+        assertGroups(s, [empty.stored, slashSpace.stored, slashJob.stored], 'after Push');
+        hasLines(
+          s,
+          [
+            '# TYPE client_requests_total counter',
+            'client_requests_total{code="200",instance="",job="go_client"} 41',
+            'client_temperature_celsius{instance="",job="go_client",room="lab \\"1\\""} -21.5',
+            'client_latency_seconds_bucket{instance="",job="go_client",le="0.5"} 5',
+            'client_native_seconds_count{dc="",instance="host/1",job="go_client",team="with+space"} 9',
+            'client_job_duration_seconds{instance="x",job="go/client job",path="/var/tmp",quantile="0.9"} 9',
+          ],
+          'after Push',
+        );
+        // The native histograms reach the protobuf scrape with their schema, zero bucket and spans.
+        const native = s.proto.find((f) => (f as JsonObject).name === 'client_native_seconds') as
+          JsonObject | undefined;
+        assert.ok(native, "client_native_seconds missing from ours' protobuf scrape");
+        for (const m of native.metric as JsonObject[]) {
+          const h = m.histogram as JsonObject;
+          assert.equal(typeof h.schema, 'number', `native histogram without schema: ${JSON.stringify(h)}`);
+          assert.ok(
+            Array.isArray(h.positiveSpan) && h.positiveSpan.length > 0,
+            `no positive spans: ${JSON.stringify(h)}`,
+          );
+          assert.ok(
+            Array.isArray(h.negativeSpan) && h.negativeSpan.length > 0,
+            `no negative spans: ${JSON.stringify(h)}`,
+          );
+          // The default zero threshold (2^-128) only holds the observation 0.
+          assert.equal(h.zeroCount, '1', `zero bucket: ${JSON.stringify(h)}`);
+        }
+        checkNativeBucketsJson(s, 'client_native_seconds', undefined);
+        // Zero threshold 0.001: the observations 0 and 0.0005 are in the zero bucket [-0.001, 0.001].
+        checkNativeBucketsJson(s, 'client_mixed_seconds', [3, '-0.001', '0.001', '2']);
+      });
+
+      await t.test('Add (POST): replaces only the families pushed', async () => {
+        for (const g of [empty, slashSpace]) await goRun('add', '2', g);
+        const s = await compare(pair, 'after Add');
+        hasLines(
+          s,
+          [
+            'client_added_total{instance="",job="go_client"} 3',
+            'client_temperature_celsius{instance="",job="go_client",room="lab \\"1\\""} 42',
+            'client_requests_total{code="200",instance="",job="go_client"} 41',
+          ],
+          'after Add',
+        );
+      });
+
+      await t.test('Push (PUT) again: replaces the whole group', async () => {
+        await goRun('push', '3', slashSpace);
+        const s = await compare(pair, 'after second Push');
+        hasLines(
+          s,
+          ['client_last_success_timestamp_seconds{dc="",instance="host/1",job="go_client",team="with+space"} 1.5e+09'],
+          'after second Push',
+        );
+        lacksSeriesMatching(s, /^client_(?!last_success).*instance="host\/1"/, 'after second Push');
+        hasLines(s, ['client_requests_total{code="200",instance="",job="go_client"} 41'], 'after second Push');
+      });
+
+      await t.test('Delete: removes the groups (empty value and base64 job)', async () => {
+        await goRun('delete', '0', empty);
+        await goRun('delete', '0', slashJob);
+        const s = await compare(pair, 'after Delete');
+        assertGroups(s, [slashSpace.stored], 'after Delete');
+      });
+    } finally {
+      await stopPair(pair);
+    }
+    t.diagnostic(`client_golang test: ${Date.now() - started} ms`);
+  },
+);
 
 // ---------------------------------------------------------------------------------------------
 // Python prometheus_client
@@ -499,83 +552,105 @@ interface PyResult {
   error?: string;
 }
 
-test('Python prometheus_client: push_to_gateway, pushadd_to_gateway, delete_from_gateway are handled as by the reference', { timeout: 120_000 }, async (t) => {
-  const started = Date.now();
-  await requirePythonClient();
-  const pair = await startPair();
-  try {
-    // quote_plus turns a space into '+' (kept literally by both); '/' goes as padded base64.
-    const empty = { job: 'py_client', grouping: { instance: '' }, stored: { job: 'py_client', instance: '' } };
-    const slashSpace = {
-      job: 'py_client',
-      grouping: { instance: 'host/1', path: '/var/tmp', team: 'with space' },
-      stored: { job: 'py_client', instance: 'host/1', path: '/var/tmp', team: 'with+space' },
-    };
-    const slashJob = { job: 'py/client job', grouping: { instance: 'x' }, stored: { job: 'py/client job', instance: 'x' } };
+test(
+  'Python prometheus_client: push_to_gateway, pushadd_to_gateway, delete_from_gateway are handled as by the reference',
+  { timeout: 120_000 },
+  async (t) => {
+    const started = Date.now();
+    await requirePythonClient();
+    const pair = await startPair();
+    try {
+      // quote_plus turns a space into '+' (kept literally by both); '/' goes as padded base64.
+      const empty = { job: 'py_client', grouping: { instance: '' }, stored: { job: 'py_client', instance: '' } };
+      const slashSpace = {
+        job: 'py_client',
+        grouping: { instance: 'host/1', path: '/var/tmp', team: 'with space' },
+        stored: { job: 'py_client', instance: 'host/1', path: '/var/tmp', team: 'with+space' },
+      };
+      const slashJob = {
+        job: 'py/client job',
+        grouping: { instance: 'x' },
+        stored: { job: 'py/client job', instance: 'x' },
+      };
 
-    // One registry per step, pushed to both gateways by one process (its _created series are
-    // wall-clock times: the two gateways get the same body).
-    const pyRun = async (op: 'push' | 'pushadd' | 'delete', variant: string, g: { job: string; grouping: Record<string, string> }) => {
-      const r = await run(PYTHON_BIN, [PY_SCRIPT, op, variant, g.job, JSON.stringify(g.grouping), pair.ours.url, pair.ref.url], {
-        timeoutMs: CLIENT_TIMEOUT_MS,
+      // One registry per step, pushed to both gateways by one process (its _created series are
+      // wall-clock times: the two gateways get the same body).
+      const pyRun = async (
+        op: 'push' | 'pushadd' | 'delete',
+        variant: string,
+        g: { job: string; grouping: Record<string, string> },
+      ) => {
+        const r = await run(
+          PYTHON_BIN,
+          [PY_SCRIPT, op, variant, g.job, JSON.stringify(g.grouping), pair.ours.url, pair.ref.url],
+          {
+            timeoutMs: CLIENT_TIMEOUT_MS,
+          },
+        );
+        assert.equal(r.code, 0, `push.py ${op} failed: ${r.stderr}`);
+        const [o, ref] = JSON.parse(r.stdout) as PyResult[];
+        assert.ok(ref.ok, `prometheus_client ${op} to the reference failed: ${ref.error}`);
+        assert.ok(o.ok, `prometheus_client ${op} to ours failed (the reference accepted it): ${o.error}`);
+      };
+
+      await t.test('push_to_gateway (PUT)', async () => {
+        for (const g of [empty, slashSpace, slashJob]) await pyRun('push', '1', g);
+        const s = await compare(pair, 'after push_to_gateway');
+        assertGroups(s, [empty.stored, slashSpace.stored, slashJob.stored], 'after push_to_gateway');
+        hasLines(
+          s,
+          [
+            '# TYPE py_requests_total counter',
+            'py_requests_total{code="200",instance="",job="py_client"} 41',
+            'py_temperature_celsius{instance="host/1",job="py_client",path="/var/tmp",team="with+space"} -21.5',
+            'py_latency_seconds_bucket{instance="x",job="py/client job",le="0.5"} 4',
+            'py_job_duration_seconds_count{instance="",job="py_client"} 7',
+            'py_build_info{branch="main",instance="",job="py_client",version="1.2.3"} 1',
+            'py_state{instance="",job="py_client",py_state="running"} 1',
+          ],
+          'after push_to_gateway',
+        );
       });
-      assert.equal(r.code, 0, `push.py ${op} failed: ${r.stderr}`);
-      const [o, ref] = JSON.parse(r.stdout) as PyResult[];
-      assert.ok(ref.ok, `prometheus_client ${op} to the reference failed: ${ref.error}`);
-      assert.ok(o.ok, `prometheus_client ${op} to ours failed (the reference accepted it): ${o.error}`);
-    };
 
-    await t.test('push_to_gateway (PUT)', async () => {
-      for (const g of [empty, slashSpace, slashJob]) await pyRun('push', '1', g);
-      const s = await compare(pair, 'after push_to_gateway');
-      assertGroups(s, [empty.stored, slashSpace.stored, slashJob.stored], 'after push_to_gateway');
-      hasLines(
-        s,
-        [
-          '# TYPE py_requests_total counter',
-          'py_requests_total{code="200",instance="",job="py_client"} 41',
-          'py_temperature_celsius{instance="host/1",job="py_client",path="/var/tmp",team="with+space"} -21.5',
-          'py_latency_seconds_bucket{instance="x",job="py/client job",le="0.5"} 4',
-          'py_job_duration_seconds_count{instance="",job="py_client"} 7',
-          'py_build_info{branch="main",instance="",job="py_client",version="1.2.3"} 1',
-          'py_state{instance="",job="py_client",py_state="running"} 1',
-        ],
-        'after push_to_gateway',
-      );
-    });
+      await t.test('pushadd_to_gateway (POST)', async () => {
+        for (const g of [empty, slashSpace]) await pyRun('pushadd', '2', g);
+        const s = await compare(pair, 'after pushadd_to_gateway');
+        hasLines(
+          s,
+          [
+            'py_added_total{instance="",job="py_client"} 3',
+            'py_temperature_celsius{instance="",job="py_client"} 42',
+            'py_requests_total{code="200",instance="",job="py_client"} 41',
+          ],
+          'after pushadd_to_gateway',
+        );
+      });
 
-    await t.test('pushadd_to_gateway (POST)', async () => {
-      for (const g of [empty, slashSpace]) await pyRun('pushadd', '2', g);
-      const s = await compare(pair, 'after pushadd_to_gateway');
-      hasLines(
-        s,
-        [
-          'py_added_total{instance="",job="py_client"} 3',
-          'py_temperature_celsius{instance="",job="py_client"} 42',
-          'py_requests_total{code="200",instance="",job="py_client"} 41',
-        ],
-        'after pushadd_to_gateway',
-      );
-    });
+      await t.test('push_to_gateway (PUT) again replaces the group', async () => {
+        await pyRun('push', '3', slashSpace);
+        const s = await compare(pair, 'after second push_to_gateway');
+        hasLines(
+          s,
+          [
+            'py_last_success_timestamp_seconds{instance="host/1",job="py_client",path="/var/tmp",team="with+space"} 1.5e+09',
+          ],
+          'after second push',
+        );
+        lacksSeriesMatching(s, /^py_(?!last_success).*instance="host\/1"/, 'after second push');
+      });
 
-    await t.test('push_to_gateway (PUT) again replaces the group', async () => {
-      await pyRun('push', '3', slashSpace);
-      const s = await compare(pair, 'after second push_to_gateway');
-      hasLines(s, ['py_last_success_timestamp_seconds{instance="host/1",job="py_client",path="/var/tmp",team="with+space"} 1.5e+09'], 'after second push');
-      lacksSeriesMatching(s, /^py_(?!last_success).*instance="host\/1"/, 'after second push');
-    });
-
-    await t.test('delete_from_gateway (DELETE)', async () => {
-      await pyRun('delete', '0', empty);
-      await pyRun('delete', '0', slashJob);
-      const s = await compare(pair, 'after delete_from_gateway');
-      assertGroups(s, [slashSpace.stored], 'after delete_from_gateway');
-    });
-  } finally {
-    await stopPair(pair);
-  }
-  t.diagnostic(`Python test: ${Date.now() - started} ms`);
-});
+      await t.test('delete_from_gateway (DELETE)', async () => {
+        await pyRun('delete', '0', empty);
+        await pyRun('delete', '0', slashJob);
+        const s = await compare(pair, 'after delete_from_gateway');
+        assertGroups(s, [slashSpace.stored], 'after delete_from_gateway');
+      });
+    } finally {
+      await stopPair(pair);
+    }
+    t.diagnostic(`Python test: ${Date.now() - started} ms`);
+  },
+);
 
 // ---------------------------------------------------------------------------------------------
 // prom-client
@@ -586,12 +661,27 @@ type AnyRegistry = PromRegistry<RegistryContentType>;
 function plainRegistry(variant: 1 | 2 | 3): AnyRegistry {
   const r = new Registry();
   if (variant === 1) {
-    const requests = new Counter({ name: 'node_requests_total', help: 'Requests handled, by code.', labelNames: ['code'], registers: [r] });
+    const requests = new Counter({
+      name: 'node_requests_total',
+      help: 'Requests handled, by code.',
+      labelNames: ['code'],
+      registers: [r],
+    });
     requests.inc({ code: '200' }, 41);
     requests.inc({ code: '500' });
     new Gauge({ name: 'node_temperature_celsius', help: 'A gauge.', registers: [r] }).set(-21.5);
-    const h = new Histogram({ name: 'node_latency_seconds', help: 'A histogram.', buckets: [0.1, 0.5, 1], registers: [r] });
-    const s = new Summary({ name: 'node_job_duration_seconds', help: 'A summary.', percentiles: [0.5, 0.9], registers: [r] });
+    const h = new Histogram({
+      name: 'node_latency_seconds',
+      help: 'A histogram.',
+      buckets: [0.1, 0.5, 1],
+      registers: [r],
+    });
+    const s = new Summary({
+      name: 'node_job_duration_seconds',
+      help: 'A summary.',
+      percentiles: [0.5, 0.9],
+      registers: [r],
+    });
     for (const v of [0, 0.05, 0.3, 0.3, 0.7, 2, 12.5]) {
       h.observe(v);
       s.observe(v);
@@ -600,7 +690,9 @@ function plainRegistry(variant: 1 | 2 | 3): AnyRegistry {
     new Gauge({ name: 'node_temperature_celsius', help: 'A gauge.', registers: [r] }).set(42);
     new Counter({ name: 'node_added_total', help: 'Only pushed by pushAdd.', registers: [r] }).inc(3);
   } else {
-    new Gauge({ name: 'node_last_success_timestamp_seconds', help: 'The only family left.', registers: [r] }).set(1.5e9);
+    new Gauge({ name: 'node_last_success_timestamp_seconds', help: 'The only family left.', registers: [r] }).set(
+      1.5e9,
+    );
   }
   return r;
 }
@@ -624,139 +716,161 @@ async function promClientRun(
   }
 }
 
-test('prom-client Pushgateway with a plain registry: push, pushAdd, delete are handled as by the reference', { timeout: 60_000 }, async (t) => {
-  const started = Date.now();
-  const pair = await startPair();
-  try {
-    // encodeURIComponent: a space goes as %20 and arrives as a space. An empty value makes the
-    // path end in '/', which both gateways read as an empty value.
-    const spaces = { job: 'node client', groupings: { team: 'with space' }, stored: { job: 'node client', team: 'with space' } };
-    const empty = { job: 'node_client', groupings: { instance: '' }, stored: { job: 'node_client', instance: '' } };
+test(
+  'prom-client Pushgateway with a plain registry: push, pushAdd, delete are handled as by the reference',
+  { timeout: 60_000 },
+  async (t) => {
+    const started = Date.now();
+    const pair = await startPair();
+    try {
+      // encodeURIComponent: a space goes as %20 and arrives as a space. An empty value makes the
+      // path end in '/', which both gateways read as an empty value.
+      const spaces = {
+        job: 'node client',
+        groupings: { team: 'with space' },
+        stored: { job: 'node client', team: 'with space' },
+      };
+      const empty = { job: 'node_client', groupings: { instance: '' }, stored: { job: 'node_client', instance: '' } };
 
-    const both = async (registry: AnyRegistry, op: PushOp, g: { job: string; groupings: Record<string, string> }) => {
-      const [o, r] = await Promise.all([
-        promClientRun(pair.ours.url, registry, op, g.job, g.groupings),
-        promClientRun(pair.ref.url, registry, op, g.job, g.groupings),
-      ]);
-      assert.ok(r.ok, `prom-client ${op} to the reference failed: ${!r.ok ? r.error : ''}`);
-      assert.deepEqual(o, r, `prom-client ${op}: ours answered differently`);
-    };
+      const both = async (registry: AnyRegistry, op: PushOp, g: { job: string; groupings: Record<string, string> }) => {
+        const [o, r] = await Promise.all([
+          promClientRun(pair.ours.url, registry, op, g.job, g.groupings),
+          promClientRun(pair.ref.url, registry, op, g.job, g.groupings),
+        ]);
+        assert.ok(r.ok, `prom-client ${op} to the reference failed: ${!r.ok ? r.error : ''}`);
+        assert.deepEqual(o, r, `prom-client ${op}: ours answered differently`);
+      };
 
-    await t.test('push (PUT)', async () => {
-      const reg = plainRegistry(1);
-      for (const g of [spaces, empty]) await both(reg, 'push', g);
-      const s = await compare(pair, 'after push');
-      assertGroups(s, [spaces.stored, empty.stored], 'after push');
-      hasLines(
-        s,
-        [
-          'node_requests_total{code="200",instance="",job="node client",team="with space"} 41',
-          'node_temperature_celsius{instance="",job="node_client"} -21.5',
-          'node_latency_seconds_bucket{instance="",job="node_client",le="0.5"} 4',
-          'node_job_duration_seconds_count{instance="",job="node_client"} 7',
-        ],
-        'after push',
-      );
-    });
+      await t.test('push (PUT)', async () => {
+        const reg = plainRegistry(1);
+        for (const g of [spaces, empty]) await both(reg, 'push', g);
+        const s = await compare(pair, 'after push');
+        assertGroups(s, [spaces.stored, empty.stored], 'after push');
+        hasLines(
+          s,
+          [
+            'node_requests_total{code="200",instance="",job="node client",team="with space"} 41',
+            'node_temperature_celsius{instance="",job="node_client"} -21.5',
+            'node_latency_seconds_bucket{instance="",job="node_client",le="0.5"} 4',
+            'node_job_duration_seconds_count{instance="",job="node_client"} 7',
+          ],
+          'after push',
+        );
+      });
 
-    await t.test('pushAdd (POST)', async () => {
-      const reg = plainRegistry(2);
-      for (const g of [spaces, empty]) await both(reg, 'pushAdd', g);
-      const s = await compare(pair, 'after pushAdd');
-      hasLines(
-        s,
-        [
-          'node_added_total{instance="",job="node client",team="with space"} 3',
-          'node_temperature_celsius{instance="",job="node_client"} 42',
-          'node_requests_total{code="200",instance="",job="node client",team="with space"} 41',
-        ],
-        'after pushAdd',
-      );
-    });
+      await t.test('pushAdd (POST)', async () => {
+        const reg = plainRegistry(2);
+        for (const g of [spaces, empty]) await both(reg, 'pushAdd', g);
+        const s = await compare(pair, 'after pushAdd');
+        hasLines(
+          s,
+          [
+            'node_added_total{instance="",job="node client",team="with space"} 3',
+            'node_temperature_celsius{instance="",job="node_client"} 42',
+            'node_requests_total{code="200",instance="",job="node client",team="with space"} 41',
+          ],
+          'after pushAdd',
+        );
+      });
 
-    await t.test('push (PUT) again replaces the group', async () => {
-      await both(plainRegistry(3), 'push', spaces);
-      const s = await compare(pair, 'after second push');
-      lacksSeriesMatching(s, /^node_(?!last_success).*job="node client"/, 'after second push');
-      hasLines(s, ['node_last_success_timestamp_seconds{instance="",job="node client",team="with space"} 1.5e+09'], 'after second push');
-    });
+      await t.test('push (PUT) again replaces the group', async () => {
+        await both(plainRegistry(3), 'push', spaces);
+        const s = await compare(pair, 'after second push');
+        lacksSeriesMatching(s, /^node_(?!last_success).*job="node client"/, 'after second push');
+        hasLines(
+          s,
+          ['node_last_success_timestamp_seconds{instance="",job="node client",team="with space"} 1.5e+09'],
+          'after second push',
+        );
+      });
 
-    await t.test('delete', async () => {
-      await both(new Registry(), 'delete', spaces);
-      const s = await compare(pair, 'after delete');
-      assertGroups(s, [empty.stored], 'after delete');
-    });
-  } finally {
-    await stopPair(pair);
-  }
-  t.diagnostic(`prom-client plain test: ${Date.now() - started} ms`);
-});
+      await t.test('delete', async () => {
+        await both(new Registry(), 'delete', spaces);
+        const s = await compare(pair, 'after delete');
+        assertGroups(s, [empty.stored], 'after delete');
+      });
+    } finally {
+      await stopPair(pair);
+    }
+    t.diagnostic(`prom-client plain test: ${Date.now() - started} ms`);
+  },
+);
 
-test("prom-client Pushgateway: grouping values with '/' (sent as %2F) land in the right group in ours", { timeout: 60_000 }, async (t) => {
-  const pair = await startPair();
-  try {
-    // The reference decodes %2F before routing and so splits the value: it is only asked to
-    // show what it does (diagnostics), and ours is held to the explicit expectation.
-    const inInstance = { job: 'node_client', groupings: { instance: 'host/1' }, stored: { job: 'node_client', instance: 'host/1' } };
-    const inJobAndPath = {
-      job: 'node/client',
-      groupings: { path: '/var/tmp/x', team: 'a b/c' },
-      stored: { job: 'node/client', path: '/var/tmp/x', team: 'a b/c' },
-    };
-    const both = async (registry: AnyRegistry, op: PushOp, g: { job: string; groupings: Record<string, string> }) => {
-      const [o, r] = await Promise.all([
-        promClientRun(pair.ours.url, registry, op, g.job, g.groupings),
-        promClientRun(pair.ref.url, registry, op, g.job, g.groupings),
-      ]);
-      t.diagnostic(`${op} ${JSON.stringify(g.job)} ${JSON.stringify(g.groupings)}: ours ${JSON.stringify(o)}; reference ${JSON.stringify(r)}`);
-      assert.ok(o.ok, `prom-client ${op} to ours failed: ${!o.ok ? o.error : ''}`);
-    };
+test(
+  "prom-client Pushgateway: grouping values with '/' (sent as %2F) land in the right group in ours",
+  { timeout: 60_000 },
+  async (t) => {
+    const pair = await startPair();
+    try {
+      // The reference decodes %2F before routing and so splits the value: it is only asked to
+      // show what it does (diagnostics), and ours is held to the explicit expectation.
+      const inInstance = {
+        job: 'node_client',
+        groupings: { instance: 'host/1' },
+        stored: { job: 'node_client', instance: 'host/1' },
+      };
+      const inJobAndPath = {
+        job: 'node/client',
+        groupings: { path: '/var/tmp/x', team: 'a b/c' },
+        stored: { job: 'node/client', path: '/var/tmp/x', team: 'a b/c' },
+      };
+      const both = async (registry: AnyRegistry, op: PushOp, g: { job: string; groupings: Record<string, string> }) => {
+        const [o, r] = await Promise.all([
+          promClientRun(pair.ours.url, registry, op, g.job, g.groupings),
+          promClientRun(pair.ref.url, registry, op, g.job, g.groupings),
+        ]);
+        t.diagnostic(
+          `${op} ${JSON.stringify(g.job)} ${JSON.stringify(g.groupings)}: ours ${JSON.stringify(o)}; reference ${JSON.stringify(r)}`,
+        );
+        assert.ok(o.ok, `prom-client ${op} to ours failed: ${!o.ok ? o.error : ''}`);
+      };
 
-    await t.test('push (PUT)', async () => {
-      const reg = plainRegistry(1);
-      for (const g of [inInstance, inJobAndPath]) await both(reg, 'push', g);
-      const s = await snapshot(pair.ours);
-      assert.equal(s.metricsStatus, 200);
-      assertGroups(s, [inInstance.stored, inJobAndPath.stored], "after push with '/'");
-      hasLines(
-        s,
-        [
-          'node_temperature_celsius{instance="host/1",job="node_client"} -21.5',
-          'node_temperature_celsius{instance="",job="node/client",path="/var/tmp/x",team="a b/c"} -21.5',
-        ],
-        "after push with '/'",
-      );
-      const ref = await snapshot(pair.ref);
-      t.diagnostic(`reference groups after push: ${JSON.stringify(groupLabelSets(ref))}`);
-    });
+      await t.test('push (PUT)', async () => {
+        const reg = plainRegistry(1);
+        for (const g of [inInstance, inJobAndPath]) await both(reg, 'push', g);
+        const s = await snapshot(pair.ours);
+        assert.equal(s.metricsStatus, 200);
+        assertGroups(s, [inInstance.stored, inJobAndPath.stored], "after push with '/'");
+        hasLines(
+          s,
+          [
+            'node_temperature_celsius{instance="host/1",job="node_client"} -21.5',
+            'node_temperature_celsius{instance="",job="node/client",path="/var/tmp/x",team="a b/c"} -21.5',
+          ],
+          "after push with '/'",
+        );
+        const ref = await snapshot(pair.ref);
+        t.diagnostic(`reference groups after push: ${JSON.stringify(groupLabelSets(ref))}`);
+      });
 
-    await t.test('pushAdd (POST)', async () => {
-      const reg = plainRegistry(2);
-      for (const g of [inInstance, inJobAndPath]) await both(reg, 'pushAdd', g);
-      const s = await snapshot(pair.ours);
-      assertGroups(s, [inInstance.stored, inJobAndPath.stored], "after pushAdd with '/'");
-      hasLines(
-        s,
-        [
-          'node_added_total{instance="host/1",job="node_client"} 3',
-          'node_temperature_celsius{instance="",job="node/client",path="/var/tmp/x",team="a b/c"} 42',
-          'node_requests_total{code="200",instance="",job="node/client",path="/var/tmp/x",team="a b/c"} 41',
-        ],
-        "after pushAdd with '/'",
-      );
-    });
+      await t.test('pushAdd (POST)', async () => {
+        const reg = plainRegistry(2);
+        for (const g of [inInstance, inJobAndPath]) await both(reg, 'pushAdd', g);
+        const s = await snapshot(pair.ours);
+        assertGroups(s, [inInstance.stored, inJobAndPath.stored], "after pushAdd with '/'");
+        hasLines(
+          s,
+          [
+            'node_added_total{instance="host/1",job="node_client"} 3',
+            'node_temperature_celsius{instance="",job="node/client",path="/var/tmp/x",team="a b/c"} 42',
+            'node_requests_total{code="200",instance="",job="node/client",path="/var/tmp/x",team="a b/c"} 41',
+          ],
+          "after pushAdd with '/'",
+        );
+      });
 
-    await t.test('delete', async () => {
-      await both(new Registry(), 'delete', inInstance);
-      const s = await snapshot(pair.ours);
-      assertGroups(s, [inJobAndPath.stored], "after delete with '/'");
-      const ref = await snapshot(pair.ref);
-      t.diagnostic(`reference groups at the end: ${JSON.stringify(groupLabelSets(ref))}`);
-    });
-  } finally {
-    await stopPair(pair);
-  }
-});
+      await t.test('delete', async () => {
+        await both(new Registry(), 'delete', inInstance);
+        const s = await snapshot(pair.ours);
+        assertGroups(s, [inJobAndPath.stored], "after delete with '/'");
+        const ref = await snapshot(pair.ref);
+        t.diagnostic(`reference groups at the end: ${JSON.stringify(groupLabelSets(ref))}`);
+      });
+    } finally {
+      await stopPair(pair);
+    }
+  },
+);
 
 function openMetricsRegistry(): AnyRegistry {
   const r = new Registry<OpenMetricsContentType>();
@@ -772,7 +886,12 @@ function openMetricsRegistry(): AnyRegistry {
  * `node_om_requests_total`.
  */
 function fillOpenMetricsEquivalent(r: AnyRegistry, counterName: string): void {
-  new Counter({ name: counterName, help: 'Requests (OpenMetrics registry).', labelNames: ['code'], registers: [r] }).inc({ code: '200' }, 2);
+  new Counter({
+    name: counterName,
+    help: 'Requests (OpenMetrics registry).',
+    labelNames: ['code'],
+    registers: [r],
+  }).inc({ code: '200' }, 2);
   new Gauge({ name: 'node_om_temperature_celsius', help: 'A gauge.', registers: [r] }).set(3);
   const h = new Histogram({ name: 'node_om_latency_seconds', help: 'A histogram.', buckets: [0.1, 1], registers: [r] });
   const s = new Summary({ name: 'node_om_duration_seconds', help: 'A summary.', percentiles: [0.5], registers: [r] });
@@ -816,12 +935,22 @@ test(
             promClientRun(pair.ref.url, om, op, job, {}, headers),
           ]);
           const counterLines = (snap: Snapshot) => snap.text.filter((l) => l.includes('node_om_requests'));
-          t.diagnostic(`reference answer: ${JSON.stringify(r)}; reference stores ${JSON.stringify(counterLines(await snapshot(pair.ref)))}`);
+          t.diagnostic(
+            `reference answer: ${JSON.stringify(r)}; reference stores ${JSON.stringify(counterLines(await snapshot(pair.ref)))}`,
+          );
           const s = await snapshot(pair.ours);
           t.diagnostic(`ours answer: ${JSON.stringify(o)}; ours stores ${JSON.stringify(counterLines(s))}`);
           assert.ok(o.ok, `OpenMetrics push to ours failed: ${!o.ok ? o.error : ''}`);
-          assert.deepEqual(groupFamilies(s, { job }), groupFamilies(expected, { job }), `OpenMetrics push (${job}) is not stored as the equivalent text push`);
-          hasLines(s, ['# TYPE node_om_requests_total counter', `node_om_requests_total{code="200",instance="",job="${job}"} 2`], job);
+          assert.deepEqual(
+            groupFamilies(s, { job }),
+            groupFamilies(expected, { job }),
+            `OpenMetrics push (${job}) is not stored as the equivalent text push`,
+          );
+          hasLines(
+            s,
+            ['# TYPE node_om_requests_total counter', `node_om_requests_total{code="200",instance="",job="${job}"} 2`],
+            job,
+          );
         });
       }
       // delete sends no body: it works whatever the registry's type, and both gateways agree.

@@ -220,7 +220,8 @@ export const cases: Case[] = [
   },
   {
     name: 'grouping-key-label-order',
-    description: 'The grouping key does not depend on the order of labels in the path: the second PUT replaces the first.',
+    description:
+      'The grouping key does not depend on the order of labels in the path: the second PUT replaces the first.',
     steps: [put('/metrics/job/a/z/1/b/2', 'm 1\nold 1\n'), put('/metrics/job/a/b/2/z/1', 'm 2\n')],
   },
   {
@@ -236,7 +237,10 @@ export const cases: Case[] = [
   {
     name: 'job-base64-padding-equivalent',
     description: 'Padded and unpadded base64url name the same group: the second PUT replaces the first.',
-    steps: [put(`/metrics/job@base64/${b64('ab', true)}`, 'old 1\n'), put(`/metrics/job@base64/${b64('ab')}`, 'new 1\n')],
+    steps: [
+      put(`/metrics/job@base64/${b64('ab', true)}`, 'old 1\n'),
+      put(`/metrics/job@base64/${b64('ab')}`, 'new 1\n'),
+    ],
   },
   {
     name: 'job-base64-empty',
@@ -246,7 +250,7 @@ export const cases: Case[] = [
   {
     name: 'job-base64-invalid',
     description:
-      'Invalid base64 in the job name: 400. Isolated: the reference then never unlocks that route\'s mutex ' +
+      "Invalid base64 in the job name: 400. Isolated: the reference then never unlocks that route's mutex " +
       '(push.go returns before mtx.Unlock()), so every later request to the same method+route hangs forever. ' +
       'Ours must not copy the hang; the case only checks the 400.',
     isolated: true,
@@ -260,7 +264,10 @@ export const cases: Case[] = [
   {
     name: 'label-base64-padded-and-unpadded',
     description: 'A value with and without "=" padding decodes the same: one group.',
-    steps: [put(`/metrics/job/a/x@base64/${b64('ab', true)}`, 'old 1\n'), put(`/metrics/job/a/x@base64/${b64('ab')}`, 'new 1\n')],
+    steps: [
+      put(`/metrics/job/a/x@base64/${b64('ab', true)}`, 'old 1\n'),
+      put(`/metrics/job/a/x@base64/${b64('ab')}`, 'new 1\n'),
+    ],
   },
   {
     name: 'label-base64-equals-is-empty',
@@ -374,7 +381,7 @@ export const cases: Case[] = [
   },
   {
     name: 'empty-job-double-slash',
-    description: '/metrics/job//x/y: Go\'s ServeMux cleans the path and redirects with 301.',
+    description: "/metrics/job//x/y: Go's ServeMux cleans the path and redirects with 301.",
     steps: [put('/metrics/job//x/y', M1), post('/metrics/job//x/y', M1), del('/metrics/job//x/y')],
   },
   {
@@ -436,7 +443,7 @@ export const cases: Case[] = [
   },
   {
     name: 'json-html-escaping',
-    description: '<, > and & in values are escaped as \\u003c etc. by Go\'s JSON encoder.',
+    description: "<, > and & in values are escaped as \\u003c etc. by Go's JSON encoder.",
     steps: [put('/metrics/job/a/x/%3C%26%3E', 'm{y="<&>"} 1\n')],
   },
   {
@@ -549,7 +556,7 @@ export const cases: Case[] = [
   },
   {
     name: 'instance-in-path-overrides-body',
-    description: 'instance in the path overrides the body\'s.',
+    description: "instance in the path overrides the body's.",
     steps: [put('/metrics/job/a/instance/p', 'm{instance="b"} 1\n')],
   },
   {
@@ -570,17 +577,21 @@ export const cases: Case[] = [
         `${cm('push_time_seconds', IJ('a'), 'gauge', TIME_MASK)} was collected before`,
       ],
     ],
-    steps: [put('/metrics/job/a', M1), put('/metrics/job/a/instance/', M1), put('/metrics/job/a/instance/', 'other 1\n')],
+    steps: [
+      put('/metrics/job/a', M1),
+      put('/metrics/job/a/instance/', M1),
+      put('/metrics/job/a/instance/', 'other 1\n'),
+    ],
   },
   {
     name: 'user-pushes-push-time-seconds',
-    description: 'A pushed push_time_seconds family is silently replaced by the gateway\'s own.',
+    description: "A pushed push_time_seconds family is silently replaced by the gateway's own.",
     steps: [put('/metrics/job/a', '# TYPE push_time_seconds counter\npush_time_seconds 5\nm 1\n')],
   },
   {
     name: 'user-pushes-push-failure-time-seconds',
     description:
-      'A pushed push_failure_time_seconds replaces the gateway\'s when the group already has one (not on the first push).',
+      "A pushed push_failure_time_seconds replaces the gateway's when the group already has one (not on the first push).",
     // Why alternatives: the untyped family of group a and the gauge of group b are merged in Go
     // map order; either one is then reported as not matching the other's type.
     alternatives: [
@@ -606,7 +617,7 @@ export const cases: Case[] = [
   },
   {
     name: 'timestamp-rejected-existing-group',
-    description: 'A rejected push leaves the group\'s metrics alone and sets push_failure_time_seconds.',
+    description: "A rejected push leaves the group's metrics alone and sets push_failure_time_seconds.",
     steps: [put('/metrics/job/a', 'm 1\n'), post('/metrics/job/a', 'n 2 1234\n')],
   },
   {
@@ -638,7 +649,9 @@ export const cases: Case[] = [
   {
     name: 'gzip-request-body',
     description: 'Content-Encoding: gzip bodies are decompressed.',
-    steps: [{ ...req('PUT', '/metrics/job/a', gz('m 1\n'), { 'Content-Encoding': 'gzip' }), bodyNote: 'gzip of "m 1\\n"' }],
+    steps: [
+      { ...req('PUT', '/metrics/job/a', gz('m 1\n'), { 'Content-Encoding': 'gzip' }), bodyNote: 'gzip of "m 1\\n"' },
+    ],
   },
   {
     name: 'gzip-request-body-invalid',
@@ -671,13 +684,35 @@ export const cases: Case[] = [
           name: 'h',
           help: 'H.',
           type: PbType.HISTOGRAM,
-          metrics: [{ histogram: { count: 3, sum: 2.5, buckets: [[0.5, 1], [1, 2]] } }],
+          metrics: [
+            {
+              histogram: {
+                count: 3,
+                sum: 2.5,
+                buckets: [
+                  [0.5, 1],
+                  [1, 2],
+                ],
+              },
+            },
+          ],
         },
         {
           name: 's',
           help: 'S.',
           type: PbType.SUMMARY,
-          metrics: [{ summary: { count: 4, sum: 10, quantiles: [[0.5, 1], [0.9, 2]] } }],
+          metrics: [
+            {
+              summary: {
+                count: 4,
+                sum: 10,
+                quantiles: [
+                  [0.5, 1],
+                  [0.9, 2],
+                ],
+              },
+            },
+          ],
         },
       ),
     ],
@@ -685,14 +720,25 @@ export const cases: Case[] = [
   {
     name: 'protobuf-timestamp-rejected',
     description: 'A protobuf metric with timestamp_ms is rejected.',
-    steps: [pbPut('/metrics/job/a', 'gauge g = 1 with timestamp_ms 1000', { name: 'g', type: PbType.GAUGE, metrics: [{ gauge: 1, timestampMs: 1000 }] })],
+    steps: [
+      pbPut('/metrics/job/a', 'gauge g = 1 with timestamp_ms 1000', {
+        name: 'g',
+        type: PbType.GAUGE,
+        metrics: [{ gauge: 1, timestampMs: 1000 }],
+      }),
+    ],
   },
   {
     name: 'protobuf-truncated',
     description: 'A truncated delimited message.',
     steps: [
       {
-        ...req('PUT', '/metrics/job/a', pbDelimited({ name: 'g', type: PbType.GAUGE, metrics: [{ gauge: 1 }] }).slice(0, 8), pbHeaders),
+        ...req(
+          'PUT',
+          '/metrics/job/a',
+          pbDelimited({ name: 'g', type: PbType.GAUGE, metrics: [{ gauge: 1 }] }).slice(0, 8),
+          pbHeaders,
+        ),
         bodyNote: 'first 8 bytes of a delimited gauge family',
       },
     ],
@@ -712,12 +758,24 @@ export const cases: Case[] = [
   {
     name: 'protobuf-invalid-metric-name',
     description: 'The protobuf path does not validate names while parsing; the consistency check does.',
-    steps: [pbPut('/metrics/job/a', 'gauge "bad-name" = 1', { name: 'bad-name', type: PbType.GAUGE, metrics: [{ gauge: 1 }] })],
+    steps: [
+      pbPut('/metrics/job/a', 'gauge "bad-name" = 1', {
+        name: 'bad-name',
+        type: PbType.GAUGE,
+        metrics: [{ gauge: 1 }],
+      }),
+    ],
   },
   {
     name: 'protobuf-type-without-value',
     description: 'A gauge family whose metric carries a counter value instead.',
-    steps: [pbPut('/metrics/job/a', 'family g of type GAUGE with a counter metric', { name: 'g', type: PbType.GAUGE, metrics: [{ counter: 1 }] })],
+    steps: [
+      pbPut('/metrics/job/a', 'family g of type GAUGE with a counter metric', {
+        name: 'g',
+        type: PbType.GAUGE,
+        metrics: [{ counter: 1 }],
+      }),
+    ],
   },
   {
     name: 'protobuf-empty-body',
@@ -782,7 +840,8 @@ export const cases: Case[] = [
   },
   {
     name: 'parse-accepted-oddities',
-    description: 'Blank lines, plain comments, {} , a trailing comma, a tab separator and HELP without text are accepted.',
+    description:
+      'Blank lines, plain comments, {} , a trailing comma, a tab separator and HELP without text are accepted.',
     steps: [put('/metrics/job/a', '  \n\n# a comment\n# HELP h\nh 1\ne{} 2\nt{a="b",} 3\ntab\t4\n')],
   },
   {
@@ -831,7 +890,11 @@ export const cases: Case[] = [
         bodyNote: 'm{x="\\xff"} 1\\n',
       },
       {
-        ...req('PUT', '/metrics/job/b', Uint8Array.from([...Buffer.from('# HELP h bad '), 0xff, ...Buffer.from('\nh 1\n')])),
+        ...req(
+          'PUT',
+          '/metrics/job/b',
+          Uint8Array.from([...Buffer.from('# HELP h bad '), 0xff, ...Buffer.from('\nh 1\n')]),
+        ),
         bodyNote: '# HELP h bad \\xff\\nh 1\\n',
       },
       snap(get('/metrics', 'metrics')),
@@ -865,7 +928,9 @@ export const cases: Case[] = [
   {
     name: 'summary-quantiles-unsorted-and-nan',
     description: 'Quantiles pushed out of order, with a NaN value.',
-    steps: [put('/metrics/job/a', '# TYPE s summary\ns{quantile="0.9"} NaN\ns{quantile="0.1"} 1\ns_sum 2\ns_count 3\n')],
+    steps: [
+      put('/metrics/job/a', '# TYPE s summary\ns{quantile="0.9"} NaN\ns{quantile="0.1"} 1\ns_sum 2\ns_count 3\n'),
+    ],
   },
   {
     name: 'label-name-reserved-in-body',
@@ -927,7 +992,9 @@ export const cases: Case[] = [
   {
     name: 'histogram-grouping-label-le',
     description: 'A grouping label le overrides the bucket bounds, making duplicates.',
-    steps: [put('/metrics/job/a/le/5', '# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 1\nh_count 2\n')],
+    steps: [
+      put('/metrics/job/a/le/5', '# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 1\nh_count 2\n'),
+    ],
   },
   {
     name: 'special-values',
@@ -941,7 +1008,8 @@ export const cases: Case[] = [
   },
   {
     name: 'float-formatting',
-    description: 'How values are written back (text uses Go\'s strconv \'g\' shortest; -0 prints as 0 in text, -0 in JSON).',
+    description:
+      "How values are written back (text uses Go's strconv 'g' shortest; -0 prints as 0 in text, -0 in JSON).",
     steps: [
       put(
         '/metrics/job/a',
@@ -1007,7 +1075,11 @@ export const cases: Case[] = [
     alternatives: [
       [`${cm('m', IJ('b'), 'gauge', '2')} is not a COUNTER`, `${cm('m', IJ('a'), 'counter', '1')} is not a GAUGE`],
     ],
-    steps: [put('/metrics/job/a', '# TYPE m counter\nm 1\n'), put('/metrics/job/b', 'n 1\n'), put('/metrics/job/b', '# TYPE m gauge\nm 2\n')],
+    steps: [
+      put('/metrics/job/a', '# TYPE m counter\nm 1\n'),
+      put('/metrics/job/b', 'n 1\n'),
+      put('/metrics/job/b', '# TYPE m gauge\nm 2\n'),
+    ],
   },
   {
     name: 'type-clash-untyped-vs-gauge',
@@ -1071,7 +1143,8 @@ export const cases: Case[] = [
   },
   {
     name: 'self-metric-other-help-non-printable',
-    description: 'A HELP with U+00A0 and U+200B for a gateway metric: the error quotes them as Go does (\\u00a0, \\u200b).',
+    description:
+      'A HELP with U+00A0 and U+200B for a gateway metric: the error quotes them as Go does (\\u00a0, \\u200b).',
     steps: [
       put(
         '/metrics/job/a',
@@ -1082,7 +1155,7 @@ export const cases: Case[] = [
   },
   {
     name: 'process-metric-other-help',
-    description: 'process_cpu_seconds_total with another HELP is accepted; the scrape shows the gateway\'s HELP.',
+    description: "process_cpu_seconds_total with another HELP is accepted; the scrape shows the gateway's HELP.",
     steps: [
       put(
         '/metrics/job/a',
@@ -1102,7 +1175,7 @@ export const cases: Case[] = [
   },
   {
     name: 'go-metric-gauge-other-help',
-    description: 'go_goroutines as gauge with another HELP: accepted, HELP replaced by the gateway\'s.',
+    description: "go_goroutines as gauge with another HELP: accepted, HELP replaced by the gateway's.",
     steps: [put('/metrics/job/a', '# HELP go_goroutines mine\n# TYPE go_goroutines gauge\ngo_goroutines 7\n')],
   },
   {
@@ -1174,7 +1247,7 @@ export const cases: Case[] = [
   {
     name: 'scrape-accept-prometheus',
     description:
-      "Prometheus' default Accept header, and one whose OpenMetrics clause has q=\" 0.9\" (a syntax error that reads 0): text 0.0.4.",
+      'Prometheus\' default Accept header, and one whose OpenMetrics clause has q=" 0.9" (a syntax error that reads 0): text 0.0.4.',
     steps: [
       put('/metrics/job/a', M1),
       get('/metrics', 'metrics', {
@@ -1183,7 +1256,8 @@ export const cases: Case[] = [
           'text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
       }),
       get('/metrics', 'metrics', {
-        Accept: 'application/openmetrics-text;version=1.0.0;escaping=dots;q= 0.9, text/plain;version=0.0.4;escaping=values;q=0.5',
+        Accept:
+          'application/openmetrics-text;version=1.0.0;escaping=dots;q= 0.9, text/plain;version=0.0.4;escaping=values;q=0.5',
       }),
     ],
   },
@@ -1257,7 +1331,13 @@ export const cases: Case[] = [
   {
     name: 'healthy-and-ready',
     description: '/-/healthy and /-/ready answer OK to GET only.',
-    steps: [get('/-/healthy'), get('/-/ready'), req('HEAD', '/-/healthy'), req('POST', '/-/ready', ''), put('/-/healthy', '')],
+    steps: [
+      get('/-/healthy'),
+      get('/-/ready'),
+      req('HEAD', '/-/healthy'),
+      req('POST', '/-/ready', ''),
+      put('/-/healthy', ''),
+    ],
   },
   {
     name: 'quit-without-lifecycle',

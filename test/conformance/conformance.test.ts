@@ -28,7 +28,8 @@ export function lineDiff(expected: string, actual: string, context = 3, maxLines
   const m = b.length;
   const lcs: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
   for (let i = n - 1; i >= 0; i--)
-    for (let j = m - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+    for (let j = m - 1; j >= 0; j--)
+      lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
   const ops: { t: ' ' | '-' | '+'; line: string }[] = [];
   let i = 0;
   let j = 0;
@@ -45,7 +46,8 @@ export function lineDiff(expected: string, actual: string, context = 3, maxLines
   }
   const keep = new Array<boolean>(ops.length).fill(false);
   ops.forEach((op, k) => {
-    if (op.t !== ' ') for (let d = Math.max(0, k - context); d <= Math.min(ops.length - 1, k + context); d++) keep[d] = true;
+    if (op.t !== ' ')
+      for (let d = Math.max(0, k - context); d <= Math.min(ops.length - 1, k + context); d++) keep[d] = true;
   });
   const out: string[] = [];
   let skipped = false;
@@ -58,7 +60,8 @@ export function lineDiff(expected: string, actual: string, context = 3, maxLines
     skipped = false;
     out.push(`${op.t} ${op.line}`);
   });
-  if (out.length > maxLines) return [...out.slice(0, maxLines), `  ... (${out.length - maxLines} more diff lines)`].join('\n');
+  if (out.length > maxLines)
+    return [...out.slice(0, maxLines), `  ... (${out.length - maxLines} more diff lines)`].join('\n');
   return out.join('\n');
 }
 
@@ -97,7 +100,9 @@ function suite(kind: 'ours' | 'reference'): void {
         it(c.name, { timeout: CASE_TIMEOUT_MS }, async () => {
           if (!srv) {
             const why = startError instanceof Error ? startError.message : String(startError);
-            throw new Error(`${kind} server did not start (flags: ${g.flags.join(' ') || 'none'}): ${why.slice(0, 2000)}`);
+            throw new Error(
+              `${kind} server did not start (flags: ${g.flags.join(' ') || 'none'}): ${why.slice(0, 2000)}`,
+            );
           }
           const target = { host: '127.0.0.1', port: srv.port };
           if (idx > 0) await wipe(target, c);

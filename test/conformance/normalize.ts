@@ -414,8 +414,10 @@ function byteCompare(a: string, b: string): number {
 function goKeyOrder(keys: string[]): string[] {
   const envelope = ['status', 'data', 'errorType', 'error'];
   const family = ['time_stamp', 'type', 'help', 'metrics'];
-  if (keys.includes('status') && keys.every((k) => envelope.includes(k))) return envelope.filter((k) => keys.includes(k));
-  if (keys.includes('time_stamp') && keys.every((k) => family.includes(k))) return family.filter((k) => keys.includes(k));
+  if (keys.includes('status') && keys.every((k) => envelope.includes(k)))
+    return envelope.filter((k) => keys.includes(k));
+  if (keys.includes('time_stamp') && keys.every((k) => family.includes(k)))
+    return family.filter((k) => keys.includes(k));
   return [...keys].sort(byteCompare);
 }
 
@@ -501,7 +503,9 @@ export function normalizeApiMetrics(n: JNode): Plain {
             t: 'arr',
             items: v.items.map((m) =>
               mapValues(m, (mk, mv) =>
-                mk === 'value' && mv.t === 'str' && mv.v !== '0' && isPlausiblePushTime(mv.v) ? { t: 'str', v: TIME_MASK } : mv,
+                mk === 'value' && mv.t === 'str' && mv.v !== '0' && isPlausiblePushTime(mv.v)
+                  ? { t: 'str', v: TIME_MASK }
+                  : mv,
               ),
             ),
           };
@@ -514,7 +518,10 @@ export function normalizeApiMetrics(n: JNode): Plain {
   keyed.sort((a, b) => byteCompare(a.key, b.key));
   const sorted: JNode = {
     t: 'obj',
-    entries: n.t === 'obj' ? n.entries.map(([k, v]) => [k, k === 'data' ? { t: 'arr', items: keyed.map((x) => x.g) } : v]) : [],
+    entries:
+      n.t === 'obj'
+        ? n.entries.map(([k, v]) => [k, k === 'data' ? { t: 'arr', items: keyed.map((x) => x.g) } : v])
+        : [],
   };
   return toPlain(sorted);
 }
@@ -527,9 +534,19 @@ export function normalizeApiMetrics(n: JNode): Plain {
 // Upstream's flags. Debian's build adds web.local-assets; ours adds its own (persistence.sync, ...):
 // those are compared nowhere here (docs/compatibility.md lists them).
 const UPSTREAM_FLAGS = new Set([
-  'log.format', 'log.level', 'persistence.file', 'persistence.interval', 'push.disable-consistency-check',
-  'web.config.file', 'web.enable-admin-api', 'web.enable-lifecycle', 'web.external-url', 'web.listen-address',
-  'web.route-prefix', 'web.systemd-socket', 'web.telemetry-path',
+  'log.format',
+  'log.level',
+  'persistence.file',
+  'persistence.interval',
+  'push.disable-consistency-check',
+  'web.config.file',
+  'web.enable-admin-api',
+  'web.enable-lifecycle',
+  'web.external-url',
+  'web.listen-address',
+  'web.route-prefix',
+  'web.systemd-socket',
+  'web.telemetry-path',
 ]);
 
 export function normalizeApiStatus(n: JNode): Plain {

@@ -13,7 +13,10 @@ import { cases } from './cases.js';
 import { groupCases, runCase, selectedCases, waitForExit, wipe } from './run.js';
 
 /** test/conformance/golden in the source tree (this file runs from dist/test/conformance). */
-export const GOLDEN_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/conformance/golden');
+export const GOLDEN_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../test/conformance/golden',
+);
 
 export function goldenFile(name: string): string {
   return path.join(GOLDEN_DIR, `${name}.json`);

@@ -77,7 +77,9 @@ export function rawRequest(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () =>
+          finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
         res.on('error', (e) => finish(e));
       },
     );
@@ -322,7 +324,8 @@ export async function wipe(target: Target, c: Case): Promise<void> {
     } catch {
       // not JSON yet; retry
     }
-    if (Date.now() > deadline) throw new Error(`gateway not empty after wipe: ${r.status} ${r.body.toString().slice(0, 300)}`);
+    if (Date.now() > deadline)
+      throw new Error(`gateway not empty after wipe: ${r.status} ${r.body.toString().slice(0, 300)}`);
     await sleep(20);
   }
 }
@@ -343,7 +346,11 @@ export function groupCases(all: Case[]): CaseGroup[] {
     const k = JSON.stringify([flags, c.routePrefix ?? '']) + (c.isolated ? `#${c.name}` : '');
     let g = groups.get(k);
     if (!g) {
-      g = { label: (flags.length ? flags.join(' ') : '(no flags)') + (c.isolated ? ` [${c.name}]` : ''), flags, cases: [] };
+      g = {
+        label: (flags.length ? flags.join(' ') : '(no flags)') + (c.isolated ? ` [${c.name}]` : ''),
+        flags,
+        cases: [],
+      };
       if (c.routePrefix !== undefined) g.routePrefix = c.routePrefix;
       groups.set(k, g);
     }
@@ -351,7 +358,9 @@ export function groupCases(all: Case[]): CaseGroup[] {
   }
   for (const g of groups.values()) {
     if (g.cases.length > 1 && !g.flags.includes('--web.enable-admin-api'))
-      throw new Error(`cases ${g.cases.map((c) => c.name).join(', ')} share a server without --web.enable-admin-api (no wipe possible)`);
+      throw new Error(
+        `cases ${g.cases.map((c) => c.name).join(', ')} share a server without --web.enable-admin-api (no wipe possible)`,
+      );
     const quitting = g.cases.findIndex((c) => c.finalSnapshot === false);
     if (quitting >= 0 && quitting !== g.cases.length - 1)
       throw new Error(`case ${g.cases[quitting].name} may stop its server and must be the last of its group`);

@@ -53,14 +53,23 @@ function prng(seed: number): () => number {
 // ---------------------------------------------------------------------------------------------
 // HTTP.
 
-function send(agent: Agent, port: number, method: string, urlPath: string, body?: string): Promise<{ status: number; body: string }> {
+function send(
+  agent: Agent,
+  port: number,
+  method: string,
+  urlPath: string,
+  body?: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path: urlPath, agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method, path: urlPath, agent, timeout: REQUEST_TIMEOUT_MS },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end(body);
@@ -164,9 +173,13 @@ function judge(all: Series[], groups: GroupJson[], bounds: (s: Series) => { lo: 
       const j = Math.max(...older);
       const lost = s.writes.slice(j + 1, lo + 1).filter((w) => w.ackedAt !== undefined).length;
       v.lostAcked += lost;
-      v.problems.push(`${s.key.id}: restored ${describeState(got)} (write #${j}), but write #${lo} (${describeState(s.writes[lo].value)}) was acknowledged: ${lost} acknowledged write(s) lost`);
+      v.problems.push(
+        `${s.key.id}: restored ${describeState(got)} (write #${j}), but write #${lo} (${describeState(s.writes[lo].value)}) was acknowledged: ${lost} acknowledged write(s) lost`,
+      );
     } else {
-      v.problems.push(`${s.key.id}: restored ${describeState(got)} (write #${matches.join('/')}), newer than the last write allowed (#${hi})`);
+      v.problems.push(
+        `${s.key.id}: restored ${describeState(got)} (write #${matches.join('/')}), newer than the last write allowed (#${hi})`,
+      );
     }
   }
   return v;
@@ -200,7 +213,15 @@ class Load {
     return s;
   }
 
-  private async write(agent: Agent, port: number, s: Series, method: string, urlPath: string, value: number | undefined, body?: string): Promise<boolean> {
+  private async write(
+    agent: Agent,
+    port: number,
+    s: Series,
+    method: string,
+    urlPath: string,
+    value: number | undefined,
+    body?: string,
+  ): Promise<boolean> {
     const w: Write = { value, sentAt: Date.now() };
     s.writes.push(w);
     try {
@@ -232,17 +253,41 @@ class Load {
     for (let c = 0; c < PUSH_CLIENTS; c++) {
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
       this.agents.push(agent);
-      const own = this.seriesFor({ id: `own/c${c}`, labels: { instance: `c${c}`, job: 'crash' }, family: 'crash_value' });
-      const shared = this.seriesFor({ id: `shared/c${c}`, labels: { job: 'crash_shared' }, family: `crash_shared_c${c}` });
+      const own = this.seriesFor({
+        id: `own/c${c}`,
+        labels: { instance: `c${c}`, job: 'crash' },
+        family: 'crash_value',
+      });
+      const shared = this.seriesFor({
+        id: `shared/c${c}`,
+        labels: { job: 'crash_shared' },
+        family: `crash_shared_c${c}`,
+      });
       this.track(
         (async () => {
           while (!this.stopped) {
             const n = ++this.counter.n;
             const bulk = BULK.map((b) => b + n).join('\n');
-            const okOwn = await this.write(agent, port, own, 'PUT', `/metrics/job/crash/instance/c${c}`, n, `# TYPE crash_value gauge\ncrash_value ${n}\n${bulk}\n`);
+            const okOwn = await this.write(
+              agent,
+              port,
+              own,
+              'PUT',
+              `/metrics/job/crash/instance/c${c}`,
+              n,
+              `# TYPE crash_value gauge\ncrash_value ${n}\n${bulk}\n`,
+            );
             if (!okOwn) break;
             const m = ++this.counter.n;
-            const okShared = await this.write(agent, port, shared, 'POST', '/metrics/job/crash_shared', m, `crash_shared_c${c} ${m}\n`);
+            const okShared = await this.write(
+              agent,
+              port,
+              shared,
+              'POST',
+              '/metrics/job/crash_shared',
+              m,
+              `crash_shared_c${c} ${m}\n`,
+            );
             if (!okShared) break;
           }
         })(),
@@ -251,7 +296,13 @@ class Load {
     for (let d = 0; d < DELETE_CLIENTS; d++) {
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
       this.agents.push(agent);
-      const keys = [0, 1, 2].map((k) => this.seriesFor({ id: `del/d${d}k${k}`, labels: { instance: `d${d}k${k}`, job: 'crash_del' }, family: 'crash_del_value' }));
+      const keys = [0, 1, 2].map((k) =>
+        this.seriesFor({
+          id: `del/d${d}k${k}`,
+          labels: { instance: `d${d}k${k}`, job: 'crash_del' },
+          family: 'crash_del_value',
+        }),
+      );
       this.track(
         (async () => {
           for (let i = 0; !this.stopped; i++) {
@@ -261,7 +312,15 @@ class Load {
             const ok =
               last !== undefined && last.value !== undefined
                 ? await this.write(agent, port, s, 'DELETE', urlPath, undefined)
-                : await this.write(agent, port, s, 'PUT', urlPath, ++this.counter.n, `crash_del_value ${this.counter.n}\n`);
+                : await this.write(
+                    agent,
+                    port,
+                    s,
+                    'PUT',
+                    urlPath,
+                    ++this.counter.n,
+                    `crash_del_value ${this.counter.n}\n`,
+                  );
             if (!ok) break;
           }
         })(),
@@ -290,7 +349,9 @@ class Load {
 }
 
 async function killHard(s: RunningServer): Promise<void> {
-  const exited = new Promise<void>((r) => (s.proc.exitCode !== null || s.proc.signalCode !== null ? r() : s.proc.once('exit', () => r())));
+  const exited = new Promise<void>((r) =>
+    s.proc.exitCode !== null || s.proc.signalCode !== null ? r() : s.proc.once('exit', () => r()),
+  );
   process.kill(s.proc.pid!, 'SIGKILL');
   await exited;
   running.delete(s);
@@ -330,11 +391,23 @@ interface ModeReport {
 
 async function crashRounds(mode: 'sync' | 'default', rand: () => number): Promise<ModeReport> {
   const file = path.join(dir, `${mode}.data`);
-  const flags = [`--persistence.file=${file}`, '--persistence.interval=1s', ...(mode === 'sync' ? ['--persistence.sync'] : [])];
+  const flags = [
+    `--persistence.file=${file}`,
+    '--persistence.interval=1s',
+    ...(mode === 'sync' ? ['--persistence.sync'] : []),
+  ];
   const series = new Map<string, Series>();
   const counter = { n: 0 };
   const load = new Load(series, counter);
-  const report: ModeReport = { kills: 0, acked: 0, lostAcked: 0, lostSinceSnapshot: 0, leftovers: [], problems: [], restartMs: [] };
+  const report: ModeReport = {
+    kills: 0,
+    acked: 0,
+    lostAcked: 0,
+    lostSinceSnapshot: 0,
+    leftovers: [],
+    problems: [],
+    restartMs: [],
+  };
   for (let round = 0; round <= KILLS; round++) {
     // The snapshot the restart will read (before the new process could write another).
     const writtenAt = snapshotWrittenAt(file);
@@ -348,10 +421,18 @@ async function crashRounds(mode: 'sync' | 'default', rand: () => number): Promis
       const verdict =
         mode === 'sync'
           ? judge(all, groups, (s) => ({ lo: s.lastAckedBefore(Infinity), hi: s.writes.length - 1 }))
-          : judge(all, groups, (s) => (writtenAt === undefined ? { lo: -1, hi: -1 } : { lo: s.lastAckedBefore(writtenAt), hi: s.lastSentBy(writtenAt + 1) }));
+          : judge(all, groups, (s) =>
+              writtenAt === undefined
+                ? { lo: -1, hi: -1 }
+                : { lo: s.lastAckedBefore(writtenAt), hi: s.lastSentBy(writtenAt + 1) },
+            );
       report.lostAcked += verdict.lostAcked;
       report.problems.push(...verdict.problems.map((p) => `after kill ${round}: ${p}`));
-      if (mode === 'default') report.lostSinceSnapshot += judge(all, groups, (s) => ({ lo: s.lastAckedBefore(Infinity), hi: s.writes.length - 1 })).lostAcked;
+      if (mode === 'default')
+        report.lostSinceSnapshot += judge(all, groups, (s) => ({
+          lo: s.lastAckedBefore(Infinity),
+          hi: s.writes.length - 1,
+        })).lostAcked;
       // From here on the history of each series continues from what was restored: writes lost
       // in the crash are not part of it any more.
       const now = Date.now();
@@ -386,7 +467,6 @@ async function crashRounds(mode: 'sync' | 'default', rand: () => number): Promis
   return report;
 }
 
-
 test(`no-loss mode: ${KILLS} random kill -9 under load lose no acknowledged push`, async () => {
   const rand = prng(SEED);
   const r = await crashRounds('sync', rand);
@@ -412,7 +492,9 @@ test(`default mode: ${KILLS} random kill -9 under load restore the last snapshot
 /** Runs ours to its exit (it should not get far); resolves with the exit code and stderr. */
 async function runToExit(flags: string[]): Promise<{ code: number | null; stderr: string }> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [OURS_MAIN, `--web.listen-address=127.0.0.1:${port}`, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [OURS_MAIN, `--web.listen-address=127.0.0.1:${port}`, ...flags], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   proc.stdout.resume();
@@ -428,7 +510,13 @@ async function makeSnapshot(name: string): Promise<string> {
   const gw = await start([`--persistence.file=${file}`]);
   const agent = new Agent();
   for (let i = 0; i < 5; i++) {
-    const r = await send(agent, gw.port, 'PUT', `/metrics/job/snap/instance/i${i}`, `# HELP snap_value a value\nsnap_value{x="${i}"} ${i}\n`);
+    const r = await send(
+      agent,
+      gw.port,
+      'PUT',
+      `/metrics/job/snap/instance/i${i}`,
+      `# HELP snap_value a value\nsnap_value{x="${i}"} ${i}\n`,
+    );
     assert.equal(r.status, 200);
   }
   agent.destroy();
@@ -440,12 +528,15 @@ async function makeSnapshot(name: string): Promise<string> {
 const damages: Array<[string, (b: Buffer) => Buffer]> = [
   ['truncated in the middle', (b) => b.subarray(0, Math.floor(b.length * 0.6))],
   ['truncated at a line end', (b) => b.subarray(0, b.indexOf('\n', Math.floor(b.length / 2)) + 1)],
-  ['a corrupt byte', (b) => {
-    const c = Buffer.from(b);
-    const at = c.indexOf('"families"');
-    c[at + 3] = 0x7b; // '{' inside a key: not JSON
-    return c;
-  }],
+  [
+    'a corrupt byte',
+    (b) => {
+      const c = Buffer.from(b);
+      const at = c.indexOf('"families"');
+      c[at + 3] = 0x7b; // '{' inside a key: not JSON
+      return c;
+    },
+  ],
   ['zero bytes', () => Buffer.alloc(0)],
   ['binary garbage', (b) => Buffer.from(b.map((x, i) => (i % 7 === 3 ? 0xff : x)))],
 ];
@@ -467,7 +558,10 @@ for (const [name, damage] of damages) {
     assert.match(gw.output(), /damaged/);
     await stopClean(gw);
     // Nothing silently dropped: the damaged file was kept aside.
-    assert.ok(readdirSync(dir).some((n) => n.startsWith(path.basename(file) + '.damaged.')), 'the damaged snapshot is kept beside');
+    assert.ok(
+      readdirSync(dir).some((n) => n.startsWith(path.basename(file) + '.damaged.')),
+      'the damaged snapshot is kept beside',
+    );
   });
 }
 
@@ -475,7 +569,11 @@ test('a write-ahead log damaged before its last line stops the start; a torn las
   const file = path.join(dir, 'wal.data');
   const gw = await start([`--persistence.file=${file}`, '--persistence.sync', '--persistence.interval=1h']);
   const agent = new Agent();
-  for (let i = 0; i < 4; i++) assert.equal((await send(agent, gw.port, 'PUT', `/metrics/job/wal/instance/i${i}`, `wal_value ${i}\n`)).status, 200);
+  for (let i = 0; i < 4; i++)
+    assert.equal(
+      (await send(agent, gw.port, 'PUT', `/metrics/job/wal/instance/i${i}`, `wal_value ${i}\n`)).status,
+      200,
+    );
   agent.destroy();
   await killHard(gw);
   const segments = readdirSync(dir).filter((n) => n.startsWith('wal.data.wal.'));
@@ -517,21 +615,23 @@ test('a write-ahead log with a record of an unknown kind stops the start; nothin
 });
 
 test('after start-empty-on-error on a damaged log, later restarts work and keep new pushes', async () => {
-    const file = path.join(dir, 'walempty.data');
-    const flags = [`--persistence.file=${file}`, '--persistence.sync', '--persistence.interval=1h'];
-    // Segments 1 (fine) and 3 (damaged in the middle), no snapshot: as a crash could leave them.
-    const ok = JSON.stringify({ delete: { job: 'none' } }) + '\n';
-    writeFileSync(`${file}.wal.00000001`, ok + ok);
-    writeFileSync(`${file}.wal.00000003`, ok + '{"broken\n' + ok);
-    const gw = await start([...flags, '--persistence.start-empty-on-error']);
-    const agent = new Agent();
-    assert.equal((await send(agent, gw.port, 'PUT', '/metrics/job/after_damage', 'kept 1\n')).status, 200);
-    agent.destroy();
-    await stopClean(gw);
-    // A clean stop wrote a snapshot; a restart without the flag must work and show the push.
-    const again = await start(flags);
-    const groups = await readGroups(again.port);
-    assert.deepEqual(groups.map((g) => g.labels.job), ['after_damage']);
-    await stopClean(again);
+  const file = path.join(dir, 'walempty.data');
+  const flags = [`--persistence.file=${file}`, '--persistence.sync', '--persistence.interval=1h'];
+  // Segments 1 (fine) and 3 (damaged in the middle), no snapshot: as a crash could leave them.
+  const ok = JSON.stringify({ delete: { job: 'none' } }) + '\n';
+  writeFileSync(`${file}.wal.00000001`, ok + ok);
+  writeFileSync(`${file}.wal.00000003`, ok + '{"broken\n' + ok);
+  const gw = await start([...flags, '--persistence.start-empty-on-error']);
+  const agent = new Agent();
+  assert.equal((await send(agent, gw.port, 'PUT', '/metrics/job/after_damage', 'kept 1\n')).status, 200);
+  agent.destroy();
+  await stopClean(gw);
+  // A clean stop wrote a snapshot; a restart without the flag must work and show the push.
+  const again = await start(flags);
+  const groups = await readGroups(again.port);
+  assert.deepEqual(
+    groups.map((g) => g.labels.job),
+    ['after_damage'],
+  );
+  await stopClean(again);
 });
-

@@ -7,7 +7,14 @@ import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { existsSync } from 'node:fs';
 import { startServer, type RunningServer } from '../support/servers.js';
-import { instantQuery, pollUntil, requireBinary, startPrometheus, PROMETHEUS_BIN, type RunningPrometheus } from '../support/prometheus.js';
+import {
+  instantQuery,
+  pollUntil,
+  requireBinary,
+  startPrometheus,
+  PROMETHEUS_BIN,
+  type RunningPrometheus,
+} from '../support/prometheus.js';
 import { encodeProtobufDelimited } from '../../src/expose/protobuf.js';
 import type { MetricFamily } from '../../src/model.js';
 
@@ -74,38 +81,55 @@ test('promtool check metrics accepts our text exposition', { timeout: 30_000 }, 
   const gw: RunningServer = await startServer('ours');
   running.push(gw);
   assert.equal(await put(`${gw.url}/metrics/job/lint/instance/x`, TEXT), 200);
-  assert.equal(await put(`${gw.url}/metrics/job/native`, Buffer.from(encodeProtobufDelimited([NATIVE])), { 'Content-Type': PROTOBUF }), 200);
+  assert.equal(
+    await put(`${gw.url}/metrics/job/native`, Buffer.from(encodeProtobufDelimited([NATIVE])), {
+      'Content-Type': PROTOBUF,
+    }),
+    200,
+  );
   const body = await (await fetch(`${gw.url}/metrics`)).text();
   assert.match(body, /jobs_processed_total\{instance="x",job="lint",queue="a"\} 10/);
   const r = spawnSync(PROMTOOL_BIN, ['check', 'metrics'], { input: body, encoding: 'utf8', timeout: 20_000 });
   assert.equal(r.status, 0, `promtool: ${r.stdout}${r.stderr}`);
 });
 
-test('Prometheus with native histograms scrapes ours in protobuf and ingests a native histogram', { timeout: 90_000 }, async () => {
-  requireBinary(PROMETHEUS_BIN, 'prometheus');
-  const gw: RunningServer = await startServer('ours');
-  running.push(gw);
-  assert.equal(await put(`${gw.url}/metrics/job/native`, Buffer.from(encodeProtobufDelimited([NATIVE])), { 'Content-Type': PROTOBUF }), 200);
-  assert.equal(await put(`${gw.url}/metrics/job/lint`, TEXT), 200);
-  const prom: RunningPrometheus = await startPrometheus([{ jobName: 'pushgateway', targets: [`127.0.0.1:${gw.port}`], honorLabels: true }], {
-    scrapeInterval: '1s',
-    extraArgs: ['--enable-feature=native-histograms'],
-  });
-  running.push(prom);
-  const count = await pollUntil(
-    async () => {
-      const r = await instantQuery(prom.url, 'histogram_count(batch_size)');
-      return r.length > 0 ? r : undefined;
-    },
-    { timeoutMs: 40_000, intervalMs: 250, describe: async () => prom.output().split('\n').slice(-15).join('\n') },
-  );
-  assert.equal(count[0].metric.job, 'native');
-  assert.equal(count[0].value[1], '6');
-  const sum = await instantQuery(prom.url, 'histogram_sum(batch_size)');
-  assert.equal(sum[0].value[1], '21');
-  const counter = await instantQuery(prom.url, 'jobs_processed_total');
-  assert.equal(counter.length, 1);
-  assert.equal(counter[0].value[1], '10');
-  const up = await instantQuery(prom.url, 'up{job="pushgateway"}');
-  assert.equal(up[0]?.value[1], '1');
-});
+test(
+  'Prometheus with native histograms scrapes ours in protobuf and ingests a native histogram',
+  { timeout: 90_000 },
+  async () => {
+    requireBinary(PROMETHEUS_BIN, 'prometheus');
+    const gw: RunningServer = await startServer('ours');
+    running.push(gw);
+    assert.equal(
+      await put(`${gw.url}/metrics/job/native`, Buffer.from(encodeProtobufDelimited([NATIVE])), {
+        'Content-Type': PROTOBUF,
+      }),
+      200,
+    );
+    assert.equal(await put(`${gw.url}/metrics/job/lint`, TEXT), 200);
+    const prom: RunningPrometheus = await startPrometheus(
+      [{ jobName: 'pushgateway', targets: [`127.0.0.1:${gw.port}`], honorLabels: true }],
+      {
+        scrapeInterval: '1s',
+        extraArgs: ['--enable-feature=native-histograms'],
+      },
+    );
+    running.push(prom);
+    const count = await pollUntil(
+      async () => {
+        const r = await instantQuery(prom.url, 'histogram_count(batch_size)');
+        return r.length > 0 ? r : undefined;
+      },
+      { timeoutMs: 40_000, intervalMs: 250, describe: async () => prom.output().split('\n').slice(-15).join('\n') },
+    );
+    assert.equal(count[0].metric.job, 'native');
+    assert.equal(count[0].value[1], '6');
+    const sum = await instantQuery(prom.url, 'histogram_sum(batch_size)');
+    assert.equal(sum[0].value[1], '21');
+    const counter = await instantQuery(prom.url, 'jobs_processed_total');
+    assert.equal(counter.length, 1);
+    assert.equal(counter[0].value[1], '10');
+    const up = await instantQuery(prom.url, 'up{job="pushgateway"}');
+    assert.equal(up[0]?.value[1], '1');
+  },
+);

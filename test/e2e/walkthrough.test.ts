@@ -165,16 +165,20 @@ test('prerequisites: reference pushgateway, prometheus and curl are installed', 
   requireBinary(CURL_BIN, 'curl');
 });
 
-test('docs walk-through against ours: push with no Content-Type, read it back from /metrics', { timeout: 30000 }, async () => {
-  const ours = track(await startServer('ours'));
-  try {
-    await pushDocsExample(ours);
-    const res = await getMetrics(ours);
-    assertWalkthroughOutput('ours', res.body);
-  } finally {
-    await stopAll(ours);
-  }
-});
+test(
+  'docs walk-through against ours: push with no Content-Type, read it back from /metrics',
+  { timeout: 30000 },
+  async () => {
+    const ours = track(await startServer('ours'));
+    try {
+      await pushDocsExample(ours);
+      const res = await getMetrics(ours);
+      assertWalkthroughOutput('ours', res.body);
+    } finally {
+      await stopAll(ours);
+    }
+  },
+);
 
 test('same pushes against the reference: /metrics byte-identical after normalization', { timeout: 40000 }, async () => {
   requireBinary(REFERENCE_BIN, 'prometheus-pushgateway');
@@ -207,7 +211,10 @@ test('same pushes against the reference: /metrics byte-identical after normaliza
     // Ours serves OpenMetrics only with --web.enable-openmetrics.
     const o3 = await getMetrics(oursOpenMetrics, { Accept: PROMETHEUS_ACCEPT });
     assert.equal(o3.headers['content-type'], 'application/openmetrics-text; version=1.0.0; charset=utf-8');
-    assert.match(o3.body, /^# TYPE example_counter unknown\nexample_counter\{instance="",job="example_job",label1="value1"\} 1\.0\n/m);
+    assert.match(
+      o3.body,
+      /^# TYPE example_counter unknown\nexample_counter\{instance="",job="example_job",label1="value1"\} 1\.0\n/m,
+    );
     assert.ok(o3.body.endsWith('# EOF\n'), 'OpenMetrics ends with # EOF');
   } finally {
     await stopAll(ours, ref, oursOpenMetrics);
@@ -232,55 +239,62 @@ test('exact shell walk-through with real curl against ours', { timeout: 30000 },
   }
 });
 
-test('real Prometheus scrapes ours (honor_labels: true) and ingests the pushed series', { timeout: 90000 }, async () => {
-  requireBinary(PROMETHEUS_BIN, 'prometheus');
-  let ours: RunningServer | undefined;
-  let prom: RunningPrometheus | undefined;
-  try {
-    ours = track(await startServer('ours'));
-    await pushDocsExample(ours);
-    prom = track(
-      await startPrometheus([{ jobName: 'pushgateway', targets: [`127.0.0.1:${ours.port}`], honorLabels: true }], {
-        scrapeInterval: '1s',
-        timeoutMs: 30000,
-      }),
-    );
-    const p = prom;
-    const describe = async () => {
-      let targets = '';
-      try {
-        targets = JSON.stringify(await activeTargets(p.url));
-      } catch (e) {
-        targets = String(e);
-      }
-      return `targets: ${targets}\nprometheus log tail:\n${p.output().split('\n').slice(-15).join('\n')}`;
-    };
+test(
+  'real Prometheus scrapes ours (honor_labels: true) and ingests the pushed series',
+  { timeout: 90000 },
+  async () => {
+    requireBinary(PROMETHEUS_BIN, 'prometheus');
+    let ours: RunningServer | undefined;
+    let prom: RunningPrometheus | undefined;
+    try {
+      ours = track(await startServer('ours'));
+      await pushDocsExample(ours);
+      prom = track(
+        await startPrometheus([{ jobName: 'pushgateway', targets: [`127.0.0.1:${ours.port}`], honorLabels: true }], {
+          scrapeInterval: '1s',
+          timeoutMs: 30000,
+        }),
+      );
+      const p = prom;
+      const describe = async () => {
+        let targets: string;
+        try {
+          targets = JSON.stringify(await activeTargets(p.url));
+        } catch (e) {
+          targets = String(e);
+        }
+        return `targets: ${targets}\nprometheus log tail:\n${p.output().split('\n').slice(-15).join('\n')}`;
+      };
 
-    const series = await pollUntil(
-      async () => {
-        const result = await instantQuery(p.url, 'example_counter');
-        return result.some((s) => s.metric.job === 'example_job') ? result : undefined;
-      },
-      { timeoutMs: 30000, intervalMs: 250, describe },
-    );
-    assert.equal(series.length, 1, `expected one example_counter series, got ${JSON.stringify(series)}`);
-    const { metric, value } = series[0];
-    const labels = { ...metric };
-    // Prometheus treats an empty label as absent; it reports instance="" by omitting it.
-    assert.ok(labels.instance === undefined || labels.instance === '', `instance should be empty: ${JSON.stringify(metric)}`);
-    delete labels.instance;
-    assert.deepEqual(labels, { __name__: 'example_counter', job: 'example_job', label1: 'value1' });
-    assert.equal(value[1], '1');
+      const series = await pollUntil(
+        async () => {
+          const result = await instantQuery(p.url, 'example_counter');
+          return result.some((s) => s.metric.job === 'example_job') ? result : undefined;
+        },
+        { timeoutMs: 30000, intervalMs: 250, describe },
+      );
+      assert.equal(series.length, 1, `expected one example_counter series, got ${JSON.stringify(series)}`);
+      const { metric, value } = series[0];
+      const labels = { ...metric };
+      // Prometheus treats an empty label as absent; it reports instance="" by omitting it.
+      assert.ok(
+        labels.instance === undefined || labels.instance === '',
+        `instance should be empty: ${JSON.stringify(metric)}`,
+      );
+      delete labels.instance;
+      assert.deepEqual(labels, { __name__: 'example_counter', job: 'example_job', label1: 'value1' });
+      assert.equal(value[1], '1');
 
-    const up = await instantQuery(p.url, 'up{job="pushgateway"}');
-    assert.equal(up.length, 1, `expected one up series: ${JSON.stringify(up)}`);
-    assert.equal(up[0].value[1], '1', `scrape of ours failed: ${await describe()}`);
-    const targets = await activeTargets(p.url);
-    const t = targets.find((x) => x.scrapePool === 'pushgateway');
-    assert.ok(t, `no pushgateway target: ${JSON.stringify(targets)}`);
-    assert.equal(t.health, 'up', `target health: ${JSON.stringify(t)}`);
-    assert.equal(t.lastError, '', `target lastError: ${JSON.stringify(t)}`);
-  } finally {
-    await stopAll(prom, ours);
-  }
-});
+      const up = await instantQuery(p.url, 'up{job="pushgateway"}');
+      assert.equal(up.length, 1, `expected one up series: ${JSON.stringify(up)}`);
+      assert.equal(up[0].value[1], '1', `scrape of ours failed: ${await describe()}`);
+      const targets = await activeTargets(p.url);
+      const t = targets.find((x) => x.scrapePool === 'pushgateway');
+      assert.ok(t, `no pushgateway target: ${JSON.stringify(targets)}`);
+      assert.equal(t.health, 'up', `target health: ${JSON.stringify(t)}`);
+      assert.equal(t.lastError, '', `target lastError: ${JSON.stringify(t)}`);
+    } finally {
+      await stopAll(prom, ours);
+    }
+  },
+);

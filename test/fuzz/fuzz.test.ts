@@ -50,7 +50,11 @@ interface Answer {
 function encodeRequest(r: RawRequest, port: number, withHost: boolean): Buffer {
   const parts: Buffer[] = [Buffer.from(`${r.method} `, 'latin1'), r.target, Buffer.from(` ${r.version}\r\n`, 'latin1')];
   const line = (name: string, value: Buffer | string) => {
-    parts.push(Buffer.from(`${name}: `, 'latin1'), typeof value === 'string' ? Buffer.from(value, 'latin1') : value, Buffer.from('\r\n'));
+    parts.push(
+      Buffer.from(`${name}: `, 'latin1'),
+      typeof value === 'string' ? Buffer.from(value, 'latin1') : value,
+      Buffer.from('\r\n'),
+    );
   };
   if (withHost) line('Host', `127.0.0.1:${port}`);
   for (const [n, v] of r.headers) line(n, v);
@@ -60,7 +64,7 @@ function encodeRequest(r: RawRequest, port: number, withHost: boolean): Buffer {
   parts.push(Buffer.from('\r\n'));
   if (r.chunked) {
     // Well-framed chunks of random-ish sizes; the framing itself is not what is fuzzed here.
-    for (let at = 0; at < r.body.length; ) {
+    for (let at = 0; at < r.body.length;) {
       const n = Math.min(r.body.length - at, 1 + (at % 7) * 3);
       parts.push(Buffer.from(`${n.toString(16)}\r\n`), r.body.subarray(at, at + n), Buffer.from('\r\n'));
       at += n;
@@ -124,12 +128,20 @@ function sendRaw(port: number, r: RawRequest, withHost = true): Promise<Answer> 
       if (err !== undefined) reject(err);
       else resolve(a!);
     };
-    const timer = setTimeout(() => finish(new Error(`no complete answer within ${REQUEST_TIMEOUT_MS} ms (hang)`)), REQUEST_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => finish(new Error(`no complete answer within ${REQUEST_TIMEOUT_MS} ms (hang)`)),
+      REQUEST_TIMEOUT_MS,
+    );
     const tryParse = (ended: boolean) => {
       try {
         const a = parseAnswer(buf, r.method, ended);
         if (a !== undefined) finish(undefined, a);
-        else if (ended) finish(new Error(`connection closed without an answer (got ${buf.length} bytes: ${JSON.stringify(buf.toString('latin1').slice(0, 200))})`));
+        else if (ended)
+          finish(
+            new Error(
+              `connection closed without an answer (got ${buf.length} bytes: ${JSON.stringify(buf.toString('latin1').slice(0, 200))})`,
+            ),
+          );
       } catch (e) {
         finish(e as Error);
       }
@@ -152,14 +164,21 @@ function sendRaw(port: number, r: RawRequest, withHost = true): Promise<Answer> 
 
 const agent = new Agent({ keepAlive: true, maxSockets: 2 });
 
-function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer }> {
+function get(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'GET', headers, agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, method: 'GET', headers, agent, timeout: REQUEST_TIMEOUT_MS },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer within ${REQUEST_TIMEOUT_MS} ms (hang)`)));
     req.on('error', reject);
     req.end();
@@ -193,7 +212,10 @@ function assertFreshFailureStamp(g: GroupJson, t0: number, t1: number): void {
   assert.equal(f.type, 'GAUGE');
   assert.equal(f.metrics.length, 1);
   const v = Number(f.metrics[0].value);
-  assert.ok(v >= t0 / 1000 - 1 && v <= t1 / 1000 + 1, `push_failure_time_seconds ${f.metrics[0].value} is not the time of this push`);
+  assert.ok(
+    v >= t0 / 1000 - 1 && v <= t1 / 1000 + 1,
+    `push_failure_time_seconds ${f.metrics[0].value} is not the time of this push`,
+  );
   assert.equal(g.last_push_successful, false);
 }
 
@@ -209,7 +231,14 @@ function without(g: GroupJson, ...keys: string[]): string {
  * created, with push_time_seconds 0, when it did not exist). `known`: the grouping labels the
  * request named, when the test knows them.
  */
-function assertUnchangedExceptFailureStamp(beforeText: string, afterText: string, answer: Answer, t0: number, t1: number, known: Record<string, string> | undefined): void {
+function assertUnchangedExceptFailureStamp(
+  beforeText: string,
+  afterText: string,
+  answer: Answer,
+  t0: number,
+  t1: number,
+  known: Record<string, string> | undefined,
+): void {
   const consistency = answer.status === 400 && answer.body.toString('utf8').startsWith(CONSISTENCY);
   if (!consistency) {
     assert.equal(afterText, beforeText, `a request answered ${answer.status} changed the store`);
@@ -240,10 +269,16 @@ function assertUnchangedExceptFailureStamp(beforeText: string, afterText: string
   assert.equal(added.length, 1, `a consistency failure changed ${added.length} groups`);
   const g = added[0];
   assertFreshFailureStamp(g, t0, t1);
-  if (known !== undefined) assert.deepEqual(g.labels, known, 'the failure was stamped on another group than the one pushed to');
+  if (known !== undefined)
+    assert.deepEqual(g.labels, known, 'the failure was stamped on another group than the one pushed to');
   if (removed.length === 0) {
     // A new group: grouping labels, push_time_seconds 0 and the failure stamp, nothing else.
-    assert.deepEqual(Object.keys(g).sort(), ['labels', 'last_push_successful', 'push_failure_time_seconds', 'push_time_seconds']);
+    assert.deepEqual(Object.keys(g).sort(), [
+      'labels',
+      'last_push_successful',
+      'push_failure_time_seconds',
+      'push_time_seconds',
+    ]);
     const pt = g.push_time_seconds as FamilyJson;
     assert.equal(pt.metrics.length, 1);
     assert.equal(pt.metrics[0].value, '0', 'a group created by a failed push has push_time_seconds 0');
@@ -263,12 +298,26 @@ function assertUnchangedExceptFailureStamp(beforeText: string, afterText: string
 
 /** Mostly one of the common values, sometimes one of the rare (hostile) ones. */
 function weighted<T>(common: readonly T[], rare: readonly T[], ratio = 4): fc.Arbitrary<T> {
-  return fc.oneof({ weight: ratio, arbitrary: fc.constantFrom(...common) }, { weight: 1, arbitrary: fc.constantFrom(...rare) });
+  return fc.oneof(
+    { weight: ratio, arbitrary: fc.constantFrom(...common) },
+    { weight: 1, arbitrary: fc.constantFrom(...rare) },
+  );
 }
 
 // A small pool of names, so that families collide across groups and consistency checks fail.
 const FAMILY_NAMES = ['fz_a', 'fz_b', 'fz_total', 'fz_h', 'fz_s'];
-const RARE_FAMILY_NAMES = ['fz:colon', 'push_time_seconds', 'push_failure_time_seconds', 'go_goroutines', 'process_cpu_seconds_total', 'pushgateway_build_info', 'up', 'Ünï', '1bad', ''];
+const RARE_FAMILY_NAMES = [
+  'fz:colon',
+  'push_time_seconds',
+  'push_failure_time_seconds',
+  'go_goroutines',
+  'process_cpu_seconds_total',
+  'pushgateway_build_info',
+  'up',
+  'Ünï',
+  '1bad',
+  '',
+];
 const arbFamilyName = weighted(FAMILY_NAMES, RARE_FAMILY_NAMES);
 const LABEL_NAMES = ['a', 'b', 'instance', 'le', 'quantile'];
 const RARE_LABEL_NAMES = ['job', '__name__', '__x', 'x y', 'é', ''];
@@ -283,21 +332,43 @@ const arbLabelValue = fc.oneof(
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 4 }) },
 );
 const arbTextValue = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom('0', '1', '-1', '1.5', '1e3', '-0', 'NaN', '+Inf', '-Inf', '9007199254740993', '.5', '+1') },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom(
+      '0',
+      '1',
+      '-1',
+      '1.5',
+      '1e3',
+      '-0',
+      'NaN',
+      '+Inf',
+      '-Inf',
+      '9007199254740993',
+      '.5',
+      '+1',
+    ),
+  },
   { weight: 2, arbitrary: fc.constantFrom('Inf', 'nan', '0x10', '1_0', '', '1e400', '1e', '--1') },
   { weight: 1, arbitrary: fc.double().map((d) => String(d)) },
   { weight: 1, arbitrary: fc.integer().map((n) => String(n)) },
 );
-const arbHelp = fc.option(fc.oneof(fc.constantFrom('help', 'h\\nl', 'back\\\\slash', 'other help', ''), fc.string({ maxLength: 12 })), { nil: undefined });
+const arbHelp = fc.option(
+  fc.oneof(fc.constantFrom('help', 'h\\nl', 'back\\\\slash', 'other help', ''), fc.string({ maxLength: 12 })),
+  { nil: undefined },
+);
 
 function escLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
-const arbLabelSet = fc.array(fc.tuple(arbLabelName, arbLabelValue), { maxLength: 3 }).map((pairs) =>
-  pairs.length === 0 ? '' : '{' + pairs.map(([n, v]) => `${n}="${escLabel(v)}"`).join(',') + '}',
+const arbLabelSet = fc
+  .array(fc.tuple(arbLabelName, arbLabelValue), { maxLength: 3 })
+  .map((pairs) => (pairs.length === 0 ? '' : '{' + pairs.map(([n, v]) => `${n}="${escLabel(v)}"`).join(',') + '}'));
+const arbTimestamp = fc.oneof(
+  { weight: 8, arbitrary: fc.constant('') },
+  { weight: 1, arbitrary: fc.constantFrom(' 1700000000000', ' -1', ' x') },
 );
-const arbTimestamp = fc.oneof({ weight: 8, arbitrary: fc.constant('') }, { weight: 1, arbitrary: fc.constantFrom(' 1700000000000', ' -1', ' x') });
 
 /** A family in the text format: HELP/TYPE lines (maybe) and samples, mostly well-formed. */
 const arbTextFamily = fc
@@ -323,9 +394,19 @@ const arbTextFamily = fc
     if (f.help !== undefined) lines.push(`# HELP ${f.name} ${f.help.replace(/\n/g, '\\n')}`);
     if (f.withType) lines.push(`# TYPE ${f.name} ${f.type}`);
     if (f.coherent && f.type === 'histogram') {
-      lines.push(`${f.name}_bucket{le="0.5"} ${f.count}`, `${f.name}_bucket{le="+Inf"} ${f.count + 1}`, `${f.name}_sum 1.5`, `${f.name}_count ${f.count + 1}`);
+      lines.push(
+        `${f.name}_bucket{le="0.5"} ${f.count}`,
+        `${f.name}_bucket{le="+Inf"} ${f.count + 1}`,
+        `${f.name}_sum 1.5`,
+        `${f.name}_count ${f.count + 1}`,
+      );
     } else if (f.coherent && f.type === 'summary') {
-      lines.push(`${f.name}{quantile="0.5"} 1`, `${f.name}{quantile="0.99"} 2`, `${f.name}_sum 3`, `${f.name}_count ${f.count}`);
+      lines.push(
+        `${f.name}{quantile="0.5"} 1`,
+        `${f.name}{quantile="0.99"} 2`,
+        `${f.name}_sum 3`,
+        `${f.name}_count ${f.count}`,
+      );
     } else {
       for (const s of f.samples) lines.push(`${f.name}${s.suffix}${s.labels} ${s.value}${s.ts}`);
     }
@@ -339,12 +420,15 @@ const arbTextBody = fc
 // Protobuf: valid families of the model, encoded with our own encoder.
 const arbDouble = fc.oneof(fc.constantFrom(0, 1, -1, 0.5, NaN, Infinity, -Infinity, -0), fc.double());
 const arbCount = fc.oneof(fc.constantFrom(0, 1, 2, 2 ** 53), fc.nat());
-const arbPbLabels = fc.array(
-  fc.record({ name: arbLabelName, value: arbLabelValue }),
-  { maxLength: 3 },
-);
-const arbQuantile: fc.Arbitrary<Quantile> = fc.record({ quantile: fc.constantFrom(0, 0.5, 0.99, 1, NaN, -1), value: arbDouble });
-const arbBucket: fc.Arbitrary<Bucket> = fc.record({ upperBound: fc.constantFrom(0.1, 0.5, 1, Infinity, NaN, -Infinity), cumulativeCount: arbCount });
+const arbPbLabels = fc.array(fc.record({ name: arbLabelName, value: arbLabelValue }), { maxLength: 3 });
+const arbQuantile: fc.Arbitrary<Quantile> = fc.record({
+  quantile: fc.constantFrom(0, 0.5, 0.99, 1, NaN, -1),
+  value: arbDouble,
+});
+const arbBucket: fc.Arbitrary<Bucket> = fc.record({
+  upperBound: fc.constantFrom(0.1, 0.5, 1, Infinity, NaN, -Infinity),
+  cumulativeCount: arbCount,
+});
 const arbSpan = fc.record({ offset: fc.integer({ min: -5, max: 5 }), length: fc.integer({ min: 0, max: 4 }) });
 
 function arbPbMetric(type: MetricType): fc.Arbitrary<Metric> {
@@ -352,7 +436,11 @@ function arbPbMetric(type: MetricType): fc.Arbitrary<Metric> {
     labels: arbPbLabels,
     timestampMs: fc.option(fc.constantFrom(1700000000000, 0, -1), { nil: undefined, freq: 8 }),
   };
-  const summary = fc.record({ sampleCount: arbCount, sampleSum: arbDouble, quantiles: fc.array(arbQuantile, { maxLength: 3 }) });
+  const summary = fc.record({
+    sampleCount: arbCount,
+    sampleSum: arbDouble,
+    quantiles: fc.array(arbQuantile, { maxLength: 3 }),
+  });
   const histogram = fc.record(
     {
       sampleCount: arbCount,
@@ -416,14 +504,57 @@ type Mutation =
   | { op: 'dup'; at: number; len: number }
   | { op: 'truncate'; at: number };
 
-const TEXT_TOKENS = ['"', '\\', '{', '}', '=', ',', '\n', '#', ' ', '\t', '\r', '\0', '\xff', '\xc3', '\x80', 'NaN', '# TYPE fz_a counter\n', '# HELP fz_a x\n', '{le="', 'e', '-', '.', '_bucket', '\u00e9', '# EOF\n', ' # {trace_id="x"} 1 1', '# UNIT fz_a seconds\n'].map((t) =>
-  [...Buffer.from(t, /^[\x80-\xff]$/.test(t) ? 'latin1' : 'utf8')],
-);
-const PB_TOKENS = [[0x80], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff], [0x0a], [0x12], [0x1a, 0x05], [0x22, 0x7f], [0x08, 0x09], [0x00], [0x0b], [0x0c], [0x0f], [0x7f], [0x22, 0x80, 0x80, 0x80, 0x80, 0x10]];
+const TEXT_TOKENS = [
+  '"',
+  '\\',
+  '{',
+  '}',
+  '=',
+  ',',
+  '\n',
+  '#',
+  ' ',
+  '\t',
+  '\r',
+  '\0',
+  '\xff',
+  '\xc3',
+  '\x80',
+  'NaN',
+  '# TYPE fz_a counter\n',
+  '# HELP fz_a x\n',
+  '{le="',
+  'e',
+  '-',
+  '.',
+  '_bucket',
+  '\u00e9',
+  '# EOF\n',
+  ' # {trace_id="x"} 1 1',
+  '# UNIT fz_a seconds\n',
+].map((t) => [...Buffer.from(t, /^[\x80-\xff]$/.test(t) ? 'latin1' : 'utf8')]);
+const PB_TOKENS = [
+  [0x80],
+  [0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+  [0x0a],
+  [0x12],
+  [0x1a, 0x05],
+  [0x22, 0x7f],
+  [0x08, 0x09],
+  [0x00],
+  [0x0b],
+  [0x0c],
+  [0x0f],
+  [0x7f],
+  [0x22, 0x80, 0x80, 0x80, 0x80, 0x10],
+];
 
 function arbMutation(tokens: number[][]): fc.Arbitrary<Mutation> {
   const at = fc.nat({ max: 1 << 16 });
-  const bytes = fc.oneof(fc.constantFrom(...tokens), fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 6 }));
+  const bytes = fc.oneof(
+    fc.constantFrom(...tokens),
+    fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 6 }),
+  );
   return fc.oneof(
     fc.record({ op: fc.constant('flip' as const), at, bit: fc.integer({ min: 0, max: 7 }) }),
     fc.record({ op: fc.constant('set' as const), at, bytes }),
@@ -463,7 +594,10 @@ function mutate(input: Buffer, ms: Mutation[]): Buffer {
 }
 
 const mutationsFor = (tokens: number[][]) =>
-  fc.oneof({ weight: 1, arbitrary: fc.constant([] as Mutation[]) }, { weight: 1, arbitrary: fc.array(arbMutation(tokens), { minLength: 1, maxLength: 4 }) });
+  fc.oneof(
+    { weight: 1, arbitrary: fc.constant([] as Mutation[]) },
+    { weight: 1, arbitrary: fc.array(arbMutation(tokens), { minLength: 1, maxLength: 4 }) },
+  );
 
 // Push paths: a job and label pairs, each value encoded one of several ways.
 interface PathSpec {
@@ -475,7 +609,29 @@ interface PathSpec {
 const arbJob = weighted(['fuzz', 'f1', 'f2', 'a b', 'x/y', 'ü', 'j.k'], ['.', '..', '']);
 type Enc = 'plain' | 'escape' | 'base64' | 'base64pad' | 'garbage';
 const arbEnc = weighted<Enc>(['plain', 'plain', 'plain', 'escape', 'base64', 'base64pad'], ['garbage']);
-const GARBAGE_PIECES = ['%', '%2', '%zz', '%FF', '%C3', '%c3%28', '%2F', '%2f', '@', '=', '.', '..', '', 'a', '%00', ';', '+', '~', '%E2%82', '@base64', '\u00e9'];
+const GARBAGE_PIECES = [
+  '%',
+  '%2',
+  '%zz',
+  '%FF',
+  '%C3',
+  '%c3%28',
+  '%2F',
+  '%2f',
+  '@',
+  '=',
+  '.',
+  '..',
+  '',
+  'a',
+  '%00',
+  ';',
+  '+',
+  '~',
+  '%E2%82',
+  '@base64',
+  '\u00e9',
+];
 const arbGarbage = fc.array(fc.constantFrom(...GARBAGE_PIECES), { minLength: 1, maxLength: 4 }).map((p) => p.join(''));
 
 function b64url(s: string, pad: boolean): string {
@@ -488,7 +644,11 @@ function encodeValue(v: string, enc: Enc, garbage: string): { text: string; b64:
     case 'plain':
       return { text: encodeURIComponent(v), b64: false, clean: true };
     case 'escape':
-      return { text: [...Buffer.from(v, 'utf8')].map((c) => '%' + c.toString(16).padStart(2, '0')).join(''), b64: false, clean: true };
+      return {
+        text: [...Buffer.from(v, 'utf8')].map((c) => '%' + c.toString(16).padStart(2, '0')).join(''),
+        b64: false,
+        clean: true,
+      };
     case 'base64':
       return { text: b64url(v, false), b64: true, clean: true };
     case 'base64pad':
@@ -519,12 +679,29 @@ const arbPushPath: fc.Arbitrary<PathSpec> = fc
   .map((p) => {
     const job = encodeValue(p.job, p.jobEnc, p.jobGarbage);
     let target = `/metrics/job${job.b64 ? '@base64' : ''}/${job.text}`;
-    let clean = job.clean && p.job !== '' && p.job !== '.' && p.job !== '..' && p.odd === '' && p.dots === '' && p.query !== '#frag';
+    let clean =
+      job.clean &&
+      p.job !== '' &&
+      p.job !== '.' &&
+      p.job !== '..' &&
+      p.odd === '' &&
+      p.dots === '' &&
+      p.query !== '#frag';
     const known: Record<string, string> = {};
     for (const l of p.labels) {
       const v = encodeValue(l.value, l.enc, l.garbage);
       target += `/${l.name}${v.b64 ? '@base64' : ''}/${v.text}`;
-      if (!v.clean || !/^[a-zA-Z_]\w*$/.test(l.name) || l.name.startsWith('__') || l.name === 'job' || l.name in known || l.value === '' || l.value === '.' || l.value === '=') clean = false;
+      if (
+        !v.clean ||
+        !/^[a-zA-Z_]\w*$/.test(l.name) ||
+        l.name.startsWith('__') ||
+        l.name === 'job' ||
+        l.name in known ||
+        l.value === '' ||
+        l.value === '.' ||
+        l.value === '='
+      )
+        clean = false;
       known[l.name] = l.value;
     }
     target += p.dots + p.odd + p.query;
@@ -557,11 +734,29 @@ const arbTextCT = fc.constantFrom<string | undefined>(
   ';;;',
   'application/json',
 );
-const arbEncodingHeader = fc.constantFrom<string | undefined>(undefined, undefined, undefined, 'identity', 'GZIP', 'deflate', 'gzip, identity', 'br', 'snappy', 'x-gzip', '');
+const arbEncodingHeader = fc.constantFrom<string | undefined>(
+  undefined,
+  undefined,
+  undefined,
+  'identity',
+  'GZIP',
+  'deflate',
+  'gzip, identity',
+  'br',
+  'snappy',
+  'x-gzip',
+  '',
+);
 
 const arbMethod = fc.constantFrom('PUT', 'PUT', 'POST', 'POST', 'DELETE');
 
-function pushRequest(method: string, path: PathSpec, body: Buffer, headers: Array<[string, string | undefined]>, chunked: boolean): RawRequest {
+function pushRequest(
+  method: string,
+  path: PathSpec,
+  body: Buffer,
+  headers: Array<[string, string | undefined]>,
+  chunked: boolean,
+): RawRequest {
   return {
     method,
     target: Buffer.from(path.target, 'utf8'),
@@ -596,42 +791,88 @@ function describe(r: RawRequest): string {
   });
 }
 
-async function check(property: string, r: RawRequest, known: Record<string, string> | undefined, opts: { withHost?: boolean; scrapeAccept?: string } = {}): Promise<void> {
+async function check(
+  property: string,
+  r: RawRequest,
+  known: Record<string, string> | undefined,
+  opts: { withHost?: boolean; scrapeAccept?: string } = {},
+): Promise<void> {
   const t0 = Date.now();
   let answer: Answer;
   try {
     answer = await sendRaw(gw.port, r, opts.withHost ?? true);
   } catch (e) {
-    throw new Error(`no answer to ${describe(r)}: ${(e as Error).message}\nserver output:\n${gw.output().slice(-2000)}`);
+    throw new Error(
+      `no answer to ${describe(r)}: ${(e as Error).message}\nserver output:\n${gw.output().slice(-2000)}`,
+      { cause: e },
+    );
   }
   const t1 = Date.now();
   const bodyText = answer.body.toString('utf8');
   const consistency = answer.status === 400 && bodyText.startsWith(CONSISTENCY);
-  count(property, consistency ? '400 consistency' : String(answer.status) + (process.env.FUZZ_DEBUG ? ' ' + bodyText.slice(0, 40).replace(/[^ -~]/g, '?') + ' ' + (answer.status === 301 ? r.target.toString() : '') : ''));
-  assert.ok(gw.proc.exitCode === null && gw.proc.signalCode === null, `the server died after ${describe(r)}:\n${gw.output().slice(-2000)}`);
-  assert.ok(answer.status >= 200 && answer.status < 500, `answer ${answer.status} to ${describe(r)}: ${bodyText.slice(0, 500)}`);
+  count(
+    property,
+    consistency
+      ? '400 consistency'
+      : String(answer.status) +
+          (process.env.FUZZ_DEBUG
+            ? ' ' +
+              bodyText.slice(0, 40).replace(/[^ -~]/g, '?') +
+              ' ' +
+              (answer.status === 301 ? r.target.toString() : '')
+            : ''),
+  );
+  assert.ok(
+    gw.proc.exitCode === null && gw.proc.signalCode === null,
+    `the server died after ${describe(r)}:\n${gw.output().slice(-2000)}`,
+  );
+  assert.ok(
+    answer.status >= 200 && answer.status < 500,
+    `answer ${answer.status} to ${describe(r)}: ${bodyText.slice(0, 500)}`,
+  );
   const after = await apiMetrics(gw.port);
   if (answer.status >= 300) {
     try {
       assertUnchangedExceptFailureStamp(state, after, answer, t0, t1, known);
     } catch (e) {
-      throw new Error(`${(e as Error).message}\nrequest: ${describe(r)}\nanswer: ${answer.status} ${bodyText.slice(0, 300)}\nbefore: ${state.slice(0, 3000)}\nafter:  ${after.slice(0, 3000)}`);
+      throw new Error(
+        `${(e as Error).message}\nrequest: ${describe(r)}\nanswer: ${answer.status} ${bodyText.slice(0, 300)}\nbefore: ${state.slice(0, 3000)}\nafter:  ${after.slice(0, 3000)}`,
+        { cause: e },
+      );
     }
   }
   state = after;
   // Whatever is stored now, scrapes (in every format) and the status page answer.
   const accept = opts.scrapeAccept ?? SCRAPE_ACCEPTS[checks++ % SCRAPE_ACCEPTS.length];
-  const scrape = await get(gw.port, '/metrics', accept === undefined ? {} : { Accept: accept, 'Accept-Encoding': 'gzip' });
-  assert.equal(scrape.status, 200, `scrape (Accept: ${accept}) answered ${scrape.status} after ${describe(r)}: ${scrape.body.toString().slice(0, 500)}`);
+  const scrape = await get(
+    gw.port,
+    '/metrics',
+    accept === undefined ? {} : { Accept: accept, 'Accept-Encoding': 'gzip' },
+  );
+  assert.equal(
+    scrape.status,
+    200,
+    `scrape (Accept: ${accept}) answered ${scrape.status} after ${describe(r)}: ${scrape.body.toString().slice(0, 500)}`,
+  );
   if (checks % 10 === 0) {
     for (const page of ['/status', '/api/v1/status']) {
       const p = await get(gw.port, page);
-      assert.equal(p.status, 200, `${page} answered ${p.status} after ${describe(r)}: ${p.body.toString().slice(0, 500)}`);
+      assert.equal(
+        p.status,
+        200,
+        `${page} answered ${p.status} after ${describe(r)}: ${p.body.toString().slice(0, 500)}`,
+      );
     }
   }
 }
 
-const SCRAPE_ACCEPTS = [undefined, PROTOBUF_CT, 'application/openmetrics-text; version=1.0.0; charset=utf-8', 'text/plain; version=1.0.0; escaping=allow-utf-8', 'application/openmetrics-text; version=0.0.1'];
+const SCRAPE_ACCEPTS = [
+  undefined,
+  PROTOBUF_CT,
+  'application/openmetrics-text; version=1.0.0; charset=utf-8',
+  'text/plain; version=1.0.0; escaping=allow-utf-8',
+  'application/openmetrics-text; version=0.0.1',
+];
 let checks = 0;
 
 /** Keeps the store small so the run time stays flat: every 50 runs, past 30 groups, delete them all. */
@@ -646,13 +887,26 @@ async function trimStore(): Promise<void> {
     const { job, ...rest } = g.labels;
     let p = `/metrics/job@base64/${b64url(job, true) || '='}`;
     for (const [n, v] of Object.entries(rest)) p += `/${n}@base64/${b64url(v, true) || '='}`;
-    const a = await sendRaw(gw.port, { method: 'DELETE', target: Buffer.from(p), headers: [], body: Buffer.alloc(0), chunked: false, version: 'HTTP/1.1' });
+    const a = await sendRaw(gw.port, {
+      method: 'DELETE',
+      target: Buffer.from(p),
+      headers: [],
+      body: Buffer.alloc(0),
+      chunked: false,
+      version: 'HTTP/1.1',
+    });
     assert.equal(a.status, 202, `cleanup DELETE ${p}: ${a.status} ${a.body.toString()}`);
   }
   state = await apiMetrics(gw.port);
 }
 
-async function runProperty<T>(name: string, seedOffset: number, arb: fc.Arbitrary<T>, body: (v: T) => Promise<void>, numRuns = RUNS): Promise<void> {
+async function runProperty<T>(
+  name: string,
+  seedOffset: number,
+  arb: fc.Arbitrary<T>,
+  body: (v: T) => Promise<void>,
+  numRuns = RUNS,
+): Promise<void> {
   const seed = BASE_SEED + seedOffset;
   let n = 0;
   const started = Date.now();
@@ -665,10 +919,15 @@ async function runProperty<T>(name: string, seedOffset: number, arb: fc.Arbitrar
       { seed, numRuns },
     );
   } catch (e) {
-    console.error(`\nfuzz property "${name}" failed with seed ${seed} (replay: FUZZ_SEED=${BASE_SEED} FUZZ_RUNS=${RUNS}; the fast-check report below has the seed and path of the shrunk case)\n`);
+    console.error(
+      `\nfuzz property "${name}" failed with seed ${seed} (replay: FUZZ_SEED=${BASE_SEED} FUZZ_RUNS=${RUNS}; the fast-check report below has the seed and path of the shrunk case)\n`,
+    );
     throw e;
   }
-  const stats = [...(tally.get(name) ?? new Map<string, number>()).entries()].sort().map(([k, c]) => `${k}: ${c}`).join(', ');
+  const stats = [...(tally.get(name) ?? new Map<string, number>()).entries()]
+    .sort()
+    .map(([k, c]) => `${k}: ${c}`)
+    .join(', ');
   console.log(`fuzz "${name}": ${numRuns} runs in ${Date.now() - started} ms, seed ${seed}; answers: ${stats}`);
 }
 
@@ -702,7 +961,20 @@ test('fuzz: text bodies from a grammar, mutated byte-wise', async () => {
   });
   await runProperty('text', 1, arb, async (v) => {
     const body = mutate(v.body, v.mutations);
-    await check('text', pushRequest(v.method, v.path, body, [['Content-Type', v.contentType], ['Content-Encoding', v.encoding]], v.chunked), v.path.known);
+    await check(
+      'text',
+      pushRequest(
+        v.method,
+        v.path,
+        body,
+        [
+          ['Content-Type', v.contentType],
+          ['Content-Encoding', v.encoding],
+        ],
+        v.chunked,
+      ),
+      v.path.known,
+    );
   });
 });
 
@@ -718,7 +990,20 @@ test('fuzz: protobuf bodies from valid families, mutated byte-wise', async () =>
   });
   await runProperty('protobuf', 2, arb, async (v) => {
     const body = mutate(v.body, v.mutations);
-    await check('protobuf', pushRequest(v.method, v.path, body, [['Content-Type', v.contentType], ['Content-Encoding', v.encoding]], v.chunked), v.path.known);
+    await check(
+      'protobuf',
+      pushRequest(
+        v.method,
+        v.path,
+        body,
+        [
+          ['Content-Type', v.contentType],
+          ['Content-Encoding', v.encoding],
+        ],
+        v.chunked,
+      ),
+      v.path.known,
+    );
   });
 });
 
@@ -730,8 +1015,21 @@ test('fuzz: gzip bodies (valid, truncated, mutated, concatenated)', async () => 
       fc.record({ body: arbTextBody, ct: arbTextCT }),
       fc.record({ body: arbPbBody, ct: fc.constant<string | undefined>(PROTOBUF_CT) }),
     ),
-    innerMutations: fc.oneof({ weight: 3, arbitrary: fc.constant([] as Mutation[]) }, { weight: 1, arbitrary: fc.array(arbMutation(TEXT_TOKENS), { maxLength: 2 }) }),
-    shape: fc.constantFrom('whole', 'whole', 'truncated', 'mutated', 'header', 'trailer', 'concat', 'garbage-after', 'tiny'),
+    innerMutations: fc.oneof(
+      { weight: 3, arbitrary: fc.constant([] as Mutation[]) },
+      { weight: 1, arbitrary: fc.array(arbMutation(TEXT_TOKENS), { maxLength: 2 }) },
+    ),
+    shape: fc.constantFrom(
+      'whole',
+      'whole',
+      'truncated',
+      'mutated',
+      'header',
+      'trailer',
+      'concat',
+      'garbage-after',
+      'tiny',
+    ),
     cut: fc.nat({ max: 1 << 16 }),
     mutations: fc.array(arbMutation(PB_TOKENS), { minLength: 1, maxLength: 3 }),
     level: fc.constantFrom(0, 1, 9),
@@ -749,10 +1047,16 @@ test('fuzz: gzip bodies (valid, truncated, mutated, concatenated)', async () => 
         gz = mutate(gz, v.mutations);
         break;
       case 'header':
-        gz = mutate(gz, v.mutations.map((m) => ({ ...m, at: m.at % 10 })));
+        gz = mutate(
+          gz,
+          v.mutations.map((m) => ({ ...m, at: m.at % 10 })),
+        );
         break;
       case 'trailer':
-        gz = mutate(gz, v.mutations.map((m) => ({ ...m, at: gz.length - 8 + (m.at % 8) })));
+        gz = mutate(
+          gz,
+          v.mutations.map((m) => ({ ...m, at: gz.length - 8 + (m.at % 8) })),
+        );
         break;
       case 'concat':
         gz = Buffer.concat([gz, gzipSync(inner)]);
@@ -764,26 +1068,115 @@ test('fuzz: gzip bodies (valid, truncated, mutated, concatenated)', async () => 
         gz = gz.subarray(0, v.cut % 11);
         break;
     }
-    await check('gzip', pushRequest(v.method, v.path, gz, [['Content-Type', v.inner.ct], ['Content-Encoding', v.encoding]], v.chunked), undefined);
+    await check(
+      'gzip',
+      pushRequest(
+        v.method,
+        v.path,
+        gz,
+        [
+          ['Content-Type', v.inner.ct],
+          ['Content-Encoding', v.encoding],
+        ],
+        v.chunked,
+      ),
+      undefined,
+    );
   });
 });
 
 // Paths and headers: any method on any path, with hostile header names, values and bytes.
-const PATH_HEADS = ['/metrics/job', '/metrics/job@base64', '/metrics', '/api/v1', '/api/v1/metrics', '/api/v1/status', '/api/v1/admin/wipe', '/-/healthy', '/-/ready', '/-/quit', '/status', '/', '', '*', '/static', '/metrics/job/'];
-const PATH_SEGMENTS = ['fuzz', 'x', 'job', 'instance', 'a=b', '%C3%A9', '%FF', '%41', '%2F', '%2e', '%2E%2E', '@base64', '=', '==', 'AAAA', '-_', 'x@base64'];
+const PATH_HEADS = [
+  '/metrics/job',
+  '/metrics/job@base64',
+  '/metrics',
+  '/api/v1',
+  '/api/v1/metrics',
+  '/api/v1/status',
+  '/api/v1/admin/wipe',
+  '/-/healthy',
+  '/-/ready',
+  '/-/quit',
+  '/status',
+  '/',
+  '',
+  '*',
+  '/static',
+  '/metrics/job/',
+];
+const PATH_SEGMENTS = [
+  'fuzz',
+  'x',
+  'job',
+  'instance',
+  'a=b',
+  '%C3%A9',
+  '%FF',
+  '%41',
+  '%2F',
+  '%2e',
+  '%2E%2E',
+  '@base64',
+  '=',
+  '==',
+  'AAAA',
+  '-_',
+  'x@base64',
+];
 const RARE_PATH_SEGMENTS = ['.', '..', '', '%', '%zz', '\u00e9', 'a b', '\t', 'a\u0000b', '?', '#', '%3F'];
 const arbAnyTarget = fc
-  .tuple(fc.constantFrom(...PATH_HEADS), fc.array(weighted(PATH_SEGMENTS, RARE_PATH_SEGMENTS, 6), { maxLength: 6 }), weighted([''], ['/', '?a=b', '?%zz', '#x', '?\u00e9']), weighted([false], [true]))
-  .map(([head, segs, tail, absolute]) => (absolute ? 'http://127.0.0.1' : '') + head + segs.map((s) => '/' + s).join('') + tail);
+  .tuple(
+    fc.constantFrom(...PATH_HEADS),
+    fc.array(weighted(PATH_SEGMENTS, RARE_PATH_SEGMENTS, 6), { maxLength: 6 }),
+    weighted([''], ['/', '?a=b', '?%zz', '#x', '?\u00e9']),
+    weighted([false], [true]),
+  )
+  .map(
+    ([head, segs, tail, absolute]) =>
+      (absolute ? 'http://127.0.0.1' : '') + head + segs.map((s) => '/' + s).join('') + tail,
+  );
 
 const arbHeaderName = weighted(
-  ['Content-Type', 'Content-Encoding', 'Accept', 'Accept-Encoding', 'Expect', 'Authorization', 'X-Fuzz', 'Origin', 'Connection', 'Upgrade', 'Range', 'If-None-Match', 'Cookie'],
+  [
+    'Content-Type',
+    'Content-Encoding',
+    'Accept',
+    'Accept-Encoding',
+    'Expect',
+    'Authorization',
+    'X-Fuzz',
+    'Origin',
+    'Connection',
+    'Upgrade',
+    'Range',
+    'If-None-Match',
+    'Cookie',
+  ],
   ['Content-Length', 'Transfer-Encoding', 'X Bad', 'X:Colon', 'Ü-Header', ''],
 );
 const arbHeaderValue = fc.oneof(
   {
     weight: 4,
-    arbitrary: fc.constantFrom('', 'gzip', 'identity', PROTOBUF_CT, 'text/plain', '*/*', 'application/vnd.google.protobuf', 'application/openmetrics-text', '100-continue', 'chunked', 'close', 'keep-alive', 'websocket', 'h2c', 'Basic Zm9vOmJhcg==', 'Bearer x', 'bytes=0-1', 'x'.repeat(9000)),
+    arbitrary: fc.constantFrom(
+      '',
+      'gzip',
+      'identity',
+      PROTOBUF_CT,
+      'text/plain',
+      '*/*',
+      'application/vnd.google.protobuf',
+      'application/openmetrics-text',
+      '100-continue',
+      'chunked',
+      'close',
+      'keep-alive',
+      'websocket',
+      'h2c',
+      'Basic Zm9vOmJhcg==',
+      'Bearer x',
+      'bytes=0-1',
+      'x'.repeat(9000),
+    ),
   },
   { weight: 2, arbitrary: fc.string({ maxLength: 20 }) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 12 }).map((a) => Buffer.from(a).toString('latin1')) },
@@ -791,14 +1184,28 @@ const arbHeaderValue = fc.oneof(
 
 test('fuzz: any method on random paths with random headers', async () => {
   const arb = fc.record({
-    method: weighted(['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS'], ['PATCH', 'TRACE', 'CONNECT', 'FOO', 'get', '']),
-    target: fc.oneof({ weight: 3, arbitrary: arbAnyTarget }, { weight: 2, arbitrary: arbPushPath.map((p) => p.target) }),
+    method: weighted(
+      ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS'],
+      ['PATCH', 'TRACE', 'CONNECT', 'FOO', 'get', ''],
+    ),
+    target: fc.oneof(
+      { weight: 3, arbitrary: arbAnyTarget },
+      { weight: 2, arbitrary: arbPushPath.map((p) => p.target) },
+    ),
     headers: fc.array(fc.tuple(arbHeaderName, arbHeaderValue), { maxLength: 4 }),
-    body: fc.oneof(arbTextBody, fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a))),
+    body: fc.oneof(
+      arbTextBody,
+      fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)),
+    ),
     chunked: fc.boolean(),
     version: weighted(['HTTP/1.1'], ['HTTP/1.0', 'HTTP/2.0', 'HTTP/1.x'], 8),
     withHost: fc.oneof({ weight: 5, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
-    scrapeAccept: fc.constantFrom<string | undefined>(undefined, PROTOBUF_CT, 'application/openmetrics-text', 'text/plain;q=0.5, */*'),
+    scrapeAccept: fc.constantFrom<string | undefined>(
+      undefined,
+      PROTOBUF_CT,
+      'application/openmetrics-text',
+      'text/plain;q=0.5, */*',
+    ),
   });
   await runProperty('paths+headers', 4, arb, async (v) => {
     // A second Connection header could keep the connection open: the answer is parsed by its
@@ -828,7 +1235,13 @@ const arbConflicting = fc.record({
       name: fc.constantFrom('cf_a', 'cf_b', 'cf_c', 'push_time_seconds', 'go_goroutines'),
       type: fc.constantFrom<MetricType>('counter', 'gauge', 'untyped', 'summary', 'histogram'),
       help: fc.constantFrom<string | undefined>(undefined, '', 'h1', 'h2'),
-      series: fc.array(fc.record({ a: fc.constantFrom<string | undefined>(undefined, 'v1', 'v2'), value: fc.constantFrom(0, 1, 2.5, NaN) }), { minLength: 1, maxLength: 3 }),
+      series: fc.array(
+        fc.record({
+          a: fc.constantFrom<string | undefined>(undefined, 'v1', 'v2'),
+          value: fc.constantFrom(0, 1, 2.5, NaN),
+        }),
+        { minLength: 1, maxLength: 3 },
+      ),
       timestamp: weighted([false], [true], 15),
     }),
     { maxLength: 3 },
@@ -845,8 +1258,10 @@ function conflictingBody(v: ValueOf<typeof arbConflicting>): { body: Buffer; con
     metrics: f.series.map((s, i) => {
       const labels = s.a === undefined ? [] : [{ name: 'a', value: s.a }];
       const m: Metric = { labels, ...(f.timestamp && i === 0 ? { timestampMs: 1700000000000 } : {}) };
-      if (f.type === 'summary') m.summary = { sampleCount: 1, sampleSum: s.value, quantiles: [{ quantile: 0.5, value: s.value }] };
-      else if (f.type === 'histogram') m.histogram = { sampleCount: 1, sampleSum: s.value, buckets: [{ upperBound: 1, cumulativeCount: 1 }] };
+      if (f.type === 'summary')
+        m.summary = { sampleCount: 1, sampleSum: s.value, quantiles: [{ quantile: 0.5, value: s.value }] };
+      else if (f.type === 'histogram')
+        m.histogram = { sampleCount: 1, sampleSum: s.value, buckets: [{ upperBound: 1, cumulativeCount: 1 }] };
       else m.value = s.value;
       return m;
     }),
@@ -860,9 +1275,18 @@ function conflictingBody(v: ValueOf<typeof arbConflicting>): { body: Buffer; con
       const l = m.labels.length === 0 ? '' : `a="${m.labels[0].value}",`;
       const ts = m.timestampMs === undefined ? '' : ` ${m.timestampMs}`;
       if (m.summary !== undefined) {
-        lines.push(`${f.name}{${l}quantile="0.5"} ${m.summary.quantiles[0].value}${ts}`, `${f.name}_sum{${l}} ${m.summary.sampleSum}`, `${f.name}_count{${l}} 1`);
+        lines.push(
+          `${f.name}{${l}quantile="0.5"} ${m.summary.quantiles[0].value}${ts}`,
+          `${f.name}_sum{${l}} ${m.summary.sampleSum}`,
+          `${f.name}_count{${l}} 1`,
+        );
       } else if (m.histogram !== undefined) {
-        lines.push(`${f.name}_bucket{${l}le="1"} 1${ts}`, `${f.name}_bucket{${l}le="+Inf"} 1`, `${f.name}_sum{${l}} ${m.histogram.sampleSum}`, `${f.name}_count{${l}} 1`);
+        lines.push(
+          `${f.name}_bucket{${l}le="1"} 1${ts}`,
+          `${f.name}_bucket{${l}le="+Inf"} 1`,
+          `${f.name}_sum{${l}} ${m.histogram.sampleSum}`,
+          `${f.name}_count{${l}} 1`,
+        );
       } else lines.push(`${f.name}{${l}} ${m.value}${ts}`);
     }
   }
@@ -878,7 +1302,14 @@ test('fuzz: well-formed pushes that conflict with each other', async () => {
       target += `/instance/${v.instance}`;
       known.instance = v.instance;
     }
-    const r: RawRequest = { method: v.method, target: Buffer.from(target), headers: contentType === undefined ? [] : [['Content-Type', contentType]], body, chunked: false, version: 'HTTP/1.1' };
+    const r: RawRequest = {
+      method: v.method,
+      target: Buffer.from(target),
+      headers: contentType === undefined ? [] : [['Content-Type', contentType]],
+      body,
+      chunked: false,
+      version: 'HTTP/1.1',
+    };
     await check('conflicts', r, known);
   });
 });
@@ -888,7 +1319,17 @@ test('fuzz: well-formed pushes that conflict with each other', async () => {
 const arbNearLimits = fc
   .record({
     method: fc.constantFrom('PUT', 'POST'),
-    shape: fc.constantFrom('series', 'name', 'labelName', 'labelValue', 'groupingValue', 'bigBody', 'gzipBomb', 'gzipBig', 'protobufSeries'),
+    shape: fc.constantFrom(
+      'series',
+      'name',
+      'labelName',
+      'labelValue',
+      'groupingValue',
+      'bigBody',
+      'gzipBomb',
+      'gzipBig',
+      'protobufSeries',
+    ),
     // Around each limit: from 80% to 120% of it.
     scale: fc.double({ min: 0.8, max: 1.2, noNaN: true }),
     gzip: fc.boolean(),
@@ -902,11 +1343,22 @@ const arbNearLimits = fc
     let gzip = v.gzip;
     switch (v.shape) {
       case 'series':
-        body = Buffer.from(Array.from({ length: around(LIMITS.series) }, (_, i) => `lim_series{i="${i}"} ${i}\n`).join(''));
+        body = Buffer.from(
+          Array.from({ length: around(LIMITS.series) }, (_, i) => `lim_series{i="${i}"} ${i}\n`).join(''),
+        );
         break;
       case 'protobufSeries':
         body = Buffer.from(
-          encodeProtobufDelimited([{ name: 'lim_series', type: 'untyped', metrics: Array.from({ length: around(LIMITS.series) }, (_, i) => ({ labels: [{ name: 'i', value: String(i) }], value: i })) }]),
+          encodeProtobufDelimited([
+            {
+              name: 'lim_series',
+              type: 'untyped',
+              metrics: Array.from({ length: around(LIMITS.series) }, (_, i) => ({
+                labels: [{ name: 'i', value: String(i) }],
+                value: i,
+              })),
+            },
+          ]),
         );
         contentType = PROTOBUF_CT;
         break;
@@ -932,7 +1384,9 @@ const arbNearLimits = fc
         gzip = false;
         break;
       case 'gzipBig':
-        body = gzipSync(Buffer.from(('# ' + 'c'.repeat(98) + '\n').repeat(Math.ceil(around(LIMITS.body) / 101)) + 'lim_gz 1\n'));
+        body = gzipSync(
+          Buffer.from(('# ' + 'c'.repeat(98) + '\n').repeat(Math.ceil(around(LIMITS.body) / 101)) + 'lim_gz 1\n'),
+        );
         gzip = false;
         break;
     }
@@ -945,18 +1399,41 @@ const arbNearLimits = fc
   });
 
 test('fuzz: bodies and paths around the limits', async () => {
-  await runProperty('limits', 6, arbNearLimits, async (v) => {
-    const r: RawRequest = { method: v.method, target: Buffer.from(v.target), headers: v.headers, body: v.body, chunked: v.body.length % 2 === 0, version: 'HTTP/1.1' };
-    await check('limits', r, undefined);
-  }, Math.ceil(RUNS / 3));
+  await runProperty(
+    'limits',
+    6,
+    arbNearLimits,
+    async (v) => {
+      const r: RawRequest = {
+        method: v.method,
+        target: Buffer.from(v.target),
+        headers: v.headers,
+        body: v.body,
+        chunked: v.body.length % 2 === 0,
+        version: 'HTTP/1.1',
+      };
+      await check('limits', r, undefined);
+    },
+    Math.ceil(RUNS / 3),
+  );
 });
 
 // Found by the paths property: Node's HTTP server hands CONNECT to a 'connect' listener and, without
 // one, closed the connection without an answer. The reference answers like any other method: 405
 // with Allow on a push path, 404 elsewhere.
 test('CONNECT gets an answer, as in the reference', async () => {
-  for (const [target, status] of [['/metrics/job/fuzz', 405], ['127.0.0.1:80', 404]] as const) {
-    const a = await sendRaw(gw.port, { method: 'CONNECT', target: Buffer.from(target), headers: [], body: Buffer.alloc(0), chunked: false, version: 'HTTP/1.1' });
+  for (const [target, status] of [
+    ['/metrics/job/fuzz', 405],
+    ['127.0.0.1:80', 404],
+  ] as const) {
+    const a = await sendRaw(gw.port, {
+      method: 'CONNECT',
+      target: Buffer.from(target),
+      headers: [],
+      body: Buffer.alloc(0),
+      chunked: false,
+      version: 'HTTP/1.1',
+    });
     assert.equal(a.status, status);
   }
 });
@@ -965,18 +1442,22 @@ test('CONNECT gets an answer, as in the reference', async () => {
 // failure (the reference does, and every scrape fails from then on; ours would put the raw bytes
 // in the text exposition, which Prometheus refuses). A push with timestamps took another path and
 // created such a group (found while writing the properties above).
-test(
-  'a push with timestamps to grouping labels that are not UTF-8 creates no group',
-  async () => {
-    const before = await apiMetrics(gw.port);
-    const a = await sendRaw(gw.port, { method: 'PUT', target: Buffer.from('/metrics/job/%FF/utf8/ts'), headers: [], body: Buffer.from('x 1 1700000000000\n'), chunked: false, version: 'HTTP/1.1' });
-    assert.equal(a.status, 400);
-    assert.ok(a.body.toString().startsWith(CONSISTENCY));
-    const afterText = await apiMetrics(gw.port);
-    state = afterText;
-    assert.equal(afterText, before);
-  },
-);
+test('a push with timestamps to grouping labels that are not UTF-8 creates no group', async () => {
+  const before = await apiMetrics(gw.port);
+  const a = await sendRaw(gw.port, {
+    method: 'PUT',
+    target: Buffer.from('/metrics/job/%FF/utf8/ts'),
+    headers: [],
+    body: Buffer.from('x 1 1700000000000\n'),
+    chunked: false,
+    version: 'HTTP/1.1',
+  });
+  assert.equal(a.status, 400);
+  assert.ok(a.body.toString().startsWith(CONSISTENCY));
+  const afterText = await apiMetrics(gw.port);
+  state = afterText;
+  assert.equal(afterText, before);
+});
 
 test('the server is alive and healthy after all of it', async () => {
   const r = await get(gw.port, '/-/healthy');

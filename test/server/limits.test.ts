@@ -28,9 +28,12 @@ test('a client that never finishes its headers is disconnected (slowloris)', asy
 
 test('connections beyond --web.max-connections are refused', async () => {
   const socks = await Promise.all(
-    [0, 1, 2, 3].map(() => new Promise<import('node:net').Socket>((resolve) => {
-      const s = connect(gw.port, '127.0.0.1', () => resolve(s));
-    })),
+    [0, 1, 2, 3].map(
+      () =>
+        new Promise<import('node:net').Socket>((resolve) => {
+          const s = connect(gw.port, '127.0.0.1', () => resolve(s));
+        }),
+    ),
   );
   const extra = await new Promise<boolean>((resolve) => {
     const s = connect(gw.port, '127.0.0.1');

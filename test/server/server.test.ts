@@ -19,7 +19,8 @@ test('/-/quit with --web.enable-lifecycle answers, then the process exits 0', as
 });
 
 test('flags: unknown flag and bad duration exit 1 with kingpin-style errors; --help and --version exit 0', () => {
-  const run = (...args: string[]) => spawnSync(process.execPath, [OURS_MAIN, ...args], { encoding: 'utf8', timeout: 10_000 });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [OURS_MAIN, ...args], { encoding: 'utf8', timeout: 10_000 });
   const unknown = run('--foo');
   assert.equal(unknown.status, 1);
   assert.equal(unknown.stderr, "pushgateway: error: unknown long flag '--foo', try --help\n");
@@ -30,7 +31,13 @@ test('flags: unknown flag and bad duration exit 1 with kingpin-style errors; --h
   assert.equal(missing.stderr, "pushgateway: error: expected argument for flag '--web.listen-address', try --help\n");
   const help = run('--help');
   assert.equal(help.status, 0);
-  for (const flag of ['--web.listen-address', '--web.telemetry-path', '--push.disable-consistency-check', '--log.format', '--persistence.interval']) {
+  for (const flag of [
+    '--web.listen-address',
+    '--web.telemetry-path',
+    '--push.disable-consistency-check',
+    '--log.format',
+    '--persistence.interval',
+  ]) {
     assert.ok(help.stdout.includes(flag), flag);
   }
   const version = run('--version');
@@ -42,11 +49,18 @@ test('the bin #! line, npm start and the tests run node with the same V8 flags',
   const root = path.resolve(path.dirname(OURS_MAIN), '../..');
   const shebang = readFileSync(OURS_MAIN, 'utf8').split('\n')[0];
   assert.equal(shebang, `#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`);
-  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string }; bin: { pushgateway: string } };
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+    bin: { pushgateway: string };
+  };
   assert.match(pkg.scripts.start, new RegExp(`&& node ${NODE_FLAGS.join(' ')} dist/src/main\\.js$`));
   assert.equal(path.resolve(root, pkg.bin.pushgateway), OURS_MAIN);
   // The #! line works as env -S reads it.
-  const run = spawnSync('/usr/bin/env', ['-S', shebang.slice(2).replace('/usr/bin/env -S ', ''), OURS_MAIN, '--version'], { encoding: 'utf8', timeout: 10_000 });
+  const run = spawnSync(
+    '/usr/bin/env',
+    ['-S', shebang.slice(2).replace('/usr/bin/env -S ', ''), OURS_MAIN, '--version'],
+    { encoding: 'utf8', timeout: 10_000 },
+  );
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /^pushgateway, version /);
 });

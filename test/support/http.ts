@@ -7,7 +7,13 @@ export interface Reply {
   body: Buffer;
 }
 
-export function send(base: string, method: string, path: string, body?: Buffer | Uint8Array | string, headers: Record<string, string> = {}): Promise<Reply> {
+export function send(
+  base: string,
+  method: string,
+  path: string,
+  body?: Buffer | Uint8Array | string,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(base + path, { method, headers, timeout: 10_000 }, (res) => {
       const chunks: Buffer[] = [];

@@ -74,7 +74,12 @@ async function stopProc(proc: ChildProcess, killAfterMs: number): Promise<void> 
   clearTimeout(timer);
 }
 
-async function startOnce(dir: string, configFile: string, timeoutMs: number, extraArgs: string[]): Promise<RunningPrometheus> {
+async function startOnce(
+  dir: string,
+  configFile: string,
+  timeoutMs: number,
+  extraArgs: string[],
+): Promise<RunningPrometheus> {
   const port = await freePort();
   const args = [
     `--config.file=${configFile}`,

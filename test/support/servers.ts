@@ -47,7 +47,13 @@ async function httpReady(url: string): Promise<boolean> {
   return res.status === 200;
 }
 
-async function waitReady(url: string, proc: ChildProcess, output: () => string, timeoutMs: number, probe: ReadyProbe = httpReady): Promise<void> {
+async function waitReady(
+  url: string,
+  proc: ChildProcess,
+  output: () => string,
+  timeoutMs: number,
+  probe: ReadyProbe = httpReady,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${output()}`);
@@ -71,7 +77,13 @@ async function waitReady(url: string, proc: ChildProcess, output: () => string, 
 export async function startServer(
   kind: 'ours' | 'reference',
   flags: string[] = [],
-  opts: { routePrefix?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; scheme?: 'http' | 'https'; probe?: ReadyProbe } = {},
+  opts: {
+    routePrefix?: string;
+    env?: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    scheme?: 'http' | 'https';
+    probe?: ReadyProbe;
+  } = {},
 ): Promise<RunningServer> {
   const port = await freePort();
   const listen = `--web.listen-address=127.0.0.1:${port}`;
@@ -80,7 +92,10 @@ export async function startServer(
   const all = [listen, ...(hasPersistence ? [] : ['--persistence.file=']), ...flags];
   const proc =
     kind === 'ours'
-      ? spawn(process.execPath, [...NODE_FLAGS, OURS_MAIN, ...all], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env })
+      ? spawn(process.execPath, [...NODE_FLAGS, OURS_MAIN, ...all], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: opts.env ?? process.env,
+        })
       : spawn(REFERENCE_BIN, all, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));

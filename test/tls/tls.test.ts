@@ -11,7 +11,15 @@ import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
-import { freePort, OURS_MAIN, REFERENCE_BIN, referenceAvailable, startServer, type ReadyProbe, type RunningServer } from '../support/servers.js';
+import {
+  freePort,
+  OURS_MAIN,
+  REFERENCE_BIN,
+  referenceAvailable,
+  startServer,
+  type ReadyProbe,
+  type RunningServer,
+} from '../support/servers.js';
 
 const CURL = '/usr/bin/curl';
 const PYTHON = '/usr/bin/python3';
@@ -52,17 +60,67 @@ const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
 /** A certificate for `name` (server or client profile) signed by the test CA. */
 function issue(name: string, cn: string, profile: 'server' | 'client'): void {
   openssl('req', '-new', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', 'openssl.cnf', '-extensions', profile);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    `${name}.pem`,
+    '-days',
+    '2',
+    '-extfile',
+    'openssl.cnf',
+    '-extensions',
+    profile,
+  );
 }
 
 before(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'pushgateway-tls-'));
   writeFileSync(path.join(dir, 'openssl.cnf'), OPENSSL_CNF);
-  openssl('req', '-x509', '-new', ...EC, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-config', 'openssl.cnf', '-extensions', 'v3_ca');
+  openssl(
+    'req',
+    '-x509',
+    '-new',
+    ...EC,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-config',
+    'openssl.cnf',
+    '-extensions',
+    'v3_ca',
+  );
   issue('server', 'localhost', 'server');
   issue('client', 'good-client', 'client');
   // A client certificate no trusted CA signed.
-  openssl('req', '-x509', '-new', ...EC, '-keyout', 'rogue.key', '-out', 'rogue.pem', '-days', '2', '-subj', '/CN=rogue', '-config', 'openssl.cnf', '-extensions', 'client');
+  openssl(
+    'req',
+    '-x509',
+    '-new',
+    ...EC,
+    '-keyout',
+    'rogue.key',
+    '-out',
+    'rogue.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=rogue',
+    '-config',
+    'openssl.cnf',
+    '-extensions',
+    'client',
+  );
 });
 
 after(async () => {
@@ -84,10 +142,18 @@ const TLS = 'tls_server_config:\n  cert_file: server.pem\n  key_file: server.key
 function tlsProbe(client?: 'client' | 'rogue'): ReadyProbe {
   return (url) =>
     new Promise((resolve, reject) => {
-      const req = httpsRequest(`${url}/-/ready`, { ca: read('ca.pem'), ...(client ? { cert: read(`${client}.pem`), key: read(`${client}.key`) } : {}), timeout: 1000 }, (res) => {
-        res.resume();
-        resolve(true);
-      });
+      const req = httpsRequest(
+        `${url}/-/ready`,
+        {
+          ca: read('ca.pem'),
+          ...(client ? { cert: read(`${client}.pem`), key: read(`${client}.key`) } : {}),
+          timeout: 1000,
+        },
+        (res) => {
+          res.resume();
+          resolve(true);
+        },
+      );
       req.on('error', reject);
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.end();
@@ -118,24 +184,29 @@ interface Answer {
 /** curl -i with the test CA; parses the (last) header block. */
 function curl(url: string, ...args: string[]): Promise<Answer> {
   return new Promise((resolve) => {
-    execFile(CURL, ['-sS', '-i', '--max-time', '10', '--cacert', file('ca.pem'), ...args, url], { encoding: 'utf8', cwd: dir }, (err, stdout, stderr) => {
-      const exit = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-      const headers = new Map<string, string[]>();
-      let status = 0;
-      let body = '';
-      const split = stdout.indexOf('\r\n\r\n');
-      if (stdout.startsWith('HTTP/') && split >= 0) {
-        const lines = stdout.slice(0, split).split('\r\n');
-        status = Number(lines[0].split(' ')[1]);
-        for (const line of lines.slice(1)) {
-          const i = line.indexOf(':');
-          const k = line.slice(0, i).toLowerCase();
-          headers.set(k, [...(headers.get(k) ?? []), line.slice(i + 1).trim()]);
+    execFile(
+      CURL,
+      ['-sS', '-i', '--max-time', '10', '--cacert', file('ca.pem'), ...args, url],
+      { encoding: 'utf8', cwd: dir },
+      (err, stdout, stderr) => {
+        const exit = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+        const headers = new Map<string, string[]>();
+        let status = 0;
+        let body = '';
+        const split = stdout.indexOf('\r\n\r\n');
+        if (stdout.startsWith('HTTP/') && split >= 0) {
+          const lines = stdout.slice(0, split).split('\r\n');
+          status = Number(lines[0].split(' ')[1]);
+          for (const line of lines.slice(1)) {
+            const i = line.indexOf(':');
+            const k = line.slice(0, i).toLowerCase();
+            headers.set(k, [...(headers.get(k) ?? []), line.slice(i + 1).trim()]);
+          }
+          body = stdout.slice(split + 4);
         }
-        body = stdout.slice(split + 4);
-      }
-      resolve({ exit, status, headers, body, stderr });
-    });
+        resolve({ exit, status, headers, body, stderr });
+      },
+    );
   });
 }
 
@@ -152,7 +223,13 @@ describe('TLS + basic auth + bearer tokens, with curl', () => {
   after(() => stop(s));
 
   test('no credentials, a wrong password, an unknown user, a wrong token: 401 with WWW-Authenticate', async () => {
-    for (const args of [[], ['-u', 'alice:wrong'], ['-u', 'mallory:secret'], ['-u', 'bob:secret'], ['-H', 'Authorization: Bearer nope']]) {
+    for (const args of [
+      [],
+      ['-u', 'alice:wrong'],
+      ['-u', 'mallory:secret'],
+      ['-u', 'bob:secret'],
+      ['-H', 'Authorization: Bearer nope'],
+    ]) {
       const a = await curl(`${s.url}/-/ready`, ...args);
       assert.equal(a.exit, 0, a.stderr);
       assert.equal(a.status, 401, args.join(' '));
@@ -164,7 +241,11 @@ describe('TLS + basic auth + bearer tokens, with curl', () => {
   });
 
   test('the right password or token: 200, with the configured headers', async () => {
-    for (const args of [['-u', 'alice:secret'], ['-u', 'bob:hunter2'], ['-H', 'Authorization: Bearer java-client-token']]) {
+    for (const args of [
+      ['-u', 'alice:secret'],
+      ['-u', 'bob:hunter2'],
+      ['-H', 'Authorization: Bearer java-client-token'],
+    ]) {
       const a = await curl(`${s.url}/-/ready`, ...args);
       assert.equal(a.status, 200, args.join(' '));
       assert.equal(a.body, 'OK');
@@ -173,20 +254,43 @@ describe('TLS + basic auth + bearer tokens, with curl', () => {
   });
 
   test('push, scrape and delete over TLS with auth; every endpoint is guarded', async () => {
-    const push = await curl(`${s.url}/metrics/job/curl/instance/a`, '-u', 'alice:secret', '--data-binary', 'curl_metric 7\n');
+    const push = await curl(
+      `${s.url}/metrics/job/curl/instance/a`,
+      '-u',
+      'alice:secret',
+      '--data-binary',
+      'curl_metric 7\n',
+    );
     assert.equal(push.status, 200, push.body);
     const scrape = await curl(`${s.url}/metrics`, '-u', 'alice:secret');
     assert.match(scrape.body, /^curl_metric\{instance="a",job="curl"\} 7$/m);
-    for (const [method, p] of [['GET', '/metrics'], ['PUT', '/metrics/job/curl'], ['DELETE', '/metrics/job/curl/instance/a'], ['GET', '/api/v1/metrics'], ['OPTIONS', '/api/v1/status'], ['GET', '/'], ['POST', '/-/quit'], ['GET', '/nothere']]) {
+    for (const [method, p] of [
+      ['GET', '/metrics'],
+      ['PUT', '/metrics/job/curl'],
+      ['DELETE', '/metrics/job/curl/instance/a'],
+      ['GET', '/api/v1/metrics'],
+      ['OPTIONS', '/api/v1/status'],
+      ['GET', '/'],
+      ['POST', '/-/quit'],
+      ['GET', '/nothere'],
+    ]) {
       assert.equal((await curl(`${s.url}${p}`, '-X', method)).status, 401, `${method} ${p}`);
     }
-    const del = await curl(`${s.url}/metrics/job/curl/instance/a`, '-X', 'DELETE', '-H', 'Authorization: Bearer java-client-token');
+    const del = await curl(
+      `${s.url}/metrics/job/curl/instance/a`,
+      '-X',
+      'DELETE',
+      '-H',
+      'Authorization: Bearer java-client-token',
+    );
     assert.equal(del.status, 202);
     assert.doesNotMatch((await curl(`${s.url}/metrics`, '-u', 'bob:hunter2')).body, /curl_metric/);
   });
 
   test('a client that does not trust the CA fails; plain HTTP gets the answer Go gives', async () => {
-    const untrusted = await new Promise<number>((resolve) => execFile(CURL, ['-sS', `${s.url}/-/ready`], (err) => resolve(err === null ? 0 : Number(err.code))));
+    const untrusted = await new Promise<number>((resolve) =>
+      execFile(CURL, ['-sS', `${s.url}/-/ready`], (err) => resolve(err === null ? 0 : Number(err.code))),
+    );
     assert.equal(untrusted, 60); // curl: peer certificate cannot be authenticated
     const plain = await curl(`http://127.0.0.1:${s.port}/-/ready`);
     assert.equal(plain.status, 400);
@@ -196,7 +300,13 @@ describe('TLS + basic auth + bearer tokens, with curl', () => {
   test('a verified password is cached: repeated pushes do not pay the bcrypt again', async () => {
     const time = async (i: number) => {
       const started = process.hrtime.bigint();
-      const a = await curl(`${s.url}/metrics/job/loop`, '-u', 'carol:slow-but-sure', '--data-binary', `loop_metric ${i}\n`);
+      const a = await curl(
+        `${s.url}/metrics/job/loop`,
+        '-u',
+        'carol:slow-but-sure',
+        '--data-binary',
+        `loop_metric ${i}\n`,
+      );
       assert.equal(a.status, 200);
       return Number(process.hrtime.bigint() - started) / 1e6;
     };
@@ -238,49 +348,56 @@ except Exception as e:
 print('pushed')
 `;
 
-describe('the Python client library (prometheus_client.push_to_gateway) over TLS with auth', { skip: pythonClient ? false : `${PYTHON} has no prometheus_client (apt-get install -y python3-prometheus-client)` }, () => {
-  let s: RunningServer;
-  before(async () => {
-    writeFileSync(file('push.py'), PUSH_PY);
-    s = await startOurs('python.yml', `${TLS}basic_auth_users:\n  alice: ${HASH}\nbearer_tokens: [py-token]\n`);
-  });
-  after(() => stop(s));
+describe(
+  'the Python client library (prometheus_client.push_to_gateway) over TLS with auth',
+  { skip: pythonClient ? false : `${PYTHON} has no prometheus_client (apt-get install -y python3-prometheus-client)` },
+  () => {
+    let s: RunningServer;
+    before(async () => {
+      writeFileSync(file('push.py'), PUSH_PY);
+      s = await startOurs('python.yml', `${TLS}basic_auth_users:\n  alice: ${HASH}\nbearer_tokens: [py-token]\n`);
+    });
+    after(() => stop(s));
 
-  const push = (user: string, secret: string, trustCa = true) =>
-    new Promise<{ code: number; out: string }>((resolve) => {
-      const env = { ...process.env };
-      delete env.SSL_CERT_FILE;
-      if (trustCa) env.SSL_CERT_FILE = file('ca.pem'); // Python's default context then trusts the test CA
-      execFile(PYTHON, [file('push.py'), s.url, user, secret], { env, encoding: 'utf8' }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : Number(err.code), out: stdout + stderr }));
+    const push = (user: string, secret: string, trustCa = true) =>
+      new Promise<{ code: number; out: string }>((resolve) => {
+        const env = { ...process.env };
+        delete env.SSL_CERT_FILE;
+        if (trustCa) env.SSL_CERT_FILE = file('ca.pem'); // Python's default context then trusts the test CA
+        execFile(PYTHON, [file('push.py'), s.url, user, secret], { env, encoding: 'utf8' }, (err, stdout, stderr) =>
+          resolve({ code: err === null ? 0 : Number(err.code), out: stdout + stderr }),
+        );
+      });
+
+    test('basic_auth_handler with the right password pushes; the metric is scraped', async () => {
+      const r = await push('alice', 'secret');
+      assert.equal(r.code, 0, r.out);
+      const scrape = await curl(`${s.url}/metrics`, '-u', 'alice:secret');
+      assert.match(scrape.body, /^python_job_last_success\{instance="py",job="python"\} 1234$/m);
     });
 
-  test('basic_auth_handler with the right password pushes; the metric is scraped', async () => {
-    const r = await push('alice', 'secret');
-    assert.equal(r.code, 0, r.out);
-    const scrape = await curl(`${s.url}/metrics`, '-u', 'alice:secret');
-    assert.match(scrape.body, /^python_job_last_success\{instance="py",job="python"\} 1234$/m);
-  });
+    test('a wrong password: HTTPError 401', async () => {
+      const r = await push('alice', 'wrong');
+      assert.equal(r.code, 3);
+      assert.match(r.out, /HTTPError HTTP Error 401: Unauthorized/);
+    });
 
-  test('a wrong password: HTTPError 401', async () => {
-    const r = await push('alice', 'wrong');
-    assert.equal(r.code, 3);
-    assert.match(r.out, /HTTPError HTTP Error 401: Unauthorized/);
-  });
+    test('a bearer token (our extension) pushes', async () => {
+      assert.equal((await push('--bearer', 'py-token')).code, 0);
+      assert.match((await push('--bearer', 'not-it')).out, /HTTP Error 401/);
+    });
 
-  test('a bearer token (our extension) pushes', async () => {
-    assert.equal((await push('--bearer', 'py-token')).code, 0);
-    assert.match((await push('--bearer', 'not-it')).out, /HTTP Error 401/);
-  });
-
-  test('without the CA the client refuses the server', async () => {
-    const r = await push('alice', 'secret', false);
-    assert.equal(r.code, 3);
-    assert.match(r.out, /CERTIFICATE_VERIFY_FAILED/);
-  });
-});
+    test('without the CA the client refuses the server', async () => {
+      const r = await push('alice', 'secret', false);
+      assert.equal(r.code, 3);
+      assert.match(r.out, /CERTIFICATE_VERIFY_FAILED/);
+    });
+  },
+);
 
 describe('client certificates', () => {
-  const withCert = (client?: 'client' | 'rogue') => (client ? ['--cert', file(`${client}.pem`), '--key', file(`${client}.key`)] : []);
+  const withCert = (client?: 'client' | 'rogue') =>
+    client ? ['--cert', file(`${client}.pem`), '--key', file(`${client}.key`)] : [];
   const cases: Array<{ type: string; ca: boolean; expect: Record<'none' | 'client' | 'rogue', boolean> }> = [
     { type: 'RequireAndVerifyClientCert', ca: true, expect: { none: false, client: true, rogue: false } },
     { type: 'VerifyClientCertIfGiven', ca: true, expect: { none: true, client: true, rogue: false } },
@@ -290,7 +407,11 @@ describe('client certificates', () => {
   ];
   for (const c of cases) {
     test(`${c.type}: no certificate ${c.expect.none ? 'ok' : 'refused'}, CA-signed ok, self-signed ${c.expect.rogue ? 'ok' : 'refused'}`, async () => {
-      const s = await startOurs(`cc-${c.type}.yml`, `${TLS}  client_auth_type: ${c.type}\n${c.ca ? '  client_ca_file: ca.pem\n' : ''}`, 'client');
+      const s = await startOurs(
+        `cc-${c.type}.yml`,
+        `${TLS}  client_auth_type: ${c.type}\n${c.ca ? '  client_ca_file: ca.pem\n' : ''}`,
+        'client',
+      );
       try {
         for (const who of ['none', 'client', 'rogue'] as const) {
           const a = await curl(`${s.url}/-/ready`, ...withCert(who === 'none' ? undefined : who));
@@ -341,7 +462,10 @@ describe('TLS versions and cipher suites', () => {
   });
 
   test('cipher_suites (Go names) restrict TLS 1.2 to the listed suites', async () => {
-    const s = await startOurs('ciphers.yml', `${TLS}  max_version: TLS12\n  cipher_suites:\n    - TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\n    - TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256\n`);
+    const s = await startOurs(
+      'ciphers.yml',
+      `${TLS}  max_version: TLS12\n  cipher_suites:\n    - TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\n    - TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256\n`,
+    );
     try {
       assert.equal(await ok(s.url, '--ciphers', 'ECDHE-ECDSA-AES256-GCM-SHA384'), false);
       assert.equal(await ok(s.url, '--ciphers', 'ECDHE-ECDSA-AES128-GCM-SHA256'), true);
@@ -389,11 +513,14 @@ describe('changes to the file apply without a restart', () => {
       // Certificate rotation: a new server certificate (same CA) is served to new connections.
       const peer = () =>
         new Promise<PeerCertificate>((resolve, reject) => {
-          const socket = tlsConnect({ host: '127.0.0.1', port: s.port, ca: read('ca.pem'), servername: 'localhost' }, () => {
-            const cert = socket.getPeerCertificate();
-            socket.end();
-            resolve(cert);
-          });
+          const socket = tlsConnect(
+            { host: '127.0.0.1', port: s.port, ca: read('ca.pem'), servername: 'localhost' },
+            () => {
+              const cert = socket.getPeerCertificate();
+              socket.end();
+              resolve(cert);
+            },
+          );
           socket.on('error', reject);
         });
       const before = (await peer()).serialNumber;
@@ -412,7 +539,10 @@ function runToExit(bin: 'ours' | 'reference', config: string): Promise<{ code: n
     (port) =>
       new Promise((resolve) => {
         const flags = [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file=', `--web.config.file=${config}`];
-        const proc = bin === 'ours' ? spawn(process.execPath, [OURS_MAIN, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(REFERENCE_BIN, flags, { stdio: ['ignore', 'pipe', 'pipe'] });
+        const proc =
+          bin === 'ours'
+            ? spawn(process.execPath, [OURS_MAIN, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] })
+            : spawn(REFERENCE_BIN, flags, { stdio: ['ignore', 'pipe', 'pipe'] });
         let output = '';
         proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
         proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -438,18 +568,43 @@ describe('an invalid file stops the start (exit 1, the file named, the reference
     { name: 'unknown key', yaml: 'tls_server_config:\n  cert_filse: server.pem\n', sameReasonAsReference: true },
     { name: 'junk', yaml: 'hWkNKCp3fvIx3jKnsaBI\nTuEjdwNS8A2vYdFbiKqr\n', sameReasonAsReference: true },
     { name: 'password instead of a hash', yaml: 'basic_auth_users:\n  john: doe\n', sameReasonAsReference: true },
-    { name: 'missing certificate file', yaml: 'tls_server_config:\n  cert_file: nothere.pem\n  key_file: server.key\n', sameReasonAsReference: true },
-    { name: 'key not matching the certificate', yaml: 'tls_server_config:\n  cert_file: server.pem\n  key_file: client.key\n', sameReasonAsReference: true },
-    { name: 'client CA without client auth type', yaml: `${TLS}  client_ca_file: ca.pem\n`, sameReasonAsReference: true },
+    {
+      name: 'missing certificate file',
+      yaml: 'tls_server_config:\n  cert_file: nothere.pem\n  key_file: server.key\n',
+      sameReasonAsReference: true,
+    },
+    {
+      name: 'key not matching the certificate',
+      yaml: 'tls_server_config:\n  cert_file: server.pem\n  key_file: client.key\n',
+      sameReasonAsReference: true,
+    },
+    {
+      name: 'client CA without client auth type',
+      yaml: `${TLS}  client_ca_file: ca.pem\n`,
+      sameReasonAsReference: true,
+    },
     { name: 'invalid client auth type', yaml: `${TLS}  client_auth_type: Maybe\n`, sameReasonAsReference: true },
     { name: 'invented cipher', yaml: `${TLS}  cipher_suites: [TLS_FANCY]\n`, sameReasonAsReference: true },
-    { name: 'cipher list without an HTTP/2 suite', yaml: `${TLS}  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]\n`, sameReasonAsReference: true },
-    { name: 'header not allowed', yaml: 'http_server_config:\n  headers:\n    Server: nginx\n', sameReasonAsReference: true },
-    { name: 'min_version above max_version (the reference starts, then fails every handshake)', yaml: `${TLS}  min_version: TLS13\n  max_version: TLS12\n`, sameReasonAsReference: false },
+    {
+      name: 'cipher list without an HTTP/2 suite',
+      yaml: `${TLS}  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]\n`,
+      sameReasonAsReference: true,
+    },
+    {
+      name: 'header not allowed',
+      yaml: 'http_server_config:\n  headers:\n    Server: nginx\n',
+      sameReasonAsReference: true,
+    },
+    {
+      name: 'min_version above max_version (the reference starts, then fails every handshake)',
+      yaml: `${TLS}  min_version: TLS13\n  max_version: TLS12\n`,
+      sameReasonAsReference: false,
+    },
   ];
   for (const c of cases) {
     test(c.name, async () => {
-      const config = c.yaml === undefined ? file('does-not-exist.yml') : writeConfig(`invalid-${cases.indexOf(c)}.yml`, c.yaml);
+      const config =
+        c.yaml === undefined ? file('does-not-exist.yml') : writeConfig(`invalid-${cases.indexOf(c)}.yml`, c.yaml);
       const ours = await runToExit('ours', config);
       assert.equal(ours.code, 1, ours.output);
       const line = ours.output.split('\n').find((l) => l.startsWith('pushgateway: error: '));
@@ -468,48 +623,59 @@ describe('an invalid file stops the start (exit 1, the file named, the reference
   }
 });
 
-describe('the same answers as the reference (TLS + basic auth + headers)', { skip: referenceAvailable() ? false : `no reference at ${REFERENCE_BIN}` }, () => {
-  test('status, body, WWW-Authenticate, headers, content type', async () => {
-    const config = writeConfig('compare.yml', `${TLS}basic_auth_users:\n  alice: ${HASH}\nhttp_server_config:\n  headers:\n    X-Frame-Options: sameorigin\n    Content-Security-Policy: default-src 'self'\n`);
-    const flags = [`--web.config.file=${config}`];
-    const ours = await startServer('ours', flags, { scheme: 'https', probe: tlsProbe() });
-    running.push(ours);
-    const ref = await startServer('reference', flags, { scheme: 'https', probe: tlsProbe() });
-    running.push(ref);
-    try {
-      const requests: string[][] = [
-        ['/-/ready'],
-        ['/-/ready', '-u', 'alice:wrong'],
-        ['/-/ready', '-u', 'nobody:secret'],
-        ['/-/ready', '-u', 'alice:secret'],
-        ['/-/ready', '-H', 'Authorization: Bearer whatever'],
-        ['/-/ready', '-H', 'Authorization: basic YWxpY2U6c2VjcmV0'],
-        ['/-/ready', '-H', 'Authorization: Basic YWxpY2U6c2VjcmV0LQ'],
-        ['/metrics/job/cmp', '-X', 'PUT', '--data-binary', 'cmp 1\n'],
-        ['/metrics/job/cmp', '-u', 'alice:secret', '-X', 'PUT', '--data-binary', 'cmp 1\n'],
-        ['/api/v1/status', '-X', 'OPTIONS'],
-        ['/nothere', '-u', 'alice:secret'],
-        ['/nothere'],
-      ];
-      for (const [p, ...args] of requests) {
-        const [a, b] = await Promise.all([curl(`${ours.url}${p}`, ...args), curl(`${ref.url}${p}`, ...args)]);
-        const what = `${p} ${args.join(' ')}`;
-        assert.equal(a.status, b.status, what);
-        for (const h of ['www-authenticate', 'x-frame-options', 'content-security-policy', 'x-content-type-options']) assert.equal(header(a, h), header(b, h), `${what}: ${h}`);
-        if (a.status !== 200) {
-          assert.equal(a.body, b.body, what);
-          assert.equal(header(a, 'content-type'), header(b, 'content-type'), what);
+describe(
+  'the same answers as the reference (TLS + basic auth + headers)',
+  { skip: referenceAvailable() ? false : `no reference at ${REFERENCE_BIN}` },
+  () => {
+    test('status, body, WWW-Authenticate, headers, content type', async () => {
+      const config = writeConfig(
+        'compare.yml',
+        `${TLS}basic_auth_users:\n  alice: ${HASH}\nhttp_server_config:\n  headers:\n    X-Frame-Options: sameorigin\n    Content-Security-Policy: default-src 'self'\n`,
+      );
+      const flags = [`--web.config.file=${config}`];
+      const ours = await startServer('ours', flags, { scheme: 'https', probe: tlsProbe() });
+      running.push(ours);
+      const ref = await startServer('reference', flags, { scheme: 'https', probe: tlsProbe() });
+      running.push(ref);
+      try {
+        const requests: string[][] = [
+          ['/-/ready'],
+          ['/-/ready', '-u', 'alice:wrong'],
+          ['/-/ready', '-u', 'nobody:secret'],
+          ['/-/ready', '-u', 'alice:secret'],
+          ['/-/ready', '-H', 'Authorization: Bearer whatever'],
+          ['/-/ready', '-H', 'Authorization: basic YWxpY2U6c2VjcmV0'],
+          ['/-/ready', '-H', 'Authorization: Basic YWxpY2U6c2VjcmV0LQ'],
+          ['/metrics/job/cmp', '-X', 'PUT', '--data-binary', 'cmp 1\n'],
+          ['/metrics/job/cmp', '-u', 'alice:secret', '-X', 'PUT', '--data-binary', 'cmp 1\n'],
+          ['/api/v1/status', '-X', 'OPTIONS'],
+          ['/nothere', '-u', 'alice:secret'],
+          ['/nothere'],
+        ];
+        for (const [p, ...args] of requests) {
+          const [a, b] = await Promise.all([curl(`${ours.url}${p}`, ...args), curl(`${ref.url}${p}`, ...args)]);
+          const what = `${p} ${args.join(' ')}`;
+          assert.equal(a.status, b.status, what);
+          for (const h of ['www-authenticate', 'x-frame-options', 'content-security-policy', 'x-content-type-options'])
+            assert.equal(header(a, h), header(b, h), `${what}: ${h}`);
+          if (a.status !== 200) {
+            assert.equal(a.body, b.body, what);
+            assert.equal(header(a, 'content-type'), header(b, 'content-type'), what);
+          }
         }
+        const [pa, pb] = await Promise.all([
+          curl(`http://127.0.0.1:${ours.port}/-/ready`),
+          curl(`http://127.0.0.1:${ref.port}/-/ready`),
+        ]);
+        assert.equal(pa.status, pb.status);
+        assert.equal(pa.body, pb.body);
+      } finally {
+        await stop(ours);
+        await stop(ref);
       }
-      const [pa, pb] = await Promise.all([curl(`http://127.0.0.1:${ours.port}/-/ready`), curl(`http://127.0.0.1:${ref.port}/-/ready`)]);
-      assert.equal(pa.status, pb.status);
-      assert.equal(pa.body, pb.body);
-    } finally {
-      await stop(ours);
-      await stop(ref);
-    }
-  });
-});
+    });
+  },
+);
 
 test('without tls_server_config the auth still applies over plain HTTP', async () => {
   const config = writeConfig('plain.yml', `basic_auth_users:\n  alice: ${HASH}\n`);
@@ -520,7 +686,8 @@ test('without tls_server_config the auth still applies over plain HTTP', async (
     assert.equal((await curl(`${s.url}/-/ready`)).status, 401);
     assert.equal((await curl(`${s.url}/-/ready`, '-u', 'alice:secret')).status, 200);
     // The log line may still be on its way through the pipe.
-    for (let i = 0; i < 100 && !/msg="TLS is disabled\."/.test(s.output()); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && !/msg="TLS is disabled\."/.test(s.output()); i++)
+      await new Promise((r) => setTimeout(r, 20));
     assert.match(s.output(), /msg="TLS is disabled\."/);
   } finally {
     await stop(s);

@@ -65,7 +65,10 @@ function relative(ms: number): string {
 }
 
 function absolute(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
 }
 
 function timeHtml(ms: number): string {
@@ -74,7 +77,9 @@ function timeHtml(ms: number): string {
 
 /** Grouping labels in display order: job first, then by name. */
 function labelEntries(labels: Record<string, string>): Array<[string, string]> {
-  const rest = Object.entries(labels).filter(([k]) => k !== 'job').sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const rest = Object.entries(labels)
+    .filter(([k]) => k !== 'job')
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1));
   return 'job' in labels ? [['job', labels.job], ...rest] : rest;
 }
 
@@ -83,7 +88,13 @@ function chip(name: string, value: string, job = false): string {
 }
 
 function labelText(labels: Record<string, string>): string {
-  return '{' + labelEntries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ') + '}';
+  return (
+    '{' +
+    labelEntries(labels)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(', ') +
+    '}'
+  );
 }
 
 // ---- URLs -------------------------------------------------------------------------------------
@@ -105,12 +116,16 @@ function queryString(q: PageQuery): string {
 
 function groupHtml(g: GroupSummary): string {
   const open = expanded.has(g.id);
-  const chips = labelEntries(g.labels).map(([k, v]) => chip(k, v, k === 'job')).join('');
+  const chips = labelEntries(g.labels)
+    .map(([k, v]) => chip(k, v, k === 'job'))
+    .join('');
   const status = g.success
     ? '<span class="badge ok">OK</span>'
     : `<span class="badge bad" title="The last push to this group was rejected">FAILED</span>`;
-  const pushed = g.lastPushMs === null ? '<span>never pushed successfully</span>' : `<span>pushed ${timeHtml(g.lastPushMs)}</span>`;
-  const failedAt = !g.success && g.lastFailureMs !== null ? `<span class="failtime">failed ${timeHtml(g.lastFailureMs)}</span>` : '';
+  const pushed =
+    g.lastPushMs === null ? '<span>never pushed successfully</span>' : `<span>pushed ${timeHtml(g.lastPushMs)}</span>`;
+  const failedAt =
+    !g.success && g.lastFailureMs !== null ? `<span class="failtime">failed ${timeHtml(g.lastFailureMs)}</span>` : '';
   return `<article class="group${g.success ? '' : ' failed'}${open ? ' open' : ''}" data-id="${esc(g.id)}">
 <div class="ghead" data-action="toggle">
 <button class="toggle" type="button" data-action="toggle" aria-expanded="${open}" aria-label="Show families and series"></button>
@@ -141,16 +156,26 @@ function valueText(type: string, m: MetricJson): string {
   return m.value ?? '';
 }
 
-function familyHtml(g: GroupSummary, name: string, type: string, help: string, count: number, fam: FamilyJson | undefined): string {
+function familyHtml(
+  g: GroupSummary,
+  name: string,
+  type: string,
+  help: string,
+  count: number,
+  fam: FamilyJson | undefined,
+): string {
   const key = g.id + '\n' + name;
-  let table = '';
+  let table: string;
   if (fam !== undefined) {
     const rows = fam.metrics.slice(0, MAX_SERIES_ROWS).map((m) => {
       const own = Object.entries(m.labels).filter(([k, v]) => !(k in g.labels) && !(k === 'instance' && v === ''));
       const lbls = own.length === 0 ? '<span class="more">none</span>' : own.map(([k, v]) => chip(k, v)).join(' ');
       return `<tr><td class="lbl">${lbls}</td><td class="v">${esc(valueText(type, m))}</td></tr>`;
     });
-    const more = fam.metrics.length > MAX_SERIES_ROWS ? `<tr><td colspan="2" class="more">… ${plural(fam.metrics.length - MAX_SERIES_ROWS, 'more series', 'more series')}, see JSON</td></tr>` : '';
+    const more =
+      fam.metrics.length > MAX_SERIES_ROWS
+        ? `<tr><td colspan="2" class="more">… ${plural(fam.metrics.length - MAX_SERIES_ROWS, 'more series', 'more series')}, see JSON</td></tr>`
+        : '';
     table = `<table class="series"><thead><tr><th>Labels besides the grouping labels</th><th>Value</th></tr></thead><tbody>${rows.join('')}${more}</tbody></table>`;
   } else {
     table = '<p class="more">loading series…</p>';
@@ -165,7 +190,9 @@ function bodyHtml(g: GroupSummary): string {
   if (got instanceof Error) return `<p class="failure">Could not load the series: ${esc(got.message)}</p>`;
   const out: string[] = [];
   if (!g.success && g.lastFailureMs !== null) {
-    out.push(`<p class="failure">The last push, ${esc(absolute(g.lastFailureMs))}, was rejected (the gateway's log says why); the series below are from the last successful push.</p>`);
+    out.push(
+      `<p class="failure">The last push, ${esc(absolute(g.lastFailureMs))}, was rejected (the gateway's log says why); the series below are from the last successful push.</p>`,
+    );
   }
   if (got === undefined) {
     for (const f of g.families) out.push(familyHtml(g, f.name, f.type, f.help, f.series, undefined));
@@ -186,7 +213,12 @@ function countHtml(p: GroupsPage): string {
   const failed = p.failed > 0 ? ` · <span class="nfailed">${plural(p.failed, 'failed')}</span>` : '';
   if (p.total === 0) return 'No groups';
   const filtered = query.filter !== '' || query.failedOnly;
-  const range = p.matched === 0 ? '' : p.matched > p.groups.length ? `${fmt(p.offset + 1)}–${fmt(p.offset + p.groups.length)} of ` : '';
+  const range =
+    p.matched === 0
+      ? ''
+      : p.matched > p.groups.length
+        ? `${fmt(p.offset + 1)}–${fmt(p.offset + p.groups.length)} of `
+        : '';
   return filtered
     ? `${range}<b>${fmt(p.matched)}</b> matching of ${plural(p.total, 'group')}${failed}`
     : `${range}<b>${plural(p.total, 'group')}</b>${failed}`;
@@ -211,7 +243,8 @@ function render(): void {
   const p = current;
   let html: string;
   if (p.groups.length > 0) html = p.groups.map(groupHtml).join('\n');
-  else if (p.total === 0) html = '<p class="empty">No groups yet. Push metrics to <code>/metrics/job/&lt;job&gt;</code>.</p>';
+  else if (p.total === 0)
+    html = '<p class="empty">No groups yet. Push metrics to <code>/metrics/job/&lt;job&gt;</code>.</p>';
   else html = '<p class="empty">No group matches the filter.</p>';
   list.innerHTML = html;
   byId('count').innerHTML = countHtml(p);
@@ -235,7 +268,8 @@ function articleOf(id: string): HTMLElement | undefined {
 }
 
 function updateTimes(): void {
-  for (const t of document.querySelectorAll<HTMLElement>('time[data-ms]')) t.textContent = relative(Number(t.dataset.ms));
+  for (const t of document.querySelectorAll<HTMLElement>('time[data-ms]'))
+    t.textContent = relative(Number(t.dataset.ms));
 }
 
 // ---- data -------------------------------------------------------------------------------------
@@ -261,7 +295,10 @@ async function load(q: PageQuery): Promise<void> {
   inflight = ac;
   const qs = queryString(q);
   try {
-    const res = await fetch(`${base}/api/v1/groups${qs === '' ? '' : '?' + qs}`, { signal: ac.signal, headers: { Accept: 'application/json' } });
+    const res = await fetch(`${base}/api/v1/groups${qs === '' ? '' : '?' + qs}`, {
+      signal: ac.signal,
+      headers: { Accept: 'application/json' },
+    });
     if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).trim()}`);
     const body = (await res.json()) as { data: GroupsPage };
     if (ac.signal.aborted) return;
@@ -327,22 +364,34 @@ async function request(method: string, url: string): Promise<void> {
 }
 
 function askDelete(g: GroupSummary): void {
-  confirmDialog('Delete group?', 'All metrics of this group will be deleted from the Pushgateway:', labelText(g.labels), 'Delete group', async () => {
-    // The server spells the path with every value @base64, from the value's bytes: any value works.
-    await request('DELETE', base + g.path);
-    expanded.delete(g.id);
-    notice(`Deleted ${labelText(g.labels)}`);
-    await load(query);
-  });
+  confirmDialog(
+    'Delete group?',
+    'All metrics of this group will be deleted from the Pushgateway:',
+    labelText(g.labels),
+    'Delete group',
+    async () => {
+      // The server spells the path with every value @base64, from the value's bytes: any value works.
+      await request('DELETE', base + g.path);
+      expanded.delete(g.id);
+      notice(`Deleted ${labelText(g.labels)}`);
+      await load(query);
+    },
+  );
 }
 
 function askDeleteAll(): void {
-  confirmDialog('Delete all groups?', `All metrics of all ${plural(current.total, 'group')} will be deleted from the Pushgateway.`, '', 'Delete all', async () => {
-    await request('PUT', `${base}/api/v1/admin/wipe`);
-    expanded.clear();
-    notice('Deleted all groups');
-    await load({ ...query, offset: 0 });
-  });
+  confirmDialog(
+    'Delete all groups?',
+    `All metrics of all ${plural(current.total, 'group')} will be deleted from the Pushgateway.`,
+    '',
+    'Delete all',
+    async () => {
+      await request('PUT', `${base}/api/v1/admin/wipe`);
+      expanded.clear();
+      notice('Deleted all groups');
+      await load({ ...query, offset: 0 });
+    },
+  );
 }
 
 (byId('confirm').querySelector('form') as HTMLFormElement).addEventListener('submit', (e) => {
@@ -407,7 +456,10 @@ byId('pager').addEventListener('click', (e) => {
   const b = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-page]');
   if (b === null || b.disabled) return;
   const last = Math.max(0, Math.floor((current.matched - 1) / query.limit) * query.limit);
-  const offset = { first: 0, prev: Math.max(0, query.offset - query.limit), next: query.offset + query.limit, last }[b.dataset.page ?? 'first'] ?? 0;
+  const offset =
+    { first: 0, prev: Math.max(0, query.offset - query.limit), next: query.offset + query.limit, last }[
+      b.dataset.page ?? 'first'
+    ] ?? 0;
   void load({ ...query, offset });
   window.scrollTo(0, 0);
 });
