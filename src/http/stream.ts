@@ -1,13 +1,15 @@
 // Sends a large body (a scrape) without holding the event loop or a copy of it: the parts are
-// copied into 64 KiB chunks one at a time, each written when the socket (or the gzip stream, which
-// compresses on libuv's thread pool) has room, with a turn of the event loop between chunks so
-// pushes keep being served. A client that goes away stops it at once.
+// copied into 64 KiB chunks one at a time and written while the socket (or the gzip stream, which
+// compresses on libuv's thread pool) holds less than 1 MiB of them, with a turn of the event loop
+// every 4 ms of copying so pushes keep being served. A client that goes away stops it at once.
 import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 
 const CHUNK = 64 * 1024;
+const QUEUED = 1024 * 1024;
+const SLICE_MS = 4;
 
 /** Writes the parts (byte strings or bytes) as the whole body of a 200 answer; resolves when sent or abandoned. */
 export async function streamBody(
@@ -39,10 +41,16 @@ export async function streamBody(
     z.on('error', () => res.destroy());
     out = z;
   }
+  let slice = performance.now();
   const send = async (bytes: Uint8Array): Promise<void> => {
-    if (!out.write(bytes) && !gone) await Promise.race([once(out, 'drain'), once(res, 'close')]);
-    // A turn for other requests between chunks.
-    if (!gone) await new Promise<void>((r) => setImmediate(r));
+    out.write(bytes);
+    // A slow reader holds at most QUEUED bytes of this scrape; a fast one is not waited for per chunk.
+    if (out.writableLength > QUEUED && !gone) await Promise.race([once(out, 'drain'), once(res, 'close')]);
+    // A turn for other requests every few milliseconds of copying.
+    if (!gone && performance.now() - slice > SLICE_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      slice = performance.now();
+    }
   };
   let chunk = Buffer.allocUnsafe(CHUNK);
   let at = 0;

@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, get, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { streamBody } from './stream.js';
+
+/** Byte-string parts of many sizes, as a scrape's are: 24 MiB in all. */
+function parts(): string[] {
+  const out: string[] = [];
+  for (let i = 0; out.length < 60_000; i++) out.push(`series_${i}{instance="host-${i}"} ${i}\n`.repeat(1 + (i % 37)));
+  out.push('x'.repeat(200_000)); // larger than a chunk
+  return out;
+}
+
+async function serve(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; port: number }> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+function fetchAll(
+  port: number,
+  headers: Record<string, string> = {},
+  path = '/',
+): Promise<{ headers: Record<string, unknown>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+    }).on('error', reject);
+  });
+}
+
+test('the parts arrive whole, with their length, and gzipped when asked', async () => {
+  const p = parts();
+  const want = Buffer.from(p.join(''), 'latin1');
+  const { server, port } = await serve(
+    (req, res) => void streamBody(res, p, {}, req.headers['accept-encoding'] === 'gzip'),
+  );
+  try {
+    const plain = await fetchAll(port);
+    assert.equal(plain.headers['content-length'], String(want.length));
+    assert.ok(plain.body.equals(want));
+    const zipped = await fetchAll(port, { 'accept-encoding': 'gzip' });
+    assert.equal(zipped.headers['content-encoding'], 'gzip');
+    assert.ok(gunzipSync(zipped.body).equals(want));
+  } finally {
+    server.close();
+  }
+});
+
+test('a client that leaves stops the sending at once; other requests are served meanwhile', async () => {
+  const p = parts();
+  const total = p.reduce((n, s) => n + s.length, 0);
+  let sent = 0;
+  let finished: Promise<void> | undefined;
+  const { server, port } = await serve((req, res) => {
+    if (req.url === '/ping') {
+      res.end('pong');
+      return;
+    }
+    const write = res.write.bind(res);
+    res.write = ((chunk: Uint8Array, ...rest: never[]) => {
+      sent += chunk.length;
+      return write(chunk, ...rest);
+    }) as typeof res.write;
+    finished = streamBody(res, p, {}, false);
+  });
+  try {
+    await new Promise<void>((resolve) => {
+      // Reads nothing and leaves: its socket fills, then it is gone.
+      const req = get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+        res.pause();
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 200);
+      });
+    });
+    // While that scrape waited for its reader, a probe was answered.
+    const ping = await fetchAll(port, {}, '/ping');
+    assert.equal(ping.body.toString(), 'pong');
+    await finished;
+    assert.ok(sent < total / 4, `sent ${sent} of ${total} bytes to a client that had left`);
+  } finally {
+    server.close();
+  }
+});
