@@ -40,17 +40,23 @@ function sortKeyOfLine(text: string, at: number): string {
   let i = open + 1;
   while (line[i] !== '}') {
     i = line.indexOf('"', i) + 1;
-    let v = '';
-    while (line[i] !== '"') {
-      if (line[i] === '\\') {
-        i++;
-        v += line[i] === 'n' ? '\n' : line[i];
-      } else v += line[i];
-      i++;
+    let end = line.indexOf('"', i);
+    const escape = line.indexOf('\\', i);
+    if (escape < 0 || escape > end) {
+      // No escape in this value (the usual case): it is the text up to the quote.
+      values += line.slice(i, end) + '\u0000';
+    } else {
+      let v = '';
+      for (end = i; line[end] !== '"'; end++) {
+        if (line[end] === '\\') {
+          end++;
+          v += line[end] === 'n' ? '\n' : line[end];
+        } else v += line[end];
+      }
+      values += v + '\u0000';
     }
-    values += v + '\u0000';
     count++;
-    i++;
+    i = end + 1;
     if (line[i] === ',') i++;
   }
   return String.fromCharCode(count) + values;

@@ -24,7 +24,7 @@ const arbFamily = fc.record({
   name: fc.constantFrom('a', 'b', 'c_total', 'd'),
   type: fc.constantFrom<MetricType>('gauge', 'gauge', 'counter', 'summary', 'histogram'),
   // Label values that sort before, between and after the grouping values, so runs sometimes interleave.
-  values: fc.array(fc.constantFrom('', '0', 'g1', 'g3x', 'z', 'ü', 'a"b', 'n\nl'), { maxLength: 3 }),
+  values: fc.array(fc.constantFrom('', '0', 'g1', 'g3x', 'z', 'ü', 'a"b', 'n\nl', 'b\\s'), { maxLength: 3 }),
 });
 
 const arbOp: fc.Arbitrary<Op> = fc.oneof(
