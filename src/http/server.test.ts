@@ -132,6 +132,25 @@ test('/-/healthy and /-/ready answer OK', async () => {
   ]);
 });
 
+test('/-/healthy and /-/ready ask the store: 503 with its reason when it cannot serve', async () => {
+  const gw = await testGateway();
+  gw.store.health = () => ({ healthy: true, ready: false, reason: 'restoring 3 of 7 groups' });
+  await check(gw, [
+    ['GET', '/-/healthy', [200, { 'content-type': TEXT }, 'OK']],
+    ['GET', '/-/ready', [503, { 'content-type': TEXT }, 'restoring 3 of 7 groups\n']],
+  ]);
+  gw.store.health = () => ({ healthy: false, ready: false, reason: 'the disk is full' });
+  await check(gw, [['GET', '/-/healthy', [503, { 'content-type': TEXT }, 'the disk is full\n']]]);
+});
+
+test('a fault of ours while answering is a 500 with a log line, not a client error', async () => {
+  const gw = await testGateway();
+  gw.store.write = () => Promise.reject(new TypeError('x is not a function'));
+  const r = await gw.request('PUT', '/metrics/job/j', 'm 1\n');
+  assert.equal(r.status, 500);
+  assert.equal(r.text, 'internal server error\n');
+});
+
 test('/-/quit without --web.enable-lifecycle: 403 for PUT and POST, 405 otherwise', async () => {
   const gw = await testGateway();
   await check(gw, [
