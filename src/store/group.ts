@@ -8,8 +8,6 @@ import { sortedLines } from './family.js';
 import { PUSH_FAILURE_TIME, PUSH_TIME, isTimeName, type TimeName } from './types.js';
 import type { FamilyRecord, Group, GroupingLabels, StoredFamily } from './types.js';
 
-export { PUSH_FAILURE_TIME, PUSH_TIME, isTimeName };
-
 const PUSH_TIME_HELP = 'Last Unix time when changing this group in the Pushgateway succeeded.';
 const PUSH_FAILURE_TIME_HELP = 'Last Unix time when changing this group in the Pushgateway failed.';
 

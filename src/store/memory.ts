@@ -4,9 +4,10 @@ import type { Metric, MetricFamily } from '../model.js';
 import { ConsistencyIndex, seriesKey, type ConsistencyOptions } from './consistency.js';
 import { packedText, parsedMetrics, restorePacked, storeFamily } from './family.js';
 import { groupId, groupShape, sanitizeFamily } from './grouping.js';
-import { isTimeName, PUSH_FAILURE_TIME, PUSH_TIME, StoredGroup, timeFamily } from './group.js';
+import { StoredGroup, timeFamily } from './group.js';
 import { byteString } from '../lib/gostring.js';
 import { seriesIdText } from '../lib/textformat.js';
+import { isTimeName, PUSH_FAILURE_TIME, PUSH_TIME } from './types.js';
 import type {
   AppliedWrite,
   ChangeRecord,
@@ -22,10 +23,8 @@ import type {
   WriteResult,
 } from './types.js';
 
-export { PUSH_TIME, PUSH_FAILURE_TIME } from './group.js';
-
 /** Wall-clock milliseconds, with sub-millisecond digits (the reference reports nanoseconds). */
-export function nowMs(): number {
+function nowMs(): number {
   return Date.now() + (performance.now() % 1);
 }
 
