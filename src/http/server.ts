@@ -246,7 +246,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const query = q < 0 ? '' : url.slice(q);
     const method = req.method ?? 'GET';
     // Go's server refuses a malformed escape before routing.
-    if (/%(?![0-9a-fA-F]{2})/.test(path)) {
+    if (path.includes('%') && /%(?![0-9a-fA-F]{2})/.test(path)) {
       res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
       res.end('400 Bad Request');
       return;
@@ -286,7 +286,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     const isPushPath = hit.route.path === pushJobRoot.slice(0, -1) + '*';
     const isPush = isPushPath && method !== 'DELETE';
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     let status: number;
     try {
       status = await hit.route.methods[method]!(req, res, hit.rest);
@@ -296,11 +296,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const name = isPush ? 'push' : isPushPath ? 'delete' : hit.route.name;
     if (name !== undefined) self.requests.inc({ code: String(status), handler: name, method: method.toLowerCase() });
     if (isPush) {
-      self.observePush(
-        method.toLowerCase(),
-        Number(process.hrtime.bigint() - started) / 1e9,
-        approximateRequestSize(req),
-      );
+      self.observePush(method.toLowerCase(), (performance.now() - started) / 1000, approximateRequestSize(req));
     }
   }
 

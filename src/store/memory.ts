@@ -155,7 +155,7 @@ export class MemoryStore implements MetricStore {
     const seconds = req.timestampMs / 1000;
     // A group whose grouping labels are not valid UTF-8 is never created, not even to stamp its
     // failure (the reference creates it, and every scrape fails from then on).
-    const mayCreate = Object.values(req.labels).every((v) => v.isWellFormed()) || this.byId.has(id);
+    const mayCreate = this.byId.has(id) || Object.values(req.labels).every((v) => v.isWellFormed());
     const fail = (error: string): WriteResult => {
       if (mayCreate) this.recordFailure(id, req);
       return { ok: false, error };
