@@ -238,6 +238,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return match(path, table);
   };
   const pushJobRoot = joinPath(prefix, '/metrics/job') + '/';
+  const pushRoute = pushJobRoot.slice(0, -1) + '*';
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
@@ -284,7 +285,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       sendError(res, 405, 'Method Not Allowed');
       return;
     }
-    const isPushPath = hit.route.path === pushJobRoot.slice(0, -1) + '*';
+    const isPushPath = hit.route.path === pushRoute;
     const isPush = isPushPath && method !== 'DELETE';
     const started = performance.now();
     let status: number;

@@ -33,6 +33,15 @@ function hasTimestamps(families: MetricFamily[]): boolean {
   return families.some((mf) => mf.metrics.some((m) => m.timestampMs !== undefined));
 }
 
+/** The task's result as a promise, a throw as a rejection. */
+function settle<T>(task: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(task());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
 export class MemoryStore implements MetricStore {
   private readonly byId = new Map<string, StoredGroup>();
   private readonly index: ConsistencyIndex;
@@ -133,15 +142,9 @@ export class MemoryStore implements MetricStore {
    */
   private inOrder<T>(id: string, ready: boolean, task: () => T | Promise<T>): Promise<T> {
     const prev = this.tails.get(id);
-    if (prev === undefined && ready) {
-      try {
-        return Promise.resolve(task());
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
-    const run = async () => task();
-    const next = prev === undefined ? run() : prev.then(run, run);
+    if (prev === undefined && ready) return settle(task);
+    // Nothing pending: started now, its promise taken as it is (no wrapper, no extra turns).
+    const next = prev === undefined ? settle(task) : prev.then(task, task);
     this.tails.set(id, next);
     const clear = () => {
       if (this.tails.get(id) === next) this.tails.delete(id);
