@@ -238,6 +238,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return match(path, table);
   };
   const pushJobRoot = joinPath(prefix, '/metrics/job') + '/';
+  const pushRoute = pushJobRoot.slice(0, -1) + '*';
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
@@ -246,7 +247,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const query = q < 0 ? '' : url.slice(q);
     const method = req.method ?? 'GET';
     // Go's server refuses a malformed escape before routing.
-    if (/%(?![0-9a-fA-F]{2})/.test(path)) {
+    if (path.includes('%') && /%(?![0-9a-fA-F]{2})/.test(path)) {
       res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
       res.end('400 Bad Request');
       return;
@@ -284,9 +285,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
       sendError(res, 405, 'Method Not Allowed');
       return;
     }
-    const isPushPath = hit.route.path === pushJobRoot.slice(0, -1) + '*';
+    const isPushPath = hit.route.path === pushRoute;
     const isPush = isPushPath && method !== 'DELETE';
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     let status: number;
     try {
       status = await hit.route.methods[method]!(req, res, hit.rest);
@@ -296,11 +297,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const name = isPush ? 'push' : isPushPath ? 'delete' : hit.route.name;
     if (name !== undefined) self.requests.inc({ code: String(status), handler: name, method: method.toLowerCase() });
     if (isPush) {
-      self.observePush(
-        method.toLowerCase(),
-        Number(process.hrtime.bigint() - started) / 1e9,
-        approximateRequestSize(req),
-      );
+      self.observePush(method.toLowerCase(), (performance.now() - started) / 1000, approximateRequestSize(req));
     }
   }
 

@@ -151,3 +151,40 @@ test('pack: a protobuf value message of the family type is the same as the value
   assert.ok(packs(mf));
   assert.deepEqual(back(mf).metrics[0].value, 3);
 });
+
+// pack skips the parse-back for plain families it can vouch for; whatever it packs must still
+// read back exactly, for every corner of names, HELP, label values and numbers.
+test('pack: whatever is packed reads back exactly (plain families, corner cases)', () => {
+  const names = ['a', 'a:b', '_x', 'x_count', 'x_bucket', 'a.b', '0a', ''];
+  const helps = [undefined, '', ' lead', 'trail ', '\\', '\n', 'é', '\udcc3\udca9', '\ud800', '\t', '"q"'];
+  const labelNames = ['l', 'le', 'quantile', '__name__', 'a.b', '0a', '', 'z_9'];
+  const values = ['', '\\', '"', '\n', '\r', '\t', '\u0000', 'é', '😀', '\ud800', '\udcff', '\udcc3\udca9', '\ufffd'];
+  const numbers = [0, -0, 1, -1.5, 1e-5, 1e-7, 1e21, 1e6, 5e-324, Number.MAX_VALUE, -1e-300, NaN, Infinity, -Infinity];
+  const types = ['gauge', 'counter', 'untyped'] as const;
+  let packed = 0;
+  let k = 0;
+  const pick = <T>(xs: readonly T[], step: number): T => xs[(k * step) % xs.length];
+  for (; k < 3000; k++) {
+    const first = pick(labelNames, 7);
+    const second = pick(labelNames, 3);
+    const labels = [
+      { name: first, value: pick(values, 5) },
+      { name: second, value: pick(values, 11) },
+    ].slice(0, k % 3);
+    const mf: MetricFamily = {
+      name: pick(names, 13),
+      help: pick(helps, 17),
+      type: pick(types, 1),
+      metrics: [
+        { labels, value: pick(numbers, 19) },
+        { labels: [{ name: 'zz', value: pick(values, 23) }], value: pick(numbers, 29) },
+      ],
+    };
+    if (mf.help === undefined) delete mf.help;
+    const p = pack(mf);
+    if (p === undefined) continue;
+    packed++;
+    assert.deepEqual(unpack(mf.name, mf.help, mf.type, p), mf, JSON.stringify(mf));
+  }
+  assert.ok(packed > 100, `only ${packed} packed`);
+});

@@ -42,6 +42,7 @@ export function pack(mf: MetricFamily): Packed | undefined {
     lines += seriesText(mf.name, mf.type, mf.metrics[keyed[k].i]);
   }
   const packed: Packed = { text: byteString(lines), order: sorted ? undefined : encodeOrder(keyed.map((x) => x.i)) };
+  if (surelyExact(mf)) return packed;
   let back: MetricFamily;
   try {
     back = unpack(mf.name, mf.help, mf.type, packed);
@@ -79,6 +80,62 @@ function decodeOrder(s: string, n: number): number[] {
   if (n <= WIDE) for (let k = 0; k < n; k++) order[k] = s.charCodeAt(k);
   else for (let k = 0; k < n; k++) order[k] = s.charCodeAt(2 * k) * 0x10000 + s.charCodeAt(2 * k + 1);
   return order;
+}
+
+// --- Exactness without the round trip -----------------------------------------------------------
+
+const CLASSIC_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const PLAIN_KEYS = ['labels', 'value', 'gauge', 'counter', 'untyped'] as const;
+
+/**
+ * Whether parsing the packed lines back is sure to give `mf` exactly, so that the round trip can
+ * be skipped (it costs as much as parsing the push again). Vouches only for the common case: a
+ * gauge, counter or untyped family whose header parses back as it is, and whose series have label
+ * names the parser reads as they are, in strictly increasing order (no duplicates), well-formed
+ * label values (escaping restores \\, \" and newlines; UTF-8 restores the rest), no timestamp and a
+ * finite value other than -0 (printed as the shortest decimal that reads back as the same
+ * double). Anything else goes through the round trip.
+ */
+function surelyExact(mf: MetricFamily): boolean {
+  if (mf.type !== 'gauge' && mf.type !== 'counter' && mf.type !== 'untyped') return false;
+  if (!onlyKeys(mf, ['name', 'help', 'type', 'metrics'])) return false;
+  for (const m of mf.metrics) {
+    if (m.timestampMs !== undefined || m.summary !== undefined || m.histogram !== undefined) return false;
+    const v = m.value;
+    if (typeof v !== 'number' || !Number.isFinite(v) || Object.is(v, -0)) return false;
+    if (!onlyKeys(m, PLAIN_KEYS) || !sameValueMessages(m, mf.type)) return false;
+    const labels = m.labels;
+    for (let j = 0; j < labels.length; j++) {
+      const lp = labels[j];
+      if (lp.unset !== undefined || !lp.value.isWellFormed()) return false;
+      if (j > 0 ? !(labels[j - 1].name < lp.name) : false) return false;
+      if (lp.name === '__name__' || !CLASSIC_LABEL_NAME.test(lp.name)) return false;
+    }
+  }
+  return headerExact(mf);
+}
+
+/** Verdicts on headers (name, HELP, type) already seen: few distinct ones recur on every push. */
+const headerVerdicts = new Map<string, boolean>();
+const MAX_HEADER_VERDICTS = 10_000;
+
+/** Whether the family's header, with one sample, parses back into its name, HELP and type. */
+function headerExact(mf: MetricFamily): boolean {
+  // Keyed by the fields, not the rendered bytes: different HELP strings can render the same bytes.
+  const help = mf.help === undefined ? '\u0001' : '\u0002' + mf.help;
+  const key = `${mf.type}\u0000${mf.name.length}\u0000${mf.name}${help}`;
+  const known = headerVerdicts.get(key);
+  if (known !== undefined) return known;
+  let exact: boolean;
+  try {
+    const back = parseTextByteString(byteString(headerText(mf.name, mf.help, mf.type)) + mf.name + ' 0\n');
+    exact = back.length === 1 && back[0].name === mf.name && back[0].help === mf.help && back[0].type === mf.type;
+  } catch {
+    exact = false;
+  }
+  if (headerVerdicts.size >= MAX_HEADER_VERDICTS) headerVerdicts.clear();
+  headerVerdicts.set(key, exact);
+  return exact;
 }
 
 // --- Exact comparison of a rebuilt family with the pushed one ---------------------------------

@@ -40,6 +40,32 @@ function projectedGroupId(m: Metric, names: Shape): string | undefined {
   return id;
 }
 
+/** Whether projectedGroupId(m, names) would be `groupId`, without building it. */
+function projectsTo(m: Metric, names: Shape, groupId: string): boolean {
+  let at = 0;
+  let j = 0;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    while (j < m.labels.length && m.labels[j].name < name) j++;
+    if (j === m.labels.length || m.labels[j].name !== name) return false;
+    const value = m.labels[j].value;
+    if (i > 0 && groupId.charCodeAt(at++) !== 0xff) return false;
+    if (!hasAt(groupId, name, at)) return false;
+    at += name.length;
+    if (groupId.charCodeAt(at++) !== 0xff) return false;
+    if (!hasAt(groupId, value, at)) return false;
+    at += value.length;
+  }
+  return at === groupId.length;
+}
+
+/** s.startsWith(part, at), which V8 runs far slower than this loop on short strings. */
+function hasAt(s: string, part: string, at: number): boolean {
+  if (at + part.length > s.length) return false;
+  for (let i = 0; i < part.length; i++) if (s.charCodeAt(at + i) !== part.charCodeAt(i)) return false;
+  return true;
+}
+
 function addTo(entry: IndexedFamily, groupId: string, shape: Shape, type: MetricType): void {
   // A group's shape never changes: re-adding it only changes the type.
   if (!entry.groups.has(groupId)) {
@@ -118,9 +144,10 @@ export class ConsistencyIndex {
   private heldElsewhere(entry: IndexedFamily | undefined, groupId: string, name: string, m: Metric): boolean {
     if (entry === undefined) return false;
     for (const { names } of entry.shapes.values()) {
+      // Most series project onto their own group: told without building its id.
+      if (projectsTo(m, names, groupId)) continue;
       const other = projectedGroupId(m, names);
-      if (other !== undefined && other !== groupId && entry.groups.has(other) && this.holds(other, name, m))
-        return true;
+      if (other !== undefined && entry.groups.has(other) && this.holds(other, name, m)) return true;
     }
     return false;
   }
@@ -180,21 +207,21 @@ export class ConsistencyIndex {
       const expected = elsewhere ?? mf.type;
       const entry = this.entry(mf.name);
       const inPush = new Set<string>();
+      // Described only when something is wrong: the description costs more than the checks.
+      const describe = (m: Metric) => `collected metric "${mf.name}" { ${describeMetric(mf.type, m)}}`;
       for (const m of mf.metrics) {
-        // Described only when something is wrong: the description costs more than the checks.
-        const prefix = () => `collected metric "${mf.name}" { ${describeMetric(mf.type, m)}}`;
         if (!carriesType(m, mf.type, expected)) {
-          errors.push(`${prefix()} is not a ${typeName(expected)}`);
+          errors.push(`${describe(m)} is not a ${typeName(expected)}`);
           continue;
         }
         const labelError = labelProblem(m, this.utf8Names);
         if (labelError !== undefined) {
-          errors.push(`${prefix()} ${labelError}`);
+          errors.push(`${describe(m)} ${labelError}`);
           continue;
         }
         const key = seriesKey(m);
         if (inPush.has(key) || this.heldElsewhere(entry, groupId, mf.name, m)) {
-          errors.push(`${prefix()} was collected before with the same name and label values`);
+          errors.push(`${describe(m)} was collected before with the same name and label values`);
           continue;
         }
         inPush.add(key);

@@ -69,6 +69,17 @@ export function sanitizeFamily(mf: MetricFamily, labels: GroupingLabels): void {
     }
     for (const g of grouping) out[k++] = g;
     if (!hasInstance) out[k] = emptyInstance;
-    m.labels = out.sort(byName);
+    m.labels = sortByName(out);
   }
+}
+
+/** Sorts a series' few labels in place, stably: for a handful, cheaper than Array#sort with a comparator. */
+function sortByName(labels: LabelPair[]): LabelPair[] {
+  for (let i = 1; i < labels.length; i++) {
+    const lp = labels[i];
+    let j = i - 1;
+    for (; j >= 0 && labels[j].name > lp.name; j--) labels[j + 1] = labels[j];
+    labels[j + 1] = lp;
+  }
+  return labels;
 }

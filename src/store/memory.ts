@@ -32,6 +32,15 @@ function hasTimestamps(families: MetricFamily[]): boolean {
   return families.some((mf) => mf.metrics.some((m) => m.timestampMs !== undefined));
 }
 
+/** The task's result as a promise, a throw as a rejection. */
+function settle<T>(task: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(task());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
 export class MemoryStore implements MetricStore {
   private readonly byId = new Map<string, StoredGroup>();
   private readonly index: ConsistencyIndex;
@@ -132,15 +141,9 @@ export class MemoryStore implements MetricStore {
    */
   private inOrder<T>(id: string, ready: boolean, task: () => T | Promise<T>): Promise<T> {
     const prev = this.tails.get(id);
-    if (prev === undefined && ready) {
-      try {
-        return Promise.resolve(task());
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
-    const run = async () => task();
-    const next = prev === undefined ? run() : prev.then(run, run);
+    if (prev === undefined && ready) return settle(task);
+    // Nothing pending: started now, its promise taken as it is (no wrapper, no extra turns).
+    const next = prev === undefined ? settle(task) : prev.then(task, task);
     this.tails.set(id, next);
     const clear = () => {
       if (this.tails.get(id) === next) this.tails.delete(id);
@@ -154,7 +157,7 @@ export class MemoryStore implements MetricStore {
     const seconds = req.timestampMs / 1000;
     // A group whose grouping labels are not valid UTF-8 is never created, not even to stamp its
     // failure (the reference creates it, and every scrape fails from then on).
-    const mayCreate = Object.values(req.labels).every((v) => v.isWellFormed()) || this.byId.has(id);
+    const mayCreate = this.byId.has(id) || Object.values(req.labels).every((v) => v.isWellFormed());
     const fail = (error: string): WriteResult => {
       if (mayCreate) this.recordFailure(id, req);
       return { ok: false, error };
