@@ -17,6 +17,7 @@ import { isTimeName, type Group, type MetricStore, type StoredFamily } from '../
 import { byteString } from '../lib/gostring.js';
 import { headerText, seriesSortKey } from '../lib/textformat.js';
 import { compareSeries, familyText, renderSeries, type RenderedSeries } from './text.js';
+import { encodeDelimitedHead, encodeMetricEntries, encodeProtobufDelimited } from './protobuf.js';
 
 interface Run {
   readonly groupId: string;
@@ -67,6 +68,42 @@ function runOf(groupId: string, sf: StoredFamily): Run {
   return { groupId, sf, text, first: sortKeyOfLine(text, firstLine), last: sortKeyOfLine(text, lastLine) };
 }
 
+/**
+ * A run's metrics as protobuf MetricFamily entries (see encodeMetricEntries), sorted and with
+ * repeated series left out as merged() sorts them, with the sort keys of the first and last.
+ * Runs of a family whose runs interleave also keep each metric's entry and sort key, to be
+ * merged series by series.
+ */
+interface ProtoRun {
+  readonly entries: string;
+  /** '' without metrics. */
+  readonly first: string;
+  readonly last: string;
+  readonly unit: string | undefined;
+  readonly keys: string[] | undefined;
+  readonly pieces: string[] | undefined;
+}
+
+function protoRunOf(sf: StoredFamily, split: boolean): ProtoRun {
+  const mf = sf.unpack();
+  const all = mf.metrics.map((m) => ({ sort: seriesSortKey(m.labels), id: seriesKey(m), m }));
+  all.sort((a, b) => (a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : 0));
+  const keyed = all.filter((k, i) => i === 0 || k.id !== all[i - 1].id || k.sort !== all[i - 1].sort);
+  const first = keyed.length === 0 ? '' : keyed[0].sort;
+  const last = keyed.length === 0 ? '' : keyed[keyed.length - 1].sort;
+  const head = { name: sf.name, type: sf.type };
+  if (!split) {
+    const entries = encodeMetricEntries(
+      head,
+      keyed.map((k) => k.m),
+    );
+    return { entries, first, last, unit: mf.unit, keys: undefined, pieces: undefined };
+  }
+  const pieces = keyed.map((k) => encodeMetricEntries(head, [k.m]));
+  const keys = keyed.map((k) => k.sort);
+  return { entries: pieces.join(''), first, last, unit: mf.unit, keys, pieces };
+}
+
 /** Order of runs: by first series, then group (two groups' runs never share a series with the check on). */
 function before(a: Run, b: Run): boolean {
   return a.first < b.first || (a.first === b.first && a.groupId < b.groupId);
@@ -99,6 +136,9 @@ class FamilyView {
   private lead: Run | undefined;
   private leadStale = false;
   private cached: string[] | undefined;
+  /** Runs' protobuf entries, made when a protobuf scrape first shows the run (a run is remade when re-read). */
+  private readonly protoRuns = new WeakMap<Run, ProtoRun>();
+  private protoCached: Array<string | Uint8Array> | undefined;
 
   constructor(
     readonly name: string,
@@ -126,6 +166,7 @@ class FamilyView {
   touch(groupId: string): void {
     this.dirty.add(groupId);
     this.cached = undefined;
+    this.protoCached = undefined;
   }
 
   /** Whether ordered[i] and ordered[i + 1] interleave. */
@@ -262,6 +303,83 @@ class FamilyView {
     return parts;
   }
 
+  private protoRun(r: Run, split = false): ProtoRun {
+    let p = this.protoRuns.get(r);
+    if (p === undefined || (split && p.pieces === undefined)) {
+      p = protoRunOf(r.sf, split);
+      this.protoRuns.set(r, p);
+    }
+    return p;
+  }
+
+  /**
+   * The metric entries of every group's run of the type, merged by sort key; undefined when a run
+   * carries a unit or two series share a sort key (the merge's order and repeats decide those).
+   */
+  private mergedEntries(type: MetricType): string[] | undefined {
+    const keys: string[] = [];
+    const pieces: string[] = [];
+    for (const r of this.byGroup.values()) {
+      if (r.sf.type !== type) continue;
+      const p = this.protoRun(r, true);
+      if (p.unit !== undefined) return undefined;
+      for (let k = 0; k < p.keys!.length; k++) {
+        keys.push(p.keys![k]);
+        pieces.push(p.pieces![k]);
+      }
+    }
+    const order = Array.from(keys.keys()).sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0));
+    for (let i = 1; i < order.length; i++) if (keys[order[i]] === keys[order[i - 1]]) return undefined;
+    return order.map((i) => pieces[i]);
+  }
+
+  /**
+   * The family's delimited protobuf message, as `encodeProtobufDelimited([this.merged(undefined)])`
+   * gives it: its head and the runs' entries in scrape order where the runs do not interleave,
+   * agree on the type and carry no unit; else the runs' metric entries merged (mergedEntries), or
+   * failing that the merge encoded.
+   */
+  protobufParts(): Array<string | Uint8Array> {
+    this.update();
+    if (this.protoCached !== undefined) return this.protoCached;
+    const { type, help } = this.header(undefined);
+    // Text and protobuf agree on every run's first and last series, so on the runs' order, unless a
+    // series has no text lines (possible only for a family kept parsed): then the merge decides.
+    let fast = this.overlaps === 0;
+    const parts: Array<string | Uint8Array> = [''];
+    let length = 0;
+    for (let i = 0; fast && i < this.ordered.length; i++) {
+      const r = this.ordered[i];
+      const p = this.protoRun(r);
+      fast = r.sf.type === type && p.unit === undefined && p.first === r.first && p.last === r.last;
+      parts.push(p.entries);
+      length += p.entries.length;
+    }
+    if (fast && this.ordered.length !== this.byGroup.size) {
+      // Groups with no text lines of the family show nothing in text, and must not in protobuf either.
+      for (const r of this.byGroup.values()) {
+        if (r.text.length > 0 || r.sf.type !== type) continue;
+        const p = this.protoRun(r);
+        if (p.first !== '' || p.unit !== undefined) fast = false;
+      }
+    }
+    const head = help === undefined ? { name: this.name, type } : { name: this.name, help, type };
+    if (fast) {
+      parts[0] = encodeDelimitedHead(head, length);
+      this.protoCached = parts;
+      return parts;
+    }
+    // Interleaving runs or another type in some group: the kept entries merged, not encoded again.
+    const merged = this.mergedEntries(type);
+    if (merged === undefined) this.protoCached = [encodeProtobufDelimited([this.merged(undefined)])];
+    else {
+      length = 0;
+      for (const e of merged) length += e.length;
+      this.protoCached = [encodeDelimitedHead(head, length), ...merged];
+    }
+    return this.protoCached;
+  }
+
   /** The family merged as for a text scrape, as a metric family (for the protobuf and OpenMetrics formats). */
   merged(own: MetricFamily | undefined): MetricFamily {
     this.update();
@@ -383,6 +501,37 @@ export class ScrapeCache {
       } else {
         for (const p of this.view(b).parts(ownByName.get(b))) parts.push(p);
         i++;
+        j++;
+      }
+    }
+    return parts;
+  }
+
+  /**
+   * The protobuf scrape as parts (byte strings or bytes): what `encodeProtobufDelimited(this.families(own))`
+   * gives, without encoding again what no push changed.
+   */
+  protobufParts(own: MetricFamily[]): Array<string | Uint8Array> {
+    const names = this.names();
+    const ownByName = new Map(own.map((mf) => [mf.name, mf]));
+    const ownNames = own.map((mf) => mf.name).sort();
+    const parts: Array<string | Uint8Array> = [];
+    let i = 0;
+    let j = 0;
+    while (i < names.length || j < ownNames.length) {
+      const a = names[i];
+      const b = ownNames[j];
+      if (a !== undefined && this.view(a).gone()) {
+        this.views.delete(a);
+        this.sortedNames = null;
+        i++;
+      } else if (b === undefined || (a !== undefined && a < b)) {
+        for (const p of this.view(a).protobufParts()) parts.push(p);
+        i++;
+      } else {
+        // The gateway's own family, alone or merged with pushed ones of its name (a few series).
+        parts.push(encodeProtobufDelimited([a === b ? this.view(b).merged(ownByName.get(b)) : ownByName.get(b)!]));
+        if (a === b) i++;
         j++;
       }
     }

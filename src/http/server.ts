@@ -115,7 +115,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     } else {
       body =
         format === 'protobuf'
-          ? [encodeProtobufDelimited(scrape.families(own))]
+          ? scrape.protobufParts(own)
           : format === 'openmetrics'
             ? [textBytes(renderOpenMetrics(scrape.families(own)))]
             : scrape.parts(own);
