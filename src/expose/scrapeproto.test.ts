@@ -1,6 +1,6 @@
-// The protobuf scrape assembled from kept per-group entries must be byte for byte the encoding of
-// the merged families (the independent path: unpack, sort, encode everything), after any pushes
-// and deletes, and equal to what a cache built from scratch sends.
+// The protobuf and OpenMetrics scrapes assembled from kept per-group entries must be byte for byte
+// the encoding of the merged families (the independent path: unpack, sort, encode everything),
+// after any pushes and deletes, and equal to what a cache built from scratch sends.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -8,6 +8,8 @@ import type { Metric, MetricFamily, MetricType } from '../model.js';
 import { MemoryStore } from '../store/memory.js';
 import { ScrapeCache } from './scrape.js';
 import { encodeProtobufDelimited } from './protobuf.js';
+import { renderOpenMetrics } from './openmetrics.js';
+import { textBytes } from '../lib/gostring.js';
 
 interface FamilySpec {
   name: string;
@@ -118,7 +120,7 @@ function joined(parts: ReadonlyArray<string | Uint8Array>): Buffer {
   return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
 }
 
-test('the protobuf scrape from kept entries equals encoding the merged families, after any pushes and deletes', async () => {
+test('protobuf and OpenMetrics scrapes from kept entries equal encoding the merged families, after any pushes and deletes', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(arbOp, { minLength: 1, maxLength: 40 }), async (ops) => {
       const store = new MemoryStore();
@@ -127,8 +129,11 @@ test('the protobuf scrape from kept entries equals encoding the merged families,
       const check = (own: MetricFamily[]) => {
         const kept = joined(cache.protobufParts(own));
         assert.deepEqual(kept, Buffer.from(encodeProtobufDelimited(cache.families(own))));
+        const keptOm = joined(cache.openMetricsParts(own));
+        assert.deepEqual(keptOm, textBytes(renderOpenMetrics(cache.families(own))));
         const fresh = new ScrapeCache(store);
         assert.deepEqual(joined(fresh.protobufParts(own)), kept);
+        assert.deepEqual(joined(fresh.openMetricsParts(own)), keptOm);
         fresh.close();
       };
       for (const op of ops) {

@@ -117,7 +117,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         format === 'protobuf'
           ? scrape.protobufParts(own)
           : format === 'openmetrics'
-            ? [textBytes(renderOpenMetrics(scrape.families(own)))]
+            ? scrape.openMetricsParts(own)
             : scrape.parts(own);
     }
     const acceptsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
