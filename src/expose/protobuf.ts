@@ -51,6 +51,44 @@ export function encodeMetricFamily(mf: MetricFamily): Uint8Array {
   return w.result();
 }
 
+/** What a family's fields before its metrics depend on, and what its metrics are encoded for. */
+export type FamilyHead = Pick<MetricFamily, 'name' | 'help' | 'type' | 'typeNumber'>;
+
+// The scrape cache encodes a family in pieces: its metrics once per stored group (as byte
+// strings, a char per byte, like the text scrape's), its head at each scrape. Pieces are built in
+// one reused writer and copied out, so a piece costs its string and no buffer of its own.
+let scratch: Writer | undefined;
+
+function scratchWriter(): Writer {
+  scratch ??= new Writer(64 * 1024);
+  scratch.reset();
+  return scratch;
+}
+
+/**
+ * The metrics as MetricFamily field 4 entries (each a tag, a length and the Metric message), as
+ * a byte string: what encodeMetricFamily writes for them in a family `head`.
+ */
+export function encodeMetricEntries(head: FamilyHead, metrics: readonly Metric[]): string {
+  const w = scratchWriter();
+  for (const m of metrics) writeEntry(w, head, m);
+  return w.latin1();
+}
+
+/**
+ * The start of a delimited MetricFamily message whose metric entries (encodeMetricEntries) take
+ * `entriesLength` bytes and which has no unit: its length prefix and its fields before the
+ * metrics, as a byte string. With the entries after it, it is what encodeProtobufDelimited writes.
+ */
+export function encodeDelimitedHead(head: FamilyHead, entriesLength: number): string {
+  const w = scratchWriter();
+  writeHead(w, head);
+  const fields = w.latin1();
+  w.reset();
+  w.varint(fields.length + entriesLength);
+  return w.latin1() + fields;
+}
+
 const VARINT = 0;
 const FIXED64 = 1;
 const BYTES = 2;
@@ -74,6 +112,21 @@ class Writer {
 
   result(): Uint8Array {
     return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.pos);
+  }
+
+  /** What was written, as a byte string. */
+  latin1(): string {
+    return this.buf.toString('latin1', 0, this.pos);
+  }
+
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** A bare varint below 2^32 (a length prefix). */
+  varint(n: number): void {
+    this.room(5);
+    this.raw32(n >>> 0);
   }
 
   private room(n: number): void {
@@ -280,18 +333,26 @@ function int64Halves(v: number): void {
 // The messages, fields in field-number order.
 
 function writeFamily(w: Writer, mf: MetricFamily): void {
-  w.string(1, mf.name);
-  if (mf.help !== undefined) w.string(2, mf.help);
-  w.int32(3, mf.typeNumber ?? metricTypeNumber(mf.type));
-  for (const m of mf.metrics) {
-    const at = w.begin(4);
-    writeMetric(w, mf, m);
-    w.end(at);
-  }
+  writeHead(w, mf);
+  for (const m of mf.metrics) writeEntry(w, mf, m);
   if (mf.unit !== undefined) w.string(5, mf.unit);
 }
 
-function writeMetric(w: Writer, mf: MetricFamily, m: Metric): void {
+/** The fields before the metrics. */
+function writeHead(w: Writer, mf: FamilyHead): void {
+  w.string(1, mf.name);
+  if (mf.help !== undefined) w.string(2, mf.help);
+  w.int32(3, mf.typeNumber ?? metricTypeNumber(mf.type));
+}
+
+/** One metric as field 4 of its family. */
+function writeEntry(w: Writer, mf: FamilyHead, m: Metric): void {
+  const at = w.begin(4);
+  writeMetric(w, mf, m);
+  w.end(at);
+}
+
+function writeMetric(w: Writer, mf: FamilyHead, m: Metric): void {
   // A metric from the text parser carries none of the value messages: its value goes into the
   // one of the family type.
   const own = m.gauge === undefined && m.counter === undefined && m.untyped === undefined;

@@ -17,6 +17,8 @@ import { isTimeName, type Group, type MetricStore, type StoredFamily } from '../
 import { byteString } from '../lib/gostring.js';
 import { headerText, seriesSortKey } from '../lib/textformat.js';
 import { compareSeries, familyText, renderSeries, type RenderedSeries } from './text.js';
+import { encodeDelimitedHead, encodeMetricEntries, encodeProtobufDelimited, type FamilyHead } from './protobuf.js';
+import { OPENMETRICS_EOF, openMetricsHeader, openMetricsSeries, renderOpenMetricsFamily } from './openmetrics.js';
 
 interface Run {
   readonly groupId: string;
@@ -73,6 +75,76 @@ function runOf(groupId: string, sf: StoredFamily): Run {
   return { groupId, sf, text, first: sortKeyOfLine(text, firstLine), last: sortKeyOfLine(text, lastLine) };
 }
 
+/**
+ * A format that shows a family as a head and an entry per metric (protobuf, OpenMetrics), so a
+ * scrape can be assembled from entries kept per group. Byte strings, like the text scrape's.
+ */
+interface PieceFormat {
+  /** The metrics' entries, in the order given. */
+  entries(head: FamilyHead, metrics: readonly Metric[]): string;
+  /** What comes before entries of `entriesLength` bytes in a family without a unit. */
+  head(head: FamilyHead, entriesLength: number): string;
+  /** A whole family. */
+  family(mf: MetricFamily): string | Uint8Array;
+}
+
+const PROTOBUF: PieceFormat = {
+  entries: encodeMetricEntries,
+  head: encodeDelimitedHead,
+  family: (mf) => encodeProtobufDelimited([mf]),
+};
+
+const OPENMETRICS: PieceFormat = {
+  entries: (head, metrics) => {
+    let s = '';
+    for (const m of metrics) s += openMetricsSeries({ ...head, metrics: [] }, m);
+    return byteString(s);
+  },
+  head: (head) => byteString(openMetricsHeader({ ...head, metrics: [] })),
+  family: (mf) => byteString(renderOpenMetricsFamily(mf)),
+};
+
+/**
+ * A run's metrics as a format's entries, sorted and with repeated series left out as merged()
+ * sorts them, with the sort keys of the first and last. Runs of a family whose runs interleave
+ * also keep each metric's entry and sort key, to be merged series by series.
+ */
+interface PieceRun {
+  readonly entries: string;
+  /** '' without metrics. */
+  readonly first: string;
+  readonly last: string;
+  readonly unit: string | undefined;
+  readonly keys: string[] | undefined;
+  readonly pieces: string[] | undefined;
+}
+
+function pieceRunOf(format: PieceFormat, sf: StoredFamily, split: boolean): PieceRun {
+  const mf = sf.unpack();
+  const all = mf.metrics.map((m) => ({ sort: seriesSortKey(m.labels), id: seriesKey(m), m }));
+  all.sort((a, b) => (a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : 0));
+  const keyed = all.filter((k, i) => i === 0 || k.id !== all[i - 1].id || k.sort !== all[i - 1].sort);
+  const first = keyed.length === 0 ? '' : keyed[0].sort;
+  const last = keyed.length === 0 ? '' : keyed[keyed.length - 1].sort;
+  const head = { name: sf.name, type: sf.type };
+  if (!split) {
+    const entries = format.entries(
+      head,
+      keyed.map((k) => k.m),
+    );
+    return { entries, first, last, unit: mf.unit, keys: undefined, pieces: undefined };
+  }
+  const pieces = keyed.map((k) => format.entries(head, [k.m]));
+  const keys = keyed.map((k) => k.sort);
+  return { entries: pieces.join(''), first, last, unit: mf.unit, keys, pieces };
+}
+
+/** A family's entries per run in one format, and its parts as the last scrape in the format sent them. */
+interface PieceCache {
+  readonly runs: WeakMap<Run, PieceRun>;
+  cached: Array<string | Uint8Array> | undefined;
+}
+
 /** Order of runs: by first series, then group (two groups' runs never share a series with the check on). */
 function before(a: Run, b: Run): boolean {
   return a.first < b.first || (a.first === b.first && a.groupId < b.groupId);
@@ -105,6 +177,8 @@ class FamilyView {
   private lead: Run | undefined;
   private leadStale = false;
   private cached: string[] | undefined;
+  /** Runs' entries per format, made when a scrape in the format first shows the run (a run is remade when re-read). */
+  private readonly formats = new Map<PieceFormat, PieceCache>();
 
   constructor(
     readonly name: string,
@@ -132,6 +206,7 @@ class FamilyView {
   touch(groupId: string): void {
     this.dirty.add(groupId);
     this.cached = undefined;
+    for (const f of this.formats.values()) f.cached = undefined;
   }
 
   /** Whether ordered[i] and ordered[i + 1] interleave. */
@@ -268,6 +343,87 @@ class FamilyView {
     return parts;
   }
 
+  private pieceRun(format: PieceFormat, cache: PieceCache, r: Run, split = false): PieceRun {
+    let p = cache.runs.get(r);
+    if (p === undefined || (split && p.pieces === undefined)) {
+      p = pieceRunOf(format, r.sf, split);
+      cache.runs.set(r, p);
+    }
+    return p;
+  }
+
+  /**
+   * The metric entries of every group's run of the type, merged by sort key; undefined when a run
+   * carries a unit or two series share a sort key (the merge's order and repeats decide those).
+   */
+  private mergedEntries(format: PieceFormat, cache: PieceCache, type: MetricType): string[] | undefined {
+    const keys: string[] = [];
+    const pieces: string[] = [];
+    for (const r of this.byGroup.values()) {
+      if (r.sf.type !== type) continue;
+      const p = this.pieceRun(format, cache, r, true);
+      if (p.unit !== undefined) return undefined;
+      for (let k = 0; k < p.keys!.length; k++) {
+        keys.push(p.keys![k]);
+        pieces.push(p.pieces![k]);
+      }
+    }
+    const order = Array.from(keys.keys()).sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0));
+    for (let i = 1; i < order.length; i++) if (keys[order[i]] === keys[order[i - 1]]) return undefined;
+    return order.map((i) => pieces[i]);
+  }
+
+  /**
+   * The family in a format, as `format.family(this.merged(undefined))` gives it: its head and the runs' entries in scrape order where the runs do not interleave,
+   * agree on the type and carry no unit; else the runs' metric entries merged (mergedEntries), or
+   * failing that the merge encoded.
+   */
+  formatParts(format: PieceFormat): Array<string | Uint8Array> {
+    this.update();
+    let cache = this.formats.get(format);
+    if (cache === undefined) {
+      cache = { runs: new WeakMap(), cached: undefined };
+      this.formats.set(format, cache);
+    }
+    if (cache.cached !== undefined) return cache.cached;
+    const { type, help } = this.header(undefined);
+    // Text and protobuf agree on every run's first and last series, so on the runs' order, unless a
+    // series has no text lines (possible only for a family kept parsed): then the merge decides.
+    let fast = this.overlaps === 0;
+    const parts: Array<string | Uint8Array> = [''];
+    let length = 0;
+    for (let i = 0; fast && i < this.ordered.length; i++) {
+      const r = this.ordered[i];
+      const p = this.pieceRun(format, cache, r);
+      fast = r.sf.type === type && p.unit === undefined && p.first === r.first && p.last === r.last;
+      parts.push(p.entries);
+      length += p.entries.length;
+    }
+    if (fast && this.ordered.length !== this.byGroup.size) {
+      // Groups with no text lines of the family show nothing in text, and must not in protobuf either.
+      for (const r of this.byGroup.values()) {
+        if (r.text.length > 0 || r.sf.type !== type) continue;
+        const p = this.pieceRun(format, cache, r);
+        if (p.first !== '' || p.unit !== undefined) fast = false;
+      }
+    }
+    const head = help === undefined ? { name: this.name, type } : { name: this.name, help, type };
+    if (fast) {
+      parts[0] = format.head(head, length);
+      cache.cached = parts;
+      return parts;
+    }
+    // Interleaving runs or another type in some group: the kept entries merged, not encoded again.
+    const merged = this.mergedEntries(format, cache, type);
+    if (merged === undefined) cache.cached = [format.family(this.merged(undefined))];
+    else {
+      length = 0;
+      for (const e of merged) length += e.length;
+      cache.cached = [format.head(head, length), ...merged];
+    }
+    return cache.cached;
+  }
+
   /** The family merged as for a text scrape, as a metric family (for the protobuf and OpenMetrics formats). */
   merged(own: MetricFamily | undefined): MetricFamily {
     this.update();
@@ -389,6 +545,48 @@ export class ScrapeCache {
       } else {
         for (const p of this.view(b).parts(ownByName.get(b))) parts.push(p);
         i++;
+        j++;
+      }
+    }
+    return parts;
+  }
+
+  /**
+   * The protobuf scrape as parts (byte strings or bytes): what `encodeProtobufDelimited(this.families(own))`
+   * gives, without encoding again what no push changed.
+   */
+  protobufParts(own: MetricFamily[]): Array<string | Uint8Array> {
+    return this.formatParts(PROTOBUF, own);
+  }
+
+  /** The OpenMetrics scrape as byte strings: `renderOpenMetrics(this.families(own))` as UTF-8. */
+  openMetricsParts(own: MetricFamily[]): Array<string | Uint8Array> {
+    const parts = this.formatParts(OPENMETRICS, own);
+    parts.push(OPENMETRICS_EOF);
+    return parts;
+  }
+
+  private formatParts(format: PieceFormat, own: MetricFamily[]): Array<string | Uint8Array> {
+    const names = this.names();
+    const ownByName = new Map(own.map((mf) => [mf.name, mf]));
+    const ownNames = own.map((mf) => mf.name).sort();
+    const parts: Array<string | Uint8Array> = [];
+    let i = 0;
+    let j = 0;
+    while (i < names.length || j < ownNames.length) {
+      const a = names[i];
+      const b = ownNames[j];
+      if (a !== undefined && this.view(a).gone()) {
+        this.views.delete(a);
+        this.sortedNames = null;
+        i++;
+      } else if (b === undefined || (a !== undefined && a < b)) {
+        for (const p of this.view(a).formatParts(format)) parts.push(p);
+        i++;
+      } else {
+        // The gateway's own family, alone or merged with pushed ones of its name (a few series).
+        parts.push(format.family(a === b ? this.view(b).merged(ownByName.get(b)) : ownByName.get(b)!));
+        if (a === b) i++;
         j++;
       }
     }

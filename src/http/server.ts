@@ -115,9 +115,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     } else {
       body =
         format === 'protobuf'
-          ? [encodeProtobufDelimited(scrape.families(own))]
+          ? scrape.protobufParts(own)
           : format === 'openmetrics'
-            ? [textBytes(renderOpenMetrics(scrape.families(own)))]
+            ? scrape.openMetricsParts(own)
             : scrape.parts(own);
     }
     const acceptsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
