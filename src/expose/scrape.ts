@@ -505,48 +505,50 @@ export class ScrapeCache {
 
   /** All families merged as for a text scrape, as metric families (for the protobuf and OpenMetrics formats). */
   families(own: MetricFamily[]): MetricFamily[] {
-    const ownByName = new Map(own.map((mf) => [mf.name, mf]));
-    const stored = this.names().filter((name) => !this.view(name).gone());
-    const storedNames = new Set(stored);
-    const names = [...new Set([...stored, ...ownByName.keys()])].sort();
-    return names.map((name) => {
-      const mine = ownByName.get(name);
-      return !storedNames.has(name) && mine !== undefined ? mine : this.view(name).merged(mine);
-    });
+    const out: MetricFamily[] = [];
+    for (const [view, mine] of this.walk(own)) out.push(view === undefined ? mine! : view.merged(mine));
+    return out;
   }
 
   /**
-   * The text scrape as byte-string parts, families sorted by name as the reference sorts them.
-   * The parts are the store's own strings (or kept renders): sending them costs no copy of the
-   * whole body.
+   * Every family of the scrape in name order, as the reference sorts them: the stored family's
+   * view, the gateway's own family of that name, or both. Families whose last group went since
+   * the names were sorted are left out (and the names sorted again next time).
    */
-  parts(own: MetricFamily[]): string[] {
+  private *walk(own: MetricFamily[]): Iterable<[FamilyView | undefined, MetricFamily | undefined]> {
     const names = this.names();
     const ownByName = new Map(own.map((mf) => [mf.name, mf]));
     const ownNames = own.map((mf) => mf.name).sort();
-    const parts: string[] = [];
     let i = 0;
     let j = 0;
     while (i < names.length || j < ownNames.length) {
       const a = names[i];
       const b = ownNames[j];
       if (a !== undefined && this.view(a).gone()) {
-        // Its last group went since the names were sorted: left out, and the names sorted again next time.
         this.views.delete(a);
         this.sortedNames = null;
         i++;
       } else if (b === undefined || (a !== undefined && a < b)) {
-        for (const p of this.view(a).parts(undefined)) parts.push(p);
+        yield [this.view(a), undefined];
         i++;
-      } else if (a !== b) {
-        // A family of the gateway's own that nothing pushed shares: its text as is.
-        parts.push(byteString(familyText(ownByName.get(b)!)));
-        j++;
       } else {
-        for (const p of this.view(b).parts(ownByName.get(b))) parts.push(p);
-        i++;
+        yield [a === b ? this.view(b) : undefined, ownByName.get(b)];
+        if (a === b) i++;
         j++;
       }
+    }
+  }
+
+  /**
+   * The text scrape as byte-string parts. The parts are the store's own strings (or kept
+   * renders): sending them costs no copy of the whole body.
+   */
+  parts(own: MetricFamily[]): string[] {
+    const parts: string[] = [];
+    for (const [view, mine] of this.walk(own)) {
+      // A family of the gateway's own that nothing pushed shares: its text as is.
+      if (view === undefined) parts.push(byteString(familyText(mine!)));
+      else for (const p of view.parts(mine)) parts.push(p);
     }
     return parts;
   }
@@ -567,28 +569,11 @@ export class ScrapeCache {
   }
 
   private formatParts(format: PieceFormat, own: MetricFamily[]): Array<string | Uint8Array> {
-    const names = this.names();
-    const ownByName = new Map(own.map((mf) => [mf.name, mf]));
-    const ownNames = own.map((mf) => mf.name).sort();
     const parts: Array<string | Uint8Array> = [];
-    let i = 0;
-    let j = 0;
-    while (i < names.length || j < ownNames.length) {
-      const a = names[i];
-      const b = ownNames[j];
-      if (a !== undefined && this.view(a).gone()) {
-        this.views.delete(a);
-        this.sortedNames = null;
-        i++;
-      } else if (b === undefined || (a !== undefined && a < b)) {
-        for (const p of this.view(a).formatParts(format)) parts.push(p);
-        i++;
-      } else {
-        // The gateway's own family, alone or merged with pushed ones of its name (a few series).
-        parts.push(format.family(a === b ? this.view(b).merged(ownByName.get(b)) : ownByName.get(b)!));
-        if (a === b) i++;
-        j++;
-      }
+    for (const [view, mine] of this.walk(own)) {
+      if (mine === undefined) for (const p of view!.formatParts(format)) parts.push(p);
+      // The gateway's own family, alone or merged with pushed ones of its name (a few series).
+      else parts.push(format.family(view === undefined ? mine : view.merged(mine)));
     }
     return parts;
   }
