@@ -49,8 +49,8 @@ export async function inject(listener: RequestListener, request: InjectRequest):
   return { status: res.statusCode, headers, body: res.rawPayload, text: res.payload };
 }
 
-/** The response headers a test compares (as the conformance suite does); Date, Content-Length and such are not. */
-const COMPARED = [
+/** The response headers tests compare (in-process and the conformance suite); Date, Content-Length and such are not. */
+export const RECORDED_HEADERS = [
   'content-type',
   'content-encoding',
   'location',
@@ -66,6 +66,6 @@ const COMPARED = [
 /** Status, compared headers and body text of an answer, for one deepEqual against the expected answer. */
 export function answer(reply: InjectReply): { status: number; headers: Record<string, string>; body: string } {
   const headers: Record<string, string> = {};
-  for (const name of COMPARED) if (reply.headers[name] !== undefined) headers[name] = reply.headers[name];
+  for (const name of RECORDED_HEADERS) if (reply.headers[name] !== undefined) headers[name] = reply.headers[name];
   return { status: reply.status, headers, body: reply.text };
 }

@@ -15,22 +15,9 @@ import {
   type Alternatives,
   type Plain,
 } from './normalize.js';
+import { RECORDED_HEADERS } from '../../src/testing/inject.js';
 
 export const REQUEST_TIMEOUT_MS = 5000;
-
-/** Response headers that are compared; others (Date, Content-Length, ...) are not recorded. */
-export const RECORDED_HEADERS = [
-  'content-type',
-  'content-encoding',
-  'location',
-  'allow',
-  'x-content-type-options',
-  'access-control-allow-headers',
-  'access-control-allow-methods',
-  'access-control-allow-origin',
-  'access-control-expose-headers',
-  'cache-control',
-];
 
 export interface Target {
   host: string;
