@@ -13,7 +13,7 @@
 // by series, and that merge is kept until the family changes again.
 import type { Metric, MetricFamily, MetricType } from '../model.js';
 import { seriesKey } from '../store/consistency.js';
-import { isTimeName, type Group, type MetricStore, type StoredFamily } from '../store/types.js';
+import { type Group, type MetricStore, type StoredFamily } from '../store/types.js';
 import { byteString } from '../lib/gostring.js';
 import { headerText, seriesSortKey } from '../lib/textformat.js';
 import { compareSeries, familyText, renderSeries, type RenderedSeries } from './text.js';
@@ -260,7 +260,8 @@ class FamilyView {
     for (const id of dirty) {
       const old = this.byGroup.get(id);
       const sf = this.store.group(id)?.families.get(this.name);
-      if (old !== undefined && old.sf === sf && !isTimeName(this.name)) continue;
+      // Unchanged family (a push time is a new object on every read, so it is always re-read).
+      if (old !== undefined && old.sf === sf) continue;
       if (old !== undefined) {
         gone.push(old);
         this.byGroup.delete(id);
