@@ -184,13 +184,14 @@ export class MemoryStore implements MetricStore {
     const changed = new Set<string>([PUSH_TIME]);
     if (existing === undefined) changed.add(PUSH_FAILURE_TIME);
     if (req.replace) {
+      const names = new Set(pushed.map((mf) => mf.name));
       for (const sf of group.pushedFamilies()) {
+        if (names.has(sf.name)) continue;
         this.removeFamily(group, sf.name);
         changed.add(sf.name);
       }
     }
     for (const mf of pushed) {
-      this.removeFamily(group, mf.name);
       this.putFamily(group, mf, req.timestampMs);
       changed.add(mf.name);
     }
@@ -269,7 +270,10 @@ export class MemoryStore implements MetricStore {
     this.putStored(group, storeFamily(mf, timestampMs));
   }
 
+  /** Stores `sf`, in place of the group's family of that name if any (kept in the index, its type set anew). */
   private putStored(group: StoredGroup, sf: StoredFamily): void {
+    const old = group.pushed(sf.name);
+    if (old !== undefined) this.series -= old.seriesCount;
     group.setPushed(sf);
     this.index.add(group.id, group.shape, sf.name, sf.type);
     this.series += sf.seriesCount;
