@@ -10,7 +10,8 @@ import type { LiveWebConfig } from './http/webconfig.js';
 import { createLogger } from './log.js';
 import { createSelfMetrics, reservedFamilies, type BuildInfo } from './selfmetrics.js';
 import { MemoryStore } from './store/memory.js';
-import { collectWhenQuiet } from './idlegc.js';
+import { collectWhenQuiet, fullGc } from './idlegc.js';
+import { StoreLimits } from './store/limits.js';
 import { DurableStore, PersistenceError } from './persist/durable.js';
 import type { MetricStore } from './store/types.js';
 
@@ -84,11 +85,13 @@ async function main(): Promise<void> {
   const guard = web === undefined ? undefined : webconfig!.webConfigGuard(web, log);
 
   let store: MetricStore | undefined;
+  const limits = new StoreLimits(config.storeLimits, fullGc());
   const self = createSelfMetrics(build, {
     groups: () => store?.groupCount ?? 0,
     series: () => store?.seriesCount ?? 0,
+    refusals: () => limits.refusals,
   });
-  const memory = new MemoryStore(await reservedFamilies(self), { utf8Names: config.utf8Names });
+  const memory = new MemoryStore(await reservedFamilies(self), { utf8Names: config.utf8Names }, limits);
   try {
     store =
       config.persistenceFile === ''

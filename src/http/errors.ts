@@ -14,6 +14,13 @@ export class HttpError extends Error {
   }
 }
 
+/** A push the store's limits refused: the gateway is full, the push itself may be fine. */
+export class StoreFullError extends HttpError {
+  constructor(message: string) {
+    super(503, message);
+  }
+}
+
 /** Answers a thrown error (unless an answer is under way); returns the status sent. */
 export function sendFailure(res: ServerResponse, err: unknown, log: Logger, url: string | undefined): number {
   if (err instanceof HttpError) {

@@ -10,7 +10,7 @@ import type { MetricStore } from '../store/types.js';
 import type { MetricFamily } from '../model.js';
 import type { PushLimits } from '../config.js';
 import { decodeContent, readBody } from './body.js';
-import { HttpError } from './errors.js';
+import { HttpError, StoreFullError } from './errors.js';
 import { ParseError } from '../parse/errors.js';
 
 export interface PushOptions {
@@ -146,6 +146,10 @@ export function createPushHandlers(opts: PushOptions) {
       replace,
       check: opts.check,
     });
+    if (!result.ok && result.refused !== undefined) {
+      opts.log.warn({ method: req.method, source: req.socket.remoteAddress, err: result.error }, 'push refused');
+      throw new StoreFullError(result.error);
+    }
     if (!result.ok && opts.check) {
       opts.log.error(
         { method: req.method, source: req.socket.remoteAddress, err: result.error },

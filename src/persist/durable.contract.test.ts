@@ -8,11 +8,11 @@ import type { MetricStore } from '../store/types.js';
 import { DurableStore } from './durable.js';
 
 for (const sync of [false, true]) {
-  storeContract(sync ? 'durable (write-ahead log)' : 'durable (snapshots)', async () => {
+  storeContract(sync ? 'durable (write-ahead log)' : 'durable (snapshots)', async (limits) => {
     const dir = await mkdtemp(path.join(tmpdir(), 'pgw-contract-'));
     const file = path.join(dir, 'metrics.data');
     const open = (f = file) =>
-      DurableStore.open(new MemoryStore(), {
+      DurableStore.open(new MemoryStore(undefined, undefined, limits), {
         file: f,
         intervalMs: 60_000,
         sync,

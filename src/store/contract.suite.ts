@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetricFamily, MetricType } from '../model.js';
-import type { ChangeRecord, GroupingLabels, MetricStore, StoreChange } from './types.js';
+import type { ChangeRecord, GroupingLabels, MetricStore, StoreChange, WriteResult } from './types.js';
+import { StoreLimits } from './limits.js';
 
 export interface ContractSubject {
   store: MetricStore;
@@ -67,10 +68,11 @@ function valueOf(store: MetricStore, labels: GroupingLabels, name: string): numb
   return g?.families.get(name)?.unpack().metrics[0]?.value;
 }
 
-export function storeContract(kind: string, open: () => Promise<ContractSubject>): void {
-  const run = (name: string, body: (s: ContractSubject) => Promise<void>): void => {
+/** `open` builds the store with the limits given (none when undefined). */
+export function storeContract(kind: string, open: (limits?: StoreLimits) => Promise<ContractSubject>): void {
+  const run = (name: string, body: (s: ContractSubject) => Promise<void>, limits?: StoreLimits): void => {
     test(`${kind} store contract: ${name}`, async () => {
-      const subject = await open();
+      const subject = await open(limits);
       try {
         await body(subject);
       } finally {
@@ -342,4 +344,108 @@ export function storeContract(kind: string, open: () => Promise<ContractSubject>
     assert.deepEqual(view(again), before);
     assert.equal(again.groupCount, 2);
   });
+
+  /** PUT of `series` series of family x to job `job`. */
+  const put = (store: MetricStore, job: string, series: number, replace = true): Promise<WriteResult> =>
+    store.write({
+      labels: { job },
+      families: [
+        fam(
+          'x',
+          'gauge',
+          Array.from({ length: series }, (_, i): [Record<string, string>, number] => [{ i: String(i) }, i]),
+        ),
+      ],
+      replace,
+      check: true,
+      timestampMs: 1000,
+    });
+
+  /** Asserts that `write` is refused for `reason` and changes nothing, announced or kept. */
+  async function refusedUnchanged(subject: ContractSubject, write: Promise<WriteResult>, reason: string, flag: RegExp) {
+    const { store } = subject;
+    const before = view(store);
+    const version = store.version;
+    const changes: StoreChange[] = [];
+    const stop = store.subscribe((c) => changes.push(c));
+    const r = await write;
+    stop();
+    assert.equal(r.ok, false);
+    assert.equal((r as { refused?: string }).refused, reason);
+    assert.match((r as { error: string }).error, flag);
+    assert.deepEqual(view(store), before, 'not even push_failure_time_seconds is stamped');
+    assert.equal(store.version, version);
+    assert.deepEqual(changes, []);
+  }
+
+  run(
+    'writes beyond the most groups or series are refused and change nothing; replacing and deleting pass',
+    async (subject) => {
+      const { store } = subject;
+      assert.equal((await put(store, 'a', 2)).ok, true);
+      assert.equal((await put(store, 'b', 1)).ok, true);
+      assert.equal(store.seriesCount, 7, 'two push-time series per group');
+      await refusedUnchanged(subject, put(store, 'c', 1), 'groups', /--push\.max-groups/);
+      // 7 + 4 > 10, also as a POST that adds a family.
+      await refusedUnchanged(subject, put(store, 'a', 6), 'series', /--push\.max-total-series/);
+      await refusedUnchanged(
+        subject,
+        store.write({
+          labels: { job: 'b' },
+          families: [
+            fam('y', 'gauge', [[{}, 1]]),
+            fam('z', 'gauge', [
+              [{ a: '1' }, 1],
+              [{ a: '2' }, 1],
+              [{ a: '3' }, 1],
+            ]),
+          ],
+          replace: false,
+          check: true,
+        }),
+        'series',
+        /--push\.max-total-series/,
+      );
+      // As many series or fewer always pass; growth up to the limit too.
+      assert.equal((await put(store, 'a', 2)).ok, true);
+      assert.equal((await put(store, 'a', 5)).ok, true);
+      assert.equal(store.seriesCount, 10);
+      assert.equal((await put(store, 'a', 1)).ok, true);
+      // A verdict of the consistency check is still given for a write that adds nothing.
+      const inconsistent = await store.write({
+        labels: { job: 'b' },
+        families: [fam('x', 'counter', [[{}, 1]])],
+        replace: true,
+        check: true,
+      });
+      assert.equal(inconsistent.ok, false);
+      assert.equal((inconsistent as { refused?: string }).refused, undefined);
+      await store.delete({ job: 'b' });
+      assert.equal((await put(store, 'c', 1)).ok, true);
+      if (subject.reopen !== undefined) {
+        const before = view(store);
+        assert.deepEqual(view(await subject.reopen()), before, 'refused writes were never kept');
+      }
+    },
+    new StoreLimits({ maxGroups: 2, maxTotalSeries: 10, memoryGuardPercent: 0 }),
+  );
+
+  const heap = { used: 0, limit: 1000 };
+  run(
+    'while memory is nearly full, writes that add groups or series are refused; the rest pass',
+    async (subject) => {
+      const { store } = subject;
+      assert.equal((await put(store, 'a', 3)).ok, true);
+      heap.used = 950;
+      await refusedUnchanged(subject, put(store, 'b', 1), 'memory', /memory is nearly full .*max-old-space-size/);
+      await refusedUnchanged(subject, put(store, 'a', 4), 'memory', /memory is nearly full/);
+      assert.deepEqual(await put(store, 'a', 3), { ok: true });
+      assert.deepEqual(await put(store, 'a', 1, false), { ok: true }, 'a POST that replaces x with fewer');
+      await store.delete({ job: 'a' });
+      assert.equal(store.groupCount, 0);
+      heap.used = 100;
+      assert.deepEqual(await put(store, 'b', 1), { ok: true });
+    },
+    new StoreLimits({ maxGroups: 0, maxTotalSeries: 0, memoryGuardPercent: 90 }, undefined, () => heap),
+  );
 }

@@ -5,6 +5,7 @@ import { ConsistencyIndex, seriesKey, type ConsistencyOptions } from './consiste
 import { packedText, parsedMetrics, restorePacked, storeFamily } from './family.js';
 import { groupId, groupShape, sanitizeFamily } from './grouping.js';
 import { StoredGroup, timeFamily } from './group.js';
+import type { StoreLimits } from './limits.js';
 import { byteString } from '../lib/gostring.js';
 import { seriesIdText } from '../lib/textformat.js';
 import { isTimeName, PUSH_FAILURE_TIME, PUSH_TIME } from './types.js';
@@ -53,6 +54,7 @@ export class MemoryStore implements MetricStore {
   constructor(
     private readonly reservedFamilies: ReadonlyMap<string, ReservedFamily> = new Map(),
     options: ConsistencyOptions = {},
+    private readonly limits?: StoreLimits,
   ) {
     this.index = new ConsistencyIndex(
       (id, name, m) => this.holds(id, name, m),
@@ -114,8 +116,12 @@ export class MemoryStore implements MetricStore {
 
   write(req: WriteRequest): Promise<WriteResult> {
     const { families } = req;
-    return this.inOrder(groupId(req.labels), Array.isArray(families), async () => {
+    const id = groupId(req.labels);
+    return this.inOrder(id, Array.isArray(families), async () => {
       const resolved = Array.isArray(families) ? families : await families;
+      // Judged here and not in apply(): a replay repeats what was accepted, whatever the limits.
+      const refusal = this.limits?.admit(this.byId.get(id), resolved, req.replace, this);
+      if (refusal !== undefined) return refusal;
       return this.apply({
         labels: req.labels,
         families: resolved,

@@ -7,7 +7,9 @@
 // to different groups are independent. A wipe applies at its call.
 // Verdicts: write/delete/wipe resolve once the change is applied and as durable as the store
 // promises (at once for memory; on disk with a write-ahead log); a write resolves with the
-// consistency verdict, and a failed write stamps the group's push_failure_time_seconds.
+// consistency verdict, and a failed write stamps the group's push_failure_time_seconds. A write
+// refused by the store's limits (`refused`: too many groups or series, memory nearly full)
+// changes nothing and is not announced; deletes and writes that add nothing are never refused.
 // Reads are synchronous, over the store's local view, and see every change that resolved.
 // Mutation: callers never mutate what reads return; `unpack()` builds a new family each call,
 // which the caller owns. The families given to `write` belong to the store from then on.
@@ -84,7 +86,10 @@ export interface AppliedWrite {
   timestampMs: number;
 }
 
-export type WriteResult = { ok: true } | { ok: false; error: string };
+/** Why the store's limits refused a write (src/store/limits.ts). */
+export type RefusalReason = 'groups' | 'series' | 'memory';
+
+export type WriteResult = { ok: true } | { ok: false; error: string; refused?: RefusalReason };
 
 /** One applied change: a write (and whether it passed), a delete, a wipe. */
 export type ChangeRecord = { write: AppliedWrite; ok: boolean } | { delete: GroupingLabels } | { wipe: true };
