@@ -13,36 +13,8 @@ import { view } from '../store/contract.suite.js';
 import { StoreUnavailableError, type MetricStore } from '../store/types.js';
 import { DurableStore, PersistenceError } from './durable.js';
 import { encodeLine, type LogRecord } from './codec.js';
+import { failingDisk } from '../testing/faultyfs.js';
 import { listSegments, readSegment, segmentPath, WriteAheadLog, type OpenFile } from './wal.js';
-
-function errno(code: string, what: string): NodeJS.ErrnoException {
-  const text = code === 'ENOSPC' ? 'no space left on device' : 'permission denied';
-  return Object.assign(new Error(`${code}: ${text}, ${what}`), { code });
-}
-
-/** A file layer over the real one: `room` bytes may still be written, `deny` refuses every open. */
-function disk() {
-  const state = { room: Infinity, deny: false, opens: 0 };
-  const open: OpenFile = async (file, flags, mode) => {
-    state.opens++;
-    if (state.deny) throw errno('EACCES', `open '${file}'`);
-    const fh = await fs.open(file, flags, mode);
-    const write = async (buf: Buffer, off = 0) => {
-      const n = Math.min(buf.length - off, state.room);
-      if (n === 0) throw errno('ENOSPC', 'write');
-      state.room -= n;
-      return fh.write(buf, off, n);
-    };
-    return new Proxy(fh, {
-      get(target, prop) {
-        if (prop === 'write') return write;
-        const v: unknown = Reflect.get(target, prop);
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-  };
-  return { state, open };
-}
 
 function logged() {
   const lines: Array<{ msg: string; err?: string }> = [];
@@ -53,7 +25,7 @@ function logged() {
 async function setup(sync = true, intervalMs = 3_600_000) {
   const dir = await mkdtemp(path.join(tmpdir(), 'pgw-diskfail-'));
   const file = path.join(dir, 'metrics.data');
-  const d = disk();
+  const d = failingDisk();
   const l = logged();
   const open = (openFile?: OpenFile) =>
     DurableStore.open(new MemoryStore(), { file, intervalMs, sync, startEmptyOnError: false, log: l.log, openFile });
