@@ -45,7 +45,7 @@ function push(store: MetricStore, job: string, body: string, replace = true) {
 const DOWN = 'cannot write the write-ahead log';
 const probeWait = () => new Promise((r) => setTimeout(r, 1100));
 
-test('a write the log cannot take is refused (503 error), not shown, not replayed; writes come back with room', async () => {
+test('a write the log cannot take is refused, not shown, not replayed; writes come back with room', async () => {
   const t = await setup();
   try {
     const store = await t.open(t.d.open);
@@ -139,7 +139,7 @@ test('a record written in an earlier batch stays acknowledged when a later batch
   }
 });
 
-test('a directory the log may not open: refused at start with a sentence; a full disk at start is no refusal', async () => {
+test('an unwritable directory stops the start with a sentence; a full disk at start does not', async () => {
   const t = await setup();
   try {
     t.d.state.deny = true;
@@ -186,7 +186,7 @@ test('the log losing the right to open its segment mid-run (EACCES) refuses writ
   }
 });
 
-test('default mode: a failing snapshot keeps the old file, is logged once, retried each interval, recovers', async () => {
+test('default mode: a failing snapshot keeps the old file, is logged once, retried, recovers', async () => {
   const t = await setup(false, 50);
   const until = async (what: () => boolean) => {
     for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 20));

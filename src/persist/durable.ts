@@ -167,7 +167,8 @@ export class DurableStore implements MetricStore {
       const err = e as NodeJS.ErrnoException;
       if (LASTING.has(err.code ?? '')) {
         throw new PersistenceError(
-          `cannot write in ${path.dirname(opts.file)}, the directory of --persistence.file: ${err.message}; refusing to start`,
+          `cannot write in ${path.dirname(opts.file)}, the directory of --persistence.file: ${err.message}; ` +
+            'refusing to start',
         );
       }
       store.wal?.breakWith(err);

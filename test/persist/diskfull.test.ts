@@ -186,7 +186,10 @@ test('a read-only persistence directory stops the start with a sentence and exit
       assert.equal(code, 1, out);
       assert.match(
         out,
-        /pushgateway: error: cannot write in .*pgw-diskfull-\w+, the directory of --persistence\.file: EROFS: read-only file system.*; refusing to start\n/,
+        new RegExp(
+          `pushgateway: error: cannot write in ${dir}, the directory of --persistence\\.file: ` +
+            'EROFS: read-only file system.*; refusing to start\n',
+        ),
       );
     }
   });
