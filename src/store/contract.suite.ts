@@ -3,13 +3,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetricFamily, MetricType } from '../model.js';
-import type { ChangeRecord, GroupingLabels, MetricStore, StoreChange, WriteResult } from './types.js';
+import {
+  StoreUnavailableError,
+  type ChangeRecord,
+  type GroupingLabels,
+  type MetricStore,
+  type StoreChange,
+  type WriteResult,
+} from './types.js';
 import { StoreLimits } from './limits.js';
 
 export interface ContractSubject {
   store: MetricStore;
   /** Closes the store and opens it again on what it persisted; absent for stores that keep nothing. */
   reopen?: () => Promise<MetricStore>;
+  /** Makes the store's disk refuse writes (true) or take them again; absent for stores that never refuse. */
+  refuse?: (refusing: boolean) => void;
   /** A fresh, empty store of the same kind, for replays. */
   fresh: () => Promise<MetricStore>;
   cleanup: () => Promise<void>;
@@ -447,5 +456,43 @@ export function storeContract(kind: string, open: (limits?: StoreLimits) => Prom
       assert.deepEqual(await put(store, 'b', 1), { ok: true });
     },
     new StoreLimits({ maxGroups: 0, maxTotalSeries: 0, memoryGuardPercent: 90 }, undefined, () => heap),
+  );
+
+  run(
+    'a change it cannot make durable is refused, not applied, not kept; writes are taken again later',
+    async (subject) => {
+      const { store, refuse, reopen } = subject;
+      if (refuse === undefined || reopen === undefined) return;
+      const put = (job: string, value: number) =>
+        store.write({
+          labels: { job },
+          families: [fam('x', 'gauge', [[{}, value]])],
+          replace: true,
+          check: true,
+          timestampMs: 1000 * value,
+        });
+      assert.deepEqual(await put('a', 1), { ok: true });
+      const before = view(store);
+      refuse(true);
+      await assert.rejects(put('a', 2), StoreUnavailableError);
+      await assert.rejects(put('b', 3), StoreUnavailableError);
+      await assert.rejects(store.delete({ job: 'a' }), StoreUnavailableError);
+      await assert.rejects(store.wipe(), StoreUnavailableError);
+      assert.deepEqual(view(store), before);
+      refuse(false);
+      // A store may wait a moment before it tries its disk again.
+      for (let i = 0; ; i++) {
+        try {
+          assert.deepEqual(await put('b', 4), { ok: true });
+          break;
+        } catch (e) {
+          if (!(e instanceof StoreUnavailableError) || i >= 50) throw e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      const after = view(store);
+      assert.deepEqual([...store.groups()].map((g) => g.labels.job).sort(), ['a', 'b']);
+      assert.deepEqual(view(await reopen()), after);
+    },
   );
 }

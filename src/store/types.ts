@@ -16,6 +16,10 @@
 // Change feed: every applied change is announced once, in order, numbered by `version` (one more
 // for each change), so a consumer that missed one can tell and read the store again.
 // Health: `health()` says whether the store can take writes and serve reads now.
+// Unavailable: a store that cannot make a change as durable as it promises (a full disk, a
+// directory it may not write) rejects it with StoreUnavailableError and does not apply it: reads
+// do not show it, and it is not there after a restart. Reads go on; it stays healthy and ready
+// (it serves what it holds), and takes writes again by itself once it can.
 import type { MetricFamily, MetricType } from '../model.js';
 
 /** The two families every group has, set by the store (never by a push). */
@@ -176,3 +180,6 @@ export interface MetricStore {
   /** Persists what must survive the process, before exit. */
   close(): Promise<void>;
 }
+
+/** A change refused because the store cannot make it durable now; it was not applied. */
+export class StoreUnavailableError extends Error {}
