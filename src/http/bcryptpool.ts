@@ -170,7 +170,8 @@ export class BcryptPool {
   }
 
   private spawn(slot: Slot): Worker {
-    const worker = new Worker(this.script, { resourceLimits: { maxOldGenerationSizeMb: 32 } });
+    // No execArgv: the main thread's Node options are not for it (--input-type, -e and --import refuse or misload).
+    const worker = new Worker(this.script, { execArgv: [], resourceLimits: { maxOldGenerationSizeMb: 32 } });
     worker.on('message', (m: BcryptAnswer) => {
       const job = slot.job;
       if (slot.worker !== worker || job === undefined) return;
@@ -189,7 +190,10 @@ export class BcryptPool {
       slot.idle = undefined;
       if (slot.job !== undefined) {
         this.log?.error({ code }, 'bcrypt worker thread stopped during a check; starting another');
-        this.fail(slot, new RetryLaterError(503, 'the password check failed (its worker thread stopped); try again', 1));
+        this.fail(
+          slot,
+          new RetryLaterError(503, 'the password check failed (its worker thread stopped); try again', 1),
+        );
       }
       this.dispatch();
     });
