@@ -157,9 +157,9 @@ describe('webConfigGuard with a saturated pool', () => {
     return (p: Promise<InjectReply>) => p.then((r) => ({ ...r, order: n++ }));
   };
 
-  test('N+1 unverified credentials: the extra one gets 503 at once; a verified one passes meanwhile', async () => {
+  test('N+1 unverified credentials: the extra one gets 503 before any check ends; a verified one passes meanwhile', async () => {
     const N = 3;
-    const pool = new BcryptPool({ size: 1, maxPending: N, maxPerSource: N });
+    const pool = new BcryptPool({ size: 1, maxPending: N, maxPerSource: N, refusalDelayMs: 0 });
     const listener = guarded(pool);
     const get = (password: string, remoteAddress = '10.0.0.1') =>
       inject(listener, { url: '/-/ready', headers: { Authorization: basic('alice', password) }, remoteAddress });
@@ -189,11 +189,17 @@ describe('webConfigGuard with a saturated pool', () => {
     await pool.close();
   });
 
-  test('one source over its bound gets 429; another source is still checked', async () => {
-    const pool = new BcryptPool({ size: 1, maxPending: 10, maxPerSource: 2 });
+  test('one source over its bound gets 429, held for the refusal delay; another source is still checked', async () => {
+    const pool = new BcryptPool({ size: 1, maxPending: 10, maxPerSource: 2, refusalDelayMs: 300 });
     const listener = guarded(pool);
-    const get = (password: string, remoteAddress: string) =>
-      inject(listener, { url: '/-/ready', headers: { Authorization: basic('alice', password) }, remoteAddress });
+    const get = (password: string, remoteAddress: string) => {
+      const t0 = performance.now();
+      return inject(listener, {
+        url: '/-/ready',
+        headers: { Authorization: basic('alice', password) },
+        remoteAddress,
+      }).then((r) => ({ ...r, ms: performance.now() - t0 }));
+    };
     const answers = await Promise.all([
       get('w1', '10.0.0.9'),
       get('w2', '10.0.0.9'),
@@ -206,6 +212,7 @@ describe('webConfigGuard with a saturated pool', () => {
     );
     assert.equal(answers[2].text, 'too many password checks from 10.0.0.9 under way; try again later\n');
     assert.equal(answers[2].headers['retry-after'], '1');
+    assert.ok(answers[2].ms >= 290, `the refusal came after ${answers[2].ms.toFixed(0)} ms`);
     await pool.close();
   });
 

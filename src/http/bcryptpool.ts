@@ -4,7 +4,8 @@
 // - one source (remote address) with `maxPerSource` checks queued or running: 429, so repeated
 //   attempts from one address wait on themselves and not on the gateway's other users;
 // - `maxPending` checks queued or running in all: 503, the gateway is busy.
-// Both answers carry Retry-After. Credentials already verified never come here (the
+// Both answers carry Retry-After and are sent after a second, so that retrying at once gains
+// nothing and costs the gateway little. Credentials already verified never come here (the
 // Authenticator's cache answers them at once), so they are served whatever the pool's state.
 //
 // Workers start on the first check, stop after `idleMs` without one (a setup whose clients all
@@ -20,12 +21,13 @@ import { HttpError } from './errors.js';
 /** The worker script, beside this module both in the repository's dist/ and in an installed package. */
 export const BCRYPT_WORKER = new URL('./bcryptworker.js', import.meta.url);
 
-/** A refusal that tells the client when to come back. */
+/** A refusal that tells the client when to come back, and how long to hold it before sending it. */
 export class RetryLaterError extends HttpError {
   constructor(
     status: 429 | 503,
     message: string,
     readonly retryAfterS: number,
+    readonly holdMs = 0,
   ) {
     super(status, message);
   }
@@ -38,6 +40,11 @@ export interface BcryptPoolOptions {
   maxPending?: number;
   /** Checks queued or running for one source before its new ones are refused with 429 (default 2 per worker). */
   maxPerSource?: number;
+  /**
+   * A refusal is answered this long after the request (default 1 s): a client that retries at once
+   * would otherwise turn refusals, each cheap, into a request flood that holds the event loop.
+   */
+  refusalDelayMs?: number;
   /** A worker without a check for this long stops (default 30 s). */
   idleMs?: number;
   /** The worker script (tests run others). */
@@ -66,6 +73,7 @@ export class BcryptPool {
   readonly maxPending: number;
   readonly maxPerSource: number;
   private readonly idleMs: number;
+  private readonly refusalDelayMs: number;
   private readonly script: URL;
   private readonly log: Logger | undefined;
   private readonly slots: Slot[];
@@ -82,6 +90,7 @@ export class BcryptPool {
     this.maxPending = Math.max(1, options.maxPending ?? 8 * this.size);
     this.maxPerSource = Math.max(1, options.maxPerSource ?? 2 * this.size);
     this.idleMs = options.idleMs ?? 30_000;
+    this.refusalDelayMs = options.refusalDelayMs ?? 1000;
     this.script = options.script ?? BCRYPT_WORKER;
     this.log = options.log;
     this.slots = Array.from({ length: this.size }, () => ({ worker: undefined, job: undefined, idle: undefined }));
@@ -145,7 +154,7 @@ export class BcryptPool {
       this.lastRefusalLog = now;
       this.refusedSinceLog = 0;
     }
-    return new RetryLaterError(status, message, 1);
+    return new RetryLaterError(status, message, 1, this.refusalDelayMs);
   }
 
   private dispatch(): void {

@@ -40,7 +40,7 @@
 // - bcrypt runs on worker threads (bcryptpool.ts), not on the event loop. Unlike the reference, the
 //   checks under way are bounded, in all and per remote address: beyond the bounds a request with
 //   unverified credentials gets 429 (its address has too many) or 503 (too many in all), with
-//   Retry-After, instead of waiting; cached credentials are answered at once whatever the load.
+//   Retry-After, a second later; cached credentials are answered at once whatever the load.
 // - The reference re-reads the file on every request and the certificates on every TLS handshake.
 //   We re-read it when it (or a certificate, key or CA file) changes: fs.watch on their directories
 //   plus a poll every second; a change applies to following requests and handshakes (certificate
@@ -996,9 +996,18 @@ export function webConfigGuard(
           (err: unknown) => {
             if (res.headersSent) return;
             // The pool logs its refusals and failures (at most every few seconds under a flood).
-            if (err instanceof RetryLaterError)
-              plainError(res, err.status, err.message, { 'Retry-After': String(err.retryAfterS) });
-            else {
+            if (err instanceof RetryLaterError) {
+              const send = () => {
+                if (!res.headersSent && !res.destroyed)
+                  plainError(res, err.status, err.message, { 'Retry-After': String(err.retryAfterS) });
+              };
+              if (err.holdMs <= 0) send();
+              else {
+                const timer = setTimeout(send, err.holdMs);
+                timer.unref(); // a held refusal is no reason to delay an exit
+                res.once('close', () => clearTimeout(timer));
+              }
+            } else {
               log?.error({ err: String(err) }, 'authentication failed');
               plainError(res, 500, 'Internal Server Error');
             }
