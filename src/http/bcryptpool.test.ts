@@ -4,7 +4,7 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -64,6 +64,24 @@ test('a cost-12 check runs off the event loop: timers keep firing meanwhile', as
   );
   await pool.close();
 });
+
+test(
+  "the worker thread runs at the lowest priority, the event loop at the process's",
+  { skip: process.platform !== 'linux' },
+  async () => {
+    const nices = () =>
+      readdirSync('/proc/self/task').map((tid) => {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      });
+    const pool = new BcryptPool({ size: 1 });
+    assert.equal(await pool.compare('x', '$2b$04$' + 'a'.repeat(53), 'warm'), false);
+    const all = nices();
+    assert.equal(all.filter((n) => n === 19).length, 1, `thread nice values ${all.join(' ')}`);
+    assert.notEqual(all[0], 19); // the main thread's own task is listed first
+    await pool.close();
+  },
+);
 
 test('bounds: per source first (429), then in all (503); refused checks run no bcrypt and free nothing', async () => {
   const pool = new BcryptPool({ size: 1, maxPending: 3, maxPerSource: 2 });
