@@ -1,6 +1,6 @@
 // bcrypt checks on worker threads, with bounds, so that a flood of wrong passwords can neither
 // hold the event loop (every other request waits behind a check running there) nor queue work
-// without end. Beyond the bounds a check is refused at once, before any bcrypt runs:
+// without end. Beyond the bounds a check is refused before any bcrypt runs:
 // - one source (remote address) with `maxPerSource` checks queued or running: 429, so repeated
 //   attempts from one address wait on themselves and not on the gateway's other users;
 // - `maxPending` checks queued or running in all: 503, the gateway is busy.
