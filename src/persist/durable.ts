@@ -17,6 +17,7 @@ import type {
   WriteResult,
 } from '../store/types.js';
 import { encodeSnapshot, readSnapshot, SnapshotError, writeFileAtomically } from './snapshot.js';
+import { importGoFile } from './gofile.js';
 import { listSegments, readSegment, segmentPath, WalError, WriteAheadLog } from './wal.js';
 
 export interface PersistenceOptions {
@@ -51,9 +52,13 @@ export class DurableStore implements MetricStore {
   static async open(inner: MetricStore, opts: PersistenceOptions): Promise<DurableStore> {
     const store = new DurableStore(inner, opts);
     let nextSegment = 1;
+    let imported: GroupRecord[] | undefined;
     try {
       const started = Date.now();
-      const snap = await readSnapshot(opts.file);
+      // A file the Go Pushgateway wrote is imported once; the next snapshot replaces it with ours.
+      imported = await importGoFile(opts.file, opts.log);
+      for (const g of imported ?? []) inner.restore(g);
+      const snap = imported === undefined ? await readSnapshot(opts.file) : undefined;
       for (const g of snap?.groups ?? []) inner.restore(g);
       const segments = (await listSegments(opts.file)).filter((s) => s >= (snap?.header.walSegment ?? 0));
       let replayed = 0;
@@ -70,7 +75,7 @@ export class DurableStore implements MetricStore {
         }
       }
       nextSegment = Math.max(snap?.header.walSegment ?? 0, ...segments) + 1;
-      if (snap !== undefined || replayed > 0) {
+      if (snap !== undefined || imported !== undefined || replayed > 0) {
         opts.log.info(
           { file: opts.file, groups: inner.groupCount, series: inner.seriesCount, replayed, ms: Date.now() - started },
           'metrics restored',
@@ -97,6 +102,8 @@ export class DurableStore implements MetricStore {
       if (change.record !== undefined) store.wal?.append(change.record);
       store.changed();
     });
+    // The file is the Go Pushgateway's until a snapshot of ours replaces it: one is due now.
+    if (imported !== undefined) store.changed();
     return store;
   }
 
