@@ -109,7 +109,11 @@ class Reader {
   private readonly types = predefined();
   private readonly scratch = new DataView(new ArrayBuffer(8));
 
-  constructor(private readonly bytes: Uint8Array) {
+  private readonly bytes: Uint8Array;
+
+  constructor(bytes: Uint8Array) {
+    // A plain view: a Buffer's subarray costs several times more (it builds a Buffer each time).
+    this.bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
     this.end = bytes.length;
   }
 
@@ -182,6 +186,18 @@ class Reader {
     const n = this.count('a byte string');
     this.pos += n;
     return this.bytes.subarray(this.pos - n, this.pos);
+  }
+
+  /** Names and label values are short and mostly ASCII: those are read without a decoder call. */
+  string(): string {
+    const b = this.rawBytes();
+    if (b.length > 64) return utf8.decode(b);
+    let s = '';
+    for (let i = 0; i < b.length; i++) {
+      if (b[i] >= 0x80) return utf8.decode(b);
+      s += String.fromCharCode(b[i]);
+    }
+    return s;
   }
 
   /** The message in a stream: its length, then what it holds ends exactly there. */
@@ -264,7 +280,7 @@ class Reader {
       case 'encoded':
         return this.rawBytes();
       case 'string':
-        return utf8.decode(this.rawBytes());
+        return this.string();
       case 'complex':
       case 'interface':
         return this.fail(`a value of ${t.kind} type, which this reader does not take`, at);
