@@ -19,6 +19,8 @@ const FIXTURE = path.resolve(
   '../../../src/persist/testdata/pushgateway-1.5.1.gob',
 );
 const original = readFileSync(FIXTURE);
+// Written by Go's encoding/gob from the reference's storage types (test/persist/gofile/main.go).
+const ZONES = readFileSync(path.join(path.dirname(FIXTURE), 'zones.gob'));
 const log = pino({ level: 'silent' });
 
 test('the groups of a file the reference wrote, with their families as it stored them', () => {
@@ -85,6 +87,25 @@ test('the groups of a file the reference wrote, with their families as it stored
   const failedOnly = group({ job: 'failed_only' }).get('push_time_seconds')!;
   assert.ok('family' in failedOnly);
   assert.equal(failedOnly.family.metrics[0].value, 0);
+});
+
+test('times in any zone (binary versions 1 and 2), zero times and families without protobuf', () => {
+  const { groups, skipped } = goFileGroups(ZONES, 'f');
+  assert.equal(skipped, 1, 'the family without its protobuf is skipped, as the reference skips it');
+  assert.equal(groups.length, 1);
+  assert.deepEqual(groups[0].labels, { job: 'zoned' });
+  const times = Object.fromEntries(
+    groups[0].families.map((fr) => [('family' in fr ? fr.family : undefined)!.name, fr]),
+  );
+  assert.deepEqual(Object.keys(times).sort(), ['old_time', 'up', 'zero_time']);
+  // 2024-02-29 23:59:58.987654321 at UTC-03:30:15.
+  assert.ok(Math.abs(times.up.timestampMs - (Date.UTC(2024, 2, 1, 3, 30, 13) + 987.654321)) < 1e-3);
+  assert.equal(times.zero_time.timestampMs, 0);
+  assert.equal(times.old_time.timestampMs, -500);
+  const up = times.up;
+  assert.ok('family' in up);
+  assert.deepEqual(up.family.metrics[0].labels, [{ name: 'job', value: 'zoned' }]);
+  assert.equal(up.family.metrics[0].value, 1);
 });
 
 test('a Go file is told from ours by its first bytes', () => {
