@@ -129,14 +129,15 @@ test('ours imports the Go Pushgateway persistence file and shows what the refere
   const u = ref.url;
   assert.equal(await push(u, 'PUT', '/metrics/job/text/instance/a', TEXT), 200);
   assert.equal(await push(u, 'PUT', '/metrics/job/native', encodeProtobufDelimited(NATIVE), PROTOBUF), 200);
-  // @base64 grouping key values, one of them with a slash, one empty.
+  // @base64 grouping key values, one of them with a slash, one empty. A family in several groups
+  // has the same HELP in each: where they differ, the reference shows one at random.
   assert.equal(await push(u, 'POST', `/metrics/job@base64/${b64('a/b')}/path@base64/=`, 'slashed 1\n'), 200);
   assert.equal(
     await push(
       u,
       'POST',
       `/metrics/job/text/instance@base64/${b64('ü x')}`,
-      '# TYPE jobs_total counter\njobs_total 3\n',
+      '# HELP jobs_total Jobs done.\n# TYPE jobs_total counter\njobs_total 3\n',
     ),
     200,
   );
