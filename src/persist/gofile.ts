@@ -99,11 +99,11 @@ export function goFileGroups(bytes: Uint8Array, file: string): { groups: GroupRe
     ) {
       throw fail(offset, `${where}: not a group with Labels and Metrics`);
     }
-    const labels: Record<string, string> = {};
     for (const [name, value] of group.Labels) {
       if (typeof name !== 'string' || typeof value !== 'string') throw fail(offset, `${where}: labels are not strings`);
-      labels[name] = value;
     }
+    // Own properties whatever the names (an assignment of `__proto__` would set the prototype).
+    const labels = Object.fromEntries(group.Labels) as Record<string, string>;
     const families: FamilyRecord[] = [];
     for (const [name, tmf] of (group.Metrics as Map<GobValue, GobValue> | undefined) ?? []) {
       const fam = `${where}, family ${goName(name)}`;

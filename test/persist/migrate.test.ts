@@ -82,7 +82,7 @@ interface Seen {
   metrics: string[];
   api: Plain;
   pushTimes: string[];
-  /** Every family's time_stamp in /api/v1/metrics, as Unix milliseconds, sorted (the groups' order is Go's map order). */
+  /** Every family's time_stamp in /api/v1/metrics, in Unix milliseconds, sorted (groups come in Go's map order). */
   stamps: number[];
 }
 
