@@ -102,7 +102,7 @@ export class DurableStore implements MetricStore {
       if (change.record !== undefined) store.wal?.append(change.record);
       store.changed();
     });
-    // The file is the Go Pushgateway's until a snapshot of ours replaces it: one is due now.
+    // The file is the Go Pushgateway's until a snapshot of ours replaces it: schedule one as after a change.
     if (imported !== undefined) store.changed();
     return store;
   }
