@@ -28,6 +28,7 @@ import {
 import type { MetricFamily } from '../model.js';
 import type { LogRecord } from './codec.js';
 import { encodeSnapshot, readSnapshot, SnapshotError, writeFileAtomically } from './snapshot.js';
+import { importGoFile } from './gofile.js';
 import {
   listSegments,
   probeWritable,
@@ -64,8 +65,13 @@ interface Persisted {
   next: number;
 }
 
-async function readPersisted(file: string, validLength?: (seq: number) => number | undefined): Promise<Persisted> {
-  const snap = await readSnapshot(file);
+/** The snapshot (or the groups imported from a Go Pushgateway's file in its place) and the log after it. */
+async function readPersisted(
+  file: string,
+  validLength?: (seq: number) => number | undefined,
+  imported?: GroupRecord[],
+): Promise<Persisted> {
+  const snap = imported === undefined ? await readSnapshot(file) : undefined;
   const first = snap?.header.walSegment ?? 0;
   const numbers = (await listSegments(file)).filter((s) => s >= first);
   const segments = [];
@@ -73,7 +79,7 @@ async function readPersisted(file: string, validLength?: (seq: number) => number
     const f = segmentPath(file, seq);
     segments.push({ file: f, records: await readSegment(f, validLength?.(seq)) });
   }
-  return { groups: snap?.groups ?? [], segments, next: Math.max(first, ...numbers) + 1 };
+  return { groups: imported ?? snap?.groups ?? [], segments, next: Math.max(first, ...numbers) + 1 };
 }
 
 /** Puts what was read in place; returns the number of log records replayed. */
@@ -102,6 +108,8 @@ const PROBE_INTERVAL_MS = 1000;
 export class DurableStore implements MetricStore {
   private wal: WriteAheadLog | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Groups imported from a Go Pushgateway's file, which stands for our snapshot until we write one. */
+  private goImport: GroupRecord[] | undefined;
   private lastPersist = Date.now();
   /** Snapshots and reloads, one at a time (a snapshot drops the segments a reload reads). */
   private exclusive: Promise<unknown> = Promise.resolve();
@@ -132,9 +140,13 @@ export class DurableStore implements MetricStore {
   static async open(inner: MetricStore, opts: PersistenceOptions): Promise<DurableStore> {
     const store = new DurableStore(inner, opts);
     let nextSegment = 1;
+    let imported: GroupRecord[] | undefined;
     try {
       const started = Date.now();
-      const persisted = await readPersisted(opts.file);
+      // A file the Go Pushgateway wrote is imported once; the next snapshot replaces it with ours.
+      imported = await importGoFile(opts.file, opts.log);
+      store.goImport = imported;
+      const persisted = await readPersisted(opts.file, undefined, imported);
       const replayed = putPersisted(inner, persisted);
       nextSegment = persisted.next;
       if (persisted.groups.length > 0 || replayed > 0) {
@@ -183,6 +195,8 @@ export class DurableStore implements MetricStore {
       }
       store.changed();
     });
+    // The file is the Go Pushgateway's until a snapshot of ours replaces it: schedule one as after a change.
+    if (imported !== undefined) store.changed();
     return store;
   }
 
@@ -299,7 +313,7 @@ export class DurableStore implements MetricStore {
     return this.oneAtATime(async () => {
       const covers = this.reloadsAsked;
       const wal = this.wal!;
-      const persisted = await readPersisted(this.opts.file, (seq) => wal.validLength(seq));
+      const persisted = await readPersisted(this.opts.file, (seq) => wal.validLength(seq), this.goImport);
       // From here to the end without a turn, so no read sees a half-restored store.
       this.reloading = true;
       try {
@@ -407,6 +421,7 @@ export class DurableStore implements MetricStore {
       } else lines = encodeSnapshot(records(this.inner.groups()), segment);
       this.lastPersist = Date.now();
       await writeFileAtomically(this.opts.file, lines);
+      this.goImport = undefined;
       for (const seq of await listSegments(this.opts.file)) {
         if (seq < segment) await fs.rm(segmentPath(this.opts.file, seq), { force: true });
       }
