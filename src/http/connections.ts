@@ -15,8 +15,10 @@ import type { Logger } from 'pino';
 
 export interface ConnectionLimits {
   maxConnections: number;
-  /** Bytes per second a request body must average once past GRACE_MS. */
+  /** Bytes per second a request body must average once past the grace period. */
   minUploadRate: number;
+  /** The grace period; GRACE_MS unless a test needs it short. */
+  graceMs?: number;
 }
 
 /** Time every connection and every request body has before its rate counts. */
@@ -53,9 +55,9 @@ export function sourceOf(address: string | undefined): string {
     .concat('::/64');
 }
 
-/** Bytes both ways per second of the connection's life, its first GRACE_MS counted as a whole. */
-function rate(c: Conn, now: number): number {
-  return ((c.socket.bytesRead + c.socket.bytesWritten) * 1000) / Math.max(now - c.opened, GRACE_MS);
+/** Bytes both ways per second of the connection's life, its grace period counted as a whole. */
+function rate(c: Conn, now: number, grace: number): number {
+  return ((c.socket.bytesRead + c.socket.bytesWritten) * 1000) / Math.max(now - c.opened, grace);
 }
 
 /** Node's TLS socket keeps the TCP socket it wraps as `_parent` (there is no public accessor). */
@@ -74,11 +76,13 @@ export class ConnectionGuard {
   private slow: Conn[] = [];
   private lastLog = -Infinity;
   private readonly timer: NodeJS.Timeout;
+  private readonly grace: number;
 
   constructor(
     private readonly limits: ConnectionLimits,
     private readonly log: Logger | undefined,
   ) {
+    this.grace = limits.graceMs ?? GRACE_MS;
     this.timer = setInterval(() => this.sweep(), SWEEP_MS).unref();
   }
 
@@ -156,7 +160,7 @@ export class ConnectionGuard {
     let biggest: Set<Conn> | undefined;
     for (const set of this.bySource.values()) if (biggest === undefined || set.size > biggest.size) biggest = set;
     const own = this.bySource.get(source)?.size ?? 0;
-    if (biggest !== undefined && biggest.size > own + 1) return slowest(biggest, now);
+    if (biggest !== undefined && biggest.size > own + 1) return slowest(biggest, now, this.grace);
     // The newcomer's source is (one of) the biggest: only a connection that is too slow yields,
     // from the list the last sweep made (no scan per newcomer: a crowd reconnecting is refused cheaply).
     for (let c = this.slow.pop(); c !== undefined; c = this.slow.pop()) if (this.conns.has(c.socket)) return c;
@@ -171,19 +175,19 @@ export class ConnectionGuard {
     const now = performance.now();
     const slow: Array<[Conn, number]> = [];
     for (const c of this.conns.values()) {
-      if (now - c.opened >= GRACE_MS) {
-        const r = rate(c, now);
+      if (now - c.opened >= this.grace) {
+        const r = rate(c, now, this.grace);
         if (r < this.limits.minUploadRate) slow.push([c, r]);
       }
       const u = c.upload;
-      if (u === undefined || now - u.started < GRACE_MS) continue;
+      if (u === undefined || now - u.started < this.grace) continue;
       if (u.req.complete) {
         c.upload = undefined;
         continue;
       }
       // The body handlers read as data arrives: bytes not read yet are the client's, not ours.
       const received = c.socket.bytesRead - u.base;
-      if (received >= (this.limits.minUploadRate * (now - u.started - GRACE_MS)) / 1000) continue;
+      if (received >= (this.limits.minUploadRate * (now - u.started - this.grace)) / 1000) continue;
       this.count('slowUploads', c.source);
       c.upload = undefined;
       if (u.res.headersSent) {
@@ -192,7 +196,7 @@ export class ConnectionGuard {
       }
       const message =
         `the request body arrived slower than ${this.limits.minUploadRate} bytes/s ` +
-        `after its first ${GRACE_MS / 1000} s (--web.min-upload-rate)\n`;
+        `after its first ${this.grace / 1000} s (--web.min-upload-rate)\n`;
       u.res.writeHead(408, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
       u.res.end(message, () => c.socket.destroy());
     }
@@ -229,11 +233,11 @@ export class ConnectionGuard {
 }
 
 /** The connection with the lowest rate; the oldest on a tie. */
-function slowest(conns: Iterable<Conn>, now: number): Conn | undefined {
+function slowest(conns: Iterable<Conn>, now: number, grace: number): Conn | undefined {
   let worst: Conn | undefined;
   let worstRate = Infinity;
   for (const c of conns) {
-    const r = rate(c, now);
+    const r = rate(c, now, grace);
     if (r < worstRate || (r === worstRate && worst !== undefined && c.opened < worst.opened)) {
       worst = c;
       worstRate = r;

@@ -113,21 +113,25 @@ test(
   },
 );
 
-test('a push whose client leaves while it waits behind another push to its group does not stop the gateway', async () => {
-  const open = () => {
-    const s = connect(gw.port, '127.0.0.2');
-    s.on('error', () => {});
-    s.write('PUT /metrics/job/queued HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\na 1\n');
-    return s;
-  };
-  const first = open();
-  await new Promise((r) => setTimeout(r, 200));
-  const second = open();
-  await new Promise((r) => setTimeout(r, 300));
-  second.destroy();
-  await new Promise((r) => setTimeout(r, 300));
-  first.destroy();
-  await new Promise((r) => setTimeout(r, 300));
-  const { outcome } = await probe(gw.port, 'GET', '/-/healthy');
-  assert.equal(outcome, '200', gw.output().slice(-2000));
-});
+test(
+  'a push whose client leaves while it waits behind another push to its group does not stop the gateway',
+  { skip: kind === 'reference' },
+  async () => {
+    const open = () => {
+      const s = connect(gw.port, '127.0.0.2');
+      s.on('error', () => {});
+      s.write('PUT /metrics/job/queued HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\na 1\n');
+      return s;
+    };
+    const first = open();
+    await new Promise((r) => setTimeout(r, 200));
+    const second = open();
+    await new Promise((r) => setTimeout(r, 300));
+    second.destroy();
+    await new Promise((r) => setTimeout(r, 300));
+    first.destroy();
+    await new Promise((r) => setTimeout(r, 300));
+    const { outcome } = await probe(gw.port, 'GET', '/-/healthy');
+    assert.equal(outcome, '200', gw.output().slice(-2000));
+  },
+);
