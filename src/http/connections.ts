@@ -22,7 +22,7 @@ export interface ConnectionLimits {
 }
 
 /** Time every connection and every request body has before its rate counts. */
-export const GRACE_MS = 10_000;
+const GRACE_MS = 10_000;
 const SWEEP_MS = 1000;
 const LOG_EVERY_MS = 10_000;
 
