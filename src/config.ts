@@ -34,7 +34,14 @@ export interface Config {
   /** Ceilings on what the store holds (--push.max-groups, --push.max-total-series, --push.memory-guard-percent). */
   storeLimits: StoreLimitOptions;
   /** Connection limits and timeouts against slow or too many clients. */
-  web: { maxConnections: number; readHeaderTimeoutMs: number; readTimeoutMs: number; idleTimeoutMs: number };
+  web: {
+    maxConnections: number;
+    readHeaderTimeoutMs: number;
+    readTimeoutMs: number;
+    idleTimeoutMs: number;
+    /** --web.min-upload-rate: bytes per second a request body must average after 10 s. */
+    minUploadRate: number;
+  };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   logFormat: 'logfmt' | 'json';
   /** Every flag's value as text, for /api/v1/status and the status page. */
@@ -181,7 +188,13 @@ export const FLAGS: FlagSpec[] = [
     name: 'web.max-connections',
     kind: 'int',
     def: '1024',
-    help: 'Most client connections open at once; further ones are refused.',
+    help: 'Most client connections open at once; at the limit a newcomer takes the place of the longest idle, slowest or busiest-source connection, else it is refused.',
+  },
+  {
+    name: 'web.min-upload-rate',
+    kind: 'int',
+    def: '1024',
+    help: 'Bytes per second a request body must average after its first 10 s, else it is answered 408 and its connection closed.',
   },
   {
     name: 'web.read-header-timeout',
@@ -329,6 +342,7 @@ export function parseArgs(argv: string[]): ParseOutcome {
         readHeaderTimeoutMs: parseDuration(get('web.read-header-timeout')),
         readTimeoutMs: parseDuration(get('web.read-timeout')),
         idleTimeoutMs: parseDuration(get('web.idle-timeout')),
+        minUploadRate: int('web.min-upload-rate'),
       },
       logLevel: get('log.level') as Config['logLevel'],
       logFormat: get('log.format') as Config['logFormat'],

@@ -140,9 +140,13 @@ export function createPushHandlers(opts: PushOptions) {
     labels: Record<string, string>,
     replace: boolean,
   ): Promise<number> {
+    const families = pushedFamilies(req, labels);
+    // The store awaits the body only at the group's turn: one that fails sooner (its client gone
+    // while queued behind another push to the group) must not be an unhandled rejection.
+    families.catch(() => {});
     const result = await opts.store.write({
       labels,
-      families: pushedFamilies(req, labels),
+      families,
       replace,
       check: opts.check,
     });
