@@ -53,7 +53,7 @@ test('the bin #! line, npm start and the tests run node with the same V8 flags',
     scripts: { start: string };
     bin: { pushgateway: string };
   };
-  assert.match(pkg.scripts.start, new RegExp(`&& node ${NODE_FLAGS.join(' ')} dist/src/main\\.js$`));
+  assert.match(pkg.scripts.start, new RegExp(`exec node ${NODE_FLAGS.join(' ')} dist/src/main\\.js$`));
   assert.equal(path.resolve(root, pkg.bin.pushgateway), OURS_MAIN);
   // The #! line works as env -S reads it.
   const run = spawnSync(
