@@ -29,6 +29,28 @@ import { freePort, OURS_MAIN, waitReady } from '../support/servers.js';
 const ROOT = path.resolve(path.dirname(OURS_MAIN), '../..');
 const full = process.env.PGW_DOCKERFILE_FULL === '1';
 
+/**
+ * One RUN step in sh, in its own process group: on time-out the whole group is killed (sh does not
+ * pass a signal on to the commands it runs), so no compiler or npm outlives the test.
+ */
+function runStep(
+  command: string,
+  cwd: string,
+  as: { uid?: number; gid?: number },
+  timeoutMs: number,
+): Promise<{ status: number | null; stderr: string }> {
+  const child = spawn('sh', ['-c', command], { cwd, detached: true, stdio: ['ignore', 'ignore', 'pipe'], ...as });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), timeoutMs);
+  return new Promise((resolve) => {
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stderr });
+    });
+  });
+}
+
 interface Step {
   op: string;
   args: string;
@@ -120,12 +142,7 @@ test(
           const command = args
             .replace(/(^|[\s=])(\/[^\s;&|]*)/g, (_, pre: string, p: string) => pre + path.join(stageDir, p))
             .replace(/\bnode:node\b/g, `${user.uid}:${user.gid}`);
-          const r = spawnSync('sh', ['-c', command], {
-            cwd,
-            encoding: 'utf8',
-            timeout: full ? 300_000 : 60_000,
-            ...(asUser && root ? user : {}),
-          });
+          const r = await runStep(command, cwd, asUser && root ? user : {}, full ? 300_000 : 60_000);
           assert.equal(r.status, 0, `RUN ${args}: ${r.stderr}`);
         } else if (op === 'USER') {
           assert.equal(args, 'node', 'the user the test plays with nobody');
