@@ -12,6 +12,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+# Two protobuf tests in src/ use the test helpers; the rest of test/ is not needed to build.
+COPY test/support ./test/support
 RUN npm run build
 
 # Production dependencies only; installed without running package scripts' build steps.

@@ -38,15 +38,16 @@ function runStep(
   cwd: string,
   as: { uid?: number; gid?: number },
   timeoutMs: number,
-): Promise<{ status: number | null; stderr: string }> {
-  const child = spawn('sh', ['-c', command], { cwd, detached: true, stdio: ['ignore', 'ignore', 'pipe'], ...as });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+): Promise<{ status: number | null; output: string }> {
+  const child = spawn('sh', ['-c', command], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...as });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), timeoutMs);
   return new Promise((resolve) => {
     child.once('close', (status) => {
       clearTimeout(timer);
-      resolve({ status, stderr });
+      resolve({ status, output });
     });
   });
 }
@@ -143,7 +144,7 @@ test(
             .replace(/(^|[\s=])(\/[^\s;&|]*)/g, (_, pre: string, p: string) => pre + path.join(stageDir, p))
             .replace(/\bnode:node\b/g, `${user.uid}:${user.gid}`);
           const r = await runStep(command, cwd, asUser && root ? user : {}, full ? 300_000 : 60_000);
-          assert.equal(r.status, 0, `RUN ${args}: ${r.stderr}`);
+          assert.equal(r.status, 0, `RUN ${args}: ${r.output}`);
         } else if (op === 'USER') {
           assert.equal(args, 'node', 'the user the test plays with nobody');
           asUser = true;
