@@ -45,7 +45,7 @@ test('flags: unknown flag and bad duration exit 1 with kingpin-style errors; --h
   assert.match(version.stdout, /^pushgateway, version \d+\.\d+\.\d+/);
 });
 
-test('the bin #! line, npm start and the tests run node with the same V8 flags', () => {
+test('the bin #! line, npm start, the Dockerfile, the unit and the tests run node with the same V8 flags', () => {
   const root = path.resolve(path.dirname(OURS_MAIN), '../..');
   const shebang = readFileSync(OURS_MAIN, 'utf8').split('\n')[0];
   assert.equal(shebang, `#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`);
@@ -53,8 +53,13 @@ test('the bin #! line, npm start and the tests run node with the same V8 flags',
     scripts: { start: string };
     bin: { pushgateway: string };
   };
-  assert.match(pkg.scripts.start, new RegExp(`&& node ${NODE_FLAGS.join(' ')} dist/src/main\\.js$`));
+  assert.match(pkg.scripts.start, new RegExp(`exec node ${NODE_FLAGS.join(' ')} dist/src/main\\.js$`));
   assert.equal(path.resolve(root, pkg.bin.pushgateway), OURS_MAIN);
+  // The container's entry point and the systemd unit run node with them too.
+  const entrypoint = /^ENTRYPOINT (.*)$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'));
+  assert.deepEqual(JSON.parse(entrypoint![1]), ['node', ...NODE_FLAGS, 'dist/src/main.js']);
+  const unit = readFileSync(path.join(root, 'contrib/pushgateway.service'), 'utf8').replace(/\\\n\s*/g, '');
+  assert.match(unit, new RegExp(`^ExecStart=/usr/bin/node ${NODE_FLAGS.join(' ')} /`, 'm'));
   // The #! line works as env -S reads it.
   const run = spawnSync(
     '/usr/bin/env',

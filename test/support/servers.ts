@@ -47,7 +47,7 @@ async function httpReady(url: string): Promise<boolean> {
   return res.status === 200;
 }
 
-async function waitReady(
+export async function waitReady(
   url: string,
   proc: ChildProcess,
   output: () => string,

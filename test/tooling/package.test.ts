@@ -1,13 +1,15 @@
 // The npm package holds the gateway only: what `npm pack` would publish, checked against the
 // `files` field's intent (no tests, benchmarks, goldens or TypeScript sources; main and every
-// module it loads included).
+// module it loads included); and the packed tarball installs into a fresh prefix as a working
+// `pushgateway` command, with the production dependencies alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { freePort, waitReady } from '../support/servers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -94,4 +96,53 @@ test('installed from the packed tarball, the bcrypt pool finds its worker and ch
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the build leaves the bin executable; run directly (as npx does) it starts', () => {
+  const main = path.join(ROOT, 'dist/src/main.js');
+  assert.equal(statSync(main).mode & 0o111, 0o111, 'dist/src/main.js is not executable after the build');
+  const r = spawnSync(main, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^pushgateway, version /);
+});
+
+test('npm pack, then npm install -g of the tarball: a working pushgateway command', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pgw-pack-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const npm = (args: string[]) => {
+    const r = spawnSync('npm', [...args, '--no-audit', '--no-fund'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, `npm ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  // --ignore-scripts: `prepack` would rebuild dist, which the test run already did.
+  const [packed] = JSON.parse(npm(['pack', ROOT, '--ignore-scripts', '--json'])) as [{ filename: string }];
+  // Dependencies come from the npm cache where it has them (--prefer-offline), else the registry.
+  const prefix = path.join(dir, 'prefix');
+  npm(['install', '--global', '--prefix', prefix, '--prefer-offline', path.join(dir, packed.filename)]);
+  const installed = path.join(prefix, 'lib/node_modules/pushgateway-ts');
+  // Production dependencies only: the compiler and test tools stay out.
+  for (const dev of ['typescript', 'eslint', 'light-my-request']) {
+    assert.throws(() => statSync(path.join(installed, 'node_modules', dev)), `${dev} installed`);
+  }
+  // contrib/pushgateway.service runs main.js from this place under /usr/local.
+  assert.ok(statSync(path.join(installed, 'dist/src/main.js')).isFile());
+
+  const bin = path.join(prefix, 'bin/pushgateway');
+  const version = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(version.status, 0, version.stderr);
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  assert.ok(version.stdout.startsWith(`pushgateway, version ${pkg.version} `), version.stdout);
+
+  const port = await freePort();
+  const proc = spawn(bin, [`--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  try {
+    await waitReady(`http://127.0.0.1:${port}`, proc, () => out, 20_000);
+  } finally {
+    proc.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, out);
 });
