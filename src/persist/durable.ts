@@ -16,7 +16,7 @@ import type {
   WriteRequest,
   WriteResult,
 } from '../store/types.js';
-import { encodeSnapshot, readSnapshot, SnapshotError, writeFileAtomically } from './snapshot.js';
+import { freezeGroups, readSnapshot, SnapshotError, writeSnapshot } from './snapshot.js';
 import { listSegments, readSegment, segmentPath, WalError, WriteAheadLog } from './wal.js';
 
 export interface PersistenceOptions {
@@ -29,11 +29,6 @@ export interface PersistenceOptions {
 }
 
 export class PersistenceError extends Error {}
-
-/** Groups as records, each rebuilt only when its turn comes to be encoded. */
-function* records(groups: Iterable<Group>): Iterable<GroupRecord> {
-  for (const g of groups) yield { labels: g.labels, families: [...g.families.values()].map((sf) => sf.record()) };
-}
 
 export class DurableStore implements MetricStore {
   private wal: WriteAheadLog | undefined;
@@ -53,9 +48,9 @@ export class DurableStore implements MetricStore {
     let nextSegment = 1;
     try {
       const started = Date.now();
-      const snap = await readSnapshot(opts.file);
-      for (const g of snap?.groups ?? []) inner.restore(g);
-      const segments = (await listSegments(opts.file)).filter((s) => s >= (snap?.header.walSegment ?? 0));
+      // Each group is restored as it is read; on damage, what was restored is wiped below.
+      const snap = await readSnapshot(opts.file, (g) => inner.restore(g));
+      const segments = (await listSegments(opts.file)).filter((s) => s >= (snap?.walSegment ?? 0));
       let replayed = 0;
       for (const seq of segments) {
         for (const rec of await readSegment(segmentPath(opts.file, seq))) {
@@ -69,7 +64,7 @@ export class DurableStore implements MetricStore {
           replayed++;
         }
       }
-      nextSegment = Math.max(snap?.header.walSegment ?? 0, ...segments) + 1;
+      nextSegment = Math.max(snap?.walSegment ?? 0, ...segments) + 1;
       if (snap !== undefined || replayed > 0) {
         opts.log.info(
           { file: opts.file, groups: inner.groupCount, series: inner.seriesCount, replayed, ms: Date.now() - started },
@@ -173,9 +168,9 @@ export class DurableStore implements MetricStore {
     const run = async () => {
       await this.persisting;
       const segment = this.wal?.rotate() ?? 0;
-      const lines = encodeSnapshot(records(this.inner.groups()), segment);
+      const groups = freezeGroups(this.inner.groups());
       this.lastPersist = Date.now();
-      await writeFileAtomically(this.opts.file, lines);
+      await writeSnapshot(this.opts.file, groups, segment);
       for (const seq of await listSegments(this.opts.file)) {
         if (seq < segment) await fs.rm(segmentPath(this.opts.file, seq), { force: true });
       }
