@@ -118,7 +118,10 @@ test('a version 2 file written by the previous build restores into the store', a
   assert.equal(g.pushTimeSeconds, 1764979200.1235);
   const up = g.families.get('up')!;
   assert.equal(up.help, '\u00dc help');
-  assert.equal(Buffer.from(up.lines(), 'latin1').toString('utf8').split('\n')[1], 'up{instance="i1",job="old",s="ä"} NaN');
+  assert.equal(
+    Buffer.from(up.lines(), 'latin1').toString('utf8').split('\n')[1],
+    'up{instance="i1",job="old",s="ä"} NaN',
+  );
 });
 
 test('version 1 and 2 files of plain lines are still read', async () => {
@@ -234,7 +237,11 @@ test('damaged compressed data is named with the line and byte reached', async ()
     ['truncated', good.subarray(0, good.length - 40), /ends in the middle of its compressed data \(truncated\?\)/],
     // Deflate's stored lengths and Huffman codes: a flipped bit in the middle garbles what
     // follows; whichever check notices first (zlib, JSON, the records, the trailer's CRC), it is named.
-    ['a flipped byte', Buffer.concat([good.subarray(0, 300), Buffer.from([good[300] ^ 0x55]), good.subarray(301)]), /./],
+    [
+      'a flipped byte',
+      Buffer.concat([good.subarray(0, 300), Buffer.from([good[300] ^ 0x55]), good.subarray(301)]),
+      /./,
+    ],
   ];
   for (const [name, bytes, why] of cases) {
     writeFileSync(file, bytes);
