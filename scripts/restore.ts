@@ -143,13 +143,14 @@ async function restore(
   });
   let out = '';
   let found: { peak: number; logged: { ms: number; groups: number } } | undefined;
-  proc.stdout.on('data', (d: Buffer) => {
+  const onLog = (d: Buffer) => {
     out += d.toString();
     if (found !== undefined) return;
     const line = out.split('\n').find((l) => l.includes('"metrics restored"'));
     if (line !== undefined) found = { peak: status(proc.pid!, 'VmHWM'), logged: JSON.parse(line) as never };
-  });
-  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  };
+  proc.stdout.on('data', onLog);
+  proc.stderr.on('data', onLog);
   const server: RunningServer = {
     kind: 'ours',
     url: `http://127.0.0.1:${port}`,
