@@ -286,7 +286,7 @@ export async function readSnapshot(
         }
       }
     };
-    const gunzip = gzipped ? createGunzip() : undefined;
+    const gunzip = gzipped ? createGunzip({ chunkSize: 1 << 16 }) : undefined;
     try {
       if (gunzip === undefined) await pipeline(raw, consume);
       else await pipeline(raw, gunzip, consume);
