@@ -168,9 +168,9 @@ export class DurableStore implements MetricStore {
     const run = async () => {
       await this.persisting;
       const segment = this.wal?.rotate() ?? 0;
-      const groups = freezeGroups(this.inner.groups());
+      const snapshot = freezeGroups(this.inner.groups());
       this.lastPersist = Date.now();
-      await writeSnapshot(this.opts.file, groups, segment);
+      await writeSnapshot(this.opts.file, snapshot, segment);
       for (const seq of await listSegments(this.opts.file)) {
         if (seq < segment) await fs.rm(segmentPath(this.opts.file, seq), { force: true });
       }

@@ -61,7 +61,7 @@ const packed: GroupRecord = {
 };
 
 /** Records written as they are (the store's freezing is tested with a store below). */
-const asIs = (records: GroupRecord[]) => records.map((r) => ({ record: () => r }));
+const asIs = (records: GroupRecord[]) => ({ groups: records.map((r) => ({ record: () => r })), takenAt: new Date() });
 
 async function read(file: string): Promise<{ header: SnapshotHeader | undefined; groups: GroupRecord[] }> {
   const groups: GroupRecord[] = [];

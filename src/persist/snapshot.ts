@@ -70,8 +70,16 @@ class FrozenGroup implements SnapshotGroup {
   }
 }
 
+/** Groups to write, as they were at one moment. */
+export interface FrozenSnapshot {
+  groups: readonly SnapshotGroup[];
+  /** When they were taken (the header's `writtenAt`): every write before it is in, none after. */
+  takenAt: Date;
+}
+
 /** The groups as they are now, to be written by `writeSnapshot` while the store goes on. */
-export function freezeGroups(groups: Iterable<Group>): SnapshotGroup[] {
+export function freezeGroups(groups: Iterable<Group>): FrozenSnapshot {
+  const takenAt = new Date();
   const frozen: SnapshotGroup[] = [];
   for (const g of groups) {
     const pushed: StoredFamily[] = [];
@@ -84,17 +92,17 @@ export function freezeGroups(groups: Iterable<Group>): SnapshotGroup[] {
     }
     frozen.push(new FrozenGroup(g.labels, pushed, g.pushTimeSeconds, pushTimeMs, g.failureTimeSeconds, failureTimeMs));
   }
-  return frozen;
+  return { groups: frozen, takenAt };
 }
 
 /** The file's lines, a chunk at a time, each group encoded only when the compressor wants more. */
-function* snapshotText(groups: readonly SnapshotGroup[], walSegment: number): Iterable<string> {
+function* snapshotText({ groups, takenAt }: FrozenSnapshot, walSegment: number): Iterable<string> {
   const header: SnapshotHeader = {
     format: FORMAT,
     version: VERSION,
     walSegment,
     groups: groups.length,
-    writtenAt: new Date().toISOString(),
+    writtenAt: takenAt.toISOString(),
   };
   let chunk = encodeLine(header);
   let crc = crc32(chunk);
@@ -111,13 +119,13 @@ function* snapshotText(groups: readonly SnapshotGroup[], walSegment: number): It
 }
 
 /** Writes the groups to `file` (gzip-compressed, current version), atomically. */
-export async function writeSnapshot(file: string, groups: readonly SnapshotGroup[], walSegment: number): Promise<void> {
+export async function writeSnapshot(file: string, snapshot: FrozenSnapshot, walSegment: number): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.in_progress.${process.pid}`);
   const fh = await fs.open(tmp, 'w', 0o644);
   try {
     // Written by hand: a write stream on the handle would keep it from closing until the stream does.
-    await pipeline(snapshotText(groups, walSegment), createGzip({ level: GZIP_LEVEL }), async (chunks) => {
+    await pipeline(snapshotText(snapshot, walSegment), createGzip({ level: GZIP_LEVEL }), async (chunks) => {
       for await (const chunk of chunks as AsyncIterable<Buffer>) await fh.write(chunk);
     });
     await fh.sync();

@@ -32,12 +32,12 @@ async function writeStore(file: string): Promise<void> {
   const labels = { job: 'restore', instance: 'host-000000' };
   const r = await store.write({ labels, families: parseTextBytes(Buffer.from(body)), replace: true, check: true });
   assert.ok(r.ok);
-  const line = encodeLine(freezeGroups(store.groups())[0].record());
+  const line = encodeLine(freezeGroups(store.groups()).groups[0].record());
   const named = (i: number) => `host-${String(i).padStart(6, '0')}`;
   const groups = Array.from({ length: GROUPS }, (_, i) => ({
     record: () => decodeLine<GroupRecord>(line.replaceAll('host-000000', named(i))),
   }));
-  await writeSnapshot(file, groups, 0);
+  await writeSnapshot(file, { groups, takenAt: new Date() }, 0);
 }
 
 test(`a store of ${GROUPS} groups is restored, served and written again within a ${HEAP_MIB} MiB heap`, async () => {
