@@ -150,7 +150,9 @@ test('a snapshot holds the groups as they were when frozen, not as later writes 
   const file = path.join(dir, 'frozen.data');
   await writeSnapshot(file, frozen, 0);
   const back = new MemoryStore();
-  await readSnapshot(file, (g) => back.restore(g));
+  const header = await readSnapshot(file, (g) => back.restore(g));
+  // Writes acknowledged before writtenAt are in, none after: it is the moment of the freeze.
+  assert.equal(header?.writtenAt, frozen.takenAt.toISOString());
   const g = [...back.groups()][0];
   assert.equal(g.families.get('m')?.lines(), 'm{instance="",job="j"} 1\n');
   assert.equal(g.pushTimeSeconds, 1);
