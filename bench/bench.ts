@@ -35,6 +35,7 @@ import {
   type BenchOutput,
 } from './scenarios.js';
 import { bigState, fixedState, fleetState, isUsersScenario, usersConfig } from './users.js';
+import { authFloodState } from './authflood.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -68,7 +69,8 @@ function parseArgs(argv: string[]): Args {
           '  --only      run only scenarios whose id starts with one of these: what users run (fleet, fleet-10k,\n' +
           '              fleet-1k-200ps-1s, prom, fixed, big; quick runs use smaller sizes: fleet-300, prom-300, big-40k)\n' +
           '              and microbenchmarks (push-0, seq-0, sync, push-1k, scrape-1k, scrape-1k-gzip, mixed-1k, seq-1k,\n' +
-          '              push-10k, memory-10kx20, memory-100kx10, startup)\n' +
+          '              push-10k, memory-10kx20, memory-100kx10, startup), and authflood (basic auth: a good client\n' +
+          '              alone and during a wrong-password flood, authflood-quiet and authflood-20)\n' +
           '  --no-docs   do not write docs/performance.md and docs/performance-push.svg\n' +
           '  --wait-quiet=S  first wait up to S seconds (full run default 60, quick 0) for other processes to\n' +
           '              leave the CPUs alone (< 0.3 cores busy over 3 s)\n' +
@@ -185,6 +187,7 @@ async function main(): Promise<number> {
     largeState,
     memoryState,
     startupState,
+    authFloodState,
   ]) {
     try {
       await state(cfg, out);

@@ -29,6 +29,10 @@ export interface StreamSpec {
   /** Instead of `body`: each group's own body, built once per group before the stream starts. */
   bodyFor?: 'fleet';
   headers?: Record<string, string>;
+  /** Each request carries basic auth for this user with a random password (a wrong-password flood). */
+  wrongPasswordsFor?: string;
+  /** Source address of the connections (another 127.x.y.z: a second client machine as the server sees it). */
+  localAddress?: string;
   connections: number;
   /** No new request starts after this many ms. */
   durationMs: number;
@@ -141,8 +145,14 @@ async function runStream(spec: StreamSpec): Promise<StreamResult> {
           resolve(a);
         }
       };
-      const headers = body === undefined ? baseHeaders : { ...baseHeaders, 'Content-Length': body.length };
-      const req = request({ host: '127.0.0.1', port: spec.port, method: spec.method, path, agent, headers }, (res) => {
+      const headers: Record<string, string | number> = { ...baseHeaders };
+      if (body !== undefined) headers['Content-Length'] = body.length;
+      if (spec.wrongPasswordsFor !== undefined)
+        headers.Authorization =
+          'Basic ' + Buffer.from(`${spec.wrongPasswordsFor}:${Math.random().toString(36).slice(2)}`).toString('base64');
+      const { localAddress } = spec;
+      const options = { host: '127.0.0.1', port: spec.port, method: spec.method, path, agent, headers, localAddress };
+      const req = request(options, (res) => {
         const status = res.statusCode ?? 0;
         const keep = status < 200 || status >= 300;
         let n = 0;

@@ -238,7 +238,7 @@ function idleScrapes(s: RunningServer, reps: number, gzip: boolean): StreamSpec 
   };
 }
 
-function loadAvgNote(r: ScenarioResult): void {
+export function loadAvgNote(r: ScenarioResult): void {
   const xs = [...r.rounds.ours, ...r.rounds.reference].map((x) => x.values.loadAvg1).filter(Number.isFinite);
   if (xs.length)
     r.notes.push(

@@ -1,6 +1,7 @@
 // Command-line flags: the reference's names, defaults, help texts and error messages (kingpin's).
 import { formatGoDuration, parseGoDuration } from './duration.js';
 import { goQuote } from './lib/goquote.js';
+import type { StoreLimitOptions } from './store/limits.js';
 
 /** Bounds on what one push may carry; over a bound, the push is refused and nothing is stored. */
 export interface PushLimits {
@@ -30,8 +31,17 @@ export interface Config {
   /** --push.enable-utf8-names: UTF-8 metric and label names in pushes (Pushgateway 1.11). */
   utf8Names: boolean;
   limits: PushLimits;
+  /** Ceilings on what the store holds (--push.max-groups, --push.max-total-series, --push.memory-guard-percent). */
+  storeLimits: StoreLimitOptions;
   /** Connection limits and timeouts against slow or too many clients. */
-  web: { maxConnections: number; readHeaderTimeoutMs: number; readTimeoutMs: number; idleTimeoutMs: number };
+  web: {
+    maxConnections: number;
+    readHeaderTimeoutMs: number;
+    readTimeoutMs: number;
+    idleTimeoutMs: number;
+    /** --web.min-upload-rate: bytes per second a request body must average after 10 s. */
+    minUploadRate: number;
+  };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   logFormat: 'logfmt' | 'json';
   /** Every flag's value as text, for /api/v1/status and the status page. */
@@ -45,6 +55,8 @@ interface FlagSpec {
   def: string;
   help: string;
   values?: string[];
+  /** An int flag that 0 turns off. */
+  zeroOff?: true;
 }
 
 export const FLAGS: FlagSpec[] = [
@@ -148,10 +160,41 @@ export const FLAGS: FlagSpec[] = [
     help: 'Longest label value accepted, in bytes, grouping values included (400 beyond).',
   },
   {
+    name: 'push.max-groups',
+    kind: 'int',
+    def: '0',
+    zeroOff: true,
+    help: 'Most groups stored; pushes that would add a group beyond are refused (503). 0: no limit.',
+  },
+  {
+    name: 'push.max-total-series',
+    kind: 'int',
+    def: '0',
+    zeroOff: true,
+    help:
+      'Most series stored (2 push-time series per group included); ' +
+      'pushes that would add series beyond are refused (503). 0: no limit.',
+  },
+  {
+    name: 'push.memory-guard-percent',
+    kind: 'int',
+    def: '80',
+    zeroOff: true,
+    help:
+      'Refuse pushes that add groups or series (503) while the heap, after a collection, is this full ' +
+      "(percent of its limit, node's --max-old-space-size). 0: off.",
+  },
+  {
     name: 'web.max-connections',
     kind: 'int',
     def: '1024',
-    help: 'Most client connections open at once; further ones are refused.',
+    help: 'Most client connections open at once; at the limit a newcomer takes the place of the longest idle, slowest or busiest-source connection, else it is refused.',
+  },
+  {
+    name: 'web.min-upload-rate',
+    kind: 'int',
+    def: '1024',
+    help: 'Bytes per second a request body must average after its first 10 s, else it is answered 408 and its connection closed.',
   },
   {
     name: 'web.read-header-timeout',
@@ -244,7 +287,7 @@ export function parseArgs(argv: string[]): ParseOutcome {
   }
   for (const spec of FLAGS) {
     const v = values.get(spec.name)?.[0];
-    if (spec.kind === 'int' && v !== undefined && !/^[1-9][0-9]*$/.test(v)) {
+    if (spec.kind === 'int' && v !== undefined && !(spec.zeroOff ? /^(0|[1-9][0-9]*)$/ : /^[1-9][0-9]*$/).test(v)) {
       throw new UsageError(`strconv.ParseInt: parsing ${goQuote(v)}: invalid syntax`);
     }
     if (spec.kind === 'duration') flags[spec.name] = formatGoDuration(parseDuration(get(spec.name)));
@@ -254,6 +297,7 @@ export function parseArgs(argv: string[]): ParseOutcome {
   if (get('persistence.sync') === 'true' && get('persistence.file') === '') {
     throw new UsageError('--persistence.sync needs --persistence.file');
   }
+  if (int('push.memory-guard-percent') > 100) throw new UsageError('--push.memory-guard-percent is at most 100');
   flags['persistence.interval'] = formatGoDuration(intervalMs);
   const externalUrl = get('web.external-url');
   let externalPath = '';
@@ -288,11 +332,17 @@ export function parseArgs(argv: string[]): ParseOutcome {
         maxNameLength: int('push.max-name-length'),
         maxLabelValueLength: int('push.max-label-value-length'),
       },
+      storeLimits: {
+        maxGroups: int('push.max-groups'),
+        maxTotalSeries: int('push.max-total-series'),
+        memoryGuardPercent: int('push.memory-guard-percent'),
+      },
       web: {
         maxConnections: int('web.max-connections'),
         readHeaderTimeoutMs: parseDuration(get('web.read-header-timeout')),
         readTimeoutMs: parseDuration(get('web.read-timeout')),
         idleTimeoutMs: parseDuration(get('web.idle-timeout')),
+        minUploadRate: int('web.min-upload-rate'),
       },
       logLevel: get('log.level') as Config['logLevel'],
       logFormat: get('log.format') as Config['logFormat'],

@@ -8,12 +8,16 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { MetricStore } from './store/types.js';
 
-/** V8's gc(), exposed without a command-line flag. */
-function fullGc(): () => void {
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (exposed !== undefined) return exposed;
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
+let exposedGc: (() => void) | undefined;
+
+/** V8's gc(), exposed without a command-line flag (once: each new context costs memory). */
+export function fullGc(): () => void {
+  exposedGc ??= (globalThis as { gc?: () => void }).gc;
+  if (exposedGc === undefined) {
+    setFlagsFromString('--expose-gc');
+    exposedGc = runInNewContext('gc') as () => void;
+  }
+  return exposedGc;
 }
 
 /** Collects garbage once writes have stopped for `quietMs`; returns a function that stops it. */

@@ -10,7 +10,8 @@ import type { LiveWebConfig } from './http/webconfig.js';
 import { createLogger } from './log.js';
 import { createSelfMetrics, reservedFamilies, type BuildInfo } from './selfmetrics.js';
 import { MemoryStore } from './store/memory.js';
-import { collectWhenQuiet } from './idlegc.js';
+import { collectWhenQuiet, fullGc } from './idlegc.js';
+import { StoreLimits } from './store/limits.js';
 import { DurableStore, PersistenceError } from './persist/durable.js';
 import type { MetricStore } from './store/types.js';
 
@@ -84,11 +85,13 @@ async function main(): Promise<void> {
   const guard = web === undefined ? undefined : webconfig!.webConfigGuard(web, log);
 
   let store: MetricStore | undefined;
+  const limits = new StoreLimits(config.storeLimits, fullGc());
   const self = createSelfMetrics(build, {
     groups: () => store?.groupCount ?? 0,
     series: () => store?.seriesCount ?? 0,
+    refusals: () => limits.refusals,
   });
-  const memory = new MemoryStore(await reservedFamilies(self), { utf8Names: config.utf8Names });
+  const memory = new MemoryStore(await reservedFamilies(self), { utf8Names: config.utf8Names }, limits);
   try {
     store =
       config.persistenceFile === ''
@@ -124,14 +127,16 @@ async function main(): Promise<void> {
   const make: ServerMaker | undefined =
     web === undefined ? undefined : (options, l) => webconfig!.createWebServer(web, l, log, options);
   const servers = config.listenAddresses.map((addr) => {
-    const server = createGatewayServer(listener, config.web, make);
+    const server = createGatewayServer(listener, config.web, make, log);
     const tls = web !== undefined && web.current.tls !== null;
     const { host, port } = splitListenAddress(addr);
     server.on('error', (err) => {
       log.error({ err: err.message }, 'HTTP server stopped');
       process.exit(1);
     });
-    server.listen(port, host, () => {
+    // Go asks for the kernel's most (net.core.somaxconn); Node's 511 drops SYNs when a crowd
+    // reconnects at once, and a client whose SYN is dropped waits a second to try again.
+    server.listen({ port, host, backlog: 65535 }, () => {
       const a = server.address() as AddressInfo;
       log.info({ address: `${a.address}:${a.port}` }, 'listening');
       // As the reference logs it; HTTP/2 is not served (see src/http/webconfig.ts).

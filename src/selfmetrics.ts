@@ -2,7 +2,7 @@
 // reference's family names, so dashboards built on the Go Pushgateway keep working.
 import client from 'prom-client';
 import type { LabelPair, Metric, MetricFamily, MetricType } from './model.js';
-import type { ReservedFamily } from './store/types.js';
+import type { RefusalReason, ReservedFamily } from './store/types.js';
 
 export interface SelfMetrics {
   registry: client.Registry;
@@ -17,6 +17,7 @@ export interface SelfMetrics {
   requests: client.Counter<'code' | 'handler' | 'method'>;
   groups: client.Gauge;
   series: client.Gauge;
+  refusals: client.Counter<'reason'>;
   observePush(method: string, seconds: number, bytes: number): void;
 }
 
@@ -34,7 +35,12 @@ const SUMMARY = { percentiles: [0.1, 0.5, 0.9], maxAgeSeconds: 600, ageBuckets: 
 
 export function createSelfMetrics(
   build: BuildInfo,
-  counts: { groups: () => number; series: () => number },
+  counts: {
+    groups: () => number;
+    series: () => number;
+    /** Writes the store's limits refused so far, by reason. */
+    refusals: () => Readonly<Record<RefusalReason, number>>;
+  },
 ): SelfMetrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
@@ -110,6 +116,18 @@ export function createSelfMetrics(
       registers,
       collect() {
         this.set(counts.series());
+      },
+    }),
+    refusals: new client.Counter({
+      name: 'pushgateway_push_refusals_total',
+      help:
+        'Pushes refused because the gateway is full: groups (--push.max-groups), ' +
+        'series (--push.max-total-series), memory (--push.memory-guard-percent).',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(counts.refusals())) this.inc({ reason }, n);
       },
     }),
   };

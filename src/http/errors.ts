@@ -3,6 +3,7 @@
 // line, since it is a fault of ours and not of the request.
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { StoreUnavailableError } from '../store/types.js';
 import { sendError } from './respond.js';
 
 export class HttpError extends Error {
@@ -14,8 +15,23 @@ export class HttpError extends Error {
   }
 }
 
+/** A push the store's limits refused: the gateway is full, the push itself may be fine. */
+export class StoreFullError extends HttpError {
+  constructor(message: string) {
+    super(503, message);
+  }
+}
+
+/** 503: the store cannot take the change now (it logs that once, not on every request). */
+export class UnavailableError extends HttpError {
+  constructor(message: string) {
+    super(503, message);
+  }
+}
+
 /** Answers a thrown error (unless an answer is under way); returns the status sent. */
 export function sendFailure(res: ServerResponse, err: unknown, log: Logger, url: string | undefined): number {
+  if (err instanceof StoreUnavailableError) err = new UnavailableError(err.message);
   if (err instanceof HttpError) {
     if (res.headersSent) {
       res.destroy();

@@ -2,7 +2,7 @@
 // arrived, and a response goes out only after its write is applied (read-your-writes).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { parseTextBytes } from '../parse/text.js';
+import { parseTextBytes, parseTextBytesSliced } from '../parse/text.js';
 import { parseProtobufDelimited } from '../parse/protobuf.js';
 import { isProtobuf } from '../lib/contenttype.js';
 import { endsWithOpenMetricsEof, isOpenMetrics, parseOpenMetricsBytes } from '../parse/openmetrics.js';
@@ -10,7 +10,7 @@ import type { MetricStore } from '../store/types.js';
 import type { MetricFamily } from '../model.js';
 import type { PushLimits } from '../config.js';
 import { decodeContent, readBody } from './body.js';
-import { HttpError } from './errors.js';
+import { HttpError, StoreFullError } from './errors.js';
 import { ParseError } from '../parse/errors.js';
 
 export interface PushOptions {
@@ -81,7 +81,11 @@ export function overLimit(
  * text format. prom-client's OpenMetrics registries send no Content-Type at all: a body without
  * one that ends in `# EOF` is read as OpenMetrics, falling back to the text format's verdict.
  */
-export function parseBody(contentType: string | undefined, raw: Buffer, utf8Names = false): MetricFamily[] {
+export async function parseBody(
+  contentType: string | undefined,
+  raw: Buffer,
+  utf8Names = false,
+): Promise<MetricFamily[]> {
   if (isProtobuf(contentType)) return parseProtobufDelimited(raw);
   if (isOpenMetrics(contentType)) return parseOpenMetricsBytes(raw);
   if (contentType === undefined && endsWithOpenMetricsEof(raw)) {
@@ -96,8 +100,13 @@ export function parseBody(contentType: string | undefined, raw: Buffer, utf8Name
       }
     }
   }
+  // A large body is parsed a slice at a time, so health checks and other pushes go on meanwhile.
+  if (raw.length > SLICED_PARSE_BYTES) return parseTextBytesSliced(raw, { utf8Names });
   return parseTextBytes(raw, { utf8Names });
 }
+
+/** Above this size a text body is parsed in slices (~10 ms each); below, at once (the usual push). */
+const SLICED_PARSE_BYTES = 256 * 1024;
 
 export function createPushHandlers(opts: PushOptions) {
   /** The families a push carries, once its body has arrived; an HttpError when they are refused. */
@@ -109,7 +118,7 @@ export function createPushHandlers(opts: PushOptions) {
     );
     let families;
     try {
-      families = parseBody(req.headers['content-type'], raw, opts.utf8Names);
+      families = await parseBody(req.headers['content-type'], raw, opts.utf8Names);
     } catch (e) {
       // Anything but a parse error is a fault of ours: a 500, not the client's 400.
       if (!(e instanceof ParseError)) throw e;
@@ -131,12 +140,20 @@ export function createPushHandlers(opts: PushOptions) {
     labels: Record<string, string>,
     replace: boolean,
   ): Promise<number> {
+    const families = pushedFamilies(req, labels);
+    // The store awaits the body only at the group's turn: one that fails sooner (its client gone
+    // while queued behind another push to the group) must not be an unhandled rejection.
+    families.catch(() => {});
     const result = await opts.store.write({
       labels,
-      families: pushedFamilies(req, labels),
+      families,
       replace,
       check: opts.check,
     });
+    if (!result.ok && result.refused !== undefined) {
+      opts.log.warn({ method: req.method, source: req.socket.remoteAddress, err: result.error }, 'push refused');
+      throw new StoreFullError(result.error);
+    }
     if (!result.ok && opts.check) {
       opts.log.error(
         { method: req.method, source: req.socket.remoteAddress, err: result.error },

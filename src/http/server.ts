@@ -26,6 +26,7 @@ import { parseGroupingKey } from './groupingkey.js';
 import { createPushHandlers } from './push.js';
 import { sendFailure } from './errors.js';
 import { streamBody } from './stream.js';
+import { guardConnections } from './connections.js';
 import { sendError, sendText } from './respond.js';
 
 export interface GatewayDeps {
@@ -337,6 +338,21 @@ export function answerClientErrors(server: Server | HttpsServer): void {
   });
 }
 
+/**
+ * Node's parser takes a request line without a version (or `HTTP/0.9`) as HTTP/0.9, and any
+ * major version; Go answers 400 to the first and 505 to versions it does not speak.
+ */
+function refuseOldVersions(listener: RequestListener): RequestListener {
+  return (req, res) => {
+    if (req.httpVersionMajor === 1) return listener(req, res);
+    const status =
+      req.httpVersionMajor === 0 ? '400 Bad Request' : '505 HTTP Version Not Supported: unsupported protocol version';
+    req.socket.end(
+      `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${status}`,
+    );
+  };
+}
+
 /** How often Node looks for connections past their header or request timeout. */
 export function checkingInterval(web: Config['web']): number {
   return Math.max(100, Math.min(30_000, Math.floor(web.readHeaderTimeoutMs / 4)));
@@ -348,8 +364,13 @@ export function checkingInterval(web: Config['web']): number {
  * refused, and to CONNECT, which Node hands to a 'connect' listener and would otherwise drop
  * (the reference routes it like any method: 405 on a known path, 404 elsewhere).
  */
-function prepareServer(server: Server | HttpsServer, web: Config['web'], listener: RequestListener): void {
-  server.maxConnections = web.maxConnections;
+function prepareServer(
+  server: Server | HttpsServer,
+  web: Config['web'],
+  listener: RequestListener,
+  log: Logger | undefined,
+): void {
+  guardConnections(server, web, log);
   server.headersTimeout = web.readHeaderTimeoutMs;
   server.requestTimeout = web.readTimeoutMs;
   server.keepAliveTimeout = web.idleTimeoutMs;
@@ -377,12 +398,14 @@ export function createGatewayServer(
   listener: RequestListener,
   web: Config['web'],
   make: ServerMaker = createServer,
+  log?: Logger,
 ): Server | HttpsServer {
+  const checked = refuseOldVersions(listener);
   const server = make(
     { connectionsCheckingInterval: checkingInterval(web), keepAliveTimeout: web.idleTimeoutMs },
-    listener,
+    checked,
   );
-  prepareServer(server, web, listener);
+  prepareServer(server, web, checked, log);
   return server;
 }
 

@@ -3,7 +3,6 @@
 // compresses on libuv's thread pool) holds less than 1 MiB of them, with a turn of the event loop
 // every 4 ms of copying so pushes keep being served. A client that goes away stops it at once.
 import type { ServerResponse } from 'node:http';
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { createGzip, gzipSync } from 'node:zlib';
 
@@ -55,7 +54,7 @@ export async function streamBody(
   const send = async (bytes: Uint8Array): Promise<void> => {
     out.write(bytes);
     // A slow reader holds at most QUEUED bytes of this scrape; a fast one is not waited for per chunk.
-    if (out.writableLength > QUEUED && !gone) await Promise.race([once(out, 'drain'), once(res, 'close')]);
+    if (out.writableLength > QUEUED && !gone) await drainedOrClosed(out, res);
     // A turn for other requests every few milliseconds of copying.
     if (!gone && performance.now() - slice > SLICE_MS) {
       await new Promise<void>((r) => setImmediate(r));
@@ -73,7 +72,12 @@ export async function streamBody(
       at = 0;
     }
     if (p.length > CHUNK) {
-      await send(typeof p === 'string' ? Buffer.from(p, 'latin1') : p);
+      // A large part (one group's family can be megabytes) is sent a chunk at a time too: a
+      // whole copy of it would stay queued for as long as a slow reader takes to read it.
+      for (let from = 0; from < p.length && !gone; from += CHUNK) {
+        const piece = typeof p === 'string' ? p.substring(from, from + CHUNK) : p.subarray(from, from + CHUNK);
+        await send(typeof piece === 'string' ? Buffer.from(piece, 'latin1') : piece);
+      }
       continue;
     }
     at +=
@@ -87,6 +91,19 @@ export async function streamBody(
     return;
   }
   out.end(chunk.subarray(0, at));
+}
+
+/** Waits for either; unlike racing two events.once, leaves no listener behind on the other. */
+function drainedOrClosed(out: Writable, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    out.once('drain', done);
+    res.once('close', done);
+  });
 }
 
 function join(parts: ReadonlyArray<string | Uint8Array>, length: number): Buffer {

@@ -25,9 +25,12 @@ import {
   type WebConfig,
   type WebConfigSource,
 } from './webconfig.js';
+import { BcryptPool } from './bcryptpool.js';
 
 const HASH = bcrypt.hashSync('secret', 4);
 const HASH_BOB = bcrypt.hashSync('hunter2', 4);
+/** One pool for the file's Authenticators: a worker thread takes a while to start. */
+const POOL = new BcryptPool();
 const basic = (user: string, password: string) => 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
 
 let dir: string;
@@ -618,13 +621,13 @@ describe('authentication decisions', () => {
   ];
   for (const c of table) {
     test(c.name, async () => {
-      const auth = new Authenticator();
+      const auth = new Authenticator(100, POOL);
       assert.equal(await auth.authorize(c.header, config(c.users ?? {}, c.tokens ?? [])), c.want);
     });
   }
 
   test('a verified password is cached: the next check is synchronous and runs no bcrypt', async () => {
-    const auth = new Authenticator();
+    const auth = new Authenticator(100, POOL);
     const cfg = config({ alice: HASH });
     const first = auth.authorize(basic('alice', 'secret'), cfg);
     assert.ok(first instanceof Promise);
@@ -639,14 +642,14 @@ describe('authentication decisions', () => {
   });
 
   test('the cache key includes the hash: a changed hash is checked again', async () => {
-    const auth = new Authenticator();
+    const auth = new Authenticator(100, POOL);
     assert.equal(await auth.authorize(basic('alice', 'secret'), config({ alice: HASH })), true);
     assert.equal(await auth.authorize(basic('alice', 'secret'), config({ alice: HASH_BOB })), false);
     assert.equal(auth.bcryptRuns, 2);
   });
 
   test('concurrent identical checks share one bcrypt run', async () => {
-    const auth = new Authenticator();
+    const auth = new Authenticator(100, POOL);
     const cfg = config({ alice: HASH });
     const all = await Promise.all(
       Array.from({ length: 20 }, () => Promise.resolve(auth.authorize(basic('alice', 'secret'), cfg))),
@@ -656,7 +659,7 @@ describe('authentication decisions', () => {
   });
 
   test('wrong passwords cannot evict the good ones', async () => {
-    const auth = new Authenticator(4);
+    const auth = new Authenticator(4, POOL);
     const cfg = config({ alice: HASH });
     assert.equal(await auth.authorize(basic('alice', 'secret'), cfg), true);
     for (let i = 0; i < 10; i++) assert.equal(await auth.authorize(basic('alice', `wrong${i}`), cfg), false);
@@ -664,7 +667,7 @@ describe('authentication decisions', () => {
   });
 
   test('an unknown user costs a bcrypt against a fixed hash (no timing oracle), then is cached', async () => {
-    const auth = new Authenticator();
+    const auth = new Authenticator(100, POOL);
     const cfg = config({ alice: HASH });
     // "fakepassword" matches the toolkit's stand-in hash, but the user does not exist.
     assert.equal(await auth.authorize(basic('nobody', 'fakepassword'), cfg), false);

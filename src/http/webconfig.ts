@@ -37,6 +37,10 @@
 // - Successful and failed bcrypt checks are cached, keyed by user, hash and password (as the toolkit;
 //   we key by a SHA-256 of the three so no password is kept), so a client pushing again costs no bcrypt.
 // - An unknown user is checked against a fixed hash, so timing does not tell which users exist.
+// - bcrypt runs on worker threads (bcryptpool.ts), not on the event loop. Unlike the reference, the
+//   checks under way are bounded, in all and per remote address: beyond the bounds a request with
+//   unverified credentials gets 429 (its address has too many) or 503 (too many in all), with
+//   Retry-After, a second later; cached credentials are answered at once whatever the load.
 // - The reference re-reads the file on every request and the certificates on every TLS handshake.
 //   We re-read it when it (or a certificate, key or CA file) changes: fs.watch on their directories
 //   plus a poll every second; a change applies to following requests and handshakes (certificate
@@ -76,10 +80,10 @@ import {
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import path from 'node:path';
 import { createSecureContext, DEFAULT_CIPHERS, type SecureContextOptions, type TLSSocket } from 'node:tls';
-import bcrypt from 'bcryptjs';
 import type { Logger } from 'pino';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Scalar } from 'yaml';
 import { goQuote } from '../lib/goquote.js';
+import { BcryptPool, RetryLaterError } from './bcryptpool.js';
 
 // ---------------------------------------------------------------------------------------------
 // The typed configuration
@@ -861,7 +865,7 @@ class BoundedCache {
 /**
  * Decides whether a request's Authorization header lets it in. Results of bcrypt are cached by
  * (user, hash, password) — positives and negatives apart, so a stream of wrong passwords cannot
- * push the good ones out — and concurrent identical checks share one bcrypt run.
+ * push the good ones out — and concurrent identical checks share one bcrypt run, on `pool`.
  */
 export class Authenticator {
   /** How many bcrypt comparisons ran (for tests and curiosity). */
@@ -870,13 +874,20 @@ export class Authenticator {
   private readonly bad: BoundedCache;
   private readonly pending = new Map<string, Promise<boolean>>();
 
-  constructor(cacheSize = 100) {
+  constructor(
+    cacheSize = 100,
+    private readonly pool = new BcryptPool(),
+  ) {
     this.good = new BoundedCache(cacheSize);
     this.bad = new BoundedCache(cacheSize);
   }
 
-  /** true/false when known at once, a promise when bcrypt has to run. */
-  authorize(header: string | undefined, config: WebConfig): boolean | Promise<boolean> {
+  /**
+   * true/false when known at once, a promise when bcrypt has to run. The promise rejects with an
+   * HttpError when the check cannot run: `source` (the remote address) or the gateway has too many
+   * under way, or the worker running it died.
+   */
+  authorize(header: string | undefined, config: WebConfig, source = ''): boolean | Promise<boolean> {
     if (header === undefined) return false;
     const token = parseBearer(header);
     if (token !== undefined) return config.bearerTokens.length > 0 && tokenMatches(token, config.bearerTokens);
@@ -893,15 +904,24 @@ export class Authenticator {
     if (this.bad.has(key)) return false;
     const running = this.pending.get(key);
     if (running !== undefined) return running.then((ok) => ok && known !== undefined);
+    let run: Promise<boolean>;
+    try {
+      run = this.pool.compare(basic.password, hash, source);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     this.bcryptRuns++;
-    const check = bcrypt
-      .compare(basic.password, hash)
-      .catch(() => false)
-      .then((ok) => {
+    const check = run.then(
+      (ok) => {
         this.pending.delete(key);
         (ok ? this.good : this.bad).add(key);
         return ok;
-      });
+      },
+      (err: unknown) => {
+        this.pending.delete(key); // not a verdict: the next request checks again
+        throw err;
+      },
+    );
     this.pending.set(key, check);
     return check.then((ok) => ok && known !== undefined);
   }
@@ -944,7 +964,7 @@ function plainError(
 export function webConfigGuard(
   source: WebConfigSource,
   log?: Logger,
-  auth = new Authenticator(),
+  auth = new Authenticator(100, new BcryptPool({ log })),
 ): (listener: RequestListener) => RequestListener {
   return (listener) => {
     const deny = (res: ServerResponse, config: WebConfig) => {
@@ -967,15 +987,30 @@ export function webConfigGuard(
         listener(req, res);
         return;
       }
-      const verdict = auth.authorize(req.headers.authorization, config);
+      const verdict = auth.authorize(req.headers.authorization, config, req.socket.remoteAddress ?? '');
       if (verdict === true) listener(req, res);
       else if (verdict === false) deny(res, config);
       else
         verdict.then(
           (ok) => (ok ? listener(req, res) : deny(res, config)),
           (err: unknown) => {
-            log?.error({ err: String(err) }, 'authentication failed');
-            if (!res.headersSent) plainError(res, 500, 'Internal Server Error');
+            if (res.headersSent) return;
+            // The pool logs its refusals and failures (at most every few seconds under a flood).
+            if (err instanceof RetryLaterError) {
+              const send = () => {
+                if (!res.headersSent && !res.destroyed)
+                  plainError(res, err.status, err.message, { 'Retry-After': String(err.retryAfterS) });
+              };
+              if (err.holdMs <= 0) send();
+              else {
+                const timer = setTimeout(send, err.holdMs);
+                timer.unref(); // a held refusal is no reason to delay an exit
+                res.once('close', () => clearTimeout(timer));
+              }
+            } else {
+              log?.error({ err: String(err) }, 'authentication failed');
+              plainError(res, 500, 'Internal Server Error');
+            }
           },
         );
     };

@@ -4,7 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LabelPair, Metric, MetricFamily, MetricType } from '../model.js';
-import { TextParseError, goFloatToUint64, parseGoInt64, parseText, parseTextBytes } from './text.js';
+import {
+  TextParseError,
+  goFloatToUint64,
+  parseGoInt64,
+  parseText,
+  parseTextBytes,
+  parseTextBytesSliced,
+} from './text.js';
 
 export interface Case {
   name: string;
@@ -1313,4 +1320,39 @@ test('utf8: the classic table gives the same results with the option', () => {
     differing.filter((n) => !UTF8_DIFFERS.has(n)),
     [],
   );
+});
+
+// Large pushes are parsed in slices; the result, and every error with its line number, must be
+// those of the parse in one go, wherever the slices fall.
+test('parseTextBytesSliced: same families and errors as parseTextBytes, and others get turns meanwhile', async () => {
+  const lines = ['# HELP big A big family.', '# TYPE big summary'];
+  for (let i = 0; i < 4_000; i++) {
+    lines.push(`big{s="${i}",quantile="0.5"} ${i}`, `big_sum{s="${i}"} ${i * 2}`, `big_count{s="${i}"} ${i}`);
+    if (i % 500 === 0) lines.push(`# HELP other_${i} x`, `other_${i}{a="é"} ${i}`);
+  }
+  const body = Buffer.from(lines.join('\n') + '\n');
+  let turns = 0;
+  const ticker = setInterval(() => turns++, 0);
+  const sliced = await parseTextBytesSliced(body, undefined, 1);
+  clearInterval(ticker);
+  assert.deepEqual(sliced, parseTextBytes(body));
+  assert.ok(turns > 2, `the event loop turned ${turns} times during the parse`);
+
+  for (const at of [3, 2047, 2049, 9_001, lines.length - 1]) {
+    const bad = [...lines];
+    bad[at] = at % 2 === 0 ? 'big{s="x"} notanumber' : 'big{s="x" 1';
+    const b = Buffer.from(bad.join('\n') + '\n');
+    let expected: unknown;
+    try {
+      parseTextBytes(b);
+    } catch (e) {
+      expected = e;
+    }
+    assert.ok(expected instanceof TextParseError, `line ${at + 1} must fail`);
+    await assert.rejects(parseTextBytesSliced(b, undefined, 1), (e: unknown) => {
+      assert.ok(e instanceof TextParseError);
+      assert.equal(e.message, expected.message);
+      return true;
+    });
+  }
 });

@@ -111,6 +111,31 @@ export function parseTextBytes(body: Uint8Array, options?: TextParseOptions): Me
   return parseTextByteString(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'), options);
 }
 
+/**
+ * parseTextBytes for large bodies: parses about `sliceMs` at a time and lets the event loop turn
+ * in between, so that one large push does not hold every other request for seconds. The body must
+ * not change until the promise settles.
+ *
+ * @throws TextParseError (as a rejection)
+ */
+export async function parseTextBytesSliced(
+  body: Uint8Array,
+  options?: TextParseOptions,
+  sliceMs = 10,
+): Promise<MetricFamily[]> {
+  const src = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1');
+  const p = parser(src, true, options?.utf8Names === true);
+  // Lines per slice, adjusted to how fast the lines of this body go.
+  let lines = 2048;
+  for (;;) {
+    const start = performance.now();
+    if (p.run(lines)) return p.result();
+    const took = performance.now() - start;
+    lines = Math.max(256, Math.min(1 << 20, Math.round((lines * sliceMs) / Math.max(took, 0.5))));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
 /** parseTextBytes for bytes already held as a latin1 string (one char per byte). */
 export function parseTextByteString(body: string, options?: TextParseOptions): MetricFamily[] {
   return parse(body, true, options?.utf8Names === true);
@@ -136,6 +161,20 @@ interface FamilyState {
 }
 
 function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
+  const p = parser(src, bytes, utf8);
+  p.run(Infinity);
+  return p.result();
+}
+
+/** A parse that runs a number of lines at a time, so that a caller can let others in between. */
+interface Parser {
+  /** Parses up to `lines` more lines; true once the input is done. @throws TextParseError */
+  run(lines: number): boolean;
+  /** The families, once run has returned true. */
+  result(): MetricFamily[];
+}
+
+function parser(src: string, bytes: boolean, utf8: boolean): Parser {
   const n = src.length;
   const families = new Map<string, FamilyState>();
   let line = 0;
@@ -672,28 +711,36 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
   };
 
   let pos = 0;
-  for (;;) {
-    line++;
-    let i = pos;
-    let c = 0;
-    while (i < n && ((c = src.charCodeAt(i)) === SP || c === TAB)) i++;
-    if (i >= n) break; // The only place where the end of the input is fine.
-    if (c === NL) pos = i + 1;
-    else if (c === HASH) pos = comment(i);
-    else pos = utf8 ? sampleUtf8(i) : sample(i);
-  }
+  let done = false;
+  const run = (lines: number): boolean => {
+    for (let k = 0; k < lines && !done; k++) {
+      line++;
+      let i = pos;
+      let c = 0;
+      while (i < n && ((c = src.charCodeAt(i)) === SP || c === TAB)) i++;
+      if (i >= n)
+        done = true; // The only place where the end of the input is fine.
+      else if (c === NL) pos = i + 1;
+      else if (c === HASH) pos = comment(i);
+      else pos = utf8 ? sampleUtf8(i) : sample(i);
+    }
+    return done;
+  };
 
-  const result: MetricFamily[] = [];
-  for (const f of families.values()) {
-    if (f.metrics.length === 0) continue;
-    const type = f.type ?? 'untyped';
-    result.push(
-      f.help === undefined
-        ? { name: f.name, type, metrics: f.metrics }
-        : { name: f.name, help: f.help, type, metrics: f.metrics },
-    );
-  }
-  return result;
+  const result = (): MetricFamily[] => {
+    const out: MetricFamily[] = [];
+    for (const f of families.values()) {
+      if (f.metrics.length === 0) continue;
+      const type = f.type ?? 'untyped';
+      out.push(
+        f.help === undefined
+          ? { name: f.name, type, metrics: f.metrics }
+          : { name: f.name, help: f.help, type, metrics: f.metrics },
+      );
+    }
+    return out;
+  };
+  return { run, result };
 }
 
 /** A key equal for equal label sets, whatever their order (Go: model.LabelsToSignature). */

@@ -5,24 +5,29 @@ import pino from 'pino';
 import { MemoryStore } from '../store/memory.js';
 import { storeContract } from '../store/contract.suite.js';
 import type { MetricStore } from '../store/types.js';
+import { failingDisk } from '../testing/faultyfs.js';
 import { DurableStore } from './durable.js';
 
 for (const sync of [false, true]) {
-  storeContract(sync ? 'durable (write-ahead log)' : 'durable (snapshots)', async () => {
+  storeContract(sync ? 'durable (write-ahead log)' : 'durable (snapshots)', async (limits) => {
     const dir = await mkdtemp(path.join(tmpdir(), 'pgw-contract-'));
     const file = path.join(dir, 'metrics.data');
+    const disk = failingDisk();
     const open = (f = file) =>
-      DurableStore.open(new MemoryStore(), {
+      DurableStore.open(new MemoryStore(undefined, undefined, limits), {
         file: f,
         intervalMs: 60_000,
         sync,
         startEmptyOnError: false,
         log: pino({ level: 'silent' }),
+        openFile: disk.open,
       });
     let current: MetricStore = await open();
     const others: MetricStore[] = [];
     return {
       store: current,
+      // Only the log can refuse a write; snapshots are not waited for.
+      refuse: sync ? (refusing) => (disk.state.room = refusing ? 0 : Infinity) : undefined,
       reopen: async () => {
         if (sync) {
           // A crash: nothing but the log is written; the log alone must give the state back.

@@ -188,3 +188,58 @@ test('pack: whatever is packed reads back exactly (plain families, corner cases)
   }
   assert.ok(packed > 100, `only ${packed} packed`);
 });
+
+// The same for summaries and classic histograms, which pack also vouches for without parsing back.
+test('pack: whatever is packed reads back exactly (summaries and histograms, corner cases)', () => {
+  const labelNames = ['l', 'le', 'quantile', '__name__', '0a', 'z_9'];
+  const numbers = [0, -0, 1, 7, 2.5, 1e-7, 1e21, 2 ** 53, 5e-324, -1, NaN, Infinity, -Infinity];
+  const bounds = [[0.5, 0.9], [0.9, 0.5], [0.5, 0.5], [-Infinity, 1, Infinity], [1, NaN], []];
+  let packed = 0;
+  for (let k = 0; k < 2000; k++) {
+    const pick = <T>(xs: readonly T[], step: number): T => xs[(k * step) % xs.length];
+    const labels = k % 3 === 0 ? [] : [{ name: pick(labelNames, 7), value: `v${k % 5}` }];
+    const b = pick(bounds, 5);
+    const summary = k % 2 === 0;
+    const mf: MetricFamily = summary
+      ? {
+          name: 's',
+          type: 'summary',
+          metrics: [
+            {
+              labels,
+              summary: {
+                sampleCount: pick(numbers, 3),
+                sampleSum: pick(numbers, 13),
+                quantiles: b.map((q, i) => ({ quantile: q, value: pick(numbers, 17 + i) })),
+              },
+            },
+          ],
+        }
+      : {
+          name: 'h',
+          help: 'x',
+          type: 'histogram',
+          metrics: [
+            {
+              labels,
+              histogram: {
+                sampleCount: pick(numbers, 3),
+                sampleSum: pick(numbers, 13),
+                buckets: b.map((ub, i) => ({ upperBound: ub, cumulativeCount: pick(numbers, 19 + i) })),
+              },
+            },
+          ],
+        };
+    const before = structuredClone(mf);
+    const p = pack(mf);
+    assert.deepEqual(mf, before, 'pack must not change what it packs');
+    if (p === undefined) continue;
+    packed++;
+    assert.deepEqual(
+      unpack(mf.name, mf.help, mf.type, p),
+      mf,
+      JSON.stringify(mf, (_, v: unknown) => String(v)),
+    );
+  }
+  assert.ok(packed > 100, `only ${packed} packed`);
+});

@@ -5,7 +5,7 @@
 // when parsing its lines back gives exactly what was pushed (checked on every pack), so nothing
 // a push carried is lost: anything the text format cannot hold (native histograms, exemplars,
 // created timestamps, a histogram without its +Inf bucket…) keeps the parsed objects instead.
-import type { Metric, MetricFamily, MetricType } from '../model.js';
+import type { Histogram, Metric, MetricFamily, MetricType, Summary } from '../model.js';
 import { byteString } from '../lib/gostring.js';
 import { headerText, seriesSortKey, seriesText } from '../lib/textformat.js';
 import { parseTextByteString } from '../parse/text.js';
@@ -89,30 +89,77 @@ const PLAIN_KEYS = ['labels', 'value', 'gauge', 'counter', 'untyped'] as const;
 
 /**
  * Whether parsing the packed lines back is sure to give `mf` exactly, so that the round trip can
- * be skipped (it costs as much as parsing the push again). Vouches only for the common case: a
- * gauge, counter or untyped family whose header parses back as it is, and whose series have label
- * names the parser reads as they are, in strictly increasing order (no duplicates), well-formed
- * label values (escaping restores \\, \" and newlines; UTF-8 restores the rest), no timestamp and a
- * finite value other than -0 (printed as the shortest decimal that reads back as the same
- * double). Anything else goes through the round trip.
+ * be skipped (it costs as much as parsing the push again). Vouches only for the common cases, in
+ * families whose header parses back as it is: series with label names the parser reads as they
+ * are, in strictly increasing order (no duplicates, no `quantile`/`le` where the parser would take
+ * them for the bound), well-formed label values (escaping restores \\, \" and newlines; UTF-8
+ * restores the rest) and no timestamp; gauge, counter or untyped values finite and not -0; summaries
+ * and classic histograms with strictly increasing bounds (the last bucket's +Inf, so rendering adds
+ * none) and numbers that print as what they read back as (not -0, NaN only the one text parses; counts whole and within 2^53).
+ * Anything else goes through the round trip.
  */
 function surelyExact(mf: MetricFamily): boolean {
-  if (mf.type !== 'gauge' && mf.type !== 'counter' && mf.type !== 'untyped') return false;
+  const type = mf.type;
+  if (type !== 'gauge' && type !== 'counter' && type !== 'untyped' && type !== 'summary' && type !== 'histogram')
+    return false;
   if (!onlyKeys(mf, ['name', 'help', 'type', 'metrics'])) return false;
+  const bound = type === 'summary' ? 'quantile' : type === 'histogram' ? 'le' : undefined;
   for (const m of mf.metrics) {
-    if (m.timestampMs !== undefined || m.summary !== undefined || m.histogram !== undefined) return false;
-    const v = m.value;
-    if (typeof v !== 'number' || !Number.isFinite(v) || Object.is(v, -0)) return false;
-    if (!onlyKeys(m, PLAIN_KEYS) || !sameValueMessages(m, mf.type)) return false;
+    if (m.timestampMs !== undefined) return false;
+    if (type === 'summary') {
+      if (!onlyKeys(m, ['labels', 'summary']) || m.summary === undefined || !exactSummary(m.summary)) return false;
+    } else if (type === 'histogram') {
+      if (!onlyKeys(m, ['labels', 'histogram']) || m.histogram === undefined || !exactHistogram(m.histogram))
+        return false;
+    } else {
+      if (m.summary !== undefined || m.histogram !== undefined) return false;
+      const v = m.value;
+      if (typeof v !== 'number' || !Number.isFinite(v) || Object.is(v, -0)) return false;
+      if (!onlyKeys(m, PLAIN_KEYS) || !sameValueMessages(m, type)) return false;
+    }
     const labels = m.labels;
     for (let j = 0; j < labels.length; j++) {
       const lp = labels[j];
       if (lp.unset !== undefined || !lp.value.isWellFormed()) return false;
       if (j > 0 ? !(labels[j - 1].name < lp.name) : false) return false;
-      if (lp.name === '__name__' || !CLASSIC_LABEL_NAME.test(lp.name)) return false;
+      if (lp.name === '__name__' || lp.name === bound || !CLASSIC_LABEL_NAME.test(lp.name)) return false;
     }
   }
   return headerExact(mf);
+}
+
+/** A number that prints as text that parses back to the same bits. */
+function printsExactly(v: unknown): boolean {
+  return typeof v === 'number' && !Object.is(v, -0) && (v === v || sameNumber(v, NaN));
+}
+
+/** A count the parser's uint64 conversion gives back as it is. */
+function exactCount(v: number): boolean {
+  return Number.isSafeInteger(v) && v >= 0 && !Object.is(v, -0);
+}
+
+function exactSummary(s: Summary): boolean {
+  if (!onlyKeys(s, ['sampleCount', 'sampleSum', 'quantiles'])) return false;
+  if (!exactCount(s.sampleCount) || !printsExactly(s.sampleSum)) return false;
+  for (let q = 0; q < s.quantiles.length; q++) {
+    const x = s.quantiles[q];
+    if (!onlyKeys(x, ['quantile', 'value']) || !printsExactly(x.quantile) || !printsExactly(x.value)) return false;
+    if (x.quantile !== x.quantile || (q > 0 && !(s.quantiles[q - 1].quantile < x.quantile))) return false;
+  }
+  return true;
+}
+
+function exactHistogram(h: Histogram): boolean {
+  if (!onlyKeys(h, ['sampleCount', 'sampleSum', 'buckets'])) return false;
+  if (!exactCount(h.sampleCount) || !printsExactly(h.sampleSum)) return false;
+  const n = h.buckets.length;
+  if (n === 0 || h.buckets[n - 1].upperBound !== Infinity) return false;
+  for (let q = 0; q < n; q++) {
+    const b = h.buckets[q];
+    if (!onlyKeys(b, ['upperBound', 'cumulativeCount']) || !exactCount(b.cumulativeCount)) return false;
+    if (!printsExactly(b.upperBound) || (q > 0 && !(h.buckets[q - 1].upperBound < b.upperBound))) return false;
+  }
+  return true;
 }
 
 /** Verdicts on headers (name, HELP, type) already seen: few distinct ones recur on every push. */

@@ -16,6 +16,8 @@ export interface IndexedFamily {
   readonly groups: Map<string, MetricType>;
   /** Grouping key shapes of those groups (names joined by \xff), with how many groups have each. */
   readonly shapes: Map<string, { names: Shape; groups: number }>;
+  /** How many of those groups store each type: one type in all of them is the usual case. */
+  readonly types: Map<MetricType, number>;
 }
 
 /** Whether the group with this id stores, under the family's name, a series with these labels. */
@@ -66,22 +68,38 @@ function hasAt(s: string, part: string, at: number): boolean {
   return true;
 }
 
+function countType(entry: IndexedFamily, type: MetricType, by: number): void {
+  const n = (entry.types.get(type) ?? 0) + by;
+  if (n === 0) entry.types.delete(type);
+  else entry.types.set(type, n);
+}
+
 function addTo(entry: IndexedFamily, groupId: string, shape: Shape, type: MetricType): void {
+  const before = entry.groups.get(groupId);
+  if (before === type) return;
   // A group's shape never changes: re-adding it only changes the type.
-  if (!entry.groups.has(groupId)) {
+  if (before === undefined) {
     const key = shape.join('\xff');
     const known = entry.shapes.get(key);
     if (known === undefined) entry.shapes.set(key, { names: shape, groups: 1 });
     else known.groups++;
-  }
+  } else countType(entry, before, -1);
+  countType(entry, type, 1);
   entry.groups.set(groupId, type);
 }
 
 function removeFrom(entry: IndexedFamily, groupId: string, shape: Shape): void {
-  if (!entry.groups.delete(groupId)) return;
+  const before = entry.groups.get(groupId);
+  if (before === undefined) return;
+  entry.groups.delete(groupId);
+  countType(entry, before, -1);
   const key = shape.join('\xff');
   const known = entry.shapes.get(key);
   if (known !== undefined && --known.groups === 0) entry.shapes.delete(key);
+}
+
+function newEntry(): IndexedFamily {
+  return { groups: new Map(), shapes: new Map(), types: new Map() };
 }
 
 export interface ConsistencyOptions {
@@ -98,7 +116,7 @@ export class ConsistencyIndex {
   private readonly utf8Names: boolean;
 
   /** Every group, for the gauge families every group holds (push_time_seconds and its twin). */
-  private readonly everyGroup: IndexedFamily = { groups: new Map(), shapes: new Map() };
+  private readonly everyGroup: IndexedFamily = newEntry();
 
   /**
    * @param inEveryGroup names of gauge families that every group holds and that are not added
@@ -127,7 +145,7 @@ export class ConsistencyIndex {
   add(groupId: string, shape: Shape, name: string, type: MetricType): void {
     let entry = this.families.get(name);
     if (entry === undefined) {
-      entry = { groups: new Map(), shapes: new Map() };
+      entry = newEntry();
       this.families.set(name, entry);
     }
     addTo(entry, groupId, shape, type);
@@ -156,6 +174,10 @@ export class ConsistencyIndex {
   typeElsewhere(name: string, groupId: string): MetricType | undefined {
     const entry = this.entry(name);
     if (entry === undefined) return undefined;
+    if (entry.types.size === 1) {
+      const own = entry.groups.has(groupId) ? 1 : 0;
+      return entry.groups.size > own ? entry.types.keys().next().value : undefined;
+    }
     for (const [id, type] of entry.groups) if (id !== groupId) return type;
     return undefined;
   }

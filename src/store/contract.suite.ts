@@ -3,12 +3,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetricFamily, MetricType } from '../model.js';
-import type { ChangeRecord, GroupingLabels, MetricStore, StoreChange } from './types.js';
+import {
+  StoreUnavailableError,
+  type ChangeRecord,
+  type GroupingLabels,
+  type MetricStore,
+  type StoreChange,
+  type WriteResult,
+} from './types.js';
+import { StoreLimits } from './limits.js';
 
 export interface ContractSubject {
   store: MetricStore;
   /** Closes the store and opens it again on what it persisted; absent for stores that keep nothing. */
   reopen?: () => Promise<MetricStore>;
+  /** Makes the store's disk refuse writes (true) or take them again; absent for stores that never refuse. */
+  refuse?: (refusing: boolean) => void;
   /** A fresh, empty store of the same kind, for replays. */
   fresh: () => Promise<MetricStore>;
   cleanup: () => Promise<void>;
@@ -67,10 +77,11 @@ function valueOf(store: MetricStore, labels: GroupingLabels, name: string): numb
   return g?.families.get(name)?.unpack().metrics[0]?.value;
 }
 
-export function storeContract(kind: string, open: () => Promise<ContractSubject>): void {
-  const run = (name: string, body: (s: ContractSubject) => Promise<void>): void => {
+/** `open` builds the store with the limits given (none when undefined). */
+export function storeContract(kind: string, open: (limits?: StoreLimits) => Promise<ContractSubject>): void {
+  const run = (name: string, body: (s: ContractSubject) => Promise<void>, limits?: StoreLimits): void => {
     test(`${kind} store contract: ${name}`, async () => {
-      const subject = await open();
+      const subject = await open(limits);
       try {
         await body(subject);
       } finally {
@@ -342,4 +353,146 @@ export function storeContract(kind: string, open: () => Promise<ContractSubject>
     assert.deepEqual(view(again), before);
     assert.equal(again.groupCount, 2);
   });
+
+  /** PUT of `series` series of family x to job `job`. */
+  const put = (store: MetricStore, job: string, series: number, replace = true): Promise<WriteResult> =>
+    store.write({
+      labels: { job },
+      families: [
+        fam(
+          'x',
+          'gauge',
+          Array.from({ length: series }, (_, i): [Record<string, string>, number] => [{ i: String(i) }, i]),
+        ),
+      ],
+      replace,
+      check: true,
+      timestampMs: 1000,
+    });
+
+  /** Asserts that `write` is refused for `reason` and changes nothing, announced or kept. */
+  async function refusedUnchanged(subject: ContractSubject, write: Promise<WriteResult>, reason: string, flag: RegExp) {
+    const { store } = subject;
+    const before = view(store);
+    const version = store.version;
+    const changes: StoreChange[] = [];
+    const stop = store.subscribe((c) => changes.push(c));
+    const r = await write;
+    stop();
+    assert.equal(r.ok, false);
+    assert.equal((r as { refused?: string }).refused, reason);
+    assert.match((r as { error: string }).error, flag);
+    assert.deepEqual(view(store), before, 'not even push_failure_time_seconds is stamped');
+    assert.equal(store.version, version);
+    assert.deepEqual(changes, []);
+  }
+
+  run(
+    'writes beyond the most groups or series are refused and change nothing; replacing and deleting pass',
+    async (subject) => {
+      const { store } = subject;
+      assert.equal((await put(store, 'a', 2)).ok, true);
+      assert.equal((await put(store, 'b', 1)).ok, true);
+      assert.equal(store.seriesCount, 7, 'two push-time series per group');
+      await refusedUnchanged(subject, put(store, 'c', 1), 'groups', /--push\.max-groups/);
+      // 7 + 4 > 10, also as a POST that adds a family.
+      await refusedUnchanged(subject, put(store, 'a', 6), 'series', /--push\.max-total-series/);
+      await refusedUnchanged(
+        subject,
+        store.write({
+          labels: { job: 'b' },
+          families: [
+            fam('y', 'gauge', [[{}, 1]]),
+            fam('z', 'gauge', [
+              [{ a: '1' }, 1],
+              [{ a: '2' }, 1],
+              [{ a: '3' }, 1],
+            ]),
+          ],
+          replace: false,
+          check: true,
+        }),
+        'series',
+        /--push\.max-total-series/,
+      );
+      // As many series or fewer always pass; growth up to the limit too.
+      assert.equal((await put(store, 'a', 2)).ok, true);
+      assert.equal((await put(store, 'a', 5)).ok, true);
+      assert.equal(store.seriesCount, 10);
+      assert.equal((await put(store, 'a', 1)).ok, true);
+      // A verdict of the consistency check is still given for a write that adds nothing.
+      const inconsistent = await store.write({
+        labels: { job: 'b' },
+        families: [fam('x', 'counter', [[{}, 1]])],
+        replace: true,
+        check: true,
+      });
+      assert.equal(inconsistent.ok, false);
+      assert.equal((inconsistent as { refused?: string }).refused, undefined);
+      await store.delete({ job: 'b' });
+      assert.equal((await put(store, 'c', 1)).ok, true);
+      if (subject.reopen !== undefined) {
+        const before = view(store);
+        assert.deepEqual(view(await subject.reopen()), before, 'refused writes were never kept');
+      }
+    },
+    new StoreLimits({ maxGroups: 2, maxTotalSeries: 10, memoryGuardPercent: 0 }),
+  );
+
+  const heap = { used: 0, limit: 1000 };
+  run(
+    'while memory is nearly full, writes that add groups or series are refused; the rest pass',
+    async (subject) => {
+      const { store } = subject;
+      assert.equal((await put(store, 'a', 3)).ok, true);
+      heap.used = 950;
+      await refusedUnchanged(subject, put(store, 'b', 1), 'memory', /memory is nearly full .*max-old-space-size/);
+      await refusedUnchanged(subject, put(store, 'a', 4), 'memory', /memory is nearly full/);
+      assert.deepEqual(await put(store, 'a', 3), { ok: true });
+      assert.deepEqual(await put(store, 'a', 1, false), { ok: true }, 'a POST that replaces x with fewer');
+      await store.delete({ job: 'a' });
+      assert.equal(store.groupCount, 0);
+      heap.used = 100;
+      assert.deepEqual(await put(store, 'b', 1), { ok: true });
+    },
+    new StoreLimits({ maxGroups: 0, maxTotalSeries: 0, memoryGuardPercent: 90 }, undefined, () => heap),
+  );
+
+  run(
+    'a change it cannot make durable is refused, not applied, not kept; writes are taken again later',
+    async (subject) => {
+      const { store, refuse, reopen } = subject;
+      if (refuse === undefined || reopen === undefined) return;
+      const put = (job: string, value: number) =>
+        store.write({
+          labels: { job },
+          families: [fam('x', 'gauge', [[{}, value]])],
+          replace: true,
+          check: true,
+          timestampMs: 1000 * value,
+        });
+      assert.deepEqual(await put('a', 1), { ok: true });
+      const before = view(store);
+      refuse(true);
+      await assert.rejects(put('a', 2), StoreUnavailableError);
+      await assert.rejects(put('b', 3), StoreUnavailableError);
+      await assert.rejects(store.delete({ job: 'a' }), StoreUnavailableError);
+      await assert.rejects(store.wipe(), StoreUnavailableError);
+      assert.deepEqual(view(store), before);
+      refuse(false);
+      // A store may wait a moment before it tries its disk again.
+      for (let i = 0; ; i++) {
+        try {
+          assert.deepEqual(await put('b', 4), { ok: true });
+          break;
+        } catch (e) {
+          if (!(e instanceof StoreUnavailableError) || i >= 50) throw e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      const after = view(store);
+      assert.deepEqual([...store.groups()].map((g) => g.labels.job).sort(), ['a', 'b']);
+      assert.deepEqual(view(await reopen()), after);
+    },
+  );
 }

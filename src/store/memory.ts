@@ -5,6 +5,7 @@ import { ConsistencyIndex, seriesKey, type ConsistencyOptions } from './consiste
 import { packedText, parsedMetrics, restorePacked, storeFamily } from './family.js';
 import { groupId, groupShape, sanitizeFamily } from './grouping.js';
 import { StoredGroup, timeFamily } from './group.js';
+import type { StoreLimits } from './limits.js';
 import { byteString } from '../lib/gostring.js';
 import { seriesIdText } from '../lib/textformat.js';
 import { isTimeName, PUSH_FAILURE_TIME, PUSH_TIME } from './types.js';
@@ -53,6 +54,7 @@ export class MemoryStore implements MetricStore {
   constructor(
     private readonly reservedFamilies: ReadonlyMap<string, ReservedFamily> = new Map(),
     options: ConsistencyOptions = {},
+    private readonly limits?: StoreLimits,
   ) {
     this.index = new ConsistencyIndex(
       (id, name, m) => this.holds(id, name, m),
@@ -114,8 +116,12 @@ export class MemoryStore implements MetricStore {
 
   write(req: WriteRequest): Promise<WriteResult> {
     const { families } = req;
-    return this.inOrder(groupId(req.labels), Array.isArray(families), async () => {
+    const id = groupId(req.labels);
+    return this.inOrder(id, Array.isArray(families), async () => {
       const resolved = Array.isArray(families) ? families : await families;
+      // Judged here and not in apply(): a replay repeats what was accepted, whatever the limits.
+      const refusal = this.limits?.admit(this.byId.get(id), resolved, req.replace, this);
+      if (refusal !== undefined) return refusal;
       return this.apply({
         labels: req.labels,
         families: resolved,
@@ -184,13 +190,14 @@ export class MemoryStore implements MetricStore {
     const changed = new Set<string>([PUSH_TIME]);
     if (existing === undefined) changed.add(PUSH_FAILURE_TIME);
     if (req.replace) {
+      const names = new Set(pushed.map((mf) => mf.name));
       for (const sf of group.pushedFamilies()) {
+        if (names.has(sf.name)) continue;
         this.removeFamily(group, sf.name);
         changed.add(sf.name);
       }
     }
     for (const mf of pushed) {
-      this.removeFamily(group, mf.name);
       this.putFamily(group, mf, req.timestampMs);
       changed.add(mf.name);
     }
@@ -269,7 +276,10 @@ export class MemoryStore implements MetricStore {
     this.putStored(group, storeFamily(mf, timestampMs));
   }
 
+  /** Stores `sf`, in place of the group's family of that name if any (kept in the index, its type set anew). */
   private putStored(group: StoredGroup, sf: StoredFamily): void {
+    const old = group.pushed(sf.name);
+    if (old !== undefined) this.series -= old.seriesCount;
     group.setPushed(sf);
     this.index.add(group.id, group.shape, sf.name, sf.type);
     this.series += sf.seriesCount;

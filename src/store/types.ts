@@ -7,13 +7,19 @@
 // to different groups are independent. A wipe applies at its call.
 // Verdicts: write/delete/wipe resolve once the change is applied and as durable as the store
 // promises (at once for memory; on disk with a write-ahead log); a write resolves with the
-// consistency verdict, and a failed write stamps the group's push_failure_time_seconds.
+// consistency verdict, and a failed write stamps the group's push_failure_time_seconds. A write
+// refused by the store's limits (`refused`: too many groups or series, memory nearly full)
+// changes nothing and is not announced; deletes and writes that add nothing are never refused.
 // Reads are synchronous, over the store's local view, and see every change that resolved.
 // Mutation: callers never mutate what reads return; `unpack()` builds a new family each call,
 // which the caller owns. The families given to `write` belong to the store from then on.
 // Change feed: every applied change is announced once, in order, numbered by `version` (one more
 // for each change), so a consumer that missed one can tell and read the store again.
 // Health: `health()` says whether the store can take writes and serve reads now.
+// Unavailable: a store that cannot make a change as durable as it promises (a full disk, a
+// directory it may not write) rejects it with StoreUnavailableError and does not apply it: reads
+// do not show it, and it is not there after a restart. Reads go on; it stays healthy and ready
+// (it serves what it holds), and takes writes again by itself once it can.
 import type { MetricFamily, MetricType } from '../model.js';
 
 /** The two families every group has, set by the store (never by a push). */
@@ -84,7 +90,10 @@ export interface AppliedWrite {
   timestampMs: number;
 }
 
-export type WriteResult = { ok: true } | { ok: false; error: string };
+/** Why the store's limits refused a write (src/store/limits.ts). */
+export type RefusalReason = 'groups' | 'series' | 'memory';
+
+export type WriteResult = { ok: true } | { ok: false; error: string; refused?: RefusalReason };
 
 /** One applied change: a write (and whether it passed), a delete, a wipe. */
 export type ChangeRecord = { write: AppliedWrite; ok: boolean } | { delete: GroupingLabels } | { wipe: true };
@@ -171,3 +180,6 @@ export interface MetricStore {
   /** Persists what must survive the process, before exit. */
   close(): Promise<void>;
 }
+
+/** A change refused because the store cannot make it durable now; it was not applied. */
+export class StoreUnavailableError extends Error {}

@@ -9,6 +9,7 @@ import { parseArgs } from '../config.js';
 import { createGateway } from '../http/server.js';
 import { createSelfMetrics, reservedFamilies, type BuildInfo } from '../selfmetrics.js';
 import { MemoryStore } from '../store/memory.js';
+import { StoreLimits } from '../store/limits.js';
 import type { MetricStore } from '../store/types.js';
 import { inject, type InjectReply } from './inject.js';
 
@@ -49,12 +50,15 @@ export async function testGateway(flags: string[] = []): Promise<TestGateway> {
   const startMs = Date.now();
   // The self-metrics count the store, which needs the self-metrics' names first.
   const counted: { store?: MemoryStore } = {};
+  // No collections forced here: the memory guard reads the test process's heap as it is.
+  const limits = new StoreLimits(config.storeLimits);
   const self = createSelfMetrics(TEST_BUILD, {
     groups: () => counted.store?.groupCount ?? 0,
     series: () => counted.store?.seriesCount ?? 0,
+    refusals: () => limits.refusals,
   });
   const reserved = await reservedFamilies(self);
-  const store = new MemoryStore(reserved, { utf8Names: config.utf8Names });
+  const store = new MemoryStore(reserved, { utf8Names: config.utf8Names }, limits);
   counted.store = store;
   let quits = 0;
   const gateway = createGateway({
