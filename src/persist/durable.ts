@@ -27,7 +27,7 @@ import {
 } from '../store/types.js';
 import type { MetricFamily } from '../model.js';
 import type { LogRecord } from './codec.js';
-import { encodeSnapshot, readSnapshot, SnapshotError, writeFileAtomically } from './snapshot.js';
+import { freezeGroups, readSnapshot, SnapshotError, writeSnapshot, type FrozenSnapshot } from './snapshot.js';
 import { importGoFile } from './gofile.js';
 import {
   listSegments,
@@ -52,11 +52,6 @@ export interface PersistenceOptions {
 
 export class PersistenceError extends Error {}
 
-/** Groups as records, each rebuilt only when its turn comes to be encoded. */
-function* records(groups: Iterable<Group>): Iterable<GroupRecord> {
-  for (const g of groups) yield { labels: g.labels, families: [...g.families.values()].map((sf) => sf.record()) };
-}
-
 /** What the snapshot and the log segments after it hold, read and checked. */
 interface Persisted {
   groups: GroupRecord[];
@@ -65,21 +60,26 @@ interface Persisted {
   next: number;
 }
 
-/** The snapshot (or the groups imported from a Go Pushgateway's file in its place) and the log after it. */
+/**
+ * The snapshot (or the groups imported from a Go Pushgateway's file in its place) and the log
+ * after it. With `restore`, the snapshot's groups go to it as they are read instead of being held.
+ */
 async function readPersisted(
   file: string,
   validLength?: (seq: number) => number | undefined,
   imported?: GroupRecord[],
+  restore?: (record: GroupRecord) => void,
 ): Promise<Persisted> {
-  const snap = imported === undefined ? await readSnapshot(file) : undefined;
-  const first = snap?.header.walSegment ?? 0;
+  const groups: GroupRecord[] = [];
+  const header = imported === undefined ? await readSnapshot(file, restore ?? ((g) => groups.push(g))) : undefined;
+  const first = header?.walSegment ?? 0;
   const numbers = (await listSegments(file)).filter((s) => s >= first);
   const segments = [];
   for (const seq of numbers) {
     const f = segmentPath(file, seq);
     segments.push({ file: f, records: await readSegment(f, validLength?.(seq)) });
   }
-  return { groups: imported ?? snap?.groups ?? [], segments, next: Math.max(first, ...numbers) + 1 };
+  return { groups: imported ?? groups, segments, next: Math.max(first, ...numbers) + 1 };
 }
 
 /** Puts what was read in place; returns the number of log records replayed. */
@@ -146,10 +146,11 @@ export class DurableStore implements MetricStore {
       // A file the Go Pushgateway wrote is imported once; the next snapshot replaces it with ours.
       imported = await importGoFile(opts.file, opts.log);
       store.goImport = imported;
-      const persisted = await readPersisted(opts.file, undefined, imported);
+      // Our snapshot's groups are restored as they are read (on damage, what was restored is wiped below).
+      const persisted = await readPersisted(opts.file, undefined, imported, (g) => inner.restore(g));
       const replayed = putPersisted(inner, persisted);
       nextSegment = persisted.next;
-      if (persisted.groups.length > 0 || replayed > 0) {
+      if (inner.groupCount > 0 || replayed > 0) {
         opts.log.info(
           { file: opts.file, groups: inner.groupCount, series: inner.seriesCount, replayed, ms: Date.now() - started },
           'metrics restored',
@@ -405,7 +406,7 @@ export class DurableStore implements MetricStore {
   persist(): Promise<void> {
     return this.oneAtATime(async () => {
       let segment = 0;
-      let lines: string[];
+      let snapshot: FrozenSnapshot;
       if (this.wal !== undefined) {
         let release!: () => void;
         this.hold = new Promise((resolve) => (release = resolve));
@@ -413,14 +414,14 @@ export class DurableStore implements MetricStore {
           await this.wal.idle();
           if (this.wal.broken !== undefined || this.diverged) return;
           segment = this.wal.rotate();
-          lines = encodeSnapshot(records(this.inner.groups()), segment);
+          snapshot = freezeGroups(this.inner.groups());
         } finally {
           this.hold = undefined;
           release();
         }
-      } else lines = encodeSnapshot(records(this.inner.groups()), segment);
+      } else snapshot = freezeGroups(this.inner.groups());
       this.lastPersist = Date.now();
-      await writeFileAtomically(this.opts.file, lines);
+      await writeSnapshot(this.opts.file, snapshot, segment);
       this.goImport = undefined;
       for (const seq of await listSegments(this.opts.file)) {
         if (seq < segment) await fs.rm(segmentPath(this.opts.file, seq), { force: true });

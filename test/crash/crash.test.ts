@@ -23,6 +23,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { freePort, OURS_MAIN, startServer, type RunningServer } from '../support/servers.js';
 
 const SEED = process.env.CRASH_SEED !== undefined ? Number(process.env.CRASH_SEED) : 424242;
@@ -369,10 +370,18 @@ async function stopClean(s: RunningServer): Promise<void> {
   assert.equal(s.proc.exitCode, 0, `clean stop exited with ${s.proc.exitCode}: ${s.output().slice(-2000)}`);
 }
 
+/** The lines of a snapshot (gzip-compressed since format version 3). */
+function snapshotText(bytes: Buffer): string {
+  return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString('utf8');
+}
+
+function snapshotHeader(file: string): { writtenAt: string; walSegment: number } {
+  return JSON.parse(snapshotText(readFileSync(file)).split('\n', 1)[0]) as { writtenAt: string; walSegment: number };
+}
+
 function snapshotWrittenAt(file: string): number | undefined {
   if (!existsSync(file)) return undefined;
-  const first = readFileSync(file, 'utf8').split('\n', 1)[0];
-  return Date.parse((JSON.parse(first) as { writtenAt: string }).writtenAt);
+  return Date.parse(snapshotHeader(file).writtenAt);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -525,20 +534,20 @@ async function makeSnapshot(name: string): Promise<string> {
   return file;
 }
 
+/** Damage to the lines, compressed again as the gateway writes them. */
+const inLines = (change: (text: string) => string) => (b: Buffer) => gzipSync(change(snapshotText(b)));
+
 const damages: Array<[string, (b: Buffer) => Buffer]> = [
   ['truncated in the middle', (b) => b.subarray(0, Math.floor(b.length * 0.6))],
-  ['truncated at a line end', (b) => b.subarray(0, b.indexOf('\n', Math.floor(b.length / 2)) + 1)],
-  [
-    'a corrupt byte',
-    (b) => {
-      const c = Buffer.from(b);
-      const at = c.indexOf('"families"');
-      c[at + 3] = 0x7b; // '{' inside a key: not JSON
-      return c;
-    },
-  ],
+  ['lines truncated in the middle', inLines((t) => t.slice(0, Math.floor(t.length * 0.6)))],
+  ['lines truncated at a line end', inLines((t) => t.slice(0, t.indexOf('\n', Math.floor(t.length / 2)) + 1))],
+  ['a corrupt byte in the lines', inLines((t) => t.replace('"families"', '"fa{ilies"'))], // not JSON
   ['zero bytes', () => Buffer.alloc(0)],
   ['binary garbage', (b) => Buffer.from(b.map((x, i) => (i % 7 === 3 ? 0xff : x)))],
+  [
+    'binary garbage after the compression header',
+    (b) => Buffer.from(b.map((x, i) => (i % 7 === 3 && i > 10 ? 0xff : x))),
+  ],
 ];
 
 for (const [name, damage] of damages) {
@@ -549,7 +558,7 @@ for (const [name, damage] of damages) {
     const r = await runToExit([`--persistence.file=${file}`]);
     assert.equal(r.code, 1, r.stderr);
     assert.ok(r.stderr.includes(file), `the message names the file: ${r.stderr}`);
-    assert.match(r.stderr, /line \d+ \(byte \d+\)/, 'the message names the line and byte');
+    assert.match(r.stderr, /line \d+ \(byte \d+( of its decompressed text)?\)/, 'the message names the line and byte');
     // The file is left as it was, for a human to look at.
     assert.ok(readFileSync(file).equals(damaged), 'a refused start leaves the file alone');
 
@@ -602,7 +611,7 @@ test('a write-ahead log with a record of an unknown kind stops the start; nothin
   const file = await makeSnapshot('unknown-kind.data');
   const snapshot = readFileSync(file);
   // Beside a snapshot of five groups, a segment it does not contain yet (its header's walSegment).
-  const seq = (JSON.parse(snapshot.toString().slice(0, snapshot.indexOf('\n'))) as { walSegment: number }).walSegment;
+  const seq = snapshotHeader(file).walSegment;
   const seg = `${file}.wal.${String(seq).padStart(8, '0')}`;
   const log = JSON.stringify({ delete: { job: 'none' } }) + '\n' + JSON.stringify({ truncate: { job: 'snap' } }) + '\n';
   writeFileSync(seg, log);

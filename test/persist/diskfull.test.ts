@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { gunzipSync } from 'node:zlib';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -153,7 +154,7 @@ test(
         assert.ok((await scrape(server.url)).includes('job="more4"'));
         rmSync(filler);
         await until(() => count(server.output(), 'persistence recovered') === 1);
-        assert.ok(readFileSync(file, 'latin1').includes('more4'));
+        assert.ok(gunzipSync(readFileSync(file)).toString('latin1').includes('more4'));
         await server.stop();
         assert.deepEqual(readdirSync(dir).sort(), ['metrics.data'], 'no temporary file left');
       } finally {

@@ -174,7 +174,7 @@ test('ours imports the Go Pushgateway persistence file and shows what the refere
   running.delete(ours);
 
   // The shutdown snapshot is ours; a restart reads it and still shows the same.
-  assert.equal(readFileSync(file, 'utf8')[0], '{');
+  assert.deepEqual([...readFileSync(file).subarray(0, 2)], [0x1f, 0x8b], 'our gzip-compressed snapshot');
   assert.deepEqual(readFileSync(`${file}.go-backup`), original);
   const again = await startServer('ours', [`--persistence.file=${file}`]);
   running.add(again);
