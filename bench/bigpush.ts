@@ -54,7 +54,7 @@ export async function bigPushState(cfg: BenchConfig, out: BenchOutput): Promise<
     for (let round = 0; round < cfg.rounds; round++) {
       for (let position = 0; position < KINDS.length; position++) {
         const kind: Kind = KINDS[(round + position) % KINDS.length];
-        const s = await start(kind, ['--push.max-series-per-push=2000000']);
+        const s = await start(kind);
         try {
           const c0 = cpuMs(s);
           const health: number[] = [];
