@@ -3,18 +3,22 @@
 import client from 'prom-client';
 import type { LabelPair, Metric, MetricFamily, MetricType } from './model.js';
 import type { RefusalReason, ReservedFamily } from './store/types.js';
+import { WindowSummary } from './lib/windowsummary.js';
 
 export interface SelfMetrics {
   registry: client.Registry;
   /**
-   * The summaries and the event-loop lag gauges: computing them costs more than the rest of a
-   * scrape of 20,000 series (prom-client re-compresses every summary's digests on each read).
+   * The event-loop lag gauges and (in `summaries`) the push summaries: computing them costs more
+   * than the rest of a scrape of 20,000 series.
    * Gathered again only after a push was observed or a second has passed.
    */
   slow: client.Registry;
   /** What `slow` gave last, and when; cleared by a push. */
   slowGathered: { atMs: number; families: MetricFamily[] } | undefined;
-  requests: client.Counter<'code' | 'handler' | 'method'>;
+  requests: client.Counter<RequestLabel>;
+  /** The reference's summaries: quantiles 0.1/0.5/0.9 over a 10-minute window in 5 buckets. */
+  summaries: WindowSummary[];
+  countRequest(code: number, handler: string, method: string): void;
   groups: client.Gauge;
   series: client.Gauge;
   refusals: client.Counter<'reason'>;
@@ -30,8 +34,7 @@ export interface BuildInfo {
   goVersion: string;
 }
 
-// The reference's summaries: quantiles 0.1/0.5/0.9 over a 10-minute window in 5 buckets.
-const SUMMARY = { percentiles: [0.1, 0.5, 0.9], maxAgeSeconds: 600, ageBuckets: 5 };
+type RequestLabel = 'code' | 'handler' | 'method';
 
 export function createSelfMetrics(
   build: BuildInfo,
@@ -73,34 +76,46 @@ export function createSelfMetrics(
     registry.removeSingleMetric(name);
     slow.registerMetric(metric);
   }
-  const pushDuration = new client.Summary({
-    name: 'pushgateway_http_push_duration_seconds',
-    help: 'HTTP request duration for pushes to the Pushgateway.',
-    labelNames: ['method'],
-    registers: [slow],
-    ...SUMMARY,
-  });
-  const pushSize = new client.Summary({
-    name: 'pushgateway_http_push_size_bytes',
-    help: 'HTTP request size for pushes to the Pushgateway.',
-    labelNames: ['method'],
-    registers: [slow],
-    ...SUMMARY,
-  });
+  const summary = { quantiles: [0.1, 0.5, 0.9], maxAgeMs: 600_000, ageBuckets: 5 };
+  const pushDuration = new WindowSummary(
+    'pushgateway_http_push_duration_seconds',
+    'HTTP request duration for pushes to the Pushgateway.',
+    'method',
+    summary,
+  );
+  const pushSize = new WindowSummary(
+    'pushgateway_http_push_size_bytes',
+    'HTTP request size for pushes to the Pushgateway.',
+    'method',
+    summary,
+  );
+  // Counted here and handed to prom-client at a scrape: its inc() hashes the labels each time.
+  const requestCounts = new Map<string, { labels: Record<RequestLabel, string>; n: number }>();
   return {
     registry,
     slow,
     slowGathered: undefined,
+    summaries: [pushDuration, pushSize],
     observePush(method, seconds, bytes) {
-      pushDuration.observe({ method }, seconds);
-      pushSize.observe({ method }, bytes);
+      pushDuration.observe(method, seconds);
+      pushSize.observe(method, bytes);
       this.slowGathered = undefined;
+    },
+    countRequest(code, handler, method) {
+      const key = `${code} ${handler} ${method}`;
+      const c = requestCounts.get(key);
+      if (c !== undefined) c.n++;
+      else requestCounts.set(key, { labels: { code: String(code), handler, method }, n: 1 });
     },
     requests: new client.Counter({
       name: 'pushgateway_http_requests_total',
       help: 'Total HTTP requests processed by the Pushgateway, excluding scrapes.',
       labelNames: ['code', 'handler', 'method'],
       registers,
+      collect() {
+        this.reset();
+        for (const { labels, n } of requestCounts.values()) this.inc(labels, n);
+      },
     }),
     groups: new client.Gauge({
       name: 'pushgateway_groups',
@@ -186,7 +201,10 @@ export async function gatherSelf(self: SelfMetrics): Promise<MetricFamily[]> {
   const now = Date.now();
   let slow = self.slowGathered;
   if (slow === undefined || now - slow.atMs >= 1000) {
-    slow = { atMs: now, families: (await self.slow.getMetricsAsJSON()).map(toFamily) };
+    slow = {
+      atMs: now,
+      families: [...(await self.slow.getMetricsAsJSON()).map(toFamily), ...self.summaries.map((s) => s.family())],
+    };
     self.slowGathered = slow;
   }
   return [...(await self.registry.getMetricsAsJSON()).map(toFamily), ...slow.families];

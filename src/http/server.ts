@@ -296,7 +296,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       status = sendFailure(res, err, log, req.url);
     }
     const name = isPush ? 'push' : isPushPath ? 'delete' : hit.route.name;
-    if (name !== undefined) self.requests.inc({ code: String(status), handler: name, method: method.toLowerCase() });
+    if (name !== undefined) self.countRequest(status, name, method.toLowerCase());
     if (isPush) {
       self.observePush(method.toLowerCase(), (performance.now() - started) / 1000, approximateRequestSize(req));
     }
