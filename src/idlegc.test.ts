@@ -13,7 +13,12 @@ test('collects once writes have been quiet for the given time, never while they 
   };
   const listener = () => notify!({ version: 1, groupId: 'g', families: ['x'], record: { delete: { job: 'g' } } });
   let collections = 0;
-  const stop = collectWhenQuiet(store, 100, () => collections++);
+  const stop = collectWhenQuiet(
+    store,
+    100,
+    () => collections++,
+    () => 0,
+  );
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   for (let i = 0; i < 10; i++) {
     listener();
@@ -29,4 +34,32 @@ test('collects once writes have been quiet for the given time, never while they 
   assert.equal(collections, 2);
   stop();
   assert.equal(notify, undefined);
+});
+
+test('leaves a large heap to V8: a full collection would hold the event loop', async () => {
+  let notify: ((c: StoreChange) => void) | undefined;
+  const store = {
+    subscribe(l: (c: StoreChange) => void) {
+      notify = l;
+      return () => (notify = undefined);
+    },
+  };
+  let heap = 100 * 1024 * 1024;
+  let collections = 0;
+  const stop = collectWhenQuiet(
+    store,
+    20,
+    () => collections++,
+    () => heap,
+    64 * 1024 * 1024,
+  );
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  notify!({ version: 1, groupId: 'g', families: ['x'], record: { delete: { job: 'g' } } });
+  await sleep(80);
+  assert.equal(collections, 0, 'collected a heap above the bound');
+  heap = 10 * 1024 * 1024;
+  notify!({ version: 2, groupId: 'g', families: ['x'], record: { delete: { job: 'g' } } });
+  await sleep(80);
+  assert.equal(collections, 1);
+  stop();
 });
