@@ -15,7 +15,7 @@ import type { Metric, MetricFamily, MetricType } from '../model.js';
 import { seriesKey } from '../store/consistency.js';
 import { type Group, type MetricStore, type StoredFamily } from '../store/types.js';
 import { byteString } from '../lib/gostring.js';
-import { headerText, seriesSortKey } from '../lib/textformat.js';
+import { headerText, isLegacyName, seriesSortKey } from '../lib/textformat.js';
 import { compareSeries, familyText, renderSeries, type RenderedSeries } from './text.js';
 import { encodeDelimitedHead, encodeMetricEntries, encodeProtobufDelimited, type FamilyHead } from './protobuf.js';
 import { OPENMETRICS_EOF, openMetricsHeader, openMetricsSeries, renderOpenMetricsFamily } from './openmetrics.js';
@@ -73,6 +73,69 @@ function runOf(groupId: string, sf: StoredFamily): Run {
   const firstLine = counted ? text.indexOf('\n' + sf.name + '_count') + 1 : 0;
   const lastLine = text.lastIndexOf('\n', text.length - 2) + 1;
   return { groupId, sf, text, first: sortKeyOfLine(text, firstLine), last: sortKeyOfLine(text, lastLine) };
+}
+
+/** One series of a run: its lines, its sort key and its group. */
+interface SeriesPiece {
+  readonly sort: string;
+  readonly text: string;
+  readonly groupId: string;
+}
+
+/**
+ * A run's series in its order (a run's lines are sorted), or undefined when its lines are not
+ * those this reads (a quoted name): a summary or histogram series ends with its `_count` line.
+ */
+function piecesOf(r: Run): SeriesPiece[] | undefined {
+  if (!isLegacyName(r.sf.name)) return undefined;
+  const { text, groupId } = r;
+  const counted = r.sf.type === 'summary' || r.sf.type === 'histogram' || r.sf.type === 'gaugehistogram';
+  const count = r.sf.name + '_count';
+  const out: SeriesPiece[] = [];
+  let start = 0;
+  for (let at = 0; at < text.length;) {
+    const end = text.indexOf('\n', at) + 1;
+    if (end === 0) return undefined;
+    const next = text.charCodeAt(at + count.length);
+    if (!counted || (text.startsWith(count, at) && (next === 0x7b || next === 0x20))) {
+      out.push({ sort: sortKeyOfLine(text, at), text: text.slice(start, end), groupId });
+      start = end;
+    }
+    at = end;
+  }
+  return start === text.length ? out : undefined;
+}
+
+function bySort(a: SeriesPiece, b: SeriesPiece): number {
+  return a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : 0;
+}
+
+/**
+ * `kept` without the series of the groups in `gone`, merged with `fresh` (sorted); undefined
+ * when two series share a sort key (the store's order of groups decides those) or a run cannot
+ * be read.
+ */
+function mergePieces(kept: readonly SeriesPiece[], gone: ReadonlySet<string>, fresh: Run[]): SeriesPiece[] | undefined {
+  const added: SeriesPiece[] = [];
+  for (const r of fresh) {
+    const pieces = piecesOf(r);
+    if (pieces === undefined) return undefined;
+    for (const p of pieces) added.push(p);
+  }
+  added.sort(bySort);
+  const out: SeriesPiece[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < kept.length || j < added.length) {
+    if (i < kept.length && gone.has(kept[i].groupId)) {
+      i++;
+      continue;
+    }
+    const p = j >= added.length || (i < kept.length && kept[i].sort < added[j].sort) ? kept[i++] : added[j++];
+    if (out.length > 0 && out[out.length - 1].sort === p.sort) return undefined;
+    out.push(p);
+  }
+  return out;
 }
 
 /**
@@ -177,6 +240,11 @@ class FamilyView {
   private lead: Run | undefined;
   private leadStale = false;
   private cached: string[] | undefined;
+  /**
+   * While runs interleave: every run's series in scrape order, kept up to date from the changed
+   * groups as `ordered` is, so a push costs a merge of its series, not a render of every group.
+   */
+  private series: SeriesPiece[] | undefined;
   /** Runs' entries per format, made when a scrape in the format first shows the run (a run is remade when re-read). */
   private readonly formats = new Map<PieceFormat, PieceCache>();
 
@@ -280,6 +348,9 @@ class FamilyView {
       for (const r of gone) this.remove(r);
       for (const r of fresh) this.insert(r);
     } else this.merge(gone, fresh);
+    if (this.series !== undefined)
+      this.series =
+        this.overlaps === 0 ? undefined : mergePieces(this.series, new Set(gone.map((r) => r.groupId)), fresh);
     if (this.leadStale) {
       this.leadStale = false;
       this.lead = undefined;
@@ -319,6 +390,12 @@ class FamilyView {
     return { type, help };
   }
 
+  /** The runs' series merged (kept from scrape to scrape), or undefined when the full merge must decide. */
+  private interleaved(): SeriesPiece[] | undefined {
+    this.series ??= mergePieces([], new Set(), this.ordered);
+    return this.series;
+  }
+
   /** The family's scrape text as byte-string parts; `own` is the gateway's own family of the name. */
   parts(own: MetricFamily | undefined): string[] {
     this.update();
@@ -327,10 +404,15 @@ class FamilyView {
     const head = byteString(headerText(this.name, help, type));
     let parts: string[];
     const uniform = this.ordered.every((r) => r.sf.type === type);
+    const series = own === undefined && this.overlaps > 0 && uniform ? this.interleaved() : undefined;
     if (own === undefined && this.overlaps === 0 && uniform) {
       parts = new Array<string>(this.ordered.length + 1);
       parts[0] = head;
       for (let i = 0; i < this.ordered.length; i++) parts[i + 1] = this.ordered[i].text;
+    } else if (series !== undefined) {
+      parts = new Array<string>(series.length + 1);
+      parts[0] = head;
+      for (let i = 0; i < series.length; i++) parts[i + 1] = series[i].text;
     } else {
       // Interleaving runs, another type in some group, or the gateway's own series: merged series by series.
       const series: RenderedSeries[] = [];
