@@ -9,8 +9,9 @@
 // scrape. Each family therefore keeps its runs in order (a FamilyView) and a push only marks its
 // group dirty there: the next scrape re-reads the runs of the groups pushed since, moves them to
 // their place by binary search, and checks only their neighbours for interleaving. A scrape costs
-// the bytes it sends plus the work for what changed. Interleaving runs (rare) are merged series
-// by series, and that merge is kept until the family changes again.
+// the bytes it sends plus the work for what changed. Where runs interleave (a label that sorts
+// before the grouping labels, as `code` before `instance`), the family keeps its series merged
+// and a push merges in only its group's series.
 import type { Metric, MetricFamily, MetricType } from '../model.js';
 import { seriesKey } from '../store/consistency.js';
 import { type Group, type MetricStore, type StoredFamily } from '../store/types.js';
