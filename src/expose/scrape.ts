@@ -19,6 +19,7 @@ import { byteString } from '../lib/gostring.js';
 import { headerText, isLegacyName, seriesSortKey } from '../lib/textformat.js';
 import { compareSeries, familyText, renderSeries, type RenderedSeries } from './text.js';
 import { encodeDelimitedHead, encodeMetricEntries, encodeProtobufDelimited, type FamilyHead } from './protobuf.js';
+import type { ScrapeFormat } from './negotiate.js';
 import { OPENMETRICS_EOF, openMetricsHeader, openMetricsSeries, renderOpenMetricsFamily } from './openmetrics.js';
 
 interface Run {
@@ -530,6 +531,9 @@ class FamilyView {
   }
 }
 
+/** Work done between two turns given to other requests while a scrape is prepared. */
+const PREPARE_SLICE_MS = 4;
+
 export class ScrapeCache {
   private readonly views = new Map<string, FamilyView>();
   private sortedNames: string[] | null = null;
@@ -585,6 +589,27 @@ export class ScrapeCache {
       setImmediate(step);
     };
     setImmediate(step);
+  }
+
+  /**
+   * Brings every family's parts in `format` up to date, yielding to other requests every few
+   * milliseconds (after many pushes, or at the first scrape of a large store, that is seconds of
+   * work), so that the scrape that follows only assembles them. False when `gone()` says the
+   * scraper left meanwhile.
+   */
+  async prepare(format: ScrapeFormat, gone: () => boolean): Promise<boolean> {
+    let slice = performance.now();
+    for (const name of this.names()) {
+      if (performance.now() - slice > PREPARE_SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        slice = performance.now();
+      }
+      if (gone() || this.closed) return false;
+      const view = this.view(name);
+      if (format === 'text') view.parts(undefined);
+      else view.formatParts(format === 'protobuf' ? PROTOBUF : OPENMETRICS);
+    }
+    return true;
   }
 
   /** All families merged as for a text scrape, as metric families (for the protobuf and OpenMetrics formats). */

@@ -112,3 +112,33 @@ test('a push re-reads only the pushed group', async () => {
   assert.match(text, /x\{instance="h5",job="j"\} 500\n/);
   assert.equal(reads, 2, 'x and push_time_seconds of the pushed group only');
 });
+
+test('prepare() gives other work its turns on a large store, stops when the scraper leaves, and the scrape after it is unchanged', async () => {
+  const store = new MemoryStore();
+  const families = (i: number): MetricFamily[] =>
+    Array.from({ length: 10 }, (_, f) => ({
+      name: `f${f}`,
+      type: 'gauge' as const,
+      metrics: [{ labels: [{ name: 'code', value: String(i % 7) }], value: i }],
+    }));
+  for (let i = 0; i < 500; i++)
+    await store.write({ labels: { job: 'j', instance: `h${i}` }, families: families(i), replace: true, check: true });
+  const expected = new ScrapeCache(store).render([]);
+
+  const leaving = new ScrapeCache(store);
+  let asked = 0;
+  assert.equal(await leaving.prepare('text', () => ++asked > 1), false);
+  assert.equal(asked, 2, 'went on after the scraper left');
+  assert.deepEqual(leaving.render([]), expected);
+
+  const cache = new ScrapeCache(store);
+  let turns = 0;
+  const ticker = setInterval(() => turns++, 0);
+  try {
+    assert.equal(await cache.prepare('text', () => false), true);
+  } finally {
+    clearInterval(ticker);
+  }
+  assert.ok(turns > 0, 'no timer ran while 5,000 runs were read');
+  assert.deepEqual(cache.render([]), expected);
+});

@@ -114,6 +114,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
       ];
       type = `${contentType}; escaping=${escaping}`;
     } else {
+      let gone = false;
+      res.once('close', () => (gone = true));
+      // Scrapes are not counted in pushgateway_http_requests_total: the status is not shown.
+      if (!(await scrape.prepare(format, () => gone))) return 499;
       body =
         format === 'protobuf'
           ? scrape.protobufParts(own)
