@@ -22,6 +22,11 @@ import { encodeDelimitedHead, encodeMetricEntries, encodeProtobufDelimited, type
 import type { ScrapeFormat } from './negotiate.js';
 import { OPENMETRICS_EOF, openMetricsHeader, openMetricsSeries, renderOpenMetricsFamily } from './openmetrics.js';
 
+/** Work done between two turns given to other requests while a scrape is prepared. */
+const PREPARE_SLICE_MS = 4;
+/** Groups a view reads between two looks at the clock. */
+const CATCH_UP_BATCH = 512;
+
 interface Run {
   readonly groupId: string;
   readonly sf: StoredFamily;
@@ -255,16 +260,8 @@ class FamilyView {
     private readonly store: MetricStore,
     groups: Iterable<Group>,
   ) {
-    for (const g of groups) {
-      const sf = g.families.get(name);
-      if (sf === undefined) continue;
-      const r = runOf(g.id, sf);
-      this.byGroup.set(g.id, r);
-      if (r.text.length > 0) this.ordered.push(r);
-      if (this.lead === undefined || g.id < this.lead.groupId) this.lead = r;
-    }
-    this.ordered.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
-    for (let i = 1; i < this.ordered.length; i++) if (this.interleave(i - 1)) this.overlaps++;
+    // Read by catchUp(), as groups changed since are: a large store's first scrape can take turns.
+    for (const g of groups) if (g.families.has(name)) this.dirty.add(g.id);
   }
 
   /** Whether no group holds the family any more (after bringing it up to date). */
@@ -317,14 +314,37 @@ class FamilyView {
     this.countAround(i, 1);
   }
 
-  /**
-   * Brings the runs of the groups changed since the last scrape into place: a few one by one
-   * (binary search, neighbours checked), many in one merge of the sorted new runs into the rest.
-   */
   private update(): void {
-    if (this.dirty.size === 0) return;
-    const dirty = this.dirty;
-    this.dirty = new Set();
+    this.catchUp(Infinity);
+  }
+
+  /**
+   * Reads the runs of the groups changed since the last scrape, a batch at a time until
+   * `deadline` (a performance.now() time) has passed; true once none is left.
+   */
+  catchUp(deadline: number): boolean {
+    while (this.dirty.size > 0) {
+      let batch = this.dirty;
+      if (deadline === Infinity) this.dirty = new Set();
+      else {
+        batch = new Set();
+        for (const id of this.dirty) {
+          batch.add(id);
+          this.dirty.delete(id);
+          if (batch.size === CATCH_UP_BATCH) break;
+        }
+      }
+      this.read(batch);
+      if (performance.now() > deadline) return this.dirty.size === 0;
+    }
+    return true;
+  }
+
+  /**
+   * Brings the runs of these groups into place: a few one by one (binary search, neighbours
+   * checked), many in one merge of the sorted new runs into the rest.
+   */
+  private read(dirty: Set<string>): void {
     const gone: Run[] = [];
     const fresh: Run[] = [];
     for (const id of dirty) {
@@ -531,9 +551,6 @@ class FamilyView {
   }
 }
 
-/** Work done between two turns given to other requests while a scrape is prepared. */
-const PREPARE_SLICE_MS = 4;
-
 export class ScrapeCache {
   private readonly views = new Map<string, FamilyView>();
   private sortedNames: string[] | null = null;
@@ -606,6 +623,11 @@ export class ScrapeCache {
       }
       if (gone() || this.closed) return false;
       const view = this.view(name);
+      while (!view.catchUp(slice + PREPARE_SLICE_MS)) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (gone() || this.closed) return false;
+        slice = performance.now();
+      }
       if (format === 'text') view.parts(undefined);
       else view.formatParts(format === 'protobuf' ? PROTOBUF : OPENMETRICS);
     }
