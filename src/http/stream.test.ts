@@ -23,9 +23,14 @@ function fetchAll(
   port: number,
   headers: Record<string, string> = {},
   path = '/',
+  pauseMs = 0,
 ): Promise<{ headers: Record<string, unknown>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     get({ host: '127.0.0.1', port, path, headers }, (res) => {
+      if (pauseMs > 0) {
+        res.pause();
+        setTimeout(() => res.resume(), pauseMs);
+      }
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
@@ -46,6 +51,12 @@ test('the parts arrive whole, with their length, and gzipped when asked', async 
     const zipped = await fetchAll(port, { 'accept-encoding': 'gzip' });
     assert.equal(zipped.headers['content-encoding'], 'gzip');
     assert.ok(gunzipSync(zipped.body).equals(want));
+    // Several at once, plain and gzipped, slow readers among them: chunks written out are
+    // reused, never while still queued.
+    const many = await Promise.all(
+      [0, 1, 2, 3].map((i) => fetchAll(port, i % 2 === 0 ? {} : { 'accept-encoding': 'gzip' }, '/', i < 2 ? 300 : 0)),
+    );
+    for (const [i, r] of many.entries()) assert.ok((i % 2 === 0 ? r.body : gunzipSync(r.body)).equals(want));
   } finally {
     server.close();
   }

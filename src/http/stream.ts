@@ -11,6 +11,20 @@ const QUEUED = 1024 * 1024;
 const SLICE_MS = 4;
 const SMALL_GZIP = 1024 * 1024;
 
+// Chunks whose bytes were written out, for the next ones: a scrape of tens of megabytes would
+// otherwise allocate a new 64 KiB buffer per chunk, external memory that V8 answers with
+// collections of the whole heap.
+const spare: Buffer[] = [];
+const SPARE_MAX = 32;
+
+function takeChunk(): Buffer {
+  return spare.pop() ?? Buffer.allocUnsafe(CHUNK);
+}
+
+function giveBack(chunk: Buffer): void {
+  if (spare.length < SPARE_MAX) spare.push(chunk);
+}
+
 /** Writes the parts (byte strings or bytes) as the whole body of a 200 answer; resolves when sent or abandoned. */
 export async function streamBody(
   res: ServerResponse,
@@ -51,8 +65,10 @@ export async function streamBody(
     out = z;
   }
   let slice = performance.now();
-  const send = async (bytes: Uint8Array): Promise<void> => {
-    out.write(bytes);
+  const send = async (bytes: Uint8Array, from?: Buffer): Promise<void> => {
+    // Once written (or failed), the stream holds the chunk no more.
+    if (from !== undefined) out.write(bytes, () => giveBack(from));
+    else out.write(bytes);
     // A slow reader holds at most QUEUED bytes of this scrape; a fast one is not waited for per chunk.
     if (out.writableLength > QUEUED && !gone) await drainedOrClosed(out, res);
     // A turn for other requests every few milliseconds of copying.
@@ -61,14 +77,14 @@ export async function streamBody(
       slice = performance.now();
     }
   };
-  let chunk = Buffer.allocUnsafe(CHUNK);
+  let chunk = takeChunk();
   let at = 0;
   for (const p of parts) {
     if (gone) break;
     if (at + p.length > CHUNK && at > 0) {
-      await send(chunk.subarray(0, at));
-      // The written chunk may still be queued: a new one, never a reused one.
-      chunk = Buffer.allocUnsafe(CHUNK);
+      await send(chunk.subarray(0, at), chunk);
+      // The written chunk may still be queued: another one, given back only once written.
+      chunk = takeChunk();
       at = 0;
     }
     if (p.length > CHUNK) {
