@@ -192,6 +192,8 @@ const SCRAPE_METRICS: MetricDef[] = [
 /** One measurement scenario within a state. */
 export interface Spec {
   result: ScenarioResult;
+  /** Also report ours' GC pauses as a share of its CPU (`gcPct`; read from its own /metrics). */
+  gcShare?: boolean;
   before?: (s: RunningServer) => Promise<void>;
   job: (s: RunningServer) => Job;
   values: (r: JobResult) => Record<string, number>;
@@ -254,6 +256,17 @@ function scrapeValues(r: JobResult, name = 'scrape'): Record<string, number> {
   };
 }
 
+/**
+ * Seconds ours has spent in GC pauses since it started: prom-client's nodejs_gc_duration_seconds
+ * (every kind), read from a scrape that asks for nothing but identity text.
+ */
+async function gcPauseSeconds(s: RunningServer): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${s.port}/metrics`, { headers: { Accept: 'text/plain' } });
+  let sum = 0;
+  for (const m of (await res.text()).matchAll(/^nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm)) sum += Number(m[1]);
+  return sum;
+}
+
 export const order = (round: number): Kind[] => (round % 2 === 0 ? ['ours', 'reference'] : ['reference', 'ours']);
 
 export async function measureOnce(
@@ -267,6 +280,8 @@ export async function measureOnce(
   const t0 = Date.now();
   try {
     if (spec.before) await spec.before(s);
+    const withGc = spec.gcShare === true && kind === 'ours';
+    const g0 = withGc ? await gcPauseSeconds(s) : NaN;
     const c0 = cpuMs(s);
     const m0 = machineBusyMs();
     const w0 = Date.now();
@@ -274,6 +289,7 @@ export async function measureOnce(
     const serverCpuMs = alive(s) ? cpuMs(s) - c0 : NaN;
     const machineMs = machineBusyMs() - m0;
     const wallMs = Date.now() - w0;
+    const gcMs = withGc ? ((await gcPauseSeconds(s)) - g0) * 1000 : NaN;
     const idleWaitMs = await waitIdle(s);
     if (idleWaitMs > 2000)
       cfg.log(`  (${kind} kept working ${(idleWaitMs / 1000).toFixed(1)} s after that window; waited for it)`);
@@ -299,6 +315,7 @@ export async function measureOnce(
     values.otherCores = Math.max(0, (machineMs - serverCpuMs - r.loadCpuMs) / wallMs);
     values.idleWaitMs = idleWaitMs;
     values.loadAvg1 = loadAvg1();
+    if (withGc) values.gcPct = (100 * gcMs) / serverCpuMs;
     return {
       round,
       position,

@@ -257,6 +257,7 @@ const FLEET_METRICS: MetricDef[] = [
   { key: 'scrapeP99Ms', label: 'scrape p99', unit: 'ms', better: 'lower' },
   { key: 'scrapeTimeouts', label: 'scrapes timed out (1 s)', unit: '', better: 'lower' },
   { key: 'scrapes', label: 'scrapes started', unit: '', better: 'higher' },
+  { key: 'gcPct', label: 'GC pauses / server CPU (ours; n/a for Go)', unit: '%', better: 'lower' },
 ];
 
 export async function fleetState(cfg: BenchConfig, out: BenchOutput): Promise<void> {
@@ -303,6 +304,7 @@ export async function fleetState(cfg: BenchConfig, out: BenchOutput): Promise<vo
         if (!wanted(cfg, res.id)) continue;
         specs.push({
           result: res,
+          gcShare: true,
           job: (s) => ({
             streams: [
               openPush(s, {
