@@ -141,6 +141,13 @@ export function parseTextByteString(body: string, options?: TextParseOptions): M
   return parse(body, true, options?.utf8Names === true);
 }
 
+/** parseTextByteString as steps of `lines` lines (see store/slices.ts), for a caller that runs them in slices. */
+export function* parseTextByteStringSteps(body: string, lines: number): Generator<void, MetricFamily[]> {
+  const p = parser(body, true, false);
+  while (!p.run(lines)) yield;
+  return p.result();
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** What a `_count`/`_sum` line contributes to the summary or histogram it was folded into. */
