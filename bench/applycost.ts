@@ -42,6 +42,7 @@ async function large(series: number): Promise<void> {
   const labels = { job: 'bigpush' };
   global.gc?.();
   const gc0 = gcMs;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const families = await parseTextBytesSliced(body);
   const t1 = performance.now();
@@ -49,6 +50,7 @@ async function large(series: number): Promise<void> {
     store.write({ labels, families, replace: true, check: true }),
   );
   const t2 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
   if (!result.ok) throw new Error(result.error);
   await new Promise((resolve) => setImmediate(resolve)); // GC entries arrive in a later turn
   const gc = gcMs - gc0;
@@ -59,7 +61,7 @@ async function large(series: number): Promise<void> {
   console.log(
     `large ${series}: parse(sliced) ${(t1 - t0).toFixed(0)} ms, write ${(t2 - t1).toFixed(0)} ms, ` +
       `longest turn in write ${longestMs.toFixed(0)} ms, GC ${gc.toFixed(0)} ms; parse(sync) ${(t4 - t3).toFixed(0)} ms; ` +
-      `${(((t2 - t0) * 1000) / series).toFixed(2)} µs/series`,
+      `${(((t2 - t0) * 1000) / series).toFixed(2)} µs/series; CPU (all threads) ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms`,
   );
 }
 
@@ -75,6 +77,7 @@ async function small(pushes: number): Promise<void> {
     });
   global.gc?.();
   const gc0 = gcMs;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < pushes; i++) {
     const labels = { job: 'bench', instance: String((i * 7919) % 1000) };
@@ -82,10 +85,11 @@ async function small(pushes: number): Promise<void> {
     if (!r.ok) throw new Error(r.error);
   }
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   await new Promise((resolve) => setImmediate(resolve));
   console.log(
     `small: ${pushes} pushes of 20 series to 1,000 groups: ${((ms * 1000) / pushes).toFixed(1)} µs/push, ` +
-      `GC ${(gcMs - gc0).toFixed(0)} ms`,
+      `CPU ${((cpu.user + cpu.system) / pushes).toFixed(1)} µs/push, GC ${(gcMs - gc0).toFixed(0)} ms`,
   );
 }
 
