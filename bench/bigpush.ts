@@ -7,7 +7,7 @@ import { finish, newResult, wanted, type BenchConfig, type BenchOutput, type Rou
 import { loadAvgNote } from './users.js';
 
 /** The body: one gauge family whose series differ by two labels, as a big batch job pushes them. */
-function bigBody(series: number): Buffer {
+export function bigBody(series: number): Buffer {
   const parts = ['# HELP big_gauge One value per item of a big batch.\n# TYPE big_gauge gauge\n'];
   for (let i = 0; i < series; i++) parts.push(`big_gauge{item="item-${i}",shard="${i % 64}"} ${i * 0.5}\n`);
   return Buffer.from(parts.join(''));

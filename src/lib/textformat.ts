@@ -48,10 +48,33 @@ export function headerText(name: string, help: string | undefined, type: MetricT
 }
 
 /** Reference series order (client_golang's metric sorter): fewer labels first, then values. */
-export function seriesSortKey(labels: LabelPair[]): string {
+export function seriesSortKey(labels: readonly LabelPair[]): string {
   let s = String.fromCharCode(labels.length);
   for (let i = 0; i < labels.length; i++) s += labels[i].value + '\u0000';
   return s;
+}
+
+/**
+ * seriesSortKey(x) compared with seriesSortKey(y), without building them: the label count (as
+ * the key's first char holds it), then the values. Joined by \0, values compare as they do alone
+ * unless one of them holds a \0; the keys are built for such a pair.
+ */
+export function compareSortKeys(x: readonly LabelPair[], y: readonly LabelPair[]): number {
+  if (x.length !== y.length && (x.length & 0xffff) !== (y.length & 0xffff))
+    return (x.length & 0xffff) - (y.length & 0xffff);
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    const a = x[i].value;
+    const b = y[i].value;
+    if (a === b) continue;
+    if (a.includes('\0') || b.includes('\0')) {
+      const ka = seriesSortKey(x);
+      const kb = seriesSortKey(y);
+      return ka < kb ? -1 : ka > kb ? 1 : 0;
+    }
+    return a < b ? -1 : 1;
+  }
+  return x.length - y.length;
 }
 
 /** ` <ms>\n` for a metric with a timestamp, else the bare newline. */

@@ -141,6 +141,13 @@ export function parseTextByteString(body: string, options?: TextParseOptions): M
   return parse(body, true, options?.utf8Names === true);
 }
 
+/** parseTextByteString as steps of `lines` lines (see store/slices.ts), for a caller that runs them in slices. */
+export function* parseTextByteStringSteps(body: string, lines: number): Generator<void, MetricFamily[]> {
+  const p = parser(body, true, false);
+  while (!p.run(lines)) yield;
+  return p.result();
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** What a `_count`/`_sum` line contributes to the summary or histogram it was folded into. */
@@ -432,6 +439,20 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     return b as number;
   };
 
+  // The labels of the sample line being read, and the name last read at each position: series
+  // of a family mostly repeat their label names, which then share one string.
+  const scratch: LabelPair[] = [];
+  const lastNames: string[] = [];
+  const labelName = (start: number, end: number, position: number): string => {
+    const last = lastNames[position];
+    if (last !== undefined && last.length === end - start) {
+      let k = 0;
+      while (k < last.length && last.charCodeAt(k) === src.charCodeAt(start + k)) k++;
+      if (k === last.length) return last;
+    }
+    return (lastNames[position] = src.slice(start, end));
+  };
+
   // A sample line; i is at its first byte, which is neither blank nor '#' nor a newline.
   // Returns the index after the line's newline.
   const sample = (i: number): number => {
@@ -455,7 +476,7 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
       } while (c === SP || c === TAB);
     }
 
-    const labels: LabelPair[] = [];
+    let count = 0; // labels read into `scratch`
     let bound = NaN; // The quantile (summary) or le (histogram) of the line.
     if (c === LBRACE) {
       for (;;) {
@@ -471,7 +492,7 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
           if (++i >= n) eof();
           c = src.charCodeAt(i);
         } while (is(c, LABEL_CONT));
-        const name = src.slice(labelStart, i);
+        const name = labelName(labelStart, i, count);
         if (name === '__name__') fail('label name "__name__" is reserved');
         const isBound = isSummary ? name === 'quantile' : isHistogram && name === 'le';
         if (c === SP || c === TAB) {
@@ -482,8 +503,8 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
         }
         if (c !== EQUALS) fail(`expected '=' after label name, found ${quoteByteAt(i)}`);
         if (!isBound) {
-          for (let k = 0; k < labels.length; k++) {
-            if (labels[k].name === name) fail(`duplicate label names for metric ${goQuote(fam.name)}`);
+          for (let k = 0; k < count; k++) {
+            if (scratch[k].name === name) fail(`duplicate label names for metric ${goQuote(fam.name)}`);
           }
         }
         do {
@@ -494,7 +515,7 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
         const value = labelValue(i);
         i = at;
         if (isBound) bound = boundValue(lastRaw, isSummary);
-        else labels.push({ name, value });
+        else scratch[count++] = { name, value };
 
         do {
           if (++i >= n) eof();
@@ -508,7 +529,9 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
         c = src.charCodeAt(i);
       } while (c === SP || c === TAB);
     }
-    return sampleValue(i, c, fam, labels, bound, lineRole);
+    // Copied out sized exactly: an array grown by push keeps room for 17 labels, and every series
+    // of a large push stays in memory until the store has it.
+    return sampleValue(i, c, fam, scratch.slice(0, count), bound, lineRole);
   };
 
   // The rest of a sample line, once name and labels are read: i is at the first byte of the

@@ -6,7 +6,8 @@
 import type { Metric, MetricFamily, MetricType } from '../model.js';
 import { goQuote } from '../lib/goquote.js';
 import { carriesType, describeMetric, typeName } from './describe.js';
-import type { ReservedFamily } from './types.js';
+import { compareSortKeys } from '../lib/textformat.js';
+import type { GroupingLabels, ReservedFamily } from './types.js';
 
 /** The sorted grouping label names shared by groups of one shape. */
 export type Shape = readonly string[];
@@ -170,6 +171,50 @@ export class ConsistencyIndex {
     return false;
   }
 
+  /**
+   * The positions, ascending, of the series of `mf` (those without a problem of their own) that a
+   * group other than `groupId` stores under the family's name: heldElsewhere for each, but a shape
+   * made of grouping labels only names one group for all series (each carries the grouping labels),
+   * so that a push beside groups of its own shape costs nothing per series.
+   */
+  private heldSeries(
+    entry: IndexedFamily | undefined,
+    groupId: string,
+    grouping: GroupingLabels,
+    mf: MetricFamily,
+    problems: readonly number[],
+  ): number[] {
+    if (entry === undefined) return [];
+    const others: string[] = [];
+    const each: Shape[] = [];
+    for (const { names } of entry.shapes.values()) {
+      if (!names.every((n) => Object.hasOwn(grouping, n))) each.push(names);
+      else {
+        let id = '';
+        for (let i = 0; i < names.length; i++) id += (i === 0 ? '' : '\xff') + names[i] + '\xff' + grouping[names[i]];
+        if (id !== groupId && entry.groups.has(id)) others.push(id);
+      }
+    }
+    const held: number[] = [];
+    if (others.length === 0 && each.length === 0) return held;
+    let p = 0;
+    for (let i = 0; i < mf.metrics.length; i++) {
+      if (p < problems.length && problems[p] === i) {
+        p++;
+        continue;
+      }
+      const m = mf.metrics[i];
+      let found = others.some((id) => this.holds(id, mf.name, m));
+      for (let s = 0; !found && s < each.length; s++) {
+        if (projectsTo(m, each[s], groupId)) continue;
+        const other = projectedGroupId(m, each[s]);
+        found = other !== undefined && entry.groups.has(other) && this.holds(other, mf.name, m);
+      }
+      if (found) held.push(i);
+    }
+    return held;
+  }
+
   /** The type another group than `groupId` stores under `name`, if any. */
   typeElsewhere(name: string, groupId: string): MetricType | undefined {
     const entry = this.entry(name);
@@ -183,26 +228,92 @@ export class ConsistencyIndex {
   }
 
   /**
+   * What the series of `mf` are by themselves, for the family's own type: the part of the check
+   * that does not look at the store, so that it can be done in steps of `grain` series before the
+   * write's turn. `order` is the scrape order of the series (compact.ts seriesOrderSteps): a
+   * repeated series sorts next to the one it repeats.
+   */
+  *verdictSteps(mf: MetricFamily, order: Uint32Array, grain: number): Generator<void, PushVerdicts> {
+    const metrics = mf.metrics;
+    const n = metrics.length;
+    let flags: Uint8Array | undefined;
+    let labelErrors: Map<number, string> | undefined;
+    let step = 0;
+    for (let i = 0; i < n; i++) {
+      const m = metrics[i];
+      if (!carriesType(m, mf.type, mf.type)) (flags ??= new Uint8Array(n))[i] = NOT_OF_TYPE;
+      else {
+        const labelError = labelProblem(m, this.utf8Names);
+        if (labelError !== undefined) {
+          (flags ??= new Uint8Array(n))[i] = BAD_LABELS;
+          (labelErrors ??= new Map()).set(i, labelError);
+        }
+      }
+      if (++step === grain) {
+        step = 0;
+        yield;
+      }
+    }
+    // A series repeated in the push sorts among those of its sort key: the first in push order of
+    // the type is kept, the later ones are errors (a series with label problems is never either).
+    for (let k = 1; k < n; k++) {
+      if (++step >= grain) {
+        step = 0;
+        yield;
+      }
+      if (compareSortKeys(metrics[order[k - 1]].labels, metrics[order[k]].labels) !== 0) continue;
+      let end = k + 1;
+      while (end < n && compareSortKeys(metrics[order[k]].labels, metrics[order[end]].labels) === 0) end++;
+      const seen = new Set<string>();
+      for (let q = k - 1; q < end; q++) {
+        const i = order[q];
+        if (flags !== undefined && flags[i] !== 0) continue;
+        const key = seriesKey(metrics[i]);
+        if (seen.has(key)) (flags ??= new Uint8Array(n))[i] = REPEATED;
+        else seen.add(key);
+      }
+      step += end - k;
+      k = end - 1;
+    }
+    const verdicts: PushVerdicts = { problems: [], messages: [] };
+    if (flags === undefined) return verdicts;
+    const notOfType = `is not a ${typeName(mf.type)}`;
+    for (let i = 0; i < n; i++) {
+      if (flags[i] === 0) continue;
+      verdicts.problems.push(i);
+      verdicts.messages.push(
+        flags[i] === NOT_OF_TYPE ? notOfType : flags[i] === BAD_LABELS ? labelErrors!.get(i)! : REPEATED_TEXT,
+      );
+    }
+    return verdicts;
+  }
+
+  /**
    * The reference's verdicts (client_golang's Gatherers) for writing `pushed` into group
-   * `groupId`, which after the write still holds `kept` from before. Returns the errors, in the
-   * reference's wording; where its verdict depends on Go's map order, the stored state wins.
+   * `groupId` of grouping labels `grouping`, which after the write still holds `kept` from before.
+   * Each family comes with what its series are by themselves (verdictSteps); only what depends on
+   * the store is looked at here. Returns the errors, in the reference's order (checkErrorText
+   * words them); where its verdict depends on Go's map order, the stored state wins.
    */
   check(
     groupId: string,
-    pushed: MetricFamily[],
+    grouping: GroupingLabels,
+    pushed: readonly CheckedFamily[],
     kept: ReadonlySet<string>,
     reserved: (name: string) => ReservedFamily | undefined,
-  ): string[] {
-    const errors: string[] = [];
-    const pushedNames = new Set(pushed.map((mf) => mf.name));
+  ): CheckError[] {
+    const errors: CheckError[] = [];
+    const pushedNames = new Set(pushed.map((f) => f.mf.name));
     const seenNew = new Set<string>();
     const present = (name: string): MetricType | undefined =>
       reserved(name)?.type ??
       this.typeElsewhere(name, groupId) ??
       (kept.has(name) && !pushedNames.has(name) ? this.entry(name)?.groups.get(groupId) : undefined) ??
-      (seenNew.has(name) ? pushed.find((mf) => mf.name === name)?.type : undefined);
+      (seenNew.has(name) ? pushed.find((f) => f.mf.name === name)?.mf.type : undefined);
 
-    for (const mf of [...pushed].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    for (const { mf, verdicts } of [...pushed].sort((a, b) =>
+      a.mf.name < b.mf.name ? -1 : a.mf.name > b.mf.name ? 1 : 0,
+    )) {
       const own = reserved(mf.name);
       // Families the gateway had at start-up get their HELP forced; others must match it.
       if (own !== undefined && !own.forceHelp && (mf.help ?? '') !== own.help) {
@@ -228,29 +339,87 @@ export class ConsistencyIndex {
       seenNew.add(mf.name);
       const expected = elsewhere ?? mf.type;
       const entry = this.entry(mf.name);
-      const inPush = new Set<string>();
-      // Described only when something is wrong: the description costs more than the checks.
-      const describe = (m: Metric) => `collected metric "${mf.name}" { ${describeMetric(mf.type, m)}}`;
-      for (const m of mf.metrics) {
-        if (!carriesType(m, mf.type, expected)) {
-          errors.push(`${describe(m)} is not a ${typeName(expected)}`);
-          continue;
-        }
-        const labelError = labelProblem(m, this.utf8Names);
-        if (labelError !== undefined) {
-          errors.push(`${describe(m)} ${labelError}`);
-          continue;
-        }
-        const key = seriesKey(m);
-        if (inPush.has(key) || this.heldElsewhere(entry, groupId, mf.name, m)) {
-          errors.push(`${describe(m)} was collected before with the same name and label values`);
-          continue;
-        }
-        inPush.add(key);
+      if (expected !== mf.type) {
+        this.seriesErrors(mf, expected, entry, groupId, errors);
+        continue;
+      }
+      const { problems, messages } = verdicts;
+      const held = this.heldSeries(entry, groupId, grouping, mf, problems);
+      // Both ascending, and apart: merged in push order.
+      for (let p = 0, h = 0; p < problems.length || h < held.length;) {
+        if (h === held.length || (p < problems.length && problems[p] < held[h])) {
+          errors.push({ mf, m: mf.metrics[problems[p]], what: messages[p] });
+          p++;
+        } else errors.push({ mf, m: mf.metrics[held[h++]], what: REPEATED_TEXT });
       }
     }
     return errors;
   }
+
+  /** The check of each series against a type other than its family's (another group's): the rare case. */
+  private seriesErrors(
+    mf: MetricFamily,
+    expected: MetricType,
+    entry: IndexedFamily | undefined,
+    groupId: string,
+    errors: CheckError[],
+  ): void {
+    const inPush = new Set<string>();
+    for (const m of mf.metrics) {
+      if (!carriesType(m, mf.type, expected)) {
+        errors.push({ mf, m, what: `is not a ${typeName(expected)}` });
+        continue;
+      }
+      const labelError = labelProblem(m, this.utf8Names);
+      if (labelError !== undefined) {
+        errors.push({ mf, m, what: labelError });
+        continue;
+      }
+      const key = seriesKey(m);
+      if (inPush.has(key) || this.heldElsewhere(entry, groupId, mf.name, m)) {
+        errors.push({ mf, m, what: REPEATED_TEXT });
+        continue;
+      }
+      inPush.add(key);
+    }
+  }
+}
+
+const NOT_OF_TYPE = 1;
+const BAD_LABELS = 2;
+const REPEATED = 3;
+const REPEATED_TEXT = 'was collected before with the same name and label values';
+
+/** The series of a push with a problem of their own (see ConsistencyIndex.verdictSteps), in push order. */
+export interface PushVerdicts {
+  readonly problems: number[];
+  /** For each, what is wrong, in the words that follow its description. */
+  readonly messages: string[];
+}
+
+/** A pushed family as the check takes it. */
+export interface CheckedFamily {
+  readonly mf: MetricFamily;
+  readonly verdicts: PushVerdicts;
+}
+
+/** An error of the check: a sentence, or a series and what is wrong with it (described when worded). */
+export type CheckError = string | { readonly mf: MetricFamily; readonly m: Metric; readonly what: string };
+
+/**
+ * The errors as the reference words them: one alone, several counted and listed. Steps of
+ * `grain` errors: describing a series costs more than checking it.
+ */
+export function* checkErrorSteps(errors: readonly CheckError[], grain: number): Generator<void, string> {
+  const word = (e: CheckError): string =>
+    typeof e === 'string' ? e : `collected metric "${e.mf.name}" { ${describeMetric(e.mf.type, e.m)}} ${e.what}`;
+  if (errors.length === 1) return word(errors[0]);
+  let text = `${errors.length} error(s) occurred:`;
+  for (let k = 0; k < errors.length; k++) {
+    text += `\n* ${word(errors[k])}`;
+    if ((k + 1) % grain === 0) yield;
+  }
+  return text;
 }
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;

@@ -69,7 +69,9 @@ export function carriesType(m: Metric, ownType: MetricType, t: MetricType): bool
     case 'gaugehistogram':
       return true; // client_golang does not check this type
     default:
-      return valueMessages(m, ownType)[t] !== undefined;
+      // valueMessages(m, ownType)[t] !== undefined, without building them.
+      if (m.gauge !== undefined || m.counter !== undefined || m.untyped !== undefined) return m[t] !== undefined;
+      return m.summary === undefined && m.histogram === undefined && m.value !== undefined && ownType === t;
   }
 }
 

@@ -3,7 +3,7 @@
 import type { MetricFamily, MetricType } from '../model.js';
 import { byteString } from '../lib/gostring.js';
 import { renderSeries } from '../lib/textformat.js';
-import { pack, unpack } from './compact.js';
+import { pack, unpack, type Packed } from './compact.js';
 import { intern } from './grouping.js';
 import type { FamilyRecord, PackedRecord, StoredFamily } from './types.js';
 
@@ -99,7 +99,11 @@ export function restorePacked(rec: PackedRecord, timestampMs: number): StoredFam
 
 /** The family as a group keeps it. */
 export function storeFamily(mf: MetricFamily, timestampMs: number): StoredFamily {
-  const packed = pack(mf);
+  return preparedFamily(mf, pack(mf), timestampMs);
+}
+
+/** The family as a group keeps it, packed already (or undefined: not packable). */
+export function preparedFamily(mf: MetricFamily, packed: Packed | undefined, timestampMs: number): StoredFamily {
   if (packed === undefined) return new ParsedFamily(mf, timestampMs);
   // Shared name and HELP strings: a parsed one may be a slice that keeps its whole push body alive.
   const help = mf.help === undefined ? undefined : intern(mf.help);

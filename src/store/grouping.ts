@@ -1,5 +1,5 @@
 // Grouping keys and the labels every pushed series receives from them.
-import type { LabelPair, MetricFamily } from '../model.js';
+import type { LabelPair, Metric, MetricFamily } from '../model.js';
 import type { GroupingLabels } from './types.js';
 
 /** Canonical key of a group: sorted label names, names and values joined by \xff. */
@@ -45,19 +45,33 @@ export function intern(s: string): string {
   return s;
 }
 
+/** The label pairs a push's grouping labels put on each of its series, shared by all of them. */
+export function groupingPairs(labels: GroupingLabels): LabelPair[] {
+  return Object.keys(labels).map((name) => ({ name: intern(name), value: labels[name] }));
+}
+
+const EMPTY_INSTANCE: LabelPair = { name: 'instance', value: '' };
+
 /**
  * Sets the grouping labels on every series (they win over same-named labels in the body), adds
  * `instance=""` where absent, and sorts the labels by name, as the reference does before storing.
- * The grouping label pairs are shared by all series of the push (label pairs are never mutated).
+ * The grouping label pairs are shared by all series of the push (label pairs are never mutated,
+ * but for their names, which pushed pairs get in their interned form).
  */
 export function sanitizeFamily(mf: MetricFamily, labels: GroupingLabels): void {
-  const grouping: LabelPair[] = Object.keys(labels).map((name) => ({ name: intern(name), value: labels[name] }));
-  const emptyInstance: LabelPair = { name: 'instance', value: '' };
-  for (const m of mf.metrics) {
+  sanitizeSeries(mf.metrics, 0, mf.metrics.length, groupingPairs(labels));
+}
+
+/** sanitizeFamily for the series `from` to `to` (excluded), given the push's groupingPairs. */
+export function sanitizeSeries(metrics: Metric[], from: number, to: number, grouping: readonly LabelPair[]): void {
+  let groupingInstance = false;
+  for (const g of grouping) if (g.name === 'instance') groupingInstance = true;
+  for (let i = from; i < to; i++) {
+    const m = metrics[i];
     let kept = 0;
-    let hasInstance = 'instance' in labels;
+    let hasInstance = groupingInstance;
     for (const lp of m.labels) {
-      if (lp.name in labels) continue;
+      if (isGroupingName(grouping, lp.name)) continue;
       kept++;
       if (lp.name === 'instance') hasInstance = true;
     }
@@ -65,12 +79,20 @@ export function sanitizeFamily(mf: MetricFamily, labels: GroupingLabels): void {
     const out = new Array<LabelPair>(kept + grouping.length + (hasInstance ? 0 : 1));
     let k = 0;
     for (const lp of m.labels) {
-      if (!(lp.name in labels)) out[k++] = lp.unset === undefined ? { name: intern(lp.name), value: lp.value } : lp;
+      if (isGroupingName(grouping, lp.name)) continue;
+      if (lp.unset === undefined) lp.name = intern(lp.name);
+      out[k++] = lp;
     }
     for (const g of grouping) out[k++] = g;
-    if (!hasInstance) out[k] = emptyInstance;
+    if (!hasInstance) out[k] = EMPTY_INSTANCE;
     m.labels = sortByName(out);
   }
+}
+
+/** Whether a label is one of the grouping labels (a handful: a loop beats a Set; `in` would see Object.prototype). */
+function isGroupingName(grouping: readonly LabelPair[], name: string): boolean {
+  for (let j = 0; j < grouping.length; j++) if (grouping[j].name === name) return true;
+  return false;
 }
 
 /** Sorts a series' few labels in place, stably: for a handful, cheaper than Array#sort with a comparator. */

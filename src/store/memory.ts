@@ -1,9 +1,17 @@
 // The in-memory store: groups, their families and the consistency index. The only mutable state
 // of the gateway; every change goes through write/delete/wipe and is announced to subscribers.
 import type { Metric, MetricFamily } from '../model.js';
-import { ConsistencyIndex, seriesKey, type ConsistencyOptions } from './consistency.js';
-import { packedText, parsedMetrics, restorePacked, storeFamily } from './family.js';
-import { groupId, groupShape, sanitizeFamily } from './grouping.js';
+import {
+  checkErrorSteps,
+  ConsistencyIndex,
+  seriesKey,
+  type CheckError,
+  type ConsistencyOptions,
+} from './consistency.js';
+import { packedText, parsedMetrics, preparedFamily, restorePacked, storeFamily } from './family.js';
+import { groupId, groupShape } from './grouping.js';
+import { checkedNow, prepareSteps, type PreparedWrite } from './prepare.js';
+import { runNow, runSliced } from './slices.js';
 import { StoredGroup, timeFamily } from './group.js';
 import type { StoreLimits } from './limits.js';
 import { byteString } from '../lib/gostring.js';
@@ -29,8 +37,28 @@ function nowMs(): number {
   return Date.now() + (performance.now() % 1);
 }
 
-function hasTimestamps(families: MetricFamily[]): boolean {
-  return families.some((mf) => mf.metrics.some((m) => m.timestampMs !== undefined));
+/**
+ * Above this many series a write is prepared in slices (prepare.ts), letting other requests in
+ * between; below, at once in its turn (the usual push of tens of series pays nothing for it).
+ */
+export const SLICED_WRITE_SERIES = 5000;
+/** Series per step of a sliced write: a step takes well under a slice. */
+const GRAIN = 512;
+
+/** How large writes are sliced; tests make every step a slice. */
+export interface Slicing {
+  /** Writes of more series than this are prepared in slices. */
+  series?: number;
+  /** Series per step. */
+  grain?: number;
+  /** Milliseconds of steps per slice. */
+  sliceMs?: number;
+}
+
+function seriesIn(families: readonly MetricFamily[]): number {
+  let n = 0;
+  for (const mf of families) n += mf.metrics.length;
+  return n;
 }
 
 /** The task's result as a promise, a throw as a rejection. */
@@ -48,6 +76,9 @@ export class MemoryStore implements MetricStore {
   private readonly listeners = new Set<(c: StoreChange) => void>();
   private series = 0;
   private changes = 0;
+  private readonly slicedSeries: number;
+  private readonly grain: number;
+  private readonly sliceMs: number;
   /** Per group, the last pending write or delete: the next one of the group waits for it. */
   private readonly tails = new Map<string, Promise<unknown>>();
 
@@ -55,7 +86,11 @@ export class MemoryStore implements MetricStore {
     private readonly reservedFamilies: ReadonlyMap<string, ReservedFamily> = new Map(),
     options: ConsistencyOptions = {},
     private readonly limits?: StoreLimits,
+    slicing: Slicing = {},
   ) {
+    this.slicedSeries = slicing.series ?? SLICED_WRITE_SERIES;
+    this.grain = slicing.grain ?? GRAIN;
+    this.sliceMs = slicing.sliceMs ?? 10;
     this.index = new ConsistencyIndex(
       (id, name, m) => this.holds(id, name, m),
       options,
@@ -117,18 +152,33 @@ export class MemoryStore implements MetricStore {
   write(req: WriteRequest): Promise<WriteResult> {
     const { families } = req;
     const id = groupId(req.labels);
-    return this.inOrder(id, Array.isArray(families), async () => {
+    // A write applied at once needs no place in the group's order; one that waits for its body or
+    // is prepared in slices does: the group's next write waits for it.
+    const now = Array.isArray(families) && seriesIn(families) <= this.slicedSeries;
+    return this.inOrder(id, now, async () => {
       const resolved = Array.isArray(families) ? families : await families;
+      const large = seriesIn(resolved) > this.slicedSeries;
+      const prepared = large
+        ? await runSliced(
+            prepareSteps(resolved, req.labels, req.check ? this.index : undefined, this.grain),
+            this.sliceMs,
+          )
+        : undefined;
       // Judged here and not in apply(): a replay repeats what was accepted, whatever the limits.
       const refusal = this.limits?.admit(this.byId.get(id), resolved, req.replace, this);
       if (refusal !== undefined) return refusal;
-      return this.apply({
+      const write: AppliedWrite = {
         labels: req.labels,
         families: resolved,
         replace: req.replace,
         check: req.check,
         timestampMs: req.timestampMs ?? nowMs(),
-      });
+      };
+      if (prepared === undefined) return this.apply(write);
+      const result = this.commit(write, prepared);
+      return Array.isArray(result)
+        ? { ok: false, error: await runSliced(checkErrorSteps(result, this.grain), this.sliceMs) }
+        : result;
     });
   }
 
@@ -158,51 +208,59 @@ export class MemoryStore implements MetricStore {
     return next;
   }
 
+  /** Prepares and commits a write at once (small writes, replays). */
   private apply(req: AppliedWrite): WriteResult {
+    const prepared = runNow(prepareSteps(req.families, req.labels, req.check ? this.index : undefined, Infinity));
+    const result = this.commit(req, prepared);
+    return Array.isArray(result) ? { ok: false, error: runNow(checkErrorSteps(result, Infinity)) } : result;
+  }
+
+  /**
+   * Checks a prepared write against what the store holds and applies it, in one turn; the errors
+   * of a failed check come back unworded (the failure is stamped already).
+   */
+  private commit(req: AppliedWrite, prepared: PreparedWrite): WriteResult | CheckError[] {
     const id = groupId(req.labels);
     const seconds = req.timestampMs / 1000;
     // A group whose grouping labels are not valid UTF-8 is never created, not even to stamp its
     // failure (the reference creates it, and every scrape fails from then on).
     const mayCreate = this.byId.has(id) || Object.values(req.labels).every((v) => v.isWellFormed());
-    const fail = (error: string): WriteResult => {
+    if (prepared.timestamps) {
       if (mayCreate) this.recordFailure(id, req);
-      return { ok: false, error };
-    };
-    if (hasTimestamps(req.families)) return fail('pushed metrics must not have timestamps');
-    for (const mf of req.families) sanitizeFamily(mf, req.labels);
+      return { ok: false, error: 'pushed metrics must not have timestamps' };
+    }
     const existing = this.byId.get(id);
-    // The gateway's own push_time_seconds and push_failure_time_seconds always win over pushed
-    // families of those names (the reference lets a pushed one in and then fails every scrape).
-    const pushed = req.families.filter((mf) => !isTimeName(mf.name));
+    const pushed = prepared.families;
     if (req.check) {
       // The time families the write sets are checked with the pushed ones, as the reference does.
-      const checked = [...pushed, timeFamily(PUSH_TIME, req.labels, seconds)];
-      if (existing === undefined) checked.push(timeFamily(PUSH_FAILURE_TIME, req.labels, 0));
+      const checked = [...pushed, checkedNow(timeFamily(PUSH_TIME, req.labels, seconds), this.index)];
+      if (existing === undefined) checked.push(checkedNow(timeFamily(PUSH_FAILURE_TIME, req.labels, 0), this.index));
       const kept = new Set<string>();
       if (existing !== undefined) kept.add(PUSH_FAILURE_TIME);
       if (existing !== undefined && !req.replace) for (const sf of existing.pushedFamilies()) kept.add(sf.name);
-      const errors = this.index.check(id, checked, kept, (n) => this.reservedFamilies.get(n));
-      if (errors.length === 1) return fail(errors[0]);
-      if (errors.length > 1)
-        return fail(`${errors.length} error(s) occurred:` + errors.map((e) => `\n* ${e}`).join(''));
+      const errors = this.index.check(id, req.labels, checked, kept, (n) => this.reservedFamilies.get(n));
+      if (errors.length > 0) {
+        if (mayCreate) this.recordFailure(id, req);
+        return errors;
+      }
     }
     const group = existing ?? this.createGroup(id, req.labels, req.timestampMs);
     const changed = new Set<string>([PUSH_TIME]);
     if (existing === undefined) changed.add(PUSH_FAILURE_TIME);
     if (req.replace) {
-      const names = new Set(pushed.map((mf) => mf.name));
+      const names = new Set(pushed.map((pf) => pf.mf.name));
       for (const sf of group.pushedFamilies()) {
         if (names.has(sf.name)) continue;
         this.removeFamily(group, sf.name);
         changed.add(sf.name);
       }
     }
-    for (const mf of pushed) {
-      this.putFamily(group, mf, req.timestampMs);
-      changed.add(mf.name);
+    for (const pf of pushed) {
+      this.putStored(group, preparedFamily(pf.mf, pf.packed, req.timestampMs));
+      changed.add(pf.mf.name);
     }
     group.setTime(PUSH_TIME, seconds, req.timestampMs);
-    this.emit(id, [...changed], { write: { ...req, families: pushed }, ok: true });
+    this.emit(id, [...changed], { write: { ...req, families: pushed.map((pf) => pf.mf) }, ok: true });
     return { ok: true };
   }
 
