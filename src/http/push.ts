@@ -28,6 +28,37 @@ export function overLimit(
   labels: Record<string, string>,
   limits: PushLimits,
 ): [number, string] | undefined {
+  const steps = limitSteps(families, labels, limits);
+  let r = steps.next();
+  while (r.done !== true) r = steps.next();
+  return r.value;
+}
+
+/** overLimit for a large push, giving other requests a turn every few milliseconds. */
+async function overLimitSliced(
+  families: MetricFamily[],
+  labels: Record<string, string>,
+  limits: PushLimits,
+): Promise<[number, string] | undefined> {
+  const steps = limitSteps(families, labels, limits);
+  let slice = performance.now();
+  let r = steps.next();
+  while (r.done !== true) {
+    if (performance.now() - slice > SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      slice = performance.now();
+    }
+    r = steps.next();
+  }
+  return r.value;
+}
+
+/** The checks of overLimit, pausing (yielding) after every STEP_SERIES series. */
+function* limitSteps(
+  families: MetricFamily[],
+  labels: Record<string, string>,
+  limits: PushLimits,
+): Generator<void, [number, string] | undefined> {
   const long = (kind: string, what: string, len: number, max: number, flag: string): [number, string] => [
     400,
     `${kind} ${JSON.stringify(what.length > 80 ? what.slice(0, 80) + '…' : what)} is ${len} bytes long, more than the limit of ${max} bytes (--${flag})`,
@@ -55,8 +86,9 @@ export function overLimit(
     }
     if (mf.name.length > limits.maxNameLength)
       return long('metric name', mf.name, mf.name.length, limits.maxNameLength, 'push.max-name-length');
-    for (const m of mf.metrics) {
-      for (const lp of m.labels) {
+    for (let i = 0; i < mf.metrics.length; i++) {
+      if (i % STEP_SERIES === STEP_SERIES - 1) yield;
+      for (const lp of mf.metrics[i].labels) {
         if (lp.name.length > limits.maxNameLength)
           return long('label name', lp.name, lp.name.length, limits.maxNameLength, 'push.max-name-length');
         if (lp.value.length > limits.maxLabelValueLength / 3) {
@@ -75,6 +107,9 @@ export function overLimit(
   }
   return undefined;
 }
+
+const STEP_SERIES = 1024;
+const SLICE_MS = 10;
 
 /**
  * Families from a push body by its Content-Type: delimited protobuf, OpenMetrics text, or the
@@ -125,7 +160,10 @@ export function createPushHandlers(opts: PushOptions) {
       opts.log.debug({ source: req.socket.remoteAddress, err: e.message }, 'failed to parse push body');
       throw new HttpError(400, e.message);
     }
-    const over = overLimit(families, labels, opts.limits);
+    const over =
+      raw.length > SLICED_PARSE_BYTES
+        ? await overLimitSliced(families, labels, opts.limits)
+        : overLimit(families, labels, opts.limits);
     if (over !== undefined) throw new HttpError(over[0], over[1]);
     return families;
   }
