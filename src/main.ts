@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { helpText, parseArgs, UsageError } from './config.js';
+import { helpText, manText, parseArgs, UsageError, versionText } from './config.js';
 import { createGateway, createGatewayServer, type ServerMaker } from './http/server.js';
 import type { LiveWebConfig } from './http/webconfig.js';
 import { createLogger } from './log.js';
@@ -58,7 +58,11 @@ async function main(): Promise<void> {
     return;
   }
   if (outcome.kind === 'version') {
-    process.stdout.write(`${APP}, version ${build.version} (node ${process.version})\n`);
+    process.stdout.write(versionText(APP, build));
+    return;
+  }
+  if (outcome.kind === 'man') {
+    process.stdout.write(manText(APP, versionText(APP, build).trimEnd()));
     return;
   }
   const config = outcome.config;
