@@ -19,6 +19,8 @@ export interface Config {
   externalUrl: string;
   /** Computed as the reference does: the flag, else the external URL's path; '' or '/x'. */
   routePrefix: string;
+  /** The external URL's path as a prefix ('' or '/x'), logged at start as the reference does. */
+  externalPrefix: string;
   enableLifecycle: boolean;
   enableAdminApi: boolean;
   /** --web.enable-openmetrics: scrapes may negotiate OpenMetrics (the reference never serves it). */
@@ -333,6 +335,7 @@ export function parseArgs(argv: string[]): ParseOutcome {
       telemetryPath: get('web.telemetry-path'),
       externalUrl,
       routePrefix: computeRoutePrefix(get('web.route-prefix'), externalPath),
+      externalPrefix: computeRoutePrefix('', externalPath),
       enableLifecycle: get('web.enable-lifecycle') === 'true',
       enableAdminApi: get('web.enable-admin-api') === 'true',
       enableOpenMetrics: get('web.enable-openmetrics') === 'true',
@@ -468,18 +471,23 @@ export function manText(app: string, version: string): string {
   return out.join('\n') + '\n';
 }
 
+/** GOOS/GOARCH as Go names them (the reference's `platform`). */
+export function platform(): string {
+  const arch = ({ x64: 'amd64', ia32: '386' } as Record<string, string>)[process.arch] ?? process.arch;
+  return `${process.platform}/${arch}`;
+}
+
 /** What the reference's --version prints (prometheus/common's version.Print), with our values. */
 export function versionText(
   app: string,
   b: { version: string; revision: string; branch: string; buildUser: string; buildDate: string; goVersion: string },
 ): string {
-  const arch = ({ x64: 'amd64', ia32: '386', arm: 'arm' } as Record<string, string>)[process.arch] ?? process.arch;
   return [
     `${app}, version ${b.version} (branch: ${b.branch}, revision: ${b.revision})`,
     `  build user:       ${b.buildUser}`,
     `  build date:       ${b.buildDate}`,
     `  go version:       ${b.goVersion}`,
-    `  platform:         ${process.platform}/${arch}`,
+    `  platform:         ${platform()}`,
     '',
   ].join('\n');
 }

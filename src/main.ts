@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { helpText, manText, parseArgs, UsageError, versionText } from './config.js';
+import { helpText, manText, parseArgs, platform, UsageError, versionText } from './config.js';
+import { joinHostPort } from './lib/hostport.js';
 import { createGateway, createGatewayServer, type ServerMaker } from './http/server.js';
 import type { LiveWebConfig } from './http/webconfig.js';
 import { createLogger } from './log.js';
@@ -67,7 +68,17 @@ async function main(): Promise<void> {
   }
   const config = outcome.config;
   const log = createLogger(config.logLevel, config.logFormat);
-  log.info({ version: build.version }, 'starting pushgateway');
+  // The reference's first lines, in its words (prometheus/common's version.Info and BuildContext).
+  log.info(
+    { version: `(version=${build.version}, branch=${build.branch}, revision=${build.revision})` },
+    'starting pushgateway',
+  );
+  log.info({
+    build_context: `(go=${build.goVersion}, platform=${platform()}, user=${build.buildUser}, date=${build.buildDate})`,
+  });
+  log.debug({ url: config.externalUrl }, 'external URL');
+  log.debug({ path: config.externalPrefix }, 'path prefix used externally');
+  log.debug({ path: config.routePrefix }, 'path prefix for internal routing');
 
   // --web.config.file: checked before anything else starts; an invalid file stops the start.
   // Loaded only when used: its YAML and bcrypt libraries cost memory that most setups never need.
@@ -142,9 +153,10 @@ async function main(): Promise<void> {
     // reconnects at once, and a client whose SYN is dropped waits a second to try again.
     server.listen({ port, host, backlog: 65535 }, () => {
       const a = server.address() as AddressInfo;
-      log.info({ address: `${a.address}:${a.port}` }, 'listening');
+      const address = joinHostPort(a.address, a.port);
+      log.info({ address }, 'Listening on');
       // As the reference logs it; HTTP/2 is not served (see src/http/webconfig.ts).
-      log.info({ http2: false, address: `${a.address}:${a.port}` }, tls ? 'TLS is enabled.' : 'TLS is disabled.');
+      log.info({ http2: false, address }, tls ? 'TLS is enabled.' : 'TLS is disabled.');
     });
     return server;
   });
