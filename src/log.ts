@@ -30,7 +30,10 @@ function rewriteStream(out: NodeJS.WritableStream, format: (rec: Record<string, 
       for (const line of chunk.toString('utf8').split('\n')) {
         if (line !== '') text += format(JSON.parse(line) as Record<string, unknown>) + '\n';
       }
-      out.write(text, () => done());
+      // Not waiting for the write's callback: lines logged just before process.exit() would wait
+      // behind it and be lost (stderr itself writes synchronously to files and pipes).
+      out.write(text);
+      done();
     },
   });
 }

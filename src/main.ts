@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { helpText, manText, parseArgs, platform, UsageError, versionText } from './config.js';
 import { joinHostPort } from './lib/hostport.js';
+import { activationFds, clearActivationEnv } from './lib/activation.js';
 import { createGateway, createGatewayServer, type ServerMaker } from './http/server.js';
 import type { LiveWebConfig } from './http/webconfig.js';
 import { createLogger } from './log.js';
@@ -141,19 +141,32 @@ async function main(): Promise<void> {
   const listener = guard === undefined ? gateway.handler : guard(gateway.handler);
   const make: ServerMaker | undefined =
     web === undefined ? undefined : (options, l) => webconfig!.createWebServer(web, l, log, options);
-  const servers = config.listenAddresses.map((addr) => {
+  // --web.systemd-socket: serve on the sockets systemd passed instead of the listen addresses.
+  let targets: Array<{ fd: number } | { port: number; host: string | undefined }>;
+  if (config.systemdSocket) {
+    log.info('Listening on systemd activated listeners instead of port listeners.');
+    const fds = activationFds(process.env, process.pid);
+    clearActivationEnv(process.env);
+    if (fds.length === 0) {
+      log.error({ err: 'no socket activation file descriptors found' }, 'HTTP server stopped');
+      process.exit(1);
+    }
+    targets = fds.map((fd) => ({ fd }));
+  } else {
+    targets = config.listenAddresses.map(splitListenAddress);
+  }
+  const tls = web !== undefined && web.current.tls !== null;
+  const servers = targets.map((target) => {
     const server = createGatewayServer(listener, config.web, make, log);
-    const tls = web !== undefined && web.current.tls !== null;
-    const { host, port } = splitListenAddress(addr);
     server.on('error', (err) => {
       log.error({ err: err.message }, 'HTTP server stopped');
       process.exit(1);
     });
     // Go asks for the kernel's most (net.core.somaxconn); Node's 511 drops SYNs when a crowd
     // reconnects at once, and a client whose SYN is dropped waits a second to try again.
-    server.listen({ port, host, backlog: 65535 }, () => {
-      const a = server.address() as AddressInfo;
-      const address = joinHostPort(a.address, a.port);
+    server.listen({ ...target, backlog: 65535 }, () => {
+      const a = server.address();
+      const address = typeof a === 'string' || a === null ? String(a) : joinHostPort(a.address, a.port);
       log.info({ address }, 'Listening on');
       // As the reference logs it; HTTP/2 is not served (see src/http/webconfig.ts).
       log.info({ http2: false, address }, tls ? 'TLS is enabled.' : 'TLS is disabled.');
