@@ -13,7 +13,8 @@ test('bounds follow Prometheus (schema 0 doubles, negative schemas square, schem
   assert.equal(bucketBound(-255, 8), 0.5013556375251013);
   assert.equal(bucketBound(-1, 8), 0.9972960560854698);
   assert.equal(bucketBound(-2, 8), 0.9945994234836328);
-  assert.equal(bucketBound(-62, 8), 0.8500531768592616);
+  assert.equal(bucketBound(-62, 8), 0.8454623996346523);
+  assert.equal(bucketBound(-38, 8), 0.9022270839033115);
   assert.equal(bucketBound(-1, 2), 0.8408964152537144);
   // Prometheus' exponentialBounds[3][1] and [3][5]
   assert.equal(bucketBound(1, 3), 2 * 0.5452538663326288);
