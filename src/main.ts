@@ -31,15 +31,28 @@ function buildInfo(): BuildInfo {
   };
 }
 
-/** ":9091" → all interfaces; "host:port" and "[::1]:port" as Go reads them. */
+/** ":9091" → all interfaces; "host:port" and "[::1]:port" as Go reads them, refused in its words. */
 function splitListenAddress(addr: string): { host: string | undefined; port: number } {
   const i = addr.lastIndexOf(':');
-  if (i < 0) throw new UsageError(`listen tcp: address ${addr}: missing port in address`);
+  if (i < 0) throw new Error(`listen tcp: address ${addr}: missing port in address`);
   const host = addr.slice(0, i).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(addr.slice(i + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`listen tcp: address ${addr}: invalid port`);
+  const text = addr.slice(i + 1);
+  // Go looks a port that is not a number up as a service name.
+  if (!/^[0-9]*$/.test(text)) throw new Error(`listen tcp: address tcp/${text}: unknown port`);
+  const port = Number(text);
+  if (port > 65535) throw new Error(`listen tcp: address ${text}: invalid port`);
   return { host: host === '' ? undefined : host, port };
+}
+
+/** A listen failure as Go's net package words it (the reference logs it so). */
+function listenFailure(err: NodeJS.ErrnoException, host: string | undefined, port: number | undefined): string {
+  const why: Record<string, string> = {
+    EADDRINUSE: 'address already in use',
+    EADDRNOTAVAIL: 'cannot assign requested address',
+    EACCES: 'permission denied',
+  };
+  const words = err.code === undefined ? undefined : why[err.code];
+  return words === undefined ? err.message : `listen tcp ${joinHostPort(host, port)}: bind: ${words}`;
 }
 
 async function main(): Promise<void> {
@@ -153,13 +166,19 @@ async function main(): Promise<void> {
     }
     targets = fds.map((fd) => ({ fd }));
   } else {
-    targets = config.listenAddresses.map(splitListenAddress);
+    try {
+      targets = config.listenAddresses.map(splitListenAddress);
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'HTTP server stopped');
+      process.exit(1);
+    }
   }
   const tls = web !== undefined && web.current.tls !== null;
   const servers = targets.map((target) => {
     const server = createGatewayServer(listener, config.web, make, log);
     server.on('error', (err) => {
-      log.error({ err: err.message }, 'HTTP server stopped');
+      const { host, port } = 'fd' in target ? { host: undefined, port: undefined } : target;
+      log.error({ err: listenFailure(err, host, port) }, 'HTTP server stopped');
       process.exit(1);
     });
     // Go asks for the kernel's most (net.core.somaxconn); Node's 511 drops SYNs when a crowd

@@ -3,7 +3,8 @@
 // Ours has no `caller` (see src/log.ts); times, ports and build values are masked.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, type RunningServer } from '../support/servers.js';
+import { spawnSync } from 'node:child_process';
+import { OURS_MAIN, REFERENCE_BIN, startServer, type RunningServer } from '../support/servers.js';
 
 /** One logfmt line as its [key, value] pairs, in order. */
 function logfmtPairs(line: string): Array<[string, string]> {
@@ -53,3 +54,25 @@ for (const format of ['logfmt', 'json'] as const) {
     assert.deepEqual(err(ours), err(ref));
   });
 }
+
+test('a listen address that cannot be used: the reference line, in Go words', async () => {
+  const busy = await startServer('reference');
+  try {
+    for (const addr of [`127.0.0.1:${busy.port}`, '127.0.0.1:70000', 'x', '127.0.0.1:abc']) {
+      const line = (kind: 'ours' | 'reference') => {
+        const args = ['--persistence.file=', `--web.listen-address=${addr}`];
+        const r =
+          kind === 'ours'
+            ? spawnSync(process.execPath, [OURS_MAIN, ...args], { encoding: 'utf8', timeout: 15_000 })
+            : spawnSync(REFERENCE_BIN, args, { encoding: 'utf8', timeout: 15_000 });
+        // The reference then exits 0; ours 1 (docs/compatibility.md).
+        assert.equal(r.status, kind === 'ours' ? 1 : 0, r.stderr);
+        const last = r.stderr.trim().split('\n').at(-1)!;
+        return masked(logfmtPairs(last));
+      };
+      assert.deepEqual(line('ours'), line('reference'), addr);
+    }
+  } finally {
+    await busy.stop();
+  }
+});
