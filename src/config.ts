@@ -19,6 +19,8 @@ export interface Config {
   externalUrl: string;
   /** Computed as the reference does: the flag, else the external URL's path; '' or '/x'. */
   routePrefix: string;
+  /** The external URL's path as a prefix ('' or '/x'), logged at start as the reference does. */
+  externalPrefix: string;
   enableLifecycle: boolean;
   enableAdminApi: boolean;
   /** --web.enable-openmetrics: scrapes may negotiate OpenMetrics (the reference never serves it). */
@@ -232,7 +234,7 @@ export const FLAGS: FlagSpec[] = [
 
 export class UsageError extends Error {}
 
-export type ParseOutcome = { kind: 'run'; config: Config } | { kind: 'help' } | { kind: 'version' };
+export type ParseOutcome = { kind: 'run'; config: Config } | { kind: 'help' } | { kind: 'man' } | { kind: 'version' };
 
 function computeRoutePrefix(prefix: string, externalPath: string): string {
   let p = prefix === '' ? externalPath : prefix;
@@ -241,18 +243,43 @@ function computeRoutePrefix(prefix: string, externalPath: string): string {
   return p;
 }
 
+/**
+ * Reads the command line as kingpin 2.2 (the reference's) does: `--version`, `--help-long` and
+ * `--help-man` act as soon as they are read, `--help` once the whole line has been read; a flag's
+ * value may not look like a flag; after `--` every word is an unexpected argument; values are
+ * checked afterwards, in command-line order. Bool flags also take `=true`/`=false` (later
+ * kingpin versions do); any other `=value` is an unexpected argument, as kingpin 2.2 reads it.
+ */
 export function parseArgs(argv: string[]): ParseOutcome {
   const values = new Map<string, string[]>();
   const byName = new Map(FLAGS.map((f) => [f.name, f]));
+  let help = false;
+  let argsOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === '--help' || arg === '-h' || arg === '--help-long' || arg === '--help-man') return { kind: 'help' };
-    if (arg === '--version') return { kind: 'version' };
+    if (argsOnly || !arg.startsWith('-')) throw new UsageError(`unexpected ${arg}`);
+    if (arg === '--') {
+      argsOnly = true;
+      continue;
+    }
     if (!arg.startsWith('--')) {
-      throw new UsageError(arg.startsWith('-') ? `unknown short flag '${arg}'` : `unexpected ${arg}`);
+      if (arg === '-') throw new UsageError(`unknown short flag '-'`);
+      for (const c of arg.slice(1)) {
+        if (c !== 'h') throw new UsageError(`unknown short flag '-${c}'`);
+        help = true;
+      }
+      continue;
     }
     const eq = arg.indexOf('=');
     let name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+    if (name === 'version') return { kind: 'version' };
+    if (name === 'help-long') return { kind: 'help' };
+    if (name === 'help-man') return { kind: 'man' };
+    if (name === 'help') {
+      if (eq >= 0) throw new UsageError(`unexpected ${arg.slice(eq + 1)}`);
+      help = true;
+      continue;
+    }
     let negated = false;
     if (!byName.has(name) && name.startsWith('no-') && byName.get(name.slice(3))?.kind === 'bool') {
       name = name.slice(3);
@@ -262,13 +289,15 @@ export function parseArgs(argv: string[]): ParseOutcome {
     if (spec === undefined) throw new UsageError(`unknown long flag '--${name}'`);
     let value: string;
     if (spec.kind === 'bool') {
-      value = eq < 0 ? String(!negated) : arg.slice(eq + 1);
-      if (value !== 'true' && value !== 'false')
-        throw new UsageError(`strconv.ParseBool: parsing ${goQuote(value)}: invalid syntax`);
+      const given = eq < 0 ? 'true' : arg.slice(eq + 1);
+      if (given !== 'true' && given !== 'false') throw new UsageError(`unexpected ${given}`);
+      value = String((given === 'true') !== negated);
     } else if (eq >= 0) {
       value = arg.slice(eq + 1);
     } else {
-      if (i + 1 >= argv.length) throw new UsageError(`expected argument for flag '--${name}'`);
+      if (i + 1 >= argv.length || argv[i + 1].startsWith('-')) {
+        throw new UsageError(`expected argument for flag '--${name}'`);
+      }
       value = argv[++i];
     }
     const list = values.get(name) ?? [];
@@ -276,20 +305,16 @@ export function parseArgs(argv: string[]): ParseOutcome {
     list.push(value);
     values.set(name, list);
   }
+  if (help) return { kind: 'help' };
+  // Map order is the order flags were first given: kingpin reports the first bad value given.
+  for (const [name, given] of values) checkValue(byName.get(name)!, given[0]);
   const get = (name: string) => values.get(name)?.[0] ?? byName.get(name)!.def;
   const flags: Record<string, string> = {};
   for (const spec of FLAGS) {
     const v = values.get(spec.name);
-    if (spec.kind === 'enum' && v !== undefined && !spec.values!.includes(v[0])) {
-      throw new UsageError(`enum value must be one of ${spec.values!.join(',')}, got '${v[0]}'`);
-    }
     flags[spec.name] = spec.kind === 'strings' ? (v ?? [spec.def]).join('\n') : get(spec.name);
   }
   for (const spec of FLAGS) {
-    const v = values.get(spec.name)?.[0];
-    if (spec.kind === 'int' && v !== undefined && !(spec.zeroOff ? /^(0|[1-9][0-9]*)$/ : /^[1-9][0-9]*$/).test(v)) {
-      throw new UsageError(`strconv.ParseInt: parsing ${goQuote(v)}: invalid syntax`);
-    }
     if (spec.kind === 'duration') flags[spec.name] = formatGoDuration(parseDuration(get(spec.name)));
   }
   const int = (name: string) => Number(get(name));
@@ -300,14 +325,7 @@ export function parseArgs(argv: string[]): ParseOutcome {
   if (int('push.memory-guard-percent') > 100) throw new UsageError('--push.memory-guard-percent is at most 100');
   flags['persistence.interval'] = formatGoDuration(intervalMs);
   const externalUrl = get('web.external-url');
-  let externalPath = '';
-  if (externalUrl !== '') {
-    try {
-      externalPath = new URL(externalUrl).pathname;
-    } catch {
-      throw new UsageError(`invalid URL: ${externalUrl}`);
-    }
-  }
+  const externalPath = goUrlPath(externalUrl);
   return {
     kind: 'run',
     config: {
@@ -317,6 +335,7 @@ export function parseArgs(argv: string[]): ParseOutcome {
       telemetryPath: get('web.telemetry-path'),
       externalUrl,
       routePrefix: computeRoutePrefix(get('web.route-prefix'), externalPath),
+      externalPrefix: computeRoutePrefix('', externalPath),
       enableLifecycle: get('web.enable-lifecycle') === 'true',
       enableAdminApi: get('web.enable-admin-api') === 'true',
       enableOpenMetrics: get('web.enable-openmetrics') === 'true',
@@ -359,18 +378,116 @@ function parseDuration(s: string): number {
   }
 }
 
-/** kingpin-style help text. */
-export function helpText(app: string): string {
-  const lines = [`usage: ${app} [<flags>]`, '', 'The Pushgateway', '', 'Flags:'];
-  lines.push('  -h, --help                     Show context-sensitive help (also try --help-long and --help-man).');
-  for (const f of FLAGS) {
-    const plain = f.kind === 'duration' || f.kind === 'strings' || f.kind === 'enum' || f.kind === 'int';
-    const head =
-      f.kind === 'bool'
-        ? `--${f.name}`
-        : `--${f.name}=${plain ? f.def : JSON.stringify(f.def)}${f.kind === 'strings' ? ' ...' : ''}`;
-    lines.push(`      ${head}`.padEnd(33) + (head.length + 6 > 32 ? `\n${' '.repeat(33)}` : '') + f.help);
+/** A value as the flag's kingpin type (or promlog's, for the log flags) would refuse it. */
+function checkValue(spec: FlagSpec, v: string): void {
+  if (spec.kind === 'duration') parseDuration(v);
+  if (spec.kind === 'url') goUrlPath(v);
+  if (spec.name === 'log.level' && !spec.values!.includes(v))
+    throw new UsageError(`unrecognized log level ${goQuote(v)}`);
+  if (spec.name === 'log.format' && !spec.values!.includes(v)) {
+    throw new UsageError(`unrecognized log format ${goQuote(v)}`);
   }
-  lines.push('      --version                  Show application version.');
-  return lines.join('\n') + '\n';
+  if (spec.kind === 'int') {
+    if (!/^[+-]?[0-9]+$/.test(v)) throw new UsageError(`strconv.ParseInt: parsing ${goQuote(v)}: invalid syntax`);
+    const least = spec.zeroOff ? 0 : 1;
+    if (Number(v) < least)
+      throw new UsageError(`value ${v} for flag --${spec.name} is out of range: at least ${least}`);
+  }
+}
+
+/**
+ * The path of a --web.external-url as Go's url.Parse reads it (a relative URL such as `foo` is
+ * accepted, its path is `foo`), refusing what it refuses in its words.
+ */
+function goUrlPath(raw: string): string {
+  const fail = (why: string): never => {
+    throw new UsageError(`invalid URL: parse ${goQuote(raw)}: ${why}`);
+  };
+  if (/[\x00-\x1f\x7f]/.test(raw)) fail('net/url: invalid control character in URL');
+  const bad = /%(?![0-9A-Fa-f]{2})/.exec(raw);
+  if (bad !== null) fail(`invalid URL escape ${goQuote(raw.slice(bad.index, bad.index + 3))}`);
+  let rest = raw.replace(/#.*$/s, '');
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(rest);
+  if (rest.startsWith(':')) fail('missing protocol scheme');
+  if (scheme !== null) rest = rest.slice(scheme[0].length);
+  rest = rest.replace(/\?.*$/s, '');
+  if (rest.startsWith('//')) {
+    const slash = rest.indexOf('/', 2);
+    const authority = slash < 0 ? rest.slice(2) : rest.slice(2, slash);
+    const host = authority.slice(authority.lastIndexOf('@') + 1);
+    if (host.startsWith('[') && !host.includes(']')) fail("missing ']' in host");
+    rest = slash < 0 ? '' : rest.slice(slash);
+  }
+  return decodeURIComponent(rest);
+}
+
+/** Kingpin's two help columns: flags indented 2, texts from column 33 wrapped to 47 (80 wide). */
+function flagRows(): Array<[string, string]> {
+  const rows: Array<[string, string]> = [
+    ['-h, --help', 'Show context-sensitive help (also try --help-long and --help-man).'],
+  ];
+  for (const f of FLAGS) rows.push([`    ${flagHead(f)}`, f.help]);
+  rows.push(['    --version', 'Show application version.']);
+  return rows;
+}
+
+function flagHead(f: FlagSpec): string {
+  if (f.kind === 'bool') return `--${f.name}`;
+  const quoted = f.kind === 'string';
+  return `--${f.name}=${quoted ? JSON.stringify(f.def) : f.def}${f.kind === 'strings' ? ' ...' : ''}`;
+}
+
+/** Words into lines of at most `width` characters (a longer word gets a line of its own). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  return [...lines, line];
+}
+
+/** `--help` and `--help-long` (the same without commands), laid out as kingpin does at 80 columns. */
+export function helpText(app: string): string {
+  const out = [`usage: ${app} [<flags>]`, '', 'The Pushgateway', '', 'Flags:'];
+  const col = 29;
+  for (const [head, help] of flagRows()) {
+    const [first, ...more] = wrap(help, 80 - 2 - col - 2);
+    out.push(`  ${head.padEnd(col)}  ${head.length >= 30 ? `\n${' '.repeat(col + 4)}` : ''}${first}`);
+    for (const line of more) out.push(' '.repeat(col + 4) + line);
+  }
+  return out.join('\n') + '\n\n';
+}
+
+/** `--help-man`: kingpin's man page, whose .TH line carries the version text as kingpin puts it. */
+export function manText(app: string, version: string): string {
+  const out = [`.TH ${app} 1 ${version} ""`, '.SH "NAME"', app, '.SH "SYNOPSIS"', '.TP'];
+  out.push(`\\fB${app} [<flags>]\\fR`, '', '.SH "DESCRIPTION"', 'The Pushgateway', '.SH "OPTIONS"');
+  // The man page shows no `...` after a repeatable flag.
+  for (const [head, help] of flagRows()) out.push('.TP', `\\fB${head.trim().replace(/ \.\.\.$/, '')}\\fR`, help);
+  return out.join('\n') + '\n';
+}
+
+/** GOOS/GOARCH as Go names them (the reference's `platform`). */
+export function platform(): string {
+  const arch = ({ x64: 'amd64', ia32: '386' } as Record<string, string>)[process.arch] ?? process.arch;
+  return `${process.platform}/${arch}`;
+}
+
+/** What the reference's --version prints (prometheus/common's version.Print), with our values. */
+export function versionText(
+  app: string,
+  b: { version: string; revision: string; branch: string; buildUser: string; buildDate: string; goVersion: string },
+): string {
+  return [
+    `${app}, version ${b.version} (branch: ${b.branch}, revision: ${b.revision})`,
+    `  build user:       ${b.buildUser}`,
+    `  build date:       ${b.buildDate}`,
+    `  go version:       ${b.goVersion}`,
+    `  platform:         ${platform()}`,
+    '',
+  ].join('\n');
 }

@@ -1,26 +1,39 @@
-// Logs through pino, written as logfmt (the reference's default) or JSON.
+// Logs through pino, written as go-kit writes the reference's lines: logfmt (its default) with
+// `ts`, `level` and `msg` first and the other keys in the order given, or JSON with its keys
+// sorted (go-kit encodes a Go map). The reference's `caller=file.go:line` is left out: ours would
+// name other files, and finding the caller costs a stack trace per line.
 import { pino, type Logger } from 'pino';
 import { Writable } from 'node:stream';
 
+/** A logfmt value: bare unless empty of meaning to a parser (space, `=`, `"`, control characters). */
 function logfmtValue(v: unknown): string {
   const s = typeof v === 'string' ? v : JSON.stringify(v);
-  return /^[^\s"=]+$/.test(s) ? s : JSON.stringify(s);
+  return /[\s"=\x00-\x1f\x7f]/.test(s) ? JSON.stringify(s) : s;
 }
 
-/** Turns pino's JSON lines into logfmt lines: ts=… level=… msg=… key=value… */
-function logfmtStream(out: NodeJS.WritableStream): Writable {
+const FIRST = ['ts', 'level', 'msg'];
+
+export function formatLogfmt(rec: Record<string, unknown>): string {
+  const keys = [...FIRST.filter((k) => k in rec), ...Object.keys(rec).filter((k) => !FIRST.includes(k))];
+  return keys.map((k) => `${k}=${logfmtValue(rec[k])}`).join(' ');
+}
+
+export function formatJson(rec: Record<string, unknown>): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(rec).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}
+
+/** Rewrites pino's JSON lines with `format`. */
+function rewriteStream(out: NodeJS.WritableStream, format: (rec: Record<string, unknown>) => string): Writable {
   return new Writable({
     write(chunk: Buffer, _enc, done) {
       let text = '';
       for (const line of chunk.toString('utf8').split('\n')) {
-        if (line === '') continue;
-        const rec = JSON.parse(line) as Record<string, unknown>;
-        text +=
-          Object.entries(rec)
-            .map(([k, v]) => `${k}=${logfmtValue(v)}`)
-            .join(' ') + '\n';
+        if (line !== '') text += format(JSON.parse(line) as Record<string, unknown>) + '\n';
       }
-      out.write(text, () => done());
+      // Not waiting for the write's callback: lines logged just before process.exit() would wait
+      // behind it and be lost (stderr itself writes synchronously to files and pipes).
+      out.write(text);
+      done();
     },
   });
 }
@@ -37,5 +50,5 @@ export function createLogger(
     timestamp: () => `,"ts":"${new Date().toISOString()}"`,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  return pino(options, format === 'json' ? (out as Writable) : logfmtStream(out));
+  return pino(options, rewriteStream(out, format === 'json' ? formatJson : formatLogfmt));
 }

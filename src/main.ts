@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { helpText, parseArgs, UsageError } from './config.js';
+import { helpText, manText, parseArgs, platform, UsageError, versionText } from './config.js';
+import { joinHostPort } from './lib/hostport.js';
+import { activationFds, clearActivationEnv } from './lib/activation.js';
 import { createGateway, createGatewayServer, type ServerMaker } from './http/server.js';
 import type { LiveWebConfig } from './http/webconfig.js';
 import { createLogger } from './log.js';
@@ -30,15 +31,28 @@ function buildInfo(): BuildInfo {
   };
 }
 
-/** ":9091" → all interfaces; "host:port" and "[::1]:port" as Go reads them. */
+/** ":9091" → all interfaces; "host:port" and "[::1]:port" as Go reads them, refused in its words. */
 function splitListenAddress(addr: string): { host: string | undefined; port: number } {
   const i = addr.lastIndexOf(':');
-  if (i < 0) throw new UsageError(`listen tcp: address ${addr}: missing port in address`);
+  if (i < 0) throw new Error(`listen tcp: address ${addr}: missing port in address`);
   const host = addr.slice(0, i).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(addr.slice(i + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`listen tcp: address ${addr}: invalid port`);
+  const text = addr.slice(i + 1);
+  // Go looks a port that is not a number up as a service name.
+  if (!/^[0-9]*$/.test(text)) throw new Error(`listen tcp: address tcp/${text}: unknown port`);
+  const port = Number(text);
+  if (port > 65535) throw new Error(`listen tcp: address ${text}: invalid port`);
   return { host: host === '' ? undefined : host, port };
+}
+
+/** A listen failure as Go's net package words it (the reference logs it so). */
+function listenFailure(err: NodeJS.ErrnoException, host: string | undefined, port: number | undefined): string {
+  const why: Record<string, string> = {
+    EADDRINUSE: 'address already in use',
+    EADDRNOTAVAIL: 'cannot assign requested address',
+    EACCES: 'permission denied',
+  };
+  const words = err.code === undefined ? undefined : why[err.code];
+  return words === undefined ? err.message : `listen tcp ${joinHostPort(host, port)}: bind: ${words}`;
 }
 
 async function main(): Promise<void> {
@@ -58,12 +72,26 @@ async function main(): Promise<void> {
     return;
   }
   if (outcome.kind === 'version') {
-    process.stdout.write(`${APP}, version ${build.version} (node ${process.version})\n`);
+    process.stdout.write(versionText(APP, build));
+    return;
+  }
+  if (outcome.kind === 'man') {
+    process.stdout.write(manText(APP, versionText(APP, build).trimEnd()));
     return;
   }
   const config = outcome.config;
   const log = createLogger(config.logLevel, config.logFormat);
-  log.info({ version: build.version }, 'starting pushgateway');
+  // The reference's first lines, in its words (prometheus/common's version.Info and BuildContext).
+  log.info(
+    { version: `(version=${build.version}, branch=${build.branch}, revision=${build.revision})` },
+    'starting pushgateway',
+  );
+  log.info({
+    build_context: `(go=${build.goVersion}, platform=${platform()}, user=${build.buildUser}, date=${build.buildDate})`,
+  });
+  log.debug({ url: config.externalUrl }, 'external URL');
+  log.debug({ path: config.externalPrefix }, 'path prefix used externally');
+  log.debug({ path: config.routePrefix }, 'path prefix for internal routing');
 
   // --web.config.file: checked before anything else starts; an invalid file stops the start.
   // Loaded only when used: its YAML and bcrypt libraries cost memory that most setups never need.
@@ -126,21 +154,41 @@ async function main(): Promise<void> {
   const listener = guard === undefined ? gateway.handler : guard(gateway.handler);
   const make: ServerMaker | undefined =
     web === undefined ? undefined : (options, l) => webconfig!.createWebServer(web, l, log, options);
-  const servers = config.listenAddresses.map((addr) => {
+  // --web.systemd-socket: serve on the sockets systemd passed instead of the listen addresses.
+  let targets: Array<{ fd: number } | { port: number; host: string | undefined }>;
+  if (config.systemdSocket) {
+    log.info('Listening on systemd activated listeners instead of port listeners.');
+    const fds = activationFds(process.env, process.pid);
+    clearActivationEnv(process.env);
+    if (fds.length === 0) {
+      log.error({ err: 'no socket activation file descriptors found' }, 'HTTP server stopped');
+      process.exit(1);
+    }
+    targets = fds.map((fd) => ({ fd }));
+  } else {
+    try {
+      targets = config.listenAddresses.map(splitListenAddress);
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'HTTP server stopped');
+      process.exit(1);
+    }
+  }
+  const tls = web !== undefined && web.current.tls !== null;
+  const servers = targets.map((target) => {
     const server = createGatewayServer(listener, config.web, make, log);
-    const tls = web !== undefined && web.current.tls !== null;
-    const { host, port } = splitListenAddress(addr);
     server.on('error', (err) => {
-      log.error({ err: err.message }, 'HTTP server stopped');
+      const { host, port } = 'fd' in target ? { host: undefined, port: undefined } : target;
+      log.error({ err: listenFailure(err, host, port) }, 'HTTP server stopped');
       process.exit(1);
     });
     // Go asks for the kernel's most (net.core.somaxconn); Node's 511 drops SYNs when a crowd
     // reconnects at once, and a client whose SYN is dropped waits a second to try again.
-    server.listen({ port, host, backlog: 65535 }, () => {
-      const a = server.address() as AddressInfo;
-      log.info({ address: `${a.address}:${a.port}` }, 'listening');
+    server.listen({ ...target, backlog: 65535 }, () => {
+      const a = server.address();
+      const address = typeof a === 'string' || a === null ? String(a) : joinHostPort(a.address, a.port);
+      log.info({ address }, 'Listening on');
       // As the reference logs it; HTTP/2 is not served (see src/http/webconfig.ts).
-      log.info({ http2: false, address: `${a.address}:${a.port}` }, tls ? 'TLS is enabled.' : 'TLS is disabled.');
+      log.info({ http2: false, address }, tls ? 'TLS is enabled.' : 'TLS is disabled.');
     });
     return server;
   });

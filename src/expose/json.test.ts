@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { goJson, goTime } from './json.js';
+import { encodeProtobufDelimited } from './protobuf.js';
+import { testGateway } from '../testing/gateway.js';
+import type { MetricFamily } from '../model.js';
 
 const cases: Array<[string, unknown, string]> = [
   [
@@ -38,4 +41,38 @@ for (const [name, value, want] of cases) test(`goJson: ${name}`, () => assert.eq
 test('goTime: RFC 3339 with trailing zeros trimmed', () => {
   assert.equal(goTime(Date.UTC(2026, 0, 2, 3, 4, 5, 678) + 0.9), '2026-01-02T03:04:05.6789Z');
   assert.equal(goTime(Date.UTC(2026, 0, 2, 3, 4, 5)), '2026-01-02T03:04:05Z');
+});
+
+test('/api/v1/metrics: a classic histogram with float counts shows its integer fields, as the reference', async () => {
+  const gw = await testGateway();
+  const family: MetricFamily = {
+    name: 'fh',
+    type: 'histogram',
+    help: 'h',
+    metrics: [
+      {
+        labels: [],
+        histogram: {
+          sampleCount: 0,
+          sampleSum: 3.5,
+          sampleCountFloat: 4.5,
+          buckets: [
+            { upperBound: 1, cumulativeCount: 0, cumulativeCountFloat: 1.5 },
+            { upperBound: 2, cumulativeCount: 3 },
+          ],
+        },
+      },
+    ],
+  };
+  const push = await gw.request('PUT', '/metrics/job/fh', encodeProtobufDelimited([family]), {
+    'content-type': 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited',
+  });
+  assert.equal(push.status, 200, push.text);
+  const body = JSON.parse((await gw.request('GET', '/api/v1/metrics')).text) as {
+    data: Array<Record<string, { metrics: unknown[] }>>;
+  };
+  // Debian's 1.5.1 answers so (its scrape shows the same counts: fh_count 0).
+  assert.deepEqual(body.data[0].fh.metrics, [
+    { labels: { instance: '', job: 'fh' }, buckets: { '1': '0', '2': '3' }, count: '0', sum: '3.5' },
+  ]);
 });

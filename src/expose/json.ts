@@ -77,15 +77,14 @@ function encodeMetric(mf: MetricFamily, m: Metric): Map<string, unknown> {
         ['sum', formatGoFloat(h.sampleSum)],
       ]);
     }
-    const count =
-      (h?.sampleCountFloat ?? 0) > 0 ? formatGoFloat(h!.sampleCountFloat!) : formatCount(h?.sampleCount ?? 0);
+    // The integer fields only, float counts left out, as the reference's API and both scrapes.
     return new Map<string, unknown>([
       ['labels', labels],
       [
         'buckets',
         new Map((h?.buckets ?? []).map((b) => [formatGoFloat(b.upperBound), formatCount(b.cumulativeCount)])),
       ],
-      ['count', count],
+      ['count', formatCount(h?.sampleCount ?? 0)],
       ['sum', formatGoFloat(h?.sampleSum ?? 0)],
     ]);
   }

@@ -7,7 +7,15 @@ test('bounds follow Prometheus (schema 0 doubles, negative schemas square, schem
   assert.equal(bucketBound(-1, 0), 0.5);
   assert.equal(bucketBound(3, 0), 8);
   assert.equal(bucketBound(1, -1), 4);
-  assert.equal(bucketBound(1, 1), 1.4142135623730951);
+  // Prometheus' table, not the nearest double (1.4142135623730951): upstream prints these.
+  assert.equal(bucketBound(1, 1), 1.414213562373095);
+  assert.equal(bucketBound(-1, 1), 0.7071067811865475);
+  assert.equal(bucketBound(-255, 8), 0.5013556375251013);
+  assert.equal(bucketBound(-1, 8), 0.9972960560854698);
+  assert.equal(bucketBound(-2, 8), 0.9945994234836328);
+  assert.equal(bucketBound(-62, 8), 0.8454623996346523);
+  assert.equal(bucketBound(-38, 8), 0.9022270839033115);
+  assert.equal(bucketBound(-1, 2), 0.8408964152537144);
   // Prometheus' exponentialBounds[3][1] and [3][5]
   assert.equal(bucketBound(1, 3), 2 * 0.5452538663326288);
   assert.equal(bucketBound(5, 3), 2 * 0.7711054127039704);
@@ -53,5 +61,5 @@ test('float histogram uses float counts', () => {
     positiveSpans: [{ offset: 1, length: 1 }],
     positiveCounts: [2.5],
   });
-  assert.deepEqual(json, { count: '2.5', buckets: [[0, '1', '1.4142135623730951', '2.5']] });
+  assert.deepEqual(json, { count: '2.5', buckets: [[0, '1', '1.414213562373095', '2.5']] });
 });

@@ -5,8 +5,15 @@
 import type { BucketSpan, Histogram } from '../model.js';
 import { formatCount, formatGoFloat } from '../lib/gofloat.js';
 
-// fracs[schema][i] = 2^(i/2^schema - 1) rounded to the nearest double, as the constants in
-// Prometheus' table: Math.pow may be one ulp off, so each value is checked with exact integers.
+// fracs[schema][i] is the fraction 2^(i/2^schema - 1) as Prometheus' table (exponentialBounds)
+// holds it, so that bounds print as upstream prints them. That table is not correctly rounded:
+// its schema-8 entries, which every lower schema samples, lie up to 4 ulps below the double
+// nearest to the exact value. SCHEMA8_ULPS[i] - 4 is that distance for entry i; the nearest
+// double itself is found with exact integers (Math.pow may be one ulp off).
+const SCHEMA8_ULPS =
+  '4444443444344444443244333333333344344434433344334433453344334433444444333322342344344434444344444443454434224433' +
+  '4333443434223333343433223323343333333323232223224433443433223422332234332322332333123323221222122222221111001201' +
+  '33233222231133222312332222012211';
 const fracTables = new Map<number, number[]>();
 
 function mantissaOf(x: number): { m: bigint; e: number } {
@@ -37,15 +44,32 @@ function exactFrac(i: number, n: number): number {
   return fromMantissa(m, e);
 }
 
+/** `x` moved by `ulps` units in the last place (positive finite doubles). */
+function shiftUlps(x: number, ulps: number): number {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  view.setBigUint64(0, view.getBigUint64(0) + BigInt(ulps));
+  return view.getFloat64(0);
+}
+
 function fracs(schema: number): number[] {
   let t = fracTables.get(schema);
   if (t === undefined) {
     const n = 2 ** schema;
     t = [0.5];
-    for (let i = 1; i < n; i++) t.push(exactFrac(i, n));
+    for (let i = 1; i < n; i++) {
+      // Schemas above 8 are not in Prometheus' table: correctly rounded.
+      t.push(
+        schema > 8 ? exactFrac(i, n) : shiftUlps(exactFrac(i << (8 - schema), 256), schema8Ulps(i << (8 - schema))),
+      );
+    }
     fracTables.set(schema, t);
   }
   return t;
+}
+
+function schema8Ulps(i: number): number {
+  return Number(SCHEMA8_ULPS[i]) - 4;
 }
 
 /** Upper bound of bucket `idx` (Prometheus' getBound). */

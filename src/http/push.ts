@@ -12,6 +12,7 @@ import type { PushLimits } from '../config.js';
 import { decodeContent, readBody } from './body.js';
 import { HttpError, StoreFullError } from './errors.js';
 import { ParseError } from '../parse/errors.js';
+import { joinHostPort } from '../lib/hostport.js';
 
 export interface PushOptions {
   store: MetricStore;
@@ -143,6 +144,11 @@ export async function parseBody(
 /** Above this size a text body is parsed in slices (~10 ms each); below, at once (the usual push). */
 const SLICED_PARSE_BYTES = 256 * 1024;
 
+/** The client as the reference's log lines name it: address and port (Go's RemoteAddr). */
+function source(req: IncomingMessage): string {
+  return joinHostPort(req.socket.remoteAddress, req.socket.remotePort);
+}
+
 export function createPushHandlers(opts: PushOptions) {
   /** The families a push carries, once its body has arrived; an HttpError when they are refused. */
   async function pushedFamilies(req: IncomingMessage, labels: Record<string, string>): Promise<MetricFamily[]> {
@@ -157,7 +163,8 @@ export function createPushHandlers(opts: PushOptions) {
     } catch (e) {
       // Anything but a parse error is a fault of ours: a 500, not the client's 400.
       if (!(e instanceof ParseError)) throw e;
-      opts.log.debug({ source: req.socket.remoteAddress, err: e.message }, 'failed to parse push body');
+      // The reference's words, for protobuf bodies too.
+      opts.log.debug({ source: source(req), err: e.message }, 'failed to parse text');
       throw new HttpError(400, e.message);
     }
     const over =
@@ -189,12 +196,12 @@ export function createPushHandlers(opts: PushOptions) {
       check: opts.check,
     });
     if (!result.ok && result.refused !== undefined) {
-      opts.log.warn({ method: req.method, source: req.socket.remoteAddress, err: result.error }, 'push refused');
+      opts.log.warn({ method: req.method, source: source(req), err: result.error }, 'push refused');
       throw new StoreFullError(result.error);
     }
     if (!result.ok && opts.check) {
       opts.log.error(
-        { method: req.method, source: req.socket.remoteAddress, err: result.error },
+        { method: req.method, source: source(req), err: result.error },
         'pushed metrics are invalid or inconsistent with existing metrics',
       );
       throw new HttpError(400, `pushed metrics are invalid or inconsistent with existing metrics: ${result.error}`);

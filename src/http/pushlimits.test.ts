@@ -74,7 +74,7 @@ test('store limit flags: 0 turns them off (the default for the two counts), the 
   });
   assert.throws(() => parseArgs(['--push.max-groups=-1']), {
     constructor: UsageError,
-    message: 'strconv.ParseInt: parsing "-1": invalid syntax',
+    message: 'value -1 for flag --push.max-groups is out of range: at least 0',
   });
   // Flags whose 0 would refuse everything still need a positive number.
   assert.throws(() => parseArgs(['--push.max-series-per-push=0']), UsageError);

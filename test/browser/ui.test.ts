@@ -297,6 +297,16 @@ test('a failed push is highlighted, and "failed only" shows just those groups', 
   await close(w);
 });
 
+test('the count says "2 failed", not "2 faileds"', async () => {
+  const path = '/metrics/job/flaky/instance/w2';
+  await push(gw.url, path, '# TYPE batch_records_processed_total gauge\nbatch_records_processed_total 1\n', 'PUT', 400);
+  const w = await open(gw.url + '/');
+  await waitGroups(w.page, 6);
+  assert.match(await w.page.locator('#count').innerText(), /6 groups · 2 failed$/);
+  await close(w);
+  assert.equal((await send(gw.url + path, 'DELETE')).status, 202);
+});
+
 test('each group links to its JSON, as /api/v1/metrics shows it', async () => {
   const w = await open(gw.url + '/');
   const href = await groupWith(w.page, 'job="etl"').locator('a', { hasText: 'JSON' }).getAttribute('href');

@@ -38,3 +38,14 @@ test('the unit stops the gateway by SIGTERM, restarts it on failure and confines
   assert.match(exec ?? '', /--persistence\.file=\/var\/lib\/pushgateway\//);
   assert.ok(/^TimeoutStopSec=\d+$/m.test(settings.join('\n')));
 });
+
+test('contrib/pushgateway.socket: verified, on the default port, for the service beside it', (t) => {
+  const socket = UNIT.replace(/\.service$/, '.socket');
+  const text = readFileSync(socket, 'utf8');
+  assert.match(text, /^ListenStream=9091$/m);
+  assert.match(text, /--web\.systemd-socket/, 'says which flag the service needs');
+  if (!existsSync(ANALYZE)) return t.skip(`${ANALYZE} missing (Debian package systemd)`);
+  const r = spawnSync(ANALYZE, ['verify', socket], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '');
+});

@@ -210,7 +210,7 @@ function bodyHtml(g: GroupSummary): string {
 }
 
 function countHtml(p: GroupsPage): string {
-  const failed = p.failed > 0 ? ` · <span class="nfailed">${plural(p.failed, 'failed')}</span>` : '';
+  const failed = p.failed > 0 ? ` · <span class="nfailed">${plural(p.failed, 'failed', 'failed')}</span>` : '';
   if (p.total === 0) return 'No groups';
   const filtered = query.filter !== '' || query.failedOnly;
   const range =
