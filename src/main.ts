@@ -91,7 +91,9 @@ async function main(): Promise<void> {
     series: () => store?.seriesCount ?? 0,
     refusals: () => limits.refusals,
   });
-  const memory = new MemoryStore(await reservedFamilies(self), { utf8Names: config.utf8Names }, limits);
+  const memory = new MemoryStore(await reservedFamilies(self), { utf8Names: config.utf8Names }, limits, {
+    defaultTtlMs: config.defaultTtlMs,
+  });
   try {
     store =
       config.persistenceFile === ''

@@ -6,6 +6,7 @@ import { packedText, parsedMetrics, restorePacked, storeFamily } from './family.
 import { groupId, groupShape, sanitizeFamily } from './grouping.js';
 import { StoredGroup, timeFamily } from './group.js';
 import type { StoreLimits } from './limits.js';
+import { GroupExpiry, type ExpiryOptions } from './expiry.js';
 import { byteString } from '../lib/gostring.js';
 import { seriesIdText } from '../lib/textformat.js';
 import { isTimeName, PUSH_FAILURE_TIME, PUSH_TIME } from './types.js';
@@ -50,12 +51,15 @@ export class MemoryStore implements MetricStore {
   private changes = 0;
   /** Per group, the last pending write or delete: the next one of the group waits for it. */
   private readonly tails = new Map<string, Promise<unknown>>();
+  readonly expiry: GroupExpiry;
 
   constructor(
     private readonly reservedFamilies: ReadonlyMap<string, ReservedFamily> = new Map(),
     options: ConsistencyOptions = {},
     private readonly limits?: StoreLimits,
+    expiryOptions: ExpiryOptions = {},
   ) {
+    this.expiry = new GroupExpiry(expiryOptions, (ids) => this.expireDue(ids));
     this.index = new ConsistencyIndex(
       (id, name, m) => this.holds(id, name, m),
       options,
@@ -117,18 +121,25 @@ export class MemoryStore implements MetricStore {
   write(req: WriteRequest): Promise<WriteResult> {
     const { families } = req;
     const id = groupId(req.labels);
+    if (req.ttlMs !== undefined) this.expiry.active = true;
     return this.inOrder(id, Array.isArray(families), async () => {
       const resolved = Array.isArray(families) ? families : await families;
+      const timestampMs = req.timestampMs ?? nowMs();
+      // A push that finds its group past its deadline comes after the group's expiry, as after a DELETE.
+      if (this.expiry.active) this.expireIfDue(id, timestampMs);
       // Judged here and not in apply(): a replay repeats what was accepted, whatever the limits.
       const refusal = this.limits?.admit(this.byId.get(id), resolved, req.replace, this);
       if (refusal !== undefined) return refusal;
-      return this.apply({
+      const result = this.apply({
         labels: req.labels,
         families: resolved,
         replace: req.replace,
         check: req.check,
-        timestampMs: req.timestampMs ?? nowMs(),
+        timestampMs,
+        ttlMs: req.ttlMs,
       });
+      if (this.expiry.active) this.expiry.track(id, this.byId.get(id), true);
+      return result;
     });
   }
 
@@ -139,6 +150,35 @@ export class MemoryStore implements MetricStore {
   wipe(): Promise<void> {
     for (const g of [...this.byId.values()]) this.remove(g.labels);
     return Promise.resolve();
+  }
+
+  expireOverdue(): Promise<number> {
+    const before = this.expiry.expired;
+    this.expiry.start(nowMs());
+    // Every removal started now is applied by the time pending writes of its group are.
+    return Promise.all([...this.tails.values()].map((p) => p.catch(() => undefined))).then(
+      () => this.expiry.expired - before,
+    );
+  }
+
+  /** Removes, each in its group's order, the groups of `ids` that are still due when their turn comes. */
+  private expireDue(ids: string[]): void {
+    for (const id of ids) {
+      const expire = () => {
+        // A write that came first (its body was arriving) may have moved the deadline on.
+        if (!this.expireIfDue(id, nowMs())) this.expiry.track(id, this.byId.get(id), false);
+      };
+      this.inOrder(id, true, expire).catch(() => undefined);
+    }
+  }
+
+  /** Removes the group if it is past its deadline at this time; whether it did. */
+  private expireIfDue(id: string, timestampMs: number): boolean {
+    const group = this.byId.get(id);
+    if (group === undefined || !this.expiry.due(group, timestampMs)) return false;
+    this.remove(group.labels);
+    this.expiry.expired++;
+    return true;
   }
 
   /**
@@ -202,6 +242,7 @@ export class MemoryStore implements MetricStore {
       changed.add(mf.name);
     }
     group.setTime(PUSH_TIME, seconds, req.timestampMs);
+    if (req.ttlMs !== undefined) group.ttlMs = req.ttlMs;
     this.emit(id, [...changed], { write: { ...req, families: pushed }, ok: true });
     return { ok: true };
   }
@@ -213,6 +254,7 @@ export class MemoryStore implements MetricStore {
     for (const sf of group.pushedFamilies()) this.removeFamily(group, sf.name);
     this.byId.delete(group.id);
     this.index.removeGroup(group.id, group.shape);
+    if (this.expiry.active) this.expiry.track(group.id, undefined, false);
     this.emit(group.id, names, { delete: group.labels });
   }
 
@@ -229,12 +271,15 @@ export class MemoryStore implements MetricStore {
   }
 
   close(): Promise<void> {
+    this.expiry.close();
     return Promise.resolve();
   }
 
   restore(record: GroupRecord): void {
     const id = groupId(record.labels);
     const group = this.byId.get(id) ?? this.createGroup(id, record.labels, 0);
+    group.ttlMs = record.ttlMs;
+    if (record.ttlMs !== undefined) this.expiry.active = true;
     const names: string[] = [PUSH_TIME, PUSH_FAILURE_TIME];
     for (const fr of record.families) {
       const sf = 'packed' in fr ? restorePacked(fr.packed, fr.timestampMs) : undefined;
@@ -250,14 +295,18 @@ export class MemoryStore implements MetricStore {
       else if ('family' in fr) this.putFamily(group, fr.family, fr.timestampMs);
       names.push(name);
     }
+    if (this.expiry.active) this.expiry.track(id, group, false);
     this.emit(id, names, undefined);
   }
 
   replay(record: ChangeRecord): void {
     if ('write' in record) {
       const w = record.write;
+      const id = groupId(w.labels);
+      if (w.ttlMs !== undefined) this.expiry.active = true;
       if (record.ok) this.apply({ ...w, check: false });
-      else this.recordFailure(groupId(w.labels), w);
+      else this.recordFailure(id, w);
+      if (this.expiry.active) this.expiry.track(id, this.byId.get(id), false);
     } else if ('delete' in record) this.remove(record.delete);
     else if (record.wipe === true) void this.wipe();
     else throw new Error(`unknown change record ${JSON.stringify(record)}`);
