@@ -196,7 +196,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
     {
       path: api + '/metrics',
-      methods: { GET: withCors((_q, res) => sendText(res, 200, metricsResponse(store.groups()), 'application/json')) },
+      methods: {
+        GET: withCors((_q, res) =>
+          sendText(res, 200, metricsResponse(store.groups(), store.expiry), 'application/json'),
+        ),
+      },
       name: 'api/v1/metrics',
     },
     { path: api + '/groups', methods: { GET: ui.groups }, name: 'api/v1/groups' },
