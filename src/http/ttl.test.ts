@@ -103,3 +103,17 @@ test('--push.default-ttl takes Go durations and refuses negative ones', () => {
   assert.throws(() => ttl('-1s'), new UsageError('--push.default-ttl must not be negative'));
   assert.throws(() => ttl('soon'), new UsageError('time: invalid duration "soon"'));
 });
+
+test('the UI lists when each group expires; groups without a deadline have none', async () => {
+  const gw = await testGateway(['--push.default-ttl=1h']);
+  await gw.request('PUT', '/metrics/job/a', 'x 1\n');
+  await gw.request('PUT', '/metrics/job/b', 'x 1\n', { 'Pushgateway-TTL': '0s' });
+  const page = JSON.parse((await gw.request('GET', '/api/v1/groups')).text) as {
+    data: { groups: Array<{ labels: { job: string }; expiresMs?: number }> };
+  };
+  const [a, b] = page.data.groups;
+  assert.ok(Math.abs(a.expiresMs! - Date.now() - 3_600_000) < 5000);
+  assert.equal(b.expiresMs, undefined);
+  const html = (await gw.request('GET', '/')).text;
+  assert.match(html, /expiresMs/);
+});
