@@ -28,6 +28,7 @@ import { sendFailure } from './errors.js';
 import { streamBody } from './stream.js';
 import { guardConnections } from './connections.js';
 import { sendError, sendText } from './respond.js';
+import { createGroupSelection, hasMatch } from './admingroups.js';
 
 export interface GatewayDeps {
   config: Config;
@@ -184,6 +185,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
   ];
   const api = joinPath(prefix, '/api/v1');
+  const selection = createGroupSelection(store, log);
   const apiRoutes: Route[] = [
     {
       path: api + '/status',
@@ -203,9 +205,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
       },
       name: 'api/v1/metrics',
     },
-    { path: api + '/groups', methods: { GET: ui.groups }, name: 'api/v1/groups' },
+    {
+      path: api + '/groups',
+      methods: { GET: (req, res, rest) => (hasMatch(req) ? selection.list(req, res) : ui.groups(req, res, rest)) },
+      name: 'api/v1/groups',
+    },
   ];
   if (config.enableAdminApi) {
+    apiRoutes.push({ path: api + '/admin/groups', methods: { DELETE: selection.remove }, name: 'api/v1/admin/groups' });
     apiRoutes.push({
       path: api + '/admin/wipe',
       methods: {
