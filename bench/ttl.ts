@@ -1,4 +1,4 @@
-// `node dist/bench/ttl.js [--quick]`: group expiry at scale, in-process on the store (docs/expiry.md).
+// `node dist/bench/ttl.js [--quick] [--rounds=N]`: group expiry at scale, in-process on the store (docs/expiry.md).
 // 100,000 groups with TTLs of 1-60 s are re-pushed round-robin as fast as the store takes them;
 // a tenth of them are never pushed again after the first round and must expire. Measured: the
 // expiry lag (removal time minus deadline, p50/p99/max) and the push rate against the same load
@@ -87,7 +87,9 @@ async function run(ttl: boolean): Promise<Result> {
 }
 
 const results: Result[] = [];
-for (const ttl of [false, true, false, true]) {
+const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
+const rounds = roundsArg === undefined ? 2 : Math.max(1, Number(roundsArg.slice(9)) || 1);
+for (const ttl of Array.from({ length: 2 * rounds }, (_, k) => k % 2 === 1)) {
   const r = await run(ttl);
   results.push(r);
   process.stdout.write(`${JSON.stringify(r)}\n`);
