@@ -81,6 +81,7 @@ test('--push.default-ttl: groups without a header expire; Pushgateway-TTL 0s kee
     data: { flags: Record<string, string> };
   };
   assert.equal(status.data.flags['push.default-ttl'], '300ms');
+  assert.match((await gw.request('GET', '/status')).text, /push\.default-ttl[^]*300ms/);
 });
 
 test('without a TTL the API shows no expiry fields and the status the default 0s', async () => {

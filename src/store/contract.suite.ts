@@ -585,6 +585,22 @@ export function storeContract(
     assert.equal(g.ttlMs, undefined, 'the TTL the group had is gone with it, the new group has the default');
   });
 
+  run(
+    'a push whose body arrives after its group expired is applied after the removal, never lost',
+    async ({ store }) => {
+      await pushTo(store, 'slow', 'old', { ttlMs: 200 });
+      const body = deferred<MetricFamily[]>();
+      // Called before the deadline, its body still arriving when the deadline passes.
+      const pending = store.write({ labels: { job: 'slow' }, families: body.promise, replace: false, check: true });
+      await new Promise((r) => setTimeout(r, 600));
+      body.resolve([fam('new', 'gauge', [[{}, 1]])]);
+      assert.deepEqual(await pending, { ok: true });
+      const g = [...store.groups()].find((x) => x.labels.job === 'slow')!;
+      assert.deepEqual([...g.families.keys()].sort(), ['new', 'push_failure_time_seconds', 'push_time_seconds']);
+      assert.equal(store.expiry.expired, 1);
+    },
+  );
+
   run('a TTL and the last push time survive a restart', async (subject) => {
     if (subject.reopen === undefined) return;
     await pushTo(subject.store, 'kept', 'x', { ttlMs: 3_600_000 });
