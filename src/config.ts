@@ -35,6 +35,8 @@ export interface Config {
   limits: PushLimits;
   /** Ceilings on what the store holds (--push.max-groups, --push.max-total-series, --push.memory-guard-percent). */
   storeLimits: StoreLimitOptions;
+  /** --push.default-ttl: a group without a Pushgateway-TTL of its own expires this long after its last push; 0: never. */
+  defaultTtlMs: number;
   /** Connection limits and timeouts against slow or too many clients. */
   web: {
     maxConnections: number;
@@ -187,6 +189,14 @@ export const FLAGS: FlagSpec[] = [
       "(percent of its limit, node's --max-old-space-size). 0: off.",
   },
   {
+    name: 'push.default-ttl',
+    kind: 'duration',
+    def: '0s',
+    help:
+      'Remove a group this long after its last successful push, unless a push set its own with the ' +
+      'Pushgateway-TTL header. 0s: never (as upstream).',
+  },
+  {
     name: 'web.max-connections',
     kind: 'int',
     def: '1024',
@@ -322,6 +332,8 @@ export function parseArgs(argv: string[]): ParseOutcome {
   if (get('persistence.sync') === 'true' && get('persistence.file') === '') {
     throw new UsageError('--persistence.sync needs --persistence.file');
   }
+  const defaultTtlMs = parseDuration(get('push.default-ttl'));
+  if (defaultTtlMs < 0) throw new UsageError('--push.default-ttl must not be negative');
   if (int('push.memory-guard-percent') > 100) throw new UsageError('--push.memory-guard-percent is at most 100');
   flags['persistence.interval'] = formatGoDuration(intervalMs);
   const externalUrl = get('web.external-url');
@@ -356,6 +368,7 @@ export function parseArgs(argv: string[]): ParseOutcome {
         maxTotalSeries: int('push.max-total-series'),
         memoryGuardPercent: int('push.memory-guard-percent'),
       },
+      defaultTtlMs,
       web: {
         maxConnections: int('web.max-connections'),
         readHeaderTimeoutMs: parseDuration(get('web.read-header-timeout')),

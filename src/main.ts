@@ -118,8 +118,11 @@ async function main(): Promise<void> {
     groups: () => store?.groupCount ?? 0,
     series: () => store?.seriesCount ?? 0,
     refusals: () => limits.refusals,
+    expiry: () => store?.expiry,
   });
-  const memory = new MemoryStore(await reservedFamilies(self), { utf8Names: config.utf8Names }, limits);
+  const memory = new MemoryStore(await reservedFamilies(self), { utf8Names: config.utf8Names }, limits, {
+    defaultTtlMs: config.defaultTtlMs,
+  });
   try {
     store =
       config.persistenceFile === ''

@@ -2,7 +2,7 @@
 // reference's family names, so dashboards built on the Go Pushgateway keep working.
 import client from 'prom-client';
 import type { LabelPair, Metric, MetricFamily, MetricType } from './model.js';
-import type { RefusalReason, ReservedFamily } from './store/types.js';
+import type { ExpiryState, RefusalReason, ReservedFamily } from './store/types.js';
 import { WindowSummary } from './lib/windowsummary.js';
 
 export interface SelfMetrics {
@@ -43,6 +43,8 @@ export function createSelfMetrics(
     series: () => number;
     /** Writes the store's limits refused so far, by reason. */
     refusals: () => Readonly<Record<RefusalReason, number>>;
+    /** Group expiry's counts (docs/expiry.md), once the store is built. */
+    expiry?: () => ExpiryState | undefined;
   },
 ): SelfMetrics {
   const registry = new client.Registry();
@@ -91,6 +93,24 @@ export function createSelfMetrics(
   );
   // Counted here and handed to prom-client at a scrape: its inc() hashes the labels each time.
   const requestCounts = new Map<string, { labels: Record<RequestLabel, string>; n: number }>();
+  // Group expiry (docs/expiry.md).
+  new client.Counter({
+    name: 'pushgateway_groups_expired_total',
+    help: 'Groups removed because their TTL (--push.default-ttl or Pushgateway-TTL) ran out since their last push.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(counts.expiry?.()?.expired ?? 0);
+    },
+  });
+  new client.Gauge({
+    name: 'pushgateway_groups_with_deadline',
+    help: 'Groups that will expire unless pushed to again (their TTL is not 0).',
+    registers,
+    collect() {
+      this.set(counts.expiry?.()?.scheduled ?? 0);
+    },
+  });
   return {
     registry,
     slow,

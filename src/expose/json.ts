@@ -2,7 +2,8 @@
 // (Go's encoding/json: map keys sorted, <, > and & escaped, floats as fmt.Sprint prints them).
 import type { Metric, MetricFamily } from '../model.js';
 import { familyTypeName } from '../store/describe.js';
-import type { Group } from '../store/types.js';
+import type { ExpiryState, Group } from '../store/types.js';
+import { formatGoDuration } from '../duration.js';
 import { formatCount, formatGoFloat } from '../lib/gofloat.js';
 import { isNativeHistogram, nativeHistogramJson } from './nativehistogram.js';
 
@@ -94,11 +95,23 @@ function encodeMetric(mf: MetricFamily, m: Metric): Map<string, unknown> {
   ]);
 }
 
-export function groupJson(g: Group): Map<string, unknown> {
+export function groupJson(g: Group, expiry?: ExpiryState): Map<string, unknown> {
   const out = new Map<string, unknown>([
     ['labels', new Map(Object.entries(g.labels))],
     ['last_push_successful', g.lastPushSuccess],
   ]);
+  // Only for a group with a TTL (docs/expiry.md): without one the body is the reference's. Set
+  // before the families, so a family of this name keeps its place as the reference shows it.
+  const deadline = expiry?.deadline(g);
+  if (deadline !== undefined || g.ttlMs !== undefined) {
+    const ttlMs = g.ttlMs ?? expiry?.defaultTtlMs ?? 0;
+    out.set('expiry', {
+      ttl: formatGoDuration(ttlMs),
+      ttl_seconds: ttlMs / 1000,
+      source: g.ttlMs === undefined ? 'default' : 'header',
+      ...(deadline === undefined ? {} : { expires_at: goTime(deadline) }),
+    });
+  }
   for (const [name, sf] of g.families) {
     const mf = sf.unpack();
     const fam: Record<string, unknown> = { time_stamp: goTime(sf.timestampMs), type: familyTypeName(mf) };
@@ -110,8 +123,8 @@ export function groupJson(g: Group): Map<string, unknown> {
 }
 
 /** The body of GET /api/v1/metrics; groups in grouping-key order (the reference's is random). */
-export function metricsResponse(groups: Iterable<Group>): string {
-  const data = [...groups].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(groupJson);
+export function metricsResponse(groups: Iterable<Group>, expiry?: ExpiryState): string {
+  const data = [...groups].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((g) => groupJson(g, expiry));
   return goJson({ status: 'success', data });
 }
 

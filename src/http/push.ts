@@ -13,6 +13,7 @@ import { decodeContent, readBody } from './body.js';
 import { HttpError, StoreFullError } from './errors.js';
 import { ParseError } from '../parse/errors.js';
 import { joinHostPort } from '../lib/hostport.js';
+import { parseTtlHeader } from './ttlheader.js';
 
 export interface PushOptions {
   store: MetricStore;
@@ -185,6 +186,8 @@ export function createPushHandlers(opts: PushOptions) {
     labels: Record<string, string>,
     replace: boolean,
   ): Promise<number> {
+    const ttl = req.headers['pushgateway-ttl'];
+    const ttlMs = ttl === undefined ? undefined : parseTtlHeader(ttl);
     const families = pushedFamilies(req, labels);
     // The store awaits the body only at the group's turn: one that fails sooner (its client gone
     // while queued behind another push to the group) must not be an unhandled rejection.
@@ -194,6 +197,7 @@ export function createPushHandlers(opts: PushOptions) {
       families,
       replace,
       check: opts.check,
+      ttlMs,
     });
     if (!result.ok && result.refused !== undefined) {
       opts.log.warn({ method: req.method, source: source(req), err: result.error }, 'push refused');

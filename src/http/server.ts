@@ -28,6 +28,7 @@ import { sendFailure } from './errors.js';
 import { streamBody } from './stream.js';
 import { guardConnections } from './connections.js';
 import { sendError, sendText } from './respond.js';
+import { createGroupSelection, hasMatch } from './admingroups.js';
 
 export interface GatewayDeps {
   config: Config;
@@ -188,6 +189,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
   ];
   const api = joinPath(prefix, '/api/v1');
+  const selection = createGroupSelection(store, log);
   const apiRoutes: Route[] = [
     {
       path: api + '/status',
@@ -200,12 +202,21 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
     {
       path: api + '/metrics',
-      methods: { GET: withCors((_q, res) => sendText(res, 200, metricsResponse(store.groups()), 'application/json')) },
+      methods: {
+        GET: withCors((_q, res) =>
+          sendText(res, 200, metricsResponse(store.groups(), store.expiry), 'application/json'),
+        ),
+      },
       name: 'api/v1/metrics',
     },
-    { path: api + '/groups', methods: { GET: ui.groups }, name: 'api/v1/groups' },
+    {
+      path: api + '/groups',
+      methods: { GET: (req, res, rest) => (hasMatch(req) ? selection.list(req, res) : ui.groups(req, res, rest)) },
+      name: 'api/v1/groups',
+    },
   ];
   if (config.enableAdminApi) {
+    apiRoutes.push({ path: api + '/admin/groups', methods: { DELETE: selection.remove }, name: 'api/v1/admin/groups' });
     apiRoutes.push({
       path: api + '/admin/wipe',
       methods: {

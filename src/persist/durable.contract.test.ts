@@ -9,12 +9,12 @@ import { failingDisk } from '../testing/faultyfs.js';
 import { DurableStore } from './durable.js';
 
 for (const sync of [false, true]) {
-  storeContract(sync ? 'durable (write-ahead log)' : 'durable (snapshots)', async (limits) => {
+  storeContract(sync ? 'durable (write-ahead log)' : 'durable (snapshots)', async (limits, expiry) => {
     const dir = await mkdtemp(path.join(tmpdir(), 'pgw-contract-'));
     const file = path.join(dir, 'metrics.data');
     const disk = failingDisk();
     const open = (f = file) =>
-      DurableStore.open(new MemoryStore(undefined, undefined, limits), {
+      DurableStore.open(new MemoryStore(undefined, undefined, limits, expiry), {
         file: f,
         intervalMs: 60_000,
         sync,

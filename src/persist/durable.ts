@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import {
   StoreUnavailableError,
   type ChangeRecord,
+  type ExpiryState,
   type Group,
   type GroupingLabels,
   type GroupRecord,
@@ -198,6 +199,9 @@ export class DurableStore implements MetricStore {
     });
     // The file is the Go Pushgateway's until a snapshot of ours replaces it: schedule one as after a change.
     if (imported !== undefined) store.changed();
+    // Only now, with every record replayed and the log taking the removals: see MetricStore.expireOverdue.
+    const overdue = await inner.expireOverdue();
+    if (overdue > 0) opts.log.info({ groups: overdue }, 'groups whose TTL ran out while the gateway was down removed');
     return store;
   }
 
@@ -236,6 +240,13 @@ export class DurableStore implements MetricStore {
   }
   replay(record: ChangeRecord): void {
     this.inner.replay(record);
+  }
+  get expiry(): ExpiryState {
+    return this.inner.expiry;
+  }
+  /** Removals by expiry are logged as the change feed announces them; a lost one is found due again at start. */
+  expireOverdue(): Promise<number> {
+    return this.inner.expireOverdue();
   }
 
   async write(req: WriteRequest): Promise<WriteResult> {

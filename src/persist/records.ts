@@ -243,9 +243,14 @@ const familyRecord: Check = (v) => {
   return isObject(v) ? ': neither a parsed ("family") nor a packed family' : expected('an object', v);
 };
 
-const groupRecord = object<{ labels: GroupingLabels; families: unknown[] }>({
+/** A group's TTL in milliseconds (0: never expires). */
+const ttl: Check = (v) =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : expected('a TTL of 0 or more milliseconds', v);
+
+const groupRecord = object<{ labels: GroupingLabels; families: unknown[]; ttlMs: number }>({
   labels: required(groupingLabels),
   families: required(arrayOf(familyRecord)),
+  ttlMs: optional(ttl),
 });
 
 const writeRequest = object<AppliedWrite>({
@@ -254,6 +259,7 @@ const writeRequest = object<AppliedWrite>({
   replace: required(boolean),
   check: required(boolean),
   timestampMs: required(finite),
+  ttlMs: optional(ttl),
 });
 
 const KINDS = {

@@ -85,7 +85,7 @@ test('a snapshot is written gzip-compressed and reads back exactly, special numb
   const bytes = readFileSync(file);
   assert.deepEqual([...bytes.subarray(0, 2)], [0x1f, 0x8b]);
   const { header, groups } = await read(file);
-  assert.equal(header?.version, 3);
+  assert.equal(header?.version, 4);
   assert.equal(header?.walSegment, 7);
   assert.deepEqual(groups, [group, packed]);
 });
@@ -183,7 +183,7 @@ const damaged: Array<[string, (text: string) => string, RegExp]> = [
   [
     'a newer version',
     (t) => t.replace(/"version":\d/, '"version":9'),
-    /format version 9 is not supported \(this build reads 1, 2 and 3\)/,
+    /format version 9 is not supported \(this build reads 1, 2, 3 and 4\)/,
   ],
   [
     'a changed digit inside packed text (valid JSON)',

@@ -15,14 +15,15 @@ import { groupRecordProblem } from './records.js';
 
 export const FORMAT = 'pushgateway-ts-snapshot';
 /**
+ * 4: a group's line carries `ttlMs` when a push set the group's TTL (docs/expiry.md).
  * 3: the lines of version 2, gzip-compressed (a fifth to a tenth of the size; level 1, which
  * compresses nearly as well as the default at a fraction of its CPU).
  * 2: families the store keeps packed are written packed (their text lines), and the end marker
  * carries the CRC-32 of every byte before it, since damage inside those lines would not break the
  * JSON. Version 1 files (every family parsed, no checksum) and version 2 files are still read.
  */
-export const VERSION = 3;
-const READABLE = [1, 2, 3];
+export const VERSION = 4;
+const READABLE = [1, 2, 3, 4];
 const GZIP_LEVEL = 1;
 /** Lines are handed to the compressor in chunks of about this many chars. */
 const CHUNK = 1 << 16;
@@ -58,6 +59,7 @@ class FrozenGroup implements SnapshotGroup {
     private readonly pushTimeMs: number,
     private readonly failureTime: number,
     private readonly failureTimeMs: number,
+    private readonly ttlMs: number | undefined,
   ) {}
 
   record(): GroupRecord {
@@ -66,7 +68,9 @@ class FrozenGroup implements SnapshotGroup {
       { family: timeFamily(PUSH_TIME, this.labels, this.pushTime), timestampMs: this.pushTimeMs },
       { family: timeFamily(PUSH_FAILURE_TIME, this.labels, this.failureTime), timestampMs: this.failureTimeMs },
     );
-    return { labels: this.labels, families };
+    return this.ttlMs === undefined
+      ? { labels: this.labels, families }
+      : { labels: this.labels, families, ttlMs: this.ttlMs };
   }
 }
 
@@ -90,7 +94,9 @@ export function freezeGroups(groups: Iterable<Group>): FrozenSnapshot {
       else if (sf.name === PUSH_FAILURE_TIME) failureTimeMs = sf.timestampMs;
       else pushed.push(sf);
     }
-    frozen.push(new FrozenGroup(g.labels, pushed, g.pushTimeSeconds, pushTimeMs, g.failureTimeSeconds, failureTimeMs));
+    frozen.push(
+      new FrozenGroup(g.labels, pushed, g.pushTimeSeconds, pushTimeMs, g.failureTimeSeconds, failureTimeMs, g.ttlMs),
+    );
   }
   return { groups: frozen, takenAt };
 }

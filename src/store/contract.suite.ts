@@ -9,9 +9,11 @@ import {
   type GroupingLabels,
   type MetricStore,
   type StoreChange,
+  type WriteRequest,
   type WriteResult,
 } from './types.js';
 import { StoreLimits } from './limits.js';
+import type { ExpiryOptions } from './expiry.js';
 
 export interface ContractSubject {
   store: MetricStore;
@@ -77,11 +79,19 @@ function valueOf(store: MetricStore, labels: GroupingLabels, name: string): numb
   return g?.families.get(name)?.unpack().metrics[0]?.value;
 }
 
-/** `open` builds the store with the limits given (none when undefined). */
-export function storeContract(kind: string, open: (limits?: StoreLimits) => Promise<ContractSubject>): void {
-  const run = (name: string, body: (s: ContractSubject) => Promise<void>, limits?: StoreLimits): void => {
+/** `open` builds the store with the limits and expiry options given (none when undefined). */
+export function storeContract(
+  kind: string,
+  open: (limits?: StoreLimits, expiry?: ExpiryOptions) => Promise<ContractSubject>,
+): void {
+  const run = (
+    name: string,
+    body: (s: ContractSubject) => Promise<void>,
+    limits?: StoreLimits,
+    expiry?: ExpiryOptions,
+  ): void => {
     test(`${kind} store contract: ${name}`, async () => {
-      const subject = await open(limits);
+      const subject = await open(limits, expiry);
       try {
         await body(subject);
       } finally {
@@ -495,4 +505,112 @@ export function storeContract(kind: string, open: (limits?: StoreLimits) => Prom
       assert.deepEqual(view(await reopen()), after);
     },
   );
+
+  const pushTo = (store: MetricStore, job: string, name: string, extra: Partial<WriteRequest> = {}) =>
+    store.write({ labels: { job }, families: [fam(name, 'gauge', [[{}, 1]])], replace: false, check: true, ...extra });
+
+  /** Waits (up to 5 s) until the group is gone; the milliseconds that took. */
+  async function gone(store: MetricStore, job: string): Promise<number> {
+    const start = Date.now();
+    while ([...store.groups()].some((g) => g.labels.job === job)) {
+      assert.ok(Date.now() - start < 5000, `group ${job} still there after 5 s`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return Date.now() - start;
+  }
+
+  run('a group expires after its TTL, announced as a delete; a group without one stays', async ({ store }) => {
+    const changes: StoreChange[] = [];
+    store.subscribe((c) => changes.push(c));
+    await pushTo(store, 'short', 'x', { ttlMs: 300 });
+    await pushTo(store, 'forever', 'y');
+    assert.equal(store.expiry.scheduled, 1);
+    const g = [...store.groups()].find((x) => x.labels.job === 'short')!;
+    assert.equal(g.ttlMs, 300);
+    const deadline = store.expiry.deadline(g)!;
+    assert.ok(Math.abs(deadline - (Date.now() + 300)) < 1000, 'deadline is the push time plus the TTL');
+    await gone(store, 'short');
+    assert.ok(Date.now() >= deadline, 'not before its deadline');
+    assert.deepEqual(changes.at(-1)?.record, { delete: { job: 'short' } });
+    assert.equal(store.expiry.expired, 1);
+    assert.equal(store.expiry.scheduled, 0);
+    assert.deepEqual(
+      [...store.groups()].map((x) => x.labels.job),
+      ['forever'],
+    );
+  });
+
+  run('a successful push moves the deadline on; a failed one does not', async ({ store }) => {
+    await pushTo(store, 'a', 'x', { ttlMs: 600 });
+    await new Promise((r) => setTimeout(r, 300));
+    await pushTo(store, 'a', 'x'); // no header: the group keeps its TTL
+    const g = () => [...store.groups()].find((x) => x.labels.job === 'a')!;
+    const after = store.expiry.deadline(g())!;
+    assert.ok(after >= Date.now() + 500, 'the deadline counts from the last push');
+    const stamped: MetricFamily = { name: 'x', type: 'gauge', metrics: [{ labels: [], value: 1, timestampMs: 5 }] };
+    const failed = await pushTo(store, 'a', 'x', { families: [stamped] });
+    assert.equal(failed.ok, false);
+    assert.equal(store.expiry.deadline(g()), after, 'a failed push leaves the deadline');
+    await gone(store, 'a');
+  });
+
+  run(
+    'the default TTL applies to groups without one; Pushgateway-TTL 0 keeps a group for ever',
+    async ({ store }) => {
+      assert.equal(store.expiry.defaultTtlMs, 250);
+      await pushTo(store, 'default', 'x');
+      await pushTo(store, 'kept', 'y', { ttlMs: 0 });
+      await gone(store, 'default');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(
+        [...store.groups()].map((x) => x.labels.job),
+        ['kept'],
+      );
+      assert.equal(store.expiry.scheduled, 0);
+    },
+    undefined,
+    { defaultTtlMs: 250 },
+  );
+
+  run('a push to a group past its deadline comes after its removal, as after a DELETE', async ({ store }) => {
+    const changes: StoreChange[] = [];
+    store.subscribe((c) => changes.push(c));
+    // Pushed 10 s ago with a TTL of 5 s: due before the push below, whichever runs first.
+    await pushTo(store, 'r', 'old', { ttlMs: 5000, timestampMs: Date.now() - 10_000 });
+    assert.deepEqual(await pushTo(store, 'r', 'new'), { ok: true });
+    const g = [...store.groups()].find((x) => x.labels.job === 'r')!;
+    assert.deepEqual([...g.families.keys()].sort(), ['new', 'push_failure_time_seconds', 'push_time_seconds']);
+    const kinds = changes.map((c) => (c.record === undefined ? '?' : Object.keys(c.record)[0]));
+    assert.deepEqual(kinds.slice(-2), ['delete', 'write']);
+    assert.equal(g.ttlMs, undefined, 'the TTL the group had is gone with it, the new group has the default');
+  });
+
+  run(
+    'a push whose body arrives after its group expired is applied after the removal, never lost',
+    async ({ store }) => {
+      await pushTo(store, 'slow', 'old', { ttlMs: 200 });
+      const body = deferred<MetricFamily[]>();
+      // Called before the deadline, its body still arriving when the deadline passes.
+      const pending = store.write({ labels: { job: 'slow' }, families: body.promise, replace: false, check: true });
+      await new Promise((r) => setTimeout(r, 600));
+      body.resolve([fam('new', 'gauge', [[{}, 1]])]);
+      assert.deepEqual(await pending, { ok: true });
+      const g = [...store.groups()].find((x) => x.labels.job === 'slow')!;
+      assert.deepEqual([...g.families.keys()].sort(), ['new', 'push_failure_time_seconds', 'push_time_seconds']);
+      assert.equal(store.expiry.expired, 1);
+    },
+  );
+
+  run('a TTL and the last push time survive a restart', async (subject) => {
+    if (subject.reopen === undefined) return;
+    await pushTo(subject.store, 'kept', 'x', { ttlMs: 3_600_000 });
+    await pushTo(subject.store, 'never', 'x', { ttlMs: 0 });
+    await pushTo(subject.store, 'plain', 'y');
+    const deadlines = (s: MetricStore) =>
+      [...s.groups()].map((g) => [g.labels.job, g.ttlMs, s.expiry.deadline(g)]).sort();
+    const before = deadlines(subject.store);
+    const again = await subject.reopen();
+    assert.deepEqual(deadlines(again), before);
+    assert.equal(again.expiry.scheduled, 1);
+  });
 }

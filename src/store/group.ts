@@ -29,6 +29,8 @@ export class StoredGroup implements Group {
   pushTimeMs = 0;
   failureTimeSeconds = 0;
   failureTimeMs = 0;
+  /** Set by a push's Pushgateway-TTL (see store/expiry.ts); undefined: the default TTL. */
+  ttlMs: number | undefined = undefined;
 
   constructor(
     readonly id: string,

@@ -14,6 +14,7 @@ import { checkedNow, prepareSteps, type PreparedWrite } from './prepare.js';
 import { runNow, runSliced } from './slices.js';
 import { StoredGroup, timeFamily } from './group.js';
 import type { StoreLimits } from './limits.js';
+import { GroupExpiry, type ExpiryOptions } from './expiry.js';
 import { byteString } from '../lib/gostring.js';
 import { seriesIdText } from '../lib/textformat.js';
 import { isTimeName, PUSH_FAILURE_TIME, PUSH_TIME } from './types.js';
@@ -81,13 +82,16 @@ export class MemoryStore implements MetricStore {
   private readonly sliceMs: number;
   /** Per group, the last pending write or delete: the next one of the group waits for it. */
   private readonly tails = new Map<string, Promise<unknown>>();
+  readonly expiry: GroupExpiry;
 
   constructor(
     private readonly reservedFamilies: ReadonlyMap<string, ReservedFamily> = new Map(),
     options: ConsistencyOptions = {},
     private readonly limits?: StoreLimits,
+    expiryOptions: ExpiryOptions = {},
     slicing: Slicing = {},
   ) {
+    this.expiry = new GroupExpiry(expiryOptions, (ids) => this.expireDue(ids));
     this.slicedSeries = slicing.series ?? SLICED_WRITE_SERIES;
     this.grain = slicing.grain ?? GRAIN;
     this.sliceMs = slicing.sliceMs ?? 10;
@@ -152,6 +156,7 @@ export class MemoryStore implements MetricStore {
   write(req: WriteRequest): Promise<WriteResult> {
     const { families } = req;
     const id = groupId(req.labels);
+    if (req.ttlMs !== undefined) this.expiry.active = true;
     // A write applied at once needs no place in the group's order; one that waits for its body or
     // is prepared in slices does: the group's next write waits for it.
     const now = Array.isArray(families) && seriesIn(families) <= this.slicedSeries;
@@ -164,6 +169,9 @@ export class MemoryStore implements MetricStore {
             this.sliceMs,
           )
         : undefined;
+      const timestampMs = req.timestampMs ?? nowMs();
+      // A push that finds its group past its deadline comes after the group's expiry, as after a DELETE.
+      if (this.expiry.active) this.expireIfDue(id, timestampMs);
       // Judged here and not in apply(): a replay repeats what was accepted, whatever the limits.
       const refusal = this.limits?.admit(this.byId.get(id), resolved, req.replace, this);
       if (refusal !== undefined) return refusal;
@@ -172,13 +180,19 @@ export class MemoryStore implements MetricStore {
         families: resolved,
         replace: req.replace,
         check: req.check,
-        timestampMs: req.timestampMs ?? nowMs(),
+        timestampMs,
+        ttlMs: req.ttlMs,
       };
-      if (prepared === undefined) return this.apply(write);
-      const result = this.commit(write, prepared);
-      return Array.isArray(result)
-        ? { ok: false, error: await runSliced(checkErrorSteps(result, this.grain), this.sliceMs) }
-        : result;
+      let result: WriteResult;
+      if (prepared === undefined) result = this.apply(write);
+      else {
+        const committed = this.commit(write, prepared);
+        result = Array.isArray(committed)
+          ? { ok: false, error: await runSliced(checkErrorSteps(committed, this.grain), this.sliceMs) }
+          : committed;
+      }
+      if (this.expiry.active) this.expiry.track(id, this.byId.get(id), true);
+      return result;
     });
   }
 
@@ -189,6 +203,35 @@ export class MemoryStore implements MetricStore {
   wipe(): Promise<void> {
     for (const g of [...this.byId.values()]) this.remove(g.labels);
     return Promise.resolve();
+  }
+
+  expireOverdue(): Promise<number> {
+    const before = this.expiry.expired;
+    this.expiry.start(nowMs());
+    // Every removal started now is applied by the time pending writes of its group are.
+    return Promise.all([...this.tails.values()].map((p) => p.catch(() => undefined))).then(
+      () => this.expiry.expired - before,
+    );
+  }
+
+  /** Removes, each in its group's order, the groups of `ids` that are still due when their turn comes. */
+  private expireDue(ids: string[]): void {
+    for (const id of ids) {
+      const expire = () => {
+        // A write that came first (its body was arriving) may have moved the deadline on.
+        if (!this.expireIfDue(id, nowMs())) this.expiry.track(id, this.byId.get(id), false);
+      };
+      this.inOrder(id, true, expire).catch(() => undefined);
+    }
+  }
+
+  /** Removes the group if it is past its deadline at this time; whether it did. */
+  private expireIfDue(id: string, timestampMs: number): boolean {
+    const group = this.byId.get(id);
+    if (group === undefined || !this.expiry.due(group, timestampMs)) return false;
+    this.remove(group.labels);
+    this.expiry.expired++;
+    return true;
   }
 
   /**
@@ -260,6 +303,7 @@ export class MemoryStore implements MetricStore {
       changed.add(pf.mf.name);
     }
     group.setTime(PUSH_TIME, seconds, req.timestampMs);
+    if (req.ttlMs !== undefined) group.ttlMs = req.ttlMs;
     this.emit(id, [...changed], { write: { ...req, families: pushed.map((pf) => pf.mf) }, ok: true });
     return { ok: true };
   }
@@ -271,6 +315,7 @@ export class MemoryStore implements MetricStore {
     for (const sf of group.pushedFamilies()) this.removeFamily(group, sf.name);
     this.byId.delete(group.id);
     this.index.removeGroup(group.id, group.shape);
+    if (this.expiry.active) this.expiry.track(group.id, undefined, false);
     this.emit(group.id, names, { delete: group.labels });
   }
 
@@ -287,12 +332,15 @@ export class MemoryStore implements MetricStore {
   }
 
   close(): Promise<void> {
+    this.expiry.close();
     return Promise.resolve();
   }
 
   restore(record: GroupRecord): void {
     const id = groupId(record.labels);
     const group = this.byId.get(id) ?? this.createGroup(id, record.labels, 0);
+    group.ttlMs = record.ttlMs;
+    if (record.ttlMs !== undefined) this.expiry.active = true;
     const names: string[] = [PUSH_TIME, PUSH_FAILURE_TIME];
     for (const fr of record.families) {
       const sf = 'packed' in fr ? restorePacked(fr.packed, fr.timestampMs) : undefined;
@@ -308,14 +356,18 @@ export class MemoryStore implements MetricStore {
       else if ('family' in fr) this.putFamily(group, fr.family, fr.timestampMs);
       names.push(name);
     }
+    if (this.expiry.active) this.expiry.track(id, group, false);
     this.emit(id, names, undefined);
   }
 
   replay(record: ChangeRecord): void {
     if ('write' in record) {
       const w = record.write;
+      const id = groupId(w.labels);
+      if (w.ttlMs !== undefined) this.expiry.active = true;
       if (record.ok) this.apply({ ...w, check: false });
-      else this.recordFailure(groupId(w.labels), w);
+      else this.recordFailure(id, w);
+      if (this.expiry.active) this.expiry.track(id, this.byId.get(id), false);
     } else if ('delete' in record) this.remove(record.delete);
     else if (record.wipe === true) void this.wipe();
     else throw new Error(`unknown change record ${JSON.stringify(record)}`);

@@ -95,7 +95,7 @@ pushes.push({ labels: { job: 'r' }, body: '# TYPE pushgateway_build_info counter
 
 /** Everything a store shows: each group's families as packed/parsed and their lines, and the change feed. */
 async function run(slicing: Slicing | undefined) {
-  const store = new MemoryStore(reserved, {}, undefined, slicing);
+  const store = new MemoryStore(reserved, {}, undefined, {}, slicing);
   const changes: StoreChange[] = [];
   store.subscribe((c) => changes.push(c));
   const results = [];

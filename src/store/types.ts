@@ -63,6 +63,8 @@ export interface Group {
   readonly pushTimeSeconds: number;
   readonly failureTimeSeconds: number;
   readonly lastPushSuccess: boolean;
+  /** The TTL the group's pushes set (Pushgateway-TTL; 0: never expires); undefined: the default TTL. */
+  readonly ttlMs?: number;
 }
 
 export interface WriteRequest {
@@ -79,6 +81,8 @@ export interface WriteRequest {
   check: boolean;
   /** Wall-clock time of the push in milliseconds (with a fraction); the time it applies when absent. */
   timestampMs?: number;
+  /** The group's TTL from this push on, if the push sets one (0: never expires); see docs/expiry.md. */
+  ttlMs?: number;
 }
 
 /** A write as it was applied, with everything resolved: what a log or a replica replays. */
@@ -88,6 +92,7 @@ export interface AppliedWrite {
   replace: boolean;
   check: boolean;
   timestampMs: number;
+  ttlMs?: number;
 }
 
 /** Why the store's limits refused a write (src/store/limits.ts). */
@@ -129,6 +134,20 @@ export type FamilyRecord =
 export interface GroupRecord {
   labels: GroupingLabels;
   families: FamilyRecord[];
+  /** The TTL a push set for the group (absent: the default). */
+  ttlMs?: number;
+}
+
+/** Group expiry as the store runs it (docs/expiry.md). */
+export interface ExpiryState {
+  /** --push.default-ttl in milliseconds (0: never). */
+  readonly defaultTtlMs: number;
+  /** Groups removed at their deadline so far. */
+  readonly expired: number;
+  /** Groups that have a deadline now. */
+  readonly scheduled: number;
+  /** Wall-clock milliseconds at which the group expires; undefined if it never does. */
+  deadline(group: Group): number | undefined;
 }
 
 /** A family the gateway exposes itself; pushed families of the same name must agree with it. */
@@ -158,6 +177,16 @@ export interface MetricStore {
   delete(labels: GroupingLabels): Promise<void>;
   /** Removes every group. */
   wipe(): Promise<void>;
+  /**
+   * Expiry: a group whose TTL has passed since its last successful push is removed in its order,
+   * as `delete` removes it (announced as a delete), within a second of its deadline; a write
+   * that finds its group past its deadline applies after that removal. Groups put in place by
+   * `restore` and `replay` only wait until this is called (or a first write): a log replayed
+   * half-way must not lose a group that a later record pushes to again. Resolves with the number
+   * of groups removed now, those whose deadline passed while the gateway was down.
+   */
+  expireOverdue(): Promise<number>;
+  readonly expiry: ExpiryState;
   groups(): Iterable<Group>;
   /** The group of this canonical key (Group.id), if stored. */
   group(id: string): Group | undefined;

@@ -56,9 +56,12 @@ export async function testGateway(flags: string[] = []): Promise<TestGateway> {
     groups: () => counted.store?.groupCount ?? 0,
     series: () => counted.store?.seriesCount ?? 0,
     refusals: () => limits.refusals,
+    expiry: () => counted.store?.expiry,
   });
   const reserved = await reservedFamilies(self);
-  const store = new MemoryStore(reserved, { utf8Names: config.utf8Names }, limits);
+  const store = new MemoryStore(reserved, { utf8Names: config.utf8Names }, limits, {
+    defaultTtlMs: config.defaultTtlMs,
+  });
   counted.store = store;
   let quits = 0;
   const gateway = createGateway({

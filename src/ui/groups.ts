@@ -3,7 +3,7 @@
 // groups costs one pass over precomputed strings, not a walk over every family.
 import { decodeGoString, encodeGoString } from '../lib/gostring.js';
 import { typeName } from '../store/describe.js';
-import type { Group, MetricStore } from '../store/types.js';
+import type { ExpiryState, Group, MetricStore } from '../store/types.js';
 import type { GroupSummary, GroupsPage, PageQuery } from './types.js';
 
 const PUSH_TIME = 'push_time_seconds';
@@ -61,7 +61,7 @@ function groupPath(labels: Readonly<Record<string, string>>): string {
   return p;
 }
 
-function summarize(g: Group): GroupSummary {
+function summarize(g: Group, expiry: ExpiryState): GroupSummary {
   const families = [];
   let series = 0;
   for (const [name, sf] of g.families) {
@@ -73,7 +73,9 @@ function summarize(g: Group): GroupSummary {
   families.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const pushed = g.pushTimeSeconds;
   const failed = g.failureTimeSeconds;
+  const expiresMs = expiry.deadline(g);
   return {
+    ...(expiresMs === undefined ? {} : { expiresMs }),
     id: groupKey(g.id),
     path: groupPath(g.labels),
     labels: { ...g.labels },
@@ -161,7 +163,8 @@ export class GroupIndex {
       if (q.failedOnly && e.success) continue;
       if (terms.length > 0 && !terms.every((t) => (t.includes('=') ? e.pairs.includes('\n' + t) : e.words.includes(t))))
         continue;
-      if (matched >= offset && matched < offset + limit) groups.push((e.summary ??= summarize(e.group)));
+      if (matched >= offset && matched < offset + limit)
+        groups.push((e.summary ??= summarize(e.group, this.store.expiry)));
       matched++;
     }
     if (groups.length === 0 && matched > 0) {

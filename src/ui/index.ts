@@ -179,7 +179,7 @@ export function createUi(deps: UiDeps): Ui {
       const g = index.group(id);
       if (g === undefined) return sendJson(res, 404, JSON.stringify({ status: 'error', error: 'group not found' }));
       // The group exactly as it appears in /api/v1/metrics.
-      return sendJson(res, 200, `{"status":"success","data":${goJson(groupJson(g))}}`);
+      return sendJson(res, 200, `{"status":"success","data":${goJson(groupJson(g, store.expiry))}}`);
     }
     const t0 = performance.now();
     const body = JSON.stringify({ status: 'success', data: index.page(parseQuery(params)) });

@@ -29,6 +29,8 @@ export interface GroupSummary {
   families: FamilySummary[];
   /** Series of those families. */
   series: number;
+  /** When the group expires (docs/expiry.md), epoch milliseconds; absent when it never does. */
+  expiresMs?: number;
 }
 
 /** `data` of GET /api/v1/groups. */

@@ -973,3 +973,78 @@ test(
     }
   },
 );
+
+// ---------------------------------------------------------------------------------------------
+// Group expiry (docs/expiry.md): every client can set Pushgateway-TTL, and its group goes.
+// ---------------------------------------------------------------------------------------------
+
+test(
+  'Pushgateway-TTL from client_golang (Pusher.Client), Python (handler), prom-client (headers) and curl',
+  { timeout: GO_BUILD_TIMEOUT_MS + 60_000 },
+  async () => {
+    const bin = await buildGoClient();
+    await requirePythonClient();
+    requireBinary('/usr/bin/curl', 'curl');
+    const ours = await startServer('ours');
+    running.add(ours);
+    try {
+      const env = { ...process.env, PGW_TTL: '2s' };
+      const go = await run(bin, [ours.url, 'push', '3', 'ttl_go'], { timeoutMs: CLIENT_TIMEOUT_MS, env });
+      assert.equal(go.code, 0, go.stderr);
+      const py = await run(PYTHON_BIN, [PY_SCRIPT, 'push', '3', 'ttl_py', '{}', ours.url], {
+        timeoutMs: CLIENT_TIMEOUT_MS,
+        env,
+      });
+      assert.deepEqual(JSON.parse(py.stdout), [{ gateway: ours.url, ok: true }], py.stderr);
+      const node = await promClientRun(ours.url, plainRegistry(3), 'push', 'ttl_node', {}, { 'Pushgateway-TTL': '2s' });
+      assert.ok(node.ok, JSON.stringify(node));
+      const curl = await run(
+        '/usr/bin/curl',
+        [
+          '-sS',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          '-X',
+          'PUT',
+          '-H',
+          'Pushgateway-TTL: 2s',
+          '--data-binary',
+          'curl_gauge 1\n',
+          `${ours.url}/metrics/job/ttl_curl`,
+        ],
+        { timeoutMs: CLIENT_TIMEOUT_MS },
+      );
+      assert.equal(curl.stdout, '200', curl.stderr);
+      // A group pushed without the header stays.
+      const plain = await promClientRun(ours.url, plainRegistry(3), 'push', 'kept', {});
+      assert.ok(plain.ok);
+      const groups = async () =>
+        (
+          JSON.parse((await get(`${ours.url}/api/v1/metrics`)).body.toString()) as {
+            data: Array<{ labels: { job: string }; expiry?: { ttl: string; source: string } }>;
+          }
+        ).data;
+      const withTtl = (await groups()).filter((g) => g.expiry !== undefined);
+      assert.deepEqual(withTtl.map((g) => [g.labels.job, g.expiry!.ttl, g.expiry!.source]).sort(), [
+        ['ttl_curl', '2s', 'header'],
+        ['ttl_go', '2s', 'header'],
+        ['ttl_node', '2s', 'header'],
+        ['ttl_py', '2s', 'header'],
+      ]);
+      const start = Date.now();
+      while ((await groups()).length > 1) {
+        assert.ok(Date.now() - start < 6000, 'groups with a TTL of 2 s still there after 6 s');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(
+        (await groups()).map((g) => g.labels.job),
+        ['kept'],
+      );
+    } finally {
+      running.delete(ours);
+      await ours.stop();
+    }
+  },
+);

@@ -64,6 +64,16 @@ function relative(ms: number): string {
   return `${Math.floor(s / 86400)} d ago`;
 }
 
+/** Time left until `ms`, for a group's deadline. */
+function until(ms: number): string {
+  const s = Math.ceil((ms - Date.now() - skewMs) / 1000);
+  if (s <= 0) return 'now';
+  if (s < 60) return `in ${s} s`;
+  if (s < 3600) return `in ${Math.floor(s / 60)} min`;
+  if (s < 86400) return `in ${Math.floor(s / 3600)} h`;
+  return `in ${Math.floor(s / 86400)} d`;
+}
+
 function absolute(ms: number): string {
   return new Date(ms)
     .toISOString()
@@ -124,13 +134,17 @@ function groupHtml(g: GroupSummary): string {
     : `<span class="badge bad" title="The last push to this group was rejected">FAILED</span>`;
   const pushed =
     g.lastPushMs === null ? '<span>never pushed successfully</span>' : `<span>pushed ${timeHtml(g.lastPushMs)}</span>`;
+  const expires =
+    g.expiresMs === undefined
+      ? ''
+      : `<span class="expires" title="Removed at ${absolute(g.expiresMs)} unless pushed to again">expires <time data-until="${g.expiresMs}">${until(g.expiresMs)}</time></span>`;
   const failedAt =
     !g.success && g.lastFailureMs !== null ? `<span class="failtime">failed ${timeHtml(g.lastFailureMs)}</span>` : '';
   return `<article class="group${g.success ? '' : ' failed'}${open ? ' open' : ''}" data-id="${esc(g.id)}">
 <div class="ghead" data-action="toggle">
 <button class="toggle" type="button" data-action="toggle" aria-expanded="${open}" aria-label="Show families and series"></button>
 <div class="labels">${chips}</div>
-<div class="meta">${status}${failedAt}${pushed}<span class="sizes">${plural(g.families.length, 'family', 'families')} · ${plural(g.series, 'series', 'series')}</span></div>
+<div class="meta">${status}${failedAt}${pushed}${expires}<span class="sizes">${plural(g.families.length, 'family', 'families')} · ${plural(g.series, 'series', 'series')}</span></div>
 <div class="actions"><a class="btn small" href="${esc(groupJsonUrl(g.id))}" target="_blank" rel="noopener" title="This group as JSON">JSON</a><button class="danger small" type="button" data-action="delete">Delete</button></div>
 </div>
 <div class="gbody"${open ? '' : ' hidden'}>${open ? bodyHtml(g) : ''}</div>
@@ -270,6 +284,8 @@ function articleOf(id: string): HTMLElement | undefined {
 function updateTimes(): void {
   for (const t of document.querySelectorAll<HTMLElement>('time[data-ms]'))
     t.textContent = relative(Number(t.dataset.ms));
+  for (const t of document.querySelectorAll<HTMLElement>('time[data-until]'))
+    t.textContent = until(Number(t.dataset.until));
 }
 
 // ---- data -------------------------------------------------------------------------------------
@@ -476,7 +492,8 @@ document.addEventListener('keydown', (e) => {
   }
 });
 
-setInterval(updateTimes, 10_000);
+// Every second: a deadline counts down in seconds.
+setInterval(updateTimes, 1000);
 render();
 performance.mark('pg-rendered');
 document.documentElement.dataset.ready = '1';

@@ -10,12 +10,16 @@
 // pushes a changed gauge and a new counter (used with add, to show which families are replaced).
 // Variant 3 pushes only a gauge (used with push, to show that PUT replaces the whole group).
 //
+// With PGW_TTL set, every request carries the header Pushgateway-TTL with its value (docs/expiry.md),
+// added by an HTTPDoer given to Pusher.Client: Debian's client_golang 1.14 predates Pusher.Header.
+//
 // Built by the test with GO111MODULE=off GOPATH=/usr/share/gocode (Debian's
 // golang-github-prometheus-client-golang-dev); no binary is ever committed.
 package main
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -100,6 +104,14 @@ func collectors(variant string) ([]prometheus.Collector, error) {
 	return nil, fmt.Errorf("unknown variant %q", variant)
 }
 
+// headerDoer sends every request with the Pushgateway-TTL header.
+type headerDoer struct{ ttl string }
+
+func (d headerDoer) Do(r *http.Request) (*http.Response, error) {
+	r.Header.Set("Pushgateway-TTL", d.ttl)
+	return http.DefaultClient.Do(r)
+}
+
 func main() {
 	if len(os.Args) < 5 {
 		fmt.Fprintln(os.Stderr, "usage: main <gateway-url> <push|add|delete> <variant> <job> [<label>=<value> ...]")
@@ -107,6 +119,9 @@ func main() {
 	}
 	url, op, variant, job := os.Args[1], os.Args[2], os.Args[3], os.Args[4]
 	pusher := push.New(url, job)
+	if ttl := os.Getenv("PGW_TTL"); ttl != "" {
+		pusher = pusher.Client(headerDoer{ttl})
+	}
 	for _, kv := range os.Args[5:] {
 		i := strings.IndexByte(kv, '=')
 		if i < 0 {

@@ -10,13 +10,21 @@
 # series, which would differ between two runs). Variant 1 pushes a counter vector, a gauge, a
 # histogram, a summary, an info and an enum; variant 2 a changed gauge and a new counter (used
 # with pushadd); variant 3 only a gauge (used with push, to show that PUT replaces the group).
+# With PGW_TTL set, pushes carry the header Pushgateway-TTL with its value (docs/expiry.md),
+# added by a handler wrapping default_handler, as the client's docs show for extra headers.
 # Prints a JSON list with one result per gateway: {"gateway", "ok", "error"}; exits 0 unless
 # it is misused.
 import json
+import os
 import sys
 
 from prometheus_client import CollectorRegistry, Counter, Enum, Gauge, Histogram, Info, Summary
-from prometheus_client.exposition import delete_from_gateway, push_to_gateway, pushadd_to_gateway
+from prometheus_client.exposition import (default_handler, delete_from_gateway, push_to_gateway,
+                                          pushadd_to_gateway)
+
+
+def ttl_handler(url, method, timeout, headers, data):
+    return default_handler(url, method, timeout, headers + [('Pushgateway-TTL', os.environ['PGW_TTL'])], data)
 
 
 def registry_for(variant):
@@ -54,12 +62,15 @@ def main():
     gateways = sys.argv[5:]
     registry = registry_for(variant) if op != 'delete' else None
     results = []
+    handler = ttl_handler if os.environ.get('PGW_TTL') else default_handler
     for gateway in gateways:
         try:
             if op == 'push':
-                push_to_gateway(gateway, job=job, registry=registry, grouping_key=grouping, timeout=10)
+                push_to_gateway(gateway, job=job, registry=registry, grouping_key=grouping, timeout=10,
+                                handler=handler)
             elif op == 'pushadd':
-                pushadd_to_gateway(gateway, job=job, registry=registry, grouping_key=grouping, timeout=10)
+                pushadd_to_gateway(gateway, job=job, registry=registry, grouping_key=grouping, timeout=10,
+                                   handler=handler)
             elif op == 'delete':
                 delete_from_gateway(gateway, job=job, grouping_key=grouping, timeout=10)
             else:

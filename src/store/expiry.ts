@@ -1,0 +1,107 @@
+// Group expiry (docs/expiry.md): a group goes when its TTL has passed since its last successful
+// push. The store keeps each group's deadline in one heap (deadlines.ts) and arms ONE timer, for
+// the earliest; nothing is done per idle group, and with no TTL anywhere (no default, no header
+// seen) nothing at all. The store removes a due group in its order, as a DELETE would.
+import { Deadlines } from './deadlines.js';
+import type { StoredGroup } from './group.js';
+import { PUSH_TIME, type ExpiryState, type Group } from './types.js';
+
+export interface ExpiryOptions {
+  /** --push.default-ttl in milliseconds; 0: groups without a TTL of their own never expire. */
+  defaultTtlMs?: number;
+}
+
+/** Longest the timer sleeps, so a wall clock set forward is noticed within this time. */
+const MAX_SLEEP_MS = 10_000;
+/** Groups removed per turn of the event loop when many are due at once. */
+const BATCH = 1000;
+
+export class GroupExpiry implements ExpiryState {
+  readonly defaultTtlMs: number;
+  expired = 0;
+  /** A TTL is in play: a default, or a push that brought one. Until then nothing is tracked. */
+  active: boolean;
+  private readonly deadlines = new Deadlines();
+  /** Timers run once the store is live (see MetricStore.expireOverdue); restores only schedule. */
+  private started = false;
+  private timer: NodeJS.Timeout | undefined;
+  private armedAt = Infinity;
+  private closed = false;
+
+  constructor(
+    options: ExpiryOptions,
+    /** Removes these groups if they are still due when their turn comes. */
+    private readonly expire: (ids: string[]) => void,
+  ) {
+    this.defaultTtlMs = options.defaultTtlMs ?? 0;
+    this.active = this.defaultTtlMs > 0;
+  }
+
+  get scheduled(): number {
+    return this.deadlines.size;
+  }
+
+  deadline(group: Group): number | undefined {
+    const ttl = group.ttlMs ?? this.defaultTtlMs;
+    return ttl > 0 ? group.families.get(PUSH_TIME)!.timestampMs + ttl : undefined;
+  }
+
+  /** The group's deadline: its last successful push (or its creation, if none) plus its TTL. */
+  private deadlineOf(group: StoredGroup): number | undefined {
+    const ttl = group.ttlMs ?? this.defaultTtlMs;
+    return ttl > 0 ? group.pushTimeMs + ttl : undefined;
+  }
+
+  due(group: StoredGroup, nowMs: number): boolean {
+    const d = this.deadlineOf(group);
+    return d !== undefined && d <= nowMs;
+  }
+
+  /** After a change of the group `id` (undefined: it is gone); `live`: a write, which starts the timer. */
+  track(id: string, group: StoredGroup | undefined, live: boolean): void {
+    const d = group === undefined ? undefined : this.deadlineOf(group);
+    if (d === undefined) this.deadlines.delete(id);
+    else this.deadlines.set(id, d);
+    if (live) this.started = true;
+    this.arm();
+  }
+
+  /** Starts the timer and hands every group due now to `expire`. */
+  start(nowMs: number): void {
+    this.started = true;
+    this.fire(nowMs, Infinity);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private fire(nowMs: number, max: number): void {
+    const due = this.deadlines.popDue(nowMs, max);
+    if (due.length > 0) this.expire(due);
+    if (due.length === max) this.later(0);
+    else this.arm();
+  }
+
+  /** Sets the timer for the earliest deadline, unless it is set for that time or sooner. */
+  private arm(): void {
+    if (!this.started || this.closed) return;
+    const next = this.deadlines.next();
+    if (next === undefined || next >= this.armedAt) return;
+    this.later(next - Date.now());
+  }
+
+  private later(delayMs: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const delay = Math.min(Math.max(0, Math.ceil(delayMs)), MAX_SLEEP_MS);
+    this.armedAt = Date.now() + delay;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.armedAt = Infinity;
+      this.fire(Date.now(), BATCH);
+    }, delay);
+    this.timer.unref();
+  }
+}
