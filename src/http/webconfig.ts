@@ -40,7 +40,9 @@
 // - bcrypt runs on worker threads (bcryptpool.ts), not on the event loop. Unlike the reference, the
 //   checks under way are bounded, in all and per remote address: beyond the bounds a request with
 //   unverified credentials gets 429 (its address has too many) or 503 (too many in all), with
-//   Retry-After, a second later; cached credentials are answered at once whatever the load.
+//   Retry-After, a second later; an address whose checks keep failing gets 429 without a check
+//   for a time that doubles with each failure (after 5, from 1 s to 60 s), where the reference
+//   checks and answers 401 every time; cached credentials are answered at once whatever the load.
 // - The reference re-reads the file on every request and the certificates on every TLS handshake.
 //   We re-read it when it (or a certificate, key or CA file) changes: fs.watch on their directories
 //   plus a poll every second; a change applies to following requests and handshakes (certificate
@@ -84,6 +86,7 @@ import type { Logger } from 'pino';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Scalar } from 'yaml';
 import { goQuote } from '../lib/goquote.js';
 import { BcryptPool, RetryLaterError } from './bcryptpool.js';
+import { sourceOf } from './connections.js';
 
 // ---------------------------------------------------------------------------------------------
 // The typed configuration
@@ -987,7 +990,8 @@ export function webConfigGuard(
         listener(req, res);
         return;
       }
-      const verdict = auth.authorize(req.headers.authorization, config, req.socket.remoteAddress ?? '');
+      // Bounds and blocks are per client: an address, or an IPv6 /64 (one host's to choose from).
+      const verdict = auth.authorize(req.headers.authorization, config, sourceOf(req.socket.remoteAddress));
       if (verdict === true) listener(req, res);
       else if (verdict === false) deny(res, config);
       else
