@@ -140,6 +140,21 @@ test('a source whose checks keep failing is blocked, twice as long each time; ot
   await pool.close();
 });
 
+test("an unknown user's stand-in password counts as a failure, not a match that clears the address", async () => {
+  const pool = new BcryptPool({ size: 1, freeFailures: 2, blockMs: 60_000, refusalDelayMs: 0 });
+  const auth = new Authenticator(100, pool);
+  const config = parseWebConfig(`basic_auth_users:\n  alice: ${HASH}\n`, '/x.yml');
+  assert.equal(await auth.authorize(basic('alice', 'w1'), config, 'A'), false);
+  // The toolkit's stand-in hash for unknown users is bcrypt("fakepassword").
+  assert.equal(await auth.authorize(basic('nobody', 'fakepassword'), config, 'A'), false);
+  assert.equal(await auth.authorize(basic('alice', 'w2'), config, 'A'), false);
+  await assert.rejects(
+    Promise.resolve(auth.authorize(basic('alice', 'w3'), config, 'A')),
+    (e) => e instanceof RetryLaterError && e.status === 429,
+  );
+  await pool.close();
+});
+
 test('a worker that dies fails its check with a 503 and is replaced', async () => {
   const pool = new BcryptPool({ size: 1, script: crashingScript() });
   const queued = pool.compare('fine', 'h', 'x');

@@ -69,6 +69,8 @@ export interface BcryptPoolOptions {
 interface Job {
   request: BcryptRequest;
   source: string;
+  /** Whether a match clears the source (not for the stand-in hash unknown users are checked against). */
+  clears: boolean;
   resolve: (ok: boolean) => void;
   reject: (err: Error) => void;
 }
@@ -143,9 +145,10 @@ export class BcryptPool {
 
   /**
    * Whether `password` matches `hash`, checked on a worker. Throws a RetryLaterError at once when
-   * a bound is reached; the promise rejects with one (503) when the worker running it dies.
+   * a bound is reached or `source` is blocked; the promise rejects with one (503) when the worker
+   * running it dies. A mismatch counts against `source`; a match clears it if `matchClears`.
    */
-  compare(password: string, hash: string, source: string): Promise<boolean> {
+  compare(password: string, hash: string, source: string, matchClears = true): Promise<boolean> {
     if (this.closed) throw new RetryLaterError(503, 'the gateway is shutting down', 1);
     const struck = this.strikes.get(source);
     const blockedMs = struck === undefined ? 0 : struck.until - performance.now();
@@ -166,7 +169,7 @@ export class BcryptPool {
     this.perSource.set(source, mine + 1);
     this.pendingCount++;
     return new Promise<boolean>((resolve, reject) => {
-      this.queue.push({ request: { password, hash }, source, resolve, reject });
+      this.queue.push({ request: { password, hash }, source, clears: matchClears, resolve, reject });
       this.dispatch();
     });
   }
@@ -251,7 +254,7 @@ export class BcryptPool {
       if (slot.worker !== worker || job === undefined) return;
       slot.job = undefined;
       this.release(job);
-      this.judge(job.source, m.ok);
+      this.judge(job.source, m.ok && job.clears);
       job.resolve(m.ok);
       this.afterJob(slot);
     });

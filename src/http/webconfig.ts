@@ -909,7 +909,8 @@ export class Authenticator {
     if (running !== undefined) return running.then((ok) => ok && known !== undefined);
     let run: Promise<boolean>;
     try {
-      run = this.pool.compare(basic.password, hash, source);
+      // An unknown user's "match" (the stand-in's password) is a failure, not a login that clears the address.
+      run = this.pool.compare(basic.password, hash, source, known !== undefined);
     } catch (e) {
       return Promise.reject(e as Error);
     }
