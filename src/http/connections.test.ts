@@ -228,12 +228,15 @@ test('slow uploads are cut a bounded number per sweep, so a crowd that came at o
   try {
     const head = `PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nabcd`;
     const slow = await Promise.all(Array.from({ length: 20 }, () => open(port, '127.0.0.1', head)));
-    await until(() => slow.some((s) => s.gone));
-    await sleep(200); // the chunk's closes arrive; the next sweep is ~1 s away
-    assert.equal(slow.filter((s) => s.gone).length, 16);
+    const closedAt: number[] = [];
+    for (const s of slow) s.on('close', () => closedAt.push(performance.now()));
     await until(() => slow.every((s) => s.gone));
-    assert.equal(slow.filter((s) => s.gone).length, 20);
+    assert.equal(closedAt.length, 20);
     for (const s of slow) assert.match(s.data, /^HTTP\/1\.1 408 /);
+    // All due at the first sweep past the grace period: 16 cut then, the other 4 a sweep (1 s) later.
+    const gap = closedAt[16] - closedAt[15];
+    assert.ok(gap > 500, `the 17th cut came ${gap.toFixed(0)} ms after the 16th`);
+    assert.ok(closedAt[15] - closedAt[0] < gap, 'the first 16 together');
   } finally {
     server.close();
   }
