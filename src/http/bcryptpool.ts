@@ -4,9 +4,15 @@
 // - one source (remote address) with `maxPerSource` checks queued or running: 429, so repeated
 //   attempts from one address wait on themselves and not on the gateway's other users;
 // - `maxPending` checks queued or running in all: 503, the gateway is busy.
-// Both answers carry Retry-After and are sent after a second, so that retrying at once gains
-// nothing and costs the gateway little. Credentials already verified never come here (the
-// Authenticator's cache answers them at once), so they are served whatever the pool's state.
+// - one source whose checks keep failing: 429 until its block ends. A source may fail
+//   `freeFailures` checks (typos); each failure after them blocks its next checks, for a second
+//   and then twice as long each time (up to a minute). A password guesser from one address then
+//   costs one bcrypt check a minute instead of a core, and its refusals cost the gateway an
+//   answer each, held up to 5 s so that it sends fewer. A check that matches clears its source.
+// The answers carry Retry-After and are sent after a second (or the block's end, up to 5 s), so
+// that retrying at once gains nothing and costs the gateway little. Credentials already verified
+// never come here (the Authenticator's cache answers them at once), so they are served whatever
+// the pool's state, from a blocked address too.
 //
 // Workers start on the first check, stop after `idleMs` without one (a setup whose clients all
 // have verified credentials holds no thread), keep the process alive only while a check runs
@@ -47,6 +53,14 @@ export interface BcryptPoolOptions {
   refusalDelayMs?: number;
   /** A worker without a check for this long stops (default 30 s). */
   idleMs?: number;
+  /** Failed checks a source may make before failures block it (default 5; Infinity: never blocked). */
+  freeFailures?: number;
+  /** The first block; each failure after it doubles the next (default 1 s). */
+  blockMs?: number;
+  /** The longest block (default 60 s). */
+  maxBlockMs?: number;
+  /** The longest a blocked source's refusal is held (default 5 s). */
+  maxHoldMs?: number;
   /** The worker script (tests run others). */
   script?: URL;
   log?: Logger;
@@ -55,8 +69,17 @@ export interface BcryptPoolOptions {
 interface Job {
   request: BcryptRequest;
   source: string;
+  /** Whether a match clears the source (not for the stand-in hash unknown users are checked against). */
+  clears: boolean;
   resolve: (ok: boolean) => void;
   reject: (err: Error) => void;
+}
+
+/** A source's failed checks: how many, the last one's time, and until when its checks are refused. */
+interface Strikes {
+  failures: number;
+  last: number;
+  until: number;
 }
 
 interface Slot {
@@ -67,6 +90,10 @@ interface Slot {
 
 /** How often a refusal or a crash is logged at most: a flood must not become a flood of log lines. */
 const LOG_EVERY_MS = 10_000;
+/** A source without a failed check for this many longest blocks starts afresh. */
+const FORGET_BLOCKS = 10;
+/** Sources whose failures are remembered at most (the oldest forgotten first): ~100 bytes each. */
+const MAX_SOURCES = 10_000;
 
 export class BcryptPool {
   readonly size: number;
@@ -74,6 +101,12 @@ export class BcryptPool {
   readonly maxPerSource: number;
   private readonly idleMs: number;
   private readonly refusalDelayMs: number;
+  private readonly freeFailures: number;
+  private readonly blockMs: number;
+  private readonly maxBlockMs: number;
+  private readonly maxHoldMs: number;
+  /** Sources with failed checks, the latest to fail last. */
+  private readonly strikes = new Map<string, Strikes>();
   private readonly script: URL;
   private readonly log: Logger | undefined;
   private readonly slots: Slot[];
@@ -91,6 +124,10 @@ export class BcryptPool {
     this.maxPerSource = Math.max(1, options.maxPerSource ?? 2 * this.size);
     this.idleMs = options.idleMs ?? 30_000;
     this.refusalDelayMs = options.refusalDelayMs ?? 1000;
+    this.freeFailures = options.freeFailures ?? 5;
+    this.blockMs = options.blockMs ?? 1000;
+    this.maxBlockMs = options.maxBlockMs ?? 60_000;
+    this.maxHoldMs = options.maxHoldMs ?? 5000;
     this.script = options.script ?? BCRYPT_WORKER;
     this.log = options.log;
     this.slots = Array.from({ length: this.size }, () => ({ worker: undefined, job: undefined, idle: undefined }));
@@ -108,10 +145,22 @@ export class BcryptPool {
 
   /**
    * Whether `password` matches `hash`, checked on a worker. Throws a RetryLaterError at once when
-   * a bound is reached; the promise rejects with one (503) when the worker running it dies.
+   * a bound is reached or `source` is blocked; the promise rejects with one (503) when the worker
+   * running it dies. A mismatch counts against `source`; a match clears it if `matchClears`.
    */
-  compare(password: string, hash: string, source: string): Promise<boolean> {
+  compare(password: string, hash: string, source: string, matchClears = true): Promise<boolean> {
     if (this.closed) throw new RetryLaterError(503, 'the gateway is shutting down', 1);
+    const struck = this.strikes.get(source);
+    const blockedMs = struck === undefined ? 0 : struck.until - performance.now();
+    if (blockedMs > 0) {
+      const seconds = Math.ceil(blockedMs / 1000);
+      throw this.refuse(
+        429,
+        `${struck!.failures} failed password checks from ${source}; try again in ${seconds} s`,
+        seconds,
+        Math.min(Math.max(blockedMs, this.refusalDelayMs), this.maxHoldMs),
+      );
+    }
     const mine = this.perSource.get(source) ?? 0;
     if (mine >= this.maxPerSource)
       throw this.refuse(429, `too many password checks from ${source} under way; try again later`);
@@ -120,7 +169,7 @@ export class BcryptPool {
     this.perSource.set(source, mine + 1);
     this.pendingCount++;
     return new Promise<boolean>((resolve, reject) => {
-      this.queue.push({ request: { password, hash }, source, resolve, reject });
+      this.queue.push({ request: { password, hash }, source, clears: matchClears, resolve, reject });
       this.dispatch();
     });
   }
@@ -143,18 +192,37 @@ export class BcryptPool {
     await Promise.all(stopping);
   }
 
-  private refuse(status: 429 | 503, message: string): RetryLaterError {
+  private refuse(status: 429 | 503, message: string, retryAfterS = 1, holdMs = this.refusalDelayMs): RetryLaterError {
     this.refusedSinceLog++;
     const now = Date.now();
     if (now - this.lastRefusalLog >= LOG_EVERY_MS) {
+      const blocked = [...this.strikes.values()].filter((s) => s.until > performance.now()).length;
       this.log?.warn(
-        { refused: this.refusedSinceLog, pending: this.pendingCount, status },
-        'password checks refused: too many under way',
+        { refused: this.refusedSinceLog, pending: this.pendingCount, blocked_sources: blocked, status },
+        'password checks refused: too many under way or failing from one address',
       );
       this.lastRefusalLog = now;
       this.refusedSinceLog = 0;
     }
-    return new RetryLaterError(status, message, 1, this.refusalDelayMs);
+    return new RetryLaterError(status, message, retryAfterS, holdMs);
+  }
+
+  /** Counts a verdict against its source: failures beyond the free ones block it, a match clears it. */
+  private judge(source: string, ok: boolean): void {
+    if (ok) {
+      this.strikes.delete(source);
+      return;
+    }
+    const now = performance.now();
+    let s = this.strikes.get(source);
+    if (s === undefined || now - s.last > FORGET_BLOCKS * this.maxBlockMs) s = { failures: 0, last: now, until: 0 };
+    s.failures++;
+    s.last = now;
+    const over = s.failures - this.freeFailures;
+    if (over > 0) s.until = now + Math.min(this.maxBlockMs, this.blockMs * 2 ** Math.min(over - 1, 30));
+    this.strikes.delete(source); // kept in the order of their last failure
+    this.strikes.set(source, s);
+    if (this.strikes.size > MAX_SOURCES) this.strikes.delete(this.strikes.keys().next().value as string);
   }
 
   private dispatch(): void {
@@ -186,6 +254,7 @@ export class BcryptPool {
       if (slot.worker !== worker || job === undefined) return;
       slot.job = undefined;
       this.release(job);
+      this.judge(job.source, m.ok && job.clears);
       job.resolve(m.ok);
       this.afterJob(slot);
     });

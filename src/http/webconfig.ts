@@ -40,7 +40,9 @@
 // - bcrypt runs on worker threads (bcryptpool.ts), not on the event loop. Unlike the reference, the
 //   checks under way are bounded, in all and per remote address: beyond the bounds a request with
 //   unverified credentials gets 429 (its address has too many) or 503 (too many in all), with
-//   Retry-After, a second later; cached credentials are answered at once whatever the load.
+//   Retry-After, a second later; an address whose checks keep failing gets 429 without a check
+//   for a time that doubles with each failure (after 5, from 1 s to 60 s), where the reference
+//   checks and answers 401 every time; cached credentials are answered at once whatever the load.
 // - The reference re-reads the file on every request and the certificates on every TLS handshake.
 //   We re-read it when it (or a certificate, key or CA file) changes: fs.watch on their directories
 //   plus a poll every second; a change applies to following requests and handshakes (certificate
@@ -84,6 +86,7 @@ import type { Logger } from 'pino';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Scalar } from 'yaml';
 import { goQuote } from '../lib/goquote.js';
 import { BcryptPool, RetryLaterError } from './bcryptpool.js';
+import { sourceOf } from './connections.js';
 
 // ---------------------------------------------------------------------------------------------
 // The typed configuration
@@ -906,7 +909,8 @@ export class Authenticator {
     if (running !== undefined) return running.then((ok) => ok && known !== undefined);
     let run: Promise<boolean>;
     try {
-      run = this.pool.compare(basic.password, hash, source);
+      // An unknown user's "match" (the stand-in's password) is a failure, not a login that clears the address.
+      run = this.pool.compare(basic.password, hash, source, known !== undefined);
     } catch (e) {
       return Promise.reject(e as Error);
     }
@@ -987,7 +991,8 @@ export function webConfigGuard(
         listener(req, res);
         return;
       }
-      const verdict = auth.authorize(req.headers.authorization, config, req.socket.remoteAddress ?? '');
+      // Bounds and blocks are per client: an address, or an IPv6 /64 (one host's to choose from).
+      const verdict = auth.authorize(req.headers.authorization, config, sourceOf(req.socket.remoteAddress));
       if (verdict === true) listener(req, res);
       else if (verdict === false) deny(res, config);
       else

@@ -108,10 +108,13 @@ test(
       `failures ${JSON.stringify(Object.fromEntries(failures))}`;
     console.log(summary);
     assert.deepEqual(Object.fromEntries(failures), {}, summary + '\n' + gw.output().slice(-3000));
-    // Generous: on a shared machine, refusing the crowd's reconnections (a thousand a second)
-    // competes for the CPU with the answers; the point here is that every request is answered.
-    // The measured figures are in docs/security.md.
+    // Generous: on a shared machine the answers compete for the CPU with everything else; the
+    // point here is that every request is answered. The measured figures are in docs/security.md.
     assert.ok(Number(p(0.5)) < 1000 && Number(p(0.99)) < 10_000, summary);
+    // What kept the event loop busy: the crowd's members refused (or cut) and back each second,
+    // a thousand accepts and closes a second. Beyond the places they wait instead, and cuts are
+    // bounded per second, so over the attack far fewer than the crowd are closed.
+    assert.ok(attack.last().closed < ATTACKERS / 2, summary);
   },
 );
 
