@@ -31,6 +31,8 @@ export class StoredGroup implements Group {
   failureTimeMs = 0;
   /** Set by a push's Pushgateway-TTL (see store/expiry.ts); undefined: the default TTL. */
   ttlMs: number | undefined = undefined;
+  /** Why the last push failed, while it is the last one (kept in memory only). */
+  lastFailureReason: string | undefined = undefined;
 
   constructor(
     readonly id: string,

@@ -191,7 +191,10 @@ export class MemoryStore implements MetricStore {
           ? { ok: false, error: await runSliced(checkErrorSteps(committed, this.grain), this.sliceMs) }
           : committed;
       }
-      if (this.expiry.active) this.expiry.track(id, this.byId.get(id), true);
+      const group = this.byId.get(id);
+      if (group !== undefined && (result.ok || result.refused === undefined))
+        group.lastFailureReason = result.ok ? undefined : result.error;
+      if (this.expiry.active) this.expiry.track(id, group, true);
       return result;
     });
   }

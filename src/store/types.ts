@@ -65,6 +65,11 @@ export interface Group {
   readonly lastPushSuccess: boolean;
   /** The TTL the group's pushes set (Pushgateway-TTL; 0: never expires); undefined: the default TTL. */
   readonly ttlMs?: number;
+  /**
+   * Why the group's last push failed, while it is the last one; undefined after a success, or
+   * when the failure was restored from disk (only its time is kept there).
+   */
+  readonly lastFailureReason?: string;
 }
 
 export interface WriteRequest {

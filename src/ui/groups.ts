@@ -82,6 +82,7 @@ function summarize(g: Group, expiry: ExpiryState): GroupSummary {
     lastPushMs: pushed > 0 ? pushed * 1000 : null,
     lastFailureMs: failed > 0 ? failed * 1000 : null,
     success: g.lastPushSuccess,
+    ...(!g.lastPushSuccess && g.lastFailureReason !== undefined ? { failureReason: g.lastFailureReason } : {}),
     families,
     series,
   };

@@ -25,6 +25,8 @@ export interface GroupSummary {
   lastFailureMs: number | null;
   /** False when the last push to the group failed (last_push_successful of /api/v1/metrics). */
   success: boolean;
+  /** Why the last push failed, when it did and the gateway still knows (not after a restart). */
+  failureReason?: string;
   /** Pushed families, sorted by name; push_time_seconds and push_failure_time_seconds left out. */
   families: FamilySummary[];
   /** Series of those families. */

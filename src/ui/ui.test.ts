@@ -103,9 +103,11 @@ test('summaries: push times, failure, families without the push-time families', 
   assert.equal(p.groups[0].success, false);
   assert.equal(p.groups[0].lastFailureMs, clock + 500);
   assert.equal(p.groups[0].series, 3);
+  assert.equal(p.groups[0].failureReason, 'pushed metrics must not have timestamps');
   assert.equal(index.page(q({ failedOnly: true })).matched, 1);
   await put(store, { job: 'j' }, [gauge('a', 1)]);
   assert.equal(index.page(q({ failedOnly: true })).matched, 0);
+  assert.equal(index.page(q()).groups[0].failureReason, undefined, 'a success forgets the reason');
   index.close();
 });
 

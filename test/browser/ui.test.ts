@@ -287,6 +287,13 @@ test('a failed push is highlighted, and "failed only" shows just those groups', 
   assert.notEqual(bg, okBg, 'a failed group looks different');
   assert.equal(await groupWith(page, 'job="etl"').locator('.badge.ok').innerText(), 'OK');
   assert.equal(await page.locator('article.group.failed').count(), 1);
+  // Opened, it says why the push was rejected, in the gateway's words.
+  await flaky.locator('button.toggle').click();
+  assert.match(
+    await flaky.locator('p.failure').innerText(),
+    /was rejected: .*batch_records_processed_total.*; the series below/s,
+  );
+  await flaky.locator('button.toggle').click();
   await page.check('#failed-only');
   await page.waitForFunction(
     () => document.querySelectorAll('article.group').length === 1 && location.search.includes('failed=1'),

@@ -204,8 +204,12 @@ function bodyHtml(g: GroupSummary): string {
   if (got instanceof Error) return `<p class="failure">Could not load the series: ${esc(got.message)}</p>`;
   const out: string[] = [];
   if (!g.success && g.lastFailureMs !== null) {
+    const why =
+      g.failureReason === undefined
+        ? " (the gateway's log says why);"
+        : `: <span class="reason">${esc(g.failureReason)}</span>;`;
     out.push(
-      `<p class="failure">The last push, ${esc(absolute(g.lastFailureMs))}, was rejected (the gateway's log says why); the series below are from the last successful push.</p>`,
+      `<p class="failure">The last push, ${esc(absolute(g.lastFailureMs))}, was rejected${why} the series below are from the last successful push.</p>`,
     );
   }
   if (got === undefined) {
