@@ -1,5 +1,5 @@
 // Command-line flags: the reference's names, defaults, help texts and error messages (kingpin's).
-import { formatGoDuration, parseGoDuration } from './duration.js';
+import { formatGoDuration, parseGoDuration } from './lib/duration.js';
 import { goQuote } from './lib/goquote.js';
 import type { StoreLimitOptions } from './store/limits.js';
 

@@ -3,7 +3,7 @@
 import type { Metric, MetricFamily } from '../model.js';
 import { familyTypeName } from '../store/describe.js';
 import type { ExpiryState, Group } from '../store/types.js';
-import { formatGoDuration } from '../duration.js';
+import { formatGoDuration } from '../lib/duration.js';
 import { formatCount, formatGoFloat } from '../lib/gofloat.js';
 import { isNativeHistogram, nativeHistogramJson } from './nativehistogram.js';
 

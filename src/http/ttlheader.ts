@@ -1,5 +1,5 @@
 // The Pushgateway-TTL header of a push (docs/expiry.md): the group's TTL from this push on.
-import { parseGoDuration } from '../duration.js';
+import { parseGoDuration } from '../lib/duration.js';
 import { HttpError } from './errors.js';
 
 export const TTL_HEADER = 'Pushgateway-TTL';

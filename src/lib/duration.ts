@@ -1,5 +1,5 @@
 // Go's time.Duration text form, which the reference's flags take and its status page shows.
-import { timeQuote } from './lib/goquote.js';
+import { timeQuote } from './goquote.js';
 
 const UNITS: Record<string, number> = {
   ns: 1e-6,
