@@ -113,6 +113,12 @@ export interface TlsServerConfig {
   cipherSuites: string[];
   preferServerCipherSuites: boolean;
   curvePreferences: CurveName[];
+  /**
+   * client_allowed_sans (exporter-toolkit ≥ 0.9; the reference 1.5.1 refuses the key): a client
+   * certificate must carry one of these SANs (DNS name, email, IP address or URI, compared as
+   * written); undefined when absent.
+   */
+  clientAllowedSans?: string[];
 }
 
 export interface WebConfig {
@@ -141,6 +147,8 @@ export interface LoadedWebConfig {
 export interface TlsSetup {
   options: SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean };
   clientAuth: ClientAuthType;
+  /** client_allowed_sans, when set. */
+  allowedSans?: readonly string[];
 }
 
 /** An invalid web config file; the message names the file. */
@@ -423,6 +431,9 @@ export function parseWebConfig(text: string, file: string): WebConfig {
         key_file: setString((s) => (tls.keyFile = s)),
         client_auth_type: setString((s) => (tls.clientAuthType = s)),
         client_ca_file: setString((s) => (tls.clientCaFile = s)),
+        client_allowed_sans: (list) => {
+          tls.clientAllowedSans = w.list(list, '[]string').map((item) => w.string(item) ?? '');
+        },
         cipher_suites: (list) => {
           for (const item of w.list(list, '[]web.Cipher')) {
             const s = w.string(item) ?? '';
@@ -630,7 +641,9 @@ export function buildTlsSetup(config: WebConfig, read: ReadFile = (f) => readFil
   } catch (e) {
     fail(`tls: ${(e as Error).message}`);
   }
-  return { options, clientAuth };
+  return t.clientAllowedSans === undefined
+    ? { options, clientAuth }
+    : { options, clientAuth, allowedSans: t.clientAllowedSans };
 }
 
 /** Reads, parses and checks the file and the files it names. Throws WebConfigError. */
@@ -1029,6 +1042,15 @@ export function webConfigGuard(
 const HTTP_TO_HTTPS = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
 
 /**
+ * The SAN values of a certificate as Go lists them: Node's `subjectaltname` is
+ * "DNS:a, IP Address:1.2.3.4, email:x@y, URI:spiffe://…".
+ */
+function sansOf(subjectaltname: string | undefined): string[] {
+  if (subjectaltname === undefined || subjectaltname === '') return [];
+  return subjectaltname.split(', ').map((entry) => entry.slice(entry.indexOf(':') + 1));
+}
+
+/**
  * An HTTPS server when the configuration has TLS, else a plain one, running `listener` (already
  * guarded with webConfigGuard). Certificates, CA, versions, ciphers and the client certificate
  * policy follow the file's changes for new connections.
@@ -1052,6 +1074,7 @@ export function createWebServer(
   }
   const server = createHttpsServer({ ...initial.options, keepAliveTimeout: 65_000, ...options }, listener);
   let policy = initial.clientAuth;
+  let allowedSans = initial.allowedSans;
   const tlsServer = server as HttpsServer & { requestCert: boolean; rejectUnauthorized: boolean };
   const onChange = (next: LoadedWebConfig) => {
     if (next.tls === null) {
@@ -1071,6 +1094,7 @@ export function createWebServer(
     tlsServer.requestCert = next.tls.options.requestCert;
     tlsServer.rejectUnauthorized = next.tls.options.rejectUnauthorized;
     policy = next.tls.clientAuth;
+    allowedSans = next.tls.allowedSans;
   };
   source.on('change', onChange);
   server.on('close', () => source.off('change', onChange));
@@ -1078,13 +1102,22 @@ export function createWebServer(
   // Client certificate policies OpenSSL has no mode for: required but not verified, and verified
   // only when given. (Requested-and-verified is OpenSSL's own; unverified requests need nothing.)
   server.on('secureConnection', (socket: TLSSocket) => {
-    if (policy !== 'RequireAnyClientCert' && policy !== 'VerifyClientCertIfGiven') return;
+    const checksSans = allowedSans !== undefined && policy !== 'NoClientCert';
+    if (policy !== 'RequireAnyClientCert' && policy !== 'VerifyClientCertIfGiven' && !checksSans) return;
     const peer = socket.getPeerCertificate();
     const given = peer !== null && peer !== undefined && Object.keys(peer).length > 0;
     let reason: string | undefined;
     if (policy === 'RequireAnyClientCert' && !given) reason = "tls: client didn't provide a certificate";
     if (policy === 'VerifyClientCertIfGiven' && given && !socket.authorized)
       reason = `tls: failed to verify client certificate: ${String(socket.authorizationError)}`;
+    // As the toolkit's VerifyPeerCertificate: any SAN of the certificate in the allowed list.
+    if (
+      reason === undefined &&
+      checksSans &&
+      given &&
+      !sansOf(peer.subjectaltname).some((v) => allowedSans!.includes(v))
+    )
+      reason = `could not find allowed SANs in client cert, found: [${allowedSans!.join(' ')}]`;
     if (reason !== undefined) {
       log?.debug({ remote: socket.remoteAddress, err: reason }, 'TLS handshake error');
       socket.destroy();

@@ -31,6 +31,8 @@ const HASH_BOB = bcrypt.hashSync('hunter2', 4);
 /** Cost 12: a few hundred milliseconds per bcrypt in JavaScript, so a cache miss shows. */
 const HASH_SLOW = bcrypt.hashSync('slow-but-sure', 12);
 
+type Client = 'client' | 'rogue' | 'sanclient';
+
 const OPENSSL_CNF = `[req]
 distinguished_name = dn
 prompt = no
@@ -49,6 +51,11 @@ subjectAltName = DNS:localhost,IP:127.0.0.1
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
 extendedKeyUsage = clientAuth
+[client_san]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:batch.example,URI:spiffe://example/batch
 `;
 
 function openssl(...args: string[]): void {
@@ -58,7 +65,7 @@ function openssl(...args: string[]): void {
 const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
 
 /** A certificate for `name` (server or client profile) signed by the test CA. */
-function issue(name: string, cn: string, profile: 'server' | 'client'): void {
+function issue(name: string, cn: string, profile: 'server' | 'client' | 'client_san'): void {
   openssl('req', '-new', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
   openssl(
     'x509',
@@ -102,6 +109,7 @@ before(() => {
   );
   issue('server', 'localhost', 'server');
   issue('client', 'good-client', 'client');
+  issue('sanclient', 'batch-client', 'client_san');
   // A client certificate no trusted CA signed.
   openssl(
     'req',
@@ -139,7 +147,7 @@ function writeConfig(name: string, yaml: string): string {
 const TLS = 'tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n';
 
 /** Ready when the server answers anything over TLS (401 included), with the given client certificate. */
-function tlsProbe(client?: 'client' | 'rogue'): ReadyProbe {
+function tlsProbe(client?: Client): ReadyProbe {
   return (url) =>
     new Promise((resolve, reject) => {
       const req = httpsRequest(
@@ -160,7 +168,7 @@ function tlsProbe(client?: 'client' | 'rogue'): ReadyProbe {
     });
 }
 
-async function startOurs(configName: string, yaml: string, client?: 'client' | 'rogue'): Promise<RunningServer> {
+async function startOurs(configName: string, yaml: string, client?: Client): Promise<RunningServer> {
   const config = writeConfig(configName, yaml);
   const s = await startServer('ours', [`--web.config.file=${config}`], { scheme: 'https', probe: tlsProbe(client) });
   running.push(s);
@@ -396,7 +404,7 @@ describe(
 );
 
 describe('client certificates', () => {
-  const withCert = (client?: 'client' | 'rogue') =>
+  const withCert = (client?: Client) =>
     client ? ['--cert', file(`${client}.pem`), '--key', file(`${client}.key`)] : [];
   const cases: Array<{ type: string; ca: boolean; expect: Record<'none' | 'client' | 'rogue', boolean> }> = [
     { type: 'RequireAndVerifyClientCert', ca: true, expect: { none: false, client: true, rogue: false } },
@@ -425,6 +433,25 @@ describe('client certificates', () => {
         await stop(s);
       }
     });
+  }
+});
+test('client_allowed_sans: a verified client certificate must carry one of the SANs', async () => {
+  const withCert = (client: Client) => ['--cert', file(`${client}.pem`), '--key', file(`${client}.key`)];
+  const s = await startOurs(
+    'cc-sans.yml',
+    `${TLS}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n` +
+      '  client_allowed_sans: ["other.example", "spiffe://example/batch"]\n',
+    'sanclient',
+  );
+  try {
+    const ok = await curl(`${s.url}/-/ready`, ...withCert('sanclient'));
+    assert.equal(ok.status, 200, ok.stderr);
+    // Signed by the trusted CA, but without an allowed SAN.
+    const refused = await curl(`${s.url}/-/ready`, ...withCert('client'));
+    assert.notEqual(refused.exit, 0, 'a certificate without an allowed SAN was accepted');
+    assert.equal(refused.status, 0);
+  } finally {
+    await stop(s);
   }
 });
 
