@@ -43,7 +43,7 @@ test('goTime: RFC 3339 with trailing zeros trimmed', () => {
   assert.equal(goTime(Date.UTC(2026, 0, 2, 3, 4, 5)), '2026-01-02T03:04:05Z');
 });
 
-test('/api/v1/metrics: a classic histogram with float counts shows its integer fields, as the reference', async () => {
+test('/api/v1/metrics: a classic histogram with float counts shows them, count and buckets alike, as upstream 1.10', async () => {
   const gw = await testGateway();
   const family: MetricFamily = {
     name: 'fh',
@@ -71,8 +71,9 @@ test('/api/v1/metrics: a classic histogram with float counts shows its integer f
   const body = JSON.parse((await gw.request('GET', '/api/v1/metrics')).text) as {
     data: Array<Record<string, { metrics: unknown[] }>>;
   };
-  // Debian's 1.5.1 answers so (its scrape shows the same counts: fh_count 0).
+  // Upstream ≥ 1.10 (api/v1: the float field when it is above 0, else the integer one); Debian's
+  // 1.5.1 shows count "0" and bucket "1" as "0".
   assert.deepEqual(body.data[0].fh.metrics, [
-    { labels: { instance: '', job: 'fh' }, buckets: { '1': '0', '2': '3' }, count: '0', sum: '3.5' },
+    { labels: { instance: '', job: 'fh' }, buckets: { '1': '1.5', '2': '3' }, count: '4.5', sum: '3.5' },
   ]);
 });

@@ -78,14 +78,16 @@ function encodeMetric(mf: MetricFamily, m: Metric): Map<string, unknown> {
         ['sum', formatGoFloat(h.sampleSum)],
       ]);
     }
-    // The integer fields only, float counts left out, as the reference's API and both scrapes.
+    // Float counts where they are set, count and buckets alike, as upstream ≥ 1.10 shows them
+    // (1.5.1 leaves them out and shows 0: the pushed counts would be lost).
+    const count =
+      (h?.sampleCountFloat ?? 0) > 0 ? formatGoFloat(h!.sampleCountFloat!) : formatCount(h?.sampleCount ?? 0);
+    const bucket = (b: { cumulativeCount: number; cumulativeCountFloat?: number }) =>
+      (b.cumulativeCountFloat ?? 0) > 0 ? formatGoFloat(b.cumulativeCountFloat!) : formatCount(b.cumulativeCount);
     return new Map<string, unknown>([
       ['labels', labels],
-      [
-        'buckets',
-        new Map((h?.buckets ?? []).map((b) => [formatGoFloat(b.upperBound), formatCount(b.cumulativeCount)])),
-      ],
-      ['count', formatCount(h?.sampleCount ?? 0)],
+      ['buckets', new Map((h?.buckets ?? []).map((b) => [formatGoFloat(b.upperBound), bucket(b)]))],
+      ['count', count],
       ['sum', formatGoFloat(h?.sampleSum ?? 0)],
     ]);
   }
