@@ -12,6 +12,7 @@ import type { PushLimits } from '../config.js';
 import { decodeContent, readBody } from './body.js';
 import { HttpError, StoreFullError } from './errors.js';
 import { ParseError } from '../parse/errors.js';
+import { runNow, runSliced } from '../store/slices.js';
 import { joinHostPort } from '../lib/hostport.js';
 import { parseTtlHeader } from './ttlheader.js';
 
@@ -30,29 +31,7 @@ export function overLimit(
   labels: Record<string, string>,
   limits: PushLimits,
 ): [number, string] | undefined {
-  const steps = limitSteps(families, labels, limits);
-  let r = steps.next();
-  while (r.done !== true) r = steps.next();
-  return r.value;
-}
-
-/** overLimit for a large push, giving other requests a turn every few milliseconds. */
-async function overLimitSliced(
-  families: MetricFamily[],
-  labels: Record<string, string>,
-  limits: PushLimits,
-): Promise<[number, string] | undefined> {
-  const steps = limitSteps(families, labels, limits);
-  let slice = performance.now();
-  let r = steps.next();
-  while (r.done !== true) {
-    if (performance.now() - slice > SLICE_MS) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      slice = performance.now();
-    }
-    r = steps.next();
-  }
-  return r.value;
+  return runNow(limitSteps(families, labels, limits));
 }
 
 /** The checks of overLimit, pausing (yielding) after every STEP_SERIES series. */
@@ -111,7 +90,6 @@ function* limitSteps(
 }
 
 const STEP_SERIES = 1024;
-const SLICE_MS = 10;
 
 /**
  * Families from a push body by its Content-Type: delimited protobuf, OpenMetrics text, or the
@@ -170,7 +148,7 @@ export function createPushHandlers(opts: PushOptions) {
     }
     const over =
       raw.length > SLICED_PARSE_BYTES
-        ? await overLimitSliced(families, labels, opts.limits)
+        ? await runSliced(limitSteps(families, labels, opts.limits))
         : overLimit(families, labels, opts.limits);
     if (over !== undefined) throw new HttpError(over[0], over[1]);
     return families;
