@@ -5,12 +5,23 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { streamBody } from './stream.js';
 
-/** Byte-string parts of many sizes, as a scrape's are: 24 MiB in all. */
-function parts(): string[] {
-  const out: string[] = [];
-  for (let i = 0; out.length < 60_000; i++) out.push(`series_${i}{instance="host-${i}"} ${i}\n`.repeat(1 + (i % 37)));
-  out.push('x'.repeat(200_000)); // larger than a chunk
+/**
+ * Byte-string parts of many sizes, as a text scrape's are, with bytes among them as a protobuf
+ * scrape's, and parts larger than a chunk in the middle and at the end: 24 MiB in all.
+ */
+function parts(): Array<string | Uint8Array> {
+  const out: Array<string | Uint8Array> = [];
+  for (let i = 0; out.length < 60_000; i++) {
+    const text = `series_${i}{instance="host-${i}"} ${i}\n`.repeat(1 + (i % 37));
+    out.push(i % 1000 === 999 ? Buffer.from(text, 'latin1') : text);
+    if (i === 30_000) out.push('y'.repeat(100_000), Buffer.alloc(70_000, 'z'));
+  }
+  out.push('x'.repeat(200_000));
   return out;
+}
+
+function bytesOf(p: ReadonlyArray<string | Uint8Array>): Buffer {
+  return Buffer.concat(p.map((x) => (typeof x === 'string' ? Buffer.from(x, 'latin1') : x)));
 }
 
 async function serve(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; port: number }> {
@@ -40,7 +51,7 @@ function fetchAll(
 
 test('the parts arrive whole, with their length, and gzipped when asked', async () => {
   const p = parts();
-  const want = Buffer.from(p.join(''), 'latin1');
+  const want = bytesOf(p);
   const { server, port } = await serve(
     (req, res) => void streamBody(res, p, {}, req.headers['accept-encoding'] === 'gzip'),
   );

@@ -79,9 +79,19 @@ export async function streamBody(
   };
   let chunk = takeChunk();
   let at = 0;
+  // Small strings waiting to be copied: a scrape is hundreds of thousands of parts of a hundred
+  // bytes, and one Buffer.write per part costs more than the copy; concatenated (V8 links them
+  // and copies once, when written), a write per chunk.
+  let waiting = '';
+  const copyWaiting = () => {
+    if (waiting.length === 0) return;
+    at += chunk.write(waiting, at, 'latin1');
+    waiting = '';
+  };
   for (const p of parts) {
     if (gone) break;
-    if (at + p.length > CHUNK && at > 0) {
+    if (at + waiting.length + p.length > CHUNK && at + waiting.length > 0) {
+      copyWaiting();
       await send(chunk.subarray(0, at), chunk);
       // The written chunk may still be queued: another one, given back only once written.
       chunk = takeChunk();
@@ -96,11 +106,13 @@ export async function streamBody(
       }
       continue;
     }
-    at +=
-      typeof p === 'string'
-        ? chunk.write(p, at, 'latin1')
-        : Buffer.from(p.buffer, p.byteOffset, p.length).copy(chunk, at);
+    if (typeof p === 'string') waiting += p;
+    else {
+      copyWaiting();
+      at += Buffer.from(p.buffer, p.byteOffset, p.length).copy(chunk, at);
+    }
   }
+  copyWaiting();
   res.off('close', leave);
   if (gone) {
     if (out !== res) out.destroy();
