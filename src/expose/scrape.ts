@@ -345,26 +345,30 @@ class FamilyView {
    * checked), many in one merge of the sorted new runs into the rest.
    */
   private read(dirty: Set<string>): void {
+    // Runs that moved (or came or went), and runs put in their old run's place.
     const gone: Run[] = [];
     const fresh: Run[] = [];
+    const renewed: Run[] = [];
     for (const id of dirty) {
       const old = this.byGroup.get(id);
       const sf = this.store.group(id)?.families.get(this.name);
       // Unchanged family (a push time is a new object on every read, so it is always re-read).
       if (old !== undefined && old.sf === sf) continue;
-      if (old !== undefined) {
-        gone.push(old);
-        this.byGroup.delete(id);
-      }
+      if (old !== undefined) this.byGroup.delete(id);
       if (sf === undefined) {
+        if (old !== undefined) gone.push(old);
         if (old !== undefined && this.lead === old) this.leadStale = true;
         continue;
       }
       const r = runOf(id, sf);
       this.byGroup.set(id, r);
-      fresh.push(r);
       if (old !== undefined && this.lead === old) this.lead = r;
       else if (this.lead === undefined || id < this.lead.groupId) this.lead = r;
+      if (old === undefined) fresh.push(r);
+      else if (!this.replace(old, r)) {
+        gone.push(old);
+        fresh.push(r);
+      } else renewed.push(r);
     }
     if (gone.length + fresh.length <= 16) {
       for (const r of gone) this.remove(r);
@@ -372,13 +376,31 @@ class FamilyView {
     } else this.merge(gone, fresh);
     if (this.series !== undefined)
       this.series =
-        this.overlaps === 0 ? undefined : mergePieces(this.series, new Set(gone.map((r) => r.groupId)), fresh);
+        this.overlaps === 0
+          ? undefined
+          : mergePieces(
+              this.series,
+              new Set([...gone, ...renewed].map((r) => r.groupId)),
+              renewed.length === 0 ? fresh : [...fresh, ...renewed],
+            );
     if (this.leadStale) {
       this.leadStale = false;
       this.lead = undefined;
       for (const r of this.byGroup.values())
         if (this.lead === undefined || r.groupId < this.lead.groupId) this.lead = r;
     }
+  }
+
+  /**
+   * Puts a group's new run where its old one was, when both begin and end with the same series
+   * (a re-push of the same series with new values, the usual push): order and overlaps stay.
+   */
+  private replace(old: Run, r: Run): boolean {
+    if (old.text.length === 0 || r.first !== old.first || r.last !== old.last) return false;
+    const i = this.position(old);
+    if (this.ordered[i] !== old) return false;
+    this.ordered[i] = r;
+    return true;
   }
 
   private merge(gone: Run[], fresh: Run[]): void {

@@ -15,7 +15,7 @@ type Op =
       group: number;
       replace: boolean;
       check: boolean;
-      families: Array<{ name: string; type: MetricType; values: string[] }>;
+      families: Array<{ name: string; type: MetricType; label: string; values: string[]; bump: number }>;
     }
   | { kind: 'delete'; group: number }
   | { kind: 'scrape' };
@@ -23,8 +23,13 @@ type Op =
 const arbFamily = fc.record({
   name: fc.constantFrom('a', 'b', 'c_total', 'd'),
   type: fc.constantFrom<MetricType>('gauge', 'gauge', 'counter', 'summary', 'histogram'),
-  // Label values that sort before, between and after the grouping values, so runs sometimes interleave.
+  // A label named before the grouping labels makes runs of different groups interleave (as
+  // `code` does in a fleet), one named after keeps each group's run whole.
+  label: fc.constantFrom('code', 'k'),
+  // Label values that sort before, between and after the grouping values.
   values: fc.array(fc.constantFrom('', '0', 'g1', 'g3x', 'z', 'ü', 'a"b', 'n\nl', 'b\\s'), { maxLength: 3 }),
+  // New values for the same series: a re-push that keeps the run's place.
+  bump: fc.nat(2),
 });
 
 const arbOp: fc.Arbitrary<Op> = fc.oneof(
@@ -42,14 +47,17 @@ const arbOp: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ kind: 'scrape' as const }) },
 );
 
-function family(f: { name: string; type: MetricType; values: string[] }): MetricFamily {
+function family(f: { name: string; type: MetricType; label: string; values: string[]; bump: number }): MetricFamily {
   const metrics = [...new Set(f.values)].map((v) => {
-    const labels = [{ name: 'k', value: v }];
+    const labels = [{ name: f.label, value: v }];
     if (f.type === 'summary')
-      return { labels, summary: { sampleCount: 2, sampleSum: 1, quantiles: [{ quantile: 0.5, value: 1 }] } };
+      return { labels, summary: { sampleCount: 2, sampleSum: f.bump, quantiles: [{ quantile: 0.5, value: 1 }] } };
     if (f.type === 'histogram')
-      return { labels, histogram: { sampleCount: 2, sampleSum: 1, buckets: [{ upperBound: 1, cumulativeCount: 1 }] } };
-    return { labels, value: v.length };
+      return {
+        labels,
+        histogram: { sampleCount: 2, sampleSum: f.bump, buckets: [{ upperBound: 1, cumulativeCount: 1 }] },
+      };
+    return { labels, value: v.length + f.bump };
   });
   return { name: f.name, help: `help of ${f.name}`, type: f.type, metrics };
 }
@@ -92,6 +100,33 @@ test('the cache kept up to date equals a fresh cache and the merged families, af
     }),
     { numRuns: 300 },
   );
+});
+
+test('re-pushes with new values, of runs that interleave and of runs that do not, show as a fresh cache shows them', async () => {
+  const store = new MemoryStore();
+  const cache = new ScrapeCache(store);
+  // `code` sorts before the grouping labels: the groups' series of `a` interleave; those of `b` do not.
+  const body = (v: number): MetricFamily[] => [
+    {
+      name: 'a',
+      type: 'gauge',
+      metrics: ['200', '500'].map((c) => ({ labels: [{ name: 'code', value: c }], value: v })),
+    },
+    { name: 'b', type: 'gauge', metrics: ['x', 'y'].map((k) => ({ labels: [{ name: 'k', value: k }], value: v })) },
+  ];
+  const push = (i: number, v: number) =>
+    store.write({ labels: { job: 'j', instance: `h${i}` }, families: body(v), replace: true, check: true });
+  for (let i = 0; i < 40; i++) await push(i, i);
+  cache.render([]);
+  // A few (placed one by one) and many (merged) between two scrapes.
+  for (const pushed of [[3], [1, 2, 5, 7], Array.from({ length: 30 }, (_, i) => i)]) {
+    for (const i of pushed) await push(i, 1000 + i);
+    const fresh = new ScrapeCache(store);
+    assert.equal(cache.render([]).toString('latin1'), fresh.render([]).toString('latin1'));
+    fresh.close();
+  }
+  assert.match(cache.render([]).toString(), /a\{code="500",instance="h3",job="j"\} 1003\n/);
+  cache.close();
 });
 
 test('a push re-reads only the pushed group', async () => {
