@@ -693,42 +693,39 @@ export class ScrapeCache {
   }
 
   /**
-   * The text scrape as byte-string parts. The parts are the store's own strings (or kept
-   * renders): sending them costs no copy of the whole body.
+   * The scrape in `format` as each family's parts (byte strings or bytes). A family no push
+   * changed gives the same array as at the last scrape: a sender may key what it made of the
+   * parts (their compressed form) on it. The parts are the store's own strings or kept renders:
+   * sending them costs no copy of the whole body.
    */
-  parts(own: MetricFamily[]): string[] {
-    const parts: string[] = [];
+  familyParts(format: ScrapeFormat, own: MetricFamily[]): Array<ReadonlyArray<string | Uint8Array>> {
+    const out: Array<ReadonlyArray<string | Uint8Array>> = [];
+    const pieces = format === 'protobuf' ? PROTOBUF : OPENMETRICS;
     for (const [view, mine] of this.walk(own)) {
-      // A family of the gateway's own that nothing pushed shares: its text as is.
-      if (view === undefined) parts.push(byteString(familyText(mine!)));
-      else for (const p of view.parts(mine)) parts.push(p);
+      if (format === 'text')
+        // A family of the gateway's own that nothing pushed shares: its text as is.
+        out.push(view === undefined ? [byteString(familyText(mine!))] : view.parts(mine));
+      else if (mine === undefined) out.push(view!.formatParts(pieces));
+      // The gateway's own family, alone or merged with pushed ones of its name (a few series).
+      else out.push([pieces.family(view === undefined ? mine : view.merged(mine))]);
     }
-    return parts;
+    if (format === 'openmetrics') out.push([OPENMETRICS_EOF]);
+    return out;
   }
 
-  /**
-   * The protobuf scrape as parts (byte strings or bytes): what `encodeProtobufDelimited(this.families(own))`
-   * gives, without encoding again what no push changed.
-   */
+  /** The text scrape as byte-string parts. */
+  parts(own: MetricFamily[]): string[] {
+    return this.familyParts('text', own).flat() as string[];
+  }
+
+  /** The protobuf scrape: what `encodeProtobufDelimited(this.families(own))` gives, without encoding again what no push changed. */
   protobufParts(own: MetricFamily[]): Array<string | Uint8Array> {
-    return this.formatParts(PROTOBUF, own);
+    return this.familyParts('protobuf', own).flat();
   }
 
   /** The OpenMetrics scrape as byte strings: `renderOpenMetrics(this.families(own))` as UTF-8. */
   openMetricsParts(own: MetricFamily[]): Array<string | Uint8Array> {
-    const parts = this.formatParts(OPENMETRICS, own);
-    parts.push(OPENMETRICS_EOF);
-    return parts;
-  }
-
-  private formatParts(format: PieceFormat, own: MetricFamily[]): Array<string | Uint8Array> {
-    const parts: Array<string | Uint8Array> = [];
-    for (const [view, mine] of this.walk(own)) {
-      if (mine === undefined) for (const p of view!.formatParts(format)) parts.push(p);
-      // The gateway's own family, alone or merged with pushed ones of its name (a few series).
-      else parts.push(format.family(view === undefined ? mine : view.merged(mine)));
-    }
-    return parts;
+    return this.familyParts('openmetrics', own).flat();
   }
 
   /** The scrape body in one buffer (tests, small scrapes); the server streams `parts()` instead. */

@@ -25,7 +25,7 @@ import { createUi } from '../ui/index.js';
 import { parseGroupingKey } from './groupingkey.js';
 import { createPushHandlers } from './push.js';
 import { sendFailure } from './errors.js';
-import { streamBody } from './stream.js';
+import { streamBody, type FamilyParts } from './stream.js';
 import { guardConnections } from './connections.js';
 import { sendError, sendText } from './respond.js';
 import { createGroupSelection, hasMatch } from './admingroups.js';
@@ -100,18 +100,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const scrapeHandler: Handler = async (req, res) => {
     const own = await gatherSelf(self);
     const { format, contentType, escaping } = negotiate(req.headers.accept, config.enableOpenMetrics);
-    let body: Array<string | Uint8Array>;
+    let body: FamilyParts;
     let type = contentType;
     if (config.utf8Names) {
       // Pushgateway 1.11: names escaped as the Accept header's `escaping` asks (underscores by
       // default), quoted where not classic with allow-utf-8; the Content-Type says which.
       const families = scrape.families(own).map((mf) => escapeFamily(mf, escaping));
       body = [
-        format === 'protobuf'
-          ? encodeProtobufDelimited(families)
-          : format === 'openmetrics'
-            ? textBytes(renderOpenMetrics(families))
-            : textBytes(families.map((mf) => familyTextQuoted(mf)).join('')),
+        [
+          format === 'protobuf'
+            ? encodeProtobufDelimited(families)
+            : format === 'openmetrics'
+              ? textBytes(renderOpenMetrics(families))
+              : textBytes(families.map((mf) => familyTextQuoted(mf)).join('')),
+        ],
       ];
       type = `${contentType}; escaping=${escaping}`;
     } else {
@@ -119,12 +121,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       res.once('close', () => (gone = true));
       // Scrapes are not counted in pushgateway_http_requests_total: the status is not shown.
       if (!(await scrape.prepare(format, () => gone))) return 499;
-      body =
-        format === 'protobuf'
-          ? scrape.protobufParts(own)
-          : format === 'openmetrics'
-            ? scrape.openMetricsParts(own)
-            : scrape.parts(own);
+      body = scrape.familyParts(format, own);
     }
     const acceptsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
     await streamBody(res, body, { 'Content-Type': type }, acceptsGzip);

@@ -20,6 +20,13 @@ function parts(): Array<string | Uint8Array> {
   return out;
 }
 
+/** The parts as families of a few hundred parts each, as a scrape's. */
+function families(p: Array<string | Uint8Array>): Array<Array<string | Uint8Array>> {
+  const out: Array<Array<string | Uint8Array>> = [];
+  for (let i = 0; i < p.length; i += 700) out.push(p.slice(i, i + 700));
+  return out;
+}
+
 function bytesOf(p: ReadonlyArray<string | Uint8Array>): Buffer {
   return Buffer.concat(p.map((x) => (typeof x === 'string' ? Buffer.from(x, 'latin1') : x)));
 }
@@ -53,7 +60,7 @@ test('the parts arrive whole, with their length, and gzipped when asked', async 
   const p = parts();
   const want = bytesOf(p);
   const { server, port } = await serve(
-    (req, res) => void streamBody(res, p, {}, req.headers['accept-encoding'] === 'gzip'),
+    (req, res) => void streamBody(res, families(p), {}, req.headers['accept-encoding'] === 'gzip'),
   );
   try {
     const plain = await fetchAll(port);
@@ -88,7 +95,7 @@ test('a client that leaves stops the sending at once; other requests are served 
       sent += chunk.length;
       return write(chunk, ...rest);
     }) as typeof res.write;
-    finished = streamBody(res, p, {}, false);
+    finished = streamBody(res, families(p), {}, false);
   });
   try {
     await new Promise<void>((resolve) => {
@@ -106,6 +113,25 @@ test('a client that leaves stops the sending at once; other requests are served 
     assert.equal(ping.body.toString(), 'pong');
     await finished;
     assert.ok(sent < total / 4, `sent ${sent} of ${total} bytes to a client that had left`);
+  } finally {
+    server.close();
+  }
+});
+
+test('gzip: a family kept (the same parts array) is compressed once; a family replaced is compressed anew', async () => {
+  const fams = families(parts());
+  const { server, port } = await serve((_req, res) => void streamBody(res, fams, {}, true));
+  try {
+    const first = gunzipSync((await fetchAll(port)).body);
+    assert.ok(first.equals(bytesOf(fams.flat())));
+    // Changed in place (what a scrape cache never does): the kept compressed form shows the old bytes.
+    const kept = fams[3][0];
+    fams[3][0] = 'changed in place\n';
+    assert.ok(gunzipSync((await fetchAll(port)).body).equals(first));
+    fams[3][0] = kept;
+    // A new array, as a family changed by a push gets: its new bytes.
+    fams[5] = ['a new family\n', Buffer.from('of two parts\n')];
+    assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf(fams.flat())));
   } finally {
     server.close();
   }

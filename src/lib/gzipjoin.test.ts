@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { crc32, gunzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import {
+  crc32Combine,
+  deflatePiece,
+  deflatePieceSync,
+  GZIP_HEADER,
+  gzipTrailer,
+  type DeflatedPiece,
+} from './gzipjoin.js';
+
+test('the CRC-32 of two byte runs laid end to end, from their CRCs and the second one’s length', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 3000 }), fc.uint8Array({ maxLength: 3000 }), (a, b) => {
+      assert.equal(crc32Combine(crc32(a), crc32(b), b.length), crc32(Buffer.concat([a, b])));
+    }),
+    { numRuns: 500 },
+  );
+  // Lengths past 2^32 bytes (a CRC shift does not wrap with the length field).
+  const big = 2 ** 33 + 12345;
+  assert.equal(crc32Combine(crc32Combine(0x12345678, 0, big), 0, 1), crc32Combine(0x12345678, 0, big + 1));
+});
+
+test('pieces compressed apart and joined are one gzip member of their bytes, in order', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.oneof(fc.uint8Array({ maxLength: 5000 }), fc.string({ maxLength: 4000 })), { maxLength: 12 }),
+      fc.boolean(),
+      async (raw, sync) => {
+        const bytes = raw.map((r) => (typeof r === 'string' ? Buffer.from(r.repeat(3)) : Buffer.from(r)));
+        const pieces: DeflatedPiece[] = [];
+        for (const b of bytes) pieces.push(sync ? deflatePieceSync(b) : await deflatePiece(b));
+        const member = Buffer.concat([GZIP_HEADER, ...pieces.map((p) => p.deflated), gzipTrailer(pieces)]);
+        // gunzip checks the CRC and the length.
+        assert.deepEqual(gunzipSync(member), Buffer.concat(bytes));
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+test('a damaged CRC is noticed by the reader (the trailer is what it checks)', () => {
+  const pieces = [deflatePieceSync(Buffer.from('a b c\n')), deflatePieceSync(Buffer.from('d e f\n'))];
+  const trailer = gzipTrailer(pieces);
+  trailer[3] ^= 1;
+  assert.throws(() => gunzipSync(Buffer.concat([GZIP_HEADER, ...pieces.map((p) => p.deflated), trailer])));
+});
