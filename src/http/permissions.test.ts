@@ -358,3 +358,23 @@ test('--log.audit: failed authentications, one line per source per window', asyn
   );
   assert.ok(!JSON.stringify(lines).includes('guess-'), 'no token in the log');
 });
+
+test('the UI names the credential and offers only what it may do', async () => {
+  const gw = await testGateway([`--web.config.file=${writeConfig('ui.yml', FILE)}`, '--web.enable-admin-api']);
+  for (const p of ['/metrics/job/x/team/payments', '/metrics/job/backup-1'])
+    assert.equal((await gw.request('PUT', p, 'm 1\n', header('admin'))).status, 200);
+  const page = await gw.request('GET', '/', undefined, header('team'));
+  assert.match(page.text, /Signed in as user &#34;team&#34;/);
+  assert.doesNotMatch(page.text, /id="delete-all"/);
+  assert.match((await gw.request('GET', '/', undefined, header('admin'))).text, /id="delete-all"/);
+  const list = JSON.parse((await gw.request('GET', '/api/v1/groups', undefined, header('team'))).text) as {
+    data: { groups: Array<{ labels: Record<string, string>; deletable?: boolean }> };
+  };
+  assert.deepEqual(
+    list.data.groups.map((g) => [g.labels.job, g.deletable]),
+    [
+      ['backup-1', false],
+      ['x', undefined],
+    ],
+  );
+});
