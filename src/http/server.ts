@@ -46,6 +46,14 @@ export interface GatewayDeps {
   audit?: AuditLog;
 }
 
+/** Requests that change groups, by their name in pushgateway_http_requests_total: what --log.audit logs. */
+const AUDITED: Partial<Record<string, AuditEvent>> = {
+  push: 'push',
+  delete: 'delete',
+  wipe: 'wipe',
+  'api/v1/admin/groups': 'delete_by_match',
+};
+
 const CORS: Record<string, string> = {
   'Access-Control-Allow-Headers': 'Accept, Authorization, Content-Type, Origin',
   'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
@@ -352,15 +360,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     const name = isPush ? 'push' : isPushPath ? 'delete' : hit.route.name;
     if (audit !== undefined) {
-      const event: AuditEvent | undefined = isPush
-        ? 'push'
-        : isPushPath
-          ? 'delete'
-          : name === 'wipe'
-            ? 'wipe'
-            : name === 'api/v1/admin/groups'
-              ? 'delete_by_match'
-              : undefined;
+      const event = name === undefined ? undefined : AUDITED[name];
       if (event === 'delete_by_match')
         audit.change(req, event, undefined, status, { match: new URLSearchParams(query).getAll(MATCH) });
       else if (event !== undefined) audit.change(req, event, auditedGroup.get(req), status);
