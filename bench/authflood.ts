@@ -4,10 +4,16 @@
 // has verified once before the windows (so it is cached); in the flood windows 20 more
 // connections, from another loopback address, send requests with random wrong passwords as fast
 // as they are answered. What counts is the good client's latency with and without the flood.
+//
+// authrate (issue #16): the same good client, with permissions per credential on ours (the web
+// config file's authorization section: the good user may push only to its job), next to a client
+// sending 1,000 wrong passwords a second (open loop, abandoned after a second each, so the rate
+// holds whatever the gateway answers). The reference gets the same file without the section.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { startServer, type RunningServer } from '../test/support/servers.js';
+import type { ScenarioResult } from './scenarios.js';
 import { KINDS, makeTempDir, pushBody, removeTempDir, stop, track, type Kind } from './gateways.js';
 import type { JobResult, StreamSpec } from './load.js';
 import {
@@ -102,50 +108,62 @@ async function probe(url: string): Promise<boolean> {
   return res.status === 200;
 }
 
-export async function authFloodState(cfg: BenchConfig, out: BenchOutput): Promise<void> {
-  const windowMs = cfg.quick ? 3000 : 10_000;
-  const rounds = cfg.quick ? 1 : 2;
-  const good =
+interface AuthScenario {
+  quiet: ScenarioResult;
+  flood: ScenarioResult;
+  windowMs: number;
+  floodStream: (s: RunningServer, windowMs: number) => StreamSpec;
+  /** The web config file each gateway runs with. */
+  file: (kind: Kind, hash: string) => string;
+  /** What the log says it measures. */
+  what: string;
+  /** The flood in a load process of its own. */
+  apart?: boolean;
+}
+
+const FLOOD_METRICS: MetricDef[] = [
+  { key: 'floodPerSec', label: 'flood: answers/s', unit: '/s', better: 'none' },
+  { key: 'floodSentPerSec', label: 'flood: sent/s (not given up unsent)', unit: '/s', better: 'none' },
+  { key: 'flood401PerSec', label: 'flood: 401 (checked) answers/s', unit: '/s', better: 'none' },
+];
+
+function goodDescription(windowMs: number): string {
+  return (
     `PUTs of a 20-series body scheduled ${GOOD_PUSH_RATE}/s (open loop, latency from the schedule) and a GET /metrics every ` +
-    `${GOOD_SCRAPE_EVERY_MS} ms, with basic auth the gateway has already verified (a cost-10 bcrypt hash); ${windowMs / 1000} s windows`;
-  const quiet = newResult(
-    'authflood-quiet',
-    'Basic auth, good client alone',
-    `${good}; nothing else running`,
-    GOOD_METRICS,
+    `${GOOD_SCRAPE_EVERY_MS} ms, with basic auth the gateway has already verified (a cost-10 bcrypt hash); ${windowMs / 1000} s windows`
   );
-  const flood = newResult(
-    'authflood-20',
-    `Basic auth, good client during a ${FLOOD_CONNECTIONS}-connection wrong-password flood`,
-    `${good}; meanwhile ${FLOOD_CONNECTIONS} connections from 127.0.0.2 send GET /metrics with the right user and a random ` +
-      'wrong password each, each connection sending its next request as soon as the last is answered',
-    [
-      ...GOOD_METRICS,
-      { key: 'floodPerSec', label: 'flood: answers/s', unit: '/s', better: 'none' },
-      { key: 'flood401PerSec', label: 'flood: 401 (checked) answers/s', unit: '/s', better: 'none' },
-    ],
-  );
+}
+
+async function runAuthScenario(cfg: BenchConfig, out: BenchOutput, a: AuthScenario): Promise<void> {
+  const { quiet, flood, windowMs } = a;
+  const rounds = cfg.quick ? 1 : 2;
   const specs: Spec[] = [];
   if (wanted(cfg, quiet.id))
     specs.push({ result: quiet, job: (s) => ({ streams: goodStreams(s, windowMs) }), values: goodValues });
   if (wanted(cfg, flood.id))
     specs.push({
       result: flood,
-      job: (s) => ({ streams: [...goodStreams(s, windowMs), floodStream(s, windowMs)] }),
+      job: (s) => ({ streams: [...goodStreams(s, windowMs), a.floodStream(s, windowMs)], apart: a.apart }),
       values: (r) => {
         const f = r.streams.find((x) => x.name === 'flood')!;
         const v = goodValues(r);
-        return { ...v, floodPerSec: f.rps, flood401PerSec: ((f.statuses['401'] ?? 0) * 1000) / f.elapsedMs };
+        return {
+          ...v,
+          floodPerSec: f.rps,
+          floodSentPerSec: ((f.requests - (f.errors.NOT_SENT ?? 0)) * 1000) / f.elapsedMs,
+          flood401PerSec: ((f.statuses['401'] ?? 0) * 1000) / f.elapsedMs,
+        };
       },
     });
   if (specs.length === 0) return;
-  cfg.log(`state: basic auth (cost-10 bcrypt), good client with and without a ${FLOOD_CONNECTIONS}-connection flood`);
-  const dir = makeTempDir('pgw-bench-authflood-');
+  cfg.log(`state: ${a.what}`);
+  const dir = makeTempDir(`pgw-bench-${quiet.id}-`);
   const servers: Partial<Record<Kind, RunningServer>> = {};
   try {
-    const file = path.join(dir, 'web.yml');
-    writeFileSync(file, `basic_auth_users:\n  ${USER}: ${bcrypt.hashSync(PASSWORD, 10)}\n`);
+    const hash = bcrypt.hashSync(PASSWORD, 10);
     for (const kind of KINDS) {
+      const file = path.join(dir, `web-${kind}.yml`);
+      writeFileSync(file, a.file(kind, hash));
       const s = await startServer(kind, [`--web.config.file=${file}`], { probe, timeoutMs: 30_000 });
       track(s.proc);
       servers[kind] = s;
@@ -156,7 +174,7 @@ export async function authFloodState(cfg: BenchConfig, out: BenchOutput): Promis
       for (const r of flood.rounds[k])
         r.non2xx = Object.entries(r.statuses)
           .filter(([key]) => !key.startsWith('flood ') && !/ 2\d\d$/.test(key))
-          .reduce((a, [, n]) => a + n, 0);
+          .reduce((acc, [, n]) => acc + n, 0);
     for (const sp of specs) {
       loadAvgNote(sp.result);
       out.scenarios.push(sp.result);
@@ -170,10 +188,76 @@ export async function authFloodState(cfg: BenchConfig, out: BenchOutput): Promis
       flood.notes.push(`Good client's push p99 during the flood / alone: ${ratios.join(', ')}.`);
       const ours = flood.median.ours.pushP99Ms / quiet.median.ours.pushP99Ms;
       if (!(ours <= 2))
-        out.notes.push(`authflood: ours' good-client push p99 grew ${ours.toFixed(2)}× under the flood (want ≤ 2×)`);
+        out.notes.push(`${flood.id}: ours' good-client push p99 grew ${ours.toFixed(2)}× under the flood (want ≤ 2×)`);
     }
   } finally {
     for (const k of KINDS) if (servers[k] !== undefined) await stop(servers[k]);
     removeTempDir(dir);
   }
+}
+
+export async function authFloodState(cfg: BenchConfig, out: BenchOutput): Promise<void> {
+  const windowMs = cfg.quick ? 3000 : 10_000;
+  const good = goodDescription(windowMs);
+  await runAuthScenario(cfg, out, {
+    windowMs,
+    quiet: newResult('authflood-quiet', 'Basic auth, good client alone', `${good}; nothing else running`, GOOD_METRICS),
+    flood: newResult(
+      'authflood-20',
+      `Basic auth, good client during a ${FLOOD_CONNECTIONS}-connection wrong-password flood`,
+      `${good}; meanwhile ${FLOOD_CONNECTIONS} connections from 127.0.0.2 send GET /metrics with the right user and a random ` +
+        'wrong password each, each connection sending its next request as soon as the last is answered',
+      [...GOOD_METRICS, ...FLOOD_METRICS],
+    ),
+    floodStream,
+    file: (_kind, hash) => `basic_auth_users:\n  ${USER}: ${hash}\n`,
+    what: `basic auth (cost-10 bcrypt), good client with and without a ${FLOOD_CONNECTIONS}-connection flood`,
+  });
+}
+
+const RATE = 1000;
+/**
+ * Connections the 1,000/s client may hold; each request is abandoned after RATE_TIMEOUT_MS (the
+ * gateway holds its refusals up to seconds), so it needs as many as it sends in that time.
+ */
+const RATE_CONNECTIONS = 1000;
+const RATE_TIMEOUT_MS = 1000;
+
+export async function authRateState(cfg: BenchConfig, out: BenchOutput): Promise<void> {
+  const windowMs = cfg.quick ? 3000 : 10_000;
+  const good = goodDescription(windowMs);
+  const permissions =
+    'ours with an authorization section (the good user: read, and push to job=~"authflood.*" only; another user read only)';
+  await runAuthScenario(cfg, out, {
+    windowMs,
+    quiet: newResult(
+      'authrate-quiet',
+      'Permissions per credential, good client alone',
+      `${good}; ${permissions}; nothing else running`,
+      GOOD_METRICS,
+    ),
+    flood: newResult(
+      'authrate-1000ps',
+      `Permissions per credential, good client next to ${RATE} wrong passwords a second`,
+      `${good}; ${permissions}; meanwhile a client on 127.0.0.2 sends GET /metrics with the right user and a random ` +
+        `wrong password, ${RATE} requests a second (open loop on up to ${RATE_CONNECTIONS} connections, each ` +
+        `request abandoned after ${RATE_TIMEOUT_MS} ms; a load process of its own)`,
+      [...GOOD_METRICS, ...FLOOD_METRICS],
+    ),
+    floodStream: (s, ms) => ({
+      ...floodStream(s, ms),
+      connections: RATE_CONNECTIONS,
+      ratePerSec: RATE,
+      maxRequests: Math.ceil((RATE * ms) / 1000) + 1,
+      timeoutMs: RATE_TIMEOUT_MS,
+    }),
+    file: (kind, hash) =>
+      `basic_auth_users:\n  ${USER}: ${hash}\n  viewer: ${hash}\n` +
+      (kind === 'ours'
+        ? `authorization:\n  ${USER}: { actions: [read, push], groups: ['job=~"authflood.*"'] }\n` +
+          '  viewer: { actions: [read] }\n'
+        : ''),
+    what: `permissions per credential, good client with and without ${RATE} wrong passwords a second`,
+    apart: true,
+  });
 }

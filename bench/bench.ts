@@ -35,7 +35,7 @@ import {
   type BenchOutput,
 } from './scenarios.js';
 import { bigState, fixedState, fleetState, isUsersScenario, usersConfig } from './users.js';
-import { authFloodState } from './authflood.js';
+import { authFloodState, authRateState } from './authflood.js';
 import { bigPushState } from './bigpush.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -71,7 +71,9 @@ function parseArgs(argv: string[]): Args {
           '              fleet-1k-200ps-1s, prom, fixed, big; quick runs use smaller sizes: fleet-300, prom-300, big-40k)\n' +
           '              and microbenchmarks (push-0, seq-0, sync, push-1k, scrape-1k, scrape-1k-gzip, mixed-1k, seq-1k,\n' +
           '              push-10k, memory-10kx20, memory-100kx10, startup), and authflood (basic auth: a good client\n' +
-          '              alone and during a wrong-password flood, authflood-quiet and authflood-20), bigpush-250k,\n' +
+          '              alone and during a wrong-password flood, authflood-quiet and authflood-20), authrate\n' +
+          '              (permissions per credential, a good client alone and next to 1,000 wrong passwords a second,\n' +
+          '              authrate-quiet and authrate-1000ps), bigpush-250k,\n' +
           '              bigpush-1m (one large push, health checks meanwhile)\n' +
           '  --no-docs   do not write docs/performance.md and docs/performance-push.svg\n' +
           '  --wait-quiet=S  first wait up to S seconds (full run default 60, quick 0) for other processes to\n' +
@@ -190,6 +192,7 @@ async function main(): Promise<number> {
     memoryState,
     startupState,
     authFloodState,
+    authRateState,
     bigPushState,
   ]) {
     try {

@@ -82,6 +82,8 @@ export interface Job {
   streams: StreamSpec[];
   /** Run the streams one after the other instead of at the same time. */
   sequential?: boolean;
+  /** Run each stream in a load process of its own, so that a flood cannot slow the client measured beside it. */
+  apart?: boolean;
 }
 
 export interface JobResult {
@@ -318,6 +320,11 @@ const SELF = fileURLToPath(import.meta.url);
  * if it does not answer within the job's own bounds plus a margin.
  */
 export function runLoad(job: Job): Promise<JobResult> {
+  if (job.apart === true && !job.sequential && job.streams.length > 1)
+    return Promise.all(job.streams.map((s) => runLoad({ streams: [s] }))).then((rs) => ({
+      streams: rs.flatMap((r) => r.streams),
+      loadCpuMs: rs.reduce((sum, r) => sum + r.loadCpuMs, 0),
+    }));
   for (const s of job.streams) {
     if (!Number.isFinite(s.durationMs) || !Number.isFinite(s.maxRequests) || !Number.isFinite(s.timeoutMs)) {
       throw new Error(`unbounded stream ${s.name}`);

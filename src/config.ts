@@ -48,6 +48,10 @@ export interface Config {
   };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   logFormat: 'logfmt' | 'json';
+  /** --web.probes-without-auth: /-/healthy and /-/ready answer without credentials. */
+  probesWithoutAuth: boolean;
+  /** --log.audit: a line for every push, delete, wipe, expiry and failed authentication. */
+  logAudit: boolean;
   /** Every flag's value as text, for /api/v1/status and the status page. */
   flags: Record<string, string>;
 }
@@ -240,6 +244,18 @@ export const FLAGS: FlagSpec[] = [
     values: ['logfmt', 'json'],
     help: 'Output format of log messages. One of: [logfmt, json]',
   },
+  {
+    name: 'web.probes-without-auth',
+    kind: 'bool',
+    def: 'false',
+    help: 'Answer /-/healthy and /-/ready without credentials when the web config file asks for them (for Kubernetes probes).',
+  },
+  {
+    name: 'log.audit',
+    kind: 'bool',
+    def: 'false',
+    help: 'Log every push, delete, wipe and expiry with its credential, source and group, and failed authentications (rate-limited per source).',
+  },
 ];
 
 export class UsageError extends Error {}
@@ -378,6 +394,8 @@ export function parseArgs(argv: string[]): ParseOutcome {
       },
       logLevel: get('log.level') as Config['logLevel'],
       logFormat: get('log.format') as Config['logFormat'],
+      probesWithoutAuth: get('web.probes-without-auth') === 'true',
+      logAudit: get('log.audit') === 'true',
       flags,
     },
   };

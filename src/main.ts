@@ -6,7 +6,8 @@ import path from 'node:path';
 import { helpText, manText, parseArgs, platform, UsageError, versionText } from './config.js';
 import { joinHostPort } from './lib/hostport.js';
 import { activationFds, clearActivationEnv } from './lib/activation.js';
-import { createGateway, createGatewayServer, type ServerMaker } from './http/server.js';
+import { createGateway, createGatewayServer, probePaths, type ServerMaker } from './http/server.js';
+import { AuditLog } from './http/audit.js';
 import type { LiveWebConfig } from './http/webconfig.js';
 import { createLogger } from './log.js';
 import { createSelfMetrics, reservedFamilies, type BuildInfo } from './selfmetrics.js';
@@ -110,7 +111,14 @@ async function main(): Promise<void> {
       throw e;
     }
   }
-  const guard = web === undefined ? undefined : webconfig!.webConfigGuard(web, log);
+  const audit = config.logAudit ? new AuditLog(log) : undefined;
+  const guard =
+    web === undefined
+      ? undefined
+      : webconfig!.webConfigGuard(web, log, undefined, {
+          audit,
+          openPaths: config.probesWithoutAuth ? probePaths(config.routePrefix) : undefined,
+        });
 
   let store: MetricStore | undefined;
   const limits = new StoreLimits(config.storeLimits, fullGc());
@@ -151,6 +159,7 @@ async function main(): Promise<void> {
     log,
     startMs: Date.now(),
     quit: () => shutdown('received termination request via web service, exiting gracefully...'),
+    audit,
   });
   // With a web config file: HTTPS when it has a tls_server_config, else plain HTTP; its auth and
   // headers in front of every endpoint either way.

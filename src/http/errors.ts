@@ -29,6 +29,13 @@ export class UnavailableError extends HttpError {
   }
 }
 
+/** 403: the credential is known but its permissions (web config `authorization`) do not cover the request. */
+export class ForbiddenError extends HttpError {
+  constructor(message: string) {
+    super(403, message);
+  }
+}
+
 /** Answers a thrown error (unless an answer is under way); returns the status sent. */
 export function sendFailure(res: ServerResponse, err: unknown, log: Logger, url: string | undefined): number {
   if (err instanceof StoreUnavailableError) err = new UnavailableError(err.message);

@@ -28,7 +28,10 @@ import { sendFailure } from './errors.js';
 import { streamBody, type FamilyParts } from './stream.js';
 import { guardConnections } from './connections.js';
 import { sendError, sendText } from './respond.js';
-import { createGroupSelection, hasMatch } from './admingroups.js';
+import { createGroupSelection, hasMatch, MATCH } from './admingroups.js';
+import { allows, checkAccess, credentialText, grantOf, type Action } from './permissions.js';
+import type { AuditEvent, AuditLog } from './audit.js';
+import type { GroupingLabels } from '../store/types.js';
 
 export interface GatewayDeps {
   config: Config;
@@ -39,7 +42,17 @@ export interface GatewayDeps {
   startMs: number;
   /** Called on an allowed /-/quit, after the answer is sent. */
   quit: () => void;
+  /** --log.audit. */
+  audit?: AuditLog;
 }
+
+/** Requests that change groups, by their name in pushgateway_http_requests_total: what --log.audit logs. */
+const AUDITED: Partial<Record<string, AuditEvent>> = {
+  push: 'push',
+  delete: 'delete',
+  wipe: 'wipe',
+  'api/v1/admin/groups': 'delete_by_match',
+};
 
 const CORS: Record<string, string> = {
   'Access-Control-Allow-Headers': 'Accept, Authorization, Content-Type, Origin',
@@ -58,6 +71,11 @@ interface Route {
   name?: string;
   /** For '*' routes: which remainders belong to the route. */
   accepts?: (rest: string) => boolean;
+  /**
+   * What a credential must be allowed (web config `authorization`): read unless said; 'none' for
+   * the probes; pushes and deletes of a group are checked with their grouping key.
+   */
+  action?: Action | 'none';
 }
 
 function joinPath(prefix: string, p: string): string {
@@ -85,7 +103,25 @@ export function createGateway(deps: GatewayDeps): Gateway {
     log,
     utf8Names: config.utf8Names,
   });
-  const ui = createUi({ store, config, build: deps.build, startMs: deps.startMs });
+  const ui = createUi({
+    store,
+    config,
+    build: deps.build,
+    startMs: deps.startMs,
+    access: (req) => {
+      const grant = grantOf(req);
+      if (grant === undefined) return undefined;
+      return {
+        credential: credentialText(grant.credential),
+        mayDelete: (labels) => allows(grant.rule, 'delete', labels),
+        mayWipe: grant.rule.actions.has('admin'),
+      };
+    },
+  });
+  const { audit } = deps;
+  /** The grouping key of a push or delete, for its audit line. */
+  const auditedGroup = new WeakMap<IncomingMessage, GroupingLabels>();
+  const stopAudit = audit?.followExpiry(store);
 
   // Probes ask the store: a store that cannot take writes is not healthy, one still restoring not ready.
   const healthy: Handler = (_req, res) => {
@@ -142,6 +178,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         log.debug({ url: req.url, err: key.message }, 'failed to parse URL');
         return sendError(res, 400, key.message);
       }
+      auditedGroup.set(req, key.labels);
+      checkAccess(req, mode === 'delete' ? 'delete' : 'push', key.labels);
       if (mode === 'delete') return pushes.remove(res, key.labels);
       return pushes.push(req, res, key.labels, mode === 'put');
     };
@@ -162,8 +200,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const quit = config.enableLifecycle ? quitAllowed : quitForbidden;
 
   const routes: Route[] = [
-    { path: joinPath(prefix, '/-/healthy'), methods: { GET: healthy }, name: 'healthy' },
-    { path: joinPath(prefix, '/-/ready'), methods: { GET: ready }, name: 'ready' },
+    { path: joinPath(prefix, '/-/healthy'), methods: { GET: healthy }, name: 'healthy', action: 'none' },
+    { path: joinPath(prefix, '/-/ready'), methods: { GET: ready }, name: 'ready', action: 'none' },
     { path: joinPath(prefix, config.telemetryPath), methods: { GET: scrapeHandler } },
     {
       path: joinPath(prefix, '/metrics/job') + '*',
@@ -179,10 +217,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
       name: 'static',
       accepts: (rest) => /^\/[^/]/.test(rest),
     },
-    { path: joinPath(prefix, '/-/quit'), methods: { PUT: quit, POST: quit } },
+    { path: joinPath(prefix, '/-/quit'), methods: { PUT: quit, POST: quit }, action: 'admin' },
     {
       path: '/-/quit',
       methods: { GET: (_q, res) => sendText(res, 405, 'Only POST or PUT requests allowed.') },
+      action: 'none',
     },
   ];
   const api = joinPath(prefix, '/api/v1');
@@ -213,7 +252,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
   ];
   if (config.enableAdminApi) {
-    apiRoutes.push({ path: api + '/admin/groups', methods: { DELETE: selection.remove }, name: 'api/v1/admin/groups' });
+    apiRoutes.push({
+      path: api + '/admin/groups',
+      methods: { DELETE: selection.remove },
+      name: 'api/v1/admin/groups',
+      action: 'admin',
+    });
     apiRoutes.push({
       path: api + '/admin/wipe',
       methods: {
@@ -225,6 +269,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         },
       },
       name: 'wipe',
+      action: 'admin',
     });
   }
   const preflight: Handler = (_q, res) => {
@@ -303,11 +348,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const started = performance.now();
     let status: number;
     try {
+      // Checked on what the request resolved to, so no spelling of its path takes another action.
+      const action = hit.route.action ?? 'read';
+      if (!isPushPath && action !== 'none') checkAccess(req, action);
       status = await hit.route.methods[method]!(req, res, hit.rest);
     } catch (err) {
       status = sendFailure(res, err, log, req.url);
     }
     const name = isPush ? 'push' : isPushPath ? 'delete' : hit.route.name;
+    if (audit !== undefined) {
+      const event = name === undefined ? undefined : AUDITED[name];
+      if (event === 'delete_by_match')
+        audit.change(req, event, undefined, status, { match: new URLSearchParams(query).getAll(MATCH) });
+      else if (event !== undefined) audit.change(req, event, auditedGroup.get(req), status);
+    }
     if (name !== undefined) self.countRequest(status, name, method.toLowerCase());
     if (isPush) {
       self.observePush(method.toLowerCase(), (performance.now() - started) / 1000, approximateRequestSize(req));
@@ -319,10 +373,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
       handle(req, res).catch((err: unknown) => sendFailure(res, err, log, req.url));
     },
     close: () => {
+      stopAudit?.();
       scrape.close();
       ui.close();
     },
   };
+}
+
+/** The probes' paths, which --web.probes-without-auth opens: exactly these, no other spelling. */
+export function probePaths(routePrefix: string): ReadonlySet<string> {
+  return new Set([joinPath(routePrefix, '/-/healthy'), joinPath(routePrefix, '/-/ready')]);
 }
 
 /** Answers requests Node's parser refused; a raw non-ASCII path (Go accepts it) gets a reason. */

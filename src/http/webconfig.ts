@@ -26,6 +26,12 @@
 //     <user>: <bcrypt hash>
 //   bearer_tokens:                     # OUR EXTENSION, not in the toolkit (the reference refuses it):
 //     - <token>                        # `Authorization: Bearer <token>` is let in, as the Java client sends it
+//     - name: <name>                   # a named token: logs and `authorization` know it by its name
+//       token: <token>
+//   authorization:                     # OUR EXTENSION (permissions.ts): without it, every credential may do all
+//     <user or token name>:
+//       actions: [read, push, delete, admin]
+//       groups: ['job=~"backup-.*"', 'team="payments"']   # push and delete only to groups matching one
 //
 // Behaviour, as the reference's:
 // - The file is strict: unknown keys, wrong types and duplicate keys are errors; so are unknown
@@ -85,8 +91,19 @@ import { createSecureContext, DEFAULT_CIPHERS, type SecureContextOptions, type T
 import type { Logger } from 'pino';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Scalar } from 'yaml';
 import { goQuote } from '../lib/goquote.js';
+import type { AuditLog } from './audit.js';
 import { BcryptPool, RetryLaterError } from './bcryptpool.js';
 import { sourceOf } from './connections.js';
+import {
+  ANONYMOUS,
+  compilePermissions,
+  EVERYTHING,
+  grantRequest,
+  PermissionsError,
+  type Credential,
+  type Rule,
+  type RuleSpec,
+} from './permissions.js';
 
 // ---------------------------------------------------------------------------------------------
 // The typed configuration
@@ -133,6 +150,10 @@ export interface WebConfig {
   users: Map<string, string>;
   /** Our extension: accepted `Authorization: Bearer` tokens. */
   bearerTokens: string[];
+  /** Their names, in the same order ('' for a token given as a bare string). */
+  tokenNames: string[];
+  /** Our extension: the authorization section, by credential name; undefined when absent. */
+  permissions: Map<string, Rule> | undefined;
 }
 
 /** A configuration with its files read: what a running server uses. */
@@ -408,7 +429,12 @@ export function parseWebConfig(text: string, file: string): WebConfig {
     headers: [],
     users: new Map(),
     bearerTokens: [],
+    tokenNames: [],
+    permissions: undefined,
   };
+  const ruleSpecs: RuleSpec[] = [];
+  let hasAuthorization = false;
+  const strings = (list: Node) => w.list(list, '[]string').map((item) => w.string(item) ?? '');
   // Errors raised by the toolkit's own unmarshalers (cipher, curve and version names) end the
   // decoding at once in yaml.v2; type errors are collected ("yaml: unmarshal errors: ...").
   const fatal: string[] = [];
@@ -477,7 +503,29 @@ export function parseWebConfig(text: string, file: string): WebConfig {
         config.users.set(key, w.string(value) ?? '');
     },
     bearer_tokens: (list) => {
-      for (const item of w.list(list, '[]string')) config.bearerTokens.push(w.string(item) ?? '');
+      for (const item of w.list(list, '[]string')) {
+        let token = '';
+        let name = '';
+        if (isMap(w.deref(item)))
+          w.struct(item, 'web.BearerToken', {
+            name: setString((s) => (name = s)),
+            token: setString((s) => (token = s)),
+          });
+        else token = w.string(item) ?? '';
+        config.bearerTokens.push(token);
+        config.tokenNames.push(name);
+      }
+    },
+    authorization: (map) => {
+      hasAuthorization = true;
+      for (const { key, value } of w.entries(map, 'map[string]web.Permissions')) {
+        const spec: RuleSpec = { name: key, actions: [], groups: undefined };
+        w.struct(value, 'web.Permissions', {
+          actions: (list) => (spec.actions = strings(list)),
+          groups: (list) => (spec.groups = w.isNull(list) ? undefined : strings(list)),
+        });
+        ruleSpecs.push(spec);
+      }
     },
   });
   if (fatal.length > 0) fail(fatal[0]);
@@ -506,6 +554,16 @@ export function parseWebConfig(text: string, file: string): WebConfig {
     if (!/^[\x21-\x7e]+$/.test(token))
       fail(`bearer_tokens: token ${i + 1} must be non-empty printable ASCII without spaces`);
   });
+  if (hasAuthorization) {
+    if (config.users.size === 0 && config.bearerTokens.length === 0)
+      fail('authorization: there are no basic_auth_users nor bearer_tokens to give permissions to');
+    try {
+      config.permissions = compilePermissions(ruleSpecs, config.users.keys(), config.tokenNames);
+    } catch (e) {
+      if (e instanceof PermissionsError) fail(e.message);
+      throw e;
+    }
+  }
 
   // SetDirectory: relative paths are relative to the config file.
   const dir = path.dirname(file);
@@ -906,7 +964,7 @@ export class Authenticator {
   authorize(header: string | undefined, config: WebConfig, source = ''): boolean | Promise<boolean> {
     if (header === undefined) return false;
     const token = parseBearer(header);
-    if (token !== undefined) return config.bearerTokens.length > 0 && tokenMatches(token, config.bearerTokens);
+    if (token !== undefined) return tokenIndex(token, config.bearerTokens) >= 0;
     if (config.users.size === 0) return false;
     const basic = parseBasicAuth(header);
     if (basic === undefined) return false;
@@ -948,14 +1006,31 @@ export class Authenticator {
   }
 }
 
-function tokenMatches(token: string, tokens: string[]): boolean {
+/** The position of the token among `tokens`, or -1. */
+function tokenIndex(token: string, tokens: string[]): number {
   const digest = createHash('sha256').update(token).digest();
-  let ok = false;
-  for (const t of tokens) {
+  let found = -1;
+  tokens.forEach((t, i) => {
     // Compare digests (equal lengths) in constant time; look at every token.
-    if (timingSafeEqual(digest, createHash('sha256').update(t).digest())) ok = true;
-  }
-  return ok;
+    if (timingSafeEqual(digest, createHash('sha256').update(t).digest())) found = i;
+  });
+  return found;
+}
+
+/** Who an Authorization header that `authorize` let in names: the user, or the token by its name. */
+export function credentialOf(header: string, config: WebConfig): Credential {
+  const token = parseBearer(header);
+  if (token === undefined) return { kind: 'user', name: parseBasicAuth(header)?.user ?? '' };
+  const i = tokenIndex(token, config.bearerTokens);
+  return { kind: 'token', name: config.tokenNames[i] || `#${i + 1}` };
+}
+
+/** Who was refused, as far as the request says it without a secret: the user name it gave. */
+function claimedCredential(header: string | undefined): string {
+  if (header === undefined) return 'none';
+  if (parseBearer(header) !== undefined) return 'bearer token';
+  const basic = parseBasicAuth(header);
+  return basic === undefined ? 'malformed' : `user ${goQuote(basic.user)}`;
 }
 
 function plainError(
@@ -974,15 +1049,31 @@ function plainError(
   res.end(body);
 }
 
+export interface GuardOptions {
+  /** Paths (exact, the query aside) answered without credentials: --web.probes-without-auth. */
+  openPaths?: ReadonlySet<string>;
+  /** --log.audit: failed authentications are logged there. */
+  audit?: AuditLog;
+}
+
 /**
  * Wraps a request listener as the toolkit's webHandler does: configured headers on every answer,
  * then basic auth (and our bearer tokens) before anything else; 500 while the file is invalid.
+ * A request let in carries its credential and what it may do (permissions.ts), which the router
+ * checks once it knows what the request does.
  */
 export function webConfigGuard(
   source: WebConfigSource,
   log?: Logger,
   auth = new Authenticator(100, new BcryptPool({ log })),
+  options: GuardOptions = {},
 ): (listener: RequestListener) => RequestListener {
+  const isOpen = (req: IncomingMessage): boolean => {
+    if (options.openPaths === undefined) return false;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    return options.openPaths.has(q < 0 ? url : url.slice(0, q));
+  };
   return (listener) => {
     const deny = (res: ServerResponse, config: WebConfig) => {
       const challenges = [
@@ -1004,13 +1095,30 @@ export function webConfigGuard(
         listener(req, res);
         return;
       }
+      if (isOpen(req)) {
+        // Nothing but the probe: the router asks no permission for it, and this grant has none.
+        grantRequest(req, ANONYMOUS);
+        listener(req, res);
+        return;
+      }
+      const header = req.headers.authorization;
+      const admit = () => {
+        const credential = credentialOf(header!, config);
+        const rule = config.permissions === undefined ? EVERYTHING : config.permissions.get(credential.name);
+        grantRequest(req, { credential, rule: rule ?? ANONYMOUS.rule });
+        listener(req, res);
+      };
+      const refuse = () => {
+        options.audit?.authFailure(req, claimedCredential(header));
+        deny(res, config);
+      };
       // Bounds and blocks are per client: an address, or an IPv6 /64 (one host's to choose from).
-      const verdict = auth.authorize(req.headers.authorization, config, sourceOf(req.socket.remoteAddress));
-      if (verdict === true) listener(req, res);
-      else if (verdict === false) deny(res, config);
+      const verdict = auth.authorize(header, config, sourceOf(req.socket.remoteAddress));
+      if (verdict === true) admit();
+      else if (verdict === false) refuse();
       else
         verdict.then(
-          (ok) => (ok ? listener(req, res) : deny(res, config)),
+          (ok) => (ok ? admit() : refuse()),
           (err: unknown) => {
             if (res.headersSent) return;
             // The pool logs its refusals and failures (at most every few seconds under a flood).

@@ -24,8 +24,12 @@ const NAME_START = /[A-Za-z_]/;
 const NAME_CHAR = /[A-Za-z0-9_]/;
 const ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' };
 
-/** Parses one selector; throws SelectorError with a sentence saying what and where. */
-export function parseSelector(text: string): Selector {
+/**
+ * Parses one selector; throws SelectorError with a sentence saying what and where. `grants`: the
+ * selector says which groups a credential may touch (src/http/permissions.ts), not which to delete,
+ * so one that the empty string passes (`{team!="payments"}`) is fine.
+ */
+export function parseSelector(text: string, grants = false): Selector {
   let i = 0;
   const fail = (why: string) => new SelectorError(`${why} at position ${i + 1} of ${JSON.stringify(text)}`);
   const skip = () => {
@@ -73,7 +77,7 @@ export function parseSelector(text: string): Selector {
     throw new SelectorError('the selector {} has no matcher: name at least one, such as {job="batch"}');
 
   const tests = matchers.map(compile);
-  if (tests.every((t) => t(''))) {
+  if (!grants && tests.every((t) => t(''))) {
     throw new SelectorError(
       `the selector ${text.trim()} matches the empty string in every matcher, so it would select groups by ` +
         'omission: give at least one matcher the empty string does not pass, such as {job=~".+"} for every group',

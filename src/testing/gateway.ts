@@ -4,9 +4,12 @@
 import type { RequestListener } from 'node:http';
 import type { Readable } from 'node:stream';
 import { after } from 'node:test';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { parseArgs } from '../config.js';
-import { createGateway } from '../http/server.js';
+import { createGateway, probePaths } from '../http/server.js';
+import { AuditLog } from '../http/audit.js';
+import { BcryptPool } from '../http/bcryptpool.js';
+import { Authenticator, LiveWebConfig, webConfigGuard } from '../http/webconfig.js';
 import { createSelfMetrics, reservedFamilies, type BuildInfo } from '../selfmetrics.js';
 import { MemoryStore } from '../store/memory.js';
 import { StoreLimits } from '../store/limits.js';
@@ -28,6 +31,8 @@ export interface TestGateway {
   listener: RequestListener;
   /** How often an allowed /-/quit asked the process to stop. */
   readonly quits: number;
+  /** With --web.config.file: the file as loaded (reload() applies a change at once). */
+  web: LiveWebConfig | undefined;
   request(
     method: string,
     url: string,
@@ -42,7 +47,14 @@ export interface TestGateway {
   pushed(text: string): string;
 }
 
-export async function testGateway(flags: string[] = []): Promise<TestGateway> {
+export interface TestGatewayOptions {
+  /** Where the gateway logs (the audit lines of --log.audit among them); silent by default. */
+  log?: Logger;
+  /** Who requests come from (remote address), unless a request says. */
+  remoteAddress?: string;
+}
+
+export async function testGateway(flags: string[] = [], options: TestGatewayOptions = {}): Promise<TestGateway> {
   const outcome = parseArgs(flags);
   if (outcome.kind !== 'run') throw new Error(`flags ${flags.join(' ')} do not start a gateway`);
   const { config } = outcome;
@@ -64,21 +76,38 @@ export async function testGateway(flags: string[] = []): Promise<TestGateway> {
   });
   counted.store = store;
   let quits = 0;
+  const log = options.log ?? pino({ level: 'silent' });
+  const audit = config.logAudit ? new AuditLog(log) : undefined;
   const gateway = createGateway({
     config,
     store,
     self,
     build: TEST_BUILD,
-    log: pino({ level: 'silent' }),
+    log,
     startMs,
     quit: () => quits++,
+    audit,
   });
-  const listener = gateway.handler;
+  // --web.config.file as main.ts applies it, without watching the file: reload() is called by the test.
+  const web =
+    config.webConfigFile === ''
+      ? undefined
+      : LiveWebConfig.open(config.webConfigFile, log, { pollMs: 0, watch: false });
+  const pool = web === undefined ? undefined : new BcryptPool({ log });
+  const listener =
+    web === undefined
+      ? gateway.handler
+      : webConfigGuard(web, log, new Authenticator(100, pool), {
+          audit,
+          openPaths: config.probesWithoutAuth ? probePaths(config.routePrefix) : undefined,
+        })(gateway.handler);
   const ownNames = new Set(reserved.keys());
   const built = store;
   // Closed after the test that built it (built in a hook: after the file), so no test forgets to.
-  after(() => {
+  after(async () => {
     gateway.close();
+    web?.close();
+    await pool?.close();
     return built.close();
   });
   return {
@@ -87,7 +116,9 @@ export async function testGateway(flags: string[] = []): Promise<TestGateway> {
     get quits() {
       return quits;
     },
-    request: (method, url, body, headers) => inject(listener, { method, url, body, headers }),
+    web,
+    request: (method, url, body, headers) =>
+      inject(listener, { method, url, body, headers, remoteAddress: options.remoteAddress }),
     pushed: (text) => pushedFamilies(text, ownNames, startMs),
   };
 }

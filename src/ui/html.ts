@@ -62,7 +62,7 @@ ${nav(c, 'groups')}<main>
 <label><input id="failed-only" type="checkbox"${q.failedOnly ? ' checked' : ''}> Failed only</label>
 <span id="count" class="count" aria-live="polite"></span>
 <span class="spacer"></span>
-<button id="refresh" type="button" title="Reload the groups">Refresh</button>
+${data.credential === undefined ? '' : `<span id="credential" class="count" title="The credential this browser signed in with">Signed in as ${esc(data.credential)}</span>\n`}<button id="refresh" type="button" title="Reload the groups">Refresh</button>
 ${data.admin ? '<button id="delete-all" type="button" class="danger">Delete all groups</button>\n' : ''}</div>
 <div id="error" role="alert" hidden></div>
 <div id="groups"></div>

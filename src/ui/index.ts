@@ -12,15 +12,25 @@ import type { MetricStore } from '../store/types.js';
 import { GroupIndex, parseQuery } from './groups.js';
 import { groupsPageHtml, statusPageHtml, type Chrome } from './html.js';
 import { STYLE_CSS } from './style.js';
-import type { PageData } from './types.js';
+import type { GroupsPage, PageData, PageQuery } from './types.js';
 
 export type UiHandler = (req: IncomingMessage, res: ServerResponse, rest: string) => number | Promise<number>;
+
+/** What the request's credential may do, as far as the page offers it (src/http/permissions.ts). */
+export interface UiAccess {
+  /** How the page names the credential: `user "alice"`. */
+  credential: string;
+  mayDelete(labels: Readonly<Record<string, string>>): boolean;
+  mayWipe: boolean;
+}
 
 export interface UiDeps {
   store: MetricStore;
   config: Config;
   build: BuildInfo;
   startMs: number;
+  /** The request's credential and permissions; undefined when none are asked for. */
+  access?: (req: IncomingMessage) => UiAccess | undefined;
 }
 
 export interface Ui {
@@ -116,10 +126,25 @@ export function createUi(deps: UiDeps): Ui {
       assetQuery: `?v=${assetVersion()}`,
     });
 
+  /** The page as the credential sees it: groups it may not delete say so. */
+  const pageFor = (req: IncomingMessage, q: PageQuery): GroupsPage => {
+    const p = index.page(q);
+    const access = deps.access?.(req);
+    if (access === undefined) return p;
+    return { ...p, groups: p.groups.map((g) => (access.mayDelete(g.labels) ? g : { ...g, deletable: false })) };
+  };
+
   const page: UiHandler = (req, res) => {
     const t0 = performance.now();
     const q = parseQuery(query(req));
-    const data: PageData = { base, admin: config.enableAdminApi, query: q, initial: index.page(q) };
+    const access = deps.access?.(req);
+    const data: PageData = {
+      base,
+      admin: config.enableAdminApi && (access?.mayWipe ?? true),
+      query: q,
+      initial: pageFor(req, q),
+      ...(access === undefined ? {} : { credential: access.credential }),
+    };
     const html = groupsPageHtml(getChrome(), data);
     // Of the headers the conformance suite compares, only Content-Type, as the reference's page.
     return send(res, 200, html, {
@@ -182,7 +207,7 @@ export function createUi(deps: UiDeps): Ui {
       return sendJson(res, 200, `{"status":"success","data":${goJson(groupJson(g, store.expiry))}}`);
     }
     const t0 = performance.now();
-    const body = JSON.stringify({ status: 'success', data: index.page(parseQuery(params)) });
+    const body = JSON.stringify({ status: 'success', data: pageFor(req, parseQuery(params)) });
     return send(res, 200, body, {
       'Content-Type': 'application/json',
       'Cache-Control': 'no-store',

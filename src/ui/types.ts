@@ -31,6 +31,8 @@ export interface GroupSummary {
   families: FamilySummary[];
   /** Series of those families. */
   series: number;
+  /** False when the signed-in credential may not delete the group (web config `authorization`). */
+  deletable?: false;
   /** When the group expires (docs/expiry.md), epoch milliseconds; absent when it never does. */
   expiresMs?: number;
 }
@@ -54,8 +56,10 @@ export interface GroupsPage {
 export interface PageData {
   /** Path prefix of every link, as the browser sees the gateway: '' or '/pfx'. */
   base: string;
-  /** Whether PUT /api/v1/admin/wipe is enabled ("delete all"). */
+  /** Whether PUT /api/v1/admin/wipe is enabled and allowed to the credential ("delete all"). */
   admin: boolean;
+  /** The signed-in credential (`user "alice"`), when the web config file asks for credentials. */
+  credential?: string;
   query: PageQuery;
   /** The first page, so the browser needs no second round trip. */
   initial: GroupsPage;

@@ -5,15 +5,19 @@
 // name, several words, kept in the URL); expanding a group to its families and series; a failed
 // push highlighted and the "failed only" switch; deleting a group (confirmation, cancel, delete)
 // and the group gone from /metrics; delete all with the admin API, none without; the JSON link;
-// the status page; everything under --web.route-prefix; and 10,000 groups (load time measured).
+// the status page; everything under --web.route-prefix; 10,000 groups (load time measured); and with
+// permissions per credential, the credential named and only its deletes offered.
 //
 // A missing chromium makes the tests FAIL, naming the Debian package; nothing is skipped.
 // UPDATE_SCREENSHOTS=1 writes docs/ui-groups.png, docs/ui-delete.png and docs/ui-status.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import bcrypt from 'bcryptjs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { requireBinary } from '../support/prometheus.js';
 import { startServer, type RunningServer } from '../support/servers.js';
@@ -560,5 +564,43 @@ test('10,000 groups: the page loads fast, filters and pages', async (t) => {
     assert.ok(filterMs < 3000, report);
   } finally {
     await stop(big);
+  }
+});
+
+test('with permissions per credential: the page names the credential and offers only what it may do', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pgw-browser-perm-'));
+  const hash = bcrypt.hashSync('pw', 4);
+  const file = path.join(dir, 'web.yml');
+  writeFileSync(
+    file,
+    `basic_auth_users:\n  team: ${hash}\n  admin: ${hash}\nauthorization:\n` +
+      `  team: { actions: [read, delete], groups: ['team="payments"'] }\n` +
+      '  admin: { actions: [read, push, delete, admin] }\n',
+  );
+  // The probes answer without credentials, so the harness sees the gateway ready.
+  const s = await start([`--web.config.file=${file}`, '--web.probes-without-auth', '--web.enable-admin-api']);
+  const context = await browser.newContext({ httpCredentials: { username: 'team', password: 'pw' } });
+  try {
+    const admin = 'Basic ' + Buffer.from('admin:pw').toString('base64');
+    for (const p of ['/metrics/job/billing/team/payments', '/metrics/job/backup'])
+      assert.equal(
+        (await fetch(s.url + p, { method: 'PUT', body: 'm 1\n', headers: { Authorization: admin } })).status,
+        200,
+      );
+    const page = await context.newPage();
+    await page.goto(s.url + '/');
+    await page.waitForSelector('html[data-ready="1"]', { timeout: 10_000 });
+    assert.equal(await page.locator('#credential').innerText(), 'Signed in as user "team"');
+    assert.equal(await page.locator('#delete-all').count(), 0, 'no "delete all" without admin');
+    assert.equal(await groupWith(page, 'job="backup"').locator('button[data-action="delete"]').count(), 0);
+    await groupWith(page, 'team="payments"').locator('button[data-action="delete"]').click();
+    const deleted = page.waitForResponse((r) => r.request().method() === 'DELETE');
+    await page.click('#confirm-ok');
+    assert.equal((await deleted).status(), 202);
+    await waitGroups(page, 1);
+  } finally {
+    await context.close();
+    await stop(s);
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -721,3 +721,50 @@ test('without tls_server_config the auth still applies over plain HTTP', async (
   }
   assert.ok(existsSync(config));
 });
+
+test('permissions per credential over TLS: curl with users and a named token; open probes; audit lines', async () => {
+  const config = writeConfig(
+    'authorization.yml',
+    `${TLS}basic_auth_users:\n  alice: ${HASH}\n  bob: '${HASH_BOB}'\nbearer_tokens:\n  - name: ci\n    token: ci-token\n` +
+      `authorization:\n  alice: { actions: [read, push, delete, admin] }\n` +
+      `  bob: { actions: [read] }\n  ci: { actions: [push], groups: ['job=~"backup-.*"'] }\n`,
+  );
+  const s = await startServer(
+    'ours',
+    [`--web.config.file=${config}`, '--web.probes-without-auth', '--log.audit', '--web.enable-admin-api'],
+    { scheme: 'https', probe: tlsProbe() },
+  );
+  running.push(s);
+  try {
+    const push = (path: string, ...args: string[]) =>
+      curl(`${s.url}${path}`, '-X', 'PUT', '--data-binary', 'm 1\n', ...args);
+    const ci = ['-H', 'Authorization: Bearer ci-token'];
+    const table: Array<[() => Promise<Answer>, number]> = [
+      [() => curl(`${s.url}/-/healthy`), 200],
+      [() => curl(`${s.url}/-/ready`), 200],
+      [() => curl(`${s.url}/metrics`), 401],
+      [() => push('/metrics/job/backup-1', ...ci), 200],
+      [() => push('/metrics/job/prod', ...ci), 403],
+      [() => push('/metrics/job/prod', '-u', 'bob:hunter2'), 403],
+      [() => curl(`${s.url}/metrics`, ...ci), 403],
+      [() => curl(`${s.url}/metrics`, '-u', 'bob:hunter2'), 200],
+      [() => curl(`${s.url}/api/v1/admin/wipe`, '-X', 'PUT', '-u', 'bob:hunter2'), 403],
+      [() => curl(`${s.url}/api/v1/admin/wipe`, '-X', 'PUT', '-u', 'alice:secret'), 202],
+    ];
+    for (const [i, [answer, want]] of table.entries()) {
+      const a = await answer();
+      assert.equal(a.status, want, `row ${i}: ${a.body}`);
+      if (want === 403) assert.match(a.body, /^(token "ci"|user "bob") may not /);
+    }
+    for (let i = 0; i < 100 && !/event=wipe/.test(s.output()); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.match(
+      s.output(),
+      /msg=audit event=push credential=token:ci source=127\.0\.0\.1:\d+ group="\{job=\\"backup-1\\"\}" status=200/,
+    );
+    assert.match(s.output(), /msg=audit event=push credential=token:ci .* status=403/);
+    assert.match(s.output(), /msg=audit event=wipe credential=user:alice .* status=202/);
+    assert.ok(!s.output().includes('ci-token'), 'no secret in the log');
+  } finally {
+    await stop(s);
+  }
+});

@@ -145,7 +145,7 @@ function groupHtml(g: GroupSummary): string {
 <button class="toggle" type="button" data-action="toggle" aria-expanded="${open}" aria-label="Show families and series"></button>
 <div class="labels">${chips}</div>
 <div class="meta">${status}${failedAt}${pushed}${expires}<span class="sizes">${plural(g.families.length, 'family', 'families')} · ${plural(g.series, 'series', 'series')}</span></div>
-<div class="actions"><a class="btn small" href="${esc(groupJsonUrl(g.id))}" target="_blank" rel="noopener" title="This group as JSON">JSON</a><button class="danger small" type="button" data-action="delete">Delete</button></div>
+<div class="actions"><a class="btn small" href="${esc(groupJsonUrl(g.id))}" target="_blank" rel="noopener" title="This group as JSON">JSON</a>${g.deletable === false ? '' : '<button class="danger small" type="button" data-action="delete">Delete</button>'}</div>
 </div>
 <div class="gbody"${open ? '' : ' hidden'}>${open ? bodyHtml(g) : ''}</div>
 </article>`;
