@@ -133,3 +133,47 @@ test(
     assert.equal(up[0]?.value[1], '1');
   },
 );
+
+test(
+  "Prometheus reads ours' large gzip scrapes (joined from kept and fresh family pieces) as the text they hold",
+  { timeout: 90_000 },
+  async () => {
+    requireBinary(PROMETHEUS_BIN, 'prometheus');
+    const gw: RunningServer = await startServer('ours');
+    running.push(gw);
+    // Three groups × 3 families × 4,000 series: ~3 MiB of text, over the size compressed whole.
+    const body = (value: number) =>
+      ['big_a', 'big_b', 'big_c']
+        .map(
+          (name) =>
+            `# TYPE ${name} gauge\n` +
+            Array.from(
+              { length: 4000 },
+              (_, i) => `${name}{series="s${i}",pad="${'x'.repeat(40)}"} ${value + i}\n`,
+            ).join(''),
+        )
+        .join('');
+    for (let g = 0; g < 3; g++) assert.equal(await put(`${gw.url}/metrics/job/big/instance/g${g}`, body(0)), 200);
+    const prom: RunningPrometheus = await startPrometheus(
+      [{ jobName: 'pushgateway', targets: [`127.0.0.1:${gw.port}`], honorLabels: true }],
+      { scrapeInterval: '1s' },
+    );
+    running.push(prom);
+    const seen = (query: string, want: string) =>
+      pollUntil(
+        async () => {
+          const r = await instantQuery(prom.url, query);
+          return r[0]?.value[1] === want ? r : undefined;
+        },
+        { timeoutMs: 40_000, intervalMs: 250, describe: async () => prom.output().split('\n').slice(-15).join('\n') },
+      );
+    await seen('count({__name__=~"big_.+"})', '36000');
+    // One group pushed again: its families' pieces are compressed anew, the others' kept.
+    assert.equal(await put(`${gw.url}/metrics/job/big/instance/g1`, body(1_000_000)), 200);
+    await seen('big_b{instance="g1",series="s7"}', '1000007');
+    assert.equal((await instantQuery(prom.url, 'big_b{instance="g2",series="s7"}'))[0]?.value[1], '7');
+    assert.equal((await instantQuery(prom.url, 'count({__name__=~"big_.+"})'))[0]?.value[1], '36000');
+    const up = await instantQuery(prom.url, 'up{job="pushgateway"}');
+    assert.equal(up[0]?.value[1], '1');
+  },
+);
