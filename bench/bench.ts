@@ -37,6 +37,7 @@ import {
 import { bigState, fixedState, fleetState, isUsersScenario, usersConfig } from './users.js';
 import { authFloodState } from './authflood.js';
 import { bigPushState } from './bigpush.js';
+import { ttlState } from './ttl.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -72,7 +73,8 @@ function parseArgs(argv: string[]): Args {
           '              and microbenchmarks (push-0, seq-0, sync, push-1k, scrape-1k, scrape-1k-gzip, mixed-1k, seq-1k,\n' +
           '              push-10k, memory-10kx20, memory-100kx10, startup), and authflood (basic auth: a good client\n' +
           '              alone and during a wrong-password flood, authflood-quiet and authflood-20), bigpush-250k,\n' +
-          '              bigpush-1m (one large push, health checks meanwhile)\n' +
+          '              bigpush-1m (one large push, health checks meanwhile), ttl-100k (group expiry: lag, and\n' +
+          '              store writes/s with TTLs against without; quick: ttl-1k)\n' +
           '  --no-docs   do not write docs/performance.md and docs/performance-push.svg\n' +
           '  --wait-quiet=S  first wait up to S seconds (full run default 60, quick 0) for other processes to\n' +
           '              leave the CPUs alone (< 0.3 cores busy over 3 s)\n' +
@@ -191,6 +193,7 @@ async function main(): Promise<number> {
     startupState,
     authFloodState,
     bigPushState,
+    ttlState,
   ]) {
     try {
       await state(cfg, out);
