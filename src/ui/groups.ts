@@ -3,7 +3,7 @@
 // groups costs one pass over precomputed strings, not a walk over every family.
 import { decodeGoString, encodeGoString } from '../lib/gostring.js';
 import { typeName } from '../store/describe.js';
-import { parseSelector, SelectorError, type Selector } from '../store/selector.js';
+import { parseSelector, SELECTORS_NEED_ADMIN, SelectorError, type Selector } from '../store/selector.js';
 import type { ExpiryState, Group, MetricStore } from '../store/types.js';
 import type { GroupSummary, GroupsPage, PageQuery } from './types.js';
 
@@ -123,7 +123,11 @@ export class GroupIndex {
   private failedCount = 0;
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly store: MetricStore) {
+  constructor(
+    private readonly store: MetricStore,
+    /** Whether a filter may be a selector (--web.enable-admin-api). */
+    private readonly selectors = false,
+  ) {
     this.unsubscribe = store.subscribe((c) => {
       (this.changed ??= new Set()).add(c.groupId);
     });
@@ -175,6 +179,8 @@ export class GroupIndex {
     const head = { total: this.entries.length, failed: this.failedCount, offset, limit, nowMs };
     const withDeadline = expiry.scheduled;
     const selector = filterSelector(q.filter);
+    if (selector !== undefined && !this.selectors)
+      return { ...head, matched: 0, groups: [], withDeadline, filterError: SELECTORS_NEED_ADMIN };
     if (selector instanceof SelectorError)
       return { ...head, matched: 0, groups: [], withDeadline, filterError: `invalid selector: ${selector.message}` };
     const terms = selector === undefined ? filterTerms(q.filter) : [];

@@ -114,7 +114,7 @@ test('a filter starting with "{" is a selector: matched alone and with the switc
     check: true,
   });
   assert.equal(bad.ok, false);
-  const index = new GroupIndex(store);
+  const index = new GroupIndex(store, true);
   const p = index.page(q({ filter: ' {job="batch", instance=~"host-.*"} ' }));
   assert.deepEqual(
     p.groups.map((g) => g.labels.instance),
@@ -134,6 +134,10 @@ test('a filter starting with "{" is a selector: matched alone and with the switc
     assert.match(e.filterError ?? '', why, filter);
     assert.deepEqual([e.matched, e.groups, e.total, e.selector], [0, [], 4, undefined]);
   }
+  // Without the admin API a selector is refused, with the reason (its regular expressions are the client's).
+  const closed = new GroupIndex(store);
+  assert.match(closed.page(q({ filter: '{job="batch"}' })).filterError ?? '', /^selectors need --web.enable-admin-api/);
+  closed.close();
   index.close();
 });
 
