@@ -37,6 +37,7 @@ import {
 import { bigState, fixedState, fleetState, isUsersScenario, usersConfig } from './users.js';
 import { authFloodState, authRateState } from './authflood.js';
 import { bigPushState } from './bigpush.js';
+import { ttlState } from './ttl.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -74,7 +75,8 @@ function parseArgs(argv: string[]): Args {
           '              alone and during a wrong-password flood, authflood-quiet and authflood-20), authrate\n' +
           '              (permissions per credential, a good client alone and next to 1,000 wrong passwords a second,\n' +
           '              authrate-quiet and authrate-1000ps), bigpush-250k,\n' +
-          '              bigpush-1m (one large push, health checks meanwhile)\n' +
+          '              bigpush-1m (one large push, health checks meanwhile), ttl-100k (group expiry: lag, and\n' +
+          '              store writes/s with TTLs against without; quick: ttl-1k)\n' +
           '  --no-docs   do not write docs/performance.md and docs/performance-push.svg\n' +
           '  --wait-quiet=S  first wait up to S seconds (full run default 60, quick 0) for other processes to\n' +
           '              leave the CPUs alone (< 0.3 cores busy over 3 s)\n' +
@@ -194,6 +196,7 @@ async function main(): Promise<number> {
     authFloodState,
     authRateState,
     bigPushState,
+    ttlState,
   ]) {
     try {
       await state(cfg, out);

@@ -1,9 +1,11 @@
 // Groups by selector (docs/expiry.md): GET /api/v1/groups?match[]=… lists the groups that
-// DELETE /api/v1/admin/groups?match[]=… (with --web.enable-admin-api) deletes, each through the
-// store's delete, as a DELETE of its push path would.
+// DELETE /api/v1/admin/groups?match[]=… deletes, each through the store's delete, as a DELETE of
+// its push path would. Both only with --web.enable-admin-api: a selector's regular expressions are
+// the client's and run on the gateway's one thread in a backtracking engine (`{job=~"(a|a)*b"}`
+// against a 30-character value takes minutes), so only clients trusted to delete get to send them.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { matchingAny, parseSelector, SelectorError, type Selector } from '../store/selector.js';
+import { matchingAny, parseSelector, SELECTORS_NEED_ADMIN, SelectorError, type Selector } from '../store/selector.js';
 import type { MetricStore } from '../store/types.js';
 
 export const MATCH = 'match[]';
@@ -51,8 +53,9 @@ function selectors(req: IncomingMessage, res: ServerResponse): Selector[] | unde
   return out;
 }
 
-export function createGroupSelection(store: MetricStore, log: Logger) {
+export function createGroupSelection(store: MetricStore, log: Logger, admin: boolean) {
   const list = (req: IncomingMessage, res: ServerResponse): number => {
+    if (!admin) return json(res, 403, { status: 'error', errorType: 'forbidden', error: SELECTORS_NEED_ADMIN });
     const sel = selectors(req, res);
     if (sel === undefined) return 400;
     // In grouping-key order, as /api/v1/metrics lists groups.

@@ -225,7 +225,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
   ];
   const api = joinPath(prefix, '/api/v1');
-  const selection = createGroupSelection(store, log);
+  const selection = createGroupSelection(store, log, config.enableAdminApi);
   const apiRoutes: Route[] = [
     {
       path: api + '/status',

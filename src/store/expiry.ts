@@ -25,7 +25,15 @@ export class GroupExpiry implements ExpiryState {
   /** Timers run once the store is live (see MetricStore.expireOverdue); restores only schedule. */
   private started = false;
   private timer: NodeJS.Timeout | undefined;
-  private armedAt = Infinity;
+  /**
+   * The time the timer is set for: a deadline, or the end of a capped sleep. Kept as the deadline
+   * itself (not now + the rounded delay) so that the next write, which finds the same earliest
+   * deadline, leaves the timer alone: re-setting it on every write cost a timer per push and made
+   * it fire up to hundreds of milliseconds late under a stream of pushes.
+   */
+  private armedFor = Infinity;
+  /** Timers set so far (tests check that pushes do not re-set it). */
+  timersSet = 0;
   private closed = false;
 
   constructor(
@@ -81,7 +89,7 @@ export class GroupExpiry implements ExpiryState {
   private fire(nowMs: number, max: number): void {
     const due = this.deadlines.popDue(nowMs, max);
     if (due.length > 0) this.expire(due);
-    if (due.length === max) this.later(0);
+    if (due.length === max) this.later(nowMs);
     else this.arm();
   }
 
@@ -89,17 +97,20 @@ export class GroupExpiry implements ExpiryState {
   private arm(): void {
     if (!this.started || this.closed) return;
     const next = this.deadlines.next();
-    if (next === undefined || next >= this.armedAt) return;
-    this.later(next - Date.now());
+    if (next === undefined || next >= this.armedFor) return;
+    this.later(next);
   }
 
-  private later(delayMs: number): void {
+  /** Sets the timer for the time `at` (epoch ms), or for MAX_SLEEP_MS from now if that is sooner. */
+  private later(at: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    const delay = Math.min(Math.max(0, Math.ceil(delayMs)), MAX_SLEEP_MS);
-    this.armedAt = Date.now() + delay;
+    const now = Date.now();
+    const delay = Math.min(Math.max(0, Math.ceil(at - now)), MAX_SLEEP_MS);
+    this.armedFor = delay === MAX_SLEEP_MS ? now + delay : at;
+    this.timersSet++;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.armedAt = Infinity;
+      this.armedFor = Infinity;
       this.fire(Date.now(), BATCH);
     }, delay);
     this.timer.unref();

@@ -15,6 +15,13 @@ export interface Matcher {
 
 export class SelectorError extends Error {}
 
+/**
+ * Why selectors are refused without --web.enable-admin-api: their regular expressions are the
+ * client's, run in a backtracking engine on the gateway's one thread.
+ */
+export const SELECTORS_NEED_ADMIN =
+  'selectors need --web.enable-admin-api: their regular expressions run on the gateway’s one thread';
+
 export interface Selector {
   matchers: Matcher[];
   matches(labels: GroupingLabels): boolean;

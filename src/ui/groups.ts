@@ -3,6 +3,7 @@
 // groups costs one pass over precomputed strings, not a walk over every family.
 import { decodeGoString, encodeGoString } from '../lib/gostring.js';
 import { typeName } from '../store/describe.js';
+import { parseSelector, SELECTORS_NEED_ADMIN, SelectorError, type Selector } from '../store/selector.js';
 import type { ExpiryState, Group, MetricStore } from '../store/types.js';
 import type { GroupSummary, GroupsPage, PageQuery } from './types.js';
 
@@ -101,6 +102,19 @@ export function filterTerms(filter: string): string[] {
     .filter((t) => t !== '');
 }
 
+/** The filter as a selector when it is one (starts with `{`); a SelectorError when it is not valid. */
+function filterSelector(filter: string): Selector | SelectorError | undefined {
+  if (!filter.trimStart().startsWith('{')) return undefined;
+  try {
+    return parseSelector(filter);
+  } catch (e) {
+    if (e instanceof SelectorError) return e;
+    throw e;
+  }
+}
+
+const byKey = (a: Entry, b: Entry) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0);
+
 export class GroupIndex {
   private entries: Entry[] = [];
   private byId = new Map<string, Entry>();
@@ -109,7 +123,11 @@ export class GroupIndex {
   private failedCount = 0;
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly store: MetricStore) {
+  constructor(
+    private readonly store: MetricStore,
+    /** Whether a filter may be a selector (--web.enable-admin-api). */
+    private readonly selectors = false,
+  ) {
     this.unsubscribe = store.subscribe((c) => {
       (this.changed ??= new Set()).add(c.groupId);
     });
@@ -136,7 +154,7 @@ export class GroupIndex {
       next.push(e);
       byId.set(g.id, e);
     }
-    if (membership) next.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+    if (membership) next.sort(byKey);
     else {
       // Same groups: keep the old order, with the fresh entries.
       for (let i = 0; i < this.entries.length; i++) next[i] = byId.get(this.entries[i].group.id)!;
@@ -155,38 +173,66 @@ export class GroupIndex {
 
   page(q: PageQuery, nowMs = Date.now()): GroupsPage {
     this.refresh();
-    const terms = filterTerms(q.filter);
+    const expiry = this.store.expiry;
     const offset = Math.max(0, q.offset);
     const limit = Math.min(MAX_LIMIT, Math.max(1, q.limit));
-    const groups: GroupSummary[] = [];
-    let matched = 0;
+    const head = { total: this.entries.length, failed: this.failedCount, offset, limit, nowMs };
+    const withDeadline = expiry.scheduled;
+    const selector = filterSelector(q.filter);
+    if (selector !== undefined && !this.selectors)
+      return { ...head, matched: 0, groups: [], withDeadline, filterError: SELECTORS_NEED_ADMIN };
+    if (selector instanceof SelectorError)
+      return { ...head, matched: 0, groups: [], withDeadline, filterError: `invalid selector: ${selector.message}` };
+    const terms = selector === undefined ? filterTerms(q.filter) : [];
+    let selected = 0;
+    let matching: Entry[] = [];
     for (const e of this.entries) {
+      if (selector !== undefined) {
+        if (!selector.matches(e.group.labels)) continue;
+        selected++;
+      }
       if (q.failedOnly && e.success) continue;
+      if (q.expiringOnly && expiry.deadline(e.group) === undefined) continue;
       if (terms.length > 0 && !terms.every((t) => (t.includes('=') ? e.pairs.includes('\n' + t) : e.words.includes(t))))
         continue;
-      if (matched >= offset && matched < offset + limit)
-        groups.push((e.summary ??= summarize(e.group, this.store.expiry)));
-      matched++;
+      matching.push(e);
     }
-    if (groups.length === 0 && matched > 0) {
+    if (q.sort === 'expiry') {
+      const deadlines = new Map(matching.map((e) => [e, expiry.deadline(e.group) ?? Infinity]));
+      matching = matching.sort((a, b) => deadlines.get(a)! - deadlines.get(b)! || byKey(a, b));
+    }
+    const matched = matching.length;
+    if (offset >= matched && matched > 0) {
       // Past the end (the last groups of the last page were deleted): answer the last page.
       return this.page({ ...q, offset: Math.floor((matched - 1) / limit) * limit }, nowMs);
     }
-    return { total: this.entries.length, failed: this.failedCount, matched, offset, limit, nowMs, groups };
+    const groups = matching.slice(offset, offset + limit).map((e) => (e.summary ??= summarize(e.group, expiry)));
+    return {
+      ...head,
+      matched,
+      groups,
+      withDeadline,
+      ...(selector === undefined ? {} : { selector: { text: q.filter.trim(), matched: selected } }),
+    };
   }
 }
 
-/** Reads filter, failed, offset and limit from a query string; bad numbers fall back to defaults. */
+/** Reads filter, failed, expiring, sort, offset and limit from a query string; bad values fall back to defaults. */
 export function parseQuery(params: URLSearchParams): PageQuery {
   const int = (name: string, def: number) => {
     const v = params.get(name);
     if (v === null || !/^\d{1,9}$/.test(v)) return def;
     return Number(v);
   };
-  const failed = params.get('failed');
+  const flag = (name: string) => {
+    const v = params.get(name);
+    return v === '1' || v === 'true';
+  };
   return {
     filter: params.get('filter') ?? '',
-    failedOnly: failed === '1' || failed === 'true',
+    failedOnly: flag('failed'),
+    expiringOnly: flag('expiring'),
+    sort: params.get('sort') === 'expiry' ? 'expiry' : 'key',
     offset: int('offset', 0),
     limit: Math.min(MAX_LIMIT, Math.max(1, int('limit', DEFAULT_LIMIT))),
   };

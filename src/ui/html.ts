@@ -55,15 +55,20 @@ function nav(c: Chrome, current: 'groups' | 'status'): string {
 
 export function groupsPageHtml(c: Chrome, data: PageData): string {
   const q = data.query;
+  // The expiry controls show once a group has a deadline (or the URL asks for them): without TTLs
+  // the page looks as it always did.
+  const expiryShown = data.initial.withDeadline > 0 || q.expiringOnly || q.sort === 'expiry';
   return `${head(c, 'Pushgateway', true)}<body>
 ${nav(c, 'groups')}<main>
 <div class="toolbar">
-<input id="filter" type="search" placeholder="Filter by label value, metric name or label=value" title="Every word must match. Press / to get here, Escape to clear." aria-label="Filter groups" value="${esc(q.filter)}" autocomplete="off" spellcheck="false">
+<input id="filter" type="search" placeholder="Filter by label value, metric name or label=value" title="Every word must match; or a selector of grouping labels such as {job=&quot;batch&quot;,instance=~&quot;host-.*&quot;}. Press / to get here, Escape to clear." aria-label="Filter groups" value="${esc(q.filter)}" autocomplete="off" spellcheck="false">
 <label><input id="failed-only" type="checkbox"${q.failedOnly ? ' checked' : ''}> Failed only</label>
+<span id="expiry-controls" class="expiry"${expiryShown ? '' : ' hidden'}><label><input id="expiring-only" type="checkbox"${q.expiringOnly ? ' checked' : ''}> With a deadline only</label>
+<select id="sort" aria-label="Order of the groups"><option value="key">By job and labels</option><option value="expiry"${q.sort === 'expiry' ? ' selected' : ''}>Expiring soonest first</option></select></span>
 <span id="count" class="count" aria-live="polite"></span>
 <span class="spacer"></span>
 ${data.credential === undefined ? '' : `<span id="credential" class="count" title="The credential this browser signed in with">Signed in as ${esc(data.credential)}</span>\n`}<button id="refresh" type="button" title="Reload the groups">Refresh</button>
-${data.admin ? '<button id="delete-all" type="button" class="danger">Delete all groups</button>\n' : ''}</div>
+${data.admin ? '<button id="delete-matching" type="button" class="danger" title="Delete every group the selector matches" hidden>Delete matching groups</button>\n<button id="delete-all" type="button" class="danger">Delete all groups</button>\n' : ''}</div>
 <div id="error" role="alert" hidden></div>
 <div id="groups"></div>
 <nav class="pager" id="pager" aria-label="Pages"></nav>

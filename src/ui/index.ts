@@ -103,7 +103,7 @@ function sendJson(res: ServerResponse, status: number, body: string): number {
 
 export function createUi(deps: UiDeps): Ui {
   const { store, config, build } = deps;
-  const index = new GroupIndex(store);
+  const index = new GroupIndex(store, config.enableAdminApi);
   const base = linkBase(config);
 
   const style = makeAsset(Buffer.from(STYLE_CSS), 'text/css; charset=utf-8');

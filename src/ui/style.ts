@@ -23,6 +23,9 @@ h2{font-size:1.1em;margin:1.5em 0 .5em}
 .toolbar input[type=search]:focus{outline:2px solid #9ab8ee;border-color:#5b8def}
 .toolbar label{display:flex;align-items:center;gap:.3em;color:var(--fg);user-select:none}
 .toolbar .spacer{flex:1}
+.toolbar .expiry{display:flex;align-items:center;gap:.6em}
+.toolbar .expiry[hidden],.toolbar button[hidden]{display:none}
+.toolbar select{font:inherit;padding:.35em;border:1px solid #c4cad4;border-radius:6px;background:#fff}
 .count{color:var(--muted)}
 .count b{color:var(--fg)}
 .count .nfailed{color:var(--bad);font-weight:600}
@@ -37,6 +40,7 @@ button.danger.solid:hover{background:#912018}
 #error{background:var(--bad-bg);border:1px solid var(--bad-line);color:var(--bad);padding:.5em .8em;border-radius:6px;margin-bottom:.8em}
 #notice{position:fixed;bottom:1em;left:50%;transform:translateX(-50%);background:#1d2330;color:#fff;padding:.5em 1em;border-radius:6px;box-shadow:0 4px 14px #0003;z-index:10}
 .empty{color:var(--muted);padding:2em;text-align:center;background:var(--card);border:1px dashed var(--line);border-radius:8px}
+.empty.err{color:var(--bad)}
 .group{background:var(--card);border:1px solid var(--line);border-left:4px solid #9fd3b4;border-radius:8px;margin-bottom:.45em}
 .group.failed{border-left-color:var(--bad-line);background:var(--bad-bg);border-color:#f6c9c4}
 .ghead{display:flex;align-items:center;gap:.6em;padding:.45em .7em;cursor:pointer;flex-wrap:wrap}

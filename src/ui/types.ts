@@ -50,6 +50,12 @@ export interface GroupsPage {
   /** The server's clock when answering, epoch milliseconds (the browser corrects relative times with it). */
   nowMs: number;
   groups: GroupSummary[];
+  /** Groups that have a deadline (docs/expiry.md), among all stored: the page offers its expiry controls when > 0. */
+  withDeadline: number;
+  /** When the filter is a selector (`{job="batch"}`): the selector, and how many groups it matches by itself. */
+  selector?: { text: string; matched: number };
+  /** Why the filter matches nothing: it starts with `{` but is not a valid selector. */
+  filterError?: string;
 }
 
 /** What the page hands its script, as JSON in <script id="pg-data">. */
@@ -66,8 +72,13 @@ export interface PageData {
 }
 
 export interface PageQuery {
+  /** Words (see filterTerms in groups.ts), or, when it starts with `{`, a selector of grouping labels. */
   filter: string;
   failedOnly: boolean;
+  /** Only groups that have a deadline. */
+  expiringOnly: boolean;
+  /** `key`: by job, then grouping key (the default); `expiry`: the earliest deadline first, groups without one last. */
+  sort: 'key' | 'expiry';
   offset: number;
   limit: number;
 }

@@ -37,9 +37,11 @@ function config(args: string[] = []): Config {
   return (o as { config: Config }).config;
 }
 
-const q = (over: Partial<ReturnType<typeof parseQuery>> = {}) => ({
+const q = (over: Partial<ReturnType<typeof parseQuery>> = {}): ReturnType<typeof parseQuery> => ({
   filter: '',
   failedOnly: false,
+  expiringOnly: false,
+  sort: 'key',
   offset: 0,
   limit: 50,
   ...over,
@@ -63,6 +65,79 @@ test('groups are ordered by job, then grouping key; filter words must all match'
   assert.equal(index.page(q({ filter: 'alpha cpu b' })).matched, 1);
   assert.equal(index.page(q({ filter: 'push_time_seconds' })).matched, 0); // not a pushed family
   assert.deepEqual(filterTerms('  Job="X"   y '), ['job=x', 'y']);
+  index.close();
+});
+
+test('expiry: sorted soonest first (no deadline last), only groups with a deadline, paged', async () => {
+  const store = new MemoryStore();
+  const ttl = (labels: GroupingLabels, ttlMs: number | undefined) => {
+    clock += 1000;
+    return store.write({ labels, families: [gauge('m', 1)], replace: true, check: true, timestampMs: clock, ttlMs });
+  };
+  const index = new GroupIndex(store);
+  await ttl({ job: 'a' }, undefined);
+  // Without a TTL anywhere, the page says so (the expiry controls stay hidden).
+  assert.equal(index.page(q()).withDeadline, 0);
+  await ttl({ job: 'b' }, 3_600_000); // expires last
+  await ttl({ job: 'c' }, 600_000); // first
+  await ttl({ job: 'd' }, 1_200_000);
+  await ttl({ job: 'e' }, 0); // never: as a group without a deadline
+  const jobs = (p: GroupsPage) => p.groups.map((g) => g.labels.job);
+  const first = index.page(q());
+  assert.deepEqual(jobs(first), ['a', 'b', 'c', 'd', 'e']);
+  assert.equal(first.withDeadline, 3);
+  assert.deepEqual(jobs(index.page(q({ sort: 'expiry' }))), ['c', 'd', 'b', 'a', 'e']);
+  assert.deepEqual(jobs(index.page(q({ expiringOnly: true }))), ['b', 'c', 'd']);
+  const p2 = index.page(q({ sort: 'expiry', expiringOnly: true, offset: 2, limit: 2 }));
+  assert.deepEqual([jobs(p2), p2.matched, p2.offset], [['b'], 3, 2]);
+  // A push moves a deadline: the order follows at once.
+  await ttl({ job: 'c' }, undefined); // keeps its 10 min TTL, from a later push
+  await ttl({ job: 'd' }, undefined);
+  assert.deepEqual(jobs(index.page(q({ sort: 'expiry', expiringOnly: true }))), ['c', 'd', 'b']);
+  await ttl({ job: 'c' }, 7_200_000);
+  assert.deepEqual(jobs(index.page(q({ sort: 'expiry', expiringOnly: true }))), ['d', 'b', 'c']);
+  index.close();
+  await store.close();
+});
+
+test('a filter starting with "{" is a selector: matched alone and with the switches, or why it is invalid', async () => {
+  const store = new MemoryStore();
+  await put(store, { job: 'batch', instance: 'host-1' }, [gauge('a', 1)]);
+  await put(store, { job: 'batch', instance: 'host-2' }, [gauge('a', 1)]);
+  await put(store, { job: 'batch', instance: 'other' }, [gauge('a', 1)]);
+  await put(store, { job: 'web', instance: 'host-1' }, [gauge('a', 1)]);
+  // A failed push to one of them (a type conflict): "failed only" narrows the list, not the selector's count.
+  const bad = await store.write({
+    labels: { job: 'batch', instance: 'host-2' },
+    families: [{ name: 'a', type: 'counter', metrics: [{ labels: [{ name: 'x', value: '1' }], value: 1 }] }],
+    replace: false,
+    check: true,
+  });
+  assert.equal(bad.ok, false);
+  const index = new GroupIndex(store, true);
+  const p = index.page(q({ filter: ' {job="batch", instance=~"host-.*"} ' }));
+  assert.deepEqual(
+    p.groups.map((g) => g.labels.instance),
+    ['host-1', 'host-2'],
+  );
+  assert.deepEqual([p.matched, p.selector], [2, { text: '{job="batch", instance=~"host-.*"}', matched: 2 }]);
+  const failed = index.page(q({ filter: '{job="batch",instance=~"host-.*"}', failedOnly: true }));
+  assert.deepEqual([failed.matched, failed.selector?.matched], [1, 2]);
+  // Words are no selector: no count of one.
+  assert.equal(index.page(q({ filter: 'batch' })).selector, undefined);
+  for (const [filter, why] of [
+    ['{job="batch"', /invalid selector: expected "," or "}" after the matcher of job, found the end at position 13/],
+    ['{job=~".*"}', /invalid selector: .*matches the empty string in every matcher/],
+    ['{instance=~"(?=x)"}', /invalid selector: .*lookahead/],
+  ] as const) {
+    const e = index.page(q({ filter }));
+    assert.match(e.filterError ?? '', why, filter);
+    assert.deepEqual([e.matched, e.groups, e.total, e.selector], [0, [], 4, undefined]);
+  }
+  // Without the admin API a selector is refused, with the reason (its regular expressions are the client's).
+  const closed = new GroupIndex(store);
+  assert.match(closed.page(q({ filter: '{job="batch"}' })).filterError ?? '', /^selectors need --web.enable-admin-api/);
+  closed.close();
   index.close();
 });
 
@@ -159,19 +234,12 @@ test('ids and delete paths carry any value: slashes, empty, not UTF-8', async ()
 });
 
 test('query parameters: defaults, bounds, bad numbers', async () => {
-  assert.deepEqual(parseQuery(new URLSearchParams('')), { filter: '', failedOnly: false, offset: 0, limit: 50 });
-  assert.deepEqual(parseQuery(new URLSearchParams('filter=a+b&failed=1&offset=20&limit=5000')), {
-    filter: 'a b',
-    failedOnly: true,
-    offset: 20,
-    limit: 1000,
-  });
-  assert.deepEqual(parseQuery(new URLSearchParams('offset=-3&limit=x&failed=no')), {
-    filter: '',
-    failedOnly: false,
-    offset: 0,
-    limit: 50,
-  });
+  assert.deepEqual(parseQuery(new URLSearchParams('')), q());
+  assert.deepEqual(
+    parseQuery(new URLSearchParams('filter=a+b&failed=1&expiring=true&sort=expiry&offset=20&limit=5000')),
+    q({ filter: 'a b', failedOnly: true, expiringOnly: true, sort: 'expiry', offset: 20, limit: 1000 }),
+  );
+  assert.deepEqual(parseQuery(new URLSearchParams('offset=-3&limit=x&failed=no&expiring=0&sort=soon')), q());
   assert.equal(parseQuery(new URLSearchParams('limit=0')).limit, 1);
 });
 
@@ -259,7 +327,7 @@ test('the page: reference headers, embedded first page (script-safe), prefixed l
   const data = pageData(html);
   assert.equal(data.base, '/pfx');
   assert.equal(data.admin, true);
-  assert.deepEqual(data.query, { filter: 'j', failedOnly: false, offset: 0, limit: 10 });
+  assert.deepEqual(data.query, q({ filter: 'j', limit: 10 }));
   assert.equal(data.initial.matched, 1);
   assert.equal(data.initial.groups[0].labels.note, evil);
   const hrefs = [...html.matchAll(/(?:href|src)="([^"]*)"/g)].map((m) => m[1]).filter((h) => !h.startsWith('data:'));

@@ -198,6 +198,9 @@ test('the groups page lists every group with labels, push times, status and fami
   assert.match(meta, /pushed (just now|\d+ s ago) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
   assert.match(await page.locator('#count').innerText(), /5 groups · 1 failed/);
   assert.equal(await page.locator('#delete-all').innerText(), 'Delete all 5 groups');
+  // No TTL anywhere: the expiry controls stay out of sight, the page looks as it did before them.
+  assert.equal(await page.locator('#expiry-controls').isHidden(), true);
+  assert.equal(await page.locator('#delete-matching').isHidden(), true);
   // Links respect the (empty) prefix.
   assert.equal(await page.locator('header nav a', { hasText: 'Status' }).getAttribute('href'), '/status');
   await close(w);
@@ -463,8 +466,11 @@ test('under --web.route-prefix every link, file and request carries the prefix',
       assets.every((a) => a?.startsWith('/pfx/static/')),
       String(assets),
     );
-    // No admin API: no "delete all".
+    // No admin API: no "delete all", no selectors (their regular expressions are the client's).
     assert.equal(await page.locator('#delete-all').count(), 0);
+    await setFilter(page, '{job="batch"}', 0);
+    assert.match(await page.locator('.empty.err').innerText(), /selectors need --web.enable-admin-api/);
+    assert.equal(await page.locator('#delete-matching').count(), 0);
     // Filtering and deleting go through the prefix.
     await setFilter(page, 'node-2', 1);
     await groupWith(page, 'instance="node-2"').locator('button[data-action="delete"]').click();
@@ -492,6 +498,100 @@ test('under --web.route-prefix every link, file and request carries the prefix',
     await close(bare);
   } finally {
     await stop(pfx);
+  }
+});
+
+test('expiry: sorted soonest first, "with a deadline only"; a selector filter deletes its N groups after confirmation', async () => {
+  const gwt = await start(['--web.enable-admin-api']);
+  try {
+    const pushTtl = (groupPath: string, ttl?: string) =>
+      new Promise<number>((resolve, reject) => {
+        const headers: Record<string, string> = ttl === undefined ? {} : { 'Pushgateway-TTL': ttl };
+        const req = http.request(gwt.url + groupPath, { method: 'PUT', agent, headers, timeout: 10_000 }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end('# TYPE batch_ok gauge\nbatch_ok 1\n');
+      });
+    assert.equal(await pushTtl('/metrics/job/batch/instance/host-1', '1h'), 200);
+    assert.equal(await pushTtl('/metrics/job/batch/instance/host-2', '10m'), 200);
+    assert.equal(await pushTtl('/metrics/job/batch/instance/other'), 200);
+    assert.equal(await pushTtl('/metrics/job/web/instance/host-1'), 200);
+    const w = await open(gwt.url + '/');
+    const { page } = w;
+    const order = () =>
+      page
+        .locator('article.group .labels')
+        .allInnerTexts()
+        .then((ls) => ls.map((l) => l.replace(/\s+/g, ' ')));
+    assert.equal(await page.locator('#expiry-controls').isVisible(), true);
+    assert.match(await groupWith(page, 'instance="host-2"').locator('.expires').innerText(), /expires in (9|10) min/);
+    assert.equal(await groupWith(page, 'instance="other"').locator('.expires').count(), 0);
+    // Soonest first, groups without a deadline last (in the usual order); kept in the URL.
+    await page.selectOption('#sort', 'expiry');
+    await page.waitForFunction(() => location.search.includes('sort=expiry'));
+    assert.deepEqual(await order(), [
+      'job="batch" instance="host-2"',
+      'job="batch" instance="host-1"',
+      'job="batch" instance="other"',
+      'job="web" instance="host-1"',
+    ]);
+    await page.check('#expiring-only');
+    await page.waitForFunction(
+      () => document.querySelectorAll('article.group').length === 2 && location.search.includes('expiring=1'),
+    );
+    assert.match(await page.locator('#count').innerText(), /2 matching of 4 groups/);
+    await page.reload();
+    await page.waitForSelector('html[data-ready="1"]');
+    assert.deepEqual(await order(), ['job="batch" instance="host-2"', 'job="batch" instance="host-1"']);
+    assert.equal(await page.isChecked('#expiring-only'), true);
+    await page.uncheck('#expiring-only');
+    await page.selectOption('#sort', 'key');
+    await waitGroups(page, 4);
+    assert.equal((await order())[0], 'job="batch" instance="host-1"');
+
+    // A selector as the filter: its groups, and the button to delete them, with their number.
+    const selector = '{job="batch",instance=~"host-.*"}';
+    await setFilter(page, selector, 2);
+    const button = page.locator('#delete-matching');
+    assert.equal(await button.innerText(), 'Delete the 2 matching groups');
+    // An invalid selector says why, and offers no delete.
+    await setFilter(page, '{job="batch"', 0);
+    assert.match(await page.locator('.empty.err').innerText(), /invalid selector: expected "," or "}"/);
+    assert.equal(await button.isHidden(), true);
+    await setFilter(page, selector, 2);
+    // Cancel keeps them; the dialog names the number and the selector.
+    const dialog = page.locator('dialog#confirm');
+    await button.click();
+    await dialog.waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#confirm-title').innerText(), 'Delete 2 groups?');
+    assert.match(await page.locator('#confirm-text').innerText(), /the 2 groups matching this selector/);
+    assert.equal(await page.locator('#confirm-target').innerText(), selector);
+    await page.click('#confirm-cancel');
+    await dialog.waitFor({ state: 'hidden' });
+    assert.equal(await groupCount(page), 2);
+    // A group that starts to match meanwhile is counted when the dialog opens.
+    assert.equal(await pushTtl('/metrics/job/batch/instance/host-3'), 200);
+    await button.click();
+    await dialog.waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#confirm-title').innerText(), 'Delete 3 groups?');
+    const deleted = page.waitForResponse((r) => r.request().method() === 'DELETE');
+    await page.click('#confirm-ok');
+    const resp = await deleted;
+    assert.equal(resp.status(), 202);
+    const url = new URL(resp.url());
+    assert.equal(url.pathname, '/api/v1/admin/groups');
+    assert.deepEqual(url.searchParams.getAll('match[]'), [selector]);
+    await dialog.waitFor({ state: 'hidden' });
+    await waitGroups(page, 0);
+    assert.match(await page.locator('#notice').innerText(), /Deleted 3 groups matching/);
+    const scrape = await metricsText(gwt.url);
+    assert.ok(!/instance="host-\d",job="batch"/.test(scrape), 'the matching groups are gone from /metrics');
+    assert.ok(scrape.includes('instance="other",job="batch"') && scrape.includes('job="web"'), 'the others stay');
+    await close(w);
+  } finally {
+    await stop(gwt);
   }
 });
 

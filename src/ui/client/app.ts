@@ -40,6 +40,8 @@ let inflight: AbortController | undefined;
 const list = byId('groups');
 const filterBox = byId('filter') as HTMLInputElement;
 const failedBox = byId('failed-only') as HTMLInputElement;
+const expiringBox = byId('expiring-only') as HTMLInputElement;
+const sortBox = byId('sort') as HTMLSelectElement;
 const dialog = byId('confirm') as HTMLDialogElement;
 
 function byId(id: string): HTMLElement {
@@ -117,6 +119,8 @@ function queryString(q: PageQuery): string {
   const p = new URLSearchParams();
   if (q.filter !== '') p.set('filter', q.filter);
   if (q.failedOnly) p.set('failed', '1');
+  if (q.expiringOnly) p.set('expiring', '1');
+  if (q.sort === 'expiry') p.set('sort', 'expiry');
   if (q.offset > 0) p.set('offset', String(q.offset));
   if (q.limit !== DEFAULT_LIMIT) p.set('limit', String(q.limit));
   return p.toString();
@@ -230,7 +234,7 @@ function bodyHtml(g: GroupSummary): string {
 function countHtml(p: GroupsPage): string {
   const failed = p.failed > 0 ? ` · <span class="nfailed">${plural(p.failed, 'failed', 'failed')}</span>` : '';
   if (p.total === 0) return 'No groups';
-  const filtered = query.filter !== '' || query.failedOnly;
+  const filtered = query.filter !== '' || query.failedOnly || query.expiringOnly;
   const range =
     p.matched === 0
       ? ''
@@ -260,7 +264,8 @@ function pagerHtml(p: GroupsPage): string {
 function render(): void {
   const p = current;
   let html: string;
-  if (p.groups.length > 0) html = p.groups.map(groupHtml).join('\n');
+  if (p.filterError !== undefined) html = `<p class="empty err">${esc(p.filterError)}</p>`;
+  else if (p.groups.length > 0) html = p.groups.map(groupHtml).join('\n');
   else if (p.total === 0)
     html = '<p class="empty">No groups yet. Push metrics to <code>/metrics/job/&lt;job&gt;</code>.</p>';
   else html = '<p class="empty">No group matches the filter.</p>';
@@ -271,6 +276,13 @@ function render(): void {
   if (all !== null) {
     all.disabled = p.total === 0;
     all.textContent = p.total > 0 ? `Delete all ${plural(p.total, 'group')}` : 'Delete all groups';
+  }
+  byId('expiry-controls').hidden = !(p.withDeadline > 0 || query.expiringOnly || query.sort === 'expiry');
+  const matching = document.getElementById('delete-matching') as HTMLButtonElement | null;
+  if (matching !== null) {
+    const n = p.selector?.matched ?? 0;
+    matching.hidden = n === 0;
+    matching.textContent = `Delete the ${plural(n, 'matching group')}`;
   }
   for (const g of p.groups) if (expanded.has(g.id) && !series.has(g.id)) void loadSeries(g);
 }
@@ -414,6 +426,57 @@ function askDeleteAll(): void {
   );
 }
 
+const selectorQuery = (selector: string) => new URLSearchParams({ 'match[]': selector }).toString();
+
+/** The answer of one of the selector endpoints, or an Error with its sentence. */
+async function selectorRequest<T>(method: string, url: string): Promise<T> {
+  const res = await fetch(url, { method, headers: { Accept: 'application/json' } });
+  const text = await res.text();
+  let body: { data?: T; error?: string } = {};
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    // not JSON (a proxy's page): the status and text say it
+  }
+  if (!res.ok || body.data === undefined) throw new Error(body.error ?? `HTTP ${res.status}: ${text.trim()}`);
+  return body.data;
+}
+
+async function askDeleteMatching(): Promise<void> {
+  const selector = current.selector?.text;
+  if (selector === undefined) return;
+  let n: number;
+  try {
+    // Counted by the endpoint that lists what the delete deletes: the number asked about is the one that goes.
+    n = (await selectorRequest<{ matched: number }>('GET', `${base}/api/v1/groups?${selectorQuery(selector)}`)).matched;
+  } catch (e) {
+    showError(`Could not count the matching groups: ${(e as Error).message}`);
+    return;
+  }
+  if (n === 0) {
+    notice('No group matches the selector any more');
+    await load(query);
+    return;
+  }
+  const narrowed = query.failedOnly || query.expiringOnly;
+  confirmDialog(
+    `Delete ${plural(n, 'group')}?`,
+    `All metrics of the ${plural(n, 'group')} matching this selector will be deleted from the Pushgateway` +
+      (narrowed ? ' (whatever the switches beside the filter show):' : ':'),
+    selector,
+    `Delete ${plural(n, 'group')}`,
+    async () => {
+      const { deleted } = await selectorRequest<{ deleted: number }>(
+        'DELETE',
+        `${base}/api/v1/admin/groups?${selectorQuery(selector)}`,
+      );
+      expanded.clear();
+      notice(`Deleted ${plural(deleted, 'group')} matching ${selector}`);
+      await load({ ...query, offset: 0 });
+    },
+  );
+}
+
 (byId('confirm').querySelector('form') as HTMLFormElement).addEventListener('submit', (e) => {
   const submitter = (e as SubmitEvent).submitter as HTMLButtonElement | null;
   if (submitter?.value !== 'ok' || confirmAction === undefined) return; // Cancel: the dialog closes
@@ -469,8 +532,14 @@ filterBox.addEventListener('keydown', (e) => {
   }
 });
 failedBox.addEventListener('change', () => void load({ ...query, failedOnly: failedBox.checked, offset: 0 }));
+expiringBox.addEventListener('change', () => void load({ ...query, expiringOnly: expiringBox.checked, offset: 0 }));
+sortBox.addEventListener(
+  'change',
+  () => void load({ ...query, sort: sortBox.value === 'expiry' ? 'expiry' : 'key', offset: 0 }),
+);
 byId('refresh').addEventListener('click', () => void load(query));
 document.getElementById('delete-all')?.addEventListener('click', askDeleteAll);
+document.getElementById('delete-matching')?.addEventListener('click', () => void askDeleteMatching());
 
 byId('pager').addEventListener('click', (e) => {
   const b = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-page]');
