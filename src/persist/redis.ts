@@ -41,6 +41,9 @@ export interface RedisStoreOptions {
   url: string;
   /** Overrides the URL's password (--storage.redis.password-file). */
   password?: string;
+  /** Sentinels to ask for the master named `masterName` (none: `url` is the master). */
+  sentinels?: Array<{ host: string; port: number }>;
+  masterName?: string;
   /** After each commit, WAIT for this many Redis replicas to acknowledge it (0: no WAIT). */
   minReplicasAcked?: number;
   /** Prefix of every key (tests and several gateways' sets on one Redis). */
@@ -59,21 +62,23 @@ const CATCH_UP_MS = 5000;
 /** Attempts of a write whose judgement keeps being overtaken by other replicas' changes. */
 const ATTEMPTS = 100;
 
-// KEYS: version, deps, feed. ARGV: base version, number of dependencies, the dependencies, number
-// of keys to stamp, those keys, then per change its record and its error ('' for none).
-// Applies only if no dependency (nor '*', stamped by a wipe) changed after the base version.
+// KEYS: version, deps, feed, epoch. ARGV: the epoch the view was loaded from, base version, number
+// of dependencies, the dependencies, number of keys to stamp, those keys, then per change its
+// record and its error ('' for none). Applies only if no dependency (nor '*', stamped by a wipe)
+// changed after the base version; {2} if Redis lost the state the view was loaded from.
 const COMMIT = `
-local base = tonumber(ARGV[1])
+if redis.call('GET', KEYS[4]) ~= ARGV[1] then return {2, 0} end
+local base = tonumber(ARGV[2])
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-local n = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
 if cur > base then
   if tonumber(redis.call('HGET', KEYS[2], '*') or '0') > base then return {0, cur} end
-  for i = 3, 2 + n do
+  for i = 4, 3 + n do
     local v = redis.call('HGET', KEYS[2], ARGV[i])
     if v and tonumber(v) > base then return {0, cur} end
   end
 end
-local at = 3 + n
+local at = 4 + n
 local m = tonumber(ARGV[at])
 local first = at + 1 + m
 if first > #ARGV then return {1, cur} end
@@ -162,7 +167,11 @@ export class RedisStore implements MetricStore {
     snap: string;
     snapVersion: string;
     lease: string;
+    /** Set once when the state is first created: a Redis that lost its data has none or another. */
+    epoch: string;
   };
+  /** The epoch of the state the view holds. */
+  private epoch = '';
   private readonly id = randomUUID();
   private shas: { commit: string; compact: string; lease: string } | undefined;
   /** The Redis version the view holds: every change up to it is applied, none after. */
@@ -179,10 +188,12 @@ export class RedisStore implements MetricStore {
   /** Why Redis cannot be used now, as logged; undefined while it can. */
   private downReason: string | undefined = 'not connected to Redis yet';
   private holder = false;
+  private everUp = false;
   private expiryStarted = false;
   private closed = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private feedLoop: Promise<void> | undefined;
+  private loading: Promise<void> | undefined;
   /** Counters for self-metrics. */
   readonly stats = { reloads: 0, errors: 0, conflicts: 0, commits: 0, lastCommitMs: 0 };
 
@@ -199,6 +210,7 @@ export class RedisStore implements MetricStore {
       snap: `${prefix}snapshot`,
       snapVersion: `${prefix}snapshot-version`,
       lease: `${prefix}expiry-lease`,
+      epoch: `${prefix}epoch`,
     };
     this.cmd = client(opts);
     this.feed = client(opts);
@@ -411,15 +423,13 @@ export class RedisStore implements MetricStore {
   ): Promise<boolean> {
     const d = [...deps];
     const s = [...stamps];
-    const args = [String(base), String(d.length), ...d, String(s.length), ...s];
+    const args = [this.epoch, String(base), String(d.length), ...d, String(s.length), ...s];
     for (const e of entries) args.push(encodeLine(e.record), e.error ?? '');
     const started = performance.now();
     let reply: [number, number];
     try {
-      reply = (await this.script('commit', [this.keys.version, this.keys.deps, this.keys.feed], args)) as [
-        number,
-        number,
-      ];
+      const keys = [this.keys.version, this.keys.deps, this.keys.feed, this.keys.epoch];
+      reply = (await this.script('commit', keys, args)) as [number, number];
       if (this.opts.minReplicasAcked !== undefined && this.opts.minReplicasAcked > 0 && entries.length > 0) {
         const acked = Number(await this.cmd.sendCommand(['WAIT', String(this.opts.minReplicasAcked), '1000']));
         if (acked < this.opts.minReplicasAcked) {
@@ -441,6 +451,10 @@ export class RedisStore implements MetricStore {
     }
     this.stats.lastCommitMs = performance.now() - started;
     const [ok, version] = [Number(reply[0]), Number(reply[1])];
+    if (ok === 2) {
+      await this.lost();
+      return false;
+    }
     if (ok !== 1) {
       this.stats.conflicts++;
       await this.caughtUp(version);
@@ -541,7 +555,11 @@ export class RedisStore implements MetricStore {
           `${this.applied}-0`,
         ])) as Array<[string, Array<[string, string[]]>]> | null;
         this.up();
-        if (reply === null) continue;
+        if (reply === null) {
+          // Quiet: a good time to make sure Redis still holds the state the view follows.
+          if (String(await this.feed.sendCommand(['GET', this.keys.epoch])) !== this.epoch) await this.lost();
+          continue;
+        }
         for (const [id, fields] of reply[0][1]) {
           const version = Number(id.slice(0, id.indexOf('-')));
           if (version <= this.applied) continue;
@@ -565,13 +583,20 @@ export class RedisStore implements MetricStore {
    * Puts the whole state in place: the snapshot and the feed after it, read first, then applied
    * in one turn so no reader sees half of it.
    */
-  private async load(): Promise<void> {
+  private load(): Promise<void> {
+    this.loading ??= this.loadOnce().finally(() => (this.loading = undefined));
+    return this.loading;
+  }
+
+  private async loadOnce(): Promise<void> {
     for (;;) {
-      const [snapVersion, snapshot] = (await this.cmd
+      const [, epoch, snapVersion, snapshot] = (await this.cmd
         .multi()
+        .addCommand(['SET', this.keys.epoch, randomUUID(), 'NX'])
+        .addCommand(['GET', this.keys.epoch])
         .addCommand(['GET', this.keys.snapVersion])
         .addCommand(['HGETALL', this.keys.snap])
-        .exec()) as unknown as [string | null, string[] | Record<string, string>];
+        .exec()) as unknown as [unknown, string, string | null, string[] | Record<string, string>];
       const from = Number(snapVersion ?? '0');
       const entries: Array<[number, Entry]> = [];
       let next = from + 1;
@@ -596,6 +621,7 @@ export class RedisStore implements MetricStore {
       // Trimmed between the two reads by a newer snapshot: read again.
       if (gap) continue;
       const records = Array.isArray(snapshot) ? pairs(snapshot) : Object.entries(snapshot);
+      this.epoch = epoch;
       const wiped = this.inner.wipe();
       for (const [, value] of records) this.inner.restore(decodeLine<GroupRecord>(value));
       this.applied = from;
@@ -614,6 +640,16 @@ export class RedisStore implements MetricStore {
       this.deliverPending();
       return;
     }
+  }
+
+  /** Redis no longer holds the state the view was loaded from (restarted without persistence, flushed): reload. */
+  private async lost(): Promise<void> {
+    this.opts.log.error(
+      { version: this.applied },
+      'Redis lost the metrics this replica follows (restarted without persistence?); loading what it holds now',
+    );
+    this.pending.clear();
+    await this.load();
   }
 
   private deliverPending(): void {
@@ -719,7 +755,8 @@ export class RedisStore implements MetricStore {
   private up(): void {
     if (this.downReason === undefined || !this.cmd.isReady || !this.feed.isReady || !this.loaded) return;
     this.downReason = undefined;
-    this.opts.log.info('Redis reached again; changes are taken');
+    if (this.everUp) this.opts.log.info('Redis reached again; changes are taken');
+    this.everUp = true;
   }
 
   /**
