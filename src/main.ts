@@ -26,6 +26,7 @@ import { StoreLimits } from './store/limits.js';
 import { DurableStore, PersistenceError } from './persist/durable.js';
 import type { MetricStore } from './store/types.js';
 import type { RedisStore } from './persist/redis.js';
+import type { RedisMetrics } from './persist/redismetrics.js';
 import type { Logger } from 'pino';
 
 const APP = 'pushgateway';
@@ -132,6 +133,12 @@ async function main(): Promise<void> {
     refusals: () => limits.refusals,
     expiry: () => store?.expiry,
   });
+  // Registered before the reserved families are read: pushes must agree with these too.
+  let redisStore: RedisStore | undefined;
+  const redisMetrics =
+    config.redis === undefined
+      ? undefined
+      : (await import('./persist/redismetrics.js')).registerRedisMetrics(self.registry, () => redisStore);
   const reserved = await reservedFamilies(self);
   const memory = (remove?: (ids: string[]) => void) =>
     new MemoryStore(reserved, { utf8Names: config.utf8Names }, limits, {
@@ -141,7 +148,7 @@ async function main(): Promise<void> {
   try {
     store =
       config.redis !== undefined
-        ? await openRedis(config.redis, memory, log)
+        ? (redisStore = await openRedis(config.redis, memory, log, redisMetrics))
         : config.persistenceFile === ''
           ? memory()
           : await DurableStore.open(memory(), {
@@ -253,6 +260,7 @@ async function openRedis(
   config: RedisConfig,
   memory: (remove: (ids: string[]) => void) => MemoryStore,
   log: Logger,
+  metrics: RedisMetrics | undefined,
 ): Promise<RedisStore> {
   let password: string | undefined;
   if (config.passwordFile !== '') {
@@ -280,6 +288,7 @@ async function openRedis(
       masterName: config.masterName,
       minReplicasAcked: config.minReplicasAcked,
       log,
+      ...metrics,
     },
     memory,
   );

@@ -53,6 +53,10 @@ export interface RedisStoreOptions {
   leaseMs?: number;
   /** How often the lease holder writes the snapshot and trims the feed. */
   compactMs?: number;
+  /** Seconds of each commit's round trip to Redis (self-metrics). */
+  onCommit?: (seconds: number) => void;
+  /** Seconds from a change's commit (Redis' clock) until this replica applied it from the feed (self-metrics). */
+  onFeedLag?: (seconds: number) => void;
 }
 
 /** Feed entries kept behind the snapshot, so that a replica a little behind need not reload. */
@@ -64,7 +68,7 @@ const ATTEMPTS = 100;
 
 // KEYS: version, deps, feed, epoch. ARGV: the epoch the view was loaded from, base version, number
 // of dependencies, the dependencies, number of keys to stamp, those keys, then per change its
-// record and its error ('' for none). Applies only if no dependency (nor '*', stamped by a wipe)
+// record and its error ('' for none). Entries carry Redis' clock (t, ms) for the feed-lag metric. Applies only if no dependency (nor '*', stamped by a wipe)
 // changed after the base version; {2} if Redis lost the state the view was loaded from.
 const COMMIT = `
 if redis.call('GET', KEYS[4]) ~= ARGV[1] then return {2, 0} end
@@ -82,10 +86,12 @@ local at = 4 + n
 local m = tonumber(ARGV[at])
 local first = at + 1 + m
 if first > #ARGV then return {1, cur} end
+local t = redis.call('TIME')
+local ms = t[1] * 1000 + math.floor(t[2] / 1000)
 for i = first, #ARGV, 2 do
   cur = cur + 1
-  if ARGV[i + 1] == '' then redis.call('XADD', KEYS[3], cur .. '-0', 'r', ARGV[i])
-  else redis.call('XADD', KEYS[3], cur .. '-0', 'r', ARGV[i], 'e', ARGV[i + 1]) end
+  if ARGV[i + 1] == '' then redis.call('XADD', KEYS[3], cur .. '-0', 't', ms, 'r', ARGV[i])
+  else redis.call('XADD', KEYS[3], cur .. '-0', 't', ms, 'r', ARGV[i], 'e', ARGV[i + 1]) end
 end
 redis.call('SET', KEYS[1], cur)
 for i = at + 1, at + m do
@@ -121,6 +127,8 @@ interface Entry {
   record: ChangeRecord;
   /** Why the write failed (its verdict), for a failed write. */
   error?: string;
+  /** When Redis took it (ms), for entries read from the feed. */
+  at?: number;
 }
 
 /** Keys whose versions a change is judged on or stamps (see COMMIT). */
@@ -194,8 +202,8 @@ export class RedisStore implements MetricStore {
   private readonly timers: NodeJS.Timeout[] = [];
   private feedLoop: Promise<void> | undefined;
   private loading: Promise<void> | undefined;
-  /** Counters for self-metrics. */
-  readonly stats = { reloads: 0, errors: 0, conflicts: 0, commits: 0, lastCommitMs: 0 };
+  /** Counts for self-metrics. */
+  readonly stats = { reloads: 0, errors: 0, conflicts: 0, commits: 0 };
 
   private constructor(
     private readonly opts: RedisStoreOptions,
@@ -449,7 +457,7 @@ export class RedisStore implements MetricStore {
         `Redis did not take the change (${(e as Error).message}), so it was not applied; try again later`,
       );
     }
-    this.stats.lastCommitMs = performance.now() - started;
+    this.opts.onCommit?.((performance.now() - started) / 1000);
     const [ok, version] = [Number(reply[0]), Number(reply[1])];
     if (ok === 2) {
       await this.lost();
@@ -568,7 +576,10 @@ export class RedisStore implements MetricStore {
             await this.load();
             break;
           }
-          this.deliver(version, entryOf(fields));
+          const entry = entryOf(fields);
+          if (entry.at !== undefined && version > this.applied)
+            this.opts.onFeedLag?.(Math.max(0, Date.now() - entry.at) / 1000);
+          this.deliver(version, entry);
         }
       } catch (e) {
         if (this.closed) return;
@@ -792,11 +803,12 @@ function pairs(flat: string[]): Array<[string, string]> {
 
 function entryOf(fields: string[]): Entry {
   let record: ChangeRecord | undefined;
-  let error: string | undefined;
+  const entry: Partial<Entry> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) {
     if (fields[i] === 'r') record = decodeLine<ChangeRecord>(fields[i + 1]);
-    else if (fields[i] === 'e') error = fields[i + 1];
+    else if (fields[i] === 'e') entry.error = fields[i + 1];
+    else if (fields[i] === 't') entry.at = Number(fields[i + 1]);
   }
   if (record === undefined) throw new Error('a change feed entry without its record');
-  return error === undefined ? { record } : { record, error };
+  return { ...entry, record };
 }

@@ -74,6 +74,11 @@ test('a push, a replace and a delete on one replica show on every other, in the 
   assert.deepEqual(groups[1], groups[0]);
   assert.deepEqual(groups[2], groups[0]);
   assert.deepEqual(groups[0], [{ instance: 'i', job: 'j' }]);
+  // Self-metrics: b applied a's changes from the feed and timed them.
+  const self = (await send(b.url, 'GET', '/metrics')).body.toString();
+  assert.match(self, /^pushgateway_redis_up 1$/m);
+  assert.match(self, /^pushgateway_redis_feed_lag_seconds_count [1-9]/m);
+  assert.match(self, /^pushgateway_redis_commit_duration_seconds_count [1-9]/m);
 });
 
 test('conflicting pushes raced on two replicas are never both accepted', async () => {
