@@ -172,3 +172,26 @@ test('kill -9 of a replica under load loses no acknowledged push', async () => {
     );
   }
 });
+
+test('expiry runs once across replicas; an admin wipe on one empties all', async () => {
+  const redis = await startRedis();
+  started.push(redis);
+  const flags = [`--storage.redis.url=${redis.url}`, '--push.default-ttl=1s', '--web.enable-admin-api'];
+  const gws = await Promise.all([startServer('ours', flags), startServer('ours', flags)]);
+  started.push(...gws);
+  const [a, b] = gws;
+  for (let i = 0; i < 5; i++) assert.equal((await push(i % 2 === 0 ? a : b, `/job/ttl${i}`, 'x 1\n')).status, 200);
+  for (const g of gws) {
+    await within(5000, async () => !(await pushedLines(g)).includes('ttl'), 'expired on every replica');
+  }
+  const expired = async (g: RunningServer) =>
+    Number(
+      /^pushgateway_groups_expired_total (\d+)/m.exec((await send(g.url, 'GET', '/metrics')).body.toString())?.[1],
+    );
+  assert.equal((await expired(a)) + (await expired(b)), 5, 'each group removed once, by one replica');
+  assert.equal((await push(a, '/job/w1', 'x 1\n')).status, 200);
+  assert.equal((await push(a, '/job/w2', 'x 1\n')).status, 200);
+  await within(2000, async () => (await pushedLines(b)).includes('job="w2"'), 'seen on b');
+  assert.equal((await send(b.url, 'PUT', '/api/v1/admin/wipe')).status, 202);
+  await within(2000, async () => !(await pushedLines(a)).includes('job="w'), 'wiped on a');
+});
