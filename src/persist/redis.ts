@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createClient } from '@redis/client';
 import { MemoryStore } from '../store/memory.js';
-import { groupId } from '../store/grouping.js';
+import { groupId, groupShape } from '../store/grouping.js';
 import {
   isTimeName,
   StoreUnavailableError,
@@ -131,17 +131,45 @@ interface Entry {
   at?: number;
 }
 
-/** Keys whose versions a change is judged on or stamps (see COMMIT). */
+// Keys whose versions a change is judged on or stamps (see COMMIT and docs/replicas.md). A verdict
+// on family n in group G looks at: G itself; which types the other groups hold under n and the
+// names n may collide with (`t:`, stamped only when that can change what another group's verdict
+// sees: the set of types under n, or whether a holder is the only one; see typeChanges);
+// the series of n in groups of other grouping-key shapes than G's (`s:n:shape`: a series can only
+// repeat one of another group whose grouping labels it carries, never one of the same shape); and
+// for a new group, the groups whose push_time_seconds series would have the same labels (`c:`,
+// its grouping labels with instance="" added as the series carry them: {job="a"} and
+// {job="a",instance=""} are two groups with one series). So pushes that replace the values of their own group's
+// families, the usual case, do not overtake each other, even when all groups share their names.
 const groupKey = (id: string) => `g:${id}`;
-const nameKey = (name: string) => `n:${name}`;
-const GROUPS = 'groups';
+const typeKey = (name: string) => `t:${name}`;
+const seriesKey = (name: string, shape: string) => `s:${name}\xff${shape}`;
+const timeSeriesKey = (labels: GroupingLabels) =>
+  `c:${groupId('instance' in labels ? labels : { ...labels, instance: '' })}`;
 
-/** The names a verdict on family `name` looks at: its own and those it could collide with. */
-function namesLookedAt(name: string, into: Set<string>): void {
-  into.add(nameKey(name));
+/**
+ * Whether a group gaining family `name` with type `type` (or changing to it; undefined: losing it)
+ * can change another group's verdict: every other group sees "some other group holds `name` as T"
+ * unchanged only when all holders agree on one type that stays, with at least two holders left
+ * besides the changing one after a loss, or already two before a gain.
+ */
+function typeChanges(
+  holders: { groups: number; types: ReadonlyMap<string, number> },
+  before: string | undefined,
+  type: string | undefined,
+): boolean {
+  if (before === type) return false;
+  if (holders.types.size !== 1) return true;
+  if (type === undefined) return !holders.types.has(before!) || holders.groups < 3;
+  return before !== undefined || !holders.types.has(type) || holders.groups < 2;
+}
+
+/** The type keys a verdict on family `name` looks at: its own and those it could collide with. */
+function typesLookedAt(name: string, into: Set<string>): void {
+  into.add(typeKey(name));
   for (const suffix of ['_count', '_sum', '_bucket']) {
-    into.add(nameKey(name + suffix));
-    if (name.endsWith(suffix)) into.add(nameKey(name.slice(0, -suffix.length)));
+    into.add(typeKey(name + suffix));
+    if (name.endsWith(suffix)) into.add(typeKey(name.slice(0, -suffix.length)));
   }
 }
 
@@ -350,23 +378,35 @@ export class RedisStore implements MetricStore {
         });
         if (record === undefined) return result;
         const existing = this.inner.group(id);
+        const shape = groupShape(req.labels).join('\xff');
         const deps = new Set<string>([groupKey(id)]);
         const stamps = new Set<string>([groupKey(id)]);
         if (existing === undefined) {
-          deps.add(GROUPS);
-          stamps.add(GROUPS);
+          deps.add(timeSeriesKey(req.labels));
+          stamps.add(timeSeriesKey(req.labels));
+        }
+        for (const mf of families) {
+          typesLookedAt(mf.name, deps);
+          for (const other of this.inner.familyHolders(mf.name).shapes) {
+            if (other !== shape) deps.add(seriesKey(mf.name, other));
+          }
         }
         if ('write' in record && record.ok) {
-          const pushed = new Set(record.write.families.map((mf) => mf.name));
-          for (const name of pushed) {
-            namesLookedAt(name, deps);
-            stamps.add(nameKey(name));
+          const pushed = new Set<string>();
+          for (const mf of record.write.families) {
+            pushed.add(mf.name);
+            stamps.add(seriesKey(mf.name, shape));
+            const before = existing?.families.get(mf.name)?.type;
+            if (typeChanges(this.inner.familyHolders(mf.name), before, mf.type)) stamps.add(typeKey(mf.name));
           }
           if (req.replace && existing !== undefined) {
-            for (const name of existing.families.keys())
-              if (!isTimeName(name) && !pushed.has(name)) stamps.add(nameKey(name));
+            for (const [name, sf] of existing.families) {
+              if (isTimeName(name) || pushed.has(name)) continue;
+              if (typeChanges(this.inner.familyHolders(name), sf.type, undefined)) stamps.add(typeKey(name));
+              stamps.add(seriesKey(name, shape));
+            }
           }
-        } else for (const mf of families) namesLookedAt(mf.name, deps);
+        }
         const error = result.ok ? undefined : result.error;
         return (await this.commit(base, deps, stamps, [{ record, error }])) ? result : undefined;
       });
@@ -391,8 +431,13 @@ export class RedisStore implements MetricStore {
   }
 
   private commitDelete(base: number, group: Group): Promise<boolean> {
-    const stamps = [groupKey(group.id), GROUPS];
-    for (const name of group.families.keys()) if (!isTimeName(name)) stamps.push(nameKey(name));
+    const stamps = [groupKey(group.id), timeSeriesKey(group.labels)];
+    const shape = groupShape(group.labels).join('\xff');
+    for (const [name, sf] of group.families) {
+      if (isTimeName(name)) continue;
+      stamps.push(seriesKey(name, shape));
+      if (typeChanges(this.inner.familyHolders(name), sf.type, undefined)) stamps.push(typeKey(name));
+    }
     return this.commit(base, [groupKey(group.id)], stamps, [{ record: { delete: group.labels } }]);
   }
 

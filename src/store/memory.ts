@@ -287,6 +287,17 @@ export class MemoryStore implements MetricStore {
     if (group !== undefined) group.lastFailureReason = record.ok ? undefined : error;
   }
 
+  /**
+   * Who holds a family of this name: the grouping-key shapes (sorted label names joined by \xff)
+   * of those groups, how many groups, and how many of them store each type.
+   */
+  familyHolders(name: string): { shapes: Iterable<string>; groups: number; types: ReadonlyMap<string, number> } {
+    const entry = this.index.families.get(name);
+    return entry === undefined
+      ? { shapes: [], groups: 0, types: new Map() }
+      : { shapes: entry.shapes.keys(), groups: entry.groups.size, types: entry.types };
+  }
+
   /** The group if it is past its deadline at this time. */
   dueGroup(id: string, nowMs: number): Group | undefined {
     const group = this.byId.get(id);
