@@ -262,6 +262,11 @@ async function openRedis(
   log: Logger,
   metrics: RedisMetrics | undefined,
 ): Promise<RedisStore> {
+  if (config.sentinels.length > 0) {
+    throw new RedisConfigError(
+      '--storage.redis.sentinels is not supported yet; point --storage.redis.url at the master (see docs/replicas.md)',
+    );
+  }
   let password: string | undefined;
   if (config.passwordFile !== '') {
     try {
