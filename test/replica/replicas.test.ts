@@ -197,3 +197,39 @@ test('expiry runs once across replicas; an admin wipe on one empties all', async
   assert.equal((await send(b.url, 'PUT', '/api/v1/admin/wipe')).status, 202);
   await within(2000, async () => !(await pushedLines(a)).includes('job="w'), 'wiped on a');
 });
+
+test('kill -9 of Redis (AOF, appendfsync always) under pushes loses no acknowledged push', async () => {
+  const { redis, gws } = await cluster(2, true);
+  const acked = new Set<string>();
+  let refused = 0;
+  let stop = false;
+  const client = async (gw: RunningServer, name: string) => {
+    for (let i = 0; !stop; i++) {
+      const job = `${name}${i}`;
+      const status = (await push(gw, `/job/${job}`, `v ${i}\n`)).status;
+      if (status === 200) acked.add(job);
+      else if (status === 503) refused++;
+      else assert.fail(`push answered ${status}`);
+    }
+  };
+  const clients = gws.flatMap((g, k) => [client(g, `r${k}a`), client(g, `r${k}b`)]);
+  await new Promise((r) => setTimeout(r, 500));
+  await redis.kill();
+  await new Promise((r) => setTimeout(r, 300));
+  await redis.start();
+  await within(5000, async () => (await send(gws[0].url, 'GET', '/-/ready')).status === 200, 'ready again');
+  await new Promise((r) => setTimeout(r, 500));
+  stop = true;
+  await Promise.all(clients);
+  assert.ok(refused > 0, 'some pushes met the outage');
+  for (const g of gws) {
+    await within(
+      3000,
+      async () => {
+        const lines = await pushedLines(g);
+        return [...acked].every((job) => lines.includes(`job="${job}"`));
+      },
+      `every one of ${acked.size} acknowledged pushes back`,
+    );
+  }
+});
