@@ -776,12 +776,14 @@ export class RedisStore implements MetricStore {
     });
   }
 
-  /** Writes the groups changed since the last snapshot into it and trims the feed behind it. */
+  /** On the lease holder, writes the groups changed since the last snapshot into it and trims the feed behind it. */
   private async compact(): Promise<void> {
-    if (!this.holder || !this.loaded || this.downReason !== undefined) return;
-    const at = this.applied;
+    if (!this.loaded || this.downReason !== undefined) return;
     const since = Number((await this.cmd.sendCommand(['GET', this.keys.snapVersion])) ?? '0');
-    if (since >= at) return;
+    // Every replica forgets what the snapshot holds already, so that it can take the lease later.
+    for (const [id, v] of this.touched) if (v <= since) this.touched.delete(id);
+    const at = this.applied;
+    if (!this.holder || since >= at) return;
     const full = this.wipedAt > since;
     const args = [String(since), String(at), `${Math.max(1, at - FEED_MARGIN + 1)}-0`, full ? '1' : '0'];
     const ids = full
