@@ -29,6 +29,8 @@ export interface Config {
   persistenceIntervalMs: number;
   persistenceSync: boolean;
   persistenceStartEmptyOnError: boolean;
+  /** --storage.redis.*: replicas share one state through Redis (docs/replicas.md); absent: the embedded store. */
+  redis?: RedisConfig;
   disableConsistencyCheck: boolean;
   /** --push.enable-utf8-names: UTF-8 metric and label names in pushes (Pushgateway 1.11). */
   utf8Names: boolean;
@@ -54,6 +56,16 @@ export interface Config {
   logAudit: boolean;
   /** Every flag's value as text, for /api/v1/status and the status page. */
   flags: Record<string, string>;
+}
+
+export interface RedisConfig {
+  /** redis:// or rediss:// URL; with Sentinel, only its credentials, TLS and database are used. */
+  url: string;
+  /** --storage.redis.password-file: the password, read from this file (in place of the URL's). */
+  passwordFile: string;
+  sentinels: Array<{ host: string; port: number }>;
+  masterName: string;
+  minReplicasAcked: number;
 }
 
 type Kind = 'bool' | 'string' | 'strings' | 'duration' | 'url' | 'enum' | 'int';
@@ -130,6 +142,37 @@ export const FLAGS: FlagSpec[] = [
     kind: 'bool',
     def: 'false',
     help: 'Start with an empty store when the persistence file is damaged, instead of refusing to start.',
+  },
+  {
+    name: 'storage.redis.url',
+    kind: 'string',
+    def: '',
+    help: 'Keep the metrics in Redis (redis://[user:password@]host:port[/db], rediss:// for TLS), shared by every replica with the same setting. If empty, the embedded store.',
+  },
+  {
+    name: 'storage.redis.password-file',
+    kind: 'string',
+    def: '',
+    help: 'File holding the Redis password (instead of putting it in the URL).',
+  },
+  {
+    name: 'storage.redis.sentinels',
+    kind: 'string',
+    def: '',
+    help: 'Redis Sentinels to ask for the master (host:port,...); needs --storage.redis.master-name.',
+  },
+  {
+    name: 'storage.redis.master-name',
+    kind: 'string',
+    def: '',
+    help: 'Name of the master the Redis Sentinels watch.',
+  },
+  {
+    name: 'storage.redis.min-replicas-acked',
+    kind: 'int',
+    def: '0',
+    zeroOff: true,
+    help: 'Answer a push only once this many Redis replicas hold it (WAIT), so a failover loses no acknowledged push; 0: do not wait.',
   },
   {
     name: 'push.disable-consistency-check',
@@ -348,6 +391,13 @@ export function parseArgs(argv: string[]): ParseOutcome {
   if (get('persistence.sync') === 'true' && get('persistence.file') === '') {
     throw new UsageError('--persistence.sync needs --persistence.file');
   }
+  const redis = redisConfig(get);
+  if (redis !== undefined) {
+    if (get('persistence.file') !== '') {
+      throw new UsageError('--persistence.file cannot be used with Redis (--storage.redis.*): Redis keeps the metrics');
+    }
+    flags['storage.redis.url'] = maskedUrl(redis.url);
+  }
   const defaultTtlMs = parseDuration(get('push.default-ttl'));
   if (defaultTtlMs < 0) throw new UsageError('--push.default-ttl must not be negative');
   if (int('push.memory-guard-percent') > 100) throw new UsageError('--push.memory-guard-percent is at most 100');
@@ -371,6 +421,7 @@ export function parseArgs(argv: string[]): ParseOutcome {
       persistenceIntervalMs: intervalMs,
       persistenceSync: get('persistence.sync') === 'true',
       persistenceStartEmptyOnError: get('persistence.start-empty-on-error') === 'true',
+      ...(redis === undefined ? {} : { redis }),
       disableConsistencyCheck: get('push.disable-consistency-check') === 'true',
       utf8Names: get('push.enable-utf8-names') === 'true',
       limits: {
@@ -410,6 +461,50 @@ function parseDuration(s: string): number {
 }
 
 /** A value as the flag's kingpin type (or promlog's, for the log flags) would refuse it. */
+/** The --storage.redis.* flags, checked; undefined when Redis is not asked for. */
+function redisConfig(get: (name: string) => string): RedisConfig | undefined {
+  const url = get('storage.redis.url');
+  const sentinelList = get('storage.redis.sentinels');
+  const masterName = get('storage.redis.master-name');
+  const others = ['storage.redis.password-file', 'storage.redis.master-name'].filter((n) => get(n) !== '');
+  if (Number(get('storage.redis.min-replicas-acked')) > 0) others.push('storage.redis.min-replicas-acked');
+  if (url === '' && sentinelList === '') {
+    if (others.length > 0)
+      throw new UsageError(`--${others[0]} needs --storage.redis.url or --storage.redis.sentinels`);
+    return undefined;
+  }
+  if (url !== '' && !/^rediss?:\/\/[^/]/.test(url)) {
+    throw new UsageError(`--storage.redis.url must be a redis:// or rediss:// URL, not ${goQuote(maskedUrl(url))}`);
+  }
+  const sentinels = sentinelList === '' ? [] : sentinelList.split(',').map(hostPort);
+  if (sentinels.length > 0 && masterName === '') {
+    throw new UsageError('--storage.redis.sentinels needs --storage.redis.master-name');
+  }
+  if (sentinels.length === 0 && masterName !== '') {
+    throw new UsageError('--storage.redis.master-name needs --storage.redis.sentinels');
+  }
+  return {
+    url: url === '' ? 'redis://localhost' : url,
+    passwordFile: get('storage.redis.password-file'),
+    sentinels,
+    masterName,
+    minReplicasAcked: Number(get('storage.redis.min-replicas-acked')),
+  };
+}
+
+function hostPort(s: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):([0-9]{1,5})$/.exec(s.trim());
+  if (m === null || Number(m[2]) > 65535) {
+    throw new UsageError(`--storage.redis.sentinels: ${goQuote(s)} is not host:port`);
+  }
+  return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+/** The URL with its password replaced, for logs and the status page. */
+export function maskedUrl(url: string): string {
+  return url.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1xxxxx@');
+}
+
 function checkValue(spec: FlagSpec, v: string): void {
   if (spec.kind === 'duration') parseDuration(v);
   if (spec.kind === 'url') goUrlPath(v);

@@ -1,9 +1,19 @@
 #!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=20 --v8-pool-size=1
 // The pushgateway command: parse flags, build the store and server, listen, shut down cleanly.
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { helpText, manText, parseArgs, platform, UsageError, versionText } from './config.js';
+import {
+  helpText,
+  manText,
+  maskedUrl,
+  parseArgs,
+  platform,
+  UsageError,
+  versionText,
+  type RedisConfig,
+} from './config.js';
 import { joinHostPort } from './lib/hostport.js';
 import { activationFds, clearActivationEnv } from './lib/activation.js';
 import { createGateway, createGatewayServer, probePaths, type ServerMaker } from './http/server.js';
@@ -16,6 +26,9 @@ import { collectWhenQuiet, fullGc } from './idlegc.js';
 import { StoreLimits } from './store/limits.js';
 import { DurableStore, PersistenceError } from './persist/durable.js';
 import type { MetricStore } from './store/types.js';
+import type { RedisStore } from './persist/redis.js';
+import type { RedisMetrics } from './persist/redismetrics.js';
+import type { Logger } from 'pino';
 
 const APP = 'pushgateway';
 
@@ -128,22 +141,33 @@ async function main(): Promise<void> {
     refusals: () => limits.refusals,
     expiry: () => store?.expiry,
   });
-  const memory = new MemoryStore(await reservedFamilies(self), { utf8Names: config.utf8Names }, limits, {
-    defaultTtlMs: config.defaultTtlMs,
-  });
+  // Registered before the reserved families are read: pushes must agree with these too.
+  let redisStore: RedisStore | undefined;
+  const redisMetrics =
+    config.redis === undefined
+      ? undefined
+      : (await import('./persist/redismetrics.js')).registerRedisMetrics(self.registry, () => redisStore);
+  const reserved = await reservedFamilies(self);
+  const memory = (remove?: (ids: string[]) => void) =>
+    new MemoryStore(reserved, { utf8Names: config.utf8Names }, limits, {
+      defaultTtlMs: config.defaultTtlMs,
+      ...(remove === undefined ? {} : { remove }),
+    });
   try {
     store =
-      config.persistenceFile === ''
-        ? memory
-        : await DurableStore.open(memory, {
-            file: config.persistenceFile,
-            intervalMs: config.persistenceIntervalMs,
-            sync: config.persistenceSync,
-            startEmptyOnError: config.persistenceStartEmptyOnError,
-            log,
-          });
+      config.redis !== undefined
+        ? (redisStore = await openRedis(config.redis, memory, log, redisMetrics))
+        : config.persistenceFile === ''
+          ? memory()
+          : await DurableStore.open(memory(), {
+              file: config.persistenceFile,
+              intervalMs: config.persistenceIntervalMs,
+              sync: config.persistenceSync,
+              startEmptyOnError: config.persistenceStartEmptyOnError,
+              log,
+            });
   } catch (e) {
-    if (e instanceof PersistenceError) {
+    if (e instanceof PersistenceError || e instanceof RedisConfigError) {
       log.error({ err: e.message }, 'cannot restore metrics');
       process.stderr.write(`${APP}: error: ${e.message}\n`);
       process.exit(1);
@@ -236,6 +260,52 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => shutdown('received SIGINT/SIGTERM; exiting gracefully...'));
   process.on('SIGINT', () => shutdown('received SIGINT/SIGTERM; exiting gracefully...'));
+}
+
+class RedisConfigError extends Error {}
+
+/** The Redis store of --storage.redis.* (docs/replicas.md); the password file is read here, never logged. */
+async function openRedis(
+  config: RedisConfig,
+  memory: (remove: (ids: string[]) => void) => MemoryStore,
+  log: Logger,
+  metrics: RedisMetrics | undefined,
+): Promise<RedisStore> {
+  if (config.sentinels.length > 0) {
+    throw new RedisConfigError(
+      '--storage.redis.sentinels is not supported yet; point --storage.redis.url at the master (see docs/replicas.md)',
+    );
+  }
+  let password: string | undefined;
+  if (config.passwordFile !== '') {
+    try {
+      password = (await readFile(config.passwordFile, 'utf8')).replace(/\r?\n$/, '');
+    } catch (e) {
+      throw new RedisConfigError(`cannot read --storage.redis.password-file: ${(e as Error).message}`);
+    }
+  }
+  log.info(
+    {
+      url: maskedUrl(config.url),
+      sentinels: config.sentinels.map((s) => `${s.host}:${s.port}`).join(','),
+      masterName: config.masterName,
+    },
+    'keeping the metrics in Redis',
+  );
+  // Loaded only when asked for: the embedded store never loads the Redis client.
+  const { RedisStore } = await import('./persist/redis.js');
+  return RedisStore.open(
+    {
+      url: config.url,
+      ...(password === undefined ? {} : { password }),
+      sentinels: config.sentinels,
+      masterName: config.masterName,
+      minReplicasAcked: config.minReplicasAcked,
+      log,
+      ...metrics,
+    },
+    memory,
+  );
 }
 
 main().catch((e: unknown) => {

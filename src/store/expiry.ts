@@ -9,6 +9,11 @@ import { PUSH_TIME, type ExpiryState, type Group } from './types.js';
 export interface ExpiryOptions {
   /** --push.default-ttl in milliseconds; 0: groups without a TTL of their own never expire. */
   defaultTtlMs?: number;
+  /**
+   * Removes due groups in place of the store (a replica store sends the removals through its
+   * shared backend, and only on the replica that runs expiry); the store removes them itself when absent.
+   */
+  remove?: (ids: string[]) => void;
 }
 
 /** Longest the timer sleeps, so a wall clock set forward is noticed within this time. */

@@ -91,7 +91,7 @@ export class MemoryStore implements MetricStore {
     expiryOptions: ExpiryOptions = {},
     slicing: Slicing = {},
   ) {
-    this.expiry = new GroupExpiry(expiryOptions, (ids) => this.expireDue(ids));
+    this.expiry = new GroupExpiry(expiryOptions, expiryOptions.remove ?? ((ids) => this.expireDue(ids)));
     this.slicedSeries = slicing.series ?? SLICED_WRITE_SERIES;
     this.grain = slicing.grain ?? GRAIN;
     this.sliceMs = slicing.sliceMs ?? 10;
@@ -254,11 +254,88 @@ export class MemoryStore implements MetricStore {
     return next;
   }
 
+  /**
+   * The verdict of a write against the store as it is now, without applying it or stamping a
+   * failure: a replica store commits `record` (what `write` would announce) to its shared backend
+   * first and applies it with `applyCommitted` once that took it. No record when the write changes
+   * nothing: refused by the limits, or failed for a group that may not be created.
+   */
+  judge(write: AppliedWrite): { result: WriteResult; record?: ChangeRecord } {
+    const id = groupId(write.labels);
+    const refusal = this.limits?.admit(this.byId.get(id), write.families, write.replace, this);
+    if (refusal !== undefined) return { result: refusal };
+    const prepared = runNow(prepareSteps(write.families, write.labels, write.check ? this.index : undefined, Infinity));
+    const verdict = this.verdict(write, prepared);
+    if (verdict === undefined) {
+      return {
+        result: { ok: true },
+        record: { write: { ...write, families: prepared.families.map((pf) => pf.mf) }, ok: true },
+      };
+    }
+    const error = typeof verdict === 'string' ? verdict : runNow(checkErrorSteps(verdict, Infinity));
+    const result: WriteResult = { ok: false, error };
+    return this.mayCreate(id, write.labels)
+      ? { result, record: { write: { ...write, families: [] }, ok: false } }
+      : { result };
+  }
+
+  /** Replays a change committed elsewhere (see `judge`); `error`: why its write failed. */
+  applyCommitted(record: ChangeRecord, error?: string): void {
+    this.replay(record);
+    if (!('write' in record)) return;
+    const group = this.byId.get(groupId(record.write.labels));
+    if (group !== undefined) group.lastFailureReason = record.ok ? undefined : error;
+  }
+
+  /**
+   * Who holds a family of this name: the grouping-key shapes (sorted label names joined by \xff)
+   * of those groups, how many groups, and how many of them store each type.
+   */
+  familyHolders(name: string): { shapes: Iterable<string>; groups: number; types: ReadonlyMap<string, number> } {
+    const entry = this.index.families.get(name);
+    return entry === undefined
+      ? { shapes: [], groups: 0, types: new Map() }
+      : { shapes: entry.shapes.keys(), groups: entry.groups.size, types: entry.types };
+  }
+
+  /** The group if it is past its deadline at this time. */
+  dueGroup(id: string, nowMs: number): Group | undefined {
+    const group = this.byId.get(id);
+    return group !== undefined && this.expiry.due(group, nowMs) ? group : undefined;
+  }
+
   /** Prepares and commits a write at once (small writes, replays). */
   private apply(req: AppliedWrite): WriteResult {
     const prepared = runNow(prepareSteps(req.families, req.labels, req.check ? this.index : undefined, Infinity));
     const result = this.commit(req, prepared);
     return Array.isArray(result) ? { ok: false, error: runNow(checkErrorSteps(result, Infinity)) } : result;
+  }
+
+  /**
+   * A group whose grouping labels are not valid UTF-8 is never created, not even to stamp its
+   * failure (the reference creates it, and every scrape fails from then on).
+   */
+  private mayCreate(id: string, labels: GroupingLabels): boolean {
+    return this.byId.has(id) || Object.values(labels).every((v) => v.isWellFormed());
+  }
+
+  /** Why a prepared write fails against what the store holds (unworded), or undefined when it passes. */
+  private verdict(req: AppliedWrite, prepared: PreparedWrite): string | CheckError[] | undefined {
+    if (prepared.timestamps) return 'pushed metrics must not have timestamps';
+    if (!req.check) return undefined;
+    const id = groupId(req.labels);
+    const existing = this.byId.get(id);
+    // The time families the write sets are checked with the pushed ones, as the reference does.
+    const checked = [
+      ...prepared.families,
+      checkedNow(timeFamily(PUSH_TIME, req.labels, req.timestampMs / 1000), this.index),
+    ];
+    if (existing === undefined) checked.push(checkedNow(timeFamily(PUSH_FAILURE_TIME, req.labels, 0), this.index));
+    const kept = new Set<string>();
+    if (existing !== undefined) kept.add(PUSH_FAILURE_TIME);
+    if (existing !== undefined && !req.replace) for (const sf of existing.pushedFamilies()) kept.add(sf.name);
+    const errors = this.index.check(id, req.labels, checked, kept, (n) => this.reservedFamilies.get(n));
+    return errors.length > 0 ? errors : undefined;
   }
 
   /**
@@ -268,28 +345,13 @@ export class MemoryStore implements MetricStore {
   private commit(req: AppliedWrite, prepared: PreparedWrite): WriteResult | CheckError[] {
     const id = groupId(req.labels);
     const seconds = req.timestampMs / 1000;
-    // A group whose grouping labels are not valid UTF-8 is never created, not even to stamp its
-    // failure (the reference creates it, and every scrape fails from then on).
-    const mayCreate = this.byId.has(id) || Object.values(req.labels).every((v) => v.isWellFormed());
-    if (prepared.timestamps) {
-      if (mayCreate) this.recordFailure(id, req);
-      return { ok: false, error: 'pushed metrics must not have timestamps' };
+    const verdict = this.verdict(req, prepared);
+    if (verdict !== undefined) {
+      if (this.mayCreate(id, req.labels)) this.recordFailure(id, req);
+      return typeof verdict === 'string' ? { ok: false, error: verdict } : verdict;
     }
     const existing = this.byId.get(id);
     const pushed = prepared.families;
-    if (req.check) {
-      // The time families the write sets are checked with the pushed ones, as the reference does.
-      const checked = [...pushed, checkedNow(timeFamily(PUSH_TIME, req.labels, seconds), this.index)];
-      if (existing === undefined) checked.push(checkedNow(timeFamily(PUSH_FAILURE_TIME, req.labels, 0), this.index));
-      const kept = new Set<string>();
-      if (existing !== undefined) kept.add(PUSH_FAILURE_TIME);
-      if (existing !== undefined && !req.replace) for (const sf of existing.pushedFamilies()) kept.add(sf.name);
-      const errors = this.index.check(id, req.labels, checked, kept, (n) => this.reservedFamilies.get(n));
-      if (errors.length > 0) {
-        if (mayCreate) this.recordFailure(id, req);
-        return errors;
-      }
-    }
     const group = existing ?? this.createGroup(id, req.labels, req.timestampMs);
     const changed = new Set<string>([PUSH_TIME]);
     if (existing === undefined) changed.add(PUSH_FAILURE_TIME);

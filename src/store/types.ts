@@ -19,7 +19,8 @@
 // Unavailable: a store that cannot make a change as durable as it promises (a full disk, a
 // directory it may not write) rejects it with StoreUnavailableError and does not apply it: reads
 // do not show it, and it is not there after a restart. Reads go on; it stays healthy and ready
-// (it serves what it holds), and takes writes again by itself once it can.
+// (it serves what it holds), and takes writes again by itself once it can. (A replica store
+// reports itself not ready while its shared backend is out of reach: docs/replicas.md.)
 import type { MetricFamily, MetricType } from '../model.js';
 
 /** The two families every group has, set by the store (never by a push). */
