@@ -15,6 +15,7 @@ import { ParseError } from '../parse/errors.js';
 import { runNow, runSliced } from '../store/slices.js';
 import { joinHostPort } from '../lib/hostport.js';
 import { parseTtlHeader } from './ttlheader.js';
+import { heapRoom, type HeapLease } from './heaproom.js';
 
 export interface PushOptions {
   store: MetricStore;
@@ -129,13 +130,21 @@ function source(req: IncomingMessage): string {
 }
 
 export function createPushHandlers(opts: PushOptions) {
-  /** The families a push carries, once its body has arrived; an HttpError when they are refused. */
-  async function pushedFamilies(req: IncomingMessage, labels: Record<string, string>): Promise<MetricFamily[]> {
+  /**
+   * The families a push carries, once its body has arrived; an HttpError when they are refused.
+   * A large body widens the heap's growth step (heaproom.ts) until the push releases `room`.
+   */
+  async function pushedFamilies(
+    req: IncomingMessage,
+    labels: Record<string, string>,
+    room: HeapLease,
+  ): Promise<MetricFamily[]> {
     const raw = decodeContent(
       req.headers['content-encoding'],
       await readBody(req, opts.limits.maxBodyBytes),
       opts.limits.maxBodyBytes,
     );
+    if (raw.length > SLICED_PARSE_BYTES) room.widen();
     let families;
     try {
       families = await parseBody(req.headers['content-type'], raw, opts.utf8Names);
@@ -166,17 +175,23 @@ export function createPushHandlers(opts: PushOptions) {
   ): Promise<number> {
     const ttl = req.headers['pushgateway-ttl'];
     const ttlMs = ttl === undefined ? undefined : parseTtlHeader(ttl);
-    const families = pushedFamilies(req, labels);
+    const room = heapRoom.lease();
+    const families = pushedFamilies(req, labels, room);
     // The store awaits the body only at the group's turn: one that fails sooner (its client gone
     // while queued behind another push to the group) must not be an unhandled rejection.
     families.catch(() => {});
-    const result = await opts.store.write({
-      labels,
-      families,
-      replace,
-      check: opts.check,
-      ttlMs,
-    });
+    let result;
+    try {
+      result = await opts.store.write({
+        labels,
+        families,
+        replace,
+        check: opts.check,
+        ttlMs,
+      });
+    } finally {
+      room.release();
+    }
     if (!result.ok && result.refused !== undefined) {
       opts.log.warn({ method: req.method, source: source(req), err: result.error }, 'push refused');
       throw new StoreFullError(result.error);

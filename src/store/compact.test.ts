@@ -243,3 +243,28 @@ test('pack: whatever is packed reads back exactly (summaries and histograms, cor
   }
   assert.ok(packed > 100, `only ${packed} packed`);
 });
+
+// pack checks each label name once per position while the series of a family share it: a name
+// that differs from the one before at its position is checked again, in any series.
+test('pack: whatever is packed reads back exactly (label names changing between series)', () => {
+  const labelNames = ['l', 'z_9', 'le', 'quantile', 'a.b', '0a', '__name__', '', 'l'];
+  let packed = 0;
+  let refused = 0;
+  for (let k = 0; k < 3000; k++) {
+    const metrics = Array.from({ length: 2 + (k % 5) }, (_, s) => {
+      const name = labelNames[(k * 7 + s * (1 + (k % 4))) % labelNames.length];
+      const labels = [{ name, value: `v${s}` }];
+      if (k % 3 === 0) labels.unshift({ name: 'a', value: '' });
+      return { labels, value: s };
+    });
+    const mf: MetricFamily = { name: 'm', type: k % 2 ? 'gauge' : 'untyped', metrics };
+    const p = pack(mf);
+    if (p === undefined) {
+      refused++;
+      continue;
+    }
+    packed++;
+    assert.deepEqual(unpack(mf.name, mf.help, mf.type, p), mf, JSON.stringify(mf));
+  }
+  assert.ok(packed > 200 && refused > 200, `packed ${packed}, refused ${refused}`);
+});

@@ -238,12 +238,13 @@ export class ConsistencyIndex {
     const n = metrics.length;
     let flags: Uint8Array | undefined;
     let labelErrors: Map<number, string> | undefined;
+    const validNames: string[] = [];
     let step = 0;
     for (let i = 0; i < n; i++) {
       const m = metrics[i];
       if (!carriesType(m, mf.type, mf.type)) (flags ??= new Uint8Array(n))[i] = NOT_OF_TYPE;
       else {
-        const labelError = labelProblem(m, this.utf8Names);
+        const labelError = labelProblem(m, this.utf8Names, validNames);
         if (labelError !== undefined) {
           (flags ??= new Uint8Array(n))[i] = BAD_LABELS;
           (labelErrors ??= new Map()).set(i, labelError);
@@ -365,12 +366,13 @@ export class ConsistencyIndex {
     errors: CheckError[],
   ): void {
     const inPush = new Set<string>();
+    const validNames: string[] = [];
     for (const m of mf.metrics) {
       if (!carriesType(m, mf.type, expected)) {
         errors.push({ mf, m, what: `is not a ${typeName(expected)}` });
         continue;
       }
-      const labelError = labelProblem(m, this.utf8Names);
+      const labelError = labelProblem(m, this.utf8Names, validNames);
       if (labelError !== undefined) {
         errors.push({ mf, m, what: labelError });
         continue;
@@ -424,13 +426,21 @@ export function* checkErrorSteps(errors: readonly CheckError[], grain: number): 
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-/** client_golang's label checks, on labels sorted by name. */
-function labelProblem(m: Metric, utf8Names: boolean): string | undefined {
+/**
+ * client_golang's label checks, on labels sorted by name. `valid` holds, at each position, a name
+ * found valid there before (the series of a family mostly share their label names): it is not
+ * checked again.
+ */
+function labelProblem(m: Metric, utf8Names: boolean, valid: string[]): string | undefined {
   let previous = '';
-  for (const lp of m.labels) {
+  for (let j = 0; j < m.labels.length; j++) {
+    const lp = m.labels[j];
     if (lp.name === previous) return `has two or more labels with the same name: ${lp.name}`;
-    const valid = utf8Names ? lp.name !== '' && lp.name.isWellFormed() : LABEL_NAME.test(lp.name);
-    if (!valid || lp.name.startsWith('__')) return `has a label with an invalid name: ${lp.name}`;
+    if (lp.name !== valid[j]) {
+      const ok = utf8Names ? lp.name !== '' && lp.name.isWellFormed() : LABEL_NAME.test(lp.name);
+      if (!ok || lp.name.startsWith('__')) return `has a label with an invalid name: ${lp.name}`;
+      valid[j] = lp.name;
+    }
     if (m.summary !== undefined && lp.name === 'quantile') return 'must not have an explicit "quantile" label';
     if (!lp.value.isWellFormed())
       return `has a label named ${goQuote(lp.name)} whose value is not utf8: ${goQuote(lp.value)}`;

@@ -218,3 +218,34 @@ test('sortSteps sorts as a native sort does, whatever the grain', () => {
     }
   }
 });
+
+// The check looks at each label name once per position while the series of a family share it; a
+// series whose name differs at a position is checked again. Oracle: each series written alone.
+const write = (labels: GroupingLabels, body: string) => ({
+  labels,
+  families: parseText(body),
+  replace: true,
+  check: true,
+});
+test('check: label names changing between series get the verdicts each series gets alone', async () => {
+  const labelNames = ['l', 'z_9', '__x', 'a', '__name__', 'q', 'l'];
+  for (let k = 0; k < 200; k++) {
+    const lines = Array.from({ length: 2 + (k % 6) }, (_, s) => {
+      const name = labelNames[(k * 5 + s * (1 + (k % 3))) % labelNames.length];
+      return `m{${name === '__name__' ? '__nam' : name}="v${s}",u="${s}"} ${s}\n`;
+    });
+    const alone: string[] = [];
+    for (const line of lines) {
+      const r = await new MemoryStore().write(write({ job: 'p' }, '# TYPE m gauge\n' + line));
+      if (!r.ok) alone.push(r.error);
+    }
+    const r = await new MemoryStore().write(write({ job: 'p' }, '# TYPE m gauge\n' + lines.join('')));
+    const expected =
+      alone.length === 0
+        ? undefined
+        : alone.length === 1
+          ? alone[0]
+          : `${alone.length} error(s) occurred:\n${alone.map((e) => '* ' + e).join('\n')}`;
+    assert.equal(r.ok ? undefined : r.error, expected, lines.join(''));
+  }
+});
