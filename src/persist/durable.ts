@@ -15,18 +15,15 @@ import type { Logger } from 'pino';
 import {
   StoreUnavailableError,
   type ChangeRecord,
-  type ExpiryState,
-  type Group,
   type GroupingLabels,
   type GroupRecord,
   type MetricStore,
-  type ReservedFamily,
-  type StoreChange,
   type StoreHealth,
   type WriteRequest,
   type WriteResult,
 } from '../store/types.js';
 import type { MetricFamily } from '../model.js';
+import { ViewedStore } from '../store/view.js';
 import type { LogRecord } from './codec.js';
 import { freezeGroups, readSnapshot, SnapshotError, writeSnapshot, type FrozenSnapshot } from './snapshot.js';
 import { importGoFile } from './gofile.js';
@@ -106,7 +103,7 @@ const LASTING = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'EISDI
 /** Writes are refused for this long after a failed probe of the disk. */
 const PROBE_INTERVAL_MS = 1000;
 
-export class DurableStore implements MetricStore {
+export class DurableStore extends ViewedStore implements MetricStore {
   private wal: WriteAheadLog | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** Groups imported from a Go Pushgateway's file, which stands for our snapshot until we write one. */
@@ -133,9 +130,11 @@ export class DurableStore implements MetricStore {
   private snapshotDown: string | undefined;
 
   private constructor(
-    private readonly inner: MetricStore,
+    inner: MetricStore,
     private readonly opts: PersistenceOptions,
-  ) {}
+  ) {
+    super(inner);
+  }
 
   /** Restores the store from the snapshot and any log segments, then persists from there on. */
   static async open(inner: MetricStore, opts: PersistenceOptions): Promise<DurableStore> {
@@ -205,33 +204,6 @@ export class DurableStore implements MetricStore {
     return store;
   }
 
-  get groupCount(): number {
-    return this.inner.groupCount;
-  }
-  get seriesCount(): number {
-    return this.inner.seriesCount;
-  }
-  groups(): Iterable<Group> {
-    return this.inner.groups();
-  }
-  group(id: string): Group | undefined {
-    return this.inner.group(id);
-  }
-  familyNames(): Iterable<string> {
-    return this.inner.familyNames();
-  }
-  familyGroups(name: string): Iterable<Group> {
-    return this.inner.familyGroups(name);
-  }
-  reserved(name: string): ReservedFamily | undefined {
-    return this.inner.reserved(name);
-  }
-  get version(): number {
-    return this.inner.version;
-  }
-  subscribe(listener: (change: StoreChange) => void): () => void {
-    return this.inner.subscribe(listener);
-  }
   health(): StoreHealth {
     return this.inner.health();
   }
@@ -240,9 +212,6 @@ export class DurableStore implements MetricStore {
   }
   replay(record: ChangeRecord): void {
     this.inner.replay(record);
-  }
-  get expiry(): ExpiryState {
-    return this.inner.expiry;
   }
   /** Removals by expiry are logged as the change feed announces them; a lost one is found due again at start. */
   expireOverdue(): Promise<number> {

@@ -17,18 +17,16 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createClient } from '@redis/client';
 import { MemoryStore } from '../store/memory.js';
+import { ViewedStore } from '../store/view.js';
 import { groupId, groupShape } from '../store/grouping.js';
 import {
   isTimeName,
   StoreUnavailableError,
   type ChangeRecord,
-  type ExpiryState,
   type Group,
   type GroupingLabels,
   type GroupRecord,
   type MetricStore,
-  type ReservedFamily,
-  type StoreChange,
   type StoreHealth,
   type WriteRequest,
   type WriteResult,
@@ -192,8 +190,7 @@ function client(opts: RedisStoreOptions) {
 
 type Client = ReturnType<typeof client>;
 
-export class RedisStore implements MetricStore {
-  private readonly inner: MemoryStore;
+export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore {
   private readonly cmd: Client;
   private readonly feed: Client;
   private readonly keys: {
@@ -237,7 +234,10 @@ export class RedisStore implements MetricStore {
     private readonly opts: RedisStoreOptions,
     makeInner: (remove: (ids: string[]) => void) => MemoryStore,
   ) {
-    this.inner = makeInner((ids) => this.expireDue(ids));
+    // Expiry asks this store to remove groups, and this store is only made once its view is.
+    const self: { store?: RedisStore } = {};
+    super(makeInner((ids) => self.store!.expireDue(ids)));
+    self.store = this;
     const prefix = opts.prefix ?? 'pushgateway:';
     this.keys = {
       version: `${prefix}version`,
@@ -294,37 +294,6 @@ export class RedisStore implements MetricStore {
     this.timers.push(t);
   }
 
-  // ---- reads: the local view ----
-  get groupCount(): number {
-    return this.inner.groupCount;
-  }
-  get seriesCount(): number {
-    return this.inner.seriesCount;
-  }
-  groups(): Iterable<Group> {
-    return this.inner.groups();
-  }
-  group(id: string): Group | undefined {
-    return this.inner.group(id);
-  }
-  familyNames(): Iterable<string> {
-    return this.inner.familyNames();
-  }
-  familyGroups(name: string): Iterable<Group> {
-    return this.inner.familyGroups(name);
-  }
-  reserved(name: string): ReservedFamily | undefined {
-    return this.inner.reserved(name);
-  }
-  get version(): number {
-    return this.inner.version;
-  }
-  get expiry(): ExpiryState {
-    return this.inner.expiry;
-  }
-  subscribe(listener: (change: StoreChange) => void): () => void {
-    return this.inner.subscribe(listener);
-  }
   /** The Redis version the view has reached. */
   get redisVersion(): number {
     return this.applied;
