@@ -2,21 +2,11 @@
 // the longest turn the event loop waits meanwhile and the time spent in GC; and parse + write of a
 // small body into a store of 1,000 groups, which must not get slower for the large one's sake.
 // `node dist/bench/applycost.js [--series=250000] [--small=20000] [--rounds=3]`
-import { PerformanceObserver } from 'node:perf_hooks';
 import { parseTextBytes, parseTextBytesSliced } from '../src/parse/text.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { bigBody } from './bigpush.js';
 import { pushBody } from './gateways.js';
-
-function arg(name: string, fallback: number): number {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a === undefined ? fallback : Number(a.slice(name.length + 3));
-}
-
-let gcMs = 0;
-new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) gcMs += e.duration;
-}).observe({ entryTypes: ['gc'] });
+import { arg, gcPauses } from './standalone.js';
 
 /** Runs `task` while a timer measures the longest gap between turns of the event loop. */
 async function withLongestTurn<T>(task: () => Promise<T>): Promise<{ value: T; longestMs: number }> {
@@ -41,7 +31,7 @@ async function large(series: number): Promise<void> {
   const store = new MemoryStore();
   const labels = { job: 'bigpush' };
   global.gc?.();
-  const gc0 = gcMs;
+  const gc0 = gcPauses.ms;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const families = await parseTextBytesSliced(body);
@@ -53,7 +43,7 @@ async function large(series: number): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   if (!result.ok) throw new Error(result.error);
   await new Promise((resolve) => setImmediate(resolve)); // GC entries arrive in a later turn
-  const gc = gcMs - gc0;
+  const gc = gcPauses.ms - gc0;
   // The sync parse, apart, for the per-series cost without the slicing.
   const t3 = performance.now();
   parseTextBytes(body);
@@ -76,7 +66,7 @@ async function small(pushes: number): Promise<void> {
       check: true,
     });
   global.gc?.();
-  const gc0 = gcMs;
+  const gc0 = gcPauses.ms;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < pushes; i++) {
@@ -89,7 +79,7 @@ async function small(pushes: number): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
   console.log(
     `small: ${pushes} pushes of 20 series to 1,000 groups: ${((ms * 1000) / pushes).toFixed(1)} µs/push, ` +
-      `CPU ${((cpu.user + cpu.system) / pushes).toFixed(1)} µs/push, GC ${(gcMs - gc0).toFixed(0)} ms`,
+      `CPU ${((cpu.user + cpu.system) / pushes).toFixed(1)} µs/push, GC ${(gcPauses.ms - gc0).toFixed(0)} ms`,
   );
 }
 

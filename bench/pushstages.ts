@@ -7,7 +7,6 @@
 // Run it with the gateway's node flags, which decide how much the GC costs:
 // `node --expose-gc --max-semi-space-size=1 --heap-growing-percent=20 --v8-pool-size=1 \
 //    dist/bench/pushstages.js [--series=250000] [--rounds=3]`
-import { PerformanceObserver } from 'node:perf_hooks';
 import type { MetricFamily } from '../src/model.js';
 import { parseTextBytes, parseTextBytesSliced } from '../src/parse/text.js';
 import { overLimit } from '../src/http/push.js';
@@ -18,16 +17,7 @@ import { groupingPairs, sanitizeSeries } from '../src/store/grouping.js';
 import { runNow } from '../src/store/slices.js';
 import { heapRoom } from '../src/http/heaproom.js';
 import { bigBody } from './bigpush.js';
-
-function arg(name: string, fallback: number): number {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a === undefined ? fallback : Number(a.slice(name.length + 3));
-}
-
-let gcMs = 0;
-new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) gcMs += e.duration;
-}).observe({ entryTypes: ['gc'] });
+import { arg, gcPauses } from './standalone.js';
 
 /** GC entries arrive in a later turn. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
@@ -39,13 +29,13 @@ interface Cost {
 
 async function measure<T>(costs: Map<string, Cost[]>, stage: string, task: () => T | Promise<T>): Promise<T> {
   await settle();
-  const gc0 = gcMs;
+  const gc0 = gcPauses.ms;
   const c0 = process.cpuUsage();
   const value = await task();
   const c = process.cpuUsage(c0);
   await settle();
   const list = costs.get(stage) ?? [];
-  list.push({ cpu: (c.user + c.system) / 1000, gc: gcMs - gc0 });
+  list.push({ cpu: (c.user + c.system) / 1000, gc: gcPauses.ms - gc0 });
   costs.set(stage, list);
   return value;
 }
