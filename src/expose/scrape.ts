@@ -698,34 +698,38 @@ export class ScrapeCache {
    * parts (their compressed form) on it. The parts are the store's own strings or kept renders:
    * sending them costs no copy of the whole body.
    */
-  familyParts(format: ScrapeFormat, own: MetricFamily[]): Array<ReadonlyArray<string | Uint8Array>> {
-    const out: Array<ReadonlyArray<string | Uint8Array>> = [];
+  familyParts(
+    format: ScrapeFormat,
+    own: MetricFamily[],
+  ): Array<{ name: string; parts: ReadonlyArray<string | Uint8Array> }> {
+    const out: Array<{ name: string; parts: ReadonlyArray<string | Uint8Array> }> = [];
     const pieces = format === 'protobuf' ? PROTOBUF : OPENMETRICS;
     for (const [view, mine] of this.walk(own)) {
+      const name = (view?.name ?? mine?.name)!;
       if (format === 'text')
         // A family of the gateway's own that nothing pushed shares: its text as is.
-        out.push(view === undefined ? [byteString(familyText(mine!))] : view.parts(mine));
-      else if (mine === undefined) out.push(view!.formatParts(pieces));
+        out.push({ name, parts: view === undefined ? [byteString(familyText(mine!))] : view.parts(mine) });
+      else if (mine === undefined) out.push({ name, parts: view!.formatParts(pieces) });
       // The gateway's own family, alone or merged with pushed ones of its name (a few series).
-      else out.push([pieces.family(view === undefined ? mine : view.merged(mine))]);
+      else out.push({ name, parts: [pieces.family(view === undefined ? mine : view.merged(mine))] });
     }
-    if (format === 'openmetrics') out.push([OPENMETRICS_EOF]);
+    if (format === 'openmetrics') out.push({ name: '', parts: [OPENMETRICS_EOF] });
     return out;
   }
 
   /** The text scrape as byte-string parts. */
   parts(own: MetricFamily[]): string[] {
-    return this.familyParts('text', own).flat() as string[];
+    return this.familyParts('text', own).flatMap((f) => f.parts) as string[];
   }
 
   /** The protobuf scrape: what `encodeProtobufDelimited(this.families(own))` gives, without encoding again what no push changed. */
   protobufParts(own: MetricFamily[]): Array<string | Uint8Array> {
-    return this.familyParts('protobuf', own).flat();
+    return this.familyParts('protobuf', own).flatMap((f) => f.parts);
   }
 
   /** The OpenMetrics scrape as byte strings: `renderOpenMetrics(this.families(own))` as UTF-8. */
   openMetricsParts(own: MetricFamily[]): Array<string | Uint8Array> {
-    return this.familyParts('openmetrics', own).flat();
+    return this.familyParts('openmetrics', own).flatMap((f) => f.parts);
   }
 
   /** The scrape body in one buffer (tests, small scrapes); the server streams `parts()` instead. */

@@ -25,7 +25,7 @@ import { createUi } from '../ui/index.js';
 import { parseGroupingKey } from './groupingkey.js';
 import { createPushHandlers } from './push.js';
 import { sendFailure } from './errors.js';
-import { streamBody, type FamilyParts } from './stream.js';
+import { GzipCache, streamBody, type FamilyParts } from './stream.js';
 import { guardConnections } from './connections.js';
 import { sendError, sendText } from './respond.js';
 import { createGroupSelection, hasMatch, MATCH } from './admingroups.js';
@@ -133,6 +133,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return h.ready ? sendText(res, 200, 'OK') : sendText(res, 503, `${h.reason ?? 'the store is not ready'}\n`);
   };
 
+  const gzipKept = { text: new GzipCache(), protobuf: new GzipCache(), openmetrics: new GzipCache() };
   const scrapeHandler: Handler = async (req, res) => {
     const own = await gatherSelf(self);
     const { format, contentType, escaping } = negotiate(req.headers.accept, config.enableOpenMetrics);
@@ -143,13 +144,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
       // default), quoted where not classic with allow-utf-8; the Content-Type says which.
       const families = scrape.families(own).map((mf) => escapeFamily(mf, escaping));
       body = [
-        [
-          format === 'protobuf'
-            ? encodeProtobufDelimited(families)
-            : format === 'openmetrics'
-              ? textBytes(renderOpenMetrics(families))
-              : textBytes(families.map((mf) => familyTextQuoted(mf)).join('')),
-        ],
+        {
+          parts: [
+            format === 'protobuf'
+              ? encodeProtobufDelimited(families)
+              : format === 'openmetrics'
+                ? textBytes(renderOpenMetrics(families))
+                : textBytes(families.map((mf) => familyTextQuoted(mf)).join('')),
+          ],
+        },
       ];
       type = `${contentType}; escaping=${escaping}`;
     } else {
@@ -160,7 +163,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       body = scrape.familyParts(format, own);
     }
     const acceptsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-    await streamBody(res, body, { 'Content-Type': type }, acceptsGzip);
+    await streamBody(res, body, { 'Content-Type': type }, acceptsGzip ? gzipKept[format] : undefined);
     return 200;
   };
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { streamBody } from './stream.js';
+import { GzipCache, streamBody, type FamilyParts } from './stream.js';
 
 /**
  * Byte-string parts of many sizes, as a text scrape's are, with bytes among them as a protobuf
@@ -21,10 +21,14 @@ function parts(): Array<string | Uint8Array> {
 }
 
 /** The parts as families of a few hundred parts each, as a scrape's. */
-function families(p: Array<string | Uint8Array>): Array<Array<string | Uint8Array>> {
-  const out: Array<Array<string | Uint8Array>> = [];
-  for (let i = 0; i < p.length; i += 700) out.push(p.slice(i, i + 700));
+function families(p: Array<string | Uint8Array>): Array<{ name: string; parts: Array<string | Uint8Array> }> {
+  const out: Array<{ name: string; parts: Array<string | Uint8Array> }> = [];
+  for (let i = 0; i < p.length; i += 700) out.push({ name: `family_${i}`, parts: p.slice(i, i + 700) });
   return out;
+}
+
+function flatParts(fams: FamilyParts): Array<string | Uint8Array> {
+  return fams.flatMap((f) => f.parts);
 }
 
 function bytesOf(p: ReadonlyArray<string | Uint8Array>): Buffer {
@@ -59,8 +63,9 @@ function fetchAll(
 test('the parts arrive whole, with their length, and gzipped when asked', async () => {
   const p = parts();
   const want = bytesOf(p);
+  const gzip = new GzipCache();
   const { server, port } = await serve(
-    (req, res) => void streamBody(res, families(p), {}, req.headers['accept-encoding'] === 'gzip'),
+    (req, res) => void streamBody(res, families(p), {}, req.headers['accept-encoding'] === 'gzip' ? gzip : undefined),
   );
   try {
     const plain = await fetchAll(port);
@@ -95,7 +100,7 @@ test('a client that leaves stops the sending at once; other requests are served 
       sent += chunk.length;
       return write(chunk, ...rest);
     }) as typeof res.write;
-    finished = streamBody(res, families(p), {}, false);
+    finished = streamBody(res, families(p), {}, undefined);
   });
   try {
     await new Promise<void>((resolve) => {
@@ -120,18 +125,64 @@ test('a client that leaves stops the sending at once; other requests are served 
 
 test('gzip: a family kept (the same parts array) is compressed once; a family replaced is compressed anew', async () => {
   const fams = families(parts());
-  const { server, port } = await serve((_req, res) => void streamBody(res, fams, {}, true));
+  const gzip = new GzipCache();
+  const { server, port } = await serve((_req, res) => void streamBody(res, fams, {}, gzip));
   try {
     const first = gunzipSync((await fetchAll(port)).body);
-    assert.ok(first.equals(bytesOf(fams.flat())));
+    assert.ok(first.equals(bytesOf(flatParts(fams))));
     // Changed in place (what a scrape cache never does): the kept compressed form shows the old bytes.
-    const kept = fams[3][0];
-    fams[3][0] = 'changed in place\n';
+    const kept = fams[3].parts[0];
+    fams[3].parts[0] = 'changed in place\n';
     assert.ok(gunzipSync((await fetchAll(port)).body).equals(first));
-    fams[3][0] = kept;
+    fams[3].parts[0] = kept;
     // A new array, as a family changed by a push gets: its new bytes.
-    fams[5] = ['a new family\n', Buffer.from('of two parts\n')];
-    assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf(fams.flat())));
+    fams[5] = { name: fams[5].name, parts: ['a new family\n', Buffer.from('of two parts\n')] };
+    assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf(flatParts(fams))));
+  } finally {
+    server.close();
+  }
+});
+
+/** One family of `runs` parts as a large family's runs are (a group's lines each), ~150 bytes a part. */
+function runs(n: number, round = 0): string[] {
+  return Array.from({ length: n }, (_, i) => `family{instance="host-${i}",job="fleet"} ${i * 3 + round}\n`.repeat(2));
+}
+
+test('gzip: after a run of a large family changes, only the block holding it is compressed again', async () => {
+  const gzip = new GzipCache();
+  let fams: FamilyParts = [
+    { name: 'a', parts: ['# TYPE a gauge\n', ...runs(20_000)] },
+    { name: 'b', parts: ['# TYPE b gauge\n', ...runs(20_000, 1)] },
+  ];
+  const { server, port } = await serve((_req, res) => void streamBody(res, fams, {}, gzip));
+  try {
+    const total = bytesOf(flatParts(fams)).length;
+    assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf(flatParts(fams))));
+    assert.equal(gzip.compressedBytes, total);
+    // Random edits, as pushes make them: a run replaced, a group added, a group deleted. Each
+    // scrape shows the new bytes and compresses at most a few blocks of the family it changed.
+    let seed = 7;
+    const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    for (let round = 0; round < 12; round++) {
+      const b = [...fams[1].parts];
+      const at = 1 + random(b.length - 1);
+      if (round % 3 === 0) b[at] = `family{instance="host-${at}",job="fleet"} changed ${round}\n`;
+      else if (round % 3 === 1) b.splice(at, 0, `family{instance="new-${round}",job="fleet"} 1\n`);
+      else b.splice(at, 1);
+      fams = [fams[0], { name: 'b', parts: b }];
+      const before = gzip.compressedBytes;
+      assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf(flatParts(fams))), `round ${round}`);
+      const again = gzip.compressedBytes - before;
+      assert.ok(again > 0 && again <= 3 * 256 * 1024, `round ${round}: compressed ${again} of ${total} bytes again`);
+    }
+    // A family the last complete scrape did not have is forgotten: back again, it is compressed whole.
+    const a = fams[0];
+    fams = [fams[1]];
+    await fetchAll(port);
+    fams = [a, fams[0]];
+    const before = gzip.compressedBytes;
+    assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf(flatParts(fams))));
+    assert.equal(gzip.compressedBytes - before, bytesOf(a.parts).length);
   } finally {
     server.close();
   }

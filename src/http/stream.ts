@@ -2,9 +2,10 @@
 // copied into 64 KiB chunks one at a time and written while the socket holds less than 1 MiB of
 // them, with a turn of the event loop every 4 ms of copying so pushes keep being served. A client
 // that goes away stops it at once.
-// Gzip: each family's parts are compressed apart on libuv's thread pool, a megabyte at a time, and
-// joined into one gzip member (lib/gzipjoin.ts); the compressed form is kept for as long as the
-// family's parts array is (a family no push changed compresses once, however often it is scraped).
+// Gzip: each family's parts are compressed in blocks on libuv's thread pool and the pieces joined
+// into one gzip member (lib/gzipjoin.ts). A GzipCache keeps each family's compressed blocks from
+// scrape to scrape: a block whose parts are unchanged is not compressed again, so after a push only
+// the blocks holding the pushed group's runs are (a family no push changed costs nothing).
 import type { ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { deflatePiece, deflatePieceSync, GZIP_HEADER, gzipTrailer, type DeflatedPiece } from '../lib/gzipjoin.js';
@@ -13,11 +14,21 @@ const CHUNK = 64 * 1024;
 const QUEUED = 1024 * 1024;
 const SLICE_MS = 4;
 const SMALL_GZIP = 1024 * 1024;
-/** Bytes compressed in one call on the thread pool. */
+/** Bytes compressed in one call on the thread pool, and the most a block holds but for one larger part. */
 const PIECE = 1024 * 1024;
+/**
+ * Blocks end after a part whose hash says so once they hold BLOCK_MIN bytes: where a block ends
+ * depends on the parts around it, not on what came before, so a changed part moves at most its
+ * own block's end and the blocks after it are found again. Large enough that a block compresses
+ * nearly as well as the whole (each starts with an empty dictionary).
+ */
+const BLOCK_MIN = 128 * 1024;
+const CUT_ONE_IN = 32;
 
-/** A body as its families' parts (byte strings or bytes), in order. */
-export type FamilyParts = ReadonlyArray<ReadonlyArray<string | Uint8Array>>;
+type Part = string | Uint8Array;
+
+/** A body as its families' parts (byte strings or bytes), in order; a family's name keys what is kept of it. */
+export type FamilyParts = ReadonlyArray<{ readonly name?: string; readonly parts: ReadonlyArray<Part> }>;
 
 // Chunks whose bytes were written out, for the next ones: a scrape of tens of megabytes would
 // otherwise allocate a new 64 KiB buffer per chunk, external memory that V8 answers with
@@ -33,20 +44,20 @@ function giveBack(chunk: Buffer): void {
   if (spare.length < SPARE_MAX) spare.push(chunk);
 }
 
-/** The compressed form of a family's parts, while that parts array lives. */
-const deflated = new WeakMap<ReadonlyArray<string | Uint8Array>, DeflatedPiece[]>();
-
-/** Writes the families' parts as the whole body of a 200 answer; resolves when sent or abandoned. */
+/**
+ * Writes the families' parts as the whole body of a 200 answer, gzipped with what `gzip` keeps
+ * (one per format: a family's blocks are looked up by its name); resolves when sent or abandoned.
+ */
 export async function streamBody(
   res: ServerResponse,
   families: FamilyParts,
   headers: Record<string, string>,
-  gzip: boolean,
+  gzip: GzipCache | undefined,
 ): Promise<void> {
   let length = 0;
-  for (const f of families) for (const p of f) length += p.length;
-  if (gzip) headers['Content-Encoding'] = 'gzip';
-  if (gzip && length <= SMALL_GZIP) {
+  for (const f of families) for (const p of f.parts) length += p.length;
+  if (gzip !== undefined) headers['Content-Encoding'] = 'gzip';
+  if (gzip !== undefined && length <= SMALL_GZIP) {
     // Compressing ~1 MiB at level 1 takes a few milliseconds here; through the thread pool it
     // would take a turn of the event loop per piece, each behind every push waiting.
     const body = gzipSync(join(families, length), { level: 1 });
@@ -55,9 +66,9 @@ export async function streamBody(
     res.end(body);
     return;
   }
-  if (!gzip) headers['Content-Length'] = String(length);
+  if (gzip === undefined) headers['Content-Length'] = String(length);
   res.writeHead(200, headers);
-  if (!gzip && length <= CHUNK) {
+  if (gzip === undefined && length <= CHUNK) {
     // Small: one write, nothing to wait for.
     res.end(join(families, length));
     return;
@@ -80,31 +91,22 @@ export async function streamBody(
       slice = performance.now();
     }
   };
-  if (gzip) {
+  if (gzip !== undefined) {
     const pieces: DeflatedPiece[] = [];
-    const input = Buffer.allocUnsafe(PIECE);
     res.write(GZIP_HEADER);
-    for (const parts of families) {
-      let made = deflated.get(parts);
-      if (made === undefined) {
-        made = [];
-        // The input buffer is filled again only once the thread pool is done with it.
-        for (const n of fillings(parts, () => input)) {
-          if (gone) break;
-          const bytes = input.subarray(0, n);
-          made.push(n < CHUNK ? deflatePieceSync(bytes) : await deflatePiece(bytes));
+    for (const f of families) {
+      const blocks = await gzip.blocks(f, () => gone);
+      for (const b of blocks ?? [])
+        for (const p of b.pieces) {
+          pieces.push(p);
+          await send(p.deflated);
         }
-        if (gone) break;
-        deflated.set(parts, made);
-      }
-      for (const p of made) {
-        pieces.push(p);
-        await send(p.deflated);
-      }
       if (gone) break;
     }
     res.off('close', leave);
-    if (!gone) res.end(gzipTrailer(pieces));
+    if (gone) return;
+    res.end(gzipTrailer(pieces));
+    gzip.keepOnly(families);
     return;
   }
   let chunk: Buffer | undefined;
@@ -116,8 +118,97 @@ export async function streamBody(
   if (!gone) res.end();
 }
 
-function* flat(families: FamilyParts): Iterable<string | Uint8Array> {
-  for (const f of families) yield* f;
+function* flat(families: FamilyParts): Iterable<Part> {
+  for (const f of families) yield* f.parts;
+}
+
+/** A run of a family's parts and their compressed form. */
+interface Block {
+  readonly parts: ReadonlyArray<Part>;
+  readonly pieces: DeflatedPiece[];
+}
+
+/** What gzipped scrapes in one format made of each family, by name, for the next one. */
+export class GzipCache {
+  private readonly kept = new Map<string, { parts: ReadonlyArray<Part>; blocks: Block[] }>();
+  private readonly input = Buffer.allocUnsafe(PIECE);
+  private busy = Promise.resolve();
+  /** Bytes compressed so far: what a scrape after a push costs shows here. */
+  compressedBytes = 0;
+
+  /** The family's compressed blocks, compressing those not kept; undefined once `gone()`. */
+  async blocks(f: FamilyParts[number], gone: () => boolean): Promise<Block[] | undefined> {
+    const old = f.name === undefined ? undefined : this.kept.get(f.name);
+    if (old?.parts === f.parts) return old.blocks;
+    const byFirst = new Map<Part, Block>();
+    for (const b of old?.blocks ?? []) byFirst.set(b.parts[0], b);
+    const { parts } = f;
+    const blocks: Block[] = [];
+    for (let i = 0; i < parts.length;) {
+      const found = byFirst.get(parts[i]);
+      if (found !== undefined && startsWith(parts, i, found.parts)) {
+        blocks.push(found);
+        i += found.parts.length;
+        continue;
+      }
+      const end = blockEnd(parts, i);
+      const block = { parts: parts.slice(i, end), pieces: await this.compress(parts.slice(i, end), gone) };
+      if (gone()) return undefined;
+      blocks.push(block);
+      i = end;
+    }
+    if (f.name !== undefined) this.kept.set(f.name, { parts, blocks });
+    return blocks;
+  }
+
+  /** Forgets the families a complete scrape no longer had. */
+  keepOnly(families: FamilyParts): void {
+    const names = new Set(families.map((f) => f.name));
+    for (const name of this.kept.keys()) if (!names.has(name)) this.kept.delete(name);
+  }
+
+  private async compress(parts: ReadonlyArray<Part>, gone: () => boolean): Promise<DeflatedPiece[]> {
+    // One input buffer for all scrapes: it is filled again only once the thread pool is done with it.
+    const turn = this.busy;
+    let done!: () => void;
+    this.busy = new Promise((r) => (done = r));
+    await turn;
+    try {
+      const made: DeflatedPiece[] = [];
+      for (const n of fillings(parts, () => this.input)) {
+        if (gone()) break;
+        const bytes = this.input.subarray(0, n);
+        this.compressedBytes += n;
+        made.push(n < CHUNK ? deflatePieceSync(bytes) : await deflatePiece(bytes));
+      }
+      return made;
+    } finally {
+      done();
+    }
+  }
+}
+
+function startsWith(parts: ReadonlyArray<Part>, at: number, block: ReadonlyArray<Part>): boolean {
+  if (at + block.length > parts.length) return false;
+  for (let k = 0; k < block.length; k++) if (parts[at + k] !== block[k]) return false;
+  return true;
+}
+
+/** Where the block starting at `from` ends (exclusive). */
+function blockEnd(parts: ReadonlyArray<Part>, from: number): number {
+  let size = 0;
+  let j = from;
+  do size += parts[j++].length;
+  while (j < parts.length && size < PIECE && !(size >= BLOCK_MIN && cutAfter(parts[j - 1])));
+  return j;
+}
+
+/** Whether a block may end after this part: a hash of its last bytes (its last series, in a run). */
+function cutAfter(p: Part): boolean {
+  let h = 0x811c9dc5;
+  for (let k = Math.max(0, p.length - 32); k < p.length; k++)
+    h = Math.imul(h ^ (typeof p === 'string' ? p.charCodeAt(k) : p[k]), 0x01000193);
+  return (h >>> 0) % CUT_ONE_IN === 0;
 }
 
 /**
@@ -126,7 +217,7 @@ function* flat(families: FamilyParts): Iterable<string | Uint8Array> {
  * (V8 links them and copies once, when written): a scrape is hundreds of thousands of parts of a
  * hundred bytes, and one Buffer.write per part costs more than the copy.
  */
-function* fillings(parts: Iterable<string | Uint8Array>, take: () => Buffer): Generator<number> {
+function* fillings(parts: Iterable<Part>, take: () => Buffer): Generator<number> {
   let buffer: Buffer | undefined;
   let at = 0;
   let waiting = '';
@@ -175,7 +266,7 @@ function join(families: FamilyParts, length: number): Buffer {
   const body = Buffer.allocUnsafe(length);
   let at = 0;
   for (const f of families)
-    for (const p of f)
+    for (const p of f.parts)
       at +=
         typeof p === 'string'
           ? body.write(p, at, 'latin1')
