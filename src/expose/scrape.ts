@@ -247,6 +247,14 @@ class FamilyView {
   private lead: Run | undefined;
   private leadStale = false;
   private cached: string[] | undefined;
+  /** Runs of `ordered` per type: whether all show under the family's type, without reading each run. */
+  private readonly types = new Map<MetricType, number>();
+  /**
+   * The parts of the runs in order last built, and the positions of runs replaced in place since
+   * (undefined once a run came, went or moved): a re-push changes one slot of a copy, not 50,000.
+   */
+  private built: string[] | undefined;
+  private patched: number[] | undefined;
   /**
    * While runs interleave: every run's series in scrape order, kept up to date from the changed
    * groups as `ordered` is, so a push costs a merge of its series, not a render of every group.
@@ -304,6 +312,8 @@ class FamilyView {
     this.countAround(i, -1);
     this.ordered.splice(i, 1);
     if (i > 0 && i < this.ordered.length && this.interleave(i - 1)) this.overlaps++;
+    this.countType(r, -1);
+    this.patched = undefined;
   }
 
   private insert(r: Run): void {
@@ -312,6 +322,12 @@ class FamilyView {
     if (i > 0 && i < this.ordered.length && this.interleave(i - 1)) this.overlaps--;
     this.ordered.splice(i, 0, r);
     this.countAround(i, 1);
+    this.countType(r, 1);
+    this.patched = undefined;
+  }
+
+  private countType(r: Run, sign: 1 | -1): void {
+    this.types.set(r.sf.type, (this.types.get(r.sf.type) ?? 0) + sign);
   }
 
   private update(): void {
@@ -400,6 +416,10 @@ class FamilyView {
     const i = this.position(old);
     if (this.ordered[i] !== old) return false;
     this.ordered[i] = r;
+    this.countType(old, -1);
+    this.countType(r, 1);
+    // Past a few, building anew costs less than patching (and the list stays short while the fast path is not taken).
+    if (this.patched !== undefined && this.patched.push(i) > this.ordered.length / 8) this.patched = undefined;
     return true;
   }
 
@@ -416,6 +436,9 @@ class FamilyView {
     }
     this.overlaps = 0;
     for (let k = 1; k < this.ordered.length; k++) if (this.interleave(k - 1)) this.overlaps++;
+    this.types.clear();
+    for (const r of this.ordered) this.countType(r, 1);
+    this.patched = undefined;
   }
 
   /** The runs in the store's order of groups: of repeated series (check off), the first group's is shown. */
@@ -447,12 +470,19 @@ class FamilyView {
     const { type, help } = this.header(own);
     const head = byteString(headerText(this.name, help, type));
     let parts: string[];
-    const uniform = this.ordered.every((r) => r.sf.type === type);
+    const uniform = (this.types.get(type) ?? 0) === this.ordered.length;
     const series = own === undefined && this.overlaps > 0 && uniform ? this.interleaved() : undefined;
     if (own === undefined && this.overlaps === 0 && uniform) {
-      parts = new Array<string>(this.ordered.length + 1);
+      if (this.built !== undefined && this.patched !== undefined) {
+        parts = this.built.slice();
+        for (const i of this.patched) parts[i + 1] = this.ordered[i].text;
+      } else {
+        parts = new Array<string>(this.ordered.length + 1);
+        for (let i = 0; i < this.ordered.length; i++) parts[i + 1] = this.ordered[i].text;
+      }
       parts[0] = head;
-      for (let i = 0; i < this.ordered.length; i++) parts[i + 1] = this.ordered[i].text;
+      this.built = parts;
+      this.patched = [];
     } else if (series !== undefined) {
       parts = new Array<string>(series.length + 1);
       parts[0] = head;

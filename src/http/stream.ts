@@ -54,8 +54,13 @@ export async function streamBody(
   headers: Record<string, string>,
   gzip: GzipCache | undefined,
 ): Promise<void> {
+  // Gzipped, only whether the body is small matters (a million parts are a few milliseconds).
+  const enough = gzip === undefined ? Infinity : SMALL_GZIP + 1;
   let length = 0;
-  for (const f of families) for (const p of f.parts) length += p.length;
+  for (const f of families) {
+    for (const p of f.parts) if ((length += p.length) >= enough) break;
+    if (length >= enough) break;
+  }
   if (gzip !== undefined) headers['Content-Encoding'] = 'gzip';
   if (gzip !== undefined && length <= SMALL_GZIP) {
     // Compressing ~1 MiB at level 1 takes a few milliseconds here; through the thread pool it
