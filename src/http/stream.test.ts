@@ -85,43 +85,52 @@ test('the parts arrive whole, with their length, and gzipped when asked', async 
   }
 });
 
-test('a client that leaves stops the sending at once; other requests are served meanwhile', async () => {
-  const p = parts();
-  const total = p.reduce((n, s) => n + s.length, 0);
-  let sent = 0;
-  let finished: Promise<void> | undefined;
-  const { server, port } = await serve((req, res) => {
-    if (req.url === '/ping') {
-      res.end('pong');
-      return;
-    }
-    const write = res.write.bind(res);
-    res.write = ((chunk: Uint8Array, ...rest: never[]) => {
-      sent += chunk.length;
-      return write(chunk, ...rest);
-    }) as typeof res.write;
-    finished = streamBody(res, families(p), {}, undefined);
-  });
-  try {
-    await new Promise<void>((resolve) => {
-      // Reads nothing and leaves: its socket fills, then it is gone.
-      const req = get({ host: '127.0.0.1', port, path: '/' }, (res) => {
-        res.pause();
-        setTimeout(() => {
-          req.destroy();
-          resolve();
-        }, 200);
-      });
+for (const gzipped of [false, true])
+  test(`a client that leaves stops the sending${gzipped ? ' and the compressing' : ''} at once; other requests are served meanwhile`, async () => {
+    const p = parts();
+    const total = p.reduce((n, s) => n + s.length, 0);
+    const gzip = new GzipCache();
+    let atLeave = 0;
+    let sent = 0;
+    let finished: Promise<void> | undefined;
+    const { server, port } = await serve((req, res) => {
+      if (req.url === '/ping') {
+        res.end('pong');
+        return;
+      }
+      const write = res.write.bind(res);
+      res.write = ((chunk: Uint8Array, ...rest: never[]) => {
+        sent += chunk.length;
+        return write(chunk, ...rest);
+      }) as typeof res.write;
+      // Gzipped: one large family, whose blocks are all queued for compression at once.
+      finished = streamBody(res, gzipped ? [{ name: 'all', parts: p }] : families(p), {}, gzipped ? gzip : undefined);
     });
-    // While that scrape waited for its reader, a probe was answered.
-    const ping = await fetchAll(port, {}, '/ping');
-    assert.equal(ping.body.toString(), 'pong');
-    await finished;
-    assert.ok(sent < total / 4, `sent ${sent} of ${total} bytes to a client that had left`);
-  } finally {
-    server.close();
-  }
-});
+    try {
+      await new Promise<void>((resolve) => {
+        // Reads nothing and leaves: its socket fills, then it is gone.
+        const req = get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+          res.pause();
+          setTimeout(() => {
+            atLeave = gzip.compressedBytes;
+            req.destroy();
+            resolve();
+          }, 200);
+        });
+      });
+      // While that scrape waited for its reader, a probe was answered.
+      const ping = await fetchAll(port, {}, '/ping');
+      assert.equal(ping.body.toString(), 'pong');
+      await finished;
+      assert.ok(sent < total / 4, `sent ${sent} of ${total} bytes to a client that had left`);
+      // What was on the thread pool when it left ends; nothing more is compressed for it.
+      await new Promise((r) => setTimeout(r, 300));
+      const after = gzip.compressedBytes - atLeave;
+      assert.ok(after <= 4 * 1024 * 1024, `compressed ${after} of ${total} bytes after the client left`);
+    } finally {
+      server.close();
+    }
+  });
 
 test('gzip: a family kept (the same parts array) is compressed once; a family replaced is compressed anew', async () => {
   const fams = families(parts());

@@ -24,6 +24,8 @@ const PIECE = 1024 * 1024;
  */
 const BLOCK_MIN = 128 * 1024;
 const CUT_ONE_IN = 32;
+/** Blocks compressed at once on libuv's thread pool (of 4 threads, which also write the write-ahead log). */
+const IN_FLIGHT = 2;
 
 type Part = string | Uint8Array;
 
@@ -99,14 +101,19 @@ export async function streamBody(
   if (gzip !== undefined) {
     const pieces: DeflatedPiece[] = [];
     res.write(GZIP_HEADER);
-    for (const f of families) {
-      const blocks = await gzip.blocks(f, () => gone);
-      for (const b of blocks ?? [])
-        for (const p of b.pieces) {
+    // The next family's blocks are being compressed while this one's are sent.
+    let next = families.length > 0 ? gzip.plan(families[0], () => gone) : [];
+    for (let i = 0; i < families.length && !gone; i++) {
+      const blocks = next;
+      next = i + 1 < families.length ? gzip.plan(families[i + 1], () => gone) : [];
+      for (const b of blocks) {
+        const { pieces: made } = (await b) ?? { pieces: [] };
+        for (const p of made) {
           pieces.push(p);
           await send(p.deflated);
         }
-      if (gone) break;
+        if (gone) break;
+      }
     }
     res.off('close', leave);
     if (gone) return;
@@ -136,19 +143,24 @@ interface Block {
 /** What gzipped scrapes in one format made of each family, by name, for the next one. */
 export class GzipCache {
   private readonly kept = new Map<string, { parts: ReadonlyArray<Part>; blocks: Block[] }>();
-  private readonly input = Buffer.allocUnsafe(PIECE);
-  private busy = Promise.resolve();
+  /** Input buffers of the compressions running, kept for the next ones. */
+  private readonly inputs: Buffer[] = [];
+  private running = 0;
+  private readonly queued: Array<() => void> = [];
   /** Bytes compressed so far: what a scrape after a push costs shows here. */
   compressedBytes = 0;
 
-  /** The family's compressed blocks, compressing those not kept; undefined once `gone()`. */
-  async blocks(f: FamilyParts[number], gone: () => boolean): Promise<Block[] | undefined> {
+  /**
+   * The family's blocks: those kept as they are, the others as their compression (queued at
+   * once, so the thread pool works ahead of the sending; undefined once `gone()`).
+   */
+  plan(f: FamilyParts[number], gone: () => boolean): Array<Block | Promise<Block | undefined>> {
     const old = f.name === undefined ? undefined : this.kept.get(f.name);
     if (old?.parts === f.parts) return old.blocks;
     const byFirst = new Map<Part, Block>();
     for (const b of old?.blocks ?? []) byFirst.set(b.parts[0], b);
-    const { parts } = f;
-    const blocks: Block[] = [];
+    const { name, parts } = f;
+    const blocks: Array<Block | Promise<Block | undefined>> = [];
     for (let i = 0; i < parts.length;) {
       const found = byFirst.get(parts[i]);
       if (found !== undefined && startsWith(parts, i, found.parts)) {
@@ -157,12 +169,18 @@ export class GzipCache {
         continue;
       }
       const end = blockEnd(parts, i);
-      const block = { parts: parts.slice(i, end), pieces: await this.compress(parts.slice(i, end), gone) };
-      if (gone()) return undefined;
-      blocks.push(block);
+      const block = parts.slice(i, end);
+      blocks.push(this.compress(block, gone).then((pieces) => pieces && { parts: block, pieces }));
       i = end;
     }
-    if (f.name !== undefined) this.kept.set(f.name, { parts, blocks });
+    // Kept once all are made; a failed compression fails the scrape that waits for it, not this.
+    if (name !== undefined)
+      Promise.all(blocks).then(
+        (made) => {
+          if (made.every((b) => b !== undefined)) this.kept.set(name, { parts, blocks: made as Block[] });
+        },
+        () => undefined,
+      );
     return blocks;
   }
 
@@ -172,23 +190,26 @@ export class GzipCache {
     for (const name of this.kept.keys()) if (!names.has(name)) this.kept.delete(name);
   }
 
-  private async compress(parts: ReadonlyArray<Part>, gone: () => boolean): Promise<DeflatedPiece[]> {
-    // One input buffer for all scrapes: it is filled again only once the thread pool is done with it.
-    const turn = this.busy;
-    let done!: () => void;
-    this.busy = new Promise((r) => (done = r));
-    await turn;
+  private async compress(parts: ReadonlyArray<Part>, gone: () => boolean): Promise<DeflatedPiece[] | undefined> {
+    // A few at a time: the thread pool also writes the write-ahead log.
+    if (this.running >= IN_FLIGHT) await new Promise<void>((r) => this.queued.push(r));
+    this.running++;
+    const input = this.inputs.pop() ?? Buffer.allocUnsafe(PIECE);
     try {
+      if (gone()) return undefined;
       const made: DeflatedPiece[] = [];
-      for (const n of fillings(parts, () => this.input)) {
-        if (gone()) break;
-        const bytes = this.input.subarray(0, n);
+      for (const n of fillings(parts, () => input)) {
+        if (gone()) return undefined;
+        const bytes = input.subarray(0, n);
         this.compressedBytes += n;
+        // The input is filled again only once the thread pool is done with it.
         made.push(n < CHUNK ? deflatePieceSync(bytes) : await deflatePiece(bytes));
       }
-      return made;
+      return gone() ? undefined : made;
     } finally {
-      done();
+      this.inputs.push(input);
+      this.running--;
+      this.queued.shift()?.();
     }
   }
 }
