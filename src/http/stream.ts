@@ -175,7 +175,7 @@ export class GzipCache {
     }
     // Kept once all are made; a failed compression fails the scrape that waits for it, not this.
     if (name !== undefined)
-      Promise.all(blocks).then(
+      Promise.all(blocks.map((b) => Promise.resolve(b))).then(
         (made) => {
           if (made.every((b) => b !== undefined)) this.kept.set(name, { parts, blocks: made as Block[] });
         },
