@@ -177,3 +177,20 @@ test('Sentinel failover under pushes (kill -9 of the master, min-replicas-acked=
   assert.match(self, /^pushgateway_redis_up 1$/m);
   assert.match(self, /^pushgateway_redis_reloads_total [1-9]/m);
 });
+
+test('min-replicas-acked=1 on a master without replicas: the commit is refused with 503 and says why', async () => {
+  const redis = await startRedis();
+  started.push(redis);
+  const gw = await startServer('ours', [`--storage.redis.url=${redis.url}`, '--storage.redis.min-replicas-acked=1']);
+  started.push(gw);
+  const r = await send(gw.url, 'PUT', '/metrics/job/unacked', 'x 1\n');
+  assert.equal(r.status, 503);
+  assert.match(
+    r.body.toString(),
+    /only 0 Redis replicas acknowledged the change within 1 s, fewer than --storage\.redis\.min-replicas-acked=1/,
+  );
+  // Not acknowledged, yet on the master (docs/replicas.md): shown until a failover may lose it.
+  const shown = async () =>
+    /^x\{instance="",job="unacked"\} 1$/m.test((await send(gw.url, 'GET', '/metrics')).body.toString());
+  await within(3000, shown, 'the refused change is shown');
+});
