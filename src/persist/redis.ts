@@ -32,7 +32,7 @@ import {
   type WriteResult,
 } from '../store/types.js';
 import { decodeLine, encodeLine } from './codec.js';
-import { addressText, askMaster, UnknownMasterError, watchSwitches, type Address } from './sentinel.js';
+import { addressText, askMaster, UnknownMasterError, watchFailovers, type Address } from './sentinel.js';
 import { freezeGroups } from './snapshot.js';
 
 export interface RedisStoreOptions {
@@ -204,6 +204,8 @@ function urlAt(url: string, at: Address): string {
 /** How often the Sentinels are asked for the master while it cannot be reached, and otherwise. */
 const ASK_DOWN_MS = 250;
 const ASK_UP_MS = 5000;
+/** How long changes wait, at most, for the Sentinels to name a master once one of them tries a failover. */
+const FAILOVER_MS = 10_000;
 
 export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore {
   /** Replaced by new ones when the Sentinels name another master. */
@@ -215,6 +217,8 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
   /** The last failure to ask the Sentinels, as logged (once until it changes). */
   private sentinelTrouble: string | undefined;
   private stopWatching: (() => void) | undefined;
+  /** Until when changes are refused because a Sentinel tries a failover (0: none under way). */
+  private failoverUntil = 0;
   private readonly keys: {
     version: string;
     deps: string;
@@ -306,7 +310,10 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
   private async start(): Promise<void> {
     if (this.sentinel !== undefined) {
       await this.findMaster(true);
-      this.stopWatching = watchSwitches(this.sentinel, () => void this.findMaster(false));
+      this.stopWatching = watchFailovers(this.sentinel, {
+        started: () => this.failoverStarted(),
+        named: () => void this.findMaster(false),
+      });
       let last = Date.now();
       this.every(ASK_DOWN_MS, async () => {
         if (this.downReason === undefined && Date.now() - last < ASK_UP_MS) return;
@@ -354,10 +361,21 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
     }
   }
 
+  /**
+   * A Sentinel tries a failover: changes are refused until the Sentinels name the master (at most
+   * FAILOVER_MS). A change committed to the old master meanwhile could be acknowledged by a replica
+   * that is then pointed at the promoted one, and lost with the old master's history.
+   */
+  private failoverStarted(): void {
+    this.failoverUntil = Date.now() + FAILOVER_MS;
+    this.down(new Error(`a Redis Sentinel failover of ${this.opts.masterName} is under way`));
+  }
+
   /** Talks to the master at `at` from now on (new clients; the old ones' pending commands fail: 503). */
   private moveTo(at: Address): void {
     const first = this.master === undefined;
     this.master = addressText(at);
+    this.failoverUntil = 0;
     const old = [this.cmd, this.feed];
     [this.cmd, this.feed] = this.clients(urlAt(this.opts.url, at));
     for (const c of old) c.destroy();
@@ -879,6 +897,7 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
 
   private up(): void {
     if (this.downReason === undefined || !this.cmd.isReady || !this.feed.isReady || !this.loaded) return;
+    if (Date.now() < this.failoverUntil) return;
     this.downReason = undefined;
     if (this.everUp) this.opts.log.info('Redis reached again; changes are taken');
     this.everUp = true;

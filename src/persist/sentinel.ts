@@ -78,17 +78,32 @@ export async function askMaster(s: SentinelSettings): Promise<Address> {
   throw new Error(`no Redis Sentinel told the address of the master ${JSON.stringify(s.masterName)} (${asked})`);
 }
 
+/** The master a Sentinel event is about: "master NAME ip port ..." or "<instance> ... @ NAME ip port". */
+function eventMaster(message: string): string | undefined {
+  const words = message.split(' ');
+  const at = words.indexOf('@');
+  return at >= 0 ? words[at + 1] : words[0] === 'master' ? words[1] : undefined;
+}
+
 /**
- * Calls `onSwitch` whenever a Sentinel announces a new master for the name (+switch-master), from
- * every Sentinel (each client reconnects and subscribes again by itself). Returns the stop.
+ * Tells what the Sentinels announce about the master, from every Sentinel (each client
+ * reconnects and subscribes again by itself): `started` when one tries a failover (+try-failover),
+ * `named` when one names a new master (+failover-state-reconf-slaves: the promoted replica took
+ * over; +switch-master: the failover is over) or gave up (-failover-abort-*). Returns the stop.
  */
-export function watchSwitches(s: SentinelSettings, onSwitch: () => void): () => void {
+export function watchFailovers(s: SentinelSettings, on: { started: () => void; named: () => void }): () => void {
   const clients = s.sentinels.map((at) => {
     const c = sentinelClient(s, at, true);
     c.connect().catch(() => undefined);
-    c.subscribe('+switch-master', (message: string) => {
-      if (message.split(' ')[0] === s.masterName) onSwitch();
-    }).catch(() => undefined);
+    c.pSubscribe(
+      ['+try-failover', '+failover-state-reconf-slaves', '+switch-master', '-failover-abort-*'],
+      (message: string, channel: string) => {
+        const name = channel === '+switch-master' ? message.split(' ')[0] : eventMaster(message);
+        if (name !== s.masterName) return;
+        if (channel === '+try-failover') on.started();
+        else on.named();
+      },
+    ).catch(() => undefined);
     return c;
   });
   return () => {

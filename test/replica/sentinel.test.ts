@@ -1,4 +1,4 @@
-// Replicas on Redis with Sentinel (docs/replicas.md, "Sentinel"), as real processes: a master, two
+// Replicas on Redis with Sentinel (docs/replicas.md, "Sentinel"), as real processes: a master, three
 // replicas and three Sentinels (redis-server --sentinel), each on a free loopback port with its
 // own directory, and gateways that find the master through the Sentinels; all stopped by the
 // PIDs we started.
@@ -52,7 +52,10 @@ interface Cluster {
 }
 
 let shared: Promise<Cluster> | undefined;
-/** The master, its two replicas and three Sentinels that know all of them and each other. */
+/**
+ * The master, three replicas (so that after two failovers the master still has one to acknowledge
+ * at once) and three Sentinels that know all of them and each other.
+ */
 function cluster(): Promise<Cluster> {
   shared ??= (async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'pgw-sentinel-test-'));
@@ -62,7 +65,7 @@ function cluster(): Promise<Cluster> {
     const master = await startRedis({ password: PASSWORD });
     started.push(master);
     const replicas = await Promise.all(
-      [1, 2].map(() => startRedis({ password: PASSWORD, extra: ['--replicaof', '127.0.0.1', String(master.port)] })),
+      [1, 2, 3].map(() => startRedis({ password: PASSWORD, extra: ['--replicaof', '127.0.0.1', String(master.port)] })),
     );
     started.push(...replicas);
     const sentinels = await startSentinels(master, {
@@ -76,11 +79,11 @@ function cluster(): Promise<Cluster> {
       20_000,
       async () => {
         const info = String(await ask(master.port, PASSWORD, ['INFO', 'replication']));
-        if (!/connected_slaves:2/.test(info) || (info.match(/state=online/g) ?? []).length !== 2) return false;
+        if (!/connected_slaves:3/.test(info) || (info.match(/state=online/g) ?? []).length !== 3) return false;
         for (const s of sentinels) {
           const fields = (await ask(s.port, SENTINEL_PASSWORD, ['SENTINEL', 'MASTER', NAME])) as string[];
           const f = (k: string) => fields[fields.indexOf(k) + 1];
-          if (f('num-slaves') !== '2' || f('num-other-sentinels') !== '2') return false;
+          if (f('num-slaves') !== '3' || f('num-other-sentinels') !== '2') return false;
         }
         return true;
       },
@@ -115,67 +118,109 @@ async function loadGroups(gw: RunningServer): Promise<Set<string>> {
   return new Set([...body.matchAll(/^x\{instance="([^"]+)",job="load"\} /gm)].map((m) => m[1]));
 }
 
-test('Sentinel failover under pushes (kill -9 of the master, min-replicas-acked=1): nothing acknowledged is lost', async (t) => {
-  const { master, flags } = await cluster();
-  const gw = await startServer('ours', flags(NAME));
-  started.push(gw);
-  const acked: string[] = [];
-  const refused: string[] = [];
-  let killedAt = 0;
-  let firstAfter = 0;
-  let ackedAfter = 0;
+/**
+ * Pushes from 4 loops, each push a new group, until `stop`; records what was acknowledged and
+ * refused (anything but 200 or 503 fails), and when the first push sent after `mark()` succeeded.
+ */
+function pushLoad(gw: RunningServer) {
+  const state = { acked: [] as string[], refused: [] as string[], markedAt: 0, firstAfter: 0, ackedAfter: 0 };
   let stop = false;
   const worker = async (w: number) => {
     for (let n = 0; !stop; n++) {
-      const instance = `${w}-${n}`;
+      const instance = `${w}-${n}-${Date.now()}`;
       const sentAt = Date.now();
       const r = await send(gw.url, 'PUT', `/metrics/job/load/instance/${instance}`, `x ${n}\n`);
       if (r.status === 200) {
-        acked.push(instance);
-        // Sent after the kill: certainly taken by the new master.
-        if (killedAt > 0 && sentAt > killedAt) {
-          ackedAfter++;
-          firstAfter ||= Date.now();
+        state.acked.push(instance);
+        if (state.markedAt > 0 && sentAt > state.markedAt) {
+          state.ackedAfter++;
+          state.firstAfter ||= Date.now();
         }
       } else {
         assert.equal(r.status, 503, `push ${instance}: ${r.status} ${r.body.toString()}`);
-        refused.push(r.body.toString());
+        state.refused.push(r.body.toString());
         await new Promise((res) => setTimeout(res, 20));
       }
     }
   };
-  const load = Promise.all([0, 1, 2, 3].map(worker));
-  await within(10_000, async () => acked.length >= 50, '50 pushes before the kill');
-  killedAt = Date.now();
-  await master.kill();
-  try {
-    await within(40_000, async () => ackedAfter >= 20, '20 pushes acknowledged after the failover');
-  } finally {
-    stop = true;
-    await load;
-  }
-  const recoveryMs = firstAfter - killedAt;
-  assert.ok(refused.length > 0, 'pushes during the failover are refused');
-  assert.ok(
-    refused.every((m) => /Redis/.test(m)),
-    `every refusal says why: ${refused.find((m) => !/Redis/.test(m))}`,
-  );
-  // Every acknowledged push is on the gateway that took it and in the new master (a gateway
-  // started now loads what it holds).
-  const fresh = await startServer('ours', flags(NAME));
-  started.push(fresh);
-  for (const g of [gw, fresh]) {
+  const running = Promise.all([0, 1, 2, 3].map(worker));
+  return {
+    state,
+    mark: () => (state.markedAt = Date.now()),
+    stop: async () => {
+      stop = true;
+      await running;
+    },
+  };
+}
+
+/** Every acknowledged push is on each of `gws`; the missing are reported. */
+async function allThere(t: { diagnostic: (m: string) => void }, acked: string[], gws: RunningServer[]): Promise<void> {
+  for (const [k, g] of gws.entries()) {
     const shown = await loadGroups(g);
     const missing = acked.filter((i) => !shown.has(i));
-    t.diagnostic(`${g === gw ? 'gateway under load' : 'fresh gateway'}: ${missing.length} missing of ${acked.length}`);
+    t.diagnostic(`gateway ${k + 1} of ${gws.length}: ${missing.length} missing of ${acked.length} acknowledged`);
     assert.deepEqual(missing, [], 'acknowledged pushes missing after the failover');
   }
+}
+
+test('Sentinel failover under pushes (kill -9 of the master, min-replicas-acked=1): nothing acknowledged is lost', async (t) => {
+  const { master, flags } = await cluster();
+  const gw = await startServer('ours', flags(NAME));
+  started.push(gw);
+  const load = pushLoad(gw);
+  const { state } = load;
+  try {
+    await within(10_000, async () => state.acked.length >= 50, '50 pushes before the kill');
+    load.mark();
+    await master.kill();
+    await within(40_000, async () => state.ackedAfter >= 20, '20 pushes acknowledged after the failover');
+  } finally {
+    await load.stop();
+  }
+  assert.ok(state.refused.length > 0, 'pushes during the failover are refused');
+  const unclear = state.refused.find((m) => !/Redis/.test(m));
+  assert.equal(unclear, undefined, 'every refusal says why');
+  // On the gateway that took them, and in the new master: a gateway started now loads what it holds.
+  const fresh = await startServer('ours', flags(NAME));
+  started.push(fresh);
+  await allThere(t, state.acked, [gw, fresh]);
   t.diagnostic(
-    `kill -9 of the master to the first acknowledged push: ${recoveryMs} ms; ${refused.length} pushes refused (503)`,
+    `kill -9 of the master to the first acknowledged push: ${state.firstAfter - state.markedAt} ms; ` +
+      `${state.refused.length} pushes refused (503)`,
   );
   const self = (await send(gw.url, 'GET', '/metrics')).body.toString();
   assert.match(self, /^pushgateway_redis_up 1$/m);
   assert.match(self, /^pushgateway_redis_reloads_total [1-9]/m);
+  await gw.stop();
+});
+
+test('a failover the Sentinels are asked for (the old master stays up, as a replica) is followed too', async (t) => {
+  const { sentinels, flags } = await cluster();
+  const gw = await startServer('ours', flags(NAME));
+  started.push(gw);
+  const masterNow = async () =>
+    ((await ask(sentinels[0].port, SENTINEL_PASSWORD, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', NAME])) as string[])[1];
+  const before = await masterNow();
+  const load = pushLoad(gw);
+  const { state } = load;
+  try {
+    await within(10_000, async () => state.acked.length >= 20, '20 pushes before the failover');
+    // Refused while the remaining replica is not yet in sync with the new master of the last test.
+    await within(
+      20_000,
+      async () => (await ask(sentinels[0].port, SENTINEL_PASSWORD, ['SENTINEL', 'FAILOVER', NAME])) === 'OK',
+      'failover started',
+    );
+    await within(20_000, async () => (await masterNow()) !== before, 'the Sentinels name another master');
+    load.mark();
+    await within(20_000, async () => state.ackedAfter >= 20, '20 pushes acknowledged on the new master');
+  } finally {
+    await load.stop();
+  }
+  await allThere(t, state.acked, [gw]);
+  t.diagnostic(`new master named to the next acknowledged push: ${state.firstAfter - state.markedAt} ms`);
+  assert.match(gw.output(), /the Redis Sentinels name a new master; loading the metrics from it/);
 });
 
 test('min-replicas-acked=1 on a master without replicas: the commit is refused with 503 and says why', async () => {
