@@ -40,7 +40,10 @@ export interface RedisStoreOptions {
   url: string;
   /** Overrides the URL's password (--storage.redis.password-file). */
   password?: string;
-  /** Sentinels to ask for the master named `masterName` (none: `url` is the master; else only its credentials, TLS and database are used). */
+  /**
+   * Sentinels to ask for the master named `masterName` (none: `url` is the master; with them, only
+   * the URL's credentials, TLS and database are used).
+   */
   sentinels?: Address[];
   masterName?: string;
   /** The Sentinels' own password (--storage.redis.sentinel-password-file). */
