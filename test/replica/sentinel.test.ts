@@ -164,7 +164,7 @@ async function allThere(t: { diagnostic: (m: string) => void }, acked: string[],
   }
 }
 
-test('kill -9 of the master under pushes (min-replicas-acked=1): failover followed, none acknowledged lost', async (t) => {
+test('kill -9 of the master under pushes (min-replicas-acked=1): failover followed, none acked lost', async (t) => {
   const { master, flags } = await cluster();
   const gw = await startServer('ours', flags(NAME));
   started.push(gw);
