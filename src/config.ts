@@ -65,6 +65,8 @@ export interface RedisConfig {
   passwordFile: string;
   sentinels: Array<{ host: string; port: number }>;
   masterName: string;
+  /** --storage.redis.sentinel-password-file: the Sentinels' own password (their requirepass). */
+  sentinelPasswordFile: string;
   minReplicasAcked: number;
 }
 
@@ -166,6 +168,12 @@ export const FLAGS: FlagSpec[] = [
     kind: 'string',
     def: '',
     help: 'Name of the master the Redis Sentinels watch.',
+  },
+  {
+    name: 'storage.redis.sentinel-password-file',
+    kind: 'string',
+    def: '',
+    help: "File holding the Redis Sentinels' own password, if they ask for one (--storage.redis.password-file is the master's).",
   },
   {
     name: 'storage.redis.min-replicas-acked',
@@ -466,7 +474,11 @@ function redisConfig(get: (name: string) => string): RedisConfig | undefined {
   const url = get('storage.redis.url');
   const sentinelList = get('storage.redis.sentinels');
   const masterName = get('storage.redis.master-name');
-  const others = ['storage.redis.password-file', 'storage.redis.master-name'].filter((n) => get(n) !== '');
+  const others = [
+    'storage.redis.password-file',
+    'storage.redis.master-name',
+    'storage.redis.sentinel-password-file',
+  ].filter((n) => get(n) !== '');
   if (Number(get('storage.redis.min-replicas-acked')) > 0) others.push('storage.redis.min-replicas-acked');
   if (url === '' && sentinelList === '') {
     if (others.length > 0)
@@ -483,11 +495,16 @@ function redisConfig(get: (name: string) => string): RedisConfig | undefined {
   if (sentinels.length === 0 && masterName !== '') {
     throw new UsageError('--storage.redis.master-name needs --storage.redis.sentinels');
   }
+  const sentinelPasswordFile = get('storage.redis.sentinel-password-file');
+  if (sentinels.length === 0 && sentinelPasswordFile !== '') {
+    throw new UsageError('--storage.redis.sentinel-password-file needs --storage.redis.sentinels');
+  }
   return {
     url: url === '' ? 'redis://localhost' : url,
     passwordFile: get('storage.redis.password-file'),
     sentinels,
     masterName,
+    sentinelPasswordFile,
     minReplicasAcked: Number(get('storage.redis.min-replicas-acked')),
   };
 }

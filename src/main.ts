@@ -271,19 +271,16 @@ async function openRedis(
   log: Logger,
   metrics: RedisMetrics | undefined,
 ): Promise<RedisStore> {
-  if (config.sentinels.length > 0) {
-    throw new RedisConfigError(
-      '--storage.redis.sentinels is not supported yet; point --storage.redis.url at the master (see docs/replicas.md)',
-    );
-  }
-  let password: string | undefined;
-  if (config.passwordFile !== '') {
+  const secret = async (flag: string, file: string) => {
+    if (file === '') return undefined;
     try {
-      password = (await readFile(config.passwordFile, 'utf8')).replace(/\r?\n$/, '');
+      return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
     } catch (e) {
-      throw new RedisConfigError(`cannot read --storage.redis.password-file: ${(e as Error).message}`);
+      throw new RedisConfigError(`cannot read --${flag}: ${(e as Error).message}`);
     }
-  }
+  };
+  const password = await secret('storage.redis.password-file', config.passwordFile);
+  const sentinelPassword = await secret('storage.redis.sentinel-password-file', config.sentinelPasswordFile);
   log.info(
     {
       url: maskedUrl(config.url),
@@ -294,18 +291,22 @@ async function openRedis(
   );
   // Loaded only when asked for: the embedded store never loads the Redis client.
   const { RedisStore } = await import('./persist/redis.js');
+  const { UnknownMasterError } = await import('./persist/sentinel.js');
   return RedisStore.open(
     {
       url: config.url,
       ...(password === undefined ? {} : { password }),
       sentinels: config.sentinels,
       masterName: config.masterName,
+      ...(sentinelPassword === undefined ? {} : { sentinelPassword }),
       minReplicasAcked: config.minReplicasAcked,
       log,
       ...metrics,
     },
     memory,
-  );
+  ).catch((e: unknown) => {
+    throw e instanceof UnknownMasterError ? new RedisConfigError(e.message) : e;
+  });
 }
 
 main().catch((e: unknown) => {

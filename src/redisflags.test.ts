@@ -17,6 +17,7 @@ test('without the flags there is no Redis; with a URL, its password is masked in
     passwordFile: '',
     sentinels: [],
     masterName: '',
+    sentinelPasswordFile: '',
     minReplicasAcked: 1,
   });
   assert.equal(c.flags['storage.redis.url'], 'redis://app:xxxxx@redis:6380/2');
@@ -43,6 +44,10 @@ test('Redis flags that cannot work are refused with what to do', () => {
   refused(['--storage.redis.sentinels=a:1'], /needs --storage\.redis\.master-name/);
   refused(['--storage.redis.sentinels=a', '--storage.redis.master-name=m'], /"a" is not host:port/);
   refused(['--storage.redis.password-file=/x'], /needs --storage\.redis\.url/);
+  refused(
+    ['--storage.redis.url=redis://h:1', '--storage.redis.sentinel-password-file=/x'],
+    /sentinel-password-file needs --storage\.redis\.sentinels/,
+  );
   assert.deepEqual(
     config(['--storage.redis.sentinels=a:1,[::1]:2', '--storage.redis.master-name=m']).redis?.sentinels,
     [

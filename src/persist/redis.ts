@@ -32,6 +32,7 @@ import {
   type WriteResult,
 } from '../store/types.js';
 import { decodeLine, encodeLine } from './codec.js';
+import { addressText, askMaster, UnknownMasterError, watchFailovers, type Address } from './sentinel.js';
 import { freezeGroups } from './snapshot.js';
 
 export interface RedisStoreOptions {
@@ -39,9 +40,14 @@ export interface RedisStoreOptions {
   url: string;
   /** Overrides the URL's password (--storage.redis.password-file). */
   password?: string;
-  /** Sentinels to ask for the master named `masterName` (none: `url` is the master). */
-  sentinels?: Array<{ host: string; port: number }>;
+  /**
+   * Sentinels to ask for the master named `masterName` (none: `url` is the master; with them, only
+   * the URL's credentials, TLS and database are used).
+   */
+  sentinels?: Address[];
   masterName?: string;
+  /** The Sentinels' own password (--storage.redis.sentinel-password-file). */
+  sentinelPassword?: string;
   /** After each commit, WAIT for this many Redis replicas to acknowledge it (0: no WAIT). */
   minReplicasAcked?: number;
   /** Prefix of every key (tests and several gateways' sets on one Redis). */
@@ -175,9 +181,9 @@ function nowMs(): number {
   return Date.now() + (performance.now() % 1);
 }
 
-function client(opts: RedisStoreOptions) {
+function client(opts: RedisStoreOptions, url: string) {
   return createClient({
-    url: opts.url,
+    url,
     ...(opts.password === undefined ? {} : { password: opts.password }),
     // RESP2: plain arrays for XREAD, HGETALL and scripts, as the code below reads them.
     RESP: 2,
@@ -190,9 +196,32 @@ function client(opts: RedisStoreOptions) {
 
 type Client = ReturnType<typeof client>;
 
+/** `url` with the host and port of `at` (the master the Sentinels name). */
+function urlAt(url: string, at: Address): string {
+  const u = new URL(url);
+  u.hostname = at.host.includes(':') ? `[${at.host}]` : at.host;
+  u.port = String(at.port);
+  return u.toString();
+}
+
+/** How often the Sentinels are asked for the master while it cannot be reached, and otherwise. */
+const ASK_DOWN_MS = 250;
+const ASK_UP_MS = 5000;
+/** How long changes wait, at most, for the Sentinels to name a master once one of them tries a failover. */
+const FAILOVER_MS = 10_000;
+
 export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore {
-  private readonly cmd: Client;
-  private readonly feed: Client;
+  /** Replaced by new ones when the Sentinels name another master. */
+  private cmd: Client;
+  private feed: Client;
+  /** With Sentinel: the master the clients talk to (host:port), undefined until one is named. */
+  private master: string | undefined;
+  private asking = false;
+  /** The last failure to ask the Sentinels, as logged (once until it changes). */
+  private sentinelTrouble: string | undefined;
+  private stopWatching: (() => void) | undefined;
+  /** Until when changes are refused because a Sentinel tries a failover (0: none under way). */
+  private failoverUntil = 0;
   private readonly keys: {
     version: string;
     deps: string;
@@ -248,12 +277,23 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
       lease: `${prefix}expiry-lease`,
       epoch: `${prefix}epoch`,
     };
-    this.cmd = client(opts);
-    this.feed = client(opts);
-    for (const c of [this.cmd, this.feed]) {
-      c.on('error', (e: Error) => this.down(e));
-      c.on('ready', () => this.up());
+    // With Sentinel these stay unconnected (their commands fail at once) until a master is named.
+    [this.cmd, this.feed] = this.clients(opts.url);
+  }
+
+  private clients(url: string): [Client, Client] {
+    const pair: [Client, Client] = [client(this.opts, url), client(this.opts, url)];
+    for (const c of pair) {
+      // Clients of a master left behind may still report; only the current ones count.
+      const current = () => c === this.cmd || c === this.feed;
+      c.on('error', (e: Error) => {
+        if (current()) this.down(e);
+      });
+      c.on('ready', () => {
+        if (current()) this.up();
+      });
     }
+    return pair;
   }
 
   /**
@@ -271,14 +311,93 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
   }
 
   private async start(): Promise<void> {
-    // connect() resolves or rejects once; the client keeps reconnecting by itself after that.
-    await Promise.all([this.cmd.connect(), this.feed.connect()]).catch((e: unknown) => this.down(e as Error));
+    if (this.sentinel !== undefined) {
+      await this.findMaster(true);
+      this.stopWatching = watchFailovers(this.sentinel, {
+        started: () => this.failoverStarted(),
+        named: () => void this.findMaster(false),
+      });
+      let last = Date.now();
+      this.every(ASK_DOWN_MS, async () => {
+        if (this.downReason === undefined && Date.now() - last < ASK_UP_MS) return;
+        last = Date.now();
+        await this.findMaster(false);
+      });
+    } else {
+      // connect() resolves or rejects once; the client keeps reconnecting by itself after that.
+      await Promise.all([this.cmd.connect(), this.feed.connect()]).catch((e: unknown) => this.down(e as Error));
+    }
     await this.load().catch((e: unknown) => this.down(e as Error));
     this.feedLoop = this.follow();
     await this.renewLease().catch(() => undefined);
     const lease = this.opts.leaseMs ?? 3000;
     this.every(lease / 3, () => this.renewLease());
     this.every(this.opts.compactMs ?? 5000, () => this.compact());
+  }
+
+  private get sentinel() {
+    const { sentinels, masterName, sentinelPassword } = this.opts;
+    if (sentinels === undefined || sentinels.length === 0 || masterName === undefined) return undefined;
+    return { sentinels, masterName, ...(sentinelPassword === undefined ? {} : { password: sentinelPassword }) };
+  }
+
+  /**
+   * Asks the Sentinels for the master and moves to it if it is another. At start a name no
+   * Sentinel knows is thrown (the start fails); Sentinels that do not answer are waited for, as
+   * Redis itself is.
+   */
+  private async findMaster(atStart: boolean): Promise<void> {
+    if (this.asking || this.closed) return;
+    this.asking = true;
+    try {
+      const at = await askMaster(this.sentinel!);
+      this.sentinelTrouble = undefined;
+      if (addressText(at) !== this.master) this.moveTo(at);
+    } catch (e) {
+      if (atStart && e instanceof UnknownMasterError) throw e;
+      const reason = (e as Error).message;
+      if (this.master === undefined) this.down(e as Error);
+      else if (reason !== this.sentinelTrouble) this.opts.log.warn({ err: reason }, 'cannot ask the Redis Sentinels');
+      this.sentinelTrouble = reason;
+    } finally {
+      this.asking = false;
+    }
+  }
+
+  /**
+   * A Sentinel tries a failover: changes are refused until the Sentinels name the master (at most
+   * FAILOVER_MS). A change committed to the old master meanwhile could be acknowledged by a replica
+   * that is then pointed at the promoted one, and lost with the old master's history.
+   */
+  private failoverStarted(): void {
+    this.failoverUntil = Date.now() + FAILOVER_MS;
+    this.down(new Error(`a Redis Sentinel failover of ${this.opts.masterName} is under way`));
+  }
+
+  /** Talks to the master at `at` from now on (new clients; the old ones' pending commands fail: 503). */
+  private moveTo(at: Address): void {
+    const first = this.master === undefined;
+    this.master = addressText(at);
+    this.failoverUntil = 0;
+    const old = [this.cmd, this.feed];
+    [this.cmd, this.feed] = this.clients(urlAt(this.opts.url, at));
+    for (const c of old) c.destroy();
+    if (first) this.opts.log.info({ master: this.master }, 'the Redis Sentinels name the master');
+    else {
+      this.opts.log.warn({ master: this.master }, 'the Redis Sentinels name a new master; loading the metrics from it');
+      this.down(new Error(`the Redis master moved to ${this.master}`));
+      // The old master may have held changes the new one never received, which the view may
+      // show: it is loaded again from the new master before any change is taken (ready() refuses
+      // until then), also if a load from the old one was under way.
+      this.pending.clear();
+      if (this.loaded) this.stats.reloads++;
+      this.loaded = false;
+      this.loading?.then(
+        () => (this.loaded = false),
+        () => undefined,
+      );
+    }
+    void Promise.all([this.cmd.connect(), this.feed.connect()]).catch((e: unknown) => this.down(e as Error));
   }
 
   private every(ms: number, task: () => Promise<unknown>): void {
@@ -781,6 +900,7 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
 
   private up(): void {
     if (this.downReason === undefined || !this.cmd.isReady || !this.feed.isReady || !this.loaded) return;
+    if (Date.now() < this.failoverUntil) return;
     this.downReason = undefined;
     if (this.everUp) this.opts.log.info('Redis reached again; changes are taken');
     this.everUp = true;
@@ -802,6 +922,7 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
 
   async close(): Promise<void> {
     this.closed = true;
+    this.stopWatching?.();
     for (const t of this.timers) clearInterval(t);
     await Promise.all([...this.tails.values()].map((p) => p.catch(() => undefined)));
     await this.inner.close();

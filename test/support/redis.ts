@@ -1,7 +1,7 @@
 // Starts a real redis-server (Debian's) on a free loopback port with its own data directory for
-// a test, and stops it by the PID we started.
+// a test, and stops it by the PID we started; also Sentinels (redis-server <conf> --sentinel).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,29 +26,37 @@ export interface RunningRedis {
   cleanup: () => Promise<void>;
 }
 
-/** Answers PING with PONG over a raw socket. */
-function pong(port: number): Promise<boolean> {
+/** Answers PING with PONG over a raw socket (after AUTH with `password`). */
+function pong(port: number, password?: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port }, () => s.write('PING\r\n'));
+    const s = createConnection({ host: '127.0.0.1', port }, () =>
+      s.write(password === undefined ? 'PING\r\n' : `AUTH ${password}\r\nPING\r\n`),
+    );
     s.setTimeout(500, () => {
       s.destroy();
       resolve(false);
     });
+    let got = '';
     s.on('data', (d) => {
+      got += d.toString();
+      if (password !== undefined && !got.includes('\r\n+')) return;
       s.destroy();
-      resolve(d.toString().startsWith('+PONG'));
+      resolve(got.includes('+PONG'));
     });
     s.on('error', () => resolve(false));
   });
 }
 
-/** `aof`: appendonly with appendfsync always (durability tests); otherwise nothing is persisted. */
-export async function startRedis(opts: { aof?: boolean; extra?: string[] } = {}): Promise<RunningRedis> {
+/**
+ * `aof`: appendonly with appendfsync always (durability tests); otherwise nothing is persisted.
+ * `password`: requirepass (and masterauth, for a replica or a master that becomes one).
+ */
+export async function startRedis(
+  opts: { aof?: boolean; extra?: string[]; password?: string } = {},
+): Promise<RunningRedis> {
   requireBinary(REDIS_BIN, 'redis-server');
   const dir = await mkdtemp(path.join(tmpdir(), 'pgw-redis-'));
   const port = await freePort();
-  let proc: ChildProcess | undefined;
-  let out = '';
   const args = [
     '--port',
     String(port),
@@ -59,15 +67,54 @@ export async function startRedis(opts: { aof?: boolean; extra?: string[] } = {})
     '--save',
     '',
     ...(opts.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+    ...(opts.password === undefined ? [] : ['--requirepass', opts.password, '--masterauth', opts.password]),
     ...(opts.extra ?? []),
   ];
+  return run(args, port, dir, opts.password);
+}
+
+/**
+ * Starts `count` Sentinels watching `master` as `name` (quorum: a majority), each on a free port
+ * with its own directory (a Sentinel rewrites its configuration file). Short timeouts so that a
+ * failover takes seconds: the master is down after `downAfterMs` without an answer.
+ */
+export async function startSentinels(
+  master: RunningRedis,
+  opts: { name: string; count?: number; downAfterMs?: number; password?: string; masterPassword?: string },
+): Promise<RunningRedis[]> {
+  requireBinary(REDIS_BIN, 'redis-server');
+  const count = opts.count ?? 3;
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'pgw-sentinel-'));
+      const port = await freePort();
+      const conf = path.join(dir, 'sentinel.conf');
+      const lines = [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor ${opts.name} 127.0.0.1 ${master.port} ${Math.floor(count / 2) + 1}`,
+        `sentinel down-after-milliseconds ${opts.name} ${opts.downAfterMs ?? 1000}`,
+        `sentinel failover-timeout ${opts.name} 3000`,
+        ...(opts.masterPassword === undefined ? [] : [`sentinel auth-pass ${opts.name} ${opts.masterPassword}`]),
+        ...(opts.password === undefined ? [] : [`requirepass ${opts.password}`]),
+      ];
+      await writeFile(conf, lines.join('\n') + '\n');
+      return run([conf, '--sentinel'], port, dir, opts.password);
+    }),
+  );
+}
+
+async function run(args: string[], port: number, dir: string, password?: string): Promise<RunningRedis> {
+  let proc: ChildProcess | undefined;
+  let out = '';
   const start = async () => {
     const p = spawn(REDIS_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     proc = p;
     p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     const deadline = Date.now() + 10_000;
-    while (!(await pong(port))) {
+    while (!(await pong(port, password))) {
       if (p.exitCode !== null) throw new Error(`redis-server exited with ${p.exitCode}: ${out}`);
       if (Date.now() > deadline) {
         p.kill('SIGKILL');
