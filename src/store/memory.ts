@@ -9,7 +9,7 @@ import {
   type ConsistencyOptions,
 } from './consistency.js';
 import { packedText, parsedMetrics, preparedFamily, restorePacked, storeFamily } from './family.js';
-import { groupId, groupShape } from './grouping.js';
+import { groupId, shapeOf } from './grouping.js';
 import { checkedNow, prepareSteps, type PreparedWrite } from './prepare.js';
 import { runNow, runSliced } from './slices.js';
 import { StoredGroup, timeFamily } from './group.js';
@@ -330,11 +330,13 @@ export class MemoryStore implements MetricStore {
     const id = groupId(req.labels);
     const existing = this.byId.get(id);
     // The time families the write sets are checked with the pushed ones, as the reference does.
-    const checked = [
-      ...prepared.families,
-      checkedNow(timeFamily(PUSH_TIME, req.labels, req.timestampMs / 1000), this.index),
-    ];
-    if (existing === undefined) checked.push(checkedNow(timeFamily(PUSH_FAILURE_TIME, req.labels, 0), this.index));
+    const pushTime = checkedNow(timeFamily(PUSH_TIME, req.labels, req.timestampMs / 1000), this.index);
+    const checked = [...prepared.families, pushTime];
+    if (existing === undefined) {
+      // Same labels, same type: what its one series is by itself is push_time_seconds' verdict.
+      const mf = timeFamily(PUSH_FAILURE_TIME, pushTime.mf.metrics[0].labels, 0);
+      checked.push({ mf, verdicts: pushTime.verdicts });
+    }
     const kept = new Set<string>();
     if (existing !== undefined) kept.add(PUSH_FAILURE_TIME);
     if (existing !== undefined && !req.replace) for (const sf of existing.pushedFamilies()) kept.add(sf.name);
@@ -399,9 +401,10 @@ export class MemoryStore implements MetricStore {
 
   /** A new group, both its push times 0, stamped with the time of the write that creates it. */
   private createGroup(id: string, labels: GroupingLabels, timestampMs: number): StoredGroup {
+    const names = Object.keys(labels).sort();
     const sorted: Record<string, string> = {};
-    for (const name of Object.keys(labels).sort()) sorted[name] = labels[name];
-    const group = new StoredGroup(id, sorted, groupShape(sorted));
+    for (const name of names) sorted[name] = labels[name];
+    const group = new StoredGroup(id, sorted, shapeOf(names));
     group.setTime(PUSH_TIME, 0, timestampMs);
     group.setTime(PUSH_FAILURE_TIME, 0, timestampMs);
     this.byId.set(id, group);
