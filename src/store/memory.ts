@@ -204,7 +204,7 @@ export class MemoryStore implements MetricStore {
   }
 
   wipe(): Promise<void> {
-    for (const g of [...this.byId.values()]) this.remove(g.labels);
+    for (const g of [...this.byId.values()]) this.removeGroup(g);
     return Promise.resolve();
   }
 
