@@ -1,16 +1,17 @@
 // Group expiry at scale (docs/expiry.md): the `ttl` scenario of `npm run bench`, also run alone as
-// `node dist/bench/ttl.js [--quick] [--rounds=N]`.
-// 100,000 groups with TTLs of 1-60 s are re-pushed round-robin as fast as the store takes them;
-// a tenth of them are never pushed again after the first round and must expire. Measured: the
-// expiry lag (removal time minus deadline, p50/p99/max) and the push rate against the same load
-// without TTLs, in alternating windows. In-process on the store, so that the cost of the deadline
+// `node dist/bench/ttl.js [--quick] [--rounds=N] [--rate=N]`.
+// 100,000 groups with TTLs of 1-60 s are re-pushed round-robin at the same offered rate with and
+// without TTLs (--rate=0: as fast as the store takes them); a tenth of them are never pushed again
+// after the first round and must expire. Measured: the expiry lag (removal time minus deadline,
+// p50/p99/max) and the writes per CPU-second against the same load without TTLs, in alternating
+// windows. In-process on the store, so that the cost of the deadline
 // heap is not hidden behind HTTP's (a push over HTTP costs ~50x a store write); each window runs
 // in a fresh node process with the gateway's node flags, so one window's heap does not slow the
 // next. `--quick`: 1,000 groups, TTLs of 1-2 s.
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { setImmediate as turn } from 'node:timers/promises';
+import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { MetricFamily } from '../src/model.js';
 import { NODE_FLAGS } from '../src/nodeflags.js';
@@ -20,10 +21,18 @@ import { finish, newResult, wanted, type BenchConfig, type BenchOutput, type Rou
 export interface TtlSize {
   groups: number;
   maxTtlS: number;
+  /**
+   * Writes offered per second, the same with and without TTLs; 0: as fast as the store takes them.
+   * Unpaced, the side that is slower takes longer over a round of re-pushes, so more of its groups
+   * outlive their TTL between pushes and are removed and created again: the load itself would
+   * differ. Paced, every group is re-pushed at the same interval on both sides, and what TTLs
+   * cost shows as CPU per write (the rate is set below what both sides sustain on the shared machine).
+   */
+  ratePerS: number;
 }
 
-export const TTL_FULL: TtlSize = { groups: 100_000, maxTtlS: 60 };
-export const TTL_QUICK: TtlSize = { groups: 1000, maxTtlS: 2 };
+export const TTL_FULL: TtlSize = { groups: 100_000, maxTtlS: 60, ratePerS: 4000 };
+export const TTL_QUICK: TtlSize = { groups: 1000, maxTtlS: 2, ratePerS: 2000 };
 
 // Writes between turns of the event loop: over HTTP every push is a task of its own.
 const BATCH = 50;
@@ -31,6 +40,8 @@ const BATCH = 50;
 /** One window's figures, as the child process prints them. */
 export interface TtlWindow {
   ttl: boolean;
+  /** Offered (0: unpaced) and achieved. */
+  ratePerS: number;
   pushesPerS: number;
   expired: number;
   /** Groups left to expire (those that expired during the preload are not among them), and how many did. */
@@ -55,7 +66,7 @@ function quantile(sorted: number[], q: number): number {
 
 /** One window in this process: preload, then re-push for the longest TTL and 2 s more. */
 async function window(size: TtlSize, ttl: boolean): Promise<TtlWindow> {
-  const { groups, maxTtlS } = size;
+  const { groups, maxTtlS, ratePerS } = size;
   const labels = Array.from({ length: groups }, (_, i) => ({ job: 'ttl', instance: `host-${i}` }));
   const ttlOf = (i: number) => 1000 * (1 + (i % maxTtlS));
   const store = new MemoryStore();
@@ -90,6 +101,13 @@ async function window(size: TtlSize, ttl: boolean): Promise<TtlWindow> {
   let pushes = 0;
   let i = 0;
   while (Date.now() - start < windowMs) {
+    if (ratePerS > 0) {
+      const ahead = pushes - (ratePerS * (Date.now() - start)) / 1000;
+      if (ahead >= 0) {
+        await sleep(Math.max(1, Math.ceil((ahead * 1000) / ratePerS)));
+        continue;
+      }
+    }
     for (let b = 0; b < BATCH; b++) {
       i = (i + 1) % groups;
       if (dies(i)) continue;
@@ -106,6 +124,7 @@ async function window(size: TtlSize, ttl: boolean): Promise<TtlWindow> {
   lags.sort((a, b) => a - b);
   return {
     ttl,
+    ratePerS,
     pushesPerS: Math.round((pushes / elapsed) * 1000),
     expired: store.expiry.expired,
     left: deadlines.size,
@@ -127,6 +146,7 @@ function windowInChild(size: TtlSize, ttl: boolean): TtlWindow {
       '--window',
       `--groups=${size.groups}`,
       `--max-ttl=${size.maxTtlS}`,
+      `--rate=${size.ratePerS}`,
       `--ttl=${ttl ? 1 : 0}`,
     ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: (size.maxTtlS + 120) * 1000 },
@@ -141,6 +161,12 @@ function perCpuS(w: TtlWindow): number {
 
 function round(w: TtlWindow, n: number, position: number): Round {
   const missed = w.left - w.lagged;
+  // Short of the offered rate, this side was not given the same load as the other.
+  const short = w.ratePerS > 0 && w.pushesPerS < 0.95 * w.ratePerS;
+  const failure = [
+    ...(missed > 0 ? [`${missed} of ${w.left} groups left to expire did not within the window`] : []),
+    ...(short ? [`${w.pushesPerS} writes/s of the ${w.ratePerS} offered`] : []),
+  ].join('; ');
   return {
     round: n,
     position,
@@ -154,13 +180,16 @@ function round(w: TtlWindow, n: number, position: number): Round {
       loadAvg1: loadavg()[0],
     },
     statuses: {},
-    errors: missed > 0 ? { 'groups not expired in the window': missed } : {},
+    errors: {
+      ...(missed > 0 ? { 'groups not expired in the window': missed } : {}),
+      ...(short ? { 'offered writes not taken': Math.round((w.ratePerS - w.pushesPerS) * (w.wallMs / 1000)) } : {}),
+    },
     samples: [],
     non2xx: 0,
     loadCpuMs: NaN,
     serverCpuMs: w.cpuMs,
     wallMs: w.wallMs,
-    ...(missed > 0 ? { failure: `${missed} of ${w.left} groups left to expire did not within the window` } : {}),
+    ...(failure !== '' ? { failure } : {}),
   };
 }
 
@@ -175,10 +204,10 @@ export async function ttlState(cfg: BenchConfig, out: BenchOutput): Promise<void
     `ttl-${k}`,
     `Expiry of ${size.groups.toLocaleString('en-US')} groups with TTLs of 1–${size.maxTtlS} s, re-pushed`,
     `${size.groups.toLocaleString('en-US')} groups (TTLs of 1–${size.maxTtlS} s) re-pushed round-robin on the store, ` +
-      `in-process, ${BATCH} writes per turn; a tenth left to expire, whose lag (removal − deadline) is measured. ` +
+      `${size.ratePerS.toLocaleString('en-US')} writes/s offered to both sides, in-process, ${BATCH} writes per turn; a tenth left to expire, whose lag (removal − deadline) is measured. ` +
       'Compared with the same load without TTLs (the reference has no expiry). Each window in a fresh process.',
     [
-      { key: 'pushesPerSec', label: 'store writes/s', unit: '/s', better: 'higher' },
+      { key: 'pushesPerSec', label: 'store writes/s (offered alike)', unit: '/s', better: 'higher' },
       { key: 'writesPerCpuS', label: 'store writes per CPU-second', unit: '/s', better: 'higher' },
       { key: 'lagP50Ms', label: 'expiry lag p50', unit: 'ms', better: 'none' },
       { key: 'lagP99Ms', label: 'expiry lag p99 (target ≤ 1,000)', unit: 'ms', better: 'none' },
@@ -212,9 +241,10 @@ export async function ttlState(cfg: BenchConfig, out: BenchOutput): Promise<void
   const b = baseline.median as Record<string, number>;
   res.notes.push(
     `Store writes with TTLs / without: ${(res.median.ours.pushesPerSec / b.pushesPerSec).toFixed(3)} per second, ` +
-      `${(res.median.ours.writesPerCpuS / b.writesPerCpuS).toFixed(3)} per CPU-second (target ≥ 0.9). With TTLs, ` +
-      'groups whose TTL is shorter than a round of re-pushes expire and are created again by the next push: ' +
-      'that churn is part of the cost. The reference has no expiry, so its column is empty.',
+      `${(res.median.ours.writesPerCpuS / b.writesPerCpuS).toFixed(3)} per CPU-second (target ≥ 0.9). Both sides ` +
+      `get ${size.ratePerS} writes/s, so every group is re-pushed at the same interval; with TTLs, groups whose TTL ` +
+      'is shorter than that interval expire and are created again by their next push: that churn is part of the ' +
+      'cost. The reference has no expiry, so its column is empty.',
   );
   out.scenarios.push(res);
 }
@@ -225,10 +255,11 @@ function arg(name: string): string | undefined {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv.includes('--window')) {
-    const size = { groups: Number(arg('groups')), maxTtlS: Number(arg('max-ttl')) };
+    const size = { groups: Number(arg('groups')), maxTtlS: Number(arg('max-ttl')), ratePerS: Number(arg('rate')) };
     process.stdout.write(JSON.stringify(await window(size, arg('ttl') === '1')) + '\n');
   } else {
-    const size = process.argv.includes('--quick') ? TTL_QUICK : TTL_FULL;
+    const preset = process.argv.includes('--quick') ? TTL_QUICK : TTL_FULL;
+    const size = { ...preset, ratePerS: Number(arg('rate') ?? preset.ratePerS) };
     const rounds = Math.max(1, Number(arg('rounds') ?? 2) || 1);
     const windows: TtlWindow[] = [];
     for (let n = 0; n < rounds; n++) {
@@ -244,7 +275,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     };
     const withTtl = windows.filter((w) => w.ttl);
     process.stdout.write(
-      `groups ${size.groups}, TTLs 1-${size.maxTtlS} s, windows of ${size.maxTtlS + 2} s: ` +
+      `groups ${size.groups}, TTLs 1-${size.maxTtlS} s, windows of ${size.maxTtlS + 2} s, ` +
+        `${size.ratePerS > 0 ? `${size.ratePerS} writes/s offered` : 'unpaced'}: ` +
         `push rate with TTLs / without = ${(rate(true) / rate(false)).toFixed(3)} ` +
         `(per CPU-second ${(rate(true, perCpuS) / rate(false, perCpuS)).toFixed(3)}); ` +
         `expired in the window ${withTtl.map((w) => `${w.lagged} of ${w.left}`).join(', ')} left to expire; ` +

@@ -125,6 +125,8 @@ export class DurableStore extends ViewedStore implements MetricStore {
   private hold: Promise<void> | undefined;
   private recovering: Promise<void> | undefined;
   private lastProbe = 0;
+  /** A flush of records no request waits for (removals by expiry) is due at the next turn. */
+  private flushDue = false;
   /** Why the log or the snapshot cannot be written, as logged; undefined while they can. */
   private logDown: string | undefined;
   private snapshotDown: string | undefined;
@@ -193,6 +195,7 @@ export class DurableStore extends ViewedStore implements MetricStore {
       if (change.record !== undefined && store.wal !== undefined && !store.reloading) {
         const ticket = store.wal.append(change.record);
         if ('write' in change.record) store.tickets.set(change.record.write.labels, ticket);
+        else store.flushSoon();
       }
       store.changed();
     });
@@ -270,6 +273,28 @@ export class DurableStore extends ViewedStore implements MetricStore {
       );
       throw this.unavailable(e as Error);
     }
+  }
+
+  /**
+   * Writes the log in the background, on the next turn (one flush for all removals of a turn):
+   * removals by expiry have no request that waits for them, and would otherwise stay queued
+   * until the next push flushes the log. When the disk refuses, the store is put back to what the
+   * disk holds before writes are taken again, as after a failed write (not here: the group, due
+   * again, would be removed and put back at every turn of the timer).
+   */
+  private flushSoon(): void {
+    if (this.flushDue) return;
+    this.flushDue = true;
+    setImmediate(() => {
+      this.flushDue = false;
+      this.wal?.flush().then(
+        () => this.up('log'),
+        (e: unknown) => {
+          this.down('log', e as Error);
+          this.diverged = true;
+        },
+      );
+    });
   }
 
   private unavailable(e: Error): StoreUnavailableError {

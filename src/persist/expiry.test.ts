@@ -11,6 +11,7 @@ import type { MetricFamily } from '../model.js';
 import { MemoryStore } from '../store/memory.js';
 import type { MetricStore } from '../store/types.js';
 import { DurableStore } from './durable.js';
+import { listSegments, readSegment, segmentPath } from './wal.js';
 
 function logged() {
   const lines: Array<{ msg: string; groups?: number }> = [];
@@ -85,6 +86,35 @@ test('write-ahead log: a removal by expiry is replayed between the writes around
   const g = [...second.store.groups()].find((x) => x.labels.job === 'g')!;
   assert.deepEqual([...g.families.keys()].sort(), ['new', 'push_failure_time_seconds', 'push_time_seconds']);
   assert.equal(g.ttlMs, undefined);
+  assert.equal(second.lines.filter((l) => l.msg === EXPIRED_AT_START).length, 0);
+  await second.store.close();
+});
+
+test('write-ahead log: a removal by expiry is written at once, not when the next push flushes the log', async () => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'pgw-expiry-')), 'metrics.data');
+  const first = await open(file, true);
+  await push(first.store, 'g', 'x', 200);
+  await push(first.store, 'stays', 'x');
+  const start = Date.now();
+  while (jobs(first.store).includes('g')) {
+    assert.ok(Date.now() - start < 5000, 'the group did not expire');
+    await sleep(20);
+  }
+  // No push follows: the removal's record must reach the log by itself.
+  const logged = async () => {
+    for (const seq of await listSegments(file)) {
+      for (const rec of await readSegment(segmentPath(file, seq))) if ('delete' in rec) return true;
+    }
+    return false;
+  };
+  while (!(await logged())) {
+    assert.ok(Date.now() - start < 5000, 'the removal was not written to the log');
+    await sleep(20);
+  }
+  await first.inner.close(); // crash
+  const second = await open(file, true);
+  assert.deepEqual(jobs(second.store), ['stays']);
+  // Replayed from the log, not found due again at start.
   assert.equal(second.lines.filter((l) => l.msg === EXPIRED_AT_START).length, 0);
   await second.store.close();
 });

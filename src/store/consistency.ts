@@ -69,6 +69,21 @@ function hasAt(s: string, part: string, at: number): boolean {
   return true;
 }
 
+/**
+ * Shapes are interned (grouping.ts groupShape): their keys are joined once, not at every group
+ * added or removed (with groups expiring and pushed again, that was a string per family each time).
+ */
+const shapeKeys = new WeakMap<Shape, string>();
+
+function shapeKey(shape: Shape): string {
+  let key = shapeKeys.get(shape);
+  if (key === undefined) {
+    key = shape.join('\xff');
+    shapeKeys.set(shape, key);
+  }
+  return key;
+}
+
 function countType(entry: IndexedFamily, type: MetricType, by: number): void {
   const n = (entry.types.get(type) ?? 0) + by;
   if (n === 0) entry.types.delete(type);
@@ -80,7 +95,7 @@ function addTo(entry: IndexedFamily, groupId: string, shape: Shape, type: Metric
   if (before === type) return;
   // A group's shape never changes: re-adding it only changes the type.
   if (before === undefined) {
-    const key = shape.join('\xff');
+    const key = shapeKey(shape);
     const known = entry.shapes.get(key);
     if (known === undefined) entry.shapes.set(key, { names: shape, groups: 1 });
     else known.groups++;
@@ -94,7 +109,7 @@ function removeFrom(entry: IndexedFamily, groupId: string, shape: Shape): void {
   if (before === undefined) return;
   entry.groups.delete(groupId);
   countType(entry, before, -1);
-  const key = shape.join('\xff');
+  const key = shapeKey(shape);
   const known = entry.shapes.get(key);
   if (known !== undefined && --known.groups === 0) entry.shapes.delete(key);
 }

@@ -1,7 +1,7 @@
 // A group as the store keeps it: its pushed families, and its push_time_seconds and
 // push_failure_time_seconds as four numbers. Every group has both; kept as families they would
 // cost two objects, two map entries and two index entries each (~250 bytes a group).
-import type { MetricFamily } from '../model.js';
+import type { LabelPair, MetricFamily } from '../model.js';
 import type { Shape } from './consistency.js';
 import { groupSeriesLabels } from './grouping.js';
 import { sortedLines } from './family.js';
@@ -11,12 +11,19 @@ import type { FamilyRecord, Group, GroupingLabels, StoredFamily } from './types.
 const PUSH_TIME_HELP = 'Last Unix time when changing this group in the Pushgateway succeeded.';
 const PUSH_FAILURE_TIME_HELP = 'Last Unix time when changing this group in the Pushgateway failed.';
 
-export function timeFamily(name: TimeName, labels: GroupingLabels, seconds: number): MetricFamily {
+/** The time family of a group; `labels` the grouping labels, or the series labels another time family has. */
+export function timeFamily(
+  name: TimeName,
+  labels: GroupingLabels | readonly LabelPair[],
+  seconds: number,
+): MetricFamily {
   return {
     name,
     help: name === PUSH_TIME ? PUSH_TIME_HELP : PUSH_FAILURE_TIME_HELP,
     type: 'gauge',
-    metrics: [{ labels: groupSeriesLabels(labels), value: seconds }],
+    metrics: [
+      { labels: Array.isArray(labels) ? [...labels] : groupSeriesLabels(labels as GroupingLabels), value: seconds },
+    ],
   };
 }
 

@@ -15,7 +15,11 @@ const shapes = new Map<string, readonly string[]>();
 
 /** The sorted grouping label names, one array for all groups of the same names. */
 export function groupShape(labels: GroupingLabels): readonly string[] {
-  const names = Object.keys(labels).sort();
+  return shapeOf(Object.keys(labels).sort());
+}
+
+/** groupShape of labels whose names, sorted, are `names`. */
+export function shapeOf(names: string[]): readonly string[] {
   const key = names.join('\xff');
   const known = shapes.get(key);
   if (known !== undefined) return known;

@@ -9,7 +9,7 @@ import {
   type ConsistencyOptions,
 } from './consistency.js';
 import { packedText, parsedMetrics, preparedFamily, restorePacked, storeFamily } from './family.js';
-import { groupId, groupShape } from './grouping.js';
+import { groupId, shapeOf } from './grouping.js';
 import { checkedNow, prepareSteps, type PreparedWrite } from './prepare.js';
 import { runNow, runSliced } from './slices.js';
 import { StoredGroup, timeFamily } from './group.js';
@@ -204,7 +204,7 @@ export class MemoryStore implements MetricStore {
   }
 
   wipe(): Promise<void> {
-    for (const g of [...this.byId.values()]) this.remove(g.labels);
+    for (const g of [...this.byId.values()]) this.removeGroup(g);
     return Promise.resolve();
   }
 
@@ -219,20 +219,24 @@ export class MemoryStore implements MetricStore {
 
   /** Removes, each in its group's order, the groups of `ids` that are still due when their turn comes. */
   private expireDue(ids: string[]): void {
+    const now = nowMs();
     for (const id of ids) {
-      const expire = () => {
-        // A write that came first (its body was arriving) may have moved the deadline on.
-        if (!this.expireIfDue(id, nowMs())) this.expiry.track(id, this.byId.get(id), false);
-      };
-      this.inOrder(id, true, expire).catch(() => undefined);
+      // Nothing pending for the group (the usual case): removed now, without a promise per group.
+      if (!this.tails.has(id)) this.expireOrTrack(id, now);
+      else this.inOrder(id, true, () => this.expireOrTrack(id, nowMs())).catch(() => undefined);
     }
+  }
+
+  private expireOrTrack(id: string, now: number): void {
+    // A write that came first (its body was arriving) may have moved the deadline on.
+    if (!this.expireIfDue(id, now)) this.expiry.track(id, this.byId.get(id), false);
   }
 
   /** Removes the group if it is past its deadline at this time; whether it did. */
   private expireIfDue(id: string, timestampMs: number): boolean {
     const group = this.byId.get(id);
     if (group === undefined || !this.expiry.due(group, timestampMs)) return false;
-    this.remove(group.labels);
+    this.removeGroup(group);
     this.expiry.expired++;
     return true;
   }
@@ -326,11 +330,13 @@ export class MemoryStore implements MetricStore {
     const id = groupId(req.labels);
     const existing = this.byId.get(id);
     // The time families the write sets are checked with the pushed ones, as the reference does.
-    const checked = [
-      ...prepared.families,
-      checkedNow(timeFamily(PUSH_TIME, req.labels, req.timestampMs / 1000), this.index),
-    ];
-    if (existing === undefined) checked.push(checkedNow(timeFamily(PUSH_FAILURE_TIME, req.labels, 0), this.index));
+    const pushTime = checkedNow(timeFamily(PUSH_TIME, req.labels, req.timestampMs / 1000), this.index);
+    const checked = [...prepared.families, pushTime];
+    if (existing === undefined) {
+      // Same labels, same type: what its one series is by itself is push_time_seconds' verdict.
+      const mf = timeFamily(PUSH_FAILURE_TIME, pushTime.mf.metrics[0].labels, 0);
+      checked.push({ mf, verdicts: pushTime.verdicts });
+    }
     const kept = new Set<string>();
     if (existing !== undefined) kept.add(PUSH_FAILURE_TIME);
     if (existing !== undefined && !req.replace) for (const sf of existing.pushedFamilies()) kept.add(sf.name);
@@ -375,9 +381,18 @@ export class MemoryStore implements MetricStore {
 
   private remove(labels: GroupingLabels): void {
     const group = this.byId.get(groupId(labels));
-    if (group === undefined) return;
-    const names = [...group.families.keys()];
-    for (const sf of group.pushedFamilies()) this.removeFamily(group, sf.name);
+    if (group !== undefined) this.removeGroup(group);
+  }
+
+  /** Removes a group as a DELETE does; as cheap as a replace, for groups that expire between their pushes. */
+  private removeGroup(group: StoredGroup): void {
+    const pushed = group.pushedFamilies();
+    const names: string[] = [];
+    for (const sf of pushed) {
+      names.push(sf.name);
+      this.removeFamily(group, sf.name);
+    }
+    names.push(PUSH_TIME, PUSH_FAILURE_TIME);
     this.byId.delete(group.id);
     this.index.removeGroup(group.id, group.shape);
     if (this.expiry.active) this.expiry.track(group.id, undefined, false);
@@ -386,9 +401,10 @@ export class MemoryStore implements MetricStore {
 
   /** A new group, both its push times 0, stamped with the time of the write that creates it. */
   private createGroup(id: string, labels: GroupingLabels, timestampMs: number): StoredGroup {
+    const names = Object.keys(labels).sort();
     const sorted: Record<string, string> = {};
-    for (const name of Object.keys(labels).sort()) sorted[name] = labels[name];
-    const group = new StoredGroup(id, sorted, groupShape(sorted));
+    for (const name of names) sorted[name] = labels[name];
+    const group = new StoredGroup(id, sorted, shapeOf(names));
     group.setTime(PUSH_TIME, 0, timestampMs);
     group.setTime(PUSH_FAILURE_TIME, 0, timestampMs);
     this.byId.set(id, group);
