@@ -150,9 +150,9 @@ export class BcryptPool {
    */
   compare(password: string, hash: string, source: string, matchClears = true): Promise<boolean> {
     if (this.closed) throw new RetryLaterError(503, 'the gateway is shutting down', 1);
-    const struck = this.strikes.get(source);
-    const blockedMs = struck === undefined ? 0 : struck.until - performance.now();
+    const blockedMs = this.blockedMs(source);
     if (blockedMs > 0) {
+      const struck = this.strikes.get(source);
       const seconds = Math.ceil(blockedMs / 1000);
       throw this.refuse(
         429,
@@ -172,6 +172,12 @@ export class BcryptPool {
       this.queue.push({ request: { password, hash }, source, clears: matchClears, resolve, reject });
       this.dispatch();
     });
+  }
+
+  /** How long `source`'s checks are still refused for failing (0: not blocked). */
+  blockedMs(source: string): number {
+    const struck = this.strikes.get(source);
+    return struck === undefined ? 0 : struck.until - performance.now();
   }
 
   /** Stops the workers; checks still queued or running fail with 503. */
