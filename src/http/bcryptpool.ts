@@ -5,7 +5,8 @@
 //   attempts from one address wait on themselves and not on the gateway's other users;
 // - `maxPending` checks queued or running in all: 503, the gateway is busy.
 // - one source whose checks keep failing: 429 until its block ends. A source may fail
-//   `freeFailures` checks (typos); each failure after them blocks its next checks, for a second
+//   `freeFailures` checks (typos; a check refused for the per-source bound counts as failed);
+//   each failure after them blocks its next checks, for a second
 //   and then twice as long each time (up to a minute). A password guesser from one address then
 //   costs one bcrypt check a minute instead of a core, and its refusals cost the gateway an
 //   answer each, held up to 5 s so that it sends fewer. A check that matches clears its source.
@@ -156,14 +157,18 @@ export class BcryptPool {
       const seconds = Math.ceil(blockedMs / 1000);
       throw this.refuse(
         429,
-        `${struck!.failures} failed password checks from ${source}; try again in ${seconds} s`,
+        `${struck!.failures} failed or refused password checks from ${source}; try again in ${seconds} s`,
         seconds,
         Math.min(Math.max(blockedMs, this.refusalDelayMs), this.maxHoldMs),
       );
     }
     const mine = this.perSource.get(source) ?? 0;
-    if (mine >= this.maxPerSource)
+    if (mine >= this.maxPerSource) {
+      // Counted as a failure: on a busy machine checks end slowly, and a flood refused only for
+      // having too many under way would never be blocked (nor answered cheaply, sourcegate.ts).
+      this.judge(source, false);
       throw this.refuse(429, `too many password checks from ${source} under way; try again later`);
+    }
     if (this.pendingCount >= this.maxPending)
       throw this.refuse(503, 'the gateway is busy checking other passwords; try again later');
     this.perSource.set(source, mine + 1);
