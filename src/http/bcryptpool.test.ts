@@ -126,7 +126,8 @@ test('a source refused for its bound again and again is blocked while its checks
     assert.ok(pool.blockedMs('A') > 0, 'blocked after its free failures');
     assert.throws(
       () => pool.compare('w4', HASH, 'A'),
-      (e) => e instanceof RetryLaterError && e.message === '3 failed or refused password checks from A; try again in 1 s',
+      (e) =>
+        e instanceof RetryLaterError && e.message === '3 failed or refused password checks from A; try again in 1 s',
     );
     assert.equal(pool.blockedMs('B'), 0);
   } finally {
