@@ -49,6 +49,8 @@
 //   Retry-After, a second later; an address whose checks keep failing gets 429 without a check
 //   for a time that doubles with each failure (after 5, from 1 s to 60 s), where the reference
 //   checks and answers 401 every time; cached credentials are answered at once whatever the load.
+//   Refusals close their connection; a blocked address's new connections are answered at the
+//   accept, unparsed (sourcegate.ts), unless a verified credential came from it recently.
 // - The reference re-reads the file on every request and the certificates on every TLS handshake.
 //   We re-read it when it (or a certificate, key or CA file) changes: fs.watch on their directories
 //   plus a poll every second; a change applies to following requests and handshakes (certificate
