@@ -8,7 +8,8 @@
 // authrate (issue #16): the same good client, with permissions per credential on ours (the web
 // config file's authorization section: the good user may push only to its job), next to a client
 // sending 1,000 wrong passwords a second (open loop, abandoned after a second each, so the rate
-// holds whatever the gateway answers). The reference gets the same file without the section.
+// holds whatever the gateway answers; written on bare sockets, so that the flood's own cost is
+// small beside the gateway's on the shared cores). The reference gets the same file without the section.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -241,7 +242,8 @@ export async function authRateState(cfg: BenchConfig, out: BenchOutput): Promise
       `Permissions per credential, good client next to ${RATE} wrong passwords a second`,
       `${good}; ${permissions}; meanwhile a client on 127.0.0.2 sends GET /metrics with the right user and a random ` +
         `wrong password, ${RATE} requests a second (open loop on up to ${RATE_CONNECTIONS} connections, each ` +
-        `request abandoned after ${RATE_TIMEOUT_MS} ms; a load process of its own)`,
+        `request abandoned after ${RATE_TIMEOUT_MS} ms; pre-built requests on bare sockets, kept open when the ` +
+        'gateway keeps them, in a load process of its own)',
       [...GOOD_METRICS, ...FLOOD_METRICS],
     ),
     floodStream: (s, ms) => ({
@@ -250,6 +252,7 @@ export async function authRateState(cfg: BenchConfig, out: BenchOutput): Promise
       ratePerSec: RATE,
       maxRequests: Math.ceil((RATE * ms) / 1000) + 1,
       timeoutMs: RATE_TIMEOUT_MS,
+      raw: true,
     }),
     file: (kind, hash) =>
       `basic_auth_users:\n  ${USER}: ${hash}\n  viewer: ${hash}\n` +

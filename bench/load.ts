@@ -10,6 +10,7 @@ import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { fleetBody } from './fleetbody.js';
+import { rawSender } from './rawflood.js';
 
 export interface StreamSpec {
   /** Label for the result ("push", "scrape"). */
@@ -31,6 +32,8 @@ export interface StreamSpec {
   headers?: Record<string, string>;
   /** Each request carries basic auth for this user with a random password (a wrong-password flood). */
   wrongPasswordsFor?: string;
+  /** Sent by rawflood.ts (pre-built requests on bare sockets, no body) instead of Node's HTTP client. */
+  raw?: boolean;
   /** Source address of the connections (another 127.x.y.z: a second client machine as the server sees it). */
   localAddress?: string;
   connections: number;
@@ -137,7 +140,10 @@ async function runStream(spec: StreamSpec): Promise<StreamResult> {
   const stopAt = start + spec.durationMs;
   let lastEnd = start;
 
+  const raw = spec.raw === true ? rawSender(spec) : undefined;
   const once = (path: string, body: Buffer | undefined, timeoutMs: number): Promise<Answer> =>
+    raw !== undefined ? raw(timeoutMs) : viaHttp(path, body, timeoutMs);
+  const viaHttp = (path: string, body: Buffer | undefined, timeoutMs: number): Promise<Answer> =>
     new Promise((resolve) => {
       let settled = false;
       const finish = (a: Answer) => {

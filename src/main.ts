@@ -211,7 +211,7 @@ async function main(): Promise<void> {
   }
   const tls = web !== undefined && web.current.tls !== null;
   const servers = targets.map((target) => {
-    const server = createGatewayServer(listener, config.web, make, log);
+    const server = createGatewayServer(listener, config.web, make, log, guard?.gate);
     server.on('error', (err) => {
       const { host, port } = 'fd' in target ? { host: undefined, port: undefined } : target;
       log.error({ err: listenFailure(err, host, port) }, 'HTTP server stopped');

@@ -109,13 +109,40 @@ test('bounds: per source first (429), then in all (503); refused checks run no b
   );
 });
 
+test('a source refused for its bound again and again is blocked while its checks have not ended', async () => {
+  // A worker that never answers: on a busy machine checks end too late to block a flood by failures.
+  const file = path.join(dir, 'silent-worker.mjs');
+  writeFileSync(file, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => {});\n");
+  const pool = new BcryptPool({
+    size: 1,
+    maxPerSource: 1,
+    freeFailures: 2,
+    refusalDelayMs: 0,
+    script: pathToFileURL(file),
+  });
+  const stuck = pool.compare('w0', HASH, 'A').catch((e: unknown) => e);
+  try {
+    for (let i = 1; i <= 3; i++) assert.throws(() => pool.compare(`w${i}`, HASH, 'A'), /under way/);
+    assert.ok(pool.blockedMs('A') > 0, 'blocked after its free failures');
+    assert.throws(
+      () => pool.compare('w4', HASH, 'A'),
+      (e) =>
+        e instanceof RetryLaterError && e.message === '3 failed or refused password checks from A; try again in 1 s',
+    );
+    assert.equal(pool.blockedMs('B'), 0);
+  } finally {
+    await pool.close(); // the check that never ends is failed here, and its worker stopped
+  }
+  assert.ok((await stuck) instanceof RetryLaterError);
+});
+
 test('a source whose checks keep failing is blocked, twice as long each time; others are checked; a match clears it', async () => {
   const pool = new BcryptPool({ size: 1, freeFailures: 2, blockMs: 1000, maxBlockMs: 2000, refusalDelayMs: 0 });
   const blocked = (failures: number, seconds: number) => (e: unknown) =>
     e instanceof RetryLaterError &&
     e.status === 429 &&
     e.retryAfterS === seconds &&
-    e.message === `${failures} failed password checks from A; try again in ${seconds} s`;
+    e.message === `${failures} failed or refused password checks from A; try again in ${seconds} s`;
   assert.equal(await pool.compare('w1', HASH, 'A'), false);
   assert.equal(await pool.compare('w2', HASH, 'A'), false); // the free failures
   assert.equal(await pool.compare('w3', HASH, 'A'), false);
@@ -295,7 +322,7 @@ describe('webConfigGuard with a saturated pool', () => {
     const refused = await get('w3', '10.0.0.7');
     clearInterval(keepAlive);
     assert.equal(refused.status, 429);
-    assert.equal(refused.text, '2 failed password checks from 10.0.0.7; try again in 60 s\n');
+    assert.equal(refused.text, '2 failed or refused password checks from 10.0.0.7; try again in 60 s\n');
     assert.equal(refused.headers['retry-after'], '60');
     assert.ok(refused.ms >= 290, `held ${refused.ms.toFixed(0)} ms`);
     const cached = await get('secret', '10.0.0.7');

@@ -5,7 +5,8 @@
 //   attempts from one address wait on themselves and not on the gateway's other users;
 // - `maxPending` checks queued or running in all: 503, the gateway is busy.
 // - one source whose checks keep failing: 429 until its block ends. A source may fail
-//   `freeFailures` checks (typos); each failure after them blocks its next checks, for a second
+//   `freeFailures` checks (typos; a check refused for the per-source bound counts as failed);
+//   each failure after them blocks its next checks, for a second
 //   and then twice as long each time (up to a minute). A password guesser from one address then
 //   costs one bcrypt check a minute instead of a core, and its refusals cost the gateway an
 //   answer each, held up to 5 s so that it sends fewer. A check that matches clears its source.
@@ -150,20 +151,24 @@ export class BcryptPool {
    */
   compare(password: string, hash: string, source: string, matchClears = true): Promise<boolean> {
     if (this.closed) throw new RetryLaterError(503, 'the gateway is shutting down', 1);
-    const struck = this.strikes.get(source);
-    const blockedMs = struck === undefined ? 0 : struck.until - performance.now();
+    const blockedMs = this.blockedMs(source);
     if (blockedMs > 0) {
+      const struck = this.strikes.get(source);
       const seconds = Math.ceil(blockedMs / 1000);
       throw this.refuse(
         429,
-        `${struck!.failures} failed password checks from ${source}; try again in ${seconds} s`,
+        `${struck!.failures} failed or refused password checks from ${source}; try again in ${seconds} s`,
         seconds,
         Math.min(Math.max(blockedMs, this.refusalDelayMs), this.maxHoldMs),
       );
     }
     const mine = this.perSource.get(source) ?? 0;
-    if (mine >= this.maxPerSource)
+    if (mine >= this.maxPerSource) {
+      // Counted as a failure: on a busy machine checks end slowly, and a flood refused only for
+      // having too many under way would never be blocked (nor answered cheaply, sourcegate.ts).
+      this.judge(source, false);
       throw this.refuse(429, `too many password checks from ${source} under way; try again later`);
+    }
     if (this.pendingCount >= this.maxPending)
       throw this.refuse(503, 'the gateway is busy checking other passwords; try again later');
     this.perSource.set(source, mine + 1);
@@ -172,6 +177,12 @@ export class BcryptPool {
       this.queue.push({ request: { password, hash }, source, clears: matchClears, resolve, reject });
       this.dispatch();
     });
+  }
+
+  /** How long `source`'s checks are still refused for failing (0: not blocked). */
+  blockedMs(source: string): number {
+    const struck = this.strikes.get(source);
+    return struck === undefined ? 0 : struck.until - performance.now();
   }
 
   /** Stops the workers; checks still queued or running fail with 503. */

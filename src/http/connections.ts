@@ -21,6 +21,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 
 export interface ConnectionLimits {
@@ -408,6 +409,15 @@ function slowest(conns: Iterable<Conn>, now: number, grace: number): Conn | unde
   return worst;
 }
 
+/** Decides at the accept about addresses shut out for other reasons (sourcegate.ts: password guessing). */
+export interface AcceptGate {
+  /** Seconds `source` is shut out for; 0 lets it in. */
+  shutOut(source: string): number;
+  /** Answers (or, under TLS, closes) an accepted connection from a shut-out address. */
+  refuse(handle: PeerHandle, seconds: number, tls: boolean): void;
+  close(): void;
+}
+
 type AcceptHandle = { onconnection?: (err: number, client?: PeerHandle) => void };
 
 /**
@@ -416,13 +426,16 @@ type AcceptHandle = { onconnection?: (err: number, client?: PeerHandle) => void 
  * as Node's maxConnections does (it wraps the listening handle's `onconnection`, which Node has no
  * public hook for): a refused connection then costs a close, and a waiting one nothing, not a
  * socket, an HTTP parser and their teardown, so a crowd cannot keep the event loop busy. Without
- * that handle, the guard decides on the 'connection' event (and nobody waits).
+ * that handle, the guard decides on the 'connection' event (and nobody waits). `gate` is asked
+ * first, at the same place, about addresses shut out for other reasons.
  */
 export function guardConnections(
   server: Server | HttpsServer,
   limits: ConnectionLimits,
   log?: Logger,
+  gate?: AcceptGate,
 ): ConnectionGuard {
+  const tls = server instanceof TlsServer;
   let listening: { handle: AcceptHandle; accept: NonNullable<AcceptHandle['onconnection']> } | undefined;
   const resume = (client: PeerHandle): boolean => {
     if (listening === undefined || !server.listening) return false;
@@ -439,13 +452,22 @@ export function guardConnections(
       if (!err && client?.getpeername !== undefined) {
         const peer: { address?: string } = {};
         client.getpeername(peer);
-        if (!guard.arrive(sourceOf(peer.address), client)) return;
+        const source = sourceOf(peer.address);
+        const shutOut = gate?.shutOut(source) ?? 0;
+        if (shutOut > 0) {
+          gate!.refuse(client, shutOut, tls);
+          return;
+        }
+        if (!guard.arrive(source, client)) return;
       }
       accept.call(this, err, client);
     };
   });
   server.on('connection', (socket: Socket) => guard.admit(socket, listening !== undefined));
   server.on('request', (req: IncomingMessage, res: ServerResponse) => guard.request(req, res));
-  server.on('close', () => guard.close());
+  server.on('close', () => {
+    guard.close();
+    gate?.close();
+  });
   return guard;
 }

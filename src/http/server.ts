@@ -26,7 +26,7 @@ import { parseGroupingKey } from './groupingkey.js';
 import { createPushHandlers } from './push.js';
 import { sendFailure } from './errors.js';
 import { GzipCache, streamBody, type FamilyParts } from './stream.js';
-import { guardConnections } from './connections.js';
+import { guardConnections, type AcceptGate } from './connections.js';
 import { sendError, sendText } from './respond.js';
 import { createGroupSelection, hasMatch, MATCH } from './admingroups.js';
 import { allows, checkAccess, credentialText, grantOf, type Action } from './permissions.js';
@@ -444,8 +444,9 @@ function prepareServer(
   web: Config['web'],
   listener: RequestListener,
   log: Logger | undefined,
+  gate: AcceptGate | undefined,
 ): void {
-  guardConnections(server, web, log);
+  guardConnections(server, web, log, gate);
   server.headersTimeout = web.readHeaderTimeoutMs;
   server.requestTimeout = web.readTimeoutMs;
   server.keepAliveTimeout = web.idleTimeoutMs;
@@ -467,20 +468,21 @@ export type ServerMaker = (options: ServerOptions, listener: RequestListener) =>
 
 /**
  * Every server of the gateway, plain or TLS, gets its timeouts and limits here, whatever
- * address it listens on.
+ * address it listens on; `gate` (the web config's) answers addresses blocked for guessing passwords.
  */
 export function createGatewayServer(
   listener: RequestListener,
   web: Config['web'],
   make: ServerMaker = createServer,
   log?: Logger,
+  gate?: AcceptGate,
 ): Server | HttpsServer {
   const checked = refuseOldVersions(listener);
   const server = make(
     { connectionsCheckingInterval: checkingInterval(web), keepAliveTimeout: web.idleTimeoutMs },
     checked,
   );
-  prepareServer(server, web, checked, log);
+  prepareServer(server, web, checked, log, gate);
   return server;
 }
 

@@ -49,6 +49,8 @@
 //   Retry-After, a second later; an address whose checks keep failing gets 429 without a check
 //   for a time that doubles with each failure (after 5, from 1 s to 60 s), where the reference
 //   checks and answers 401 every time; cached credentials are answered at once whatever the load.
+//   Refusals close their connection; a blocked address's new connections are answered at the
+//   accept, unparsed (sourcegate.ts), unless a verified credential came from it recently.
 // - The reference re-reads the file on every request and the certificates on every TLS handshake.
 //   We re-read it when it (or a certificate, key or CA file) changes: fs.watch on their directories
 //   plus a poll every second; a change applies to following requests and handshakes (certificate
@@ -93,6 +95,7 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Docum
 import { goQuote } from '../lib/goquote.js';
 import type { AuditLog } from './audit.js';
 import { BcryptPool, RetryLaterError } from './bcryptpool.js';
+import { SourceGate, type SourceGateOptions } from './sourcegate.js';
 import { sourceOf } from './connections.js';
 import {
   ANONYMOUS,
@@ -1004,6 +1007,11 @@ export class Authenticator {
   get cached(): number {
     return this.good.size + this.bad.size;
   }
+
+  /** How long `source` is still blocked for failed password checks (0: not blocked). */
+  blockedMs(source: string): number {
+    return this.pool.blockedMs(source);
+  }
 }
 
 /** The position of the token among `tokens`, or -1. */
@@ -1049,11 +1057,16 @@ function plainError(
   res.end(body);
 }
 
+/** Wraps a request listener with the web config's auth; `gate` is for the servers' accepts. */
+export type WebGuard = ((listener: RequestListener) => RequestListener) & { gate: SourceGate };
+
 export interface GuardOptions {
   /** Paths (exact, the query aside) answered without credentials: --web.probes-without-auth. */
   openPaths?: ReadonlySet<string>;
   /** --log.audit: failed authentications are logged there. */
   audit?: AuditLog;
+  /** How the gate for blocked addresses holds its answers (tests make them short). */
+  gate?: SourceGateOptions;
 }
 
 /**
@@ -1067,14 +1080,21 @@ export function webConfigGuard(
   log?: Logger,
   auth = new Authenticator(100, new BcryptPool({ log })),
   options: GuardOptions = {},
-): (listener: RequestListener) => RequestListener {
+): WebGuard {
+  // Addresses blocked for guessing are answered at the accept (the servers ask `gate`), unless a
+  // verified credential came from them (vouched for below).
+  const gate = new SourceGate(
+    (s) => auth.blockedMs(s),
+    () => source.current.config.headers,
+    { log, ...options.gate },
+  );
   const isOpen = (req: IncomingMessage): boolean => {
     if (options.openPaths === undefined) return false;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     return options.openPaths.has(q < 0 ? url : url.slice(0, q));
   };
-  return (listener) => {
+  const wrap = (listener: RequestListener): RequestListener => {
     const deny = (res: ServerResponse, config: WebConfig) => {
       const challenges = [
         ...(config.users.size > 0 ? ['Basic'] : []),
@@ -1102,7 +1122,10 @@ export function webConfigGuard(
         return;
       }
       const header = req.headers.authorization;
+      // Bounds and blocks are per client: an address, or an IPv6 /64 (one host's to choose from).
+      const from = sourceOf(req.socket.remoteAddress);
       const admit = () => {
+        gate.vouch(from);
         const credential = credentialOf(header!, config);
         const rule = config.permissions === undefined ? EVERYTHING : config.permissions.get(credential.name);
         grantRequest(req, { credential, rule: rule ?? ANONYMOUS.rule });
@@ -1112,8 +1135,7 @@ export function webConfigGuard(
         options.audit?.authFailure(req, claimedCredential(header));
         deny(res, config);
       };
-      // Bounds and blocks are per client: an address, or an IPv6 /64 (one host's to choose from).
-      const verdict = auth.authorize(header, config, sourceOf(req.socket.remoteAddress));
+      const verdict = auth.authorize(header, config, from);
       if (verdict === true) admit();
       else if (verdict === false) refuse();
       else
@@ -1124,8 +1146,13 @@ export function webConfigGuard(
             // The pool logs its refusals and failures (at most every few seconds under a flood).
             if (err instanceof RetryLaterError) {
               const send = () => {
+                // Closed after it: a refused client's next attempt meets the gate at the accept,
+                // so keeping its connection open buys a flood nothing.
                 if (!res.headersSent && !res.destroyed)
-                  plainError(res, err.status, err.message, { 'Retry-After': String(err.retryAfterS) });
+                  plainError(res, err.status, err.message, {
+                    'Retry-After': String(err.retryAfterS),
+                    Connection: 'close',
+                  });
               };
               if (err.holdMs <= 0) send();
               else {
@@ -1141,6 +1168,7 @@ export function webConfigGuard(
         );
     };
   };
+  return Object.assign(wrap, { gate });
 }
 
 // ---------------------------------------------------------------------------------------------
