@@ -453,6 +453,11 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     return (lastNames[position] = src.slice(start, end));
   };
 
+  // The family (and role) that the name of the last sample line named.
+  let lastName = '';
+  let lastFam: FamilyState | undefined;
+  let lastRole = Role.None;
+
   // A sample line; i is at its first byte, which is neither blank nor '#' nor a newline.
   // Returns the index after the line's newline.
   const sample = (i: number): number => {
@@ -463,8 +468,19 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
       if (++i >= n) eof();
       c = src.charCodeAt(i);
     } while (is(c, METRIC_CONT));
-    const fam = familyFor(src.slice(nameStart, i));
-    const lineRole = role;
+    // Lines of a family mostly follow each other: the name of the last sample line, when this
+    // line repeats it, names the same family in the same role (familyFor's answer for a name never
+    // changes once given), without a string for it.
+    let fam: FamilyState;
+    let lineRole: Role;
+    if (lastFam !== undefined && lastName.length === i - nameStart && src.startsWith(lastName, nameStart)) {
+      fam = current = lastFam;
+      lineRole = lastRole;
+    } else {
+      lastName = src.slice(nameStart, i);
+      fam = lastFam = familyFor(lastName);
+      lineRole = lastRole = role;
+    }
     if (fam.type === undefined) fam.type = 'untyped';
     const type = fam.type;
     const isSummary = type === 'summary';
@@ -565,15 +581,42 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
       fam.metrics.push(metric);
     }
 
-    const valueStart = i;
-    while (c !== SP && c !== TAB && c !== NL) {
-      if (++i >= n) eof();
-      c = src.charCodeAt(i);
+    // A plain decimal ([-]digits[.digits], at most 15 digits) is read in place, without a token:
+    // the integer of its digits is exact, and so is a power of ten up to 1e15, so their quotient
+    // is rounded once, to the double that Number() (and Go) read the token as.
+    let value: number;
+    let j = c === MINUS ? i + 1 : i;
+    let d = j < n ? src.charCodeAt(j) : -1;
+    let digits = 0;
+    let mantissa = 0;
+    let decimals = -1;
+    while (d >= 48 && d <= 57 && digits < 16) {
+      mantissa = mantissa * 10 + (d - 48);
+      digits++;
+      d = ++j < n ? src.charCodeAt(j) : -1;
+      if (d === 46 && decimals < 0) {
+        decimals = 0;
+        d = ++j < n ? src.charCodeAt(j) : -1;
+      } else if (decimals >= 0) {
+        decimals++;
+      }
     }
-    const valueToken = src.slice(valueStart, i);
-    const v = parseGoFloat(valueToken);
-    if (v === undefined) fail(`expected float as value, got ${quote(valueToken)}`);
-    const value = v as number;
+    if (digits > 0 && digits <= 15 && decimals !== 0 && (d === SP || d === TAB || d === NL)) {
+      value = decimals > 0 ? mantissa / POW10[decimals] : mantissa;
+      if (c === MINUS) value = -value;
+      i = j;
+      c = d;
+    } else {
+      const valueStart = i;
+      while (c !== SP && c !== TAB && c !== NL) {
+        if (++i >= n) eof();
+        c = src.charCodeAt(i);
+      }
+      const valueToken = src.slice(valueStart, i);
+      const v = parseGoFloat(valueToken);
+      if (v === undefined) fail(`expected float as value, got ${quote(valueToken)}`);
+      value = v as number;
+    }
     switch (type) {
       case 'counter':
       case 'gauge':
@@ -765,6 +808,9 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
   };
   return { run, result };
 }
+
+/** Powers of ten, each exact as a double. */
+const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
 /** A key equal for equal label sets, whatever their order (Go: model.LabelsToSignature). */
 function signature(labels: LabelPair[]): string {

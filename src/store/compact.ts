@@ -7,9 +7,10 @@
 // created timestamps, a histogram without its +Inf bucket…) keeps the parsed objects instead.
 import type { Histogram, Metric, MetricFamily, MetricType, Summary } from '../model.js';
 import { byteString } from '../lib/gostring.js';
-import { compareSortKeys, headerText, seriesText } from '../lib/textformat.js';
+import { compareSortKeys, headerText } from '../lib/textformat.js';
 import { parseTextByteString, parseTextByteStringSteps } from '../parse/text.js';
 import { seriesKey } from './consistency.js';
+import { LineBytes } from './linebytes.js';
 import { runNow, sortSteps } from './slices.js';
 
 /** A family's series as text lines, in scrape order, and the order they were pushed in. */
@@ -52,7 +53,7 @@ export function* seriesOrderSteps(metrics: readonly Metric[], grain: number): Ge
 export function* packSteps(mf: MetricFamily, order: Uint32Array, grain: number): Generator<void, Packed | undefined> {
   const metrics = mf.metrics;
   const chunks: string[] = [];
-  let lines = '';
+  const lines = new LineBytes();
   let sorted = true;
   let step = 0;
   for (let k = 0; k < order.length; k++) {
@@ -63,15 +64,14 @@ export function* packSteps(mf: MetricFamily, order: Uint32Array, grain: number):
       if (compareSortKeys(prev.labels, m.labels) === 0 && seriesKey(prev) === seriesKey(m)) return undefined;
     }
     if (order[k] !== k) sorted = false;
-    lines += seriesText(mf.name, mf.type, m);
+    lines.series(mf.name, mf.type, m);
     if (++step === grain) {
-      chunks.push(byteString(lines));
-      lines = '';
+      chunks.push(lines.take());
       step = 0;
       yield;
     }
   }
-  chunks.push(byteString(lines));
+  chunks.push(lines.take());
   const orderText = sorted ? undefined : encodeOrder(order);
   if (chunks.length > 1) yield;
   const packed: Packed = { text: chunks.length === 1 ? chunks[0] : chunks.join(''), order: orderText };

@@ -219,6 +219,34 @@ test('sortSteps sorts as a native sort does, whatever the grain', () => {
   }
 });
 
+test('sortSteps keeps stretches already in order and sorts the rest, as a native sort does', () => {
+  let seed = 11;
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
+  const n = 3000;
+  const shapes: Record<string, (i: number) => number> = {
+    sorted: (i) => i,
+    'sorted with ties': (i) => i >> 3,
+    reversed: (i) => n - i,
+    'ids counted up, compared as text': (i) => Number(String(i).padEnd(4, '0') + String(i).length),
+    'long runs with random stretches between': (i) => (i % 700 < 500 ? i : random() % n),
+    'short runs': (i) => (i % 40) * 100 + (random() % 7),
+    'sawtooth of 33': (i) => i % 33,
+  };
+  let comparisons = 0;
+  for (const [shape, f] of Object.entries(shapes)) {
+    const values = Array.from({ length: n }, (_, i) => f(i));
+    const compare = (a: number, b: number) => (comparisons++, values[a] - values[b] || a - b);
+    const expected = [...values.keys()].sort((a, b) => values[a] - values[b] || a - b);
+    for (const grain of [1, 7, 512, Infinity]) {
+      const order = Uint32Array.from(values.keys());
+      comparisons = 0;
+      runNow(sortSteps(order, compare, grain));
+      assert.deepEqual([...order], expected, `${shape}, grain ${grain}`);
+      if (shape === 'sorted') assert.equal(comparisons, n - 1, 'sorted input: one pass');
+    }
+  }
+});
+
 // The check looks at each label name once per position while the series of a family share it; a
 // series whose name differs at a position is checked again. Oracle: each series written alone.
 const write = (labels: GroupingLabels, body: string) => ({

@@ -24,9 +24,15 @@ export async function runSliced<T>(steps: Generator<void, T>, sliceMs = 10): Pro
   }
 }
 
+/** Stretches already in order shorter than this are sorted with their neighbours instead of kept. */
+const MIN_RUN = 32;
+
 /**
  * Sorts `order` in place by `compare` (a total order: no ties), yielding after every `grain`
- * elements sorted or merged: runs of `grain` sorted natively, then merged pairwise, bottom-up.
+ * elements compared, sorted or merged. Stretches already in order are kept as runs (a push often
+ * comes sorted, or as a few ascending stretches: ids counted up print in a handful of runs), the
+ * rest is sorted natively in blocks of up to `grain`; then neighbouring runs are merged pairwise.
+ * Sorted input costs one comparison per element.
  */
 export function* sortSteps(
   order: Uint32Array,
@@ -34,19 +40,56 @@ export function* sortSteps(
   grain: number,
 ): Generator<void> {
   const n = order.length;
-  const run = Math.max(2, Math.min(grain, n));
-  for (let lo = 0; lo < n; lo += run) {
-    order.subarray(lo, Math.min(n, lo + run)).sort(compare);
-    if (lo + run < n) yield;
+  if (n <= MIN_RUN) {
+    order.sort(compare);
+    return;
   }
-  if (run >= n) return;
+  let budget = grain;
+  // Where each stretch in order starts, and n.
+  const stretches: number[] = [0];
+  for (let k = 1; k < n; k++) {
+    if (compare(order[k - 1], order[k]) > 0) stretches.push(k);
+    if (--budget === 0) {
+      budget = grain;
+      yield;
+    }
+  }
+  stretches.push(n);
+  // The runs: long stretches as they are, short ones sorted together in blocks of up to `grain`.
+  let runs: number[] = [];
+  for (let s = 0; s < stretches.length - 1;) {
+    const lo = stretches[s];
+    if (stretches[s + 1] - lo >= MIN_RUN) {
+      runs.push(lo);
+      s++;
+      continue;
+    }
+    let t = s + 1;
+    while (t < stretches.length - 1 && stretches[t + 1] - stretches[t] < MIN_RUN && stretches[t + 1] - lo <= grain) t++;
+    order.subarray(lo, stretches[t]).sort(compare);
+    runs.push(lo);
+    s = t;
+    budget -= stretches[t] - lo;
+    if (budget <= 0) {
+      budget = grain;
+      yield;
+    }
+  }
+  runs.push(n);
+  if (runs.length === 2) return;
   let from: Uint32Array = order;
   let to: Uint32Array = new Uint32Array(n);
-  let budget = grain;
-  for (let width = run; width < n; width *= 2) {
-    for (let lo = 0; lo < n; lo += 2 * width) {
-      const mid = Math.min(n, lo + width);
-      const hi = Math.min(n, lo + 2 * width);
+  while (runs.length > 2) {
+    const next: number[] = [];
+    for (let r = 0; r < runs.length - 1; r += 2) {
+      const lo = runs[r];
+      next.push(lo);
+      if (r + 2 >= runs.length) {
+        to.set(from.subarray(lo, n), lo);
+        continue;
+      }
+      const mid = runs[r + 1];
+      const hi = runs[r + 2];
       let i = lo;
       let j = mid;
       for (let k = lo; k < hi; k++) {
@@ -57,6 +100,8 @@ export function* sortSteps(
         }
       }
     }
+    next.push(n);
+    runs = next;
     [from, to] = [to, from];
   }
   if (from !== order) order.set(from);
