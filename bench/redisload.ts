@@ -73,6 +73,8 @@ try {
     process.execPath,
     [
       ...NODE_FLAGS,
+      // e.g. --cpu-prof --cpu-prof-dir=DIR, to see where the load goes
+      ...(process.env.REPLICA_NODE_FLAGS ?? '').split(' ').filter(Boolean),
       OURS_MAIN,
       `--web.listen-address=127.0.0.1:${port}`,
       `--storage.redis.url=${redis.url}`,
