@@ -301,6 +301,7 @@ async function openRedis(
       sentinels: config.sentinels,
       masterName: config.masterName,
       minReplicasAcked: config.minReplicasAcked,
+      loadInBackground: true,
       log,
       ...metrics,
     },
