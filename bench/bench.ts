@@ -38,6 +38,7 @@ import { bigState, fixedState, fleetState, isUsersScenario, usersConfig } from '
 import { authFloodState, authRateState } from './authflood.js';
 import { bigPushState } from './bigpush.js';
 import { ttlState } from './ttl.js';
+import { replicasState } from './replicas.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -76,7 +77,8 @@ function parseArgs(argv: string[]): Args {
           '              (permissions per credential, a good client alone and next to 1,000 wrong passwords a second,\n' +
           '              authrate-quiet and authrate-1000ps), bigpush-250k,\n' +
           '              bigpush-1m (one large push, health checks meanwhile), ttl-100k (group expiry: lag, and\n' +
-          '              store writes/s with TTLs against without; quick: ttl-1k)\n' +
+          '              store writes/s with TTLs against without; quick: ttl-1k), replicas-1 and replicas-3 (ours on\n' +
+          '              Redis, 1 and 3 replicas, against the embedded store; quick: one round of 1 s windows)\n' +
           '  --no-docs   do not write docs/performance.md and docs/performance-push.svg\n' +
           '  --wait-quiet=S  first wait up to S seconds (full run default 60, quick 0) for other processes to\n' +
           '              leave the CPUs alone (< 0.3 cores busy over 3 s)\n' +
@@ -197,6 +199,7 @@ async function main(): Promise<number> {
     authRateState,
     bigPushState,
     ttlState,
+    replicasState,
   ]) {
     try {
       await state(cfg, out);

@@ -1,21 +1,33 @@
 // Replicas on Redis against the embedded store (docs/replicas.md): push rate and p99 of all
 // replicas together, scrape time, how soon each replica applies the others' changes (feed lag,
 // from the replicas' own pushgateway_redis_feed_lag_seconds), Redis memory per stored series and
-// replica RSS. Closed-loop pushes of 10 series to 1,000 groups from a forked load generator.
-// Run: node dist/bench/replicas.js
+// replica RSS. Closed-loop pushes of 10 series to 1,000 groups per replica from a forked load
+// generator. Part of `npm run bench` (replicasState: the embedded store as the baseline of "1
+// replica on Redis" and of "3 replicas on one Redis"; the reference has no replicas), or alone:
+// node dist/bench/replicas.js [--quick]
 import { createConnection } from 'node:net';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { startRedis, type RunningRedis } from '../test/support/redis.js';
 import { send } from '../test/support/http.js';
 import { start, stopAll } from './gateways.js';
 import { runLoad, type StreamSpec } from './load.js';
 import type { RunningServer } from '../test/support/servers.js';
+import {
+  finish,
+  newResult,
+  wanted,
+  type BenchConfig,
+  type BenchOutput,
+  type MetricDef,
+  type Round,
+} from './scenarios.js';
 
-const DURATION_MS = Number(process.env.REPLICA_BENCH_MS ?? 8000);
 const CONNECTIONS = 12;
 const body = Array.from({ length: 10 }, (_, i) => `bench_value{series="${i}"} ${i}`).join('\n') + '\n';
 
-function pushStream(gw: RunningServer, connections: number, first: number): StreamSpec {
+function pushStream(gw: RunningServer, connections: number, first: number, durationMs: number): StreamSpec {
   return {
     name: 'push',
     method: 'PUT',
@@ -25,7 +37,7 @@ function pushStream(gw: RunningServer, connections: number, first: number): Stre
     cycle: 1000,
     body,
     connections,
-    durationMs: DURATION_MS,
+    durationMs,
     maxRequests: 1_000_000,
     timeoutMs: 10_000,
   };
@@ -39,8 +51,8 @@ async function selfMetric(gw: RunningServer, name: string): Promise<string> {
     .join('\n');
 }
 
-/** The upper bound (ms) of the histogram bucket holding quantile q, from cumulative buckets summed over replicas. */
-function bucketQuantile(texts: string[], name: string, q: number): number | undefined {
+/** Quantile q (ms) of a histogram summed over replicas, interpolated within its bucket as histogram_quantile does. */
+function bucketQuantile(texts: string[], name: string, q: number): number {
   const buckets = new Map<number, number>();
   for (const t of texts) {
     for (const m of t.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, 'gm'))) {
@@ -50,8 +62,12 @@ function bucketQuantile(texts: string[], name: string, q: number): number | unde
   }
   const sorted = [...buckets].sort((a, b) => a[0] - b[0]);
   const total = sorted.at(-1)?.[1] ?? 0;
-  if (total === 0) return undefined;
-  return (sorted.find(([, n]) => n >= q * total)?.[0] ?? Infinity) * 1000;
+  if (total === 0) return NaN;
+  const at = sorted.findIndex(([, n]) => n >= q * total);
+  const [upper, count] = sorted[at];
+  const [lower, below] = at === 0 ? [0, 0] : sorted[at - 1];
+  if (upper === Infinity) return lower * 1000;
+  return (lower + ((upper - lower) * (q * total - below)) / Math.max(1, count - below)) * 1000;
 }
 
 function redisInfo(redis: RunningRedis): Promise<string> {
@@ -69,13 +85,13 @@ function redisInfo(redis: RunningRedis): Promise<string> {
   });
 }
 
-async function scenario(name: string, replicas: number) {
+async function measure(replicas: number, durationMs: number): Promise<Record<string, number>> {
   const redis = replicas > 0 ? await startRedis() : undefined;
   try {
     const flags = redis === undefined ? [] : [`--storage.redis.url=${redis.url}`];
     const gws = await Promise.all(Array.from({ length: Math.max(1, replicas) }, () => start('ours', flags)));
     const per = Math.floor(CONNECTIONS / gws.length);
-    const result = await runLoad({ streams: gws.map((g, i) => pushStream(g, per, i * 1000)) });
+    const result = await runLoad({ streams: gws.map((g, i) => pushStream(g, per, i * 1000, durationMs)) });
     const ok = result.streams.reduce((n, s) => n + s.okPerSec, 0);
     const p99 = Math.max(...result.streams.map((s) => s.latencyMs.p99));
     const t = performance.now();
@@ -83,25 +99,28 @@ async function scenario(name: string, replicas: number) {
     const scrapeMs = (performance.now() - t) / 5;
     const texts = await Promise.all(gws.map((g) => selfMetric(g, 'pushgateway_redis_feed_lag_seconds')));
     const rss = await Promise.all(gws.map((g) => selfMetric(g, 'process_resident_memory_bytes')));
-    let redisBytesPerSeries: number | undefined;
+    let redisBytesPerSeries = NaN;
     if (redis !== undefined) {
       const info = await redisInfo(redis);
       const used = Number(/used_memory:(\d+)/.exec(info)?.[1]);
       // 3,000 groups at most (1,000 per replica), 12 series each with the push times.
-      const groups = (await send(gws[0].url, 'GET', '/api/v1/metrics')).body.toString().split('"labels"').length - 1;
+      const api = JSON.parse((await send(gws[0].url, 'GET', '/api/v1/metrics')).body.toString()) as { data: unknown[] };
+      const groups = api.data.length;
       redisBytesPerSeries = Math.round(used / (groups * 12));
     }
-    const statuses = result.streams.map((s) => JSON.stringify(s.statuses)).join(' ');
+    const rssMiB = rss.map((r) => Number(r.split(' ')[1]) / 2 ** 20);
+    const failed = result.streams.reduce((n, x) => n + x.requests - x.ok, 0);
     return {
-      scenario: name,
-      pushesPerSec: Math.round(ok),
-      pushP99Ms: +p99.toFixed(1),
-      scrapeMs: +scrapeMs.toFixed(1),
-      feedLagP50Ms: bucketQuantile(texts, 'pushgateway_redis_feed_lag_seconds', 0.5),
-      feedLagP99Ms: bucketQuantile(texts, 'pushgateway_redis_feed_lag_seconds', 0.99),
+      pushesPerSec: ok,
+      p99Ms: p99,
+      scrapeMs,
+      // One replica applies its own changes at once: propagation is between replicas.
+      lagP50Ms: replicas > 1 ? bucketQuantile(texts, 'pushgateway_redis_feed_lag_seconds', 0.5) : NaN,
+      lagP99Ms: replicas > 1 ? bucketQuantile(texts, 'pushgateway_redis_feed_lag_seconds', 0.99) : NaN,
       redisBytesPerSeries,
-      replicaRssMiB: rss.map((r) => Math.round(Number(r.split(' ')[1]) / 2 ** 20)).join('/'),
-      statuses,
+      rssMiB: rssMiB.reduce((a, b) => a + b, 0) / rssMiB.length,
+      failed,
+      loadAvg1: loadavg()[0],
     };
   } finally {
     await stopAll();
@@ -109,8 +128,86 @@ async function scenario(name: string, replicas: number) {
   }
 }
 
-const rows = [];
-rows.push(await scenario('embedded store', 0));
-rows.push(await scenario('1 replica on Redis', 1));
-rows.push(await scenario('3 replicas on one Redis', 3));
-console.table(rows);
+const METRICS: MetricDef[] = [
+  { key: 'pushesPerSec', label: 'pushes/s (all replicas)', unit: '/s', better: 'higher' },
+  { key: 'p99Ms', label: 'push p99', unit: 'ms', better: 'lower' },
+  { key: 'scrapeMs', label: 'scrape time', unit: 'ms', better: 'lower' },
+  { key: 'lagP50Ms', label: 'propagation lag p50', unit: 'ms', better: 'none' },
+  { key: 'lagP99Ms', label: 'propagation lag p99 (target ≤ 100)', unit: 'ms', better: 'none' },
+  { key: 'redisBytesPerSeries', label: 'Redis memory per stored series', unit: 'B', better: 'none' },
+  { key: 'rssMiB', label: 'RSS per replica', unit: 'MiB', better: 'lower' },
+  { key: 'loadAvg1', label: '1-min load average after the window', unit: '', better: 'none' },
+];
+
+function asRound(values: Record<string, number>, n: number, position: number, wallMs: number): Round {
+  const { failed, ...kept } = values;
+  return {
+    round: n,
+    position,
+    values: kept,
+    statuses: {},
+    errors: failed > 0 ? { 'pushes not answered 200': failed } : {},
+    samples: [],
+    non2xx: failed,
+    loadCpuMs: NaN,
+    serverCpuMs: NaN,
+    wallMs,
+  };
+}
+
+/**
+ * The bench scenarios `replicas-1` and `replicas-3`: ours on Redis against ours on the embedded
+ * store under the same push load (the reference has no replicas), in alternating rounds, each
+ * window with a fresh Redis and fresh gateways.
+ */
+export async function replicasState(cfg: BenchConfig, out: BenchOutput): Promise<void> {
+  const durationMs = cfg.quick ? 1000 : cfg.durationMs;
+  const rounds = cfg.quick ? 1 : Math.min(cfg.rounds, 3);
+  const scenarios = [1, 3]
+    .map((replicas) => ({
+      replicas,
+      result: newResult(
+        `replicas-${replicas}`,
+        replicas === 1 ? '1 replica on Redis' : '3 replicas on one Redis',
+        `PUT of 10 series to 1,000 groups per replica, ${CONNECTIONS} connections in all, ${durationMs / 1000} s ` +
+          'windows; ours on a fresh redis-server (no persistence) against ours on the embedded store (the ' +
+          'baseline column; the reference has no replicas). Lag: commit in Redis → applied by another replica ' +
+          "(the replicas' pushgateway_redis_feed_lag_seconds, interpolated). Redis memory: used_memory / stored series.",
+        METRICS,
+      ),
+    }))
+    .filter((s) => wanted(cfg, s.result.id));
+  if (scenarios.length === 0) return;
+  const baseline: Round[] = [];
+  cfg.log(`replicas: ${rounds} rounds of ${durationMs / 1000} s windows`);
+  for (let n = 0; n < rounds; n++) {
+    const order = n % 2 === 0 ? [0, ...scenarios.map((s) => s.replicas)] : [...scenarios.map((s) => s.replicas), 0];
+    for (const [position, replicas] of order.entries()) {
+      const t = performance.now();
+      const values = await measure(replicas, durationMs);
+      const round = asRound(values, n, position, performance.now() - t);
+      if (replicas === 0) baseline.push(round);
+      else scenarios.find((s) => s.replicas === replicas)!.result.rounds.ours.push(round);
+      cfg.log(
+        `  round ${n + 1}/${rounds} ${replicas === 0 ? 'embedded store' : `${replicas} replica(s) on Redis`}: ` +
+          `${Math.round(values.pushesPerSec)} pushes/s, p99 ${values.p99Ms.toFixed(1)} ms, ` +
+          `lag p50/p99 ${values.lagP50Ms.toFixed(1)}/${values.lagP99Ms.toFixed(1)} ms, load ${values.loadAvg1.toFixed(2)}`,
+      );
+    }
+  }
+  for (const { result } of scenarios) {
+    result.skipped.reference = 'the reference has no replicas';
+    result.baseline = { label: 'embedded store', rounds: baseline, median: {} };
+    out.scenarios.push(finish(result));
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const quick = process.argv.includes('--quick');
+  const rows: Array<Record<string, string | number>> = [];
+  for (const replicas of [0, 1, 3]) {
+    const v = await measure(replicas, quick ? 1000 : 5000);
+    rows.push({ scenario: replicas === 0 ? 'embedded store' : `${replicas} replica(s) on Redis`, ...v });
+  }
+  console.table(rows);
+}

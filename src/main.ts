@@ -300,6 +300,7 @@ async function openRedis(
       masterName: config.masterName,
       ...(sentinelPassword === undefined ? {} : { sentinelPassword }),
       minReplicasAcked: config.minReplicasAcked,
+      loadInBackground: true,
       log,
       ...metrics,
     },

@@ -14,6 +14,7 @@
 // reads go on, and the store says it is not ready; it follows the feed again by itself, and
 // reloads everything when it missed changes the feed no longer holds.
 import { randomUUID } from 'node:crypto';
+import { setImmediate as turn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { createClient } from '@redis/client';
 import { MemoryStore } from '../store/memory.js';
@@ -50,6 +51,11 @@ export interface RedisStoreOptions {
   sentinelPassword?: string;
   /** After each commit, WAIT for this many Redis replicas to acknowledge it (0: no WAIT). */
   minReplicasAcked?: number;
+  /**
+   * open() resolves once connected, before the state is loaded (the store is not ready until then),
+   * so a starting gateway answers /-/healthy during a long load.
+   */
+  loadInBackground?: boolean;
   /** Prefix of every key (tests and several gateways' sets on one Redis). */
   prefix?: string;
   log: Logger;
@@ -67,6 +73,8 @@ export interface RedisStoreOptions {
 const FEED_MARGIN = 10_000;
 /** How long a write waits for the view to catch up before it is refused. */
 const CATCH_UP_MS = 5000;
+/** Groups read from Redis (HSCAN) and decoded per turn while loading. */
+const LOAD_SLICE = 500;
 /** Attempts of a write whose judgement keeps being overtaken by other replicas' changes. */
 const ATTEMPTS = 100;
 
@@ -297,8 +305,9 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
   }
 
   /**
-   * Connects and loads the whole state (the store is ready once it has); if Redis cannot be
-   * reached yet, the store starts unready and keeps trying. `makeInner` builds the local view with
+   * Connects and loads the whole state (the store is ready once it has; with `loadInBackground`
+   * the load goes on after this resolves); if Redis cannot be reached yet, the store starts unready
+   * and keeps trying. `makeInner` builds the local view with
    * the expiry removal handed to it.
    */
   static async open(
@@ -327,7 +336,8 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
       // connect() resolves or rejects once; the client keeps reconnecting by itself after that.
       await Promise.all([this.cmd.connect(), this.feed.connect()]).catch((e: unknown) => this.down(e as Error));
     }
-    await this.load().catch((e: unknown) => this.down(e as Error));
+    const loaded = this.load().catch((e: unknown) => this.down(e as Error));
+    if (!this.opts.loadInBackground) await loaded;
     this.feedLoop = this.follow();
     await this.renewLease().catch(() => undefined);
     const lease = this.opts.leaseMs ?? 3000;
@@ -422,8 +432,10 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
   }
 
   health(): StoreHealth {
-    if (!this.loaded)
-      return { healthy: true, ready: false, reason: `the metrics are not loaded from Redis yet: ${this.downReason}` };
+    if (!this.loaded) {
+      const why = this.cmd.isReady && this.feed.isReady ? 'loading' : this.downReason;
+      return { healthy: true, ready: false, reason: `the metrics are not loaded from Redis yet: ${why}` };
+    }
     if (this.downReason !== undefined) {
       return {
         healthy: true,
@@ -734,13 +746,21 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
 
   private async loadOnce(): Promise<void> {
     for (;;) {
-      const [, epoch, snapVersion, snapshot] = (await this.cmd
+      // The snapshot is copied in the same transaction as its version, then read from the copy a
+      // slice at a time: a compaction meanwhile cannot mix versions, and neither Redis nor this
+      // event loop is held for the whole of a large state (one HGETALL of 1,000,000 series is
+      // ~200 MiB in one reply).
+      const copy = `${this.keys.snap}:loading:${this.id}`;
+      const [, epoch, snapVersion] = (await this.cmd
         .multi()
         .addCommand(['SET', this.keys.epoch, randomUUID(), 'NX'])
         .addCommand(['GET', this.keys.epoch])
         .addCommand(['GET', this.keys.snapVersion])
-        .addCommand(['HGETALL', this.keys.snap])
-        .exec()) as unknown as [unknown, string, string | null, string[] | Record<string, string>];
+        .addCommand(['COPY', this.keys.snap, copy, 'REPLACE'])
+        // A replica that dies while loading leaves its copy behind for a few minutes at most.
+        .addCommand(['PEXPIRE', copy, '300000'])
+        .exec()) as unknown as [unknown, string, string | null];
+      const values = await this.readSlices(copy);
       const from = Number(snapVersion ?? '0');
       const entries: Array<[number, Entry]> = [];
       let next = from + 1;
@@ -764,10 +784,14 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
       }
       // Trimmed between the two reads by a newer snapshot: read again.
       if (gap) continue;
-      const records = Array.isArray(snapshot) ? pairs(snapshot) : Object.entries(snapshot);
+      const records: GroupRecord[] = [];
+      for (let i = 0; i < values.length; i++) {
+        records.push(decodeLine<GroupRecord>(values[i]));
+        if (i % LOAD_SLICE === LOAD_SLICE - 1) await turn();
+      }
       this.epoch = epoch;
       const wiped = this.inner.wipe();
-      for (const [, value] of records) this.inner.restore(decodeLine<GroupRecord>(value));
+      for (const record of records) this.inner.restore(record);
       this.applied = from;
       this.touched.clear();
       this.wipedAt = 0;
@@ -784,6 +808,25 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
       this.deliverPending();
       return;
     }
+  }
+
+  /** The values of hash `key`, read with HSCAN a slice at a time; the hash is removed afterwards. */
+  private async readSlices(key: string): Promise<string[]> {
+    const values: string[] = [];
+    try {
+      let cursor = '0';
+      do {
+        const [next, flat] = (await this.cmd.sendCommand(['HSCAN', key, cursor, 'COUNT', String(LOAD_SLICE)])) as [
+          string,
+          string[],
+        ];
+        for (let i = 1; i < flat.length; i += 2) values.push(flat[i]);
+        cursor = next;
+      } while (cursor !== '0');
+    } finally {
+      await this.cmd.sendCommand(['UNLINK', key]).catch(() => undefined);
+    }
+    return values;
   }
 
   /** Redis no longer holds the state the view was loaded from (restarted without persistence, flushed): reload. */
@@ -930,12 +973,6 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
     this.feed.destroy();
     await this.feedLoop;
   }
-}
-
-function pairs(flat: string[]): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
-  return out;
 }
 
 function entryOf(fields: string[]): Entry {

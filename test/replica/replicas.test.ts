@@ -4,45 +4,13 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { send } from '../support/http.js';
 import { startServer, type RunningServer } from '../support/servers.js';
-import { startRedis, type RunningRedis } from '../support/redis.js';
+import { startRedis } from '../support/redis.js';
+import { cluster, pushedLines, stopCluster, tracked, within } from './cluster.js';
 
-const started: Array<RunningServer | RunningRedis> = [];
-after(async () => {
-  for (const s of started.reverse()) await ('cleanup' in s ? s.cleanup() : s.stop());
-});
-
-async function cluster(replicas: number, aof = false): Promise<{ redis: RunningRedis; gws: RunningServer[] }> {
-  const redis = await startRedis({ aof });
-  started.push(redis);
-  const gws = await Promise.all(
-    Array.from({ length: replicas }, () => startServer('ours', [`--storage.redis.url=${redis.url}`])),
-  );
-  started.push(...gws);
-  return { redis, gws };
-}
+after(stopCluster);
 
 const push = (gw: RunningServer, path: string, body: string, method = 'POST') =>
   send(gw.url, method, `/metrics${path}`, body);
-
-/** The scrape's lines of pushed groups (job="..."), push times masked. */
-async function pushedLines(gw: RunningServer): Promise<string> {
-  const body = (await send(gw.url, 'GET', '/metrics')).body.toString();
-  return body
-    .split('\n')
-    .filter((l) => l.includes('job="'))
-    .map((l) => (l.startsWith('push_') ? l.replace(/ [^ ]+$/, ' T') : l))
-    .join('\n');
-}
-
-/** Polls until `check` holds (every 10 ms, at most `ms`); the milliseconds it took. */
-async function within(ms: number, check: () => Promise<boolean>, what: string): Promise<number> {
-  const start = Date.now();
-  while (!(await check())) {
-    assert.ok(Date.now() - start < ms, `${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return Date.now() - start;
-}
 
 test('a push, a replace and a delete on one replica show on every other, in the same scrape', async () => {
   const { gws } = await cluster(3);
@@ -162,7 +130,7 @@ test('kill -9 of a replica under load loses no acknowledged push', async () => {
   assert.ok(acked.size > 20, `only ${acked.size} pushes acknowledged`);
   // A replica started afterwards loads everything from Redis; b follows it.
   const c = await startServer('ours', [`--storage.redis.url=${redis.url}`]);
-  started.push(c);
+  tracked(c);
   for (const g of [b, c]) {
     await within(
       3000,
@@ -176,11 +144,10 @@ test('kill -9 of a replica under load loses no acknowledged push', async () => {
 });
 
 test('expiry runs once across replicas; an admin wipe on one empties all', async () => {
-  const redis = await startRedis();
-  started.push(redis);
+  const redis = tracked(await startRedis());
   const flags = [`--storage.redis.url=${redis.url}`, '--push.default-ttl=1s', '--web.enable-admin-api'];
   const gws = await Promise.all([startServer('ours', flags), startServer('ours', flags)]);
-  started.push(...gws);
+  gws.forEach(tracked);
   const [a, b] = gws;
   for (let i = 0; i < 5; i++) assert.equal((await push(i % 2 === 0 ? a : b, `/job/ttl${i}`, 'x 1\n')).status, 200);
   for (const g of gws) {
