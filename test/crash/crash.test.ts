@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { freePort, OURS_MAIN, startServer, type RunningServer } from '../support/servers.js';
+import { seeded } from '../support/random.js';
 
 const SEED = process.env.CRASH_SEED !== undefined ? Number(process.env.CRASH_SEED) : 424242;
 const KILLS = process.env.CRASH_KILLS !== undefined ? Number(process.env.CRASH_KILLS) : 10;
@@ -38,18 +39,6 @@ after(async () => {
   for (const s of running) await s.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** mulberry32: a small seeded PRNG, so the kill moments replay. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // HTTP.
@@ -477,7 +466,7 @@ async function crashRounds(mode: 'sync' | 'default', rand: () => number): Promis
 }
 
 test(`no-loss mode: ${KILLS} random kill -9 under load lose no acknowledged push`, async () => {
-  const rand = prng(SEED);
+  const rand = seeded(SEED);
   const r = await crashRounds('sync', rand);
   console.log(
     `crash (seed ${SEED}) no-loss mode: ${r.kills} kills, ${r.acked} acknowledged writes, ${r.lostAcked} acknowledged writes lost; restarts took ${r.restartMs.join(', ')} ms; files left beside the snapshot: ${r.leftovers.join(', ') || 'none'}`,
@@ -487,7 +476,7 @@ test(`no-loss mode: ${KILLS} random kill -9 under load lose no acknowledged push
 });
 
 test(`default mode: ${KILLS} random kill -9 under load restore the last snapshot, intact`, async () => {
-  const rand = prng(SEED + 1);
+  const rand = seeded(SEED + 1);
   const r = await crashRounds('default', rand);
   console.log(
     `crash (seed ${SEED + 1}) default mode: ${r.kills} kills, ${r.acked} acknowledged writes, ${r.lostSinceSnapshot} of them written after the last snapshot and lost (expected in this mode); restarts took ${r.restartMs.join(', ')} ms; files left beside the snapshot: ${r.leftovers.join(', ') || 'none'}`,

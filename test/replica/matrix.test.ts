@@ -24,6 +24,7 @@ import { send } from '../support/http.js';
 import { requireBinary } from '../support/prometheus.js';
 import type { RunningServer } from '../support/servers.js';
 import { cluster, stopCluster, within } from './cluster.js';
+import { seeded } from '../support/random.js';
 
 const CURL_BIN = process.env.CURL_BIN ?? '/usr/bin/curl';
 const PROMTOOL_BIN = process.env.PROMTOOL_BIN ?? '/usr/bin/promtool';
@@ -34,18 +35,6 @@ after(async () => {
   await stopCluster();
   await Promise.all(tempDirs.map((d) => rm(d, { recursive: true, force: true })));
 });
-
-/** A small seeded generator (mulberry32), so a failing pick of replicas can be repeated. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The scrape (self families dropped, push times masked) and the JSON API (times masked) of a replica. */
 async function view(gw: RunningServer): Promise<{ text: string[]; api: unknown }> {
@@ -87,7 +76,7 @@ test(
     const { gws } = await cluster(3);
     const seed = Number(process.env.MATRIX_SEED ?? Date.now() % 1_000_000);
     t.diagnostic(`replicas picked with seed ${seed} (MATRIX_SEED=${seed} repeats them)`);
-    const next = random(seed);
+    const next = seeded(seed);
     const pick = () => gws[Math.floor(next() * gws.length)];
 
     const curl = async (method: string, path: string, body?: string) => {
