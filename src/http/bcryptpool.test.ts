@@ -12,7 +12,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { RequestListener } from 'node:http';
 import { inject, type InjectReply } from '../testing/inject.js';
 import { BCRYPT_WORKER, BcryptPool, RetryLaterError } from './bcryptpool.js';
-import { Authenticator, parseWebConfig, webConfigGuard, type WebConfigSource } from './webconfig.js';
+import { Authenticator, parseWebConfig, webConfigGuard } from './webconfig.js';
+import { fixedWebConfig } from '../testing/webconfig.js';
 
 /** bcrypt('secret') at cost 12: hundreds of milliseconds per check in bcryptjs. */
 const SLOW_HASH = '$2b$12$BVHhM648LfL3snlUXYymhem0f9NKDK0JanFKKfzBRm09mHHFNqTCS';
@@ -225,19 +226,10 @@ describe('webConfigGuard with a saturated pool', () => {
     res.end('inner');
   };
   const guarded = (pool: BcryptPool) => {
-    const source = {
-      file: '/x.yml',
-      current: {
-        config: parseWebConfig(
-          `basic_auth_users:\n  alice: ${HASH}\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n`,
-          '/x.yml',
-        ),
-        tls: null,
-        fingerprint: '',
-      },
-      error: undefined,
-    };
-    return webConfigGuard(source as WebConfigSource, undefined, new Authenticator(100, pool))(inner);
+    const source = fixedWebConfig(
+      `basic_auth_users:\n  alice: ${HASH}\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n`,
+    );
+    return webConfigGuard(source, undefined, new Authenticator(100, pool))(inner);
   };
   /** Each answer with the order it arrived in. */
   const ordered = () => {

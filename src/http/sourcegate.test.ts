@@ -8,7 +8,8 @@ import { connect, type AddressInfo } from 'node:net';
 import { parseArgs } from '../config.js';
 import { BcryptPool } from './bcryptpool.js';
 import { createGatewayServer } from './server.js';
-import { Authenticator, parseWebConfig, webConfigGuard, type WebConfigSource } from './webconfig.js';
+import { Authenticator, webConfigGuard } from './webconfig.js';
+import { fixedWebConfig } from '../testing/webconfig.js';
 
 /** bcrypt('secret') at cost 4: the test is about who gets checked, not about bcrypt's cost. */
 const HASH = '$2b$04$t7s7VRA54f2joLWhpKVz5Oeceye1xlp5WaLuk9c.CZUbP7k2hTlmS';
@@ -16,21 +17,12 @@ const basic = (password: string) => 'Basic ' + Buffer.from(`alice:${password}`).
 const HOLD_MS = 200;
 
 async function serve(): Promise<{ server: Server; port: number; parsed: string[] }> {
-  const source = {
-    file: '/x.yml',
-    current: {
-      config: parseWebConfig(
-        `basic_auth_users:\n  alice: ${HASH}\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n`,
-        '/x.yml',
-      ),
-      tls: null,
-      fingerprint: '',
-    },
-    error: undefined,
-  };
+  const source = fixedWebConfig(
+    `basic_auth_users:\n  alice: ${HASH}\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n`,
+  );
   // Blocked at the first failure, for a minute; refusals per request not held.
   const pool = new BcryptPool({ size: 1, freeFailures: 0, blockMs: 60_000, refusalDelayMs: 0, maxHoldMs: 0 });
-  const guard = webConfigGuard(source as WebConfigSource, undefined, new Authenticator(100, pool), {
+  const guard = webConfigGuard(source, undefined, new Authenticator(100, pool), {
     gate: { holdMs: HOLD_MS },
   });
   const outcome = parseArgs([]);
