@@ -11,10 +11,12 @@ import { seriesText } from '../lib/textformat.js';
 const BACKSLASH = 0x5c;
 const DQUOTE = 0x22;
 const NL = 0x0a;
+const START = 1 << 16;
+const MAX_KEPT = 1 << 20;
 
 /** Lines appended as byteString(seriesText(…)) would give them, taken out as one byte string. */
 export class LineBytes {
-  private buf = Buffer.allocUnsafe(1 << 16);
+  private buf = Buffer.allocUnsafe(START);
   private pos = 0;
 
   /** Appends the lines of one series of a family named `name` of type `type`. */
@@ -33,6 +35,8 @@ export class LineBytes {
   take(): string {
     const s = this.buf.toString('latin1', 0, this.pos);
     this.pos = 0;
+    // A huge family's chunk made it grow: that room is not kept for the small ones after it.
+    if (this.buf.length > MAX_KEPT) this.buf = Buffer.allocUnsafe(START);
     return s;
   }
 
