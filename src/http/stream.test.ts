@@ -153,8 +153,16 @@ test('gzip: a family kept (the same parts array) is compressed once; a family re
 });
 
 /** One family of `runs` parts as a large family's runs are (a group's lines each), ~150 bytes a part. */
+/**
+ * Runs of one group each; every run ends with the same series and value, as runs do where the
+ * group's label sorts before the others (`instance` before `series`): block ends must still vary.
+ */
 function runs(n: number, round = 0): string[] {
-  return Array.from({ length: n }, (_, i) => `family{instance="host-${i}",job="fleet"} ${i * 3 + round}\n`.repeat(2));
+  return Array.from(
+    { length: n },
+    (_, i) =>
+      `family{instance="host-${i}",job="fleet",series="a"} ${i * 3 + round}\nfamily{instance="host-${i}",job="fleet",series="the last series of every run"} 1\n`,
+  );
 }
 
 test('gzip: after a run of a large family changes, only the block holding it is compressed again', async () => {

@@ -23,7 +23,11 @@ const PIECE = 1024 * 1024;
  * nearly as well as the whole (each starts with an empty dictionary).
  */
 const BLOCK_MIN = 128 * 1024;
-const CUT_ONE_IN = 32;
+/** A part ends a block (past BLOCK_MIN) one time in 2^(32 - CUT_SHIFT): 32. */
+const CUT_SHIFT = 27;
+/** Bytes of a part's start and end its cut hash reads (see cutAfter). */
+const CUT_HEAD = 64;
+const CUT_TAIL = 32;
 /** Blocks compressed at once on libuv's thread pool (of 4 threads, which also write the write-ahead log). */
 const IN_FLIGHT = 2;
 
@@ -229,12 +233,24 @@ function blockEnd(parts: ReadonlyArray<Part>, from: number): number {
   return j;
 }
 
-/** Whether a block may end after this part: a hash of its last bytes (its last series, in a run). */
+/**
+ * Whether a block may end after this part: a hash of its first and last bytes. The last bytes
+ * alone are alike in every group's run where runs end with the same series but for a label early
+ * in the line (`instance` before `job` and `series`): no part was ever a cut, every block grew to
+ * PIECE, and a push made a whole MiB compress again (and moved every later block's end).
+ */
 function cutAfter(p: Part): boolean {
   let h = 0x811c9dc5;
-  for (let k = Math.max(0, p.length - 32); k < p.length; k++)
-    h = Math.imul(h ^ (typeof p === 'string' ? p.charCodeAt(k) : p[k]), 0x01000193);
-  return (h >>> 0) % CUT_ONE_IN === 0;
+  const head = Math.min(p.length, CUT_HEAD);
+  for (let k = 0; k < head; k++) h = Math.imul(h ^ byteOf(p, k), 0x01000193);
+  for (let k = Math.max(head, p.length - CUT_TAIL); k < p.length; k++) h = Math.imul(h ^ byteOf(p, k), 0x01000193);
+  // The high bits: FNV's low bits depend only on the inputs' low bits, and with a line's end
+  // fixed (a digit, a newline) some values never came out.
+  return h >>> CUT_SHIFT === 0;
+}
+
+function byteOf(p: Part, k: number): number {
+  return typeof p === 'string' ? p.charCodeAt(k) : p[k];
 }
 
 /**

@@ -145,7 +145,18 @@ function decodeOrder(s: string, n: number): number[] {
 // --- Exactness without the round trip -----------------------------------------------------------
 
 const CLASSIC_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+// The keys each kind of object may have, as constants: an array literal in a call is a new array
+// at every call, per family, series and bucket of every push.
 const PLAIN_KEYS = ['labels', 'value', 'gauge', 'counter', 'untyped'] as const;
+const FAMILY_KEYS = ['name', 'help', 'type', 'metrics'] as const;
+const SUMMARY_METRIC_KEYS = ['labels', 'summary'] as const;
+const HISTOGRAM_METRIC_KEYS = ['labels', 'histogram'] as const;
+const SUMMARY_KEYS = ['sampleCount', 'sampleSum', 'quantiles'] as const;
+const QUANTILE_KEYS = ['quantile', 'value'] as const;
+const HISTOGRAM_KEYS = ['sampleCount', 'sampleSum', 'buckets'] as const;
+const BUCKET_KEYS = ['upperBound', 'cumulativeCount'] as const;
+const METRIC_KEYS = ['labels', 'value', 'summary', 'histogram', 'timestampMs', 'gauge', 'counter', 'untyped'] as const;
+const VALUE_KEYS = ['value'] as const;
 
 /**
  * Whether parsing the packed lines back is sure to give `mf` exactly, so that the round trip can
@@ -162,7 +173,7 @@ function* surelyExactSteps(mf: MetricFamily, grain: number): Generator<void, boo
   const type = mf.type;
   if (type !== 'gauge' && type !== 'counter' && type !== 'untyped' && type !== 'summary' && type !== 'histogram')
     return false;
-  if (!onlyKeys(mf, ['name', 'help', 'type', 'metrics'])) return false;
+  if (!onlyKeys(mf, FAMILY_KEYS)) return false;
   const bound = type === 'summary' ? 'quantile' : type === 'histogram' ? 'le' : undefined;
   // At each position, the name last seen to pass the checks of names alone: the series of a
   // family mostly share their label names, and the regular expression is the costlier part.
@@ -175,9 +186,9 @@ function* surelyExactSteps(mf: MetricFamily, grain: number): Generator<void, boo
     }
     if (m.timestampMs !== undefined) return false;
     if (type === 'summary') {
-      if (!onlyKeys(m, ['labels', 'summary']) || m.summary === undefined || !exactSummary(m.summary)) return false;
+      if (!onlyKeys(m, SUMMARY_METRIC_KEYS) || m.summary === undefined || !exactSummary(m.summary)) return false;
     } else if (type === 'histogram') {
-      if (!onlyKeys(m, ['labels', 'histogram']) || m.histogram === undefined || !exactHistogram(m.histogram))
+      if (!onlyKeys(m, HISTOGRAM_METRIC_KEYS) || m.histogram === undefined || !exactHistogram(m.histogram))
         return false;
     } else {
       if (m.summary !== undefined || m.histogram !== undefined) return false;
@@ -209,24 +220,24 @@ function exactCount(v: number): boolean {
 }
 
 function exactSummary(s: Summary): boolean {
-  if (!onlyKeys(s, ['sampleCount', 'sampleSum', 'quantiles'])) return false;
+  if (!onlyKeys(s, SUMMARY_KEYS)) return false;
   if (!exactCount(s.sampleCount) || !printsExactly(s.sampleSum)) return false;
   for (let q = 0; q < s.quantiles.length; q++) {
     const x = s.quantiles[q];
-    if (!onlyKeys(x, ['quantile', 'value']) || !printsExactly(x.quantile) || !printsExactly(x.value)) return false;
+    if (!onlyKeys(x, QUANTILE_KEYS) || !printsExactly(x.quantile) || !printsExactly(x.value)) return false;
     if (x.quantile !== x.quantile || (q > 0 && !(s.quantiles[q - 1].quantile < x.quantile))) return false;
   }
   return true;
 }
 
 function exactHistogram(h: Histogram): boolean {
-  if (!onlyKeys(h, ['sampleCount', 'sampleSum', 'buckets'])) return false;
+  if (!onlyKeys(h, HISTOGRAM_KEYS)) return false;
   if (!exactCount(h.sampleCount) || !printsExactly(h.sampleSum)) return false;
   const n = h.buckets.length;
   if (n === 0 || h.buckets[n - 1].upperBound !== Infinity) return false;
   for (let q = 0; q < n; q++) {
     const b = h.buckets[q];
-    if (!onlyKeys(b, ['upperBound', 'cumulativeCount']) || !exactCount(b.cumulativeCount)) return false;
+    if (!onlyKeys(b, BUCKET_KEYS) || !exactCount(b.cumulativeCount)) return false;
     if (!printsExactly(b.upperBound) || (q > 0 && !(h.buckets[q - 1].upperBound < b.upperBound))) return false;
   }
   return true;
@@ -280,7 +291,7 @@ function onlyKeys(o: object, allowed: readonly string[]): boolean {
 
 function* sameFamilySteps(back: MetricFamily, mf: MetricFamily, grain: number): Generator<void, boolean> {
   if (back.name !== mf.name || back.help !== mf.help || back.type !== mf.type) return false;
-  if (!onlyKeys(mf, ['name', 'help', 'type', 'metrics']) || back.metrics.length !== mf.metrics.length) return false;
+  if (!onlyKeys(mf, FAMILY_KEYS) || back.metrics.length !== mf.metrics.length) return false;
   for (let i = 0; i < mf.metrics.length; i++) {
     if (!sameMetric(back.metrics[i], mf.metrics[i], mf.type)) return false;
     if ((i + 1) % grain === 0) yield;
@@ -295,14 +306,13 @@ function sameMetric(back: Metric, m: Metric, type: MetricType): boolean {
     const b = m.labels[j];
     if (a.name !== b.name || a.value !== b.value || b.unset !== undefined) return false;
   }
-  if (!onlyKeys(m, ['labels', 'value', 'summary', 'histogram', 'timestampMs', 'gauge', 'counter', 'untyped']))
-    return false;
+  if (!onlyKeys(m, METRIC_KEYS)) return false;
   if (!sameValueMessages(m, type)) return false;
   if (!sameNumber(back.value, m.value)) return false;
   if (m.summary !== undefined) {
     const a = back.summary;
     const b = m.summary;
-    if (a === undefined || !onlyKeys(b, ['sampleCount', 'sampleSum', 'quantiles'])) return false;
+    if (a === undefined || !onlyKeys(b, SUMMARY_KEYS)) return false;
     if (!sameNumber(a.sampleCount, b.sampleCount) || !sameNumber(a.sampleSum, b.sampleSum)) return false;
     if (a.quantiles.length !== b.quantiles.length) return false;
     for (let q = 0; q < b.quantiles.length; q++) {
@@ -314,13 +324,13 @@ function sameMetric(back: Metric, m: Metric, type: MetricType): boolean {
   if (m.histogram !== undefined) {
     const a = back.histogram;
     const b = m.histogram;
-    if (a === undefined || !onlyKeys(b, ['sampleCount', 'sampleSum', 'buckets'])) return false;
+    if (a === undefined || !onlyKeys(b, HISTOGRAM_KEYS)) return false;
     if (!sameNumber(a.sampleCount, b.sampleCount) || !sameNumber(a.sampleSum, b.sampleSum)) return false;
     if (a.buckets.length !== b.buckets.length) return false;
     for (let q = 0; q < b.buckets.length; q++) {
       const x = a.buckets[q];
       const y = b.buckets[q];
-      if (!onlyKeys(y, ['upperBound', 'cumulativeCount'])) return false;
+      if (!onlyKeys(y, BUCKET_KEYS)) return false;
       if (!sameNumber(x.upperBound, y.upperBound) || !sameNumber(x.cumulativeCount, y.cumulativeCount)) return false;
     }
   } else if (back.histogram !== undefined) return false;
@@ -337,6 +347,6 @@ function sameValueMessages(m: Metric, type: MetricType): boolean {
   if (gauge === undefined && counter === undefined && untyped === undefined) return true;
   const own = type === 'gauge' ? gauge : type === 'counter' ? counter : type === 'untyped' ? untyped : undefined;
   const others = [gauge, counter, untyped].filter((x) => x !== undefined).length;
-  if (own === undefined || others !== 1 || own.value === undefined || !onlyKeys(own, ['value'])) return false;
+  if (own === undefined || others !== 1 || own.value === undefined || !onlyKeys(own, VALUE_KEYS)) return false;
   return sameNumber(own.value, m.value);
 }

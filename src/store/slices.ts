@@ -41,7 +41,17 @@ export function* sortSteps(
 ): Generator<void> {
   const n = order.length;
   if (n <= MIN_RUN) {
-    order.sort(compare);
+    // Insertion sort in place: a typed array's sort with a comparator copies it to a heap array
+    // first, garbage on every family of every small push.
+    for (let k = 1; k < n; k++) {
+      const x = order[k];
+      let j = k - 1;
+      while (j >= 0 && compare(order[j], x) > 0) {
+        order[j + 1] = order[j];
+        j--;
+      }
+      order[j + 1] = x;
+    }
     return;
   }
   let budget = grain;
