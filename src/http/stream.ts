@@ -144,9 +144,22 @@ interface Block {
   readonly pieces: DeflatedPiece[];
 }
 
+/** A family's parts as last compressed, its blocks, and each block by its first part (to find it again). */
+interface Kept {
+  readonly parts: ReadonlyArray<Part>;
+  readonly blocks: Block[];
+  readonly byFirst: Map<Part, Block>;
+}
+
+function kept(parts: ReadonlyArray<Part>, blocks: Block[]): Kept {
+  const byFirst = new Map<Part, Block>();
+  for (const b of blocks) byFirst.set(b.parts[0], b);
+  return { parts, blocks, byFirst };
+}
+
 /** What gzipped scrapes in one format made of each family, by name, for the next one. */
 export class GzipCache {
-  private readonly kept = new Map<string, { parts: ReadonlyArray<Part>; blocks: Block[] }>();
+  private readonly kept = new Map<string, Kept>();
   /** Input buffers of the compressions running, kept for the next ones. */
   private readonly inputs: Buffer[] = [];
   private running = 0;
@@ -161,12 +174,11 @@ export class GzipCache {
   plan(f: FamilyParts[number], gone: () => boolean): Array<Block | Promise<Block | undefined>> {
     const old = f.name === undefined ? undefined : this.kept.get(f.name);
     if (old?.parts === f.parts) return old.blocks;
-    const byFirst = new Map<Part, Block>();
-    for (const b of old?.blocks ?? []) byFirst.set(b.parts[0], b);
     const { name, parts } = f;
     const blocks: Array<Block | Promise<Block | undefined>> = [];
+    const fresh: Array<Promise<Block | undefined>> = [];
     for (let i = 0; i < parts.length;) {
-      const found = byFirst.get(parts[i]);
+      const found = old?.byFirst.get(parts[i]);
       if (found !== undefined && startsWith(parts, i, found.parts)) {
         blocks.push(found);
         i += found.parts.length;
@@ -174,14 +186,24 @@ export class GzipCache {
       }
       const end = blockEnd(parts, i);
       const block = parts.slice(i, end);
-      blocks.push(this.compress(block, gone).then((pieces) => pieces && { parts: block, pieces }));
+      const made = this.compress(block, gone).then((pieces) => pieces && { parts: block, pieces });
+      blocks.push(made);
+      fresh.push(made);
       i = end;
     }
     // Kept once all are made; a failed compression fails the scrape that waits for it, not this.
     if (name !== undefined)
-      Promise.all(blocks.map((b) => Promise.resolve(b))).then(
+      Promise.all(fresh).then(
         (made) => {
-          if (made.every((b) => b !== undefined)) this.kept.set(name, { parts, blocks: made as Block[] });
+          if (made.some((b) => b === undefined)) return;
+          let k = 0;
+          this.kept.set(
+            name,
+            kept(
+              parts,
+              blocks.map((b) => (b instanceof Promise ? made[k++]! : b)),
+            ),
+          );
         },
         () => undefined,
       );
