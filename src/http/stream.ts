@@ -25,6 +25,8 @@ const PIECE = 1024 * 1024;
 const BLOCK_MIN = 128 * 1024;
 /** A part ends a block (past BLOCK_MIN) one time in 2^(32 - CUT_SHIFT): 32. */
 const CUT_SHIFT = 27;
+/** Parts this long are written on their own: a long rope of them is slower to flatten than to write one by one. */
+const OWN_WRITE = 512;
 /** Bytes of a part's start and end its cut hash reads (see cutAfter). */
 const CUT_HEAD = 64;
 const CUT_TAIL = 32;
@@ -301,7 +303,10 @@ function* fillings(parts: Iterable<Part>, take: () => Buffer): Generator<number>
         continue;
       }
       const n = Math.min(room, p.length - from);
-      if (typeof p === 'string') waiting += n === p.length ? p : p.slice(from, from + n);
+      if (typeof p === 'string' && n === p.length && n >= OWN_WRITE) {
+        flush();
+        at += buffer.write(p, at, 'latin1');
+      } else if (typeof p === 'string') waiting += n === p.length ? p : p.slice(from, from + n);
       else {
         flush();
         at += Buffer.from(p.buffer, p.byteOffset + from, n).copy(buffer, at);
