@@ -11,7 +11,7 @@ import { compareSortKeys, headerText } from '../lib/textformat.js';
 import { parseTextByteString, parseTextByteStringSteps } from '../parse/text.js';
 import { seriesKey } from './consistency.js';
 import { LineBytes } from './linebytes.js';
-import { runNow, sortSteps } from './slices.js';
+import { MIN_RUN, runNow, sortShort, sortSteps } from './slices.js';
 
 /** A family's series as text lines, in scrape order, and the order they were pushed in. */
 export interface Packed {
@@ -42,7 +42,9 @@ export function mayPack(mf: MetricFamily): boolean {
 export function* seriesOrderSteps(metrics: readonly Metric[], grain: number): Generator<void, Uint32Array> {
   const order = new Uint32Array(metrics.length);
   for (let i = 0; i < order.length; i++) order[i] = i;
-  yield* sortSteps(order, (a, b) => compareSortKeys(metrics[a].labels, metrics[b].labels) || a - b, grain);
+  const compare = (a: number, b: number) => compareSortKeys(metrics[a].labels, metrics[b].labels) || a - b;
+  if (order.length <= MIN_RUN) sortShort(order, compare);
+  else yield* sortSteps(order, compare, grain);
   return order;
 }
 
@@ -81,7 +83,7 @@ export function* packSteps(mf: MetricFamily, order: Uint32Array, grain: number):
   if (chunks.length > 1) yield;
   const packed: Packed = { text: chunks.length === 1 ? chunks[0] : chunks.join(''), order: orderText };
   if (chunks.length > 1) yield;
-  if (yield* surelyExactSteps(mf, grain)) return packed;
+  if (order.length <= grain ? surelyExact(mf) : yield* surelyExactSteps(mf, grain)) return packed;
   let back: MetricFamily;
   try {
     back = yield* unpackSteps(mf.name, mf.help, mf.type, packed, grain);
@@ -170,20 +172,36 @@ const VALUE_KEYS = ['value'] as const;
  * Anything else goes through the round trip.
  */
 function* surelyExactSteps(mf: MetricFamily, grain: number): Generator<void, boolean> {
-  const type = mf.type;
-  if (type !== 'gauge' && type !== 'counter' && type !== 'untyped' && type !== 'summary' && type !== 'histogram')
-    return false;
-  if (!onlyKeys(mf, FAMILY_KEYS)) return false;
-  const bound = type === 'summary' ? 'quantile' : type === 'histogram' ? 'le' : undefined;
+  if (!exactKind(mf)) return false;
   // At each position, the name last seen to pass the checks of names alone: the series of a
   // family mostly share their label names, and the regular expression is the costlier part.
   const passed: string[] = [];
-  let step = 0;
-  for (const m of mf.metrics) {
-    if (++step === grain) {
-      step = 0;
-      yield;
-    }
+  const n = mf.metrics.length;
+  for (let from = 0; from < n; from += grain) {
+    if (from > 0) yield;
+    if (!exactSeries(mf, from, Math.min(n, from + grain), passed)) return false;
+  }
+  return headerExact(mf);
+}
+
+/** surelyExactSteps at once, without a generator (a small family of a small push). */
+function surelyExact(mf: MetricFamily): boolean {
+  return exactKind(mf) && exactSeries(mf, 0, mf.metrics.length, []) && headerExact(mf);
+}
+
+function exactKind(mf: MetricFamily): boolean {
+  const type = mf.type;
+  if (type !== 'gauge' && type !== 'counter' && type !== 'untyped' && type !== 'summary' && type !== 'histogram')
+    return false;
+  return onlyKeys(mf, FAMILY_KEYS);
+}
+
+/** The series checks of surelyExactSteps, for the series from `from` to `to` (exclusive). */
+function exactSeries(mf: MetricFamily, from: number, to: number, passed: string[]): boolean {
+  const type = mf.type;
+  const bound = type === 'summary' ? 'quantile' : type === 'histogram' ? 'le' : undefined;
+  for (let i = from; i < to; i++) {
+    const m = mf.metrics[i];
     if (m.timestampMs !== undefined) return false;
     if (type === 'summary') {
       if (!onlyKeys(m, SUMMARY_METRIC_KEYS) || m.summary === undefined || !exactSummary(m.summary)) return false;
@@ -206,7 +224,7 @@ function* surelyExactSteps(mf: MetricFamily, grain: number): Generator<void, boo
       passed[j] = lp.name;
     }
   }
-  return headerExact(mf);
+  return true;
 }
 
 /** A number that prints as text that parses back to the same bits. */

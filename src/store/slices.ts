@@ -24,8 +24,24 @@ export async function runSliced<T>(steps: Generator<void, T>, sliceMs = 10): Pro
   }
 }
 
+/**
+ * Insertion sort in place, for the few series of most families (callers skip the generator of
+ * sortSteps for them): a typed array's sort with a comparator copies it to a heap array first.
+ */
+export function sortShort(order: Uint32Array, compare: (a: number, b: number) => number): void {
+  for (let k = 1; k < order.length; k++) {
+    const x = order[k];
+    let j = k - 1;
+    while (j >= 0 && compare(order[j], x) > 0) {
+      order[j + 1] = order[j];
+      j--;
+    }
+    order[j + 1] = x;
+  }
+}
+
 /** Stretches already in order shorter than this are sorted with their neighbours instead of kept. */
-const MIN_RUN = 32;
+export const MIN_RUN = 32;
 
 /**
  * Sorts `order` in place by `compare` (a total order: no ties), yielding after every `grain`
@@ -41,17 +57,7 @@ export function* sortSteps(
 ): Generator<void> {
   const n = order.length;
   if (n <= MIN_RUN) {
-    // Insertion sort in place: a typed array's sort with a comparator copies it to a heap array
-    // first, garbage on every family of every small push.
-    for (let k = 1; k < n; k++) {
-      const x = order[k];
-      let j = k - 1;
-      while (j >= 0 && compare(order[j], x) > 0) {
-        order[j + 1] = order[j];
-        j--;
-      }
-      order[j + 1] = x;
-    }
+    sortShort(order, compare);
     return;
   }
   let budget = grain;
