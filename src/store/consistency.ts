@@ -7,6 +7,7 @@ import type { Metric, MetricFamily, MetricType } from '../model.js';
 import { goQuote } from '../lib/goquote.js';
 import { carriesType, describeMetric, typeName } from './describe.js';
 import { compareSortKeys } from '../lib/textformat.js';
+import { groupShape } from './grouping.js';
 import type { GroupingLabels, ReservedFamily } from './types.js';
 
 /** The sorted grouping label names shared by groups of one shape. */
@@ -82,6 +83,13 @@ function shapeKey(shape: Shape): string {
     shapeKeys.set(shape, key);
   }
   return key;
+}
+
+const NONE_HELD: readonly number[] = [];
+
+function allIn(names: Shape, grouping: GroupingLabels): boolean {
+  for (let i = 0; i < names.length; i++) if (!Object.hasOwn(grouping, names[i])) return false;
+  return true;
 }
 
 function countType(entry: IndexedFamily, type: MetricType, by: number): void {
@@ -195,23 +203,26 @@ export class ConsistencyIndex {
   private heldSeries(
     entry: IndexedFamily | undefined,
     groupId: string,
+    ownShape: Shape,
     grouping: GroupingLabels,
     mf: MetricFamily,
     problems: readonly number[],
-  ): number[] {
-    if (entry === undefined) return [];
-    const others: string[] = [];
-    const each: Shape[] = [];
+  ): readonly number[] {
+    if (entry === undefined) return NONE_HELD;
+    let others: string[] | undefined;
+    let each: Shape[] | undefined;
     for (const { names } of entry.shapes.values()) {
-      if (!names.every((n) => Object.hasOwn(grouping, n))) each.push(names);
+      // The usual case, every group of the family alike: the push's own shape names its own group.
+      if (names === ownShape) continue;
+      if (!allIn(names, grouping)) (each ??= []).push(names);
       else {
         let id = '';
         for (let i = 0; i < names.length; i++) id += (i === 0 ? '' : '\xff') + names[i] + '\xff' + grouping[names[i]];
-        if (id !== groupId && entry.groups.has(id)) others.push(id);
+        if (id !== groupId && entry.groups.has(id)) (others ??= []).push(id);
       }
     }
+    if (others === undefined && each === undefined) return NONE_HELD;
     const held: number[] = [];
-    if (others.length === 0 && each.length === 0) return held;
     let p = 0;
     for (let i = 0; i < mf.metrics.length; i++) {
       if (p < problems.length && problems[p] === i) {
@@ -219,8 +230,8 @@ export class ConsistencyIndex {
         continue;
       }
       const m = mf.metrics[i];
-      let found = others.some((id) => this.holds(id, mf.name, m));
-      for (let s = 0; !found && s < each.length; s++) {
+      let found = others !== undefined && others.some((id) => this.holds(id, mf.name, m));
+      for (let s = 0; !found && each !== undefined && s < each.length; s++) {
         if (projectsTo(m, each[s], groupId)) continue;
         const other = projectedGroupId(m, each[s]);
         found = other !== undefined && entry.groups.has(other) && this.holds(other, mf.name, m);
@@ -319,6 +330,7 @@ export class ConsistencyIndex {
     reserved: (name: string) => ReservedFamily | undefined,
   ): CheckError[] {
     const errors: CheckError[] = [];
+    const ownShape = groupShape(grouping);
     const pushedNames = new Set(pushed.map((f) => f.mf.name));
     const seenNew = new Set<string>();
     const present = (name: string): MetricType | undefined =>
@@ -360,7 +372,7 @@ export class ConsistencyIndex {
         continue;
       }
       const { problems, messages } = verdicts;
-      const held = this.heldSeries(entry, groupId, grouping, mf, problems);
+      const held = this.heldSeries(entry, groupId, ownShape, grouping, mf, problems);
       // Both ascending, and apart: merged in push order.
       for (let p = 0, h = 0; p < problems.length || h < held.length;) {
         if (h === held.length || (p < problems.length && problems[p] < held[h])) {
