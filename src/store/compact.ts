@@ -11,7 +11,8 @@ import { compareSortKeys, headerText } from '../lib/textformat.js';
 import { parseTextByteString, parseTextByteStringSteps } from '../parse/text.js';
 import { seriesKey } from './consistency.js';
 import { LineBytes } from './linebytes.js';
-import { MIN_RUN, runNow, sortShort, sortSteps } from './slices.js';
+import { MIN_RUN, runNow, sortSteps } from './slices.js';
+import { sortInPlace } from '../lib/shortsort.js';
 
 /** A family's series as text lines, in scrape order, and the order they were pushed in. */
 export interface Packed {
@@ -43,7 +44,7 @@ export function* seriesOrderSteps(metrics: readonly Metric[], grain: number): Ge
   const order = new Uint32Array(metrics.length);
   for (let i = 0; i < order.length; i++) order[i] = i;
   const compare = (a: number, b: number) => compareSortKeys(metrics[a].labels, metrics[b].labels) || a - b;
-  if (order.length <= MIN_RUN) sortShort(order, compare);
+  if (order.length <= MIN_RUN) sortInPlace(order, compare);
   else yield* sortSteps(order, compare, grain);
   return order;
 }

@@ -7,6 +7,7 @@ import type { Metric, MetricFamily, MetricType } from '../model.js';
 import { goQuote } from '../lib/goquote.js';
 import { carriesType, describeMetric, typeName } from './describe.js';
 import { compareSortKeys } from '../lib/textformat.js';
+import { byCodeUnits, sortInPlace } from '../lib/shortsort.js';
 import { groupShape } from './grouping.js';
 import type { GroupingLabels, ReservedFamily } from './types.js';
 
@@ -339,9 +340,9 @@ export class ConsistencyIndex {
       (kept.has(name) && !pushedNames.has(name) ? this.entry(name)?.groups.get(groupId) : undefined) ??
       (seenNew.has(name) ? pushed.find((f) => f.mf.name === name)?.mf.type : undefined);
 
-    for (const { mf, verdicts } of [...pushed].sort((a, b) =>
-      a.mf.name < b.mf.name ? -1 : a.mf.name > b.mf.name ? 1 : 0,
-    )) {
+    const byName = [...pushed];
+    sortInPlace(byName, (a, b) => byCodeUnits(a.mf.name, b.mf.name));
+    for (const { mf, verdicts } of byName) {
       const own = reserved(mf.name);
       // Families the gateway had at start-up get their HELP forced; others must match it.
       if (own !== undefined && !own.forceHelp && (mf.help ?? '') !== own.help) {

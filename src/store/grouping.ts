@@ -1,10 +1,11 @@
 // Grouping keys and the labels every pushed series receives from them.
 import type { LabelPair, Metric, MetricFamily } from '../model.js';
 import type { GroupingLabels } from './types.js';
+import { byCodeUnits, sortInPlace } from '../lib/shortsort.js';
 
 /** Canonical key of a group: sorted label names, names and values joined by \xff. */
 export function groupId(labels: GroupingLabels): string {
-  const names = Object.keys(labels).sort();
+  const names = sortedNames(labels);
   let id = '';
   for (let i = 0; i < names.length; i++) id += (i === 0 ? '' : '\xff') + names[i] + '\xff' + labels[names[i]];
   return id;
@@ -15,7 +16,14 @@ const shapes = new Map<string, readonly string[]>();
 
 /** The sorted grouping label names, one array for all groups of the same names. */
 export function groupShape(labels: GroupingLabels): readonly string[] {
-  return shapeOf(Object.keys(labels).sort());
+  return shapeOf(sortedNames(labels));
+}
+
+/** The label names, sorted. */
+export function sortedNames(labels: GroupingLabels): string[] {
+  const names = Object.keys(labels);
+  sortInPlace(names, byCodeUnits);
+  return names;
 }
 
 /** groupShape of labels whose names, sorted, are `names`. */
@@ -31,7 +39,8 @@ export function shapeOf(names: string[]): readonly string[] {
 export function groupSeriesLabels(labels: GroupingLabels): LabelPair[] {
   const out: LabelPair[] = Object.keys(labels).map((name) => ({ name, value: labels[name] }));
   if (!('instance' in labels)) out.push({ name: 'instance', value: '' });
-  return out.sort(byName);
+  sortInPlace(out, byName);
+  return out;
 }
 
 function byName(a: LabelPair, b: LabelPair): number {

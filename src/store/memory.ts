@@ -9,7 +9,7 @@ import {
   type ConsistencyOptions,
 } from './consistency.js';
 import { packedText, parsedMetrics, preparedFamily, restorePacked, storeFamily } from './family.js';
-import { groupId, shapeOf } from './grouping.js';
+import { groupId, shapeOf, sortedNames } from './grouping.js';
 import { checkedNow, prepareSteps, type PreparedWrite } from './prepare.js';
 import { runNow, runSliced } from './slices.js';
 import { StoredGroup, timeFamily } from './group.js';
@@ -401,7 +401,7 @@ export class MemoryStore implements MetricStore {
 
   /** A new group, both its push times 0, stamped with the time of the write that creates it. */
   private createGroup(id: string, labels: GroupingLabels, timestampMs: number): StoredGroup {
-    const names = Object.keys(labels).sort();
+    const names = sortedNames(labels);
     const sorted: Record<string, string> = {};
     for (const name of names) sorted[name] = labels[name];
     const group = new StoredGroup(id, sorted, shapeOf(names));

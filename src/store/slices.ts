@@ -3,6 +3,8 @@
 // slice of ~10 ms at a time with a turn of the event loop between slices, so that health checks,
 // scrapes and other pushes are answered while one push of a million series is prepared.
 
+import { sortInPlace } from '../lib/shortsort.js';
+
 /** Runs the steps at once. */
 export function runNow<T>(steps: Generator<void, T>): T {
   for (;;) {
@@ -24,22 +26,6 @@ export async function runSliced<T>(steps: Generator<void, T>, sliceMs = 10): Pro
   }
 }
 
-/**
- * Insertion sort in place, for the few series of most families (callers skip the generator of
- * sortSteps for them): a typed array's sort with a comparator copies it to a heap array first.
- */
-export function sortShort(order: Uint32Array, compare: (a: number, b: number) => number): void {
-  for (let k = 1; k < order.length; k++) {
-    const x = order[k];
-    let j = k - 1;
-    while (j >= 0 && compare(order[j], x) > 0) {
-      order[j + 1] = order[j];
-      j--;
-    }
-    order[j + 1] = x;
-  }
-}
-
 /** Stretches already in order shorter than this are sorted with their neighbours instead of kept. */
 export const MIN_RUN = 32;
 
@@ -57,7 +43,7 @@ export function* sortSteps(
 ): Generator<void> {
   const n = order.length;
   if (n <= MIN_RUN) {
-    sortShort(order, compare);
+    sortInPlace(order, compare);
     return;
   }
   let budget = grain;
