@@ -268,3 +268,17 @@ test('pack: whatever is packed reads back exactly (label names changing between 
   }
   assert.ok(packed > 200 && refused > 200, `packed ${packed}, refused ${refused}`);
 });
+
+test('pack: a family given up on (a repeated series) leaves nothing in the next one', () => {
+  const repeated: MetricFamily = {
+    name: 'rep',
+    type: 'gauge',
+    metrics: [
+      { labels: [{ name: 'a', value: 'x' }], value: 1 },
+      { labels: [{ name: 'a', value: 'x' }], value: 2 },
+    ],
+  };
+  assert.equal(pack(repeated), undefined);
+  const [next] = parseText('# TYPE next gauge\nnext{b="y"} 3\n');
+  assert.equal(pack(next)?.text, 'next{b="y"} 3\n');
+});

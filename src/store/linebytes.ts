@@ -31,6 +31,11 @@ export class LineBytes {
     this.pos += this.buf.write(text, this.pos, 'latin1');
   }
 
+  /** Forgets what was appended since the last take (by a pack that stopped before taking it). */
+  clear(): void {
+    this.pos = 0;
+  }
+
   /** The lines appended since the last take, as a byte string; the writer starts over. */
   take(): string {
     const s = this.buf.toString('latin1', 0, this.pos);
