@@ -27,7 +27,7 @@
 // UTF-8, read as Pushgateway 1.11 reads them (see TextParseOptions); sample lines then take a
 // separate path (sampleUtf8), so the classic path stays as it is.
 
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { decodeGoString, encodeGoString } from '../lib/gostring.js';
 import { parseGoFloat } from '../lib/gofloat.js';
 import { goQuote, goQuoteBytes, goQuoteRune } from '../lib/goquote.js';
@@ -108,7 +108,24 @@ export function parseText(body: string, options?: TextParseOptions): MetricFamil
  * @throws TextParseError
  */
 export function parseTextBytes(body: Uint8Array, options?: TextParseOptions): MetricFamily[] {
-  return parseTextByteString(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'), options);
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const p = parser(buf.toString('latin1'), true, options?.utf8Names === true, isAscii(buf), true);
+  p.run(Infinity);
+  return p.result();
+}
+
+/**
+ * parseText (of a string) or parseTextBytes without their shortcuts (see parser): the oracle that
+ * tests compare them with, since every shortcut must give what the plain reading gives, errors included.
+ */
+export function parseTextPlain(body: string | Uint8Array, options?: TextParseOptions): MetricFamily[] {
+  const utf8 = options?.utf8Names === true;
+  const p =
+    typeof body === 'string'
+      ? parser(body, false, utf8, false, false)
+      : parser(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'), true, utf8, false, false);
+  p.run(Infinity);
+  return p.result();
 }
 
 /**
@@ -123,8 +140,8 @@ export async function parseTextBytesSliced(
   options?: TextParseOptions,
   sliceMs = 10,
 ): Promise<MetricFamily[]> {
-  const src = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1');
-  const p = parser(src, true, options?.utf8Names === true);
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const p = parser(buf.toString('latin1'), true, options?.utf8Names === true, isAscii(buf), true);
   // Lines per slice, adjusted to how fast the lines of this body go.
   let lines = 2048;
   for (;;) {
@@ -143,7 +160,7 @@ export function parseTextByteString(body: string, options?: TextParseOptions): M
 
 /** parseTextByteString as steps of `lines` lines (see store/slices.ts), for a caller that runs them in slices. */
 export function* parseTextByteStringSteps(body: string, lines: number): Generator<void, MetricFamily[]> {
-  const p = parser(body, true, false);
+  const p = parser(body, true, false, false, true);
   while (!p.run(lines)) yield;
   return p.result();
 }
@@ -168,7 +185,7 @@ interface FamilyState {
 }
 
 function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
-  const p = parser(src, bytes, utf8);
+  const p = parser(src, bytes, utf8, false, true);
   p.run(Infinity);
   return p.result();
 }
@@ -181,7 +198,16 @@ interface Parser {
   result(): MetricFamily[];
 }
 
-function parser(src: string, bytes: boolean, utf8: boolean): Parser {
+// Shortcuts (`fast`), each giving what the plain reading gives (textfast.test.ts compares them):
+//  - a label value without backslash or newline before its closing quote is one slice, found with
+//    indexOf; a HELP text without backslash likewise;
+//  - a name that repeats the last family's name (or the label name last read at the same
+//    position) is matched as a whole instead of char by char, and names the same family;
+//  - a label pair whose ASCII value was read before with the same name is that pair again (the
+//    store never changes a pair but to intern its name): fewer objects for the GC to copy;
+//  - the usual TYPE words are taken as they are.
+// `ascii` (the whole body is ASCII) only spares looking for bytes to decode.
+function parser(src: string, bytes: boolean, utf8: boolean, ascii: boolean, fast: boolean): Parser {
   const n = src.length;
   const families = new Map<string, FamilyState>();
   let line = 0;
@@ -234,6 +260,38 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     families.set(name, fam);
     return (current = fam);
   };
+
+  // The name last looked up and its answer (familyFor's answer for a name never changes once
+  // given): lines of a family mostly follow each other, HELP and TYPE lines included.
+  let lastName = '';
+  let lastFam: FamilyState | undefined;
+  let lastRole = Role.None;
+  /** familyFor of the name src[start, end), without a string for it when it repeats the last one. */
+  const familyAt = (start: number, end: number): FamilyState => {
+    if (lastFam !== undefined && lastName.length === end - start && src.startsWith(lastName, start)) {
+      role = lastRole;
+      return (current = lastFam);
+    }
+    lastName = src.slice(start, end);
+    lastFam = familyFor(lastName);
+    lastRole = role;
+    return lastFam;
+  };
+  /** The index of the first `ch` at or after `from` (n if none), remembered for later, larger `from`s. */
+  const nextOf = (ch: string) => {
+    let from = 0;
+    let found = -1;
+    return (start: number): number => {
+      if (start < from || start > found) {
+        from = start;
+        found = src.indexOf(ch, start);
+        if (found < 0) found = n;
+      }
+      return found;
+    };
+  };
+  const nextBackslash = nextOf('\\');
+  const nextNewline = nextOf('\n');
 
   // --- UTF-8 names (utf8 only) ---
   // Go's readTokenAsMetricName / readTokenAsLabelName of prometheus/common 0.6x: a name may start
@@ -338,7 +396,11 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     }
     if (c === NL) return i + 1; // "# HELP name" with nothing after the name is no error.
     if (c !== SP && c !== TAB) fail('invalid metric name in comment');
-    const fam = familyFor(utf8 ? utf8Name(nameToken, 'metric') : src.slice(nameStart, i));
+    const fam = utf8
+      ? familyFor(utf8Name(nameToken, 'metric'))
+      : fast
+        ? familyAt(nameStart, i)
+        : familyFor(src.slice(nameStart, i));
     do {
       if (++i >= n) eof();
       c = src.charCodeAt(i);
@@ -347,6 +409,14 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
 
     if (isHelp) {
       if (fam.help !== undefined) fail(`second HELP line for metric name ${goQuote(fam.name)}`);
+      if (fast) {
+        const end = nextNewline(i);
+        if (end < n && nextBackslash(i) > end) {
+          const text = src.slice(i, end);
+          fam.help = bytes && !ascii ? decodeRaw(text) : text;
+          return end + 1;
+        }
+      }
       // The rest of the line, with the escapes \\ and \n.
       let help = '';
       let seg = i;
@@ -380,7 +450,7 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     if (end < 0) eof();
     let token = src.slice(i, end);
     if (token.includes('\\')) token = token.split('\\').join('');
-    const type = metricType(bytes ? decodeLenient(token) : token);
+    const type = (fast ? usualType(token) : undefined) ?? metricType(bytes ? decodeLenient(token) : token);
     if (type === undefined) fail(`unknown metric type ${quote(token)}`);
     fam.type = type;
     return end + 1;
@@ -390,6 +460,15 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
   // model.LabelValue.IsValid checks it); `at` is the index of the closing quote, `lastRaw` the
   // value before decoding (for Go's messages and float parsing).
   const labelValue = (i: number): string => {
+    if (fast) {
+      const q = src.indexOf('"', i + 1);
+      if (q >= 0 && nextBackslash(i + 1) > q && nextNewline(i + 1) > q) {
+        const raw = src.slice(i + 1, q);
+        at = q;
+        lastRaw = raw;
+        return ascii ? raw : checkedValue(raw, orOfChars(raw));
+      }
+    }
     // The quoted value, with the escapes \\, \" and \n. Slices unless there are escapes.
     let raw = '';
     let seg = i + 1;
@@ -416,6 +495,10 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     raw += src.slice(seg, i);
     at = i;
     lastRaw = raw;
+    return checkedValue(raw, high);
+  };
+  /** A label value read as `raw`, checked (and decoded) as Go does; `high` is the OR of its chars. */
+  const checkedValue = (raw: string, high: number): string => {
     let value = raw;
     if (high >= 0x80) {
       // Go requires valid UTF-8 (model.LabelValue.IsValid).
@@ -453,34 +536,60 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     return (lastNames[position] = src.slice(start, end));
   };
 
-  // The family (and role) that the name of the last sample line named.
-  let lastName = '';
-  let lastFam: FamilyState | undefined;
-  let lastRole = Role.None;
+  // Label pairs with ASCII values read so far, by a hash of name and value (the last one wins).
+  const pairs: Array<LabelPair | undefined> = [];
+  /** The pair of `name` and the quoted value at i (at its opening quote) if it is in `pairs`, or makes it there. */
+  const pairAt = (i: number, name: string): LabelPair | undefined => {
+    const q = src.indexOf('"', i + 1);
+    if (q < 0 || nextBackslash(i + 1) <= q || nextNewline(i + 1) <= q) return undefined;
+    const len = q - i - 1;
+    const h =
+      (Math.imul(len + name.length * 64, 0x9e3779b1) ^
+        Math.imul(src.charCodeAt(q - 1) + (src.charCodeAt(i + 1 + (len >> 1)) << 8), 0x85ebca6b) ^
+        name.charCodeAt(name.length - 1)) >>>
+      22;
+    let pair = pairs[h];
+    if (pair !== undefined && pair.value.length === len && pair.name === name && src.startsWith(pair.value, i + 1)) {
+      at = q;
+      lastRaw = pair.value;
+      return pair;
+    }
+    const raw = src.slice(i + 1, q);
+    if (!ascii && orOfChars(raw) >= 0x80) return undefined;
+    at = q;
+    lastRaw = raw;
+    pair = { name, value: raw };
+    pairs[h] = pair;
+    return pair;
+  };
 
   // A sample line; i is at its first byte, which is neither blank nor '#' nor a newline.
   // Returns the index after the line's newline.
   const sample = (i: number): number => {
     let c = src.charCodeAt(i);
     if (!is(c, METRIC_START)) fail('invalid metric name');
-    const nameStart = i;
-    do {
-      if (++i >= n) eof();
-      c = src.charCodeAt(i);
-    } while (is(c, METRIC_CONT));
-    // Lines of a family mostly follow each other: the name of the last sample line, when this
-    // line repeats it, names the same family in the same role (familyFor's answer for a name never
-    // changes once given), without a string for it.
     let fam: FamilyState;
-    let lineRole: Role;
-    if (lastFam !== undefined && lastName.length === i - nameStart && src.startsWith(lastName, nameStart)) {
+    const repeat = lastName.length;
+    if (
+      fast &&
+      lastFam !== undefined &&
+      i + repeat < n &&
+      src.startsWith(lastName, i) &&
+      !is(src.charCodeAt(i + repeat), METRIC_CONT)
+    ) {
+      i += repeat;
+      c = src.charCodeAt(i);
       fam = current = lastFam;
-      lineRole = lastRole;
+      role = lastRole;
     } else {
-      lastName = src.slice(nameStart, i);
-      fam = lastFam = familyFor(lastName);
-      lineRole = lastRole = role;
+      const nameStart = i;
+      do {
+        if (++i >= n) eof();
+        c = src.charCodeAt(i);
+      } while (is(c, METRIC_CONT));
+      fam = fast ? familyAt(nameStart, i) : familyFor(src.slice(nameStart, i));
     }
+    const lineRole = role;
     if (fam.type === undefined) fam.type = 'untyped';
     const type = fam.type;
     const isSummary = type === 'summary';
@@ -503,12 +612,24 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
         if (c === RBRACE) break;
 
         if (!is(c, LABEL_START)) fail(`invalid label name for metric ${goQuote(fam.name)}`);
-        const labelStart = i;
-        do {
-          if (++i >= n) eof();
+        let name = lastNames[count];
+        if (
+          fast &&
+          name !== undefined &&
+          i + name.length < n &&
+          src.startsWith(name, i) &&
+          !is(src.charCodeAt(i + name.length), LABEL_CONT)
+        ) {
+          i += name.length;
           c = src.charCodeAt(i);
-        } while (is(c, LABEL_CONT));
-        const name = labelName(labelStart, i, count);
+        } else {
+          const labelStart = i;
+          do {
+            if (++i >= n) eof();
+            c = src.charCodeAt(i);
+          } while (is(c, LABEL_CONT));
+          name = labelName(labelStart, i, count);
+        }
         if (name === '__name__') fail('label name "__name__" is reserved');
         const isBound = isSummary ? name === 'quantile' : isHistogram && name === 'le';
         if (c === SP || c === TAB) {
@@ -528,10 +649,15 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
           c = src.charCodeAt(i);
         } while (c === SP || c === TAB);
         if (c !== DQUOTE) fail(`expected '"' at start of label value, found ${quoteByteAt(i)}`);
-        const value = labelValue(i);
+        const pair = fast && !isBound ? pairAt(i, name) : undefined;
+        if (pair !== undefined) {
+          scratch[count++] = pair;
+        } else {
+          const value = labelValue(i);
+          if (isBound) bound = boundValue(lastRaw, isSummary);
+          else scratch[count++] = { name, value };
+        }
         i = at;
-        if (isBound) bound = boundValue(lastRaw, isSummary);
-        else scratch[count++] = { name, value };
 
         do {
           if (++i >= n) eof();
@@ -561,26 +687,6 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     lineRole: Role,
   ): number => {
     const type = fam.type;
-    const isSummary = type === 'summary';
-    const isHistogram = type === 'histogram';
-    // The metric: a new one, or for summaries and histograms the one with the same labels.
-    let metric: Metric;
-    if (isSummary || isHistogram) {
-      const bySignature = (fam.bySignature ??= new Map());
-      const key = signature(labels);
-      const existing = bySignature.get(key);
-      if (existing === undefined) {
-        metric = { labels };
-        bySignature.set(key, metric);
-        fam.metrics.push(metric);
-      } else {
-        metric = existing;
-      }
-    } else {
-      metric = { labels };
-      fam.metrics.push(metric);
-    }
-
     // A plain decimal ([-]digits[.digits], at most 15 digits) is read in place, without a token:
     // the integer of its digits is exact, and so is a power of ten up to 1e15, so their quotient
     // is rounded once, to the double that Number() (and Go) read the token as.
@@ -617,12 +723,25 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
       if (v === undefined) fail(`expected float as value, got ${quote(valueToken)}`);
       value = v as number;
     }
+    // The metric: a new one, made with all its fields at once, or for summaries and histograms the
+    // one with the same labels.
+    let metric: Metric;
+    if (type === 'summary' || type === 'histogram') {
+      const bySignature = (fam.bySignature ??= new Map());
+      const key = signature(labels);
+      const existing = bySignature.get(key);
+      if (existing === undefined) {
+        metric = { labels };
+        bySignature.set(key, metric);
+        fam.metrics.push(metric);
+      } else {
+        metric = existing;
+      }
+    } else {
+      metric = type === 'gaugehistogram' ? { labels } : { labels, value };
+      fam.metrics.push(metric);
+    }
     switch (type) {
-      case 'counter':
-      case 'gauge':
-      case 'untyped':
-        metric.value = value;
-        break;
       case 'summary': {
         const s = (metric.summary ??= { sampleCount: 0, sampleSum: 0, quantiles: [] });
         if (lineRole === Role.Count) s.sampleCount = goFloatToUint64(value);
@@ -638,7 +757,8 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
         break;
       }
       default:
-      // gaugehistogram: Go sets an error that the next read overwrites; the metric keeps no value.
+      // Counters, gauges and untyped have their value already. gaugehistogram: Go sets an error
+      // that the next read overwrites; the metric keeps no value.
     }
     if (c === NL) return i + 1;
 
@@ -807,6 +927,27 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     return out;
   };
   return { run, result };
+}
+
+/** The OR of a string's char codes: below 0x80 if it is ASCII. */
+function orOfChars(s: string): number {
+  let high = 0;
+  for (let k = 0; k < s.length; k++) high |= s.charCodeAt(k);
+  return high;
+}
+
+/** The type named by a TYPE line's usual words, as they are; undefined for any other (metricType decides). */
+function usualType(token: string): MetricType | undefined {
+  switch (token) {
+    case 'counter':
+    case 'gauge':
+    case 'summary':
+    case 'untyped':
+    case 'histogram':
+      return token;
+    default:
+      return undefined;
+  }
 }
 
 /** Powers of ten, each exact as a double. */
