@@ -673,7 +673,7 @@ function parser(src: string, bytes: boolean, utf8: boolean, ascii: boolean, fast
     }
     // Copied out sized exactly: an array grown by push keeps room for 17 labels, and every series
     // of a large push stays in memory until the store has it.
-    return sampleValue(i, c, fam, scratch.slice(0, count), bound, lineRole);
+    return sampleValue(i, c, fam, labelsOf(scratch, count), bound, lineRole);
   };
 
   // The rest of a sample line, once name and labels are read: i is at the first byte of the
@@ -927,6 +927,28 @@ function parser(src: string, bytes: boolean, utf8: boolean, ascii: boolean, fast
     return out;
   };
   return { run, result };
+}
+
+/**
+ * The first `count` pairs of `scratch`, in an array sized exactly. Literals for the usual few: V8
+ * can allocate them (allocation sites) straight in the old generation once it sees that they live
+ * on, as every series of a large push does, instead of copying each one in a scavenge.
+ */
+function labelsOf(scratch: LabelPair[], count: number): LabelPair[] {
+  switch (count) {
+    case 0:
+      return [];
+    case 1:
+      return [scratch[0]];
+    case 2:
+      return [scratch[0], scratch[1]];
+    case 3:
+      return [scratch[0], scratch[1], scratch[2]];
+    case 4:
+      return [scratch[0], scratch[1], scratch[2], scratch[3]];
+    default:
+      return scratch.slice(0, count);
+  }
 }
 
 /** The OR of a string's char codes: below 0x80 if it is ASCII. */
