@@ -277,6 +277,12 @@ function parser(src: string, bytes: boolean, utf8: boolean, ascii: boolean, fast
     lastRole = role;
     return lastFam;
   };
+  /** Whether the name at i is the name last looked up (the whole name: no name char follows). */
+  const repeatsLast = (i: number): boolean =>
+    lastFam !== undefined &&
+    i + lastName.length < n &&
+    src.startsWith(lastName, i) &&
+    !is(src.charCodeAt(i + lastName.length), METRIC_CONT);
   /** The index of the first `ch` at or after `from` (n if none), remembered for later, larger `from`s. */
   const nextOf = (ch: string) => {
     let from = 0;
@@ -384,9 +390,14 @@ function parser(src: string, bytes: boolean, utf8: boolean, ascii: boolean, fast
     } while (c === SP || c === TAB);
     const nameStart = i;
     let nameToken = '';
+    let repeated = false;
     if (utf8) {
       nameToken = readName(i, true);
       i = at;
+      c = src.charCodeAt(i);
+    } else if (fast && repeatsLast(i)) {
+      repeated = true;
+      i += lastName.length;
       c = src.charCodeAt(i);
     } else if (is(c, METRIC_START)) {
       do {
@@ -398,9 +409,11 @@ function parser(src: string, bytes: boolean, utf8: boolean, ascii: boolean, fast
     if (c !== SP && c !== TAB) fail('invalid metric name in comment');
     const fam = utf8
       ? familyFor(utf8Name(nameToken, 'metric'))
-      : fast
-        ? familyAt(nameStart, i)
-        : familyFor(src.slice(nameStart, i));
+      : repeated
+        ? (current = lastFam as FamilyState)
+        : fast
+          ? familyAt(nameStart, i)
+          : familyFor(src.slice(nameStart, i));
     do {
       if (++i >= n) eof();
       c = src.charCodeAt(i);
@@ -569,17 +582,10 @@ function parser(src: string, bytes: boolean, utf8: boolean, ascii: boolean, fast
     let c = src.charCodeAt(i);
     if (!is(c, METRIC_START)) fail('invalid metric name');
     let fam: FamilyState;
-    const repeat = lastName.length;
-    if (
-      fast &&
-      lastFam !== undefined &&
-      i + repeat < n &&
-      src.startsWith(lastName, i) &&
-      !is(src.charCodeAt(i + repeat), METRIC_CONT)
-    ) {
-      i += repeat;
+    if (fast && repeatsLast(i)) {
+      i += lastName.length;
       c = src.charCodeAt(i);
-      fam = current = lastFam;
+      fam = current = lastFam as FamilyState;
       role = lastRole;
     } else {
       const nameStart = i;
