@@ -148,7 +148,8 @@ export async function parseTextBytesSliced(
     const start = performance.now();
     if (p.run(lines)) return p.result();
     const took = performance.now() - start;
-    lines = Math.max(256, Math.min(1 << 20, Math.round((lines * sliceMs) / Math.max(took, 0.5))));
+    // At most doubled at a time: a slice that ran without a scavenge says little about the next.
+    lines = Math.max(256, Math.min(lines * 2, Math.round((lines * sliceMs) / Math.max(took, 0.5))));
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
