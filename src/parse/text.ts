@@ -139,14 +139,27 @@ export async function parseTextBytesSliced(
   body: Uint8Array,
   options?: TextParseOptions,
   sliceMs = 10,
+  pieceBytes = 1 << 20,
 ): Promise<MetricFamily[]> {
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const p = parser(buf.toString('latin1'), true, options?.utf8Names === true, isAscii(buf), true);
+  // The body is read as strings of about pieceBytes, each ending with a line: turning 46 MiB into
+  // one string took a turn of its own of 60-140 ms.
+  const pieceEnd = (from: number): number => {
+    const nl = from + pieceBytes >= buf.length ? -1 : buf.indexOf(NL, from + pieceBytes);
+    return nl < 0 ? buf.length : nl + 1;
+  };
+  let to = pieceEnd(0);
+  let piece = buf.subarray(0, to);
+  const p = parser(piece.toString('latin1'), true, options?.utf8Names === true, isAscii(piece), true);
   // Lines per slice, adjusted to how fast the lines of this body go.
   let lines = 2048;
   for (;;) {
     const start = performance.now();
-    if (p.run(lines)) return p.result();
+    if (p.run(lines)) {
+      if (to === buf.length) return p.result();
+      piece = buf.subarray(to, (to = pieceEnd(to)));
+      p.next(piece.toString('latin1'), isAscii(piece));
+    }
     const took = performance.now() - start;
     // At most doubled at a time: a slice that ran without a scavenge says little about the next.
     lines = Math.max(256, Math.min(lines * 2, Math.round((lines * sliceMs) / Math.max(took, 0.5))));
@@ -195,7 +208,12 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
 interface Parser {
   /** Parses up to `lines` more lines; true once the input is done. @throws TextParseError */
   run(lines: number): boolean;
-  /** The families, once run has returned true. */
+  /**
+   * Goes on with the next piece of the input, once run has returned true for this one; every
+   * piece but the last ends with a newline, so that no line spans two.
+   */
+  next(piece: string, pieceAscii: boolean): void;
+  /** The families, once run has returned true for the last piece. */
   result(): MetricFamily[];
 }
 
@@ -209,7 +227,7 @@ interface Parser {
 //  - the usual TYPE words are taken as they are.
 // `ascii` (the whole body is ASCII) only spares looking for bytes to decode.
 function parser(src: string, bytes: boolean, utf8: boolean, ascii: boolean, fast: boolean): Parser {
-  const n = src.length;
+  let n = src.length;
   const families = new Map<string, FamilyState>();
   let line = 0;
   let role = Role.None;
@@ -297,8 +315,8 @@ function parser(src: string, bytes: boolean, utf8: boolean, ascii: boolean, fast
       return found;
     };
   };
-  const nextBackslash = nextOf('\\');
-  const nextNewline = nextOf('\n');
+  let nextBackslash = nextOf('\\');
+  let nextNewline = nextOf('\n');
 
   // --- UTF-8 names (utf8 only) ---
   // Go's readTokenAsMetricName / readTokenAsLabelName of prometheus/common 0.6x: a name may start
@@ -933,7 +951,17 @@ function parser(src: string, bytes: boolean, utf8: boolean, ascii: boolean, fast
     }
     return out;
   };
-  return { run, result };
+  const next = (piece: string, pieceAscii: boolean): void => {
+    src = piece;
+    n = piece.length;
+    ascii = pieceAscii;
+    nextBackslash = nextOf('\\');
+    nextNewline = nextOf('\n');
+    pos = 0;
+    done = false;
+    line--; // run counted the end of the last piece as a line
+  };
+  return { run, next, result };
 }
 
 /**

@@ -185,11 +185,14 @@ test('the shortcuts give what the plain reading gives, on random bodies', async 
         want,
         latin1,
       );
-      const sliced = await parseTextBytesSliced(body, { utf8Names }).then(
-        (r) => r,
-        (e: Error) => e.message,
-      );
-      assert.deepEqual(sliced, want, latin1);
+      for (const pieceBytes of [1 << 20, 1 + (k % 23)]) {
+        // In pieces of a few bytes (cut after the next newline), line numbers of errors included.
+        const sliced = await parseTextBytesSliced(body, { utf8Names }, 10, pieceBytes).then(
+          (r) => r,
+          (e: Error) => e.message,
+        );
+        assert.deepEqual(sliced, want, `${pieceBytes}: ${latin1}`);
+      }
       const text = Buffer.from(body).toString('utf8');
       assert.deepEqual(
         outcome(() => parseText(text, { utf8Names })),
