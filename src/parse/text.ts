@@ -27,7 +27,7 @@
 // UTF-8, read as Pushgateway 1.11 reads them (see TextParseOptions); sample lines then take a
 // separate path (sampleUtf8), so the classic path stays as it is.
 
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { decodeGoString, encodeGoString } from '../lib/gostring.js';
 import { parseGoFloat } from '../lib/gofloat.js';
 import { goQuote, goQuoteBytes, goQuoteRune } from '../lib/goquote.js';
@@ -108,7 +108,24 @@ export function parseText(body: string, options?: TextParseOptions): MetricFamil
  * @throws TextParseError
  */
 export function parseTextBytes(body: Uint8Array, options?: TextParseOptions): MetricFamily[] {
-  return parseTextByteString(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'), options);
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const p = parser(buf.toString('latin1'), true, options?.utf8Names === true, isAscii(buf), true);
+  p.run(Infinity);
+  return p.result();
+}
+
+/**
+ * parseText (of a string) or parseTextBytes without their shortcuts (see parser): the oracle that
+ * tests compare them with, since every shortcut must give what the plain reading gives, errors included.
+ */
+export function parseTextPlain(body: string | Uint8Array, options?: TextParseOptions): MetricFamily[] {
+  const utf8 = options?.utf8Names === true;
+  const p =
+    typeof body === 'string'
+      ? parser(body, false, utf8, false, false)
+      : parser(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'), true, utf8, false, false);
+  p.run(Infinity);
+  return p.result();
 }
 
 /**
@@ -122,16 +139,30 @@ export async function parseTextBytesSliced(
   body: Uint8Array,
   options?: TextParseOptions,
   sliceMs = 10,
+  pieceBytes = 1 << 20,
 ): Promise<MetricFamily[]> {
-  const src = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1');
-  const p = parser(src, true, options?.utf8Names === true);
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  // The body is read as strings of about pieceBytes, each ending with a line: turning 46 MiB into
+  // one string took a turn of its own of 60-140 ms.
+  const pieceEnd = (from: number): number => {
+    const nl = from + pieceBytes >= buf.length ? -1 : buf.indexOf(NL, from + pieceBytes);
+    return nl < 0 ? buf.length : nl + 1;
+  };
+  let to = pieceEnd(0);
+  let piece = buf.subarray(0, to);
+  const p = parser(piece.toString('latin1'), true, options?.utf8Names === true, isAscii(piece), true);
   // Lines per slice, adjusted to how fast the lines of this body go.
   let lines = 2048;
   for (;;) {
     const start = performance.now();
-    if (p.run(lines)) return p.result();
+    if (p.run(lines)) {
+      if (to === buf.length) return p.result();
+      piece = buf.subarray(to, (to = pieceEnd(to)));
+      p.next(piece.toString('latin1'), isAscii(piece));
+    }
     const took = performance.now() - start;
-    lines = Math.max(256, Math.min(1 << 20, Math.round((lines * sliceMs) / Math.max(took, 0.5))));
+    // At most doubled at a time: a slice that ran without a scavenge says little about the next.
+    lines = Math.max(256, Math.min(lines * 2, Math.round((lines * sliceMs) / Math.max(took, 0.5))));
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
@@ -143,7 +174,7 @@ export function parseTextByteString(body: string, options?: TextParseOptions): M
 
 /** parseTextByteString as steps of `lines` lines (see store/slices.ts), for a caller that runs them in slices. */
 export function* parseTextByteStringSteps(body: string, lines: number): Generator<void, MetricFamily[]> {
-  const p = parser(body, true, false);
+  const p = parser(body, true, false, false, true);
   while (!p.run(lines)) yield;
   return p.result();
 }
@@ -168,7 +199,7 @@ interface FamilyState {
 }
 
 function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
-  const p = parser(src, bytes, utf8);
+  const p = parser(src, bytes, utf8, false, true);
   p.run(Infinity);
   return p.result();
 }
@@ -177,12 +208,26 @@ function parse(src: string, bytes: boolean, utf8: boolean): MetricFamily[] {
 interface Parser {
   /** Parses up to `lines` more lines; true once the input is done. @throws TextParseError */
   run(lines: number): boolean;
-  /** The families, once run has returned true. */
+  /**
+   * Goes on with the next piece of the input, once run has returned true for this one; every
+   * piece but the last ends with a newline, so that no line spans two.
+   */
+  next(piece: string, pieceAscii: boolean): void;
+  /** The families, once run has returned true for the last piece. */
   result(): MetricFamily[];
 }
 
-function parser(src: string, bytes: boolean, utf8: boolean): Parser {
-  const n = src.length;
+// Shortcuts (`fast`), each giving what the plain reading gives (textfast.test.ts compares them):
+//  - a label value without backslash or newline before its closing quote is one slice, found with
+//    indexOf; a HELP text without backslash likewise;
+//  - a name that repeats the last family's name (or the label name last read at the same
+//    position) is matched as a whole instead of char by char, and names the same family;
+//  - a label pair whose ASCII value was read before with the same name is that pair again (the
+//    store never changes a pair but to intern its name): fewer objects for the GC to copy;
+//  - the usual TYPE words are taken as they are.
+// `ascii` (the whole body is ASCII) only spares looking for bytes to decode.
+function parser(src: string, bytes: boolean, utf8: boolean, ascii: boolean, fast: boolean): Parser {
+  let n = src.length;
   const families = new Map<string, FamilyState>();
   let line = 0;
   let role = Role.None;
@@ -234,6 +279,44 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     families.set(name, fam);
     return (current = fam);
   };
+
+  // The name last looked up and its answer (familyFor's answer for a name never changes once
+  // given): lines of a family mostly follow each other, HELP and TYPE lines included.
+  let lastName = '';
+  let lastFam: FamilyState | undefined;
+  let lastRole = Role.None;
+  /** familyFor of the name src[start, end), without a string for it when it repeats the last one. */
+  const familyAt = (start: number, end: number): FamilyState => {
+    if (lastFam !== undefined && lastName.length === end - start && src.startsWith(lastName, start)) {
+      role = lastRole;
+      return (current = lastFam);
+    }
+    lastName = src.slice(start, end);
+    lastFam = familyFor(lastName);
+    lastRole = role;
+    return lastFam;
+  };
+  /** Whether the name at i is the name last looked up (the whole name: no name char follows). */
+  const repeatsLast = (i: number): boolean =>
+    lastFam !== undefined &&
+    i + lastName.length < n &&
+    src.startsWith(lastName, i) &&
+    !is(src.charCodeAt(i + lastName.length), METRIC_CONT);
+  /** The index of the first `ch` at or after `from` (n if none), remembered for later, larger `from`s. */
+  const nextOf = (ch: string) => {
+    let from = 0;
+    let found = -1;
+    return (start: number): number => {
+      if (start < from || start > found) {
+        from = start;
+        found = src.indexOf(ch, start);
+        if (found < 0) found = n;
+      }
+      return found;
+    };
+  };
+  let nextBackslash = nextOf('\\');
+  let nextNewline = nextOf('\n');
 
   // --- UTF-8 names (utf8 only) ---
   // Go's readTokenAsMetricName / readTokenAsLabelName of prometheus/common 0.6x: a name may start
@@ -326,9 +409,14 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     } while (c === SP || c === TAB);
     const nameStart = i;
     let nameToken = '';
+    let repeated = false;
     if (utf8) {
       nameToken = readName(i, true);
       i = at;
+      c = src.charCodeAt(i);
+    } else if (fast && repeatsLast(i)) {
+      repeated = true;
+      i += lastName.length;
       c = src.charCodeAt(i);
     } else if (is(c, METRIC_START)) {
       do {
@@ -338,7 +426,13 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     }
     if (c === NL) return i + 1; // "# HELP name" with nothing after the name is no error.
     if (c !== SP && c !== TAB) fail('invalid metric name in comment');
-    const fam = familyFor(utf8 ? utf8Name(nameToken, 'metric') : src.slice(nameStart, i));
+    const fam = utf8
+      ? familyFor(utf8Name(nameToken, 'metric'))
+      : repeated
+        ? (current = lastFam as FamilyState)
+        : fast
+          ? familyAt(nameStart, i)
+          : familyFor(src.slice(nameStart, i));
     do {
       if (++i >= n) eof();
       c = src.charCodeAt(i);
@@ -347,6 +441,14 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
 
     if (isHelp) {
       if (fam.help !== undefined) fail(`second HELP line for metric name ${goQuote(fam.name)}`);
+      if (fast) {
+        const end = nextNewline(i);
+        if (end < n && nextBackslash(i) > end) {
+          const text = src.slice(i, end);
+          fam.help = bytes && !ascii ? decodeRaw(text) : text;
+          return end + 1;
+        }
+      }
       // The rest of the line, with the escapes \\ and \n.
       let help = '';
       let seg = i;
@@ -380,7 +482,7 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     if (end < 0) eof();
     let token = src.slice(i, end);
     if (token.includes('\\')) token = token.split('\\').join('');
-    const type = metricType(bytes ? decodeLenient(token) : token);
+    const type = (fast ? usualType(token) : undefined) ?? metricType(bytes ? decodeLenient(token) : token);
     if (type === undefined) fail(`unknown metric type ${quote(token)}`);
     fam.type = type;
     return end + 1;
@@ -390,6 +492,15 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
   // model.LabelValue.IsValid checks it); `at` is the index of the closing quote, `lastRaw` the
   // value before decoding (for Go's messages and float parsing).
   const labelValue = (i: number): string => {
+    if (fast) {
+      const q = src.indexOf('"', i + 1);
+      if (q >= 0 && nextBackslash(i + 1) > q && nextNewline(i + 1) > q) {
+        const raw = src.slice(i + 1, q);
+        at = q;
+        lastRaw = raw;
+        return ascii ? raw : checkedValue(raw, orOfChars(raw));
+      }
+    }
     // The quoted value, with the escapes \\, \" and \n. Slices unless there are escapes.
     let raw = '';
     let seg = i + 1;
@@ -416,6 +527,10 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     raw += src.slice(seg, i);
     at = i;
     lastRaw = raw;
+    return checkedValue(raw, high);
+  };
+  /** A label value read as `raw`, checked (and decoded) as Go does; `high` is the OR of its chars. */
+  const checkedValue = (raw: string, high: number): string => {
     let value = raw;
     if (high >= 0x80) {
       // Go requires valid UTF-8 (model.LabelValue.IsValid).
@@ -453,34 +568,53 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     return (lastNames[position] = src.slice(start, end));
   };
 
-  // The family (and role) that the name of the last sample line named.
-  let lastName = '';
-  let lastFam: FamilyState | undefined;
-  let lastRole = Role.None;
+  // Label pairs with ASCII values read so far, by a hash of name and value (the last one wins).
+  const pairs: Array<LabelPair | undefined> = [];
+  /** The pair of `name` and the quoted value at i (at its opening quote) if it is in `pairs`, or makes it there. */
+  const pairAt = (i: number, name: string): LabelPair | undefined => {
+    const q = src.indexOf('"', i + 1);
+    if (q < 0 || nextBackslash(i + 1) <= q || nextNewline(i + 1) <= q) return undefined;
+    const len = q - i - 1;
+    const h =
+      (Math.imul(len + name.length * 64, 0x9e3779b1) ^
+        Math.imul(src.charCodeAt(q - 1) + (src.charCodeAt(i + 1 + (len >> 1)) << 8), 0x85ebca6b) ^
+        name.charCodeAt(name.length - 1)) >>>
+      22;
+    let pair = pairs[h];
+    if (pair !== undefined && pair.value.length === len && pair.name === name && src.startsWith(pair.value, i + 1)) {
+      at = q;
+      lastRaw = pair.value;
+      return pair;
+    }
+    const raw = src.slice(i + 1, q);
+    if (!ascii && orOfChars(raw) >= 0x80) return undefined;
+    at = q;
+    lastRaw = raw;
+    pair = { name, value: raw };
+    pairs[h] = pair;
+    return pair;
+  };
 
   // A sample line; i is at its first byte, which is neither blank nor '#' nor a newline.
   // Returns the index after the line's newline.
   const sample = (i: number): number => {
     let c = src.charCodeAt(i);
     if (!is(c, METRIC_START)) fail('invalid metric name');
-    const nameStart = i;
-    do {
-      if (++i >= n) eof();
-      c = src.charCodeAt(i);
-    } while (is(c, METRIC_CONT));
-    // Lines of a family mostly follow each other: the name of the last sample line, when this
-    // line repeats it, names the same family in the same role (familyFor's answer for a name never
-    // changes once given), without a string for it.
     let fam: FamilyState;
-    let lineRole: Role;
-    if (lastFam !== undefined && lastName.length === i - nameStart && src.startsWith(lastName, nameStart)) {
-      fam = current = lastFam;
-      lineRole = lastRole;
+    if (fast && repeatsLast(i)) {
+      i += lastName.length;
+      c = src.charCodeAt(i);
+      fam = current = lastFam as FamilyState;
+      role = lastRole;
     } else {
-      lastName = src.slice(nameStart, i);
-      fam = lastFam = familyFor(lastName);
-      lineRole = lastRole = role;
+      const nameStart = i;
+      do {
+        if (++i >= n) eof();
+        c = src.charCodeAt(i);
+      } while (is(c, METRIC_CONT));
+      fam = fast ? familyAt(nameStart, i) : familyFor(src.slice(nameStart, i));
     }
+    const lineRole = role;
     if (fam.type === undefined) fam.type = 'untyped';
     const type = fam.type;
     const isSummary = type === 'summary';
@@ -503,12 +637,24 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
         if (c === RBRACE) break;
 
         if (!is(c, LABEL_START)) fail(`invalid label name for metric ${goQuote(fam.name)}`);
-        const labelStart = i;
-        do {
-          if (++i >= n) eof();
+        let name = lastNames[count];
+        if (
+          fast &&
+          name !== undefined &&
+          i + name.length < n &&
+          src.startsWith(name, i) &&
+          !is(src.charCodeAt(i + name.length), LABEL_CONT)
+        ) {
+          i += name.length;
           c = src.charCodeAt(i);
-        } while (is(c, LABEL_CONT));
-        const name = labelName(labelStart, i, count);
+        } else {
+          const labelStart = i;
+          do {
+            if (++i >= n) eof();
+            c = src.charCodeAt(i);
+          } while (is(c, LABEL_CONT));
+          name = labelName(labelStart, i, count);
+        }
         if (name === '__name__') fail('label name "__name__" is reserved');
         const isBound = isSummary ? name === 'quantile' : isHistogram && name === 'le';
         if (c === SP || c === TAB) {
@@ -528,10 +674,15 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
           c = src.charCodeAt(i);
         } while (c === SP || c === TAB);
         if (c !== DQUOTE) fail(`expected '"' at start of label value, found ${quoteByteAt(i)}`);
-        const value = labelValue(i);
+        const pair = fast && !isBound ? pairAt(i, name) : undefined;
+        if (pair !== undefined) {
+          scratch[count++] = pair;
+        } else {
+          const value = labelValue(i);
+          if (isBound) bound = boundValue(lastRaw, isSummary);
+          else scratch[count++] = { name, value };
+        }
         i = at;
-        if (isBound) bound = boundValue(lastRaw, isSummary);
-        else scratch[count++] = { name, value };
 
         do {
           if (++i >= n) eof();
@@ -547,7 +698,7 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     }
     // Copied out sized exactly: an array grown by push keeps room for 17 labels, and every series
     // of a large push stays in memory until the store has it.
-    return sampleValue(i, c, fam, scratch.slice(0, count), bound, lineRole);
+    return sampleValue(i, c, fam, labelsOf(scratch, count), bound, lineRole);
   };
 
   // The rest of a sample line, once name and labels are read: i is at the first byte of the
@@ -561,26 +712,6 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     lineRole: Role,
   ): number => {
     const type = fam.type;
-    const isSummary = type === 'summary';
-    const isHistogram = type === 'histogram';
-    // The metric: a new one, or for summaries and histograms the one with the same labels.
-    let metric: Metric;
-    if (isSummary || isHistogram) {
-      const bySignature = (fam.bySignature ??= new Map());
-      const key = signature(labels);
-      const existing = bySignature.get(key);
-      if (existing === undefined) {
-        metric = { labels };
-        bySignature.set(key, metric);
-        fam.metrics.push(metric);
-      } else {
-        metric = existing;
-      }
-    } else {
-      metric = { labels };
-      fam.metrics.push(metric);
-    }
-
     // A plain decimal ([-]digits[.digits], at most 15 digits) is read in place, without a token:
     // the integer of its digits is exact, and so is a power of ten up to 1e15, so their quotient
     // is rounded once, to the double that Number() (and Go) read the token as.
@@ -617,12 +748,25 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
       if (v === undefined) fail(`expected float as value, got ${quote(valueToken)}`);
       value = v as number;
     }
+    // The metric: a new one, made with all its fields at once, or for summaries and histograms the
+    // one with the same labels.
+    let metric: Metric;
+    if (type === 'summary' || type === 'histogram') {
+      const bySignature = (fam.bySignature ??= new Map());
+      const key = signature(labels);
+      const existing = bySignature.get(key);
+      if (existing === undefined) {
+        metric = { labels };
+        bySignature.set(key, metric);
+        fam.metrics.push(metric);
+      } else {
+        metric = existing;
+      }
+    } else {
+      metric = type === 'gaugehistogram' ? { labels } : { labels, value };
+      fam.metrics.push(metric);
+    }
     switch (type) {
-      case 'counter':
-      case 'gauge':
-      case 'untyped':
-        metric.value = value;
-        break;
       case 'summary': {
         const s = (metric.summary ??= { sampleCount: 0, sampleSum: 0, quantiles: [] });
         if (lineRole === Role.Count) s.sampleCount = goFloatToUint64(value);
@@ -638,7 +782,8 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
         break;
       }
       default:
-      // gaugehistogram: Go sets an error that the next read overwrites; the metric keeps no value.
+      // Counters, gauges and untyped have their value already. gaugehistogram: Go sets an error
+      // that the next read overwrites; the metric keeps no value.
     }
     if (c === NL) return i + 1;
 
@@ -806,7 +951,60 @@ function parser(src: string, bytes: boolean, utf8: boolean): Parser {
     }
     return out;
   };
-  return { run, result };
+  const next = (piece: string, pieceAscii: boolean): void => {
+    src = piece;
+    n = piece.length;
+    ascii = pieceAscii;
+    nextBackslash = nextOf('\\');
+    nextNewline = nextOf('\n');
+    pos = 0;
+    done = false;
+    line--; // run counted the end of the last piece as a line
+  };
+  return { run, next, result };
+}
+
+/**
+ * The first `count` pairs of `scratch`, in an array sized exactly. Literals for the usual few: V8
+ * can allocate them (allocation sites) straight in the old generation once it sees that they live
+ * on, as every series of a large push does, instead of copying each one in a scavenge.
+ */
+function labelsOf(scratch: LabelPair[], count: number): LabelPair[] {
+  switch (count) {
+    case 0:
+      return [];
+    case 1:
+      return [scratch[0]];
+    case 2:
+      return [scratch[0], scratch[1]];
+    case 3:
+      return [scratch[0], scratch[1], scratch[2]];
+    case 4:
+      return [scratch[0], scratch[1], scratch[2], scratch[3]];
+    default:
+      return scratch.slice(0, count);
+  }
+}
+
+/** The OR of a string's char codes: below 0x80 if it is ASCII. */
+function orOfChars(s: string): number {
+  let high = 0;
+  for (let k = 0; k < s.length; k++) high |= s.charCodeAt(k);
+  return high;
+}
+
+/** The type named by a TYPE line's usual words, as they are; undefined for any other (metricType decides). */
+function usualType(token: string): MetricType | undefined {
+  switch (token) {
+    case 'counter':
+    case 'gauge':
+    case 'summary':
+    case 'untyped':
+    case 'histogram':
+      return token;
+    default:
+      return undefined;
+  }
 }
 
 /** Powers of ten, each exact as a double. */

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseGoFloat } from '../lib/gofloat.js';
-import { parseText, parseTextBytes } from './text.js';
+import { seeded } from '../../test/support/random.js';
+import { parseText, parseTextByteString, parseTextBytes, parseTextBytesSliced, parseTextPlain } from './text.js';
 
 test('values read in place are the doubles parseGoFloat reads, or the same error', () => {
   let seed = 3;
@@ -96,4 +97,123 @@ test('samples go to the family their own name names', () => {
   );
   assert.equal(summary[1].metrics[0].summary?.sampleCount, 2);
   assert.equal(summary[1].metrics[0].summary?.sampleSum, 3);
+});
+
+// Random bodies built from the pieces the shortcuts look at: names that repeat, extend or end in
+// _count/_sum/_bucket, label names repeated at a position or extended, values with escapes,
+// newlines, UTF-8 (valid or not) and values of the same length (colliding in the pairs' table),
+// HELP with escapes, TYPE words in any case, timestamps, blanks, and bodies cut anywhere.
+function randomBody(random: () => number): Uint8Array {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
+  const names = ['a', 'aa', 'a_count', 'a_sum', 'a_bucket', 'ab:c', 'b', 'b_total', 's', 's_count', 's_sum', 'h'];
+  const labelNames = ['x', 'xy', 'le', 'quantile', 'y', '__name__', 'x1'];
+  const values = [
+    '1',
+    '2',
+    '10',
+    '+Inf',
+    '0.5',
+    'NaN',
+    '',
+    'v',
+    'vv',
+    'w',
+    'a\\"b',
+    'a\\\\',
+    'a\\n',
+    'a\\t',
+    'é',
+    '\xff',
+  ].concat(['ab\ncd', 'item-1', 'item-2', 'item-12', 'meti-1', 'x"y']);
+  const types = [
+    'counter',
+    'gauge',
+    'summary',
+    'histogram',
+    'untyped',
+    'GAUGE',
+    'Counter',
+    'gauge_histogram',
+    'foo',
+  ].concat(['gau\\ge', 'histogram ', '']);
+  const helps = ['text', 'with \\\\ backslash', 'new\\nline', 'bad \\x escape', 'é ü', '\xfe\xff', ''];
+  const lines: string[] = [];
+  const count = 1 + Math.floor(random() * 14);
+  for (let k = 0; k < count; k++) {
+    const r = random();
+    const name = pick(names);
+    if (r < 0.15) lines.push(`# HELP ${name} ${pick(helps)}`);
+    else if (r < 0.3) lines.push(`#${pick([' ', '\t', '  '])}TYPE ${name} ${pick(types)}`);
+    else if (r < 0.33) lines.push(pick(['# other comment', '', '   ', '#', '# HELP', `# TYPE ${name}`]));
+    else {
+      let labels = '';
+      const n = Math.floor(random() * 4);
+      if (n > 0 || random() < 0.2) {
+        const pairs: string[] = [];
+        for (let j = 0; j < n; j++) {
+          pairs.push(`${pick(labelNames)}${pick(['', '', ' '])}=${pick(['', ' '])}"${pick(values)}"`);
+        }
+        labels = `{${pairs.join(pick([',', ', ']))}${pick(['', '', ','])}}`;
+      }
+      const value = pick(['1', '2.5', '-3', '1e3', 'NaN', '+Inf', '12345678901234567', 'x', '0.1']);
+      const ts = pick(['', '', ' 123', ' -5', ' x', ' 1 2']);
+      lines.push(`${name}${pick(['', ' '])}${labels} ${value}${ts}`);
+    }
+  }
+  let text = lines.join('\n') + '\n';
+  if (random() < 0.1) text = text.slice(0, Math.floor(random() * text.length));
+  return Buffer.from(text, 'latin1');
+}
+
+function outcome(parse: () => unknown): unknown {
+  try {
+    return parse();
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+test('the shortcuts give what the plain reading gives, on random bodies', async () => {
+  const random = seeded(12);
+  for (let k = 0; k < 4000; k++) {
+    const body = randomBody(random);
+    const latin1 = Buffer.from(body).toString('latin1');
+    for (const utf8Names of [false, true]) {
+      const want = outcome(() => parseTextPlain(body, { utf8Names }));
+      assert.deepEqual(
+        outcome(() => parseTextBytes(body, { utf8Names })),
+        want,
+        latin1,
+      );
+      for (const pieceBytes of [1 << 20, 1 + (k % 23)]) {
+        // In pieces of a few bytes (cut after the next newline), line numbers of errors included.
+        const sliced = await parseTextBytesSliced(body, { utf8Names }, 10, pieceBytes).then(
+          (r) => r,
+          (e: Error) => e.message,
+        );
+        assert.deepEqual(sliced, want, `${pieceBytes}: ${latin1}`);
+      }
+      const text = Buffer.from(body).toString('utf8');
+      assert.deepEqual(
+        outcome(() => parseText(text, { utf8Names })),
+        outcome(() => parseTextPlain(text, { utf8Names })),
+        text,
+      );
+    }
+    assert.deepEqual(
+      outcome(() => parseTextByteString(latin1)),
+      outcome(() => parseTextPlain(body)),
+    );
+  }
+});
+
+test('label pairs read again are the same pairs, whatever collides in their table', () => {
+  // 5,000 values of one length and 64 repeated ones: every value is the one of its line.
+  const lines = ['# TYPE g gauge'];
+  for (let i = 0; i < 5000; i++) lines.push(`g{item="i-${String(i).padStart(5, '0')}",shard="${i % 64}"} ${i}`);
+  const body = Buffer.from(lines.join('\n') + '\n');
+  const got = parseTextBytes(body)[0].metrics;
+  assert.deepEqual(got, parseTextPlain(body)[0].metrics);
+  assert.equal(got[3].labels[1], got[67].labels[1]); // shard="3" twice: one pair
+  assert.equal(got[3].labels[1].value, '3');
 });
