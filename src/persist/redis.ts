@@ -14,7 +14,6 @@
 // reads go on, and the store says it is not ready; it follows the feed again by itself, and
 // reloads everything when it missed changes the feed no longer holds.
 import { randomUUID } from 'node:crypto';
-import { setImmediate as turn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { createClient } from '@redis/client';
 import { MemoryStore } from '../store/memory.js';
@@ -63,6 +62,12 @@ export interface RedisStoreOptions {
   leaseMs?: number;
   /** How often the lease holder writes the snapshot and trims the feed. */
   compactMs?: number;
+  /**
+   * Widens the heap's growth step while the whole state is loaded (the gateway's HeapRoom): the
+   * load builds the state at once, and at the gateway's 20 % step V8 marks the growing heap again
+   * every fifth of the way (measured in process, 1,000,000 series: ~20 % of the load's CPU).
+   */
+  heapRoom?: { lease(): { widen(): void; release(): void } };
   /** Seconds of each commit's round trip to Redis (self-metrics). */
   onCommit?: (seconds: number) => void;
   /** Seconds from a change's commit (Redis' clock) until this replica applied it from the feed (self-metrics). */
@@ -763,6 +768,16 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
   }
 
   private async loadOnce(): Promise<void> {
+    const room = this.opts.heapRoom?.lease();
+    room?.widen();
+    try {
+      await this.loadState();
+    } finally {
+      room?.release();
+    }
+  }
+
+  private async loadState(): Promise<void> {
     for (;;) {
       // The snapshot is copied in the same transaction as its version, then read from the copy a
       // slice at a time: a compaction meanwhile cannot mix versions, and neither Redis nor this
@@ -778,7 +793,7 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
         // A replica that dies while loading leaves its copy behind for a few minutes at most.
         .addCommand(['PEXPIRE', copy, '300000'])
         .exec()) as unknown as [unknown, string, string | null];
-      const values = await this.readSlices(copy);
+      const records = await this.readRecords(copy);
       const from = Number(snapVersion ?? '0');
       const entries: Array<[number, Entry]> = [];
       let next = from + 1;
@@ -802,11 +817,6 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
       }
       // Trimmed between the two reads by a newer snapshot: read again.
       if (gap) continue;
-      const records: GroupRecord[] = [];
-      for (let i = 0; i < values.length; i++) {
-        records.push(decodeLine<GroupRecord>(values[i]));
-        if (i % LOAD_SLICE === LOAD_SLICE - 1) await turn();
-      }
       this.epoch = epoch;
       const wiped = this.inner.wipe();
       for (const record of records) this.inner.restore(record);
@@ -828,23 +838,33 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
     }
   }
 
-  /** The values of hash `key`, read with HSCAN a slice at a time; the hash is removed afterwards. */
-  private async readSlices(key: string): Promise<string[]> {
-    const values: string[] = [];
+  /**
+   * The records of hash `key`, read with HSCAN a slice at a time and decoded a slice per turn, the
+   * next slice asked for before this one is decoded (Redis and the transfer overlap the decoding);
+   * the hash is removed afterwards.
+   */
+  private async readRecords(key: string): Promise<GroupRecord[]> {
+    const records: GroupRecord[] = [];
+    const scan = (cursor: string) => {
+      const reply = this.cmd.sendCommand(['HSCAN', key, cursor, 'COUNT', String(LOAD_SLICE)]) as Promise<
+        [string, string[]]
+      >;
+      // Awaited below, unless decoding the slice before it failed.
+      reply.catch(() => undefined);
+      return reply;
+    };
     try {
-      let cursor = '0';
-      do {
-        const [next, flat] = (await this.cmd.sendCommand(['HSCAN', key, cursor, 'COUNT', String(LOAD_SLICE)])) as [
-          string,
-          string[],
-        ];
-        for (let i = 1; i < flat.length; i += 2) values.push(flat[i]);
-        cursor = next;
-      } while (cursor !== '0');
+      let reply = scan('0');
+      for (;;) {
+        const [cursor, flat] = await reply;
+        if (cursor !== '0') reply = scan(cursor);
+        for (let i = 1; i < flat.length; i += 2) records.push(decodeLine<GroupRecord>(flat[i]));
+        if (cursor === '0') break;
+      }
     } finally {
       await this.cmd.sendCommand(['UNLINK', key]).catch(() => undefined);
     }
-    return values;
+    return records;
   }
 
   /** Redis no longer holds the state the view was loaded from (restarted without persistence, flushed): reload. */
