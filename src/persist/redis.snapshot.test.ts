@@ -1,5 +1,6 @@
 // The Redis snapshot written a part at a time (docs/replicas.md): no script carries the whole
-// state, and a replica that loads while a snapshot is half written loads the same state.
+// state, and a replica that loads while a snapshot is half written loads the same state; the load
+// reads it in slices and widens the heap's growth step meanwhile.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConnection, type Socket } from 'node:net';
@@ -82,7 +83,11 @@ test('a snapshot of the whole state goes to Redis in parts, none holding it all'
       'the snapshot',
       async () => Number(await redisCommand(redis.port, ['GET', 'pushgateway:snapshot-version'])) >= version,
     );
-    await snapshotter.close();
+    // Read back in slices of 500 groups, each asked for while the one before is decoded.
+    const loader = await open(redis, 3_600_000);
+    assert.equal(loader.groupCount, groups);
+    assert.deepEqual(view(loader), view(snapshotter));
+    await Promise.all([loader.close(), snapshotter.close()]);
     const parts = monitor
       .lines()
       .filter((l) => l.includes('"pushgateway:snapshot"') && l.includes('"EVALSHA"'))
@@ -160,6 +165,22 @@ test('a replica that loads while a snapshot is half written loads the same state
   } finally {
     await Promise.all(replicas.map((r) => r.close()));
     await first.close();
+    await redis.cleanup();
+  }
+});
+
+test('loading the whole state widens the heap growth step while it runs, and gives it back', async () => {
+  const redis = await startRedis();
+  const steps: string[] = [];
+  const heapRoom = { lease: () => ({ widen: () => steps.push('widen'), release: () => steps.push('release') }) };
+  try {
+    const store = await RedisStore.open(
+      { url: redis.url, log: pino({ level: 'silent' }), heapRoom },
+      (remove) => new MemoryStore(undefined, undefined, undefined, { remove }),
+    );
+    assert.deepEqual(steps, ['widen', 'release']);
+    await store.close();
+  } finally {
     await redis.cleanup();
   }
 });
