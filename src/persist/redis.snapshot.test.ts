@@ -61,9 +61,11 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 test('a snapshot of the whole state goes to Redis in parts, none holding it all', async () => {
   const redis = await startRedis();
   let monitor: ReturnType<typeof rawRedis> | undefined;
+  const stores: RedisStore[] = [];
   try {
     // Filled without snapshots; a second replica loads it from the feed and writes the first.
     const filler = await open(redis, 3_600_000);
+    stores.push(filler);
     const groups = 2000;
     await Promise.all(
       Array.from({ length: groups }, (_, g) =>
@@ -76,18 +78,20 @@ test('a snapshot of the whole state goes to Redis in parts, none holding it all'
       ),
     );
     const version = filler.redisVersion;
-    await filler.close();
+    await stores.shift()!.close();
     monitor = rawRedis(redis.port, 'MONITOR\r\n');
     const snapshotter = await open(redis, 50);
+    stores.push(snapshotter);
     await until(
       'the snapshot',
       async () => Number(await redisCommand(redis.port, ['GET', 'pushgateway:snapshot-version'])) >= version,
     );
     // Read back in slices of 500 groups, each asked for while the one before is decoded.
     const loader = await open(redis, 3_600_000);
+    stores.push(loader);
     assert.equal(loader.groupCount, groups);
     assert.deepEqual(view(loader), view(snapshotter));
-    await Promise.all([loader.close(), snapshotter.close()]);
+    await Promise.all(stores.splice(0).map((s) => s.close()));
     const parts = monitor
       .lines()
       .filter((l) => l.includes('"pushgateway:snapshot"') && l.includes('"EVALSHA"'))
@@ -98,6 +102,7 @@ test('a snapshot of the whole state goes to Redis in parts, none holding it all'
     assert.ok(Math.max(...parts) < stored / 2, `parts of ${parts.join(', ')} bytes for ${stored}`);
     assert.equal(Number(await redisCommand(redis.port, ['HLEN', 'pushgateway:snapshot'])), groups);
   } finally {
+    await Promise.all(stores.map((s) => s.close()));
     monitor?.socket.destroy();
     await redis.cleanup();
   }
