@@ -1,9 +1,10 @@
 // Replicas on Redis against the embedded store (docs/replicas.md): push rate and p99 of all
 // replicas together, scrape time, how soon each replica applies the others' changes (feed lag,
-// from the replicas' own pushgateway_redis_feed_lag_seconds), Redis memory per stored series and
-// replica RSS. Closed-loop pushes of 10 series to 1,000 groups per replica from a forked load
-// generator. Part of `npm run bench` (replicasState: the embedded store as the baseline of "1
-// replica on Redis" and of "3 replicas on one Redis"; the reference has no replicas), or alone:
+// from the replicas' own pushgateway_redis_feed_lag_seconds, and end to end from outside:
+// lagprobe.ts), Redis memory per stored series and replica RSS. Pushes of 10 series to 1,000
+// groups per replica from a forked load generator: closed loop (as fast as taken), and for 3
+// replicas also open loop at a fixed rate well under that. Part of `npm run bench` (replicasState:
+// the embedded store as the baseline of the closed-loop rows; the reference has no replicas), or alone:
 // node dist/bench/replicas.js [--quick]
 import { createConnection } from 'node:net';
 import { loadavg } from 'node:os';
@@ -13,6 +14,7 @@ import { startRedis, type RunningRedis } from '../test/support/redis.js';
 import { send } from '../test/support/http.js';
 import { start, stopAll } from './gateways.js';
 import { runLoad, type StreamSpec } from './load.js';
+import { quantile, startLagProbe } from './lagprobe.js';
 import type { RunningServer } from '../test/support/servers.js';
 import {
   finish,
@@ -25,10 +27,19 @@ import {
 } from './scenarios.js';
 
 const CONNECTIONS = 12;
+/** Offered rate of the open-loop row, well under what 3 replicas take on 2 cores (~800/s). */
+const OPEN_RATE = 400;
 const body = Array.from({ length: 10 }, (_, i) => `bench_value{series="${i}"} ${i}`).join('\n') + '\n';
 
-function pushStream(gw: RunningServer, connections: number, first: number, durationMs: number): StreamSpec {
+function pushStream(
+  gw: RunningServer,
+  connections: number,
+  first: number,
+  durationMs: number,
+  ratePerSec: number | undefined,
+): StreamSpec {
   return {
+    ...(ratePerSec === undefined ? {} : { ratePerSec }),
     name: 'push',
     method: 'PUT',
     port: gw.port,
@@ -85,13 +96,20 @@ function redisInfo(redis: RunningRedis): Promise<string> {
   });
 }
 
-async function measure(replicas: number, durationMs: number): Promise<Record<string, number>> {
+/**
+ * One window: closed-loop pushes, or `ratePerSec` pushes/s offered in all (open loop). With more
+ * than one replica, the lag is also probed end to end from outside (lagprobe.ts).
+ */
+async function measure(replicas: number, durationMs: number, ratePerSec?: number): Promise<Record<string, number>> {
   const redis = replicas > 0 ? await startRedis() : undefined;
   try {
-    const flags = redis === undefined ? [] : [`--storage.redis.url=${redis.url}`];
+    const flags = redis === undefined ? [] : [`--storage.redis.url=${redis.url}`, '--web.enable-admin-api'];
     const gws = await Promise.all(Array.from({ length: Math.max(1, replicas) }, () => start('ours', flags)));
     const per = Math.floor(CONNECTIONS / gws.length);
-    const result = await runLoad({ streams: gws.map((g, i) => pushStream(g, per, i * 1000, durationMs)) });
+    const rate = ratePerSec === undefined ? undefined : ratePerSec / gws.length;
+    const probe = replicas > 1 ? startLagProbe(gws) : undefined;
+    const result = await runLoad({ streams: gws.map((g, i) => pushStream(g, per, i * 1000, durationMs, rate)) });
+    const probed = (await probe?.stop()) ?? [];
     const ok = result.streams.reduce((n, s) => n + s.okPerSec, 0);
     const p99 = Math.max(...result.streams.map((s) => s.latencyMs.p99));
     const t = performance.now();
@@ -103,10 +121,13 @@ async function measure(replicas: number, durationMs: number): Promise<Record<str
     if (redis !== undefined) {
       const info = await redisInfo(redis);
       const used = Number(/used_memory:(\d+)/.exec(info)?.[1]);
-      // 3,000 groups at most (1,000 per replica), 12 series each with the push times.
-      const api = JSON.parse((await send(gws[0].url, 'GET', '/api/v1/metrics')).body.toString()) as { data: unknown[] };
-      const groups = api.data.length;
-      redisBytesPerSeries = Math.round(used / (groups * 12));
+      // 3,000 groups at most (1,000 per replica), 12 series each with the push times; the lag
+      // probe's groups hold 3.
+      const api = JSON.parse((await send(gws[0].url, 'GET', '/api/v1/metrics')).body.toString()) as {
+        data: Array<{ labels: Record<string, string> }>;
+      };
+      const series = api.data.reduce((n, g) => n + (g.labels.job === 'lagprobe' ? 3 : 12), 0);
+      redisBytesPerSeries = Math.round(used / series);
     }
     const rssMiB = rss.map((r) => Number(r.split(' ')[1]) / 2 ** 20);
     const failed = result.streams.reduce((n, x) => n + x.requests - x.ok, 0);
@@ -117,6 +138,8 @@ async function measure(replicas: number, durationMs: number): Promise<Record<str
       // One replica applies its own changes at once: propagation is between replicas.
       lagP50Ms: replicas > 1 ? bucketQuantile(texts, 'pushgateway_redis_feed_lag_seconds', 0.5) : NaN,
       lagP99Ms: replicas > 1 ? bucketQuantile(texts, 'pushgateway_redis_feed_lag_seconds', 0.99) : NaN,
+      e2eP50Ms: quantile(probed, 0.5),
+      e2eP99Ms: quantile(probed, 0.99),
       redisBytesPerSeries,
       rssMiB: rssMiB.reduce((a, b) => a + b, 0) / rssMiB.length,
       failed,
@@ -134,6 +157,8 @@ const METRICS: MetricDef[] = [
   { key: 'scrapeMs', label: 'scrape time', unit: 'ms', better: 'lower' },
   { key: 'lagP50Ms', label: 'propagation lag p50', unit: 'ms', better: 'none' },
   { key: 'lagP99Ms', label: 'propagation lag p99 (target ≤ 100)', unit: 'ms', better: 'none' },
+  { key: 'e2eP50Ms', label: 'propagation lag p50, end to end from outside', unit: 'ms', better: 'none' },
+  { key: 'e2eP99Ms', label: 'propagation lag p99, end to end from outside', unit: 'ms', better: 'none' },
   { key: 'redisBytesPerSeries', label: 'Redis memory per stored series', unit: 'B', better: 'none' },
   { key: 'rssMiB', label: 'RSS per replica', unit: 'MiB', better: 'lower' },
   { key: 'loadAvg1', label: '1-min load average after the window', unit: '', better: 'none' },
@@ -163,41 +188,58 @@ function asRound(values: Record<string, number>, n: number, position: number, wa
 export async function replicasState(cfg: BenchConfig, out: BenchOutput): Promise<void> {
   const durationMs = cfg.quick ? 1000 : cfg.durationMs;
   const rounds = cfg.quick ? 1 : Math.min(cfg.rounds, 3);
-  const scenarios = [1, 3]
-    .map((replicas) => ({
-      replicas,
+  const lag =
+    "Lag: commit in Redis → applied by another replica (the replicas' pushgateway_redis_feed_lag_seconds, " +
+    'interpolated), and end to end from outside (a new group pushed to one replica every 25 ms, from its 200 ' +
+    'until each other replica lists it).';
+  const scenarios = [
+    { replicas: 1, id: 'replicas-1', title: '1 replica on Redis' },
+    { replicas: 3, id: 'replicas-3', title: '3 replicas on one Redis' },
+    { replicas: 3, id: 'replicas-3-open', title: `3 replicas on one Redis, ${OPEN_RATE} pushes/s`, rate: OPEN_RATE },
+  ]
+    .map((s) => ({
+      ...s,
       result: newResult(
-        `replicas-${replicas}`,
-        replicas === 1 ? '1 replica on Redis' : '3 replicas on one Redis',
-        `PUT of 10 series to 1,000 groups per replica, ${CONNECTIONS} connections in all, ${durationMs / 1000} s ` +
-          'windows; ours on a fresh redis-server (no persistence) against ours on the embedded store (the ' +
-          'baseline column; the reference has no replicas). Lag: commit in Redis → applied by another replica ' +
-          "(the replicas' pushgateway_redis_feed_lag_seconds, interpolated). Redis memory: used_memory / stored series.",
+        s.id,
+        s.title,
+        (s.rate === undefined
+          ? `PUT of 10 series to 1,000 groups per replica, ${CONNECTIONS} connections in all (closed loop: as fast ` +
+            'as taken), '
+          : `PUT of 10 series to 1,000 groups per replica, ${s.rate} pushes/s offered in all (open loop, spread ` +
+            `over the replicas, latency from the scheduled time), `) +
+          `${durationMs / 1000} s windows; ours on a fresh redis-server (no persistence)` +
+          (s.rate === undefined
+            ? ' against ours on the embedded store (the baseline column; the reference has no replicas). '
+            : '. ') +
+          `${lag} Redis memory: used_memory / stored series.`,
         METRICS,
       ),
     }))
     .filter((s) => wanted(cfg, s.result.id));
   if (scenarios.length === 0) return;
+  const closed = scenarios.filter((s) => s.rate === undefined);
   const baseline: Round[] = [];
   cfg.log(`replicas: ${rounds} rounds of ${durationMs / 1000} s windows`);
   for (let n = 0; n < rounds; n++) {
-    const order = n % 2 === 0 ? [0, ...scenarios.map((s) => s.replicas)] : [...scenarios.map((s) => s.replicas), 0];
-    for (const [position, replicas] of order.entries()) {
+    const runs = [...(closed.length > 0 ? [undefined] : []), ...scenarios];
+    if (n % 2 === 1) runs.reverse();
+    for (const [position, s] of runs.entries()) {
       const t = performance.now();
-      const values = await measure(replicas, durationMs);
+      const values = await measure(s?.replicas ?? 0, durationMs, s?.rate);
       const round = asRound(values, n, position, performance.now() - t);
-      if (replicas === 0) baseline.push(round);
-      else scenarios.find((s) => s.replicas === replicas)!.result.rounds.ours.push(round);
+      if (s === undefined) baseline.push(round);
+      else s.result.rounds.ours.push(round);
       cfg.log(
-        `  round ${n + 1}/${rounds} ${replicas === 0 ? 'embedded store' : `${replicas} replica(s) on Redis`}: ` +
+        `  round ${n + 1}/${rounds} ${s?.title ?? 'embedded store'}: ` +
           `${Math.round(values.pushesPerSec)} pushes/s, p99 ${values.p99Ms.toFixed(1)} ms, ` +
-          `lag p50/p99 ${values.lagP50Ms.toFixed(1)}/${values.lagP99Ms.toFixed(1)} ms, load ${values.loadAvg1.toFixed(2)}`,
+          `lag p50/p99 ${values.lagP50Ms.toFixed(1)}/${values.lagP99Ms.toFixed(1)} ms, ` +
+          `end to end ${values.e2eP50Ms.toFixed(1)}/${values.e2eP99Ms.toFixed(1)} ms, load ${values.loadAvg1.toFixed(2)}`,
       );
     }
   }
-  for (const { result } of scenarios) {
+  for (const { result, rate } of scenarios) {
     result.skipped.reference = 'the reference has no replicas';
-    result.baseline = { label: 'embedded store', rounds: baseline, median: {} };
+    if (rate === undefined) result.baseline = { label: 'embedded store', rounds: baseline, median: {} };
     out.scenarios.push(finish(result));
   }
 }
@@ -205,9 +247,10 @@ export async function replicasState(cfg: BenchConfig, out: BenchOutput): Promise
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const quick = process.argv.includes('--quick');
   const rows: Array<Record<string, string | number>> = [];
-  for (const replicas of [0, 1, 3]) {
-    const v = await measure(replicas, quick ? 1000 : 5000);
-    rows.push({ scenario: replicas === 0 ? 'embedded store' : `${replicas} replica(s) on Redis`, ...v });
+  for (const [replicas, rate] of [[0], [1], [3], [3, OPEN_RATE]]) {
+    const v = await measure(replicas, quick ? 1000 : 5000, rate);
+    const name = replicas === 0 ? 'embedded store' : `${replicas} replica(s) on Redis`;
+    rows.push({ scenario: rate === undefined ? name : `${name}, ${rate}/s`, ...v });
   }
   console.table(rows);
 }

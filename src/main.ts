@@ -18,6 +18,7 @@ import { joinHostPort } from './lib/hostport.js';
 import { activationFds, clearActivationEnv } from './lib/activation.js';
 import { createGateway, createGatewayServer, probePaths, type ServerMaker } from './http/server.js';
 import { AuditLog } from './http/audit.js';
+import { heapRoom } from './http/heaproom.js';
 import type { LiveWebConfig } from './http/webconfig.js';
 import { createLogger } from './log.js';
 import { createSelfMetrics, reservedFamilies, type BuildInfo } from './selfmetrics.js';
@@ -301,6 +302,7 @@ async function openRedis(
       ...(sentinelPassword === undefined ? {} : { sentinelPassword }),
       minReplicasAcked: config.minReplicasAcked,
       loadInBackground: true,
+      heapRoom,
       log,
       ...metrics,
     },
