@@ -75,6 +75,21 @@ const cases: Array<{ name: string; steps: Step[]; size: number }> = [
     size: 0,
   },
   {
+    // A deleted id's slot is taken by the next id: the item it left must not bring that one up early.
+    name: "an id taking the slot of a deleted one is not due at the deleted one's time",
+    steps: [
+      ['set', 'a', 10],
+      ['delete', 'a'],
+      ['set', 'b', 50],
+      ['next', 50],
+      ['pop', 20, []],
+      ['set', 'c', 30],
+      ['pop', 40, ['c']],
+      ['pop', 50, ['b']],
+    ],
+    size: 0,
+  },
+  {
     name: 'equal deadlines all come up',
     steps: [
       ['set', 'a', 5],
