@@ -52,3 +52,34 @@ test('a group due while pushes keep the event loop busy is removed close to its 
     await store.close();
   }
 });
+
+test('deadlines a millisecond apart are taken together, each group still removed on time', async () => {
+  const store = new MemoryStore();
+  try {
+    const deadlines = new Map<string, number>();
+    const lags: number[] = [];
+    store.subscribe((c) => {
+      if (c.record !== undefined && 'delete' in c.record) lags.push(Date.now() - deadlines.get(c.groupId)!);
+    });
+    for (let i = 0; i < 100; i++) {
+      await store.write({
+        labels: { job: 'j', n: String(i) },
+        families: gauge(i),
+        replace: true,
+        check: true,
+        ttlMs: 200 + i,
+      });
+    }
+    for (const g of store.groups()) deadlines.set(g.id, store.expiry.deadline(g)!);
+    const before = store.expiry.timersSet;
+    const until = Date.now() + 5000;
+    while (store.groupCount > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(store.groupCount, 0, 'every group expired');
+    assert.ok(Math.max(...lags) < 1000, `removed up to ${Math.max(...lags)} ms after the deadline`);
+    // 100 deadlines over ~100 ms: a timer per deadline would be ~100; a timer per step is a handful.
+    const timers = store.expiry.timersSet - before;
+    assert.ok(timers <= 10, `the timer was set ${timers} times for 100 deadlines over 100 ms`);
+  } finally {
+    await store.close();
+  }
+});
