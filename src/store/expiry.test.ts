@@ -83,3 +83,51 @@ test('deadlines a millisecond apart are taken together, each group still removed
     await store.close();
   }
 });
+
+test('a group pushed again after it expired keeps nothing of the expired one', async () => {
+  const store = new MemoryStore();
+  const labels = { job: 'again', instance: 'a' };
+  const old: MetricFamily[] = [
+    { name: 'old_family', type: 'counter', metrics: [{ labels: [], value: 1 }] },
+    { name: 'g', type: 'gauge', metrics: [{ labels: [{ name: 'x', value: '1' }], value: 1 }] },
+  ];
+  const gone = async () => {
+    const until = Date.now() + 5000;
+    while (store.groupCount > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(store.groupCount, 0, 'the group expired');
+  };
+  try {
+    await store.write({ labels, families: old, replace: true, check: true, ttlMs: 100 });
+    // A failed push stamps the failure (and does not move the deadline).
+    const stamped = [{ name: 'g', type: 'gauge' as const, metrics: [{ labels: [], value: 1, timestampMs: 5 }] }];
+    assert.equal((await store.write({ labels, families: stamped, replace: false, check: true })).ok, false);
+    await gone();
+
+    // Pushed again without a TTL: only what this push brought, no failure, the default TTL (none).
+    assert.equal((await store.write({ labels, families: gauge(2), replace: false, check: true })).ok, true);
+    const g = [...store.groups()][0];
+    assert.deepEqual([...g.families.keys()], ['g', 'push_time_seconds', 'push_failure_time_seconds']);
+    assert.deepEqual(g.families.get('g')!.unpack().metrics[0].labels, [
+      { name: 'instance', value: 'a' },
+      { name: 'job', value: 'again' },
+    ]);
+    assert.equal(g.failureTimeSeconds, 0);
+    assert.equal(g.lastFailureReason, undefined);
+    assert.equal(g.ttlMs, undefined);
+    assert.equal(store.expiry.deadline(g), undefined);
+    assert.deepEqual([...store.familyGroups('old_family')], []);
+    assert.ok(![...store.familyNames()].includes('old_family'));
+
+    // Expired again (a TTL of its own this time), then created again by a failed push.
+    await store.write({ labels, families: gauge(3), replace: true, check: true, ttlMs: 100 });
+    await gone();
+    assert.equal((await store.write({ labels, families: stamped, replace: true, check: true })).ok, false);
+    const f = [...store.groups()][0];
+    assert.deepEqual([...f.families.keys()], ['push_time_seconds', 'push_failure_time_seconds']);
+    assert.equal(f.pushTimeSeconds, 0);
+    assert.ok(f.failureTimeSeconds > 0);
+    assert.equal(store.expiry.deadline(f), undefined);
+  } finally {
+    await store.close();
+  }
+});
