@@ -5,12 +5,13 @@
 // earlier deadline (a shorter TTL) or a removal leaves the old item behind, skipped when it comes
 // up; the heap is compacted when such leftovers outnumber the live entries.
 //
-// Everything lives in typed arrays indexed by slot (one per id, reused once freed) and by heap
-// position: an object per entry and per item made 100,000 groups cost ~300,000 objects that every
-// full collection marked, a promoted object per heap operation, and a cache miss per comparison
-// (each time behind a pointer); here the times of siblings sit side by side and nothing is
-// allocated but when the arrays grow. They are sized for the most ids that ever had a deadline
-// at once (~36 bytes each, outside the JS heap).
+// Everything lives in typed arrays indexed by slot (one per holder, reused once freed) and by heap
+// position, and each holder (a group) keeps its own slot: an object per entry and per item made
+// 100,000 groups cost ~300,000 objects that every full collection marked, a promoted object per
+// heap operation, a cache miss per comparison (each time behind a pointer) and a lookup by id per
+// push; here the times of siblings sit side by side, a push moves its group's deadline through
+// the slot it holds, and nothing is allocated but when the arrays grow. They are sized for the
+// most holders that ever had a deadline at once (~36 bytes each, outside the JS heap).
 
 /** Leftover items tolerated beyond the live ones before the heap is compacted. */
 const SLACK = 64;
@@ -18,10 +19,17 @@ const INITIAL = 64;
 /** Children per heap node: four times fit one cache line, and the heap is half as deep as a binary one. */
 const ARITY = 4;
 
+/** What has a deadline: a group. Only the heap it is queued in sets `deadlineSlot`. */
+export interface Holder {
+  readonly id: string;
+  /** Its slot in the heap's arrays; -1 while it has no deadline there. */
+  deadlineSlot: number;
+}
+
 export class Deadlines {
-  private readonly slots = new Map<string, number>();
-  /** Per slot: its id (undefined while free), deadline, and the sequence number and time of its live item. */
-  private ids: (string | undefined)[] = [];
+  private count = 0;
+  /** Per slot: its holder (undefined while free), deadline, and the sequence number and time of its live item. */
+  private holders: (Holder | undefined)[] = [];
   private deadlines = new Float64Array(INITIAL);
   private liveSeq = new Float64Array(INITIAL);
   private liveTime = new Float64Array(INITIAL);
@@ -34,9 +42,9 @@ export class Deadlines {
   /** Sequence numbers of items; exact as doubles far beyond any count of heap operations. */
   private seq = 0;
 
-  /** Number of ids with a deadline. */
+  /** Number of holders with a deadline. */
   get size(): number {
-    return this.slots.size;
+    return this.count;
   }
 
   /** Items in the heap, leftovers included (for tests of the compaction). */
@@ -44,15 +52,14 @@ export class Deadlines {
     return this.length;
   }
 
-  deadline(id: string): number | undefined {
-    const slot = this.slots.get(id);
-    return slot === undefined ? undefined : this.deadlines[slot];
+  deadline(holder: Holder): number | undefined {
+    return holder.deadlineSlot < 0 ? undefined : this.deadlines[holder.deadlineSlot];
   }
 
-  set(id: string, deadline: number): void {
-    const slot = this.slots.get(id);
-    if (slot === undefined) {
-      const fresh = this.claim(id);
+  set(holder: Holder, deadline: number): void {
+    const slot = holder.deadlineSlot;
+    if (slot < 0) {
+      const fresh = this.claim(holder);
       this.deadlines[fresh] = deadline;
       this.queue(fresh, deadline);
       return;
@@ -62,10 +69,9 @@ export class Deadlines {
     if (deadline < this.liveTime[slot]) this.queue(slot, deadline);
   }
 
-  delete(id: string): void {
-    const slot = this.slots.get(id);
-    if (slot === undefined) return;
-    this.release(slot);
+  delete(holder: Holder): void {
+    if (holder.deadlineSlot < 0) return;
+    this.release(holder.deadlineSlot);
     this.compactIfLittleLive();
   }
 
@@ -76,8 +82,8 @@ export class Deadlines {
   }
 
   /**
-   * Removes and returns up to `max` ids whose deadline is at or before `now`, earliest first.
-   * Ids whose deadline moved later are queued again at it.
+   * Removes and returns up to `max` holders' ids whose deadline is at or before `now`, earliest
+   * first. Holders whose deadline moved later are queued again at it.
    */
   popDue(now: number, max = Infinity): string[] {
     const due: string[] = [];
@@ -100,29 +106,31 @@ export class Deadlines {
     return due;
   }
 
-  private claim(id: string): number {
+  private claim(holder: Holder): number {
     let slot = this.free.pop();
     if (slot === undefined) {
-      slot = this.ids.length;
-      this.ids.push(id);
+      slot = this.holders.length;
+      this.holders.push(holder);
       if (slot === this.deadlines.length) {
         this.deadlines = grown(this.deadlines);
         this.liveSeq = grown(this.liveSeq);
         this.liveTime = grown(this.liveTime);
       }
-    } else this.ids[slot] = id;
-    this.slots.set(id, slot);
+    } else this.holders[slot] = holder;
+    holder.deadlineSlot = slot;
+    this.count++;
     return slot;
   }
 
-  /** Frees the slot (its items become leftovers); returns its id. */
+  /** Frees the slot (its items become leftovers); returns its holder's id. */
   private release(slot: number): string {
-    const id = this.ids[slot]!;
-    this.ids[slot] = undefined;
+    const holder = this.holders[slot]!;
+    holder.deadlineSlot = -1;
+    this.holders[slot] = undefined;
     this.liveSeq[slot] = -1;
-    this.slots.delete(id);
+    this.count--;
     this.free.push(slot);
-    return id;
+    return holder.id;
   }
 
   private queue(slot: number, time: number): void {
@@ -194,7 +202,7 @@ export class Deadlines {
 
   /** Drops the leftovers once they are more than half of the heap, in place: O(1) per change, amortized. */
   private compactIfLittleLive(): void {
-    if (this.length <= 2 * this.slots.size + SLACK) return;
+    if (this.length <= 2 * this.count + SLACK) return;
     const { times, seqs, owners, liveSeq } = this;
     let n = 0;
     for (let i = 0; i < this.length; i++) {

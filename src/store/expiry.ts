@@ -78,12 +78,20 @@ export class GroupExpiry implements ExpiryState {
     return d !== undefined && d <= nowMs;
   }
 
-  /** After a change of the group `id` (undefined: it is gone); `live`: a write, which starts the timer. */
-  track(id: string, group: StoredGroup | undefined, live: boolean): void {
-    const d = group === undefined ? undefined : this.deadlineOf(group);
-    if (d === undefined) this.deadlines.delete(id);
-    else this.deadlines.set(id, d);
+  /** After a change of `group` (undefined: none was made); `live`: a write, which starts the timer. */
+  track(group: StoredGroup | undefined, live: boolean): void {
+    if (group !== undefined) {
+      const d = this.deadlineOf(group);
+      if (d === undefined) this.deadlines.delete(group);
+      else this.deadlines.set(group, d);
+    }
     if (live) this.started = true;
+    this.arm();
+  }
+
+  /** After the group's removal. */
+  untrack(group: StoredGroup): void {
+    this.deadlines.delete(group);
     this.arm();
   }
 
