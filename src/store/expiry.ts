@@ -27,7 +27,7 @@ const BATCH = 1000;
  * task, a timer set and a pass through the heap's top, to take one or two groups each time.
  * Removal is then up to this much later than the deadline; the promise is a second.
  */
-export const EXPIRY_TICK_MS = 50;
+const EXPIRY_TICK_MS = 50;
 
 export class GroupExpiry implements ExpiryState {
   readonly defaultTtlMs: number;
