@@ -1,6 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Deadlines } from './deadlines.js';
+import { Deadlines, type Holder } from './deadlines.js';
+
+/** One holder per id, as the store has one group per id. */
+function holders(): (id: string) => Holder {
+  const made = new Map<string, Holder>();
+  return (id) => {
+    let h = made.get(id);
+    if (h === undefined) {
+      h = { id, deadlineSlot: -1 };
+      made.set(id, h);
+    }
+    return h;
+  };
+}
 
 type Step = ['set', string, number] | ['delete', string] | ['pop', number, string[]] | ['next', number | undefined];
 
@@ -75,6 +88,21 @@ const cases: Array<{ name: string; steps: Step[]; size: number }> = [
     size: 0,
   },
   {
+    // A deleted id's slot is taken by the next id: the item it left must not bring that one up early.
+    name: "an id taking the slot of a deleted one is not due at the deleted one's time",
+    steps: [
+      ['set', 'a', 10],
+      ['delete', 'a'],
+      ['set', 'b', 50],
+      ['next', 50],
+      ['pop', 20, []],
+      ['set', 'c', 30],
+      ['pop', 40, ['c']],
+      ['pop', 50, ['b']],
+    ],
+    size: 0,
+  },
+  {
     name: 'equal deadlines all come up',
     steps: [
       ['set', 'a', 5],
@@ -89,10 +117,11 @@ const cases: Array<{ name: string; steps: Step[]; size: number }> = [
 for (const c of cases) {
   test(`deadlines: ${c.name}`, () => {
     const d = new Deadlines();
+    const h = holders();
     for (const [i, step] of c.steps.entries()) {
       const at = `step ${i} ${JSON.stringify(step)}`;
-      if (step[0] === 'set') d.set(step[1], step[2]);
-      else if (step[0] === 'delete') d.delete(step[1]);
+      if (step[0] === 'set') d.set(h(step[1]), step[2]);
+      else if (step[0] === 'delete') d.delete(h(step[1]));
       else if (step[0] === 'next') assert.equal(d.next(), step[1], at);
       else assert.deepEqual(d.popDue(step[1]).sort(), [...step[2]].sort(), at);
     }
@@ -102,7 +131,8 @@ for (const c of cases) {
 
 test('deadlines: popDue stops at max and leaves the rest', () => {
   const d = new Deadlines();
-  for (let i = 0; i < 10; i++) d.set(`g${i}`, i);
+  const h = holders();
+  for (let i = 0; i < 10; i++) d.set(h(`g${i}`), i);
   assert.deepEqual(d.popDue(100, 4), ['g0', 'g1', 'g2', 'g3']);
   assert.equal(d.size, 6);
   assert.equal(d.next(), 4);
@@ -115,6 +145,7 @@ test('deadlines: against a sorted list, random operations', () => {
     return seed % n;
   };
   const d = new Deadlines();
+  const h = holders();
   const model = new Map<string, number>();
   let now = 0;
   for (let i = 0; i < 20_000; i++) {
@@ -122,10 +153,10 @@ test('deadlines: against a sorted list, random operations', () => {
     const op = rand(10);
     if (op < 6) {
       const t = now + 1 + rand(1000);
-      d.set(id, t);
+      d.set(h(id), t);
       model.set(id, t);
     } else if (op < 8) {
-      d.delete(id);
+      d.delete(h(id));
       model.delete(id);
     } else {
       now += rand(50);
@@ -134,6 +165,7 @@ test('deadlines: against a sorted list, random operations', () => {
       assert.deepEqual(d.popDue(now).sort(), want.sort(), `at ${now}`);
     }
     assert.equal(d.size, model.size);
+    assert.equal(d.deadline(h(id)), model.get(id));
   }
   // Leftovers of shortened and deleted deadlines do not pile up.
   assert.ok(d.heapLength <= 2 * d.size + 64 + 1, `heap ${d.heapLength} for ${d.size} ids`);
@@ -141,7 +173,8 @@ test('deadlines: against a sorted list, random operations', () => {
 
 test('deadlines: a re-pushed id costs no heap item while its deadline only moves later', () => {
   const d = new Deadlines();
-  for (let i = 0; i < 1000; i++) d.set('g', 100 + i);
+  const g = { id: 'g', deadlineSlot: -1 };
+  for (let i = 0; i < 1000; i++) d.set(g, 100 + i);
   assert.equal(d.heapLength, 1);
   assert.deepEqual(d.popDue(500), []);
   assert.deepEqual(d.popDue(1099), ['g']);

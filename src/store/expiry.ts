@@ -20,6 +20,14 @@ export interface ExpiryOptions {
 const MAX_SLEEP_MS = 10_000;
 /** Groups removed per turn of the event loop when many are due at once. */
 const BATCH = 1000;
+/**
+ * The timer fires on this grid of wall-clock times, at the first step at or after the earliest
+ * deadline, taking every group due by then: with deadlines spread over every millisecond (100,000
+ * groups re-pushed at their own times), a timer per deadline fired ~2,000 times a second, each a
+ * task, a timer set and a pass through the heap's top, to take one or two groups each time.
+ * Removal is then up to this much later than the deadline; the promise is a second.
+ */
+const EXPIRY_TICK_MS = 50;
 
 export class GroupExpiry implements ExpiryState {
   readonly defaultTtlMs: number;
@@ -70,12 +78,20 @@ export class GroupExpiry implements ExpiryState {
     return d !== undefined && d <= nowMs;
   }
 
-  /** After a change of the group `id` (undefined: it is gone); `live`: a write, which starts the timer. */
-  track(id: string, group: StoredGroup | undefined, live: boolean): void {
-    const d = group === undefined ? undefined : this.deadlineOf(group);
-    if (d === undefined) this.deadlines.delete(id);
-    else this.deadlines.set(id, d);
+  /** After a change of `group` (undefined: none was made); `live`: a write, which starts the timer. */
+  track(group: StoredGroup | undefined, live: boolean): void {
+    if (group !== undefined) {
+      const d = this.deadlineOf(group);
+      if (d === undefined) this.deadlines.delete(group);
+      else this.deadlines.set(group, d);
+    }
     if (live) this.started = true;
+    this.arm();
+  }
+
+  /** After the group's removal. */
+  untrack(group: StoredGroup): void {
+    this.deadlines.delete(group);
     this.arm();
   }
 
@@ -98,12 +114,14 @@ export class GroupExpiry implements ExpiryState {
     else this.arm();
   }
 
-  /** Sets the timer for the earliest deadline, unless it is set for that time or sooner. */
+  /** Sets the timer for the step of the earliest deadline, unless it is set for that time or sooner. */
   private arm(): void {
     if (!this.started || this.closed) return;
     const next = this.deadlines.next();
-    if (next === undefined || next >= this.armedFor) return;
-    this.later(next);
+    if (next === undefined) return;
+    const at = Math.ceil(next / EXPIRY_TICK_MS) * EXPIRY_TICK_MS;
+    if (at >= this.armedFor) return;
+    this.later(at);
   }
 
   /** Sets the timer for the time `at` (epoch ms), or for MAX_SLEEP_MS from now if that is sooner. */

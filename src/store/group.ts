@@ -40,6 +40,8 @@ export class StoredGroup implements Group {
   ttlMs: number | undefined = undefined;
   /** Why the last push failed, while it is the last one (kept in memory only). */
   lastFailureReason: string | undefined = undefined;
+  /** Its slot in the expiry heap (deadlines.ts); -1: none. */
+  deadlineSlot = -1;
 
   constructor(
     readonly id: string,

@@ -194,7 +194,7 @@ export class MemoryStore implements MetricStore {
       const group = this.byId.get(id);
       if (group !== undefined && (result.ok || result.refused === undefined))
         group.lastFailureReason = result.ok ? undefined : result.error;
-      if (this.expiry.active) this.expiry.track(id, group, true);
+      if (this.expiry.active) this.expiry.track(group, true);
       return result;
     });
   }
@@ -229,7 +229,7 @@ export class MemoryStore implements MetricStore {
 
   private expireOrTrack(id: string, now: number): void {
     // A write that came first (its body was arriving) may have moved the deadline on.
-    if (!this.expireIfDue(id, now)) this.expiry.track(id, this.byId.get(id), false);
+    if (!this.expireIfDue(id, now)) this.expiry.track(this.byId.get(id), false);
   }
 
   /** Removes the group if it is past its deadline at this time; whether it did. */
@@ -395,7 +395,7 @@ export class MemoryStore implements MetricStore {
     names.push(PUSH_TIME, PUSH_FAILURE_TIME);
     this.byId.delete(group.id);
     this.index.removeGroup(group.id, group.shape);
-    if (this.expiry.active) this.expiry.track(group.id, undefined, false);
+    if (this.expiry.active) this.expiry.untrack(group);
     this.emit(group.id, names, { delete: group.labels });
   }
 
@@ -437,7 +437,7 @@ export class MemoryStore implements MetricStore {
       else if ('family' in fr) this.putFamily(group, fr.family, fr.timestampMs);
       names.push(name);
     }
-    if (this.expiry.active) this.expiry.track(id, group, false);
+    if (this.expiry.active) this.expiry.track(group, false);
     this.emit(id, names, undefined);
   }
 
@@ -448,7 +448,7 @@ export class MemoryStore implements MetricStore {
       if (w.ttlMs !== undefined) this.expiry.active = true;
       if (record.ok) this.apply({ ...w, check: false });
       else this.recordFailure(id, w);
-      if (this.expiry.active) this.expiry.track(id, this.byId.get(id), false);
+      if (this.expiry.active) this.expiry.track(this.byId.get(id), false);
     } else if ('delete' in record) this.remove(record.delete);
     else if (record.wipe === true) void this.wipe();
     else throw new Error(`unknown change record ${JSON.stringify(record)}`);
