@@ -250,7 +250,8 @@ export async function authRateState(cfg: BenchConfig, out: BenchOutput): Promise
       `${good}; ${permissions}; meanwhile a client on 127.0.0.2 sends GET /metrics with the right user and a random ` +
         `wrong password, ${RATE} requests a second (open loop on up to ${RATE_CONNECTIONS} connections, each ` +
         `request abandoned after ${RATE_TIMEOUT_MS} ms; pre-built requests on bare sockets, kept open when the ` +
-        'gateway keeps them, in a load process of its own)',
+        'gateway keeps them, in a load process of its own that leads its own session (autogroup); every load process ' +
+        'starts its clock once all have built their requests)',
       [...GOOD_METRICS, ...FLOOD_METRICS],
     ),
     floodStream: (s, ms) => ({
