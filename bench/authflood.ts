@@ -40,6 +40,12 @@ const GOOD_METRICS: MetricDef[] = [
   { key: 'pushP99Ms', label: 'good client: push p99, from schedule', unit: 'ms', better: 'lower' },
   { key: 'scrapeP99Ms', label: 'good client: scrape p99', unit: 'ms', better: 'lower' },
   { key: 'goodOkPct', label: 'good client: answered 2xx', unit: '%', better: 'higher' },
+  {
+    key: 'pushClientDelayP99Ms',
+    label: "good client: its own event-loop delay p99 (its pushes' process late, not the gateway)",
+    unit: 'ms',
+    better: 'lower',
+  },
 ];
 
 function goodStreams(s: RunningServer, windowMs: number): StreamSpec[] {
@@ -97,6 +103,7 @@ function goodValues(r: JobResult): Record<string, number> {
     pushP99Ms: push.latencyMs.p99,
     scrapeP99Ms: scrape.latencyMs.p99,
     goodOkPct: (100 * (push.ok + scrape.ok)) / Math.max(1, push.scheduled + scrape.requests),
+    pushClientDelayP99Ms: push.clientDelayMs.p99,
     requests: push.requests + scrape.requests,
     ok: push.ok + scrape.ok,
   };
@@ -243,7 +250,8 @@ export async function authRateState(cfg: BenchConfig, out: BenchOutput): Promise
       `${good}; ${permissions}; meanwhile a client on 127.0.0.2 sends GET /metrics with the right user and a random ` +
         `wrong password, ${RATE} requests a second (open loop on up to ${RATE_CONNECTIONS} connections, each ` +
         `request abandoned after ${RATE_TIMEOUT_MS} ms; pre-built requests on bare sockets, kept open when the ` +
-        'gateway keeps them, in a load process of its own)',
+        'gateway keeps them, in a load process of its own that leads its own session (autogroup); every load process ' +
+        'starts its clock once all have built their requests)',
       [...GOOD_METRICS, ...FLOOD_METRICS],
     ),
     floodStream: (s, ms) => ({

@@ -8,7 +8,7 @@
 import { fork } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fleetBody } from './fleetbody.js';
 import { rawSender } from './rawflood.js';
 
@@ -79,6 +79,11 @@ export interface StreamResult {
   /** Open loop: requests scheduled; periodic: ticks skipped because the last request was still running. */
   scheduled: number;
   skippedTicks: number;
+  /**
+   * The load process's own event-loop delay while it ran (its streams share it), ms: latency the
+   * client added by being late itself (its CPU taken by others), not the server's.
+   */
+  clientDelayMs: { p99: number; max: number };
 }
 
 export interface Job {
@@ -112,9 +117,29 @@ interface Answer {
   encoding?: string;
 }
 
-async function runStream(spec: StreamSpec): Promise<StreamResult> {
+/** Builds what a stream sends (bodies, a raw sender's requests) before its clock starts; the result runs it. */
+function prepareStream(spec: StreamSpec): () => Promise<StreamResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: spec.connections, maxFreeSockets: spec.connections });
   const bodyBuf = spec.body === undefined ? undefined : Buffer.from(spec.body);
+  const max = Math.max(0, Math.floor(spec.maxRequests));
+  const first = spec.first ?? 0;
+  const cycle = spec.cycle ?? 0;
+  const bodies = new Map<number, Buffer>();
+  if (spec.bodyFor === 'fleet') {
+    const count = cycle > 0 ? cycle : max;
+    for (let i = 0; i < count; i++) bodies.set(first + i, Buffer.from(fleetBody(first + i)));
+  }
+  const raw = spec.raw === true ? rawSender(spec) : undefined;
+  return () => runPrepared(spec, agent, bodies, bodyBuf, raw);
+}
+
+async function runPrepared(
+  spec: StreamSpec,
+  agent: Agent,
+  bodies: Map<number, Buffer>,
+  bodyBuf: Buffer | undefined,
+  raw: ReturnType<typeof rawSender> | undefined,
+): Promise<StreamResult> {
   const baseHeaders: Record<string, string | number> = { ...(spec.headers ?? {}) };
   const max = Math.max(0, Math.floor(spec.maxRequests));
   const latencies = new Float64Array(max);
@@ -130,17 +155,10 @@ async function runStream(spec: StreamSpec): Promise<StreamResult> {
   let contentEncoding: string | null = null;
   const first = spec.first ?? 0;
   const cycle = spec.cycle ?? 0;
-  // Built before the clock starts, so that building them does not stall the stream.
-  const bodies = new Map<number, Buffer>();
-  if (spec.bodyFor === 'fleet') {
-    const count = cycle > 0 ? cycle : max;
-    for (let i = 0; i < count; i++) bodies.set(first + i, Buffer.from(fleetBody(first + i)));
-  }
   const start = performance.now();
   const stopAt = start + spec.durationMs;
   let lastEnd = start;
 
-  const raw = spec.raw === true ? rawSender(spec) : undefined;
   const once = (path: string, body: Buffer | undefined, timeoutMs: number): Promise<Answer> =>
     raw !== undefined ? raw(timeoutMs) : viaHttp(path, body, timeoutMs);
   const viaHttp = (path: string, body: Buffer | undefined, timeoutMs: number): Promise<Answer> =>
@@ -304,33 +322,58 @@ async function runStream(spec: StreamSpec): Promise<StreamResult> {
     timeouts,
     scheduled: spec.ratePerSec !== undefined ? issued : done,
     skippedTicks,
+    clientDelayMs: { p99: NaN, max: NaN }, // filled in by runJob, which watches the whole process
   };
 }
 
-async function runJob(job: Job): Promise<JobResult> {
-  const cpu0 = process.cpuUsage();
+/** Prepares the job's streams, waits for `go` (the other load processes of the job are ready), runs them. */
+async function runJob(job: Job, go: () => Promise<void>): Promise<JobResult> {
   const streams: StreamResult[] = [];
-  if (job.sequential) for (const s of job.streams) streams.push(await runStream(s));
-  else streams.push(...(await Promise.all(job.streams.map(runStream))));
+  const prepared = job.sequential ? [] : job.streams.map(prepareStream);
+  await go();
+  const cpu0 = process.cpuUsage();
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  if (job.sequential) for (const s of job.streams) streams.push(await prepareStream(s)());
+  else streams.push(...(await Promise.all(prepared.map((run) => run()))));
+  delay.disable();
   const cpu = process.cpuUsage(cpu0);
-  return { streams, loadCpuMs: (cpu.user + cpu.system) / 1000 };
+  const clientDelayMs = { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 };
+  return { streams: streams.map((r) => ({ ...r, clientDelayMs })), loadCpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Parent side.
 
 const SELF = fileURLToPath(import.meta.url);
+/** Time a load process may take to start and build its requests, beyond its streams' bounds. */
+const PREPARE_MS = 30_000;
 
 /**
  * Runs a job in a fresh child process and returns its result. The child is killed (by its PID)
  * if it does not answer within the job's own bounds plus a margin.
  */
 export function runLoad(job: Job): Promise<JobResult> {
-  if (job.apart === true && !job.sequential && job.streams.length > 1)
-    return Promise.all(job.streams.map((s) => runLoad({ streams: [s] }))).then((rs) => ({
+  if (job.apart === true && !job.sequential && job.streams.length > 1) {
+    // Each process builds its requests first; all start their clocks together, so that a flood
+    // slower to start than the client beside it does not leave part of its window quiet.
+    let waiting = job.streams.length;
+    let start!: () => void;
+    const started = new Promise<void>((r) => (start = r));
+    const ready = () => {
+      if (--waiting === 0) start();
+      return started;
+    };
+    return Promise.all(job.streams.map((s) => load({ streams: [s] }, ready))).then((rs) => ({
       streams: rs.flatMap((r) => r.streams),
       loadCpuMs: rs.reduce((sum, r) => sum + r.loadCpuMs, 0),
     }));
+  }
+  return load(job, () => Promise.resolve());
+}
+
+/** Runs `job` in a child process, which starts once `ready` (called when it is prepared) resolves. */
+function load(job: Job, ready: () => Promise<void>): Promise<JobResult> {
   for (const s of job.streams) {
     if (!Number.isFinite(s.durationMs) || !Number.isFinite(s.maxRequests) || !Number.isFinite(s.timeoutMs)) {
       throw new Error(`unbounded stream ${s.name}`);
@@ -339,13 +382,19 @@ export function runLoad(job: Job): Promise<JobResult> {
   const each = job.streams.map((s) => s.durationMs + s.timeoutMs);
   const limitMs = (job.sequential ? each.reduce((a, b) => a + b, 0) : Math.max(...each)) + 30_000;
   return new Promise((resolve, reject) => {
-    const child = fork(SELF, ['--worker'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // A flood's process leads a session of its own: with the kernel's autogroups (on by default
+    // on most Linux systems) it is then a scheduling group of its own, its CPU taken as another
+    // user's would be, not from the group of the gateway and the client measured beside it
+    // (an attacker does not run on the gateway's machine). Ended with its parent (disconnect).
+    const detached = job.streams.some((s) => s.raw === true);
+    const child = fork(SELF, ['--worker'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached });
     let result: JobResult | undefined;
     const timer = setTimeout(() => {
       if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }, limitMs);
+    }, limitMs + PREPARE_MS);
     child.on('message', (m) => {
-      result = m as JobResult;
+      if (m === 'ready') void ready().then(() => child.connected && child.send('go'));
+      else result = m as JobResult;
     });
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -365,7 +414,12 @@ if (process.argv[2] === '--worker' && process.send !== undefined) {
   let sent = false;
   process.on('disconnect', () => process.exit(sent ? 0 : 1));
   process.once('message', (job) => {
-    runJob(job as Job).then(
+    const go = () =>
+      new Promise<void>((resolve) => {
+        process.once('message', () => resolve());
+        process.send!('ready');
+      });
+    runJob(job as Job, go).then(
       (r) => {
         sent = true;
         process.send!(r, () => process.disconnect());

@@ -8,6 +8,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { parseArgs } from '../config.js';
 import { BcryptPool } from './bcryptpool.js';
 import { createGatewayServer } from './server.js';
+import { SourceGate, type SourceGateOptions } from './sourcegate.js';
 import { Authenticator, webConfigGuard } from './webconfig.js';
 import { fixedWebConfig } from '../testing/webconfig.js';
 
@@ -16,14 +17,14 @@ const HASH = '$2b$04$t7s7VRA54f2joLWhpKVz5Oeceye1xlp5WaLuk9c.CZUbP7k2hTlmS';
 const basic = (password: string) => 'Basic ' + Buffer.from(`alice:${password}`).toString('base64');
 const HOLD_MS = 200;
 
-async function serve(): Promise<{ server: Server; port: number; parsed: string[] }> {
+async function serve(gate: SourceGateOptions = {}): Promise<{ server: Server; port: number; parsed: string[] }> {
   const source = fixedWebConfig(
     `basic_auth_users:\n  alice: ${HASH}\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n`,
   );
   // Blocked at the first failure, for a minute; refusals per request not held.
   const pool = new BcryptPool({ size: 1, freeFailures: 0, blockMs: 60_000, refusalDelayMs: 0, maxHoldMs: 0 });
   const guard = webConfigGuard(source, undefined, new Authenticator(100, pool), {
-    gate: { holdMs: HOLD_MS },
+    gate: { holdMs: HOLD_MS, ...gate },
   });
   const outcome = parseArgs([]);
   if (outcome.kind !== 'run') throw new Error('no config');
@@ -133,4 +134,80 @@ test('an address a verified credential came from is not shut out: its guesser ge
   const verified = await get(port, '127.0.0.3', 'secret');
   assert.equal(verified.status, 200, 'its verified credential is served during the block');
   assert.equal(parsed.filter((a) => a === '127.0.0.3').length, 4);
+});
+
+test('beyond answersPerSec, held connections from a blocked address are closed without an answer', async () => {
+  const { port, parsed } = await serve({ holdMs: 50, answersPerSec: 3 });
+  assert.equal((await get(port, '127.0.0.2', 'wrong')).status, 401);
+  const before = parsed.length;
+  const replies = await Promise.all(
+    Array.from(
+      { length: 20 },
+      () =>
+        new Promise<string>((resolve) => {
+          const c = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+          let text = '';
+          c.on('data', (d: Buffer) => (text += d.toString()));
+          c.on('error', () => {}); // a close without an answer may come as a reset
+          c.on('close', () => resolve(text));
+          c.write(`GET / HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic('w')}\r\n\r\n`);
+        }),
+    ),
+  );
+  const answered = replies.filter((t) => /^HTTP\/1\.1 429 /.test(t)).length;
+  assert.ok(answered >= 1 && answered <= 4, `${answered} answered: the bucket holds 3, refilled 3 a second`);
+  assert.equal(replies.filter((t) => t === '').length, 20 - answered, 'the others closed without a byte');
+  assert.equal(parsed.length, before, 'none of them parsed');
+});
+
+test('holds that end together end a chunk per turn of the event loop, closed without a socket', async () => {
+  const gate = new SourceGate(
+    () => 60_000,
+    () => [],
+    { holdMs: 10, answersPerSec: 0 },
+  );
+  let turn = 0;
+  let turning = true;
+  const spin = () => {
+    turn++;
+    if (turning) setImmediate(spin);
+  };
+  spin();
+  const closedAt: number[] = [];
+  for (let i = 0; i < 300; i++) gate.refuse({ close: () => closedAt.push(turn) }, 60, false);
+  while (closedAt.length < 300) await new Promise((r) => setTimeout(r, 5));
+  turning = false;
+  const perTurn = new Map<number, number>();
+  for (const t of closedAt) perTurn.set(t, (perTurn.get(t) ?? 0) + 1);
+  assert.ok(Math.max(...perTurn.values()) <= 64, `at most 64 a turn: ${JSON.stringify([...perTurn])}`);
+  assert.ok(perTurn.size >= 5);
+});
+
+test('holds due one after another end together, every 50 ms at most, not each on its own timer', async () => {
+  const gate = new SourceGate(
+    () => 60_000,
+    () => [],
+    { holdMs: 10, answersPerSec: 0 },
+  );
+  let runs = 0;
+  let turning = true;
+  const spin = () => {
+    runs++;
+    if (turning) setImmediate(spin);
+  };
+  spin();
+  const closedAt: number[] = [];
+  const started = performance.now();
+  let count = 0;
+  // One connection a millisecond for 200 ms, as a flood comes.
+  while (performance.now() - started < 200) {
+    gate.refuse({ close: () => closedAt.push(runs) }, 60, false);
+    count++;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  while (closedAt.length < count) await new Promise((r) => setTimeout(r, 5));
+  turning = false;
+  const batches = new Set(closedAt).size;
+  assert.ok(count >= 50, `${count} refused`);
+  assert.ok(batches <= 8, `${count} holds ended in ${batches} batches`);
 });

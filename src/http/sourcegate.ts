@@ -12,7 +12,13 @@
 //
 // The answer is held `holdMs` (as the per-request refusals are) so that a client retrying at once
 // sends one request per connection per hold, not as many as the loop can accept; at most
-// `maxHeld` connections are held (beyond them, answered at once), one timer for all.
+// `maxHeld` connections are held (beyond them, closed at once), one timer for all. While held,
+// a connection is only its accepted handle, unread: no socket object. Answering costs a socket
+// (its streams, listeners and a timer: ~5x the accept and close, measured), so at most
+// `answersPerSec` are answered (a bucket of that many, refilled each second); the others are
+// closed when their hold ends, without an answer, as under TLS. A few of a flood's connections
+// then learn why and for how long; the rest cost an accept and a close. Holds end a chunk at a
+// time, the event loop getting a turn between chunks: a burst of connections is due at once.
 import { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { PeerHandle } from './connections.js';
@@ -22,6 +28,8 @@ export interface SourceGateOptions {
   holdMs?: number;
   /** Connections held at once at most (default 1024). */
   maxHeld?: number;
+  /** Held connections answered (429) per second at most, the rest closed (default 100). */
+  answersPerSec?: number;
   /** How long a verified credential from an address keeps it from being shut out (default 10 min). */
   vouchMs?: number;
   log?: Logger;
@@ -33,11 +41,18 @@ const MAX_VOUCHED = 10_000;
 const LOG_EVERY_MS = 10_000;
 /** How long an answered connection may stay before it is closed whatever the client does. */
 const LINGER_MS = 2000;
+/** Holds ended between two turns of the event loop at most. */
+const CHUNK = 64;
+/**
+ * Holds end together, at most this often (so up to this much late): a flood's connections, each
+ * due at its own time, would otherwise cost a timer's run each (a thousand a second).
+ */
+const TICK_MS = 50;
 
 interface Held {
-  socket: Socket;
+  handle: PeerHandle;
   due: number;
-  answer: Buffer;
+  seconds: number;
 }
 
 export class SourceGate {
@@ -49,11 +64,16 @@ export class SourceGate {
   private readonly vouched = new Map<string, number>();
   /** Oldest first; all held equally long, so also in the order they are due. */
   private held: Held[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  /** The next release: a timer until the first hold ends, an immediate while more are due. */
+  private next: { timer: NodeJS.Timeout } | { immediate: NodeJS.Immediate } | undefined;
+  private readonly answersPerSec: number;
+  /** Answers that may be sent now (a bucket refilled at answersPerSec, holding as many). */
+  private tokens: number;
+  private filled = performance.now();
   /** The answers by Retry-After seconds, made for one set of configured headers. */
   private answers = new Map<number, Buffer>();
   private answersFor: ReadonlyArray<[string, string]> | undefined;
-  private counts = { answered: 0, closed: 0 };
+  private counts = { answered: 0, closed: 0, closedTls: 0 };
   private lastLog = -Infinity;
 
   /**
@@ -68,6 +88,8 @@ export class SourceGate {
     this.holdMs = options.holdMs ?? 1000;
     this.maxHeld = options.maxHeld ?? 1024;
     this.vouchMs = options.vouchMs ?? 10 * 60_000;
+    this.answersPerSec = options.answersPerSec ?? 100;
+    this.tokens = this.answersPerSec;
     this.log = options.log;
   }
 
@@ -91,41 +113,59 @@ export class SourceGate {
     return Math.ceil(ms / 1000);
   }
 
-  /** Answers an accepted connection from a shut-out address; `tls`: closes it instead. */
+  /** Holds an accepted connection from a shut-out address, to answer or close; `tls`: closes it at once. */
   refuse(handle: PeerHandle, seconds: number, tls: boolean): void {
-    if (tls) {
+    if (tls || this.held.length >= this.maxHeld) {
       handle.close();
+      this.count(tls ? 'closedTls' : 'closed');
+      return;
+    }
+    this.held.push({ handle, due: performance.now() + this.holdMs, seconds });
+    this.next ??= { timer: setTimeout(() => this.release(), this.holdMs).unref() };
+  }
+
+  /** Ends the holds now (at shutdown). */
+  close(): void {
+    if (this.next !== undefined && 'timer' in this.next) clearTimeout(this.next.timer);
+    if (this.next !== undefined && 'immediate' in this.next) clearImmediate(this.next.immediate);
+    this.next = undefined;
+    for (const h of this.held.splice(0)) this.end(h);
+  }
+
+  /** Ends the holds that are due, a chunk per turn of the event loop. */
+  private release(): void {
+    this.next = undefined;
+    const now = performance.now();
+    let n = 0;
+    while (n < this.held.length && n < CHUNK && this.held[n].due <= now) n++;
+    for (const h of this.held.splice(0, n)) this.end(h);
+    if (this.held.length === 0) return;
+    const wait = this.held[0].due - now;
+    this.next =
+      wait <= 0
+        ? { immediate: setImmediate(() => this.release()).unref() }
+        : { timer: setTimeout(() => this.release(), Math.max(wait, TICK_MS)).unref() };
+  }
+
+  /** Answers a held connection while the bucket allows, else closes it. */
+  private end(h: Held): void {
+    const now = performance.now();
+    this.tokens = Math.min(this.answersPerSec, this.tokens + ((now - this.filled) * this.answersPerSec) / 1000);
+    this.filled = now;
+    if (this.tokens < 1) {
+      h.handle.close();
       this.count('closed');
       return;
     }
+    this.tokens--;
     // Node's own accept builds its sockets the same way (there is no public constructor option).
-    const socket = new Socket({ handle, readable: true, writable: true } as ConstructorParameters<typeof Socket>[0]);
+    const socket = new Socket({ handle: h.handle, readable: true, writable: true } as ConstructorParameters<
+      typeof Socket
+    >[0]);
     socket.on('error', () => socket.destroy());
     socket.resume(); // its request is read and dropped, unparsed: closing with it unread would reset the answer
-    const answer = this.answer(seconds);
+    this.send(socket, this.answer(h.seconds));
     this.count('answered');
-    if (this.held.length >= this.maxHeld) {
-      this.send(socket, answer);
-      return;
-    }
-    this.held.push({ socket, due: performance.now() + this.holdMs, answer });
-    this.timer ??= setTimeout(() => this.release(), this.holdMs).unref();
-  }
-
-  /** Answers the held connections now (at shutdown). */
-  close(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    for (const h of this.held.splice(0)) this.send(h.socket, h.answer);
-  }
-
-  private release(): void {
-    this.timer = undefined;
-    const now = performance.now();
-    let n = 0;
-    while (n < this.held.length && this.held[n].due <= now) n++;
-    for (const h of this.held.splice(0, n)) this.send(h.socket, h.answer);
-    if (this.held.length > 0) this.timer = setTimeout(() => this.release(), this.held[0].due - now).unref();
   }
 
   private send(socket: Socket, answer: Buffer): void {
@@ -154,16 +194,17 @@ export class SourceGate {
     return answer;
   }
 
-  private count(what: 'answered' | 'closed'): void {
+  private count(what: keyof SourceGate['counts']): void {
     this.counts[what]++;
     const now = performance.now();
     if (now - this.lastLog < LOG_EVERY_MS) return;
+    const { answered, closed, closedTls } = this.counts;
     this.log?.warn(
-      { answered_429: this.counts.answered, closed_tls: this.counts.closed, held: this.held.length },
+      { answered_429: answered, closed_unanswered: closed, closed_tls: closedTls, held: this.held.length },
       'connections from addresses blocked for failed password checks answered at the accept' +
         (this.lastLog === -Infinity ? '' : ` in the last ${Math.round((now - this.lastLog) / 1000)} s`),
     );
     this.lastLog = now;
-    this.counts = { answered: 0, closed: 0 };
+    this.counts = { answered: 0, closed: 0, closedTls: 0 };
   }
 }
