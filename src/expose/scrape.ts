@@ -255,6 +255,8 @@ class FamilyView {
    */
   private built: string[] | undefined;
   private patched: number[] | undefined;
+  /** How the parts last built differ from the ones built before them. */
+  private delta: { parts: string[]; since: PartsDelta } | undefined;
   /**
    * While runs interleave: every run's series in scrape order, kept up to date from the changed
    * groups as `ordered` is, so a push costs a merge of its series, not a render of every group.
@@ -473,14 +475,21 @@ class FamilyView {
     const uniform = (this.types.get(type) ?? 0) === this.ordered.length;
     const series = own === undefined && this.overlaps > 0 && uniform ? this.interleaved() : undefined;
     if (own === undefined && this.overlaps === 0 && uniform) {
-      if (this.built !== undefined && this.patched !== undefined) {
-        parts = this.built.slice();
-        for (const i of this.patched) parts[i + 1] = this.ordered[i].text;
+      const base = this.patched === undefined ? undefined : this.built;
+      if (base !== undefined) {
+        parts = base.slice();
+        for (const i of this.patched!) parts[i + 1] = this.ordered[i].text;
       } else {
         parts = new Array<string>(this.ordered.length + 1);
         for (let i = 0; i < this.ordered.length; i++) parts[i + 1] = this.ordered[i].text;
       }
-      parts[0] = head;
+      // The same head string as before when its text is: a sender compares parts by identity.
+      parts[0] = base?.[0] === head ? base[0] : head;
+      if (base !== undefined) {
+        const changed = this.patched!.map((i) => i + 1);
+        if (parts[0] !== base[0]) changed.push(0);
+        this.delta = { parts, since: { base, changed } };
+      }
       this.built = parts;
       this.patched = [];
     } else if (series !== undefined) {
@@ -498,6 +507,11 @@ class FamilyView {
     }
     if (own === undefined) this.cached = parts;
     return parts;
+  }
+
+  /** How `parts` (the array `parts()` last gave) differs from the one given before it, when known. */
+  since(parts: ReadonlyArray<string>): PartsDelta | undefined {
+    return this.delta?.parts === parts ? this.delta.since : undefined;
   }
 
   private pieceRun(format: PieceFormat, cache: PieceCache, r: Run, split = false): PieceRun {
@@ -601,6 +615,19 @@ class FamilyView {
     if (unit !== undefined) mf.unit = unit;
     return mf;
   }
+}
+
+/** Parts equal to `base` (an array of the same length) but at the positions `changed`. */
+export interface PartsDelta {
+  readonly base: ReadonlyArray<string | Uint8Array>;
+  readonly changed: ReadonlyArray<number>;
+}
+
+/** One family of a scrape as its parts in order, and how they differ from the ones given before, when known. */
+export interface FamilyParts {
+  readonly name: string;
+  readonly parts: ReadonlyArray<string | Uint8Array>;
+  readonly since?: PartsDelta;
 }
 
 export class ScrapeCache {
@@ -728,18 +755,17 @@ export class ScrapeCache {
    * parts (their compressed form) on it. The parts are the store's own strings or kept renders:
    * sending them costs no copy of the whole body.
    */
-  familyParts(
-    format: ScrapeFormat,
-    own: MetricFamily[],
-  ): Array<{ name: string; parts: ReadonlyArray<string | Uint8Array> }> {
-    const out: Array<{ name: string; parts: ReadonlyArray<string | Uint8Array> }> = [];
+  familyParts(format: ScrapeFormat, own: MetricFamily[]): FamilyParts[] {
+    const out: FamilyParts[] = [];
     const pieces = format === 'protobuf' ? PROTOBUF : OPENMETRICS;
     for (const [view, mine] of this.walk(own)) {
       const name = (view?.name ?? mine?.name)!;
-      if (format === 'text')
-        // A family of the gateway's own that nothing pushed shares: its text as is.
-        out.push({ name, parts: view === undefined ? [byteString(familyText(mine!))] : view.parts(mine) });
-      else if (mine === undefined) out.push({ name, parts: view!.formatParts(pieces) });
+      // A family of the gateway's own that nothing pushed shares: its text as is.
+      if (format === 'text' && view === undefined) out.push({ name, parts: [byteString(familyText(mine!))] });
+      else if (format === 'text') {
+        const parts = view!.parts(mine);
+        out.push({ name, parts, since: view!.since(parts) });
+      } else if (mine === undefined) out.push({ name, parts: view!.formatParts(pieces) });
       // The gateway's own family, alone or merged with pushed ones of its name (a few series).
       else out.push({ name, parts: [pieces.family(view === undefined ? mine : view.merged(mine))] });
     }

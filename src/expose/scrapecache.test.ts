@@ -62,6 +62,23 @@ function family(f: { name: string; type: MetricType; label: string; values: stri
   return { name: f.name, help: `help of ${f.name}`, type: f.type, metrics };
 }
 
+/**
+ * Where a family says how its parts differ from earlier ones, they differ nowhere else (by
+ * identity: a sender keys what it made of a part on the part). Gives how many parts were told changed.
+ */
+function checkDeltas(cache: ScrapeCache): number {
+  let told = 0;
+  for (const f of cache.familyParts('text', [])) {
+    if (f.since === undefined) continue;
+    const { base, changed } = f.since;
+    assert.equal(f.parts.length, base.length);
+    const at = new Set(changed);
+    told += at.size;
+    for (let i = 0; i < base.length; i++) if (!at.has(i)) assert.ok(f.parts[i] === base[i], `${f.name}[${i}]`);
+  }
+  return told;
+}
+
 test('the cache kept up to date equals a fresh cache and the merged families, after any pushes and deletes', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(arbOp, { minLength: 1, maxLength: 40 }), async (ops) => {
@@ -69,6 +86,7 @@ test('the cache kept up to date equals a fresh cache and the merged families, af
       const cache = new ScrapeCache(store);
       let clock = 1_000_000;
       const check = () => {
+        checkDeltas(cache);
         const kept = cache.render([]).toString('latin1');
         const fresh = new ScrapeCache(store);
         assert.equal(kept, fresh.render([]).toString('latin1'));
@@ -118,13 +136,17 @@ test('re-pushes with new values, of runs that interleave and of runs that do not
     store.write({ labels: { job: 'j', instance: `h${i}` }, families: body(v), replace: true, check: true });
   for (let i = 0; i < 40; i++) await push(i, i);
   cache.render([]);
+  let told = 0;
   // A few (placed one by one) and many (merged) between two scrapes.
   for (const pushed of [[3], [1, 2, 5, 7], Array.from({ length: 30 }, (_, i) => i)]) {
     for (const i of pushed) await push(i, 1000 + i);
+    told += checkDeltas(cache);
     const fresh = new ScrapeCache(store);
     assert.equal(cache.render([]).toString('latin1'), fresh.render([]).toString('latin1'));
     fresh.close();
   }
+  // `b` and push_time_seconds: the re-pushed groups' runs in place, said to have changed.
+  assert.ok(told >= 10, `${told}`);
   assert.match(cache.render([]).toString(), /a\{code="500",instance="h3",job="j"\} 1003\n/);
   cache.close();
 });

@@ -165,6 +165,45 @@ function runs(n: number, round = 0): string[] {
   );
 }
 
+test('gzip: told which parts changed, a scrape reads those blocks only, and sends the same bytes', async () => {
+  const gzip = new GzipCache();
+  let reads = 0;
+  // Counts the parts read by index: with the change told, the unchanged blocks' parts are not.
+  const counted = (p: string[]) =>
+    new Proxy(p, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) reads++;
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+  let parts = ['# TYPE family gauge\n', ...runs(20_000)];
+  // A first family over a MiB: whether the body is small is known from its one part.
+  const big = { name: 'big', parts: ['#'.repeat(1.2 * 2 ** 20) + '\n'] };
+  let fams: FamilyParts = [big, { name: 'family', parts: counted(parts) }];
+  const { server, port } = await serve((_req, res) => void streamBody(res, fams, {}, gzip));
+  try {
+    await fetchAll(port);
+    for (const [round, at] of [5, 10_000, 19_999, 20_000].entries()) {
+      const base = fams[1].parts;
+      parts = parts.slice();
+      parts[at] = `family{instance="host-${at}",job="fleet",series="a"} ${-round}\n`;
+      fams = [big, { name: 'family', parts: counted(parts), since: { base, changed: [at] } }];
+      reads = 0;
+      const before = gzip.compressedBytes;
+      assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf([...big.parts, ...parts])), `round ${round}`);
+      assert.ok(reads < 3_000, `round ${round}: ${reads} parts read of ${parts.length}`);
+      assert.ok(gzip.compressedBytes - before <= 256 * 1024, `round ${round}`);
+    }
+    // Not told: every part is compared with the kept ones, and the bytes are the same.
+    fams = [big, { name: 'family', parts: counted(parts.slice()) }];
+    reads = 0;
+    assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf([...big.parts, ...parts])));
+    assert.ok(reads >= parts.length, `${reads}`);
+  } finally {
+    server.close();
+  }
+});
+
 test('gzip: after a run of a large family changes, only the block holding it is compressed again', async () => {
   const gzip = new GzipCache();
   let fams: FamilyParts = [

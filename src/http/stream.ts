@@ -8,7 +8,16 @@
 // the blocks holding the pushed group's runs are (a family no push changed costs nothing).
 import type { ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { deflatePiece, deflatePieceSync, GZIP_HEADER, gzipTrailer, type DeflatedPiece } from '../lib/gzipjoin.js';
+import type { PartsDelta } from '../expose/scrape.js';
+import {
+  crc32Combine,
+  deflatePiece,
+  deflatePieceSync,
+  GZIP_HEADER,
+  gzipTrailer,
+  type Checksum,
+  type DeflatedPiece,
+} from '../lib/gzipjoin.js';
 
 const CHUNK = 64 * 1024;
 const QUEUED = 1024 * 1024;
@@ -35,8 +44,17 @@ const IN_FLIGHT = 2;
 
 type Part = string | Uint8Array;
 
-/** A body as its families' parts (byte strings or bytes), in order; a family's name keys what is kept of it. */
-export type FamilyParts = ReadonlyArray<{ readonly name?: string; readonly parts: ReadonlyArray<Part> }>;
+/**
+ * A body as its families' parts (byte strings or bytes), in order; a family's name keys what is
+ * kept of it, and `since` says which parts changed from an earlier array of them (so that finding
+ * the unchanged blocks does not read every part: on a large family that is milliseconds of
+ * cache misses).
+ */
+export type FamilyParts = ReadonlyArray<{
+  readonly name?: string;
+  readonly parts: ReadonlyArray<Part>;
+  readonly since?: PartsDelta;
+}>;
 
 // Chunks whose bytes were written out, for the next ones: a scrape of tens of megabytes would
 // otherwise allocate a new 64 KiB buffer per chunk, external memory that V8 answers with
@@ -105,17 +123,18 @@ export async function streamBody(
     }
   };
   if (gzip !== undefined) {
-    const pieces: DeflatedPiece[] = [];
+    const sums: Checksum[] = [];
     res.write(GZIP_HEADER);
     // The next family's blocks are being compressed while this one's are sent.
-    let next = families.length > 0 ? gzip.plan(families[0], () => gone) : [];
-    for (let i = 0; i < families.length && !gone; i++) {
-      const blocks = next;
-      next = i + 1 < families.length ? gzip.plan(families[i + 1], () => gone) : [];
+    let next = families.length > 0 ? gzip.plan(families[0], () => gone) : undefined;
+    for (let i = 0; next !== undefined && !gone; i++) {
+      const { blocks, sum } = next;
+      next = i + 1 < families.length ? gzip.plan(families[i + 1], () => gone) : undefined;
+      if (sum !== undefined) sums.push(sum);
       for (const b of blocks) {
-        const { pieces: made } = (await b) ?? { pieces: [] };
-        for (const p of made) {
-          pieces.push(p);
+        const { pieces } = (await b) ?? { pieces: [] };
+        for (const p of pieces) {
+          if (sum === undefined) sums.push(p);
           await send(p.deflated);
         }
         if (gone) break;
@@ -123,7 +142,7 @@ export async function streamBody(
     }
     res.off('close', leave);
     if (gone) return;
-    res.end(gzipTrailer(pieces));
+    res.end(gzipTrailer(sums));
     gzip.keepOnly(families);
     return;
   }
@@ -146,17 +165,53 @@ interface Block {
   readonly pieces: DeflatedPiece[];
 }
 
-/** A family's parts as last compressed, its blocks, and each block by its first part (to find it again). */
+/**
+ * A family's parts as last compressed, its blocks with the position of each one's first part,
+ * each block by its first part (to find it again), and the checksum of the whole.
+ */
 interface Kept {
   readonly parts: ReadonlyArray<Part>;
   readonly blocks: Block[];
+  readonly starts: number[];
   readonly byFirst: Map<Part, Block>;
+  readonly sum: Checksum;
 }
 
 function kept(parts: ReadonlyArray<Part>, blocks: Block[]): Kept {
   const byFirst = new Map<Part, Block>();
-  for (const b of blocks) byFirst.set(b.parts[0], b);
-  return { parts, blocks, byFirst };
+  const starts: number[] = [];
+  const sum = { crc: 0, length: 0 };
+  for (let b = 0, at = 0; b < blocks.length; at += blocks[b++].parts.length) {
+    byFirst.set(blocks[b].parts[0], blocks[b]);
+    starts.push(at);
+    for (const p of blocks[b].pieces) {
+      sum.crc = crc32Combine(sum.crc, p.crc, p.length);
+      sum.length += p.length;
+    }
+  }
+  return { parts, blocks, starts, byFirst, sum };
+}
+
+/** A family's blocks as a scrape sends them, and the checksum of all when they are all kept. */
+interface Planned {
+  readonly blocks: ReadonlyArray<Block | Promise<Block | undefined>>;
+  readonly sum?: Checksum;
+}
+
+/** Which of the kept blocks hold a changed part. */
+function touched(old: Kept, changed: ReadonlyArray<number>): Set<number> {
+  const out = new Set<number>();
+  for (const at of changed) {
+    let lo = 0;
+    let hi = old.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (old.starts[mid] <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    out.add(lo);
+  }
+  return out;
 }
 
 /** What gzipped scrapes in one format made of each family, by name, for the next one. */
@@ -173,18 +228,32 @@ export class GzipCache {
    * The family's blocks: those kept as they are, the others as their compression (queued at
    * once, so the thread pool works ahead of the sending; undefined once `gone()`).
    */
-  plan(f: FamilyParts[number], gone: () => boolean): Array<Block | Promise<Block | undefined>> {
+  plan(f: FamilyParts[number], gone: () => boolean): Planned {
     const old = f.name === undefined ? undefined : this.kept.get(f.name);
-    if (old?.parts === f.parts) return old.blocks;
+    if (old?.parts === f.parts) return old;
     const { name, parts } = f;
     const blocks: Array<Block | Promise<Block | undefined>> = [];
     const fresh: Array<Promise<Block | undefined>> = [];
-    for (let i = 0; i < parts.length;) {
-      const found = old?.byFirst.get(parts[i]);
-      if (found !== undefined && startsWith(parts, i, found.parts)) {
-        blocks.push(found);
-        i += found.parts.length;
-        continue;
+    // Told what changed since the parts kept: the other blocks are theirs as they are, unread.
+    const dirty =
+      old !== undefined && f.since?.base === old.parts && parts.length === old.parts.length
+        ? touched(old, f.since.changed)
+        : undefined;
+    for (let i = 0, b = 0; i < parts.length;) {
+      if (dirty !== undefined) {
+        while (b < old!.starts.length && old!.starts[b] < i) b++;
+        if (old!.starts[b] === i && !dirty.has(b)) {
+          blocks.push(old!.blocks[b]);
+          i += old!.blocks[b].parts.length;
+          continue;
+        }
+      } else {
+        const found = old?.byFirst.get(parts[i]);
+        if (found !== undefined && startsWith(parts, i, found.parts)) {
+          blocks.push(found);
+          i += found.parts.length;
+          continue;
+        }
       }
       const end = blockEnd(parts, i);
       const block = parts.slice(i, end);
@@ -209,7 +278,7 @@ export class GzipCache {
         },
         () => undefined,
       );
-    return blocks;
+    return { blocks };
   }
 
   /** Forgets the families a complete scrape no longer had. */

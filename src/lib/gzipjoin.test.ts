@@ -18,6 +18,13 @@ test('the CRC-32 of two byte runs laid end to end, from their CRCs and the secon
     }),
     { numRuns: 500 },
   );
+  // Lengths in each byte of the shift tables and past them (computed bit by bit there).
+  const a = Buffer.from('first run of bytes');
+  for (const n of [0x100, 0xffff, 0x10000, 150_001, 0xffffff, 0x1000000, 0x1000005]) {
+    const b = Buffer.alloc(n);
+    for (let i = 0; i < n; i += 4099) b[i] = i & 0xff;
+    assert.equal(crc32Combine(crc32(a), crc32(b), n), crc32(Buffer.concat([a, b])), `length ${n}`);
+  }
   // Lengths past 2^32 bytes (a CRC shift does not wrap with the length field).
   const big = 2 ** 33 + 12345;
   assert.equal(crc32Combine(crc32Combine(0x12345678, 0, big), 0, 1), crc32Combine(0x12345678, 0, big + 1));
