@@ -15,6 +15,7 @@ import {
   deflatePieceSync,
   GZIP_HEADER,
   gzipTrailer,
+  storedPiece,
   type Checksum,
   type DeflatedPiece,
 } from '../lib/gzipjoin.js';
@@ -39,6 +40,11 @@ const OWN_WRITE = 512;
 /** Bytes of a part's start and end its cut hash reads (see cutAfter). */
 const CUT_HEAD = 64;
 const CUT_TAIL = 32;
+/**
+ * Pieces this small are sent stored, not compressed: the gateway's own families, remade at every
+ * scrape, are forty of them, and setting up a compressor for each took half an idle scrape's time.
+ */
+const STORED = 4096;
 /** Blocks compressed at once on libuv's thread pool (of 4 threads, which also write the write-ahead log). */
 const IN_FLIGHT = 2;
 
@@ -300,7 +306,7 @@ export class GzipCache {
         const bytes = input.subarray(0, n);
         this.compressedBytes += n;
         // The input is filled again only once the thread pool is done with it.
-        made.push(n < CHUNK ? deflatePieceSync(bytes) : await deflatePiece(bytes));
+        made.push(n <= STORED ? storedPiece(bytes) : n < CHUNK ? deflatePieceSync(bytes) : await deflatePiece(bytes));
       }
       return gone() ? undefined : made;
     } finally {

@@ -8,6 +8,7 @@ import {
   deflatePieceSync,
   GZIP_HEADER,
   gzipTrailer,
+  storedPiece,
   type DeflatedPiece,
 } from './gzipjoin.js';
 
@@ -34,11 +35,20 @@ test('pieces compressed apart and joined are one gzip member of their bytes, in 
   await fc.assert(
     fc.asyncProperty(
       fc.array(fc.oneof(fc.uint8Array({ maxLength: 5000 }), fc.string({ maxLength: 4000 })), { maxLength: 12 }),
-      fc.boolean(),
-      async (raw, sync) => {
+      fc.array(fc.constantFrom('sync', 'async', 'stored', 'together'), { minLength: 12, maxLength: 12 }),
+      async (raw, ways) => {
         const bytes = raw.map((r) => (typeof r === 'string' ? Buffer.from(r.repeat(3)) : Buffer.from(r)));
+        // Kept streams compressing several pieces at once, each piece still its own.
+        const together = bytes.map((b, i) => (ways[i] === 'together' ? deflatePiece(b) : undefined));
         const pieces: DeflatedPiece[] = [];
-        for (const b of bytes) pieces.push(sync ? deflatePieceSync(b) : await deflatePiece(b));
+        for (const [i, b] of bytes.entries())
+          pieces.push(
+            ways[i] === 'sync'
+              ? deflatePieceSync(b)
+              : ways[i] === 'stored'
+                ? storedPiece(b)
+                : await (together[i] ?? deflatePiece(b)),
+          );
         const member = Buffer.concat([GZIP_HEADER, ...pieces.map((p) => p.deflated), gzipTrailer(pieces)]);
         // gunzip checks the CRC and the length.
         assert.deepEqual(gunzipSync(member), Buffer.concat(bytes));
@@ -46,6 +56,16 @@ test('pieces compressed apart and joined are one gzip member of their bytes, in 
     ),
     { numRuns: 200 },
   );
+});
+
+test('a stored piece larger than a stored block holds, between compressed ones', async () => {
+  const big = Buffer.alloc(200_000);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 0xff;
+  const pieces = [await deflatePiece(Buffer.from('a b\n')), storedPiece(big), storedPiece(Buffer.alloc(0))];
+  pieces.push(await deflatePiece(Buffer.from('c d\n')));
+  const member = Buffer.concat([GZIP_HEADER, ...pieces.map((p) => p.deflated), gzipTrailer(pieces)]);
+  assert.deepEqual(gunzipSync(member), Buffer.concat([Buffer.from('a b\n'), big, Buffer.from('c d\n')]));
+  assert.equal(pieces[1].deflated.length, big.length + 5 * 4);
 });
 
 test('a damaged CRC is noticed by the reader (the trailer is what it checks)', () => {
