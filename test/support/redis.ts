@@ -109,7 +109,7 @@ export async function startRedis(
     ...(opts.tls === undefined ? [] : tlsSettings(port, opts.tls).flatMap(([k, v]) => [`--${k}`, v])),
     ...(opts.extra ?? []),
   ];
-  return run(args, port, dir, opts.password, opts.tls);
+  return runRedis(args, port, dir, opts.password, opts.tls);
 }
 
 /**
@@ -147,12 +147,16 @@ export async function startSentinels(
         ...(opts.tls === undefined ? [] : tlsSettings(port, opts.tls).map((kv) => kv.join(' '))),
       ];
       await writeFile(conf, lines.join('\n') + '\n');
-      return run([conf, '--sentinel'], port, dir, opts.password, opts.tls);
+      return runRedis([conf, '--sentinel'], port, dir, opts.password, opts.tls);
     }),
   );
 }
 
-async function run(
+/**
+ * Runs redis-server with `args` (a configuration file first, if any) answering on `port`, its
+ * working directory `dir` (removed by cleanup); ready once it answers PING.
+ */
+export async function runRedis(
   args: string[],
   port: number,
   dir: string,
@@ -198,7 +202,8 @@ async function run(
     start,
     cleanup: async () => {
       await end('SIGKILL');
-      await rm(dir, { recursive: true, force: true });
+      // A fork of the server (a snapshot for a replica) may outlive it for a moment.
+      await rm(dir, { recursive: true, force: true, maxRetries: 10 });
     },
   };
 }
