@@ -227,3 +227,34 @@ test('TLS settings the Sentinels refuse stop the start with a sentence naming th
     assert.match(stderr, message, what);
   }
 });
+
+test('TLS files that cannot work stop the start before any connection, naming the flag', async () => {
+  const { tls, flags } = await setup();
+  const without = flags(['storage.redis.tls-ca-cert-file', 'storage.redis.tls-key-file']);
+  const cases: Array<[string, string[], RegExp]> = [
+    [
+      'a CA file that is not there',
+      [...without, '--storage.redis.tls-ca-cert-file=/nonexistent/ca.pem', `--storage.redis.tls-key-file=${tls.key}`],
+      /error: cannot read --storage\.redis\.tls-ca-cert-file: ENOENT/,
+    ],
+    [
+      'a key given as the CA',
+      [...without, `--storage.redis.tls-ca-cert-file=${tls.key}`, `--storage.redis.tls-key-file=${tls.key}`],
+      /error: --storage\.redis\.tls-ca-cert-file holds no PEM certificate/,
+    ],
+    [
+      "another certificate's key",
+      [
+        ...without,
+        `--storage.redis.tls-ca-cert-file=${tls.ca}`,
+        `--storage.redis.tls-key-file=${tls.otherCa.replace(/\.crt$/, '.key')}`,
+      ],
+      /error: cannot use --storage\.redis\.tls-cert-file and --storage\.redis\.tls-key-file: .*key values mismatch/,
+    ],
+  ];
+  const results = await Promise.all(cases.map(([, args]) => refusedStart(args)));
+  for (const [k, [what, , message]] of cases.entries()) {
+    assert.equal(results[k].code, 1, `${what}: ${results[k].stderr}`);
+    assert.match(results[k].stderr, message, what);
+  }
+});
