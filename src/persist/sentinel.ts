@@ -31,7 +31,7 @@ export class SentinelSettingError extends Error {}
  * What a failure to reach a server over TLS says about the --storage.redis.tls-* settings, or
  * undefined if it is not about them (a refused or lost connection may be an outage).
  */
-export function tlsTrouble(e: Error): string | undefined {
+function tlsTrouble(e: Error): string | undefined {
   const code = (e as NodeJS.ErrnoException).code ?? '';
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     return `its certificate is not for this address (${e.message}); --storage.redis.tls-server-name names what it holds`;
@@ -45,7 +45,6 @@ export function tlsTrouble(e: Error): string | undefined {
       'check --storage.redis.tls-cert-file and --storage.redis.tls-key-file'
     );
   }
-  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') return 'it does not answer in TLS on this port (a plain port?)';
   return undefined;
 }
 
