@@ -67,6 +67,10 @@ export interface RedisConfig {
   masterName: string;
   /** --storage.redis.sentinel-password-file: the Sentinels' own password (their requirepass). */
   sentinelPasswordFile: string;
+  /** --storage.redis.sentinel-tls: the Sentinels are reached over TLS. */
+  sentinelTls: boolean;
+  /** --storage.redis.tls-*: for every TLS connection (rediss:// master, Sentinels with sentinel-tls); '' if unset. */
+  tls: { caCertFile: string; certFile: string; keyFile: string; serverName: string };
   minReplicasAcked: number;
 }
 
@@ -174,6 +178,36 @@ export const FLAGS: FlagSpec[] = [
     kind: 'string',
     def: '',
     help: "File holding the Redis Sentinels' own password, if they ask for one (--storage.redis.password-file is the master's).",
+  },
+  {
+    name: 'storage.redis.sentinel-tls',
+    kind: 'bool',
+    def: 'false',
+    help: 'Reach the Redis Sentinels over TLS (their tls-port), with the --storage.redis.tls-* settings.',
+  },
+  {
+    name: 'storage.redis.tls-ca-cert-file',
+    kind: 'string',
+    def: '',
+    help: "CA certificate(s) (PEM) to verify the Redis servers' and Sentinels' certificates; if empty, the system's CAs.",
+  },
+  {
+    name: 'storage.redis.tls-cert-file',
+    kind: 'string',
+    def: '',
+    help: 'Client certificate (PEM) shown to Redis and the Sentinels over TLS (for tls-auth-clients); needs --storage.redis.tls-key-file.',
+  },
+  {
+    name: 'storage.redis.tls-key-file',
+    kind: 'string',
+    def: '',
+    help: 'Private key (PEM) of --storage.redis.tls-cert-file.',
+  },
+  {
+    name: 'storage.redis.tls-server-name',
+    kind: 'string',
+    def: '',
+    help: "Name the Redis servers' and Sentinels' certificates must hold (and sent as SNI), instead of the address connected to (Sentinels name masters by IP).",
   },
   {
     name: 'storage.redis.min-replicas-acked',
@@ -474,12 +508,21 @@ function redisConfig(get: (name: string) => string): RedisConfig | undefined {
   const url = get('storage.redis.url');
   const sentinelList = get('storage.redis.sentinels');
   const masterName = get('storage.redis.master-name');
+  const tlsFlags = [
+    'storage.redis.tls-ca-cert-file',
+    'storage.redis.tls-cert-file',
+    'storage.redis.tls-key-file',
+    'storage.redis.tls-server-name',
+  ].filter((n) => get(n) !== '');
   const others = [
     'storage.redis.password-file',
     'storage.redis.master-name',
     'storage.redis.sentinel-password-file',
   ].filter((n) => get(n) !== '');
+  others.push(...tlsFlags);
   if (Number(get('storage.redis.min-replicas-acked')) > 0) others.push('storage.redis.min-replicas-acked');
+  const sentinelTls = get('storage.redis.sentinel-tls') === 'true';
+  if (sentinelTls) others.push('storage.redis.sentinel-tls');
   if (url === '' && sentinelList === '') {
     if (others.length > 0)
       throw new UsageError(`--${others[0]} needs --storage.redis.url or --storage.redis.sentinels`);
@@ -499,12 +542,31 @@ function redisConfig(get: (name: string) => string): RedisConfig | undefined {
   if (sentinels.length === 0 && sentinelPasswordFile !== '') {
     throw new UsageError('--storage.redis.sentinel-password-file needs --storage.redis.sentinels');
   }
+  if (sentinels.length === 0 && sentinelTls) {
+    throw new UsageError('--storage.redis.sentinel-tls needs --storage.redis.sentinels');
+  }
+  // A TLS setting nothing would use is most likely a forgotten rediss:// or --storage.redis.sentinel-tls.
+  if (tlsFlags.length > 0 && !url.startsWith('rediss://') && !sentinelTls) {
+    throw new UsageError(
+      `--${tlsFlags[0]} is only used over TLS: needs a rediss:// --storage.redis.url or --storage.redis.sentinel-tls`,
+    );
+  }
+  if ((get('storage.redis.tls-cert-file') === '') !== (get('storage.redis.tls-key-file') === '')) {
+    throw new UsageError('--storage.redis.tls-cert-file and --storage.redis.tls-key-file go together');
+  }
   return {
     url: url === '' ? 'redis://localhost' : url,
     passwordFile: get('storage.redis.password-file'),
     sentinels,
     masterName,
     sentinelPasswordFile,
+    sentinelTls,
+    tls: {
+      caCertFile: get('storage.redis.tls-ca-cert-file'),
+      certFile: get('storage.redis.tls-cert-file'),
+      keyFile: get('storage.redis.tls-key-file'),
+      serverName: get('storage.redis.tls-server-name'),
+    },
     minReplicasAcked: Number(get('storage.redis.min-replicas-acked')),
   };
 }

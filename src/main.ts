@@ -2,6 +2,7 @@
 // The pushgateway command: parse flags, build the store and server, listen, shut down cleanly.
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import {
@@ -169,7 +170,7 @@ async function main(): Promise<void> {
             });
   } catch (e) {
     if (e instanceof PersistenceError || e instanceof RedisConfigError) {
-      log.error({ err: e.message }, 'cannot restore metrics');
+      log.error({ err: e.message }, e instanceof RedisConfigError ? 'cannot use Redis' : 'cannot restore metrics');
       process.stderr.write(`${APP}: error: ${e.message}\n`);
       process.exit(1);
     }
@@ -272,16 +273,18 @@ async function openRedis(
   log: Logger,
   metrics: RedisMetrics | undefined,
 ): Promise<RedisStore> {
-  const secret = async (flag: string, file: string) => {
+  const read = async (flag: string, file: string) => {
     if (file === '') return undefined;
     try {
-      return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+      return await readFile(file);
     } catch (e) {
       throw new RedisConfigError(`cannot read --${flag}: ${(e as Error).message}`);
     }
   };
+  const secret = async (flag: string, file: string) => (await read(flag, file))?.toString('utf8').replace(/\r?\n$/, '');
   const password = await secret('storage.redis.password-file', config.passwordFile);
   const sentinelPassword = await secret('storage.redis.sentinel-password-file', config.sentinelPasswordFile);
+  const tls = await redisTls(config.tls, read);
   log.info(
     {
       url: maskedUrl(config.url),
@@ -292,7 +295,7 @@ async function openRedis(
   );
   // Loaded only when asked for: the embedded store never loads the Redis client.
   const { RedisStore } = await import('./persist/redis.js');
-  const { UnknownMasterError } = await import('./persist/sentinel.js');
+  const { SentinelSettingError } = await import('./persist/sentinel.js');
   return RedisStore.open(
     {
       url: config.url,
@@ -300,6 +303,8 @@ async function openRedis(
       sentinels: config.sentinels,
       masterName: config.masterName,
       ...(sentinelPassword === undefined ? {} : { sentinelPassword }),
+      ...(config.url.startsWith('rediss://') ? { tls } : {}),
+      ...(config.sentinelTls ? { sentinelTls: tls } : {}),
       minReplicasAcked: config.minReplicasAcked,
       loadInBackground: true,
       heapRoom,
@@ -308,8 +313,39 @@ async function openRedis(
     },
     memory,
   ).catch((e: unknown) => {
-    throw e instanceof UnknownMasterError ? new RedisConfigError(e.message) : e;
+    throw e instanceof SentinelSettingError ? new RedisConfigError(e.message) : e;
   });
+}
+
+/**
+ * The --storage.redis.tls-* settings as TLS options, checked now: a file that cannot work stops the
+ * start instead of failing every connection later.
+ */
+async function redisTls(
+  files: RedisConfig['tls'],
+  read: (flag: string, file: string) => Promise<Buffer | undefined>,
+): Promise<ConnectionOptions> {
+  const ca = await read('storage.redis.tls-ca-cert-file', files.caCertFile);
+  const cert = await read('storage.redis.tls-cert-file', files.certFile);
+  const key = await read('storage.redis.tls-key-file', files.keyFile);
+  // Node would ignore a CA file without a certificate and trust nothing: say so instead.
+  if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new RedisConfigError('--storage.redis.tls-ca-cert-file holds no PEM certificate');
+  }
+  const options: ConnectionOptions = {
+    ...(ca === undefined ? {} : { ca }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+    ...(files.serverName === '' ? {} : { servername: files.serverName }),
+  };
+  try {
+    createSecureContext(options);
+  } catch (e) {
+    throw new RedisConfigError(
+      `cannot use --storage.redis.tls-cert-file and --storage.redis.tls-key-file: ${(e as Error).message}`,
+    );
+  }
+  return options;
 }
 
 main().catch((e: unknown) => {

@@ -18,6 +18,8 @@ test('without the flags there is no Redis; with a URL, its password is masked in
     sentinels: [],
     masterName: '',
     sentinelPasswordFile: '',
+    sentinelTls: false,
+    tls: { caCertFile: '', certFile: '', keyFile: '', serverName: '' },
     minReplicasAcked: 1,
   });
   assert.equal(c.flags['storage.redis.url'], 'redis://app:xxxxx@redis:6380/2');
@@ -47,6 +49,50 @@ test('Redis flags that cannot work are refused with what to do', () => {
   refused(
     ['--storage.redis.url=redis://h:1', '--storage.redis.sentinel-password-file=/x'],
     /sentinel-password-file needs --storage\.redis\.sentinels/,
+  );
+  refused(['--storage.redis.sentinel-tls'], /--storage\.redis\.sentinel-tls needs --storage\.redis\.url or/);
+  refused(
+    ['--storage.redis.url=rediss://h:1', '--storage.redis.sentinel-tls'],
+    /--storage\.redis\.sentinel-tls needs --storage\.redis\.sentinels/,
+  );
+  refused(
+    ['--storage.redis.url=redis://h:1', '--storage.redis.tls-ca-cert-file=/ca.pem'],
+    /--storage\.redis\.tls-ca-cert-file is only used over TLS: needs a rediss:\/\/ --storage\.redis\.url or --storage\.redis\.sentinel-tls/,
+  );
+  refused(
+    ['--storage.redis.sentinels=a:1', '--storage.redis.master-name=m', '--storage.redis.tls-server-name=redis'],
+    /tls-server-name is only used over TLS/,
+  );
+  refused(['--storage.redis.tls-cert-file=/c.pem'], /needs --storage\.redis\.url or --storage\.redis\.sentinels/);
+  refused(
+    ['--storage.redis.url=rediss://h:1', '--storage.redis.tls-cert-file=/c.pem'],
+    /--storage\.redis\.tls-cert-file and --storage\.redis\.tls-key-file go together/,
+  );
+  refused(
+    ['--storage.redis.url=rediss://h:1', '--storage.redis.tls-key-file=/k.pem'],
+    /tls-cert-file and --storage\.redis\.tls-key-file go together/,
+  );
+  assert.deepEqual(
+    config([
+      '--storage.redis.url=redis://h:1',
+      '--storage.redis.sentinels=a:1',
+      '--storage.redis.master-name=m',
+      '--storage.redis.sentinel-tls',
+      '--storage.redis.tls-ca-cert-file=/ca.pem',
+      '--storage.redis.tls-cert-file=/c.pem',
+      '--storage.redis.tls-key-file=/k.pem',
+      '--storage.redis.tls-server-name=redis',
+    ]).redis,
+    {
+      url: 'redis://h:1',
+      passwordFile: '',
+      sentinels: [{ host: 'a', port: 1 }],
+      masterName: 'm',
+      sentinelPasswordFile: '',
+      sentinelTls: true,
+      tls: { caCertFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem', serverName: 'redis' },
+      minReplicasAcked: 0,
+    },
   );
   assert.deepEqual(
     config(['--storage.redis.sentinels=a:1,[::1]:2', '--storage.redis.master-name=m']).redis?.sentinels,

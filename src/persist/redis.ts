@@ -14,6 +14,7 @@
 // reads go on, and the store says it is not ready; it follows the feed again by itself, and
 // reloads everything when it missed changes the feed no longer holds.
 import { randomUUID } from 'node:crypto';
+import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { createClient } from '@redis/client';
 import { MemoryStore } from '../store/memory.js';
@@ -32,7 +33,7 @@ import {
   type WriteResult,
 } from '../store/types.js';
 import { decodeLine, encodeLine } from './codec.js';
-import { addressText, askMaster, UnknownMasterError, watchFailovers, type Address } from './sentinel.js';
+import { addressText, askMaster, SentinelSettingError, watchFailovers, type Address } from './sentinel.js';
 import { freezeGroups } from './snapshot.js';
 
 export interface RedisStoreOptions {
@@ -48,6 +49,10 @@ export interface RedisStoreOptions {
   masterName?: string;
   /** The Sentinels' own password (--storage.redis.sentinel-password-file). */
   sentinelPassword?: string;
+  /** CA, client certificate, server name for a rediss:// master (--storage.redis.tls-*). */
+  tls?: ConnectionOptions;
+  /** The same for the Sentinels, when they are reached over TLS (--storage.redis.sentinel-tls). */
+  sentinelTls?: ConnectionOptions;
   /** After each commit, WAIT for this many Redis replicas to acknowledge it (0: no WAIT). */
   minReplicasAcked?: number;
   /**
@@ -221,7 +226,11 @@ function client(opts: RedisStoreOptions, url: string) {
     // Commands while disconnected fail at once (a push answers 503) instead of waiting.
     disableOfflineQueue: true,
     pingInterval: 1000,
-    socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000) },
+    socket: {
+      ...opts.tls,
+      connectTimeout: 2000,
+      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
+    },
   });
 }
 
@@ -369,9 +378,14 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
   }
 
   private get sentinel() {
-    const { sentinels, masterName, sentinelPassword } = this.opts;
+    const { sentinels, masterName, sentinelPassword, sentinelTls } = this.opts;
     if (sentinels === undefined || sentinels.length === 0 || masterName === undefined) return undefined;
-    return { sentinels, masterName, ...(sentinelPassword === undefined ? {} : { password: sentinelPassword }) };
+    return {
+      sentinels,
+      masterName,
+      ...(sentinelPassword === undefined ? {} : { password: sentinelPassword }),
+      ...(sentinelTls === undefined ? {} : { tls: sentinelTls }),
+    };
   }
 
   /**
@@ -387,7 +401,7 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
       this.sentinelTrouble = undefined;
       if (addressText(at) !== this.master) this.moveTo(at);
     } catch (e) {
-      if (atStart && e instanceof UnknownMasterError) throw e;
+      if (atStart && e instanceof SentinelSettingError) throw e;
       const reason = (e as Error).message;
       if (this.master === undefined) this.down(e as Error);
       else if (reason !== this.sentinelTrouble) this.opts.log.warn({ err: reason }, 'cannot ask the Redis Sentinels');

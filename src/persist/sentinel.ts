@@ -4,6 +4,7 @@
 // createSentinel is not used: its commands wait while it rediscovers (a push would hang through a
 // failover instead of answering 503 at once), and its pooled connections would send WAIT on
 // another connection than the commit it is meant to cover.
+import type { ConnectionOptions } from 'node:tls';
 import { createClient } from '@redis/client';
 
 export interface Address {
@@ -16,10 +17,36 @@ export interface SentinelSettings {
   masterName: string;
   /** --storage.redis.sentinel-password-file: the Sentinels' own password (requirepass). */
   password?: string;
+  /** --storage.redis.sentinel-tls: CA, client certificate and server name to reach them over TLS; absent: plain TCP. */
+  tls?: ConnectionOptions;
 }
 
-/** Every Sentinel answered and none knows the master name: a setting to fix, not an outage to wait out. */
-export class UnknownMasterError extends Error {}
+/**
+ * Every Sentinel answered, and each answer shows a setting to fix (no master of that name, a TLS
+ * certificate refused either way): not an outage to wait out.
+ */
+export class SentinelSettingError extends Error {}
+
+/**
+ * What a failure to reach a server over TLS says about the --storage.redis.tls-* settings, or
+ * undefined if it is not about them (a refused or lost connection may be an outage).
+ */
+function tlsTrouble(e: Error): string | undefined {
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return `its certificate is not for this address (${e.message}); --storage.redis.tls-server-name names what it holds`;
+  }
+  if (/CERT|^UNABLE_TO_/.test(code) && !code.startsWith('ERR_SSL_')) {
+    return `its certificate is not trusted (${e.message}); check --storage.redis.tls-ca-cert-file`;
+  }
+  if (/^ERR_SSL_.*(CERTIFICATE|UNKNOWN_CA)/.test(code)) {
+    return (
+      `it refused our client certificate (TLS alert ${code.replace(/^ERR_SSL_(SSLV3_|TLSV1\d?_)?ALERT_/, '')}); ` +
+      'check --storage.redis.tls-cert-file and --storage.redis.tls-key-file'
+    );
+  }
+  return undefined;
+}
 
 /** How long one Sentinel may take to connect and answer before the next one is asked. */
 const ASK_MS = 1000;
@@ -35,6 +62,7 @@ function sentinelClient(s: SentinelSettings, at: Address, reconnect: boolean) {
     socket: {
       host: at.host,
       port: at.port,
+      ...(s.tls === undefined ? {} : { tls: true as const, ...s.tls }),
       connectTimeout: ASK_MS,
       reconnectStrategy: reconnect ? (retries: number) => Math.min(100 * 2 ** retries, 2000) : false,
     },
@@ -48,6 +76,7 @@ function sentinelClient(s: SentinelSettings, at: Address, reconnect: boolean) {
 export async function askMaster(s: SentinelSettings): Promise<Address> {
   const failures: string[] = [];
   let unknown = 0;
+  let refused = 0;
   for (const at of s.sentinels) {
     const c = sentinelClient(s, at, false);
     let timer: NodeJS.Timeout | undefined;
@@ -62,7 +91,9 @@ export async function askMaster(s: SentinelSettings): Promise<Address> {
       unknown++;
       failures.push(`${addressText(at)}: no master of that name`);
     } catch (e) {
-      failures.push(`${addressText(at)}: ${(e as Error).message}`);
+      const trouble = tlsTrouble(e as Error);
+      if (trouble !== undefined) refused++;
+      failures.push(`${addressText(at)}: ${trouble ?? (e as Error).message}`);
     } finally {
       clearTimeout(timer);
       c.destroy();
@@ -70,9 +101,14 @@ export async function askMaster(s: SentinelSettings): Promise<Address> {
   }
   const asked = `asked ${failures.join('; ')}`;
   if (unknown === s.sentinels.length) {
-    throw new UnknownMasterError(
+    throw new SentinelSettingError(
       `no Redis Sentinel knows a master named ${JSON.stringify(s.masterName)} (${asked}); ` +
         'check --storage.redis.master-name against the Sentinels\' "sentinel monitor" lines',
+    );
+  }
+  if (unknown + refused === s.sentinels.length) {
+    throw new SentinelSettingError(
+      `no Redis Sentinel could be asked for the master ${JSON.stringify(s.masterName)} (${asked})`,
     );
   }
   throw new Error(`no Redis Sentinel told the address of the master ${JSON.stringify(s.masterName)} (${asked})`);

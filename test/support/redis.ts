@@ -2,7 +2,9 @@
 // a test, and stops it by the PID we started; also Sentinels (redis-server <conf> --sentinel).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './servers.js';
@@ -26,12 +28,48 @@ export interface RunningRedis {
   cleanup: () => Promise<void>;
 }
 
-/** Answers PING with PONG over a raw socket (after AUTH with `password`). */
-function pong(port: number, password?: string): Promise<boolean> {
+/**
+ * A server on TLS only (port 0, tls-port; replication and Sentinels' links over TLS too): the PEM
+ * files of redis.conf's tls-ca-cert-file, tls-cert-file (also its client certificate: Redis asks
+ * clients for one by default) and tls-key-file, and the name its certificate holds.
+ */
+export interface RedisTls {
+  ca: string;
+  cert: string;
+  key: string;
+  servername: string;
+}
+
+/** The redis.conf lines (as --name value arguments or file lines) of a TLS-only server on `port`. */
+function tlsSettings(port: number, tls: RedisTls): string[][] {
+  return [
+    ['port', '0'],
+    ['tls-port', String(port)],
+    ['tls-ca-cert-file', tls.ca],
+    ['tls-cert-file', tls.cert],
+    ['tls-key-file', tls.key],
+    ['tls-replication', 'yes'],
+  ];
+}
+
+/** Answers PING with PONG over a raw socket, TLS if `tls` (after AUTH with `password`). */
+function pong(port: number, password?: string, tls?: RedisTls): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port }, () =>
-      s.write(password === undefined ? 'PING\r\n' : `AUTH ${password}\r\nPING\r\n`),
-    );
+    const hello = () => s.write(password === undefined ? 'PING\r\n' : `AUTH ${password}\r\nPING\r\n`);
+    const s =
+      tls === undefined
+        ? createConnection({ host: '127.0.0.1', port }, hello)
+        : tlsConnect(
+            {
+              host: '127.0.0.1',
+              port,
+              servername: tls.servername,
+              ca: readFileSync(tls.ca),
+              cert: readFileSync(tls.cert),
+              key: readFileSync(tls.key),
+            },
+            hello,
+          );
     s.setTimeout(500, () => {
       s.destroy();
       resolve(false);
@@ -52,7 +90,7 @@ function pong(port: number, password?: string): Promise<boolean> {
  * `password`: requirepass (and masterauth, for a replica or a master that becomes one).
  */
 export async function startRedis(
-  opts: { aof?: boolean; extra?: string[]; password?: string } = {},
+  opts: { aof?: boolean; extra?: string[]; password?: string; tls?: RedisTls } = {},
 ): Promise<RunningRedis> {
   requireBinary(REDIS_BIN, 'redis-server');
   const dir = await mkdtemp(path.join(tmpdir(), 'pgw-redis-'));
@@ -68,9 +106,10 @@ export async function startRedis(
     '',
     ...(opts.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
     ...(opts.password === undefined ? [] : ['--requirepass', opts.password, '--masterauth', opts.password]),
+    ...(opts.tls === undefined ? [] : tlsSettings(port, opts.tls).flatMap(([k, v]) => [`--${k}`, v])),
     ...(opts.extra ?? []),
   ];
-  return run(args, port, dir, opts.password);
+  return runRedis(args, port, dir, opts.password, opts.tls);
 }
 
 /**
@@ -80,7 +119,14 @@ export async function startRedis(
  */
 export async function startSentinels(
   master: RunningRedis,
-  opts: { name: string; count?: number; downAfterMs?: number; password?: string; masterPassword?: string },
+  opts: {
+    name: string;
+    count?: number;
+    downAfterMs?: number;
+    password?: string;
+    masterPassword?: string;
+    tls?: RedisTls;
+  },
 ): Promise<RunningRedis[]> {
   requireBinary(REDIS_BIN, 'redis-server');
   const count = opts.count ?? 3;
@@ -98,14 +144,25 @@ export async function startSentinels(
         `sentinel failover-timeout ${opts.name} 3000`,
         ...(opts.masterPassword === undefined ? [] : [`sentinel auth-pass ${opts.name} ${opts.masterPassword}`]),
         ...(opts.password === undefined ? [] : [`requirepass ${opts.password}`]),
+        ...(opts.tls === undefined ? [] : tlsSettings(port, opts.tls).map((kv) => kv.join(' '))),
       ];
       await writeFile(conf, lines.join('\n') + '\n');
-      return run([conf, '--sentinel'], port, dir, opts.password);
+      return runRedis([conf, '--sentinel'], port, dir, opts.password, opts.tls);
     }),
   );
 }
 
-async function run(args: string[], port: number, dir: string, password?: string): Promise<RunningRedis> {
+/**
+ * Runs redis-server with `args` (a configuration file first, if any) answering on `port`, its
+ * working directory `dir` (removed by cleanup); ready once it answers PING.
+ */
+export async function runRedis(
+  args: string[],
+  port: number,
+  dir: string,
+  password?: string,
+  tls?: RedisTls,
+): Promise<RunningRedis> {
   let proc: ChildProcess | undefined;
   let out = '';
   const start = async () => {
@@ -114,7 +171,7 @@ async function run(args: string[], port: number, dir: string, password?: string)
     p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     const deadline = Date.now() + 10_000;
-    while (!(await pong(port, password))) {
+    while (!(await pong(port, password, tls))) {
       if (p.exitCode !== null) throw new Error(`redis-server exited with ${p.exitCode}: ${out}`);
       if (Date.now() > deadline) {
         p.kill('SIGKILL');
@@ -135,7 +192,7 @@ async function run(args: string[], port: number, dir: string, password?: string)
   await start();
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tls === undefined ? 'redis' : 'rediss'}://127.0.0.1:${port}`,
     dir,
     get pid() {
       return proc?.exitCode === null && proc.signalCode === null ? proc.pid : undefined;
@@ -145,7 +202,8 @@ async function run(args: string[], port: number, dir: string, password?: string)
     start,
     cleanup: async () => {
       await end('SIGKILL');
-      await rm(dir, { recursive: true, force: true });
+      // A fork of the server (a snapshot for a replica) may outlive it for a moment.
+      await rm(dir, { recursive: true, force: true, maxRetries: 10 });
     },
   };
 }
