@@ -372,10 +372,8 @@ class FamilyView {
       const sf = this.store.group(id)?.families.get(this.name);
       // Unchanged family (a push time is a new object on every read, so it is always re-read).
       if (old !== undefined && old.sf === sf) continue;
+      if (old !== undefined) this.byGroup.delete(id);
       if (sf === undefined) {
-        // Deleted only here: a delete and a set of the same key leave a hole the map's table fills
-        // up with, and rebuilding it (10,000 groups) was a fifth of a busy fleet's catching up.
-        if (old !== undefined) this.byGroup.delete(id);
         if (old !== undefined) gone.push(old);
         if (old !== undefined && this.lead === old) this.leadStale = true;
         continue;
