@@ -285,6 +285,12 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
   private expiryStarted = false;
   private closed = false;
   private readonly timers: NodeJS.Timeout[] = [];
+  /**
+   * Counts the replacements of the clients (moveTo). A task started on clients since replaced may
+   * fail after the new master was reached (a destroyed client's connect() rejects only at the end
+   * of its reconnect wait, up to a second later): such a failure is no news about the new master.
+   */
+  private generation = 0;
   private feedLoop: Promise<void> | undefined;
   private loading: Promise<void> | undefined;
   /** Counts for self-metrics. */
@@ -357,9 +363,9 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
       });
     } else {
       // connect() resolves or rejects once; the client keeps reconnecting by itself after that.
-      await Promise.all([this.cmd.connect(), this.feed.connect()]).catch((e: unknown) => this.down(e as Error));
+      await Promise.all([this.cmd.connect(), this.feed.connect()]).catch(this.failed());
     }
-    const loaded = this.load().catch((e: unknown) => this.down(e as Error));
+    const loaded = this.load().catch(this.failed());
     if (!this.opts.loadInBackground) await loaded;
     this.feedLoop = this.follow();
     await this.renewLease().catch(() => undefined);
@@ -413,6 +419,7 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
     this.master = addressText(at);
     this.failoverUntil = 0;
     const old = [this.cmd, this.feed];
+    this.generation++;
     [this.cmd, this.feed] = this.clients(urlAt(this.opts.url, at));
     for (const c of old) c.destroy();
     if (first) this.opts.log.info({ master: this.master }, 'the Redis Sentinels name the master');
@@ -430,7 +437,15 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
         () => undefined,
       );
     }
-    void Promise.all([this.cmd.connect(), this.feed.connect()]).catch((e: unknown) => this.down(e as Error));
+    void Promise.all([this.cmd.connect(), this.feed.connect()]).catch(this.failed());
+  }
+
+  /** What marks Redis down for a failure of the clients in use now, unless they are replaced by then. */
+  private failed(): (e: unknown) => void {
+    const generation = this.generation;
+    return (e) => {
+      if (generation === this.generation) this.down(e as Error);
+    };
   }
 
   private every(ms: number, task: () => Promise<unknown>): void {
@@ -438,8 +453,9 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
     const t = setInterval(() => {
       if (running || this.closed) return;
       running = true;
+      const failed = this.failed();
       task()
-        .catch((e: unknown) => this.down(e as Error))
+        .catch(failed)
         .finally(() => (running = false));
     }, ms);
     t.unref();
@@ -602,6 +618,7 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
     const args = [this.epoch, String(base), String(d.length), ...d, String(s.length), ...s];
     for (const e of entries) args.push(encodeLine(e.record), e.error ?? '');
     const started = performance.now();
+    const failed = this.failed();
     let reply: [number, number];
     try {
       const keys = [this.keys.version, this.keys.deps, this.keys.feed, this.keys.epoch];
@@ -620,7 +637,7 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
     } catch (e) {
       if (e instanceof StoreUnavailableError) throw e;
       this.stats.errors++;
-      this.down(e as Error);
+      failed(e);
       throw new StoreUnavailableError(
         `Redis did not take the change (${(e as Error).message}), so it was not applied; try again later`,
       );
@@ -715,6 +732,7 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
   /** Follows the feed from the view's version; a gap (entries trimmed away) reloads everything. */
   private async follow(): Promise<void> {
     while (!this.closed) {
+      const failed = this.failed();
       try {
         if (!this.loaded) {
           await this.load();
@@ -752,7 +770,7 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
       } catch (e) {
         if (this.closed) return;
         this.stats.errors++;
-        this.down(e as Error);
+        failed(e);
         await new Promise((r) => setTimeout(r, 200));
       }
     }
