@@ -1,9 +1,10 @@
 // Propagation lag between replicas measured from outside, end to end: every `intervalMs` a new
 // group is pushed to one replica (in turn), and once that push is answered every other replica is
 // asked for the group (GET /api/v1/groups?match[]=…, which needs --web.enable-admin-api: a read of
-// the replica's view, no Redis involved) again and again until it shows. A sample is the time
+// the replica's view, no Redis involved) every `pollMs` until it shows. A sample is the time
 // from the push's 200 to the answer that shows the group; a group not shown within `timeoutMs`
-// counts as Infinity.
+// counts as Infinity (pollMs 0: back to back). The reads are paced: asked back to back, they were most of what the
+// replicas served (each read filters every group), and took the CPU the lag is measured on.
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { RunningServer } from '../test/support/servers.js';
@@ -11,6 +12,8 @@ import type { RunningServer } from '../test/support/servers.js';
 export interface LagProbe {
   /** Stops probing; the samples (ms) once the probes under way have ended. */
   stop: () => Promise<number[]>;
+  /** Reads sent so far (GETs to the replicas that did not push). */
+  readonly reads: number;
 }
 
 function ask(agent: Agent, port: number, method: string, path: string, body?: string): Promise<string> {
@@ -28,11 +31,12 @@ function ask(agent: Agent, port: number, method: string, path: string, body?: st
   });
 }
 
-export function startLagProbe(gws: RunningServer[], intervalMs = 25, timeoutMs = 2000): LagProbe {
+export function startLagProbe(gws: RunningServer[], intervalMs = 25, timeoutMs = 2000, pollMs = 5): LagProbe {
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   const samples: number[] = [];
   const running = new Set<Promise<void>>();
   let n = 0;
+  let reads = 0;
   const probe = async (i: number) => {
     const from = gws[i % gws.length];
     const instance = `p${i}`;
@@ -44,7 +48,9 @@ export function startLagProbe(gws: RunningServer[], intervalMs = 25, timeoutMs =
       gws
         .filter((gw) => gw !== from)
         .map(async (gw) => {
-          for (;;) {
+          for (let first = true; ; first = false) {
+            if (!first && pollMs > 0) await new Promise((r) => setTimeout(r, pollMs));
+            reads++;
             const answer = await ask(agent, gw.port, 'GET', query);
             const now = performance.now();
             if (answer.includes('"matched":1')) return void samples.push(now - acked);
@@ -68,6 +74,9 @@ export function startLagProbe(gws: RunningServer[], intervalMs = 25, timeoutMs =
       agent.destroy();
       if (failure !== undefined) throw failure;
       return samples;
+    },
+    get reads() {
+      return reads;
     },
   };
 }

@@ -5,7 +5,8 @@
 // groups per replica from a forked load generator: closed loop (as fast as taken), and for 3
 // replicas also open loop at a fixed rate well under that. Part of `npm run bench` (replicasState:
 // the embedded store as the baseline of the closed-loop rows; the reference has no replicas), or alone:
-// node dist/bench/replicas.js [--quick]
+// node dist/bench/replicas.js [--quick], or the lag against the offered rate:
+// node dist/bench/replicas.js --rates=100,200,400,closed [--seconds=5] [--poll=ms of the lag probe]
 import { createConnection } from 'node:net';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -100,16 +101,30 @@ function redisInfo(redis: RunningRedis): Promise<string> {
  * One window: closed-loop pushes, or `ratePerSec` pushes/s offered in all (open loop). With more
  * than one replica, the lag is also probed end to end from outside (lagprobe.ts).
  */
-async function measure(replicas: number, durationMs: number, ratePerSec?: number): Promise<Record<string, number>> {
+async function measure(
+  replicas: number,
+  durationMs: number,
+  ratePerSec?: number,
+  pollMs?: number,
+): Promise<Record<string, number>> {
   const redis = replicas > 0 ? await startRedis() : undefined;
   try {
     const flags = redis === undefined ? [] : [`--storage.redis.url=${redis.url}`, '--web.enable-admin-api'];
     const gws = await Promise.all(Array.from({ length: Math.max(1, replicas) }, () => start('ours', flags)));
     const per = Math.floor(CONNECTIONS / gws.length);
     const rate = ratePerSec === undefined ? undefined : ratePerSec / gws.length;
-    const probe = replicas > 1 ? startLagProbe(gws) : undefined;
+    const cpuSeconds = () =>
+      Promise.all(gws.map(async (g) => Number((await selfMetric(g, 'process_cpu_seconds_total')).split(' ')[1])));
+    const cpuBefore = await cpuSeconds();
+    const probe = replicas > 1 ? startLagProbe(gws, undefined, undefined, pollMs) : undefined;
+    const loadStarted = performance.now();
     const result = await runLoad({ streams: gws.map((g, i) => pushStream(g, per, i * 1000, durationMs, rate)) });
+    const loadSeconds = (performance.now() - loadStarted) / 1000;
     const probed = (await probe?.stop()) ?? [];
+    const probeReads = probe?.reads ?? NaN;
+    const cpuAfter = await cpuSeconds();
+    // The event-loop delay p99 over the window (prom-client resets it at each scrape); the worst replica.
+    const loops = await Promise.all(gws.map((g) => selfMetric(g, 'nodejs_eventloop_lag_p99_seconds')));
     const ok = result.streams.reduce((n, s) => n + s.okPerSec, 0);
     const p99 = Math.max(...result.streams.map((s) => s.latencyMs.p99));
     const t = performance.now();
@@ -142,6 +157,9 @@ async function measure(replicas: number, durationMs: number, ratePerSec?: number
       e2eP99Ms: quantile(probed, 0.99),
       redisBytesPerSeries,
       rssMiB: rssMiB.reduce((a, b) => a + b, 0) / rssMiB.length,
+      probeReadsPerSec: probeReads / loadSeconds,
+      loopP99Ms: Math.max(...loops.map((l) => Number(l.split(' ')[1]) * 1000)),
+      cpuShare: cpuAfter.reduce((n, c, i) => n + (c - cpuBefore[i]), 0) / cpuAfter.length / loadSeconds,
       failed,
       loadAvg1: loadavg()[0],
     };
@@ -161,6 +179,9 @@ const METRICS: MetricDef[] = [
   { key: 'e2eP99Ms', label: 'propagation lag p99, end to end from outside', unit: 'ms', better: 'none' },
   { key: 'redisBytesPerSeries', label: 'Redis memory per stored series', unit: 'B', better: 'none' },
   { key: 'rssMiB', label: 'RSS per replica', unit: 'MiB', better: 'lower' },
+  { key: 'probeReadsPerSec', label: 'lag probe reads/s (all replicas)', unit: '/s', better: 'none' },
+  { key: 'loopP99Ms', label: 'event-loop delay p99, worst replica', unit: 'ms', better: 'lower' },
+  { key: 'cpuShare', label: 'CPU per replica during the window (1 = a core)', unit: '', better: 'none' },
   { key: 'loadAvg1', label: '1-min load average after the window', unit: '', better: 'none' },
 ];
 
@@ -244,7 +265,41 @@ export async function replicasState(cfg: BenchConfig, out: BenchOutput): Promise
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+/**
+ * Propagation lag of 3 replicas against the offered push rate (open loop; 'closed': as fast as
+ * taken): whether the lag's tail follows the load on the CPU rather than the feed.
+ */
+async function sweep(rates: Array<number | undefined>, durationMs: number, pollMs?: number): Promise<void> {
+  const rows: Array<Record<string, string | number>> = [];
+  for (const rate of rates) {
+    const v = await measure(3, durationMs, rate, pollMs);
+    const round = (x: number) => Math.round(x * 10) / 10;
+    rows.push({
+      offered: rate === undefined ? 'closed loop' : `${rate}/s`,
+      'pushes/s': round(v.pushesPerSec),
+      'lag p50': round(v.lagP50Ms),
+      'lag p99': round(v.lagP99Ms),
+      'e2e p99': round(v.e2eP99Ms),
+      'loop p99': round(v.loopP99Ms),
+      'probe reads/s': Math.round(v.probeReadsPerSec),
+      'cpu/replica': Math.round(v.cpuShare * 100) / 100,
+      load: round(v.loadAvg1),
+      failed: v.failed,
+    });
+    console.log(JSON.stringify(rows.at(-1)));
+  }
+  console.table(rows);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.some((a) => a.startsWith('--rates='))) {
+  // node dist/bench/replicas.js --rates=100,200,400,closed [--seconds=5] [--poll=ms of the lag probe]
+  const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+  const rates = arg('rates')!
+    .split(',')
+    .map((r) => (r === 'closed' ? undefined : Number(r)));
+  const poll = arg('poll');
+  await sweep(rates, Number(arg('seconds') ?? '5') * 1000, poll === undefined ? undefined : Number(poll));
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const quick = process.argv.includes('--quick');
   const rows: Array<Record<string, string | number>> = [];
   for (const [replicas, rate] of [[0], [1], [3], [3, OPEN_RATE]]) {

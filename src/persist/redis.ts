@@ -294,6 +294,12 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
   private expiryStarted = false;
   private closed = false;
   private readonly timers: NodeJS.Timeout[] = [];
+  /**
+   * Counts the replacements of the clients (moveTo). A task started on clients since replaced may
+   * fail after the new master was reached (a destroyed client's connect() rejects only at the end
+   * of its reconnect wait, up to a second later): such a failure is no news about the new master.
+   */
+  private generation = 0;
   private feedLoop: Promise<void> | undefined;
   private loading: Promise<void> | undefined;
   /** Counts for self-metrics. */
@@ -366,9 +372,9 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
       });
     } else {
       // connect() resolves or rejects once; the client keeps reconnecting by itself after that.
-      await Promise.all([this.cmd.connect(), this.feed.connect()]).catch((e: unknown) => this.down(e as Error));
+      await Promise.all([this.cmd.connect(), this.feed.connect()]).catch(this.failed());
     }
-    const loaded = this.load().catch((e: unknown) => this.down(e as Error));
+    const loaded = this.load().catch(this.failed());
     if (!this.opts.loadInBackground) await loaded;
     this.feedLoop = this.follow();
     await this.renewLease().catch(() => undefined);
@@ -427,6 +433,7 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
     this.master = addressText(at);
     this.failoverUntil = 0;
     const old = [this.cmd, this.feed];
+    this.generation++;
     [this.cmd, this.feed] = this.clients(urlAt(this.opts.url, at));
     for (const c of old) c.destroy();
     if (first) this.opts.log.info({ master: this.master }, 'the Redis Sentinels name the master');
@@ -444,7 +451,15 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
         () => undefined,
       );
     }
-    void Promise.all([this.cmd.connect(), this.feed.connect()]).catch((e: unknown) => this.down(e as Error));
+    void Promise.all([this.cmd.connect(), this.feed.connect()]).catch(this.failed());
+  }
+
+  /** What marks Redis down for a failure of the clients in use now, unless they are replaced by then. */
+  private failed(): (e: unknown) => void {
+    const generation = this.generation;
+    return (e) => {
+      if (generation === this.generation) this.down(e as Error);
+    };
   }
 
   private every(ms: number, task: () => Promise<unknown>): void {
@@ -452,8 +467,9 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
     const t = setInterval(() => {
       if (running || this.closed) return;
       running = true;
+      const failed = this.failed();
       task()
-        .catch((e: unknown) => this.down(e as Error))
+        .catch(failed)
         .finally(() => (running = false));
     }, ms);
     t.unref();
@@ -616,6 +632,7 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
     const args = [this.epoch, String(base), String(d.length), ...d, String(s.length), ...s];
     for (const e of entries) args.push(encodeLine(e.record), e.error ?? '');
     const started = performance.now();
+    const failed = this.failed();
     let reply: [number, number];
     try {
       const keys = [this.keys.version, this.keys.deps, this.keys.feed, this.keys.epoch];
@@ -634,7 +651,7 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
     } catch (e) {
       if (e instanceof StoreUnavailableError) throw e;
       this.stats.errors++;
-      this.down(e as Error);
+      failed(e);
       throw new StoreUnavailableError(
         `Redis did not take the change (${(e as Error).message}), so it was not applied; try again later`,
       );
@@ -729,6 +746,7 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
   /** Follows the feed from the view's version; a gap (entries trimmed away) reloads everything. */
   private async follow(): Promise<void> {
     while (!this.closed) {
+      const failed = this.failed();
       try {
         if (!this.loaded) {
           await this.load();
@@ -766,7 +784,7 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
       } catch (e) {
         if (this.closed) return;
         this.stats.errors++;
-        this.down(e as Error);
+        failed(e);
         await new Promise((r) => setTimeout(r, 200));
       }
     }
