@@ -334,9 +334,7 @@ export class ConsistencyIndex {
       (kept.has(name) && !pushedNames.has(name) ? this.entry(name)?.groups.get(groupId) : undefined) ??
       (seenNew.has(name) ? pushed.find((f) => f.mf.name === name)?.mf.type : undefined);
 
-    const byName = [...pushed];
-    sortInPlace(byName, (a, b) => byCodeUnits(a.mf.name, b.mf.name));
-    for (const { mf, verdicts } of byName) {
+    for (const { mf, verdicts } of byName(pushed)) {
       const own = reserved(mf.name);
       // Families the gateway had at start-up get their HELP forced; others must match it.
       if (own !== undefined && !own.forceHelp && (mf.help ?? '') !== own.help) {
@@ -412,6 +410,29 @@ const NOT_OF_TYPE = 1;
 const BAD_LABELS = 2;
 const REPEATED = 3;
 const REPEATED_TEXT = 'was collected before with the same name and label values';
+
+/** The family names of the last push checked, and their positions sorted by name. */
+let lastNames: string[] = [];
+let lastSorted: number[] = [];
+
+/**
+ * The families sorted by name. A job's pushes carry the same names in the same order, push after
+ * push: their order is remembered, and the names only compared for equality (sorting two dozen
+ * names sharing a prefix was a tenth of a small push's check).
+ */
+function byName(pushed: readonly CheckedFamily[]): CheckedFamily[] {
+  const n = pushed.length;
+  let same = n === lastNames.length;
+  for (let i = 0; same && i < n; i++) same = pushed[i].mf.name === lastNames[i];
+  if (!same) {
+    lastNames = pushed.map((f) => f.mf.name);
+    lastSorted = lastNames.map((_, i) => i);
+    sortInPlace(lastSorted, (a, b) => byCodeUnits(lastNames[a], lastNames[b]) || a - b);
+  }
+  const out = new Array<CheckedFamily>(n);
+  for (let k = 0; k < n; k++) out[k] = pushed[lastSorted[k]];
+  return out;
+}
 
 /** The verdicts of a family without problems, shared (never changed). */
 export const NO_PROBLEMS: PushVerdicts = { problems: [], messages: [] };
