@@ -226,9 +226,7 @@ const VALUE_KEYS = ['value'] as const;
  */
 function* surelyExactSteps(mf: MetricFamily, grain: number): Generator<void, boolean> {
   if (!exactKind(mf)) return false;
-  // At each position, the name last seen to pass the checks of names alone: the series of a
-  // family mostly share their label names, and the regular expression is the costlier part.
-  const passed: string[] = [];
+  const passed = passedNames(mf.type);
   const n = mf.metrics.length;
   for (let from = 0; from < n; from += grain) {
     if (from > 0) yield;
@@ -239,7 +237,18 @@ function* surelyExactSteps(mf: MetricFamily, grain: number): Generator<void, boo
 
 /** surelyExactSteps at once, without a generator (a small family of a small push). */
 function surelyExact(mf: MetricFamily): boolean {
-  return exactKind(mf) && exactSeries(mf, 0, mf.metrics.length, []) && headerExact(mf);
+  return exactKind(mf) && exactSeries(mf, 0, mf.metrics.length, passedNames(mf.type)) && headerExact(mf);
+}
+
+// At each position, a name seen to pass the checks of names alone (exactSeries), kept from family
+// to family and push to push: series mostly share their label names, and the regular expression
+// is the costlier part. Apart for summaries and histograms, where `quantile` and `le` do not pass.
+const PASSED_PLAIN: string[] = [];
+const PASSED_SUMMARY: string[] = [];
+const PASSED_HISTOGRAM: string[] = [];
+
+function passedNames(type: MetricType): string[] {
+  return type === 'summary' ? PASSED_SUMMARY : type === 'histogram' ? PASSED_HISTOGRAM : PASSED_PLAIN;
 }
 
 function exactKind(mf: MetricFamily): boolean {
