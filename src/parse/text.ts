@@ -569,7 +569,7 @@ function parser(src: string, bytes: boolean, utf8: boolean, ascii: boolean, fast
   };
 
   // Label pairs with ASCII values read so far, by a hash of name and value (the last one wins).
-  const pairs: Array<LabelPair | undefined> = [];
+  let pairs: Array<LabelPair | undefined> | undefined;
   /** The pair of `name` and the quoted value at i (at its opening quote) if it is in `pairs`, or makes it there. */
   const pairAt = (i: number, name: string): LabelPair | undefined => {
     const q = src.indexOf('"', i + 1);
@@ -580,6 +580,7 @@ function parser(src: string, bytes: boolean, utf8: boolean, ascii: boolean, fast
         Math.imul(src.charCodeAt(q - 1) + (src.charCodeAt(i + 1 + (len >> 1)) << 8), 0x85ebca6b) ^
         name.charCodeAt(name.length - 1)) >>>
       22;
+    pairs ??= takePairs();
     let pair = pairs[h];
     if (pair !== undefined && pair.value.length === len && pair.name === name && src.startsWith(pair.value, i + 1)) {
       at = q;
@@ -939,6 +940,8 @@ function parser(src: string, bytes: boolean, utf8: boolean, ascii: boolean, fast
   };
 
   const result = (): MetricFamily[] => {
+    if (pairs !== undefined) givePairs(pairs);
+    pairs = undefined;
     const out: MetricFamily[] = [];
     for (const f of families.values()) {
       if (f.metrics.length === 0) continue;
@@ -962,6 +965,27 @@ function parser(src: string, bytes: boolean, utf8: boolean, ascii: boolean, fast
     line--; // run counted the end of the last piece as a line
   };
   return { run, next, result };
+}
+
+/** Slots of pairAt's table: its hash has 10 bits. */
+const PAIR_SLOTS = 1024;
+/**
+ * A cleared table for pairAt, kept from one parse to the next: grown from empty at every parse, it
+ * went sparse (a dictionary) and was a sixth of what a small push allocates. A sliced parse holds
+ * its own while others run; one that fails leaves its table to the collector.
+ */
+let freePairs: Array<LabelPair | undefined> | undefined;
+
+function takePairs(): Array<LabelPair | undefined> {
+  const table = freePairs ?? new Array<LabelPair | undefined>(PAIR_SLOTS).fill(undefined);
+  freePairs = undefined;
+  return table;
+}
+
+/** Gives a table back once its parse is done, cleared (its pairs would keep their bodies alive). */
+function givePairs(table: Array<LabelPair | undefined>): void {
+  table.fill(undefined);
+  freePairs = table;
 }
 
 /**

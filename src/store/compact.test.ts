@@ -282,3 +282,35 @@ test('pack: a family given up on (a repeated series) leaves nothing in the next 
   const [next] = parseText('# TYPE next gauge\nnext{b="y"} 3\n');
   assert.equal(pack(next)?.text, 'next{b="y"} 3\n');
 });
+
+// The names found to pass are kept from family to family, apart by kind of bound: `le` is a fine
+// label of a gauge or a summary but not of a histogram, `quantile` not of a summary.
+test('pack: a label name passed in one kind of family is checked again in another (le, quantile)', () => {
+  const one = (name: string, label: string, type: MetricFamily['type']): MetricFamily => {
+    const labels = [{ name: label, value: 'x' }];
+    if (type === 'histogram')
+      return {
+        name,
+        type,
+        metrics: [
+          {
+            labels,
+            histogram: { sampleCount: 1, sampleSum: 1, buckets: [{ upperBound: Infinity, cumulativeCount: 1 }] },
+          },
+        ],
+      };
+    if (type === 'summary')
+      return { name, type, metrics: [{ labels, summary: { sampleCount: 1, sampleSum: 1, quantiles: [] } }] };
+    return { name, type, metrics: [{ labels, value: 1 }] };
+  };
+  const pairs: Array<[MetricFamily, MetricFamily]> = [
+    [one('g', 'le', 'gauge'), one('h', 'le', 'histogram')],
+    [one('s', 'le', 'summary'), one('h', 'le', 'histogram')],
+    [one('g', 'quantile', 'gauge'), one('s', 'quantile', 'summary')],
+    [one('h', 'quantile', 'histogram'), one('s', 'quantile', 'summary')],
+  ];
+  for (const [first, second] of pairs) {
+    assert.ok(packs(first), `${first.type} with ${first.metrics[0].labels[0].name}`);
+    assert.equal(pack(second), undefined, `${second.type} with ${second.metrics[0].labels[0].name}`);
+  }
+});

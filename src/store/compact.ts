@@ -28,7 +28,7 @@ export interface Packed {
 /** The packed form of a family, or undefined when text cannot hold it exactly. */
 export function pack(mf: MetricFamily): Packed | undefined {
   if (!mayPack(mf)) return undefined;
-  return runNow(packSteps(mf, runNow(seriesOrderSteps(mf.metrics, Infinity)), Infinity));
+  return packNow(mf, seriesOrder(mf.metrics));
 }
 
 /** Whether `pack` may hold the family at all (the parsed objects are kept otherwise). */
@@ -36,16 +36,34 @@ export function mayPack(mf: MetricFamily): boolean {
   return mf.metrics.length > 0 && mf.typeNumber === undefined && mf.unit === undefined;
 }
 
+/** How series of `metrics` at two positions compare in scrape order. */
+function bySeries(metrics: readonly Metric[]): (a: number, b: number) => number {
+  return (a, b) => compareSortKeys(metrics[a].labels, metrics[b].labels) || a - b;
+}
+
+/** The order of a family of one series (never changed). */
+const ONE: readonly number[] = [0];
+
 /**
  * The positions of the series in scrape order: by seriesSortKey, equal keys (same values under
- * other label names) in push order. Steps of `grain` series (see slices.ts).
+ * other label names) in push order. A few series get a plain array: a typed array costs more.
  */
-export function* seriesOrderSteps(metrics: readonly Metric[], grain: number): Generator<void, Uint32Array> {
+export function seriesOrder(metrics: readonly Metric[]): ArrayLike<number> {
+  const n = metrics.length;
+  if (n === 1) return ONE;
+  if (n > MIN_RUN) return runNow(seriesOrderSteps(metrics, Infinity));
+  const order = new Array<number>(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  sortInPlace(order, bySeries(metrics));
+  return order;
+}
+
+/** seriesOrder, in steps of `grain` series (see slices.ts). */
+export function* seriesOrderSteps(metrics: readonly Metric[], grain: number): Generator<void, ArrayLike<number>> {
+  if (metrics.length <= MIN_RUN) return seriesOrder(metrics);
   const order = new Uint32Array(metrics.length);
   for (let i = 0; i < order.length; i++) order[i] = i;
-  const compare = (a: number, b: number) => compareSortKeys(metrics[a].labels, metrics[b].labels) || a - b;
-  if (order.length <= MIN_RUN) sortInPlace(order, compare);
-  else yield* sortSteps(order, compare, grain);
+  yield* sortSteps(order, bySeries(metrics), grain);
   return order;
 }
 
@@ -56,38 +74,65 @@ export function* seriesOrderSteps(metrics: readonly Metric[], grain: number): Ge
 const LINES = new LineBytes();
 
 /**
- * pack, as steps of `grain` series, given the scrape order of the series (seriesOrderSteps) of a
- * family that mayPack. The lines are made a byte string a step at a time and joined once.
+ * Writes the lines of the series at positions `from` to `to` (excluded) of `order` into LINES.
+ * Returns whether they are in push order, or undefined at a repeated series (possible with the
+ * check off: it stays parsed, the scrape shows it once).
  */
-export function* packSteps(mf: MetricFamily, order: Uint32Array, grain: number): Generator<void, Packed | undefined> {
+function packRange(mf: MetricFamily, order: ArrayLike<number>, from: number, to: number): boolean | undefined {
   const metrics = mf.metrics;
-  const chunks: string[] = [];
-  const lines = LINES;
-  // A pack that gave up on a repeated series left its lines behind.
-  lines.clear();
   let sorted = true;
-  let step = 0;
-  for (let k = 0; k < order.length; k++) {
+  for (let k = from; k < to; k++) {
     const m = metrics[order[k]];
-    // A repeated series (stored with the check off) stays parsed: the scrape shows it once.
     if (k > 0) {
       const prev = metrics[order[k - 1]];
       if (compareSortKeys(prev.labels, m.labels) === 0 && seriesKey(prev) === seriesKey(m)) return undefined;
     }
     if (order[k] !== k) sorted = false;
-    lines.series(mf.name, mf.type, m);
-    if (++step === grain) {
-      chunks.push(lines.take());
-      step = 0;
-      yield;
-    }
+    LINES.series(mf.name, mf.type, m);
   }
-  chunks.push(lines.take());
+  return sorted;
+}
+
+/** pack of a family that mayPack, given the scrape order of its series (seriesOrder), at once. */
+export function packNow(mf: MetricFamily, order: ArrayLike<number>): Packed | undefined {
+  // A pack that gave up on a repeated series left its lines behind.
+  LINES.clear();
+  const sorted = packRange(mf, order, 0, order.length);
+  if (sorted === undefined) return undefined;
+  const packed: Packed = { text: LINES.take(), order: sorted ? undefined : encodeOrder(order) };
+  return surelyExact(mf) ? packed : runNow(roundTripSteps(mf, packed, Infinity));
+}
+
+/**
+ * pack, as steps of `grain` series, given the scrape order of the series (seriesOrderSteps) of a
+ * family that mayPack. The lines are made a byte string a step at a time and joined once.
+ */
+export function* packSteps(
+  mf: MetricFamily,
+  order: ArrayLike<number>,
+  grain: number,
+): Generator<void, Packed | undefined> {
+  if (order.length <= grain) return packNow(mf, order);
+  const chunks: string[] = [];
+  LINES.clear();
+  let sorted = true;
+  for (let from = 0; from < order.length; from += grain) {
+    if (from > 0) yield;
+    const inOrder = packRange(mf, order, from, Math.min(order.length, from + grain));
+    if (inOrder === undefined) return undefined;
+    sorted &&= inOrder;
+    chunks.push(LINES.take());
+  }
   const orderText = sorted ? undefined : encodeOrder(order);
-  if (chunks.length > 1) yield;
-  const packed: Packed = { text: chunks.length === 1 ? chunks[0] : chunks.join(''), order: orderText };
-  if (chunks.length > 1) yield;
-  if (order.length <= grain ? surelyExact(mf) : yield* surelyExactSteps(mf, grain)) return packed;
+  yield;
+  const packed: Packed = { text: chunks.join(''), order: orderText };
+  yield;
+  if (yield* surelyExactSteps(mf, grain)) return packed;
+  return yield* roundTripSteps(mf, packed, grain);
+}
+
+/** `packed` if parsing it back gives exactly `mf`, else undefined. */
+function* roundTripSteps(mf: MetricFamily, packed: Packed, grain: number): Generator<void, Packed | undefined> {
   let back: MetricFamily;
   try {
     back = yield* unpackSteps(mf.name, mf.help, mf.type, packed, grain);
@@ -123,8 +168,12 @@ function* unpackSteps(
 
 const WIDE = 0xffff;
 
-function encodeOrder(order: Uint32Array): string {
+/** Up to this many series, the order's chars are made from it at once (the copy and its slices cost more). */
+const SHORT_ORDER = 8192;
+
+function encodeOrder(order: ArrayLike<number>): string {
   const n = order.length;
+  if (n <= SHORT_ORDER) return String.fromCharCode.apply(null, order as unknown as number[]);
   let codes: Uint16Array;
   if (n <= WIDE) codes = new Uint16Array(order);
   else {
@@ -177,9 +226,7 @@ const VALUE_KEYS = ['value'] as const;
  */
 function* surelyExactSteps(mf: MetricFamily, grain: number): Generator<void, boolean> {
   if (!exactKind(mf)) return false;
-  // At each position, the name last seen to pass the checks of names alone: the series of a
-  // family mostly share their label names, and the regular expression is the costlier part.
-  const passed: string[] = [];
+  const passed = passedNames(mf.type);
   const n = mf.metrics.length;
   for (let from = 0; from < n; from += grain) {
     if (from > 0) yield;
@@ -190,7 +237,18 @@ function* surelyExactSteps(mf: MetricFamily, grain: number): Generator<void, boo
 
 /** surelyExactSteps at once, without a generator (a small family of a small push). */
 function surelyExact(mf: MetricFamily): boolean {
-  return exactKind(mf) && exactSeries(mf, 0, mf.metrics.length, []) && headerExact(mf);
+  return exactKind(mf) && exactSeries(mf, 0, mf.metrics.length, passedNames(mf.type)) && headerExact(mf);
+}
+
+// At each position, a name seen to pass the checks of names alone (exactSeries), kept from family
+// to family and push to push: series mostly share their label names, and the regular expression
+// is the costlier part. Apart for summaries and histograms, where `quantile` and `le` do not pass.
+const PASSED_PLAIN: string[] = [];
+const PASSED_SUMMARY: string[] = [];
+const PASSED_HISTOGRAM: string[] = [];
+
+function passedNames(type: MetricType): string[] {
+  return type === 'summary' ? PASSED_SUMMARY : type === 'histogram' ? PASSED_HISTOGRAM : PASSED_PLAIN;
 }
 
 function exactKind(mf: MetricFamily): boolean {
@@ -265,17 +323,15 @@ function exactHistogram(h: Histogram): boolean {
   return true;
 }
 
-/** Verdicts on headers (name, HELP, type) already seen: few distinct ones recur on every push. */
-const headerVerdicts = new Map<string, boolean>();
+/** Verdicts on headers already seen, by family name: few distinct ones recur on every push. */
+const headerVerdicts = new Map<string, { help: string | undefined; type: MetricType; exact: boolean }>();
 const MAX_HEADER_VERDICTS = 10_000;
 
 /** Whether the family's header, with one sample, parses back into its name, HELP and type. */
 function headerExact(mf: MetricFamily): boolean {
-  // Keyed by the fields, not the rendered bytes: different HELP strings can render the same bytes.
-  const help = mf.help === undefined ? '\u0001' : '\u0002' + mf.help;
-  const key = `${mf.type}\u0000${mf.name.length}\u0000${mf.name}${help}`;
-  const known = headerVerdicts.get(key);
-  if (known !== undefined) return known;
+  // Compared field by field, not by the rendered bytes: different HELP strings can render the same bytes.
+  const known = headerVerdicts.get(mf.name);
+  if (known !== undefined && known.help === mf.help && known.type === mf.type) return known.exact;
   let exact: boolean;
   try {
     const back = parseTextByteString(byteString(headerText(mf.name, mf.help, mf.type)) + mf.name + ' 0\n');
@@ -284,7 +340,7 @@ function headerExact(mf: MetricFamily): boolean {
     exact = false;
   }
   if (headerVerdicts.size >= MAX_HEADER_VERDICTS) headerVerdicts.clear();
-  headerVerdicts.set(key, exact);
+  headerVerdicts.set(mf.name, { help: mf.help, type: mf.type, exact });
   return exact;
 }
 

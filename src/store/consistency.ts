@@ -139,6 +139,11 @@ export interface ConsistencyOptions {
 export class ConsistencyIndex {
   readonly families = new Map<string, IndexedFamily>();
   private readonly utf8Names: boolean;
+  /**
+   * At each position of a series' labels, a name found valid there before (labelProblem): kept
+   * from push to push, since the series of a family, and the families of a push, mostly share them.
+   */
+  private readonly validNames: string[] = [];
 
   /** Every group, for the gauge families every group holds (push_time_seconds and its twin). */
   private readonly everyGroup: IndexedFamily = newEntry();
@@ -247,8 +252,11 @@ export class ConsistencyIndex {
     const entry = this.entry(name);
     if (entry === undefined) return undefined;
     if (entry.types.size === 1) {
-      const own = entry.groups.has(groupId) ? 1 : 0;
-      return entry.groups.size > own ? entry.types.keys().next().value : undefined;
+      // Two groups or more: one of them is another, without looking the group up (a miss in a map
+      // of every group holding the family, for each family of every push).
+      const size = entry.groups.size;
+      const other = size > 1 || (size === 1 && !entry.groups.has(groupId));
+      return other ? entry.types.keys().next().value : undefined;
     }
     for (const [id, type] of entry.groups) if (id !== groupId) return type;
     return undefined;
@@ -260,60 +268,46 @@ export class ConsistencyIndex {
    * write's turn. `order` is the scrape order of the series (compact.ts seriesOrderSteps): a
    * repeated series sorts next to the one it repeats.
    */
-  *verdictSteps(mf: MetricFamily, order: Uint32Array, grain: number): Generator<void, PushVerdicts> {
-    const metrics = mf.metrics;
-    const n = metrics.length;
-    let flags: Uint8Array | undefined;
-    let labelErrors: Map<number, string> | undefined;
-    const validNames: string[] = [];
+  *verdictSteps(mf: MetricFamily, order: ArrayLike<number>, grain: number): Generator<void, PushVerdicts> {
+    const n = mf.metrics.length;
+    if (n <= grain) return this.verdicts(mf, order);
+    const found = new Found(n);
+    for (let from = 0; from < n; from += grain) {
+      if (from > 0) yield;
+      this.ownProblems(mf, from, Math.min(n, from + grain), found);
+    }
     let step = 0;
-    for (let i = 0; i < n; i++) {
-      const m = metrics[i];
-      if (!carriesType(m, mf.type, mf.type)) (flags ??= new Uint8Array(n))[i] = NOT_OF_TYPE;
+    for (let k = 1; k < n;) {
+      const next = repeatsAt(mf.metrics, order, k, found);
+      step += next - k;
+      k = next;
+      if (step >= grain) {
+        step = 0;
+        yield;
+      }
+    }
+    return found.verdicts(mf.type);
+  }
+
+  /** verdictSteps at once, without a generator (the families of a small push). */
+  verdicts(mf: MetricFamily, order: ArrayLike<number>): PushVerdicts {
+    const n = mf.metrics.length;
+    const found = new Found(n);
+    this.ownProblems(mf, 0, n, found);
+    for (let k = 1; k < n; k = repeatsAt(mf.metrics, order, k, found));
+    return found.verdicts(mf.type);
+  }
+
+  /** The type and label problems of the series `from` to `to` (excluded). */
+  private ownProblems(mf: MetricFamily, from: number, to: number, found: Found): void {
+    for (let i = from; i < to; i++) {
+      const m = mf.metrics[i];
+      if (!carriesType(m, mf.type, mf.type)) found.flag(i, NOT_OF_TYPE);
       else {
-        const labelError = labelProblem(m, this.utf8Names, validNames);
-        if (labelError !== undefined) {
-          (flags ??= new Uint8Array(n))[i] = BAD_LABELS;
-          (labelErrors ??= new Map()).set(i, labelError);
-        }
-      }
-      if (++step === grain) {
-        step = 0;
-        yield;
+        const labelError = labelProblem(m, this.utf8Names, this.validNames);
+        if (labelError !== undefined) found.flag(i, BAD_LABELS, labelError);
       }
     }
-    // A series repeated in the push sorts among those of its sort key: the first in push order of
-    // the type is kept, the later ones are errors (a series with label problems is never either).
-    for (let k = 1; k < n; k++) {
-      if (++step >= grain) {
-        step = 0;
-        yield;
-      }
-      if (compareSortKeys(metrics[order[k - 1]].labels, metrics[order[k]].labels) !== 0) continue;
-      let end = k + 1;
-      while (end < n && compareSortKeys(metrics[order[k]].labels, metrics[order[end]].labels) === 0) end++;
-      const seen = new Set<string>();
-      for (let q = k - 1; q < end; q++) {
-        const i = order[q];
-        if (flags !== undefined && flags[i] !== 0) continue;
-        const key = seriesKey(metrics[i]);
-        if (seen.has(key)) (flags ??= new Uint8Array(n))[i] = REPEATED;
-        else seen.add(key);
-      }
-      step += end - k;
-      k = end - 1;
-    }
-    const verdicts: PushVerdicts = { problems: [], messages: [] };
-    if (flags === undefined) return verdicts;
-    const notOfType = `is not a ${typeName(mf.type)}`;
-    for (let i = 0; i < n; i++) {
-      if (flags[i] === 0) continue;
-      verdicts.problems.push(i);
-      verdicts.messages.push(
-        flags[i] === NOT_OF_TYPE ? notOfType : flags[i] === BAD_LABELS ? labelErrors!.get(i)! : REPEATED_TEXT,
-      );
-    }
-    return verdicts;
   }
 
   /**
@@ -340,9 +334,7 @@ export class ConsistencyIndex {
       (kept.has(name) && !pushedNames.has(name) ? this.entry(name)?.groups.get(groupId) : undefined) ??
       (seenNew.has(name) ? pushed.find((f) => f.mf.name === name)?.mf.type : undefined);
 
-    const byName = [...pushed];
-    sortInPlace(byName, (a, b) => byCodeUnits(a.mf.name, b.mf.name));
-    for (const { mf, verdicts } of byName) {
+    for (const { mf, verdicts } of byName(pushed)) {
       const own = reserved(mf.name);
       // Families the gateway had at start-up get their HELP forced; others must match it.
       if (own !== undefined && !own.forceHelp && (mf.help ?? '') !== own.help) {
@@ -394,13 +386,12 @@ export class ConsistencyIndex {
     errors: CheckError[],
   ): void {
     const inPush = new Set<string>();
-    const validNames: string[] = [];
     for (const m of mf.metrics) {
       if (!carriesType(m, mf.type, expected)) {
         errors.push({ mf, m, what: `is not a ${typeName(expected)}` });
         continue;
       }
-      const labelError = labelProblem(m, this.utf8Names, validNames);
+      const labelError = labelProblem(m, this.utf8Names, this.validNames);
       if (labelError !== undefined) {
         errors.push({ mf, m, what: labelError });
         continue;
@@ -419,6 +410,86 @@ const NOT_OF_TYPE = 1;
 const BAD_LABELS = 2;
 const REPEATED = 3;
 const REPEATED_TEXT = 'was collected before with the same name and label values';
+
+/** The family names of the last push checked, and their positions sorted by name. */
+let lastNames: string[] = [];
+let lastSorted: number[] = [];
+
+/**
+ * The families sorted by name. A job's pushes carry the same names in the same order, push after
+ * push: their order is remembered, and the names only compared for equality (sorting two dozen
+ * names sharing a prefix was a tenth of a small push's check).
+ */
+function byName(pushed: readonly CheckedFamily[]): CheckedFamily[] {
+  const n = pushed.length;
+  let same = n === lastNames.length;
+  for (let i = 0; same && i < n; i++) same = pushed[i].mf.name === lastNames[i];
+  if (!same) {
+    lastNames = pushed.map((f) => f.mf.name);
+    lastSorted = lastNames.map((_, i) => i);
+    sortInPlace(lastSorted, (a, b) => byCodeUnits(lastNames[a], lastNames[b]) || a - b);
+  }
+  const out = new Array<CheckedFamily>(n);
+  for (let k = 0; k < n; k++) out[k] = pushed[lastSorted[k]];
+  return out;
+}
+
+/** The verdicts of a family without problems, shared (never changed). */
+export const NO_PROBLEMS: PushVerdicts = { problems: [], messages: [] };
+
+/** The problems verdictSteps finds in the series of a family, by position. */
+class Found {
+  private flags: Uint8Array | undefined;
+  private labelErrors: Map<number, string> | undefined;
+
+  constructor(private readonly n: number) {}
+
+  flag(i: number, what: number, labelError?: string): void {
+    (this.flags ??= new Uint8Array(this.n))[i] = what;
+    if (labelError !== undefined) (this.labelErrors ??= new Map()).set(i, labelError);
+  }
+
+  has(i: number): boolean {
+    return this.flags !== undefined && this.flags[i] !== 0;
+  }
+
+  verdicts(type: MetricType): PushVerdicts {
+    const flags = this.flags;
+    if (flags === undefined) return NO_PROBLEMS;
+    const verdicts: PushVerdicts = { problems: [], messages: [] };
+    const notOfType = `is not a ${typeName(type)}`;
+    for (let i = 0; i < this.n; i++) {
+      if (flags[i] === 0) continue;
+      verdicts.problems.push(i);
+      verdicts.messages.push(
+        flags[i] === NOT_OF_TYPE ? notOfType : flags[i] === BAD_LABELS ? this.labelErrors!.get(i)! : REPEATED_TEXT,
+      );
+    }
+    return verdicts;
+  }
+}
+
+/**
+ * Marks the repeats among the series in scrape order from position k - 1 on, if the series at k
+ * has the sort key of the one before: a series repeated in the push sorts among those of its sort
+ * key, the first in push order is kept and the later ones are errors (a series with a problem of
+ * its own is never either). Returns where to look next.
+ */
+function repeatsAt(metrics: readonly Metric[], order: ArrayLike<number>, k: number, found: Found): number {
+  if (compareSortKeys(metrics[order[k - 1]].labels, metrics[order[k]].labels) !== 0) return k + 1;
+  const n = metrics.length;
+  let end = k + 1;
+  while (end < n && compareSortKeys(metrics[order[k]].labels, metrics[order[end]].labels) === 0) end++;
+  const seen = new Set<string>();
+  for (let q = k - 1; q < end; q++) {
+    const i = order[q];
+    if (found.has(i)) continue;
+    const key = seriesKey(metrics[i]);
+    if (seen.has(key)) found.flag(i, REPEATED);
+    else seen.add(key);
+  }
+  return end;
+}
 
 /** The series of a push with a problem of their own (see ConsistencyIndex.verdictSteps), in push order. */
 export interface PushVerdicts {

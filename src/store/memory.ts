@@ -10,7 +10,7 @@ import {
 } from './consistency.js';
 import { packedText, parsedMetrics, preparedFamily, restorePacked, storeFamily } from './family.js';
 import { groupId, shapeOf, sortedNames } from './grouping.js';
-import { checkedNow, prepareSteps, type PreparedWrite } from './prepare.js';
+import { checkedNow, prepareNow, prepareSteps, type PreparedWrite } from './prepare.js';
 import { runNow, runSliced } from './slices.js';
 import { StoredGroup, timeFamily } from './group.js';
 import type { StoreLimits } from './limits.js';
@@ -268,7 +268,7 @@ export class MemoryStore implements MetricStore {
     const id = groupId(write.labels);
     const refusal = this.limits?.admit(this.byId.get(id), write.families, write.replace, this);
     if (refusal !== undefined) return { result: refusal };
-    const prepared = runNow(prepareSteps(write.families, write.labels, write.check ? this.index : undefined, Infinity));
+    const prepared = prepareNow(write.families, write.labels, write.check ? this.index : undefined);
     const verdict = this.verdict(write, prepared);
     if (verdict === undefined) {
       return {
@@ -310,7 +310,7 @@ export class MemoryStore implements MetricStore {
 
   /** Prepares and commits a write at once (small writes, replays). */
   private apply(req: AppliedWrite): WriteResult {
-    const prepared = runNow(prepareSteps(req.families, req.labels, req.check ? this.index : undefined, Infinity));
+    const prepared = prepareNow(req.families, req.labels, req.check ? this.index : undefined);
     const result = this.commit(req, prepared);
     return Array.isArray(result) ? { ok: false, error: runNow(checkErrorSteps(result, Infinity)) } : result;
   }
@@ -472,7 +472,8 @@ export class MemoryStore implements MetricStore {
     const old = group.pushed(sf.name);
     if (old !== undefined) this.series -= old.seriesCount;
     group.setPushed(sf);
-    this.index.add(group.id, group.shape, sf.name, sf.type);
+    // The index holds the group under this name with the type it stored: already so when that is unchanged.
+    if (old === undefined || old.type !== sf.type) this.index.add(group.id, group.shape, sf.name, sf.type);
     this.series += sf.seriesCount;
   }
 

@@ -4,10 +4,9 @@
 // push runs in slices of ~10 ms (slices.ts); the store then checks only what depends on what it
 // holds and commits, in one short turn (memory.ts).
 import type { MetricFamily } from '../model.js';
-import type { CheckedFamily, ConsistencyIndex, PushVerdicts } from './consistency.js';
-import { mayPack, packSteps, seriesOrderSteps, type Packed } from './compact.js';
+import { NO_PROBLEMS, type CheckedFamily, type ConsistencyIndex } from './consistency.js';
+import { mayPack, packNow, packSteps, seriesOrder, seriesOrderSteps, type Packed } from './compact.js';
 import { groupingPairs, sanitizeSeries } from './grouping.js';
-import { runNow } from './slices.js';
 import { isTimeName, type GroupingLabels } from './types.js';
 
 export interface PreparedFamily extends CheckedFamily {
@@ -22,12 +21,54 @@ export interface PreparedWrite {
   readonly families: PreparedFamily[];
 }
 
-const NO_PROBLEMS: PushVerdicts = { problems: [], messages: [] };
+/** Whether a series carries a timestamp (the write fails): checked before anything else. */
+function hasTimestamps(families: readonly MetricFamily[]): boolean {
+  for (const mf of families) for (const m of mf.metrics) if (m.timestampMs !== undefined) return true;
+  return false;
+}
+
+/**
+ * The gateway's own push_time_seconds and push_failure_time_seconds always win over pushed
+ * families of those names (the reference lets a pushed one in and then fails every scrape).
+ */
+function withoutTimeFamilies(families: readonly MetricFamily[]): readonly MetricFamily[] {
+  for (const mf of families) if (isTimeName(mf.name)) return families.filter((f) => !isTimeName(f.name));
+  return families;
+}
+
+/** Prepares one family of a push, sanitized already, at once. */
+function prepareFamily(mf: MetricFamily, index: ConsistencyIndex | undefined): PreparedFamily {
+  const packable = mayPack(mf);
+  if (index === undefined && !packable) return { mf, verdicts: NO_PROBLEMS, packed: undefined };
+  const order = seriesOrder(mf.metrics);
+  const verdicts = index === undefined ? NO_PROBLEMS : index.verdicts(mf, order);
+  // A family with problems fails the write: not worth packing.
+  const packed = packable && verdicts.problems.length === 0 ? packNow(mf, order) : undefined;
+  return { mf, verdicts, packed };
+}
 
 /**
  * Prepares writing `families` into the group of `labels`, checked with `index` (undefined: the
- * check is off), in steps of `grain` series.
+ * check is off), at once: prepareSteps without a generator, for the usual small push.
  */
+export function prepareNow(
+  families: readonly MetricFamily[],
+  labels: GroupingLabels,
+  index: ConsistencyIndex | undefined,
+): PreparedWrite {
+  if (hasTimestamps(families)) return { timestamps: true, families: [] };
+  const pushed = withoutTimeFamilies(families);
+  const grouping = groupingPairs(labels);
+  const prepared = new Array<PreparedFamily>(pushed.length);
+  for (let f = 0; f < pushed.length; f++) {
+    const mf = pushed[f];
+    sanitizeSeries(mf.metrics, 0, mf.metrics.length, grouping);
+    prepared[f] = prepareFamily(mf, index);
+  }
+  return { timestamps: false, families: prepared };
+}
+
+/** prepareNow in steps of `grain` series. */
 export function* prepareSteps(
   families: readonly MetricFamily[],
   labels: GroupingLabels,
@@ -44,9 +85,7 @@ export function* prepareSteps(
       }
     }
   }
-  // The gateway's own push_time_seconds and push_failure_time_seconds always win over pushed
-  // families of those names (the reference lets a pushed one in and then fails every scrape).
-  const pushed = families.filter((mf) => !isTimeName(mf.name));
+  const pushed = withoutTimeFamilies(families);
   const grouping = groupingPairs(labels);
   for (const mf of pushed) {
     for (let from = 0; from < mf.metrics.length; from += grain) {
@@ -56,6 +95,10 @@ export function* prepareSteps(
   }
   const prepared: PreparedFamily[] = [];
   for (const mf of pushed) {
+    if (mf.metrics.length <= grain) {
+      prepared.push(prepareFamily(mf, index));
+      continue;
+    }
     const packable = mayPack(mf);
     if (index === undefined && !packable) {
       prepared.push({ mf, verdicts: NO_PROBLEMS, packed: undefined });
@@ -63,7 +106,6 @@ export function* prepareSteps(
     }
     const order = yield* seriesOrderSteps(mf.metrics, grain);
     const verdicts = index === undefined ? NO_PROBLEMS : yield* index.verdictSteps(mf, order, grain);
-    // A family with problems fails the write: not worth packing.
     const packed = packable && verdicts.problems.length === 0 ? yield* packSteps(mf, order, grain) : undefined;
     prepared.push({ mf, verdicts, packed });
   }
@@ -72,5 +114,5 @@ export function* prepareSteps(
 
 /** A family of the gateway's own (one series), checked at once as a write's turn makes it. */
 export function checkedNow(mf: MetricFamily, index: ConsistencyIndex): CheckedFamily {
-  return { mf, verdicts: runNow(index.verdictSteps(mf, runNow(seriesOrderSteps(mf.metrics, Infinity)), Infinity)) };
+  return { mf, verdicts: index.verdicts(mf, seriesOrder(mf.metrics)) };
 }
