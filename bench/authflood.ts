@@ -8,14 +8,15 @@
 // authrate (issue #16): the same good client, with permissions per credential on ours (the web
 // config file's authorization section: the good user may push only to its job), next to a client
 // sending 1,000 wrong passwords a second (open loop, abandoned after a second each, so the rate
-// holds whatever the gateway answers; written on bare sockets, so that the flood's own cost is
-// small beside the gateway's on the shared cores). The reference gets the same file without the section.
+// holds whatever the gateway answers; sent by a C program on bare sockets, bench/rawflood.c, so
+// that the flood's own cost is small beside the gateway's on the shared cores). The reference gets
+// the same file without the section. In every window the gateway not measured is frozen.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { startServer, type RunningServer } from '../test/support/servers.js';
 import type { ScenarioResult } from './scenarios.js';
-import { KINDS, makeTempDir, pushBody, removeTempDir, stop, track, type Kind } from './gateways.js';
+import { freeze, KINDS, makeTempDir, pushBody, removeTempDir, stop, track, type Kind } from './gateways.js';
 import type { JobResult, StreamSpec } from './load.js';
 import {
   alternate,
@@ -145,12 +146,27 @@ function goodDescription(windowMs: number): string {
 async function runAuthScenario(cfg: BenchConfig, out: BenchOutput, a: AuthScenario): Promise<void> {
   const { quiet, flood, windowMs } = a;
   const rounds = cfg.quick ? 1 : 2;
+  const servers: Partial<Record<Kind, RunningServer>> = {};
+  // The gateway not measured is frozen: the reference keeps checking the flood's passwords for
+  // minutes after its window (a goroutine per request read, bcrypt whether or not its client is
+  // still there), which ran as "other" CPU in ours' next windows and slowed its good client.
+  // Its backlog now runs in its own windows.
+  const only = (s: RunningServer): Promise<void> => {
+    for (const k of KINDS) if (servers[k] !== undefined) freeze(servers[k], servers[k] !== s);
+    return Promise.resolve();
+  };
   const specs: Spec[] = [];
   if (wanted(cfg, quiet.id))
-    specs.push({ result: quiet, job: (s) => ({ streams: goodStreams(s, windowMs) }), values: goodValues });
+    specs.push({
+      result: quiet,
+      before: only,
+      job: (s) => ({ streams: goodStreams(s, windowMs) }),
+      values: goodValues,
+    });
   if (wanted(cfg, flood.id))
     specs.push({
       result: flood,
+      before: only,
       job: (s) => ({ streams: [...goodStreams(s, windowMs), a.floodStream(s, windowMs)], apart: a.apart }),
       values: (r) => {
         const f = r.streams.find((x) => x.name === 'flood')!;
@@ -166,7 +182,6 @@ async function runAuthScenario(cfg: BenchConfig, out: BenchOutput, a: AuthScenar
   if (specs.length === 0) return;
   cfg.log(`state: ${a.what}`);
   const dir = makeTempDir(`pgw-bench-${quiet.id}-`);
-  const servers: Partial<Record<Kind, RunningServer>> = {};
   try {
     const hash = bcrypt.hashSync(PASSWORD, 10);
     for (const kind of KINDS) {
@@ -176,7 +191,9 @@ async function runAuthScenario(cfg: BenchConfig, out: BenchOutput, a: AuthScenar
       track(s.proc);
       servers[kind] = s;
     }
-    await alternate(cfg, servers, specs, rounds);
+    // The quiet rounds come first: the reference's backlog from a flood window would otherwise run
+    // in its quiet window after it (it is frozen during ours').
+    for (const sp of specs) await alternate(cfg, servers, [sp], rounds);
     // The flood's 401/429/503 are what it should get: only the good client's answers count as failures.
     for (const k of KINDS)
       for (const r of flood.rounds[k])
@@ -199,6 +216,7 @@ async function runAuthScenario(cfg: BenchConfig, out: BenchOutput, a: AuthScenar
         out.notes.push(`${flood.id}: ours' good-client push p99 grew ${ours.toFixed(2)}× under the flood (want ≤ 2×)`);
     }
   } finally {
+    for (const k of KINDS) if (servers[k] !== undefined) freeze(servers[k], false);
     for (const k of KINDS) if (servers[k] !== undefined) await stop(servers[k]);
     removeTempDir(dir);
   }
@@ -249,9 +267,10 @@ export async function authRateState(cfg: BenchConfig, out: BenchOutput): Promise
       `Permissions per credential, good client next to ${RATE} wrong passwords a second`,
       `${good}; ${permissions}; meanwhile a client on 127.0.0.2 sends GET /metrics with the right user and a random ` +
         `wrong password, ${RATE} requests a second (open loop on up to ${RATE_CONNECTIONS} connections, each ` +
-        `request abandoned after ${RATE_TIMEOUT_MS} ms; pre-built requests on bare sockets, kept open when the ` +
-        'gateway keeps them, in a load process of its own that leads its own session (autogroup); every load process ' +
-        'starts its clock once all have built their requests)',
+        `request abandoned after ${RATE_TIMEOUT_MS} ms; pre-built requests on bare sockets, sent by a C program ` +
+        "(bench/rawflood.c; Node's sockets where there is no C compiler), kept open when the gateway keeps them, " +
+        'in a load process of its own that leads its own session (autogroup); every load process starts its clock ' +
+        'once all have built their requests); the gateway not measured is frozen (SIGSTOP) during each window',
       [...GOOD_METRICS, ...FLOOD_METRICS],
     ),
     floodStream: (s, ms) => ({

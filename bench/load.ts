@@ -10,7 +10,7 @@ import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fleetBody } from './fleetbody.js';
-import { rawSender } from './rawflood.js';
+import { nativeFlood, rawSender } from './rawflood.js';
 
 export interface StreamSpec {
   /** Label for the result ("push", "scrape"). */
@@ -84,6 +84,8 @@ export interface StreamResult {
    * client added by being late itself (its CPU taken by others), not the server's.
    */
   clientDelayMs: { p99: number; max: number };
+  /** CPU the stream's sender used in a process of its own (rawflood.c), ms: part of the load's. */
+  senderCpuMs?: number;
 }
 
 export interface Job {
@@ -128,6 +130,25 @@ function prepareStream(spec: StreamSpec): () => Promise<StreamResult> {
   if (spec.bodyFor === 'fleet') {
     const count = cycle > 0 ? cycle : max;
     for (let i = 0; i < count; i++) bodies.set(first + i, Buffer.from(fleetBody(first + i)));
+  }
+  if (spec.raw === true && spec.ratePerSec !== undefined) {
+    const native = nativeFlood(spec, { ...spec, ratePerSec: spec.ratePerSec });
+    if (native !== undefined)
+      return async () => {
+        const r = await native();
+        return {
+          ...summarize(spec, Float64Array.from(r.latencies).sort(), spec.durationMs),
+          ok: r.ok,
+          statuses: r.statuses,
+          errors: r.errors,
+          samples: r.samples,
+          okPerSec: (r.ok * 1000) / spec.durationMs,
+          bytes: r.bytes,
+          timeouts: (r.errors.TIMEOUT ?? 0) + (r.errors.NOT_SENT ?? 0),
+          scheduled: r.scheduled,
+          senderCpuMs: r.cpuMs,
+        };
+      };
   }
   const raw = spec.raw === true ? rawSender(spec) : undefined;
   return () => runPrepared(spec, agent, bodies, bodyBuf, raw);
@@ -297,19 +318,35 @@ async function runPrepared(
   else await Promise.all(Array.from({ length: Math.max(1, spec.connections) }, closedWorker));
   agent.destroy();
   const elapsedMs = spec.ratePerSec !== undefined ? spec.durationMs : Math.max(1e-3, lastEnd - start);
-  const lat = latencies.slice(0, done).sort();
-  let sum = 0;
-  for (const v of lat) sum += v;
   return {
-    name: spec.name,
-    requests: done,
+    ...summarize(spec, latencies.slice(0, done).sort(), elapsedMs),
     ok,
     statuses,
     errors,
     samples,
-    elapsedMs,
-    rps: (done * 1000) / elapsedMs,
     okPerSec: (ok * 1000) / elapsedMs,
+    bytes,
+    contentEncoding,
+    timeouts,
+    scheduled: spec.ratePerSec !== undefined ? issued : done,
+    skippedTicks,
+  };
+}
+
+/** A stream's result from its latencies (sorted), the counts left at nothing. */
+function summarize(spec: StreamSpec, lat: Float64Array, elapsedMs: number): StreamResult {
+  let sum = 0;
+  for (const v of lat) sum += v;
+  return {
+    name: spec.name,
+    requests: lat.length,
+    ok: 0,
+    statuses: {},
+    errors: {},
+    samples: [],
+    elapsedMs,
+    rps: (lat.length * 1000) / elapsedMs,
+    okPerSec: 0,
     latencyMs: {
       p50: percentile(lat, 50),
       p90: percentile(lat, 90),
@@ -317,11 +354,11 @@ async function runPrepared(
       max: lat.length ? lat[lat.length - 1] : NaN,
       mean: lat.length ? sum / lat.length : NaN,
     },
-    bytes,
-    contentEncoding,
-    timeouts,
-    scheduled: spec.ratePerSec !== undefined ? issued : done,
-    skippedTicks,
+    bytes: 0,
+    contentEncoding: null,
+    timeouts: 0,
+    scheduled: lat.length,
+    skippedTicks: 0,
     clientDelayMs: { p99: NaN, max: NaN }, // filled in by runJob, which watches the whole process
   };
 }
@@ -339,7 +376,11 @@ async function runJob(job: Job, go: () => Promise<void>): Promise<JobResult> {
   delay.disable();
   const cpu = process.cpuUsage(cpu0);
   const clientDelayMs = { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 };
-  return { streams: streams.map((r) => ({ ...r, clientDelayMs })), loadCpuMs: (cpu.user + cpu.system) / 1000 };
+  const senders = streams.reduce((sum, r) => sum + (r.senderCpuMs ?? 0), 0);
+  return {
+    streams: streams.map((r) => ({ ...r, clientDelayMs })),
+    loadCpuMs: (cpu.user + cpu.system) / 1000 + senders,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

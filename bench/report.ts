@@ -36,10 +36,9 @@ function fmtRatio(r: number): string {
   return `${r.toPrecision(2)}×`;
 }
 
-/** Median CPU (cores) other processes used during a scenario's kept windows, per gateway. */
-function scenarioOtherCores(s: ScenarioResult): Record<Kind, number> {
-  const med = (k: Kind) =>
-    median(s.rounds[k].map((r) => r.values.otherCores).filter((x): x is number => Number.isFinite(x)));
+/** Median CPU (cores) other processes (or, `key`, the gateway not measured) used during a scenario's kept windows. */
+function scenarioOtherCores(s: ScenarioResult, key = 'otherCores'): Record<Kind, number> {
+  const med = (k: Kind) => median(s.rounds[k].map((r) => r.values[key]).filter((x): x is number => Number.isFinite(x)));
   return { ours: med('ours'), reference: med('reference') };
 }
 
@@ -53,6 +52,13 @@ export function busyNotes(scenarios: ScenarioResult[]): string[] {
       out.push(
         `${s.id}: other processes on the machine used a median of ${o.ours.toFixed(2)} cores during ours' windows and ${o.reference.toFixed(2)} during the reference's, ` +
           'out of 2; both gateways are slowed by that, so take the absolute numbers as lower bounds.',
+      );
+    }
+    const idle = scenarioOtherCores(s, 'idleGatewayCores');
+    if (idle.ours >= BUSY_CORES || idle.reference >= BUSY_CORES) {
+      out.push(
+        `${s.id}: the gateway not measured kept working on its own earlier windows: a median of ` +
+          `${idle.ours.toFixed(2)} cores (the reference) during ours' windows, ${idle.reference.toFixed(2)} (ours) during the reference's.`,
       );
     }
   }

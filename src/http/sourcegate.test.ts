@@ -81,7 +81,8 @@ function get(port: number, from: string, password: string, keepAlive = false): P
 }
 
 test('a blocked address is answered 429 at the accept, unparsed, keep-alive or not; others are served', async () => {
-  const { port, parsed } = await serve();
+  // Enough answers for all 50 (the bucket is another test's).
+  const { port, parsed } = await serve({ answersPerSec: 1000 });
   assert.equal((await get(port, '127.0.0.1', 'secret')).status, 200);
 
   // A keep-alive connection from the guesser, opened before its block.
@@ -155,9 +156,32 @@ test('beyond answersPerSec, held connections from a blocked address are closed w
     ),
   );
   const answered = replies.filter((t) => /^HTTP\/1\.1 429 /.test(t)).length;
-  assert.ok(answered >= 1 && answered <= 4, `${answered} answered: the bucket holds 3, refilled 3 a second`);
+  assert.ok(answered >= 1 && answered <= 4, `${answered} answered: the bucket holds 1, refilled 3 a second`);
   assert.equal(replies.filter((t) => t === '').length, 20 - answered, 'the others closed without a byte');
   assert.equal(parsed.length, before, 'none of them parsed');
+});
+
+test('by default a blocked address gets a few answers at once: a burst of sockets would hold the event loop', async () => {
+  const { port } = await serve({ holdMs: 50 });
+  assert.equal((await get(port, '127.0.0.2', 'wrong')).status, 401);
+  const replies = await Promise.all(
+    Array.from(
+      { length: 60 },
+      () =>
+        new Promise<string>((resolve) => {
+          const c = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+          let text = '';
+          c.on('data', (d: Buffer) => (text += d.toString()));
+          c.on('error', () => {});
+          c.on('close', () => resolve(text));
+          c.write(`GET / HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic('w')}\r\n\r\n`);
+        }),
+    ),
+  );
+  const answered = replies.filter((t) => /^HTTP\/1\.1 429 /.test(t)).length;
+  // 2 at once (a tenth of 20 a second), and 20 a second after them: 60 held connections due
+  // together get a few answers, not 60.
+  assert.ok(answered >= 1 && answered <= 8, `${answered} of 60 answered`);
 });
 
 test('holds that end together end a chunk per turn of the event loop, closed without a socket', async () => {
@@ -197,17 +221,19 @@ test('holds due one after another end together, every 50 ms at most, not each on
   };
   spin();
   const closedAt: number[] = [];
+  const count = 100;
   const started = performance.now();
-  let count = 0;
-  // One connection a millisecond for 200 ms, as a flood comes.
-  while (performance.now() - started < 200) {
+  // One connection a millisecond (or as often as a busy machine's timers allow), as a flood comes.
+  for (let i = 0; i < count; i++) {
     gate.refuse({ close: () => closedAt.push(runs) }, 60, false);
-    count++;
     await new Promise((r) => setTimeout(r, 1));
   }
+  const elapsed = performance.now() - started;
   while (closedAt.length < count) await new Promise((r) => setTimeout(r, 5));
   turning = false;
   const batches = new Set(closedAt).size;
-  assert.ok(count >= 50, `${count} refused`);
-  assert.ok(batches <= 8, `${count} holds ended in ${batches} batches`);
+  assert.ok(
+    batches <= elapsed / 50 + 3,
+    `${count} holds, arriving over ${elapsed.toFixed(0)} ms, ended in ${batches} batches`,
+  );
 });

@@ -15,7 +15,8 @@
 // `maxHeld` connections are held (beyond them, closed at once), one timer for all. While held,
 // a connection is only its accepted handle, unread: no socket object. Answering costs a socket
 // (its streams, listeners and a timer: ~5x the accept and close, measured), so at most
-// `answersPerSec` are answered (a bucket of that many, refilled each second); the others are
+// `answersPerSec` are answered, a tenth of a second's worth at once (a bucket that small: a full
+// second's burst of sockets, at a flood's start, held the event loop ~25 ms); the others are
 // closed when their hold ends, without an answer, as under TLS. A few of a flood's connections
 // then learn why and for how long; the rest cost an accept and a close. Holds end a chunk at a
 // time, the event loop getting a turn between chunks: a burst of connections is due at once.
@@ -28,7 +29,7 @@ export interface SourceGateOptions {
   holdMs?: number;
   /** Connections held at once at most (default 1024). */
   maxHeld?: number;
-  /** Held connections answered (429) per second at most, the rest closed (default 100). */
+  /** Held connections answered (429) per second at most, a tenth of that at once; the rest closed (default 20). */
   answersPerSec?: number;
   /** How long a verified credential from an address keeps it from being shut out (default 10 min). */
   vouchMs?: number;
@@ -67,7 +68,9 @@ export class SourceGate {
   /** The next release: a timer until the first hold ends, an immediate while more are due. */
   private next: { timer: NodeJS.Timeout } | { immediate: NodeJS.Immediate } | undefined;
   private readonly answersPerSec: number;
-  /** Answers that may be sent now (a bucket refilled at answersPerSec, holding as many). */
+  /** Answers that may be sent at once. */
+  private readonly burst: number;
+  /** Answers that may be sent now (a bucket refilled at answersPerSec, holding `burst`). */
   private tokens: number;
   private filled = performance.now();
   /** The answers by Retry-After seconds, made for one set of configured headers. */
@@ -88,8 +91,9 @@ export class SourceGate {
     this.holdMs = options.holdMs ?? 1000;
     this.maxHeld = options.maxHeld ?? 1024;
     this.vouchMs = options.vouchMs ?? 10 * 60_000;
-    this.answersPerSec = options.answersPerSec ?? 100;
-    this.tokens = this.answersPerSec;
+    this.answersPerSec = options.answersPerSec ?? 20;
+    this.burst = this.answersPerSec > 0 ? Math.max(1, this.answersPerSec / 10) : 0;
+    this.tokens = this.burst;
     this.log = options.log;
   }
 
@@ -150,7 +154,7 @@ export class SourceGate {
   /** Answers a held connection while the bucket allows, else closes it. */
   private end(h: Held): void {
     const now = performance.now();
-    this.tokens = Math.min(this.answersPerSec, this.tokens + ((now - this.filled) * this.answersPerSec) / 1000);
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.filled) * this.answersPerSec) / 1000);
     this.filled = now;
     if (this.tokens < 1) {
       h.handle.close();
