@@ -16,7 +16,7 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { startServer, type RunningServer } from '../test/support/servers.js';
 import type { ScenarioResult } from './scenarios.js';
-import { freeze, KINDS, makeTempDir, pushBody, removeTempDir, stop, track, type Kind } from './gateways.js';
+import { KINDS, makeTempDir, pushBody, removeTempDir, stop, track, type Kind } from './gateways.js';
 import type { JobResult, StreamSpec } from './load.js';
 import {
   alternate,
@@ -147,26 +147,16 @@ async function runAuthScenario(cfg: BenchConfig, out: BenchOutput, a: AuthScenar
   const { quiet, flood, windowMs } = a;
   const rounds = cfg.quick ? 1 : 2;
   const servers: Partial<Record<Kind, RunningServer>> = {};
-  // The gateway not measured is frozen: the reference keeps checking the flood's passwords for
-  // minutes after its window (a goroutine per request read, bcrypt whether or not its client is
-  // still there), which ran as "other" CPU in ours' next windows and slowed its good client.
-  // Its backlog now runs in its own windows.
-  const only = (s: RunningServer): Promise<void> => {
-    for (const k of KINDS) if (servers[k] !== undefined) freeze(servers[k], servers[k] !== s);
-    return Promise.resolve();
-  };
   const specs: Spec[] = [];
   if (wanted(cfg, quiet.id))
     specs.push({
       result: quiet,
-      before: only,
       job: (s) => ({ streams: goodStreams(s, windowMs) }),
       values: goodValues,
     });
   if (wanted(cfg, flood.id))
     specs.push({
       result: flood,
-      before: only,
       job: (s) => ({ streams: [...goodStreams(s, windowMs), a.floodStream(s, windowMs)], apart: a.apart }),
       values: (r) => {
         const f = r.streams.find((x) => x.name === 'flood')!;
@@ -216,7 +206,6 @@ async function runAuthScenario(cfg: BenchConfig, out: BenchOutput, a: AuthScenar
         out.notes.push(`${flood.id}: ours' good-client push p99 grew ${ours.toFixed(2)}× under the flood (want ≤ 2×)`);
     }
   } finally {
-    for (const k of KINDS) if (servers[k] !== undefined) freeze(servers[k], false);
     for (const k of KINDS) if (servers[k] !== undefined) await stop(servers[k]);
     removeTempDir(dir);
   }
