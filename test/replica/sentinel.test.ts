@@ -8,10 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createClient } from '@redis/client';
 import { send } from '../support/http.js';
 import { OURS_MAIN, startServer, type RunningServer } from '../support/servers.js';
-import { startRedis, startSentinels, type RunningRedis } from '../support/redis.js';
+import { askRedis, startRedis, startSentinels, type RunningRedis } from '../support/redis.js';
 
 const NAME = 'pgw';
 const PASSWORD = 'master-secret';
@@ -25,15 +24,8 @@ after(async () => {
 });
 
 /** One answer of a Redis (or Sentinel) at `port`. */
-async function ask(port: number, password: string, command: string[]): Promise<unknown> {
-  const c = createClient({ RESP: 2, password, socket: { host: '127.0.0.1', port, reconnectStrategy: false } });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-    return await c.sendCommand(command);
-  } finally {
-    c.destroy();
-  }
+function ask(port: number, password: string, command: string[]): Promise<unknown> {
+  return askRedis(port, command, { password });
 }
 
 /** Polls until `check` holds (every 50 ms, at most `ms`). */

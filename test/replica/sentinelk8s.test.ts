@@ -11,11 +11,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { createClient } from '@redis/client';
 import { parseArgs } from '../../src/config.js';
 import { send } from '../support/http.js';
 import { OURS_MAIN, freePort, startServer, type RunningServer } from '../support/servers.js';
-import { REDIS_BIN, runRedis, type RunningRedis } from '../support/redis.js';
+import { REDIS_BIN, askRedis, runRedis, type RunningRedis } from '../support/redis.js';
 import { within } from './cluster.js';
 
 const MANIFEST = path.resolve(path.dirname(OURS_MAIN), '../../contrib/kubernetes/pushgateway-redis-sentinel.yaml');
@@ -255,16 +254,8 @@ test("the init script's redis.conf and sentinel.conf run: a master, 2 replicas, 
     await mkdir(home(i, true));
     started.push(await runRedis([conf, '--sentinel'], sentinelPorts[i], home(i, true), password));
   }
-  const ask = async (port: number, command: string[]) => {
-    const c = createClient({ RESP: 2, password, socket: { host: '127.0.0.1', port, reconnectStrategy: false } });
-    c.on('error', () => undefined);
-    try {
-      await c.connect();
-      return await c.sendCommand(command);
-    } finally {
-      c.destroy();
-    }
-  };
+  const ask = (port: number, command: string[]) => askRedis(port, command, { password });
+
   await within(
     30_000,
     async () => {

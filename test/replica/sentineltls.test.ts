@@ -5,13 +5,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createClient } from '@redis/client';
 import { send } from '../support/http.js';
 import { OURS_MAIN, startServer, type RunningServer } from '../support/servers.js';
-import { startRedis, startSentinels, type RedisTls, type RunningRedis } from '../support/redis.js';
+import { askRedis, startRedis, startSentinels, type RedisTls, type RunningRedis } from '../support/redis.js';
 import { within } from './cluster.js';
 
 const NAME = 'pgw';
@@ -98,28 +97,8 @@ function setup(): Promise<Setup> {
     started.push(replica);
     const sentinels = await startSentinels(master, { name: NAME, count: 2, tls });
     started.push(...sentinels);
-    const ask = async (port: number, command: string[]) => {
-      const c = createClient({
-        RESP: 2,
-        socket: {
-          host: '127.0.0.1',
-          port,
-          tls: true,
-          servername: SERVER_NAME,
-          ca: await readFile(tls.ca),
-          cert: await readFile(tls.cert),
-          key: await readFile(tls.key),
-          reconnectStrategy: false,
-        },
-      });
-      c.on('error', () => undefined);
-      try {
-        await c.connect();
-        return await c.sendCommand(command);
-      } finally {
-        c.destroy();
-      }
-    };
+    const ask = (port: number, command: string[]) => askRedis(port, command, { tls });
+
     // A failover needs the replica in sync and both Sentinels knowing it and each other (over TLS).
     await within(
       20_000,

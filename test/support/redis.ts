@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { createClient } from '@redis/client';
 import { createConnection } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -50,6 +51,36 @@ function tlsSettings(port: number, tls: RedisTls): string[][] {
     ['tls-key-file', tls.key],
     ['tls-replication', 'yes'],
   ];
+}
+
+/** One answer of a Redis (or Sentinel) at `port` to `command`, on a connection of its own (TLS with `tls`). */
+export async function askRedis(
+  port: number,
+  command: string[],
+  opts: { password?: string; tls?: RedisTls } = {},
+): Promise<unknown> {
+  const { password, tls } = opts;
+  const socket =
+    tls === undefined
+      ? { host: '127.0.0.1', port, reconnectStrategy: false as const }
+      : {
+          host: '127.0.0.1',
+          port,
+          tls: true as const,
+          servername: tls.servername,
+          ca: readFileSync(tls.ca),
+          cert: readFileSync(tls.cert),
+          key: readFileSync(tls.key),
+          reconnectStrategy: false as const,
+        };
+  const c = createClient({ RESP: 2, password, socket });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    return await c.sendCommand(command);
+  } finally {
+    c.destroy();
+  }
 }
 
 /** Answers PING with PONG over a raw socket, TLS if `tls` (after AUTH with `password`). */
