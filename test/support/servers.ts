@@ -53,12 +53,13 @@ export async function waitReady(
   output: () => string,
   timeoutMs: number,
   probe: ReadyProbe = httpReady,
+  listening: () => boolean = () => true,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${output()}`);
     try {
-      if (await probe(url)) return;
+      if (listening() && (await probe(url))) return;
     } catch {
       // not listening yet
     }
@@ -85,6 +86,23 @@ export async function startServer(
     probe?: ReadyProbe;
   } = {},
 ): Promise<RunningServer> {
+  // Test files run side by side: another one's server may take the port between freePort() and
+  // the bind. That server would also answer the probe, so readiness waits for this process to say
+  // it listens, and a lost race is run again on another port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(kind, flags, opts);
+    } catch (e) {
+      if (attempt === 3 || !/address already in use/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startOnce(
+  kind: 'ours' | 'reference',
+  flags: string[],
+  opts: Parameters<typeof startServer>[2] & object,
+): Promise<RunningServer> {
   const port = await freePort();
   const listen = `--web.listen-address=127.0.0.1:${port}`;
   const hasPersistence = flags.some((f) => f.startsWith('--persistence.file'));
@@ -104,7 +122,8 @@ export async function startServer(
   const base = `${opts.scheme ?? 'http'}://127.0.0.1:${port}`;
   const url = base + (opts.routePrefix ?? '');
   try {
-    await waitReady(url, proc, output, opts.timeoutMs ?? 15000, opts.probe);
+    // Both log `msg="Listening on"` once bound (ours also in JSON).
+    await waitReady(url, proc, output, opts.timeoutMs ?? 15000, opts.probe, () => out.includes('Listening on'));
   } catch (e) {
     proc.kill('SIGKILL');
     throw e;
