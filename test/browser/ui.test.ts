@@ -549,6 +549,15 @@ test('expiry: sorted soonest first, "with a deadline only"; a selector filter de
     await page.uncheck('#expiring-only');
     await page.selectOption('#sort', 'key');
     await waitGroups(page, 4);
+    // The four groups are already shown in the expiry order: wait for the list sorted by key.
+    await page.waitForFunction(
+      () =>
+        (document.querySelector('article.group .labels') as HTMLElement | null)?.innerText
+          .replace(/\s+/g, ' ')
+          .trim() === 'job="batch" instance="host-1"',
+      undefined,
+      { timeout: 10_000 },
+    );
     assert.equal((await order())[0], 'job="batch" instance="host-1"');
 
     // A selector as the filter: its groups, and the button to delete them, with their number.
