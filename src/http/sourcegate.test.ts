@@ -184,12 +184,17 @@ test('by default a blocked address gets a few answers at once: a burst of socket
   assert.ok(answered >= 1 && answered <= 8, `${answered} of 60 answered`);
 });
 
-test('holds that end together end a chunk per turn of the event loop, closed without a socket', async () => {
-  const gate = new SourceGate(
+/** A gate whose holds end after 10 ms, answering none. */
+function quietGate(): SourceGate {
+  return new SourceGate(
     () => 60_000,
     () => [],
     { holdMs: 10, answersPerSec: 0 },
   );
+}
+
+/** Counts turns of the event loop (one setImmediate each) until stopped. */
+function turnCounter(): { turn: () => number; stop: () => void } {
   let turn = 0;
   let turning = true;
   const spin = () => {
@@ -197,10 +202,16 @@ test('holds that end together end a chunk per turn of the event loop, closed wit
     if (turning) setImmediate(spin);
   };
   spin();
+  return { turn: () => turn, stop: () => (turning = false) };
+}
+
+test('holds that end together end a chunk per turn of the event loop, closed without a socket', async () => {
+  const gate = quietGate();
+  const turns = turnCounter();
   const closedAt: number[] = [];
-  for (let i = 0; i < 300; i++) gate.refuse({ close: () => closedAt.push(turn) }, 60, false);
+  for (let i = 0; i < 300; i++) gate.refuse({ close: () => closedAt.push(turns.turn()) }, 60, false);
   while (closedAt.length < 300) await new Promise((r) => setTimeout(r, 5));
-  turning = false;
+  turns.stop();
   const perTurn = new Map<number, number>();
   for (const t of closedAt) perTurn.set(t, (perTurn.get(t) ?? 0) + 1);
   assert.ok(Math.max(...perTurn.values()) <= 64, `at most 64 a turn: ${JSON.stringify([...perTurn])}`);
@@ -208,29 +219,19 @@ test('holds that end together end a chunk per turn of the event loop, closed wit
 });
 
 test('holds due one after another end together, every 50 ms at most, not each on its own timer', async () => {
-  const gate = new SourceGate(
-    () => 60_000,
-    () => [],
-    { holdMs: 10, answersPerSec: 0 },
-  );
-  let runs = 0;
-  let turning = true;
-  const spin = () => {
-    runs++;
-    if (turning) setImmediate(spin);
-  };
-  spin();
+  const gate = quietGate();
+  const turns = turnCounter();
   const closedAt: number[] = [];
   const count = 100;
   const started = performance.now();
   // One connection a millisecond (or as often as a busy machine's timers allow), as a flood comes.
   for (let i = 0; i < count; i++) {
-    gate.refuse({ close: () => closedAt.push(runs) }, 60, false);
+    gate.refuse({ close: () => closedAt.push(turns.turn()) }, 60, false);
     await new Promise((r) => setTimeout(r, 1));
   }
   const elapsed = performance.now() - started;
   while (closedAt.length < count) await new Promise((r) => setTimeout(r, 5));
-  turning = false;
+  turns.stop();
   const batches = new Set(closedAt).size;
   assert.ok(
     batches <= elapsed / 50 + 3,
