@@ -6,9 +6,15 @@ export const FLEET_PATH = '/metrics/job/fleet/instance/host-{n}';
 export const FLEET_FAMILIES = 24;
 export const FLEET_SERIES = 44;
 
-/** The body host `i` pushes (the same on every push of that host). */
-export function fleetBody(i: number): string {
-  const v = (k: number) => ((i * 7919 + k * 104729) % 100_000) + 0.25 * (k % 4);
+/**
+ * The body host `i` pushes at a `generation` (the bench loads generation 0 and then pushes 1 and
+ * 2 in turn): as a real host's, its counters grow and its gauges move from push to push, but for
+ * its build and config families.
+ */
+export function fleetBody(i: number, generation = 0): string {
+  const g = generation;
+  const fixed = (k: number) => ((i * 7919 + k * 104729) % 100_000) + 0.25 * (k % 4);
+  const v = (k: number) => fixed(k) + g * (k + 1);
   const out: string[] = [];
   const family = (name: string, type: string, help: string, series: Array<[string, number]>) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -37,13 +43,13 @@ export function fleetBody(i: number): string {
   }
   // Gauges (10 families, 13 series).
   family('fleet_temperature_celsius', 'gauge', 'Sensor temperature.', [
-    ['{sensor="cpu"}', 40 + (i % 30)],
-    ['{sensor="board"}', 30 + (i % 20)],
-    ['{sensor="disk"}', 25 + (i % 15)],
+    ['{sensor="cpu"}', 40 + (i % 30) + g],
+    ['{sensor="board"}', 30 + (i % 20) + g],
+    ['{sensor="disk"}', 25 + (i % 15) + g],
   ]);
   family('fleet_memory_bytes', 'gauge', 'Memory by state.', [
-    ['{state="used"}', 1e9 + i * 4096],
-    ['{state="free"}', 3e9 - i * 4096],
+    ['{state="used"}', 1e9 + (i + g) * 4096],
+    ['{state="free"}', 3e9 - (i + g) * 4096],
   ]);
   const gauges = [
     'queue_length',
@@ -55,11 +61,13 @@ export function fleetBody(i: number): string {
     'threads',
   ];
   for (const [k, name] of gauges.entries())
-    family(`fleet_${name}`, 'gauge', `Current ${name.replace(/_/g, ' ')}.`, [['', v(30 + k)]]);
+    family(`fleet_${name}`, 'gauge', `Current ${name.replace(/_/g, ' ')}.`, [
+      ['', name === 'config_hash' ? fixed(30 + k) : v(30 + k)],
+    ]);
   family('fleet_build_info', 'gauge', 'Build information.', [[`{version="1.${i % 10}.0",revision="r${i % 97}"}`, 1]]);
   // A histogram: 10 buckets (the last is +Inf), _sum and _count (12 series).
   const bounds = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '+Inf'];
-  const count = 1000 + (i % 500);
+  const count = 1000 + (i % 500) + g;
   out.push('# HELP fleet_request_duration_seconds Request latency.', '# TYPE fleet_request_duration_seconds histogram');
   for (const [k, le] of bounds.entries()) {
     const c = k === bounds.length - 1 ? count : Math.floor((count * (k + 1)) / (bounds.length + 1));
@@ -71,9 +79,9 @@ export function fleetBody(i: number): string {
   );
   // A summary: three quantiles, _sum and _count (5 series).
   out.push('# HELP fleet_job_duration_seconds Job run time.', '# TYPE fleet_job_duration_seconds summary');
-  out.push(`fleet_job_duration_seconds{quantile="0.5"} ${1 + (i % 7) / 10}`);
-  out.push(`fleet_job_duration_seconds{quantile="0.9"} ${2 + (i % 7) / 10}`);
-  out.push(`fleet_job_duration_seconds{quantile="0.99"} ${4 + (i % 7) / 10}`);
+  out.push(`fleet_job_duration_seconds{quantile="0.5"} ${1 + ((i + g) % 7) / 10}`);
+  out.push(`fleet_job_duration_seconds{quantile="0.9"} ${2 + ((i + g) % 7) / 10}`);
+  out.push(`fleet_job_duration_seconds{quantile="0.99"} ${4 + ((i + g) % 7) / 10}`);
   out.push(`fleet_job_duration_seconds_sum ${count * 1.3}`, `fleet_job_duration_seconds_count ${count}`);
   return out.join('\n') + '\n';
 }

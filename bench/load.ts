@@ -126,10 +126,12 @@ function prepareStream(spec: StreamSpec): () => Promise<StreamResult> {
   const max = Math.max(0, Math.floor(spec.maxRequests));
   const first = spec.first ?? 0;
   const cycle = spec.cycle ?? 0;
-  const bodies = new Map<number, Buffer>();
+  const bodies = new Map<number, Buffer[]>();
   if (spec.bodyFor === 'fleet') {
+    // Each host pushes generations 1 and 2 in turn: every push changes what the host had (loaded: 0).
     const count = cycle > 0 ? cycle : max;
-    for (let i = 0; i < count; i++) bodies.set(first + i, Buffer.from(fleetBody(first + i)));
+    for (let i = 0; i < count; i++)
+      bodies.set(first + i, [Buffer.from(fleetBody(first + i, 1)), Buffer.from(fleetBody(first + i, 2))]);
   }
   if (spec.raw === true && spec.ratePerSec !== undefined) {
     const native = nativeFlood(spec, { ...spec, ratePerSec: spec.ratePerSec });
@@ -157,7 +159,7 @@ function prepareStream(spec: StreamSpec): () => Promise<StreamResult> {
 async function runPrepared(
   spec: StreamSpec,
   agent: Agent,
-  bodies: Map<number, Buffer>,
+  bodies: Map<number, Buffer[]>,
   bodyBuf: Buffer | undefined,
   raw: ReturnType<typeof rawSender> | undefined,
 ): Promise<StreamResult> {
@@ -247,10 +249,12 @@ async function runPrepared(
         samples.push(`${spec.method} ${path} → ${a.status}${a.error ? ` ${a.error}` : ''} ${a.text ?? ''}`.trim());
     }
   };
+  const pushes: number[] = [];
   const send = async (i: number, scheduled?: number) => {
     const n = pick(i);
     const path = spec.path.replace('{n}', String(n));
-    const body = bodies.get(n) ?? bodyBuf;
+    const turns = bodies.get(n);
+    const body = turns === undefined ? bodyBuf : turns[(pushes[n] = (pushes[n] ?? -1) + 1) % turns.length];
     const t0 = performance.now();
     const from = scheduled ?? t0;
     if (scheduled !== undefined && t0 >= scheduled + spec.timeoutMs) {

@@ -29,12 +29,18 @@ const CATCH_UP_BATCH = 512;
 
 interface Run {
   readonly groupId: string;
-  readonly sf: StoredFamily;
+  /** Replaced by a later push's family whose lines, type and HELP are the same (the run stays as it is). */
+  sf: StoredFamily;
   /** Byte string of the series' lines. */
   readonly text: string;
   /** Sort keys (seriesSortKey) of the first and last series; '' for an empty run. */
   readonly first: string;
   readonly last: string;
+  /** Where in `text` the lines of the first and last series' keys start. */
+  readonly firstAt: number;
+  readonly lastAt: number;
+  /** Its index in the view's `ordered` when last placed (a hint: checked before use). */
+  at: number;
 }
 
 /** seriesSortKey of the series whose identifying line starts at `at` (escapes undone). */
@@ -71,15 +77,40 @@ function sortKeyOfLine(text: string, at: number): string {
   return String.fromCharCode(count) + values;
 }
 
-/** A family's run in a group, with the sort keys read back from its identifying lines. */
-function runOf(groupId: string, sf: StoredFamily): Run {
-  const text = sf.lines();
-  if (text.length === 0) return { groupId, sf, text, first: '', last: '' };
+/**
+ * Whether two lines (at `i` in `a`, at `j` in `b`) are the same up to the space that ends their
+ * name and labels: then their sort keys are the same.
+ */
+function sameKey(a: string, i: number, b: string, j: number): boolean {
+  let quoted = false;
+  for (; ; i++, j++) {
+    const c = a.charCodeAt(i);
+    if (c !== b.charCodeAt(j) || c === 0x0a) return false;
+    if (quoted && c === 0x5c) {
+      i++;
+      j++;
+      if (a.charCodeAt(i) !== b.charCodeAt(j)) return false;
+    } else if (c === 0x22) quoted = !quoted;
+    else if (c === 0x20 && !quoted) return true;
+  }
+}
+
+/**
+ * A family's run in a group, with the sort keys read back from its identifying lines (those of
+ * `old`, the group's run before, where the lines start alike: a re-push of the same series, the
+ * usual push). `text` is `sf.lines()`; `count` is the family's name followed by `_count`, after a
+ * newline.
+ */
+function runOf(groupId: string, sf: StoredFamily, text: string, old: Run | undefined, count: string): Run {
+  if (text.length === 0) return { groupId, sf, text, first: '', last: '', firstAt: 0, lastAt: 0, at: -1 };
   const counted = sf.type === 'summary' || sf.type === 'histogram' || sf.type === 'gaugehistogram';
   // A summary or histogram series ends with its _count line; only a family's series end a line with `{…} `.
-  const firstLine = counted ? text.indexOf('\n' + sf.name + '_count') + 1 : 0;
-  const lastLine = text.lastIndexOf('\n', text.length - 2) + 1;
-  return { groupId, sf, text, first: sortKeyOfLine(text, firstLine), last: sortKeyOfLine(text, lastLine) };
+  const firstAt = counted ? text.indexOf(count) + 1 : 0;
+  const lastAt = text.lastIndexOf('\n', text.length - 2) + 1;
+  const known = old !== undefined && old.text.length > 0;
+  const first = known && sameKey(old.text, old.firstAt, text, firstAt) ? old.first : sortKeyOfLine(text, firstAt);
+  const last = known && sameKey(old.text, old.lastAt, text, lastAt) ? old.last : sortKeyOfLine(text, lastAt);
+  return { groupId, sf, text, first, last, firstAt, lastAt, at: -1 };
 }
 
 /** One series of a run: its lines, its sort key and its group. */
@@ -265,11 +296,15 @@ class FamilyView {
   /** Runs' entries per format, made when a scrape in the format first shows the run (a run is remade when re-read). */
   private readonly formats = new Map<PieceFormat, PieceCache>();
 
+  /** What a summary's or histogram's `_count` line starts with, after the newline before it. */
+  private readonly count: string;
+
   constructor(
     readonly name: string,
     private readonly store: MetricStore,
     groups: Iterable<Group>,
   ) {
+    this.count = '\n' + name + '_count';
     // Read by catchUp(), as groups changed since are: a large store's first scrape can take turns.
     for (const g of groups) if (g.families.has(name)) this.dirty.add(g.id);
   }
@@ -298,6 +333,7 @@ class FamilyView {
   }
 
   private position(r: Run): number {
+    if (this.ordered[r.at] === r) return r.at;
     let lo = 0;
     let hi = this.ordered.length;
     while (lo < hi) {
@@ -323,6 +359,7 @@ class FamilyView {
     const i = this.position(r);
     if (i > 0 && i < this.ordered.length && this.interleave(i - 1)) this.overlaps--;
     this.ordered.splice(i, 0, r);
+    r.at = i;
     this.countAround(i, 1);
     this.countType(r, 1);
     this.patched = undefined;
@@ -372,13 +409,27 @@ class FamilyView {
       const sf = this.store.group(id)?.families.get(this.name);
       // Unchanged family (a push time is a new object on every read, so it is always re-read).
       if (old !== undefined && old.sf === sf) continue;
+      const text = sf?.lines();
+      if (
+        old !== undefined &&
+        sf !== undefined &&
+        text === old.text &&
+        sf.type === old.sf.type &&
+        sf.help === old.sf.help
+      ) {
+        // The same lines again (a family whose values did not change, push_failure_time_seconds):
+        // its part stays the very string it was, so nothing made of it is made again.
+        old.sf = sf;
+        for (const f of this.formats.values()) f.runs.delete(old);
+        continue;
+      }
       if (old !== undefined) this.byGroup.delete(id);
       if (sf === undefined) {
         if (old !== undefined) gone.push(old);
         if (old !== undefined && this.lead === old) this.leadStale = true;
         continue;
       }
-      const r = runOf(id, sf);
+      const r = runOf(id, sf, text!, old, this.count);
       this.byGroup.set(id, r);
       if (old !== undefined && this.lead === old) this.lead = r;
       else if (this.lead === undefined || id < this.lead.groupId) this.lead = r;
@@ -418,8 +469,11 @@ class FamilyView {
     const i = this.position(old);
     if (this.ordered[i] !== old) return false;
     this.ordered[i] = r;
-    this.countType(old, -1);
-    this.countType(r, 1);
+    r.at = i;
+    if (old.sf.type !== r.sf.type) {
+      this.countType(old, -1);
+      this.countType(r, 1);
+    }
     // Past a few, building anew costs less than patching (and the list stays short while the fast path is not taken).
     if (this.patched !== undefined && this.patched.push(i) > this.ordered.length / 8) this.patched = undefined;
     return true;
@@ -437,7 +491,10 @@ class FamilyView {
       else this.ordered.push(added[j++]);
     }
     this.overlaps = 0;
-    for (let k = 1; k < this.ordered.length; k++) if (this.interleave(k - 1)) this.overlaps++;
+    for (let k = 0; k < this.ordered.length; k++) {
+      this.ordered[k].at = k;
+      if (k > 0 && this.interleave(k - 1)) this.overlaps++;
+    }
     this.types.clear();
     for (const r of this.ordered) this.countType(r, 1);
     this.patched = undefined;
@@ -476,6 +533,12 @@ class FamilyView {
     const series = own === undefined && this.overlaps > 0 && uniform ? this.interleaved() : undefined;
     if (own === undefined && this.overlaps === 0 && uniform) {
       const base = this.patched === undefined ? undefined : this.built;
+      if (base !== undefined && this.patched!.length === 0 && base[0] === head) {
+        // Every group pushed since gave the same lines: the same array, so a sender keeps all it made of it.
+        this.delta = { parts: base, since: { base, changed: [] } };
+        this.cached = base;
+        return base;
+      }
       if (base !== undefined) {
         parts = base.slice();
         for (const i of this.patched!) parts[i + 1] = this.ordered[i].text;

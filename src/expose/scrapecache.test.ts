@@ -199,3 +199,34 @@ test('prepare() gives other work its turns on a large store, stops when the scra
   assert.ok(turns > 0, 'no timer ran while 5,000 runs were read');
   assert.deepEqual(cache.render([]), expected);
 });
+
+test('a re-push of the same lines leaves the family’s parts as they were; new HELP or values are shown', async () => {
+  const store = new MemoryStore();
+  const cache = new ScrapeCache(store);
+  const body = (v: number, help = 'x help'): MetricFamily[] => [
+    { name: 'x', help, type: 'gauge', metrics: [{ labels: [{ name: 'k', value: 'a' }], value: v }] },
+  ];
+  const push = (i: number, v: number, help?: string) =>
+    store.write({ labels: { job: 'j', instance: `h${i}` }, families: body(v, help), replace: true, check: true });
+  for (let i = 0; i < 20; i++) await push(i, i);
+  const parts = (name: string) => cache.familyParts('text', []).find((f) => f.name === name)!;
+  const x = parts('x').parts;
+  const failures = parts('push_failure_time_seconds').parts;
+  const times = parts('push_time_seconds').parts;
+  await push(3, 3);
+  await push(0, 0);
+  // The very same arrays: a sender keeps all it made of them (push_time_seconds did change).
+  assert.ok(parts('x').parts === x);
+  assert.ok(parts('push_failure_time_seconds').parts === failures);
+  assert.notEqual(parts('push_time_seconds').parts, times);
+  // The first group's HELP is the family's: the same lines with another HELP are read again.
+  await push(0, 0, 'new help');
+  await push(7, 70);
+  const text = cache.render([]).toString();
+  assert.match(text, /# HELP x new help\n/);
+  assert.match(text, /x\{instance="h7",job="j",k="a"\} 70\n/);
+  const fresh = new ScrapeCache(store);
+  assert.equal(text, fresh.render([]).toString());
+  fresh.close();
+  cache.close();
+});
