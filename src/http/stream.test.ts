@@ -194,6 +194,17 @@ test('gzip: told which parts changed, a scrape reads those blocks only, and send
       assert.ok(reads < 3_000, `round ${round}: ${reads} parts read of ${parts.length}`);
       assert.ok(gzip.compressedBytes - before <= 256 * 1024, `round ${round}`);
     }
+    // A run that grows by far: its block is compressed again with the same bounds, so the
+    // blocks after it stay as they were (cut anew, its end moved and the next ends with it).
+    for (const at of [3, 12_345]) {
+      const base = fams[1].parts;
+      parts = parts.slice();
+      parts[at] = `family{instance="host-${at}",job="fleet",series="a"} ${'9'.repeat(200_000)}\n`;
+      fams = [big, { name: 'family', parts: counted(parts), since: { base, changed: [at] } }];
+      const before = gzip.compressedBlocks;
+      assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf([...big.parts, ...parts])), `at ${at}`);
+      assert.equal(gzip.compressedBlocks - before, 1, `at ${at}`);
+    }
     // Not told: every part is compared with the kept ones, and the bytes are the same.
     fams = [big, { name: 'family', parts: counted(parts.slice()) }];
     reads = 0;

@@ -123,16 +123,27 @@ export async function streamBody(
   };
   res.once('close', leave);
   let slice = performance.now();
-  const send = async (bytes: Uint8Array, from?: Buffer): Promise<void> => {
+  // Writes between two waits leave in one system call, not one each (a scrape is hundreds of pieces).
+  res.cork();
+  /** Writes the bytes; a promise only when the scrape must wait before the next write. */
+  const send = (bytes: Uint8Array, from?: Buffer): Promise<void> | undefined => {
     // Once written (or failed), the socket holds the chunk no more.
     if (from !== undefined) res.write(bytes, () => giveBack(from));
     else res.write(bytes);
     // A slow reader holds at most QUEUED bytes of this scrape; a fast one is not waited for per chunk.
-    if (res.writableLength > QUEUED && !gone) await drainedOrClosed(res);
+    if (res.writableLength > QUEUED && !gone) return pause(drainedOrClosed(res));
     // A turn for other requests every few milliseconds of copying.
-    if (!gone && performance.now() - slice > SLICE_MS) {
-      await new Promise<void>((r) => setImmediate(r));
+    if (!gone && performance.now() - slice > SLICE_MS) return pause(new Promise<void>((r) => setImmediate(r)));
+    return undefined;
+  };
+  /** What `until` gives, once the writes so far have left. */
+  const pause = async <T>(until: Promise<T>): Promise<T> => {
+    res.uncork();
+    try {
+      return await until;
+    } finally {
       slice = performance.now();
+      res.cork();
     }
   };
   if (gzip !== undefined) {
@@ -145,15 +156,18 @@ export async function streamBody(
       next = i + 1 < families.length ? gzip.plan(families[i + 1], () => gone) : undefined;
       if (sum !== undefined) sums.push(sum);
       for (const b of blocks) {
-        const { pieces } = (await b) ?? { pieces: [] };
+        // A kept block is written at once; for one still being compressed, the writes before it leave first.
+        const { pieces } = (b instanceof Promise ? await pause(b) : b) ?? { pieces: [] };
         for (const p of pieces) {
           if (sum === undefined) sums.push(p);
-          await send(p.deflated);
+          const wait = send(p.deflated);
+          if (wait !== undefined) await wait;
         }
         if (gone) break;
       }
     }
     res.off('close', leave);
+    res.uncork();
     if (gone) return;
     res.end(gzipTrailer(sums));
     gzip.keepOnly(families);
@@ -162,9 +176,11 @@ export async function streamBody(
   let chunk: Buffer | undefined;
   for (const n of fillings(flat(families), () => (chunk = takeChunk()))) {
     if (gone) break;
-    await send(chunk!.subarray(0, n), chunk);
+    const wait = send(chunk!.subarray(0, n), chunk);
+    if (wait !== undefined) await wait;
   }
   res.off('close', leave);
+  res.uncork();
   if (!gone) res.end();
 }
 
@@ -236,6 +252,7 @@ export class GzipCache {
   private readonly queued: Array<() => void> = [];
   /** Bytes compressed so far: what a scrape after a push costs shows here. */
   compressedBytes = 0;
+  compressedBlocks = 0;
 
   /**
    * The family's blocks: those kept as they are, the others as their compression (queued at
@@ -253,6 +270,7 @@ export class GzipCache {
         ? touched(old, f.since.changed)
         : undefined;
     for (let i = 0, b = 0; i < parts.length;) {
+      let end: number | undefined;
       if (dirty !== undefined) {
         while (b < old!.starts.length && old!.starts[b] < i) b++;
         if (old!.starts[b] === i && !dirty.has(b)) {
@@ -260,6 +278,9 @@ export class GzipCache {
           i += old!.blocks[b].parts.length;
           continue;
         }
+        // A changed block keeps its bounds: cut anew, its end could move, and the ends of the
+        // blocks after it with it, each then compressed again.
+        if (old!.starts[b] === i) end = i + old!.blocks[b].parts.length;
       } else {
         const found = old?.byFirst.get(parts[i]);
         if (found !== undefined && startsWith(parts, i, found.parts)) {
@@ -268,8 +289,9 @@ export class GzipCache {
           continue;
         }
       }
-      const end = blockEnd(parts, i);
+      end ??= blockEnd(parts, i);
       const block = parts.slice(i, end);
+      this.compressedBlocks++;
       const made = this.compress(block, gone).then((pieces) => pieces && { parts: block, pieces });
       blocks.push(made);
       fresh.push(made);
