@@ -187,9 +187,9 @@ export function alive(s: Pick<RunningServer, 'proc'>): boolean {
 }
 
 /** The text body of a 20-series (or n-series) gauge family, the same for every group. */
-export function pushBody(series: number): string {
+export function pushBody(series: number, shift = 0): string {
   const lines = ['# HELP bench_gauge A benchmark gauge.', '# TYPE bench_gauge gauge'];
-  for (let i = 0; i < series; i++) lines.push(`bench_gauge{series="s${i}"} ${i + 0.5}`);
+  for (let i = 0; i < series; i++) lines.push(`bench_gauge{series="s${i}"} ${i + 0.5 + shift}`);
   return lines.join('\n') + '\n';
 }
 

@@ -812,13 +812,15 @@ export async function bigState(cfg: BenchConfig, out: BenchOutput): Promise<void
     job: (s) => ({ streams: [idleScrapes(s, reps, true)] }),
     values: scrapeValues,
   });
-  const onePush = (s: RunningServer): StreamSpec => ({
+  // Each push gives the group new values, as a job's next run does (its same body again would
+  // leave every family's lines as they were).
+  const onePush = (s: RunningServer, k: number): StreamSpec => ({
     name: 'push',
     method: 'PUT',
     port: s.port,
     path: GROUP_PATH,
     first: Math.floor(N / 2),
-    body: pushBody(cfg.series),
+    body: pushBody(cfg.series, k + 1),
     connections: 1,
     durationMs: 600_000,
     maxRequests: 1,
@@ -828,12 +830,12 @@ export async function bigState(cfg: BenchConfig, out: BenchOutput): Promise<void
     result: newResult(
       `${id}-after-push`,
       `${seriesLabel(total)} series: scrape right after one push`,
-      `PUT of one stored group, and as soon as it is answered a GET /metrics as Prometheus asks (gzip); ${reps} times`,
+      `PUT of one stored group with new values, and as soon as it is answered a GET /metrics as Prometheus asks (gzip); ${reps} times`,
       scrapeMetrics('scrape time'),
     ),
     job: (s) => ({
       sequential: true,
-      streams: Array.from({ length: reps }, () => [onePush(s), idleScrapes(s, 1, true)]).flat(),
+      streams: Array.from({ length: reps }, (_, k) => [onePush(s, k), idleScrapes(s, 1, true)]).flat(),
     }),
     values: scrapeValues,
   });
