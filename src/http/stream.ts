@@ -250,7 +250,7 @@ export class GzipCache {
   private readonly inputs: Buffer[] = [];
   private running = 0;
   private readonly queued: Array<() => void> = [];
-  /** Bytes compressed so far: what a scrape after a push costs shows here. */
+  /** Bytes and blocks compressed so far: what a scrape after a push costs shows here. */
   compressedBytes = 0;
   compressedBlocks = 0;
 
