@@ -10,6 +10,7 @@ import type { ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { PartsDelta } from '../expose/scrape.js';
 import {
+  ChecksumTree,
   crc32Combine,
   deflatePiece,
   deflatePieceSync,
@@ -154,17 +155,19 @@ export async function streamBody(
     for (let i = 0; next !== undefined && !gone; i++) {
       const { blocks, sum } = next;
       next = i + 1 < families.length ? gzip.plan(families[i + 1], () => gone) : undefined;
-      if (sum !== undefined) sums.push(sum);
       for (const b of blocks) {
         // A kept block is written at once; for one still being compressed, the writes before it leave first.
         const { pieces } = (b instanceof Promise ? await pause(b) : b) ?? { pieces: [] };
         for (const p of pieces) {
-          if (sum === undefined) sums.push(p);
           const wait = send(p.deflated);
           if (wait !== undefined) await wait;
         }
         if (gone) break;
       }
+      // Once all its blocks are made, the family's checksum is too.
+      const made = sum instanceof Promise ? await sum : sum;
+      if (made !== undefined) sums.push(made);
+      else if (!gone) throw new Error(`gzip: no checksum for family ${families[i].name ?? i}`);
     }
     res.off('close', leave);
     res.uncork();
@@ -188,43 +191,54 @@ function* flat(families: FamilyParts): Iterable<Part> {
   for (const f of families) yield* f.parts;
 }
 
-/** A run of a family's parts and their compressed form. */
+/** A run of a family's parts, their compressed form and the checksum of their bytes. */
 interface Block {
   readonly parts: ReadonlyArray<Part>;
   readonly pieces: DeflatedPiece[];
+  readonly sum: Checksum;
+}
+
+function block(parts: ReadonlyArray<Part>, pieces: DeflatedPiece[]): Block {
+  if (pieces.length === 1) return { parts, pieces, sum: pieces[0] };
+  const sum = { crc: 0, length: 0 };
+  for (const p of pieces) {
+    sum.crc = crc32Combine(sum.crc, p.crc, p.length);
+    sum.length += p.length;
+  }
+  return { parts, pieces, sum };
 }
 
 /**
  * A family's parts as last compressed, its blocks with the position of each one's first part,
- * each block by its first part (to find it again), and the checksum of the whole.
+ * each block by its first part (to find it again), and the checksum of the whole, from a tree
+ * of the blocks' checksums (for the next scrape's changed blocks).
  */
 interface Kept {
   readonly parts: ReadonlyArray<Part>;
   readonly blocks: Block[];
   readonly starts: number[];
   readonly byFirst: Map<Part, Block>;
+  readonly sums: ChecksumTree;
   readonly sum: Checksum;
 }
 
-function kept(parts: ReadonlyArray<Part>, blocks: Block[]): Kept {
+function kept(parts: ReadonlyArray<Part>, blocks: Block[], sums: ChecksumTree): Kept {
   const byFirst = new Map<Part, Block>();
   const starts: number[] = [];
-  const sum = { crc: 0, length: 0 };
   for (let b = 0, at = 0; b < blocks.length; at += blocks[b++].parts.length) {
     byFirst.set(blocks[b].parts[0], blocks[b]);
     starts.push(at);
-    for (const p of blocks[b].pieces) {
-      sum.crc = crc32Combine(sum.crc, p.crc, p.length);
-      sum.length += p.length;
-    }
   }
-  return { parts, blocks, starts, byFirst, sum };
+  return { parts, blocks, starts, byFirst, sums, sum: sums.sum };
 }
 
-/** A family's blocks as a scrape sends them, and the checksum of all when they are all kept. */
+/**
+ * A family's blocks as a scrape sends them, and the checksum of all: at once when every block
+ * is kept, else once the new ones are made (undefined if one was not).
+ */
 interface Planned {
   readonly blocks: ReadonlyArray<Block | Promise<Block | undefined>>;
-  readonly sum?: Checksum;
+  readonly sum: Checksum | Promise<Checksum | undefined>;
 }
 
 /** Which of the kept blocks hold a changed part. */
@@ -264,6 +278,8 @@ export class GzipCache {
     const { name, parts } = f;
     const blocks: Array<Block | Promise<Block | undefined>> = [];
     const fresh: Array<Promise<Block | undefined>> = [];
+    /** The position in `blocks` of each fresh one. */
+    const at: number[] = [];
     // Told what changed since the parts kept: the other blocks are theirs as they are, unread.
     const dirty =
       old !== undefined && f.since?.base === old.parts && parts.length === old.parts.length
@@ -290,30 +306,32 @@ export class GzipCache {
         }
       }
       end ??= blockEnd(parts, i);
-      const block = parts.slice(i, end);
+      const run = parts.slice(i, end);
       this.compressedBlocks++;
-      const made = this.compress(block, gone).then((pieces) => pieces && { parts: block, pieces });
+      const made = this.compress(run, gone).then((pieces) => pieces && block(run, pieces));
+      at.push(blocks.length);
       blocks.push(made);
       fresh.push(made);
       i = end;
     }
     // Kept once all are made; a failed compression fails the scrape that waits for it, not this.
-    if (name !== undefined)
-      Promise.all(fresh).then(
-        (made) => {
-          if (made.some((b) => b === undefined)) return;
-          let k = 0;
-          this.kept.set(
-            name,
-            kept(
-              parts,
-              blocks.map((b) => (b instanceof Promise ? made[k++]! : b)),
-            ),
-          );
-        },
-        () => undefined,
-      );
-    return { blocks };
+    const sum = Promise.all(fresh).then(
+      (made) => {
+        if (made.some((b) => b === undefined)) return undefined;
+        const all = blocks.slice() as Block[];
+        for (let k = 0; k < at.length; k++) all[at[k]] = made[k]!;
+        // Where the blocks are the kept ones' (bounds kept), only the new ones' checksums change.
+        const sums =
+          dirty !== undefined && all.length === old!.blocks.length
+            ? old!.sums.with(new Map(at.map((b, k) => [b, made[k]!.sum])))
+            : ChecksumTree.of(all.map((b) => b.sum));
+        const k = kept(parts, all, sums);
+        if (name !== undefined) this.kept.set(name, k);
+        return k.sum;
+      },
+      () => undefined,
+    );
+    return { blocks, sum };
   }
 
   /** Forgets the families a complete scrape no longer had. */

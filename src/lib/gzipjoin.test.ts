@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { crc32, gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import {
+  ChecksumTree,
   crc32Combine,
   deflatePiece,
   deflatePieceSync,
@@ -29,6 +30,33 @@ test('the CRC-32 of two byte runs laid end to end, from their CRCs and the secon
   // Lengths past 2^32 bytes (a CRC shift does not wrap with the length field).
   const big = 2 ** 33 + 12345;
   assert.equal(crc32Combine(crc32Combine(0x12345678, 0, big), 0, 1), crc32Combine(0x12345678, 0, big + 1));
+});
+
+test('a checksum tree gives the CRC-32 of its pieces laid end to end, and again with some of them replaced', () => {
+  const sumOf = (b: Uint8Array) => ({ crc: crc32(b), length: b.length });
+  fc.assert(
+    fc.property(
+      fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 40 }),
+      fc.array(fc.tuple(fc.nat(), fc.uint8Array({ maxLength: 300 })), { maxLength: 6 }),
+      (pieces, changes) => {
+        const tree = ChecksumTree.of(pieces.map(sumOf));
+        assert.deepEqual(tree.sum, sumOf(Buffer.concat(pieces)));
+        if (pieces.length === 0) return;
+        // Replacements of other lengths, some at the same position twice (the last one counts).
+        const after = pieces.slice();
+        const replaced = new Map<number, { crc: number; length: number }>();
+        for (const [at, bytes] of changes) {
+          after[at % pieces.length] = bytes;
+          replaced.set(at % pieces.length, sumOf(bytes));
+        }
+        const changed = tree.with(replaced);
+        assert.deepEqual(changed.sum, sumOf(Buffer.concat(after)));
+        // The tree it was made from is left as it was.
+        assert.deepEqual(tree.sum, sumOf(Buffer.concat(pieces)));
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 test('pieces compressed apart and joined are one gzip member of their bytes, in order', async () => {

@@ -167,6 +167,55 @@ function shiftBytes(n: number): number {
   return p;
 }
 
+/**
+ * The checksum of a row of pieces, kept with the checksums of its halves, their halves and so on:
+ * a piece replaced (a push changed one block of a large family) then costs a combination per
+ * level, not one per piece (a million series are hundreds of blocks, a microsecond each).
+ */
+export class ChecksumTree {
+  private constructor(
+    /** Leaves, a power of two; those past the pieces are empty (length 0 combines as nothing). */
+    private readonly size: number,
+    /** Node k's halves are 2k and 2k + 1; the root is 1, the leaves start at `size`. */
+    private readonly crcs: Uint32Array,
+    private readonly lengths: Float64Array,
+  ) {}
+
+  static of(pieces: readonly Checksum[]): ChecksumTree {
+    let size = 1;
+    while (size < pieces.length) size *= 2;
+    const tree = new ChecksumTree(size, new Uint32Array(2 * size), new Float64Array(2 * size));
+    for (let i = 0; i < pieces.length; i++) {
+      tree.crcs[size + i] = pieces[i].crc;
+      tree.lengths[size + i] = pieces[i].length;
+    }
+    for (let k = size - 1; k >= 1; k--) tree.join(k);
+    return tree;
+  }
+
+  /** A tree like this one but for the pieces at the positions given, replaced. */
+  with(replaced: ReadonlyMap<number, Checksum>): ChecksumTree {
+    const tree = new ChecksumTree(this.size, this.crcs.slice(), this.lengths.slice());
+    for (const [i, c] of replaced) {
+      tree.crcs[this.size + i] = c.crc;
+      tree.lengths[this.size + i] = c.length;
+    }
+    for (const i of replaced.keys()) for (let k = (this.size + i) >>> 1; k >= 1; k >>>= 1) tree.join(k);
+    return tree;
+  }
+
+  /** The checksum of all the pieces in order. */
+  get sum(): Checksum {
+    return { crc: this.crcs[1], length: this.lengths[1] };
+  }
+
+  private join(k: number): void {
+    const right = 2 * k + 1;
+    this.crcs[k] = crc32Combine(this.crcs[right - 1], this.crcs[right], this.lengths[right]);
+    this.lengths[k] = this.lengths[right - 1] + this.lengths[right];
+  }
+}
+
 /** The CRC-32 of A then B, from A's CRC, B's CRC and B's length. */
 export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
   return (multiply(shiftBytes(lengthB), crcA) ^ crcB) >>> 0;
