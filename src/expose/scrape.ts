@@ -286,8 +286,14 @@ class FamilyView {
    */
   private built: string[] | undefined;
   private patched: number[] | undefined;
-  /** How the parts last built differ from the ones built before them. */
-  private delta: { parts: string[]; since: PartsDelta } | undefined;
+  /** The build number of `built` (see FamilyParts.build), and how it differs from the build before. */
+  private stamp: { build: number; since: PartsDelta | undefined } = { build: 0, since: undefined };
+  /**
+   * The array built before `built` and where the two differ: the next build brings it up to date
+   * and uses it again, unless a scrape still sends it (a copy of 50,000 slots per scrape after a
+   * push was most of that scrape's garbage).
+   */
+  private spare: { parts: string[]; stale: readonly number[] } | undefined;
   /**
    * While runs interleave: every run's series in scrape order, kept up to date from the changed
    * groups as `ordered` is, so a push costs a merge of its series, not a render of every group.
@@ -534,12 +540,16 @@ class FamilyView {
     if (own === undefined && this.overlaps === 0 && uniform) {
       const base = this.patched === undefined ? undefined : this.built;
       if (base !== undefined && this.patched!.length === 0 && base[0] === head) {
-        // Every group pushed since gave the same lines: the same array, so a sender keeps all it made of it.
-        this.delta = { parts: base, since: { base, changed: [] } };
+        // Every group pushed since gave the same lines: the same array and build, so a sender keeps all it made of it.
         this.cached = base;
         return base;
       }
-      if (base !== undefined) {
+      const spare = this.spare;
+      if (base !== undefined && spare !== undefined && spare.parts.length === base.length && !isSent(spare.parts)) {
+        parts = spare.parts;
+        for (const i of spare.stale) parts[i] = base[i];
+        for (const i of this.patched!) parts[i + 1] = this.ordered[i].text;
+      } else if (base !== undefined) {
         parts = base.slice();
         for (const i of this.patched!) parts[i + 1] = this.ordered[i].text;
       } else {
@@ -548,10 +558,15 @@ class FamilyView {
       }
       // The same head string as before when its text is: a sender compares parts by identity.
       parts[0] = base?.[0] === head ? base[0] : head;
+      const build = ++builds;
       if (base !== undefined) {
         const changed = this.patched!.map((i) => i + 1);
         if (parts[0] !== base[0]) changed.push(0);
-        this.delta = { parts, since: { base, changed } };
+        this.stamp = { build, since: { base: this.stamp.build, changed } };
+        this.spare = { parts: base, stale: changed };
+      } else {
+        this.stamp = { build, since: undefined };
+        this.spare = undefined;
       }
       this.built = parts;
       this.patched = [];
@@ -572,9 +587,9 @@ class FamilyView {
     return parts;
   }
 
-  /** How `parts` (the array `parts()` last gave) differs from the one given before it, when known. */
-  since(parts: ReadonlyArray<string>): PartsDelta | undefined {
-    return this.delta?.parts === parts ? this.delta.since : undefined;
+  /** The build of `parts` (the array `parts()` last gave) and how it differs from the build before, when known. */
+  stampOf(parts: ReadonlyArray<string>): { build?: number; since?: PartsDelta } {
+    return this.built === parts ? this.stamp : {};
   }
 
   private pieceRun(format: PieceFormat, cache: PieceCache, r: Run, split = false): PieceRun {
@@ -682,15 +697,31 @@ class FamilyView {
 
 /** Parts equal to `base` (an array of the same length) but at the positions `changed`. */
 export interface PartsDelta {
-  readonly base: ReadonlyArray<string | Uint8Array>;
+  /** The build of the parts these differ from. */
+  readonly base: number;
   readonly changed: ReadonlyArray<number>;
 }
 
-/** One family of a scrape as its parts in order, and how they differ from the ones given before, when known. */
+/**
+ * One family of a scrape as its parts in order. A family's text parts carry a build number that
+ * changes whenever they do (the array itself is used again for a later build once no scrape
+ * sends it), and how they differ from the build before, when known.
+ */
 export interface FamilyParts {
   readonly name: string;
   readonly parts: ReadonlyArray<string | Uint8Array>;
+  readonly build?: number;
   readonly since?: PartsDelta;
+}
+
+/** Builds of parts arrays so far, for their build numbers. */
+let builds = 0;
+
+/** Parts arrays a scrape is sending, with how many scrapes send each. */
+const sending = new WeakMap<object, number>();
+
+function isSent(parts: object): boolean {
+  return sending.has(parts);
 }
 
 export class ScrapeCache {
@@ -827,13 +858,31 @@ export class ScrapeCache {
       if (format === 'text' && view === undefined) out.push({ name, parts: [byteString(familyText(mine!))] });
       else if (format === 'text') {
         const parts = view!.parts(mine);
-        out.push({ name, parts, since: view!.since(parts) });
+        out.push({ name, parts, ...view!.stampOf(parts) });
       } else if (mine === undefined) out.push({ name, parts: view!.formatParts(pieces) });
       // The gateway's own family, alone or merged with pushed ones of its name (a few series).
       else out.push({ name, parts: [pieces.family(view === undefined ? mine : view.merged(mine))] });
     }
     if (format === 'openmetrics') out.push({ name: '', parts: [OPENMETRICS_EOF] });
     return out;
+  }
+
+  /**
+   * Marks the parts of a scrape as being sent until the returned function is called: a family's
+   * parts array is not used again for a later build meanwhile.
+   */
+  hold(families: ReadonlyArray<{ readonly parts: object }>): () => void {
+    for (const f of families) sending.set(f.parts, (sending.get(f.parts) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const f of families) {
+        const n = sending.get(f.parts)! - 1;
+        if (n === 0) sending.delete(f.parts);
+        else sending.set(f.parts, n);
+      }
+    };
   }
 
   /** The text scrape as byte-string parts. */

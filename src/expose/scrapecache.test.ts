@@ -63,20 +63,32 @@ function family(f: { name: string; type: MetricType; label: string; values: stri
 }
 
 /**
- * Where a family says how its parts differ from earlier ones, they differ nowhere else (by
- * identity: a sender keys what it made of a part on the part). Gives how many parts were told changed.
+ * Where a family says how its parts differ from an earlier build, they differ nowhere else (by
+ * identity: a sender keys what it made of a part on the part); the parts of each build are
+ * remembered as they were (the array itself is used again for a later build). Gives how many
+ * parts were told changed.
  */
-function checkDeltas(cache: ScrapeCache): number {
-  let told = 0;
-  for (const f of cache.familyParts('text', [])) {
-    if (f.since === undefined) continue;
-    const { base, changed } = f.since;
-    assert.equal(f.parts.length, base.length);
-    const at = new Set(changed);
-    told += at.size;
-    for (let i = 0; i < base.length; i++) if (!at.has(i)) assert.ok(f.parts[i] === base[i], `${f.name}[${i}]`);
-  }
-  return told;
+function deltaChecker(): (cache: ScrapeCache) => number {
+  const seen = new Map<string, { build: number; parts: ReadonlyArray<string | Uint8Array> }>();
+  return (cache) => {
+    let told = 0;
+    for (const f of cache.familyParts('text', [])) {
+      const before = seen.get(f.name);
+      if (f.since !== undefined && before?.build === f.since.base) {
+        const base = before.parts;
+        assert.equal(f.parts.length, base.length);
+        const at = new Set(f.since.changed);
+        told += at.size;
+        for (let i = 0; i < base.length; i++) if (!at.has(i)) assert.ok(f.parts[i] === base[i], `${f.name}[${i}]`);
+      }
+      if (f.build !== undefined) {
+        // The same build is the same parts.
+        if (before?.build === f.build) assert.deepEqual(f.parts, before.parts, f.name);
+        seen.set(f.name, { build: f.build, parts: f.parts.slice() });
+      }
+    }
+    return told;
+  };
 }
 
 test('the cache kept up to date equals a fresh cache and the merged families, after any pushes and deletes', async () => {
@@ -84,6 +96,7 @@ test('the cache kept up to date equals a fresh cache and the merged families, af
     fc.asyncProperty(fc.array(arbOp, { minLength: 1, maxLength: 40 }), async (ops) => {
       const store = new MemoryStore();
       const cache = new ScrapeCache(store);
+      const checkDeltas = deltaChecker();
       let clock = 1_000_000;
       const check = () => {
         checkDeltas(cache);
@@ -135,7 +148,8 @@ test('re-pushes with new values, of runs that interleave and of runs that do not
   const push = (i: number, v: number) =>
     store.write({ labels: { job: 'j', instance: `h${i}` }, families: body(v), replace: true, check: true });
   for (let i = 0; i < 40; i++) await push(i, i);
-  cache.render([]);
+  const checkDeltas = deltaChecker();
+  checkDeltas(cache);
   let told = 0;
   // A few (placed one by one) and many (merged) between two scrapes.
   for (const pushed of [[3], [1, 2, 5, 7], Array.from({ length: 30 }, (_, i) => i)]) {
@@ -148,6 +162,46 @@ test('re-pushes with new values, of runs that interleave and of runs that do not
   // `b` and push_time_seconds: the re-pushed groups' runs in place, said to have changed.
   assert.ok(told >= 10, `${told}`);
   assert.match(cache.render([]).toString(), /a\{code="500",instance="h3",job="j"\} 1003\n/);
+  cache.close();
+});
+
+test('a family’s parts array is used again two builds on, unless a scrape still sends it', async () => {
+  const store = new MemoryStore();
+  const cache = new ScrapeCache(store);
+  const push = (i: number, v: number) =>
+    store.write({
+      labels: { job: 'j', instance: `h${i}` },
+      families: [{ name: 'x', type: 'gauge', metrics: [{ labels: [], value: v }] }],
+      replace: true,
+      check: true,
+    });
+  for (let i = 0; i < 50; i++) await push(i, i);
+  const x = () => cache.familyParts('text', []).find((f) => f.name === 'x')!;
+  const fresh = () => {
+    const other = new ScrapeCache(store);
+    const text = other.render([]).toString('latin1');
+    other.close();
+    return text;
+  };
+  const first = x();
+  const sent = cache.hold([first]);
+  await push(3, 103);
+  const second = x();
+  await push(4, 104);
+  // The first is still being sent: the third build is a copy.
+  const third = x();
+  assert.ok(third.parts !== first.parts && third.parts !== second.parts);
+  assert.equal(cache.render([]).toString('latin1'), fresh());
+  sent();
+  await push(5, 105);
+  // None sent: the fourth build is the second's array, brought up to date.
+  const fourth = x();
+  assert.ok(fourth.parts === second.parts);
+  assert.ok(fourth.build! > third.build! && third.build! > second.build!);
+  assert.deepEqual(fourth.since?.base, third.build);
+  assert.equal(cache.render([]).toString('latin1'), fresh());
+  const text = cache.render([]).toString();
+  for (const i of [3, 4, 5]) assert.match(text, new RegExp(`x\\{instance="h${i}",job="j"\\} 10${i}\\n`));
   cache.close();
 });
 

@@ -163,7 +163,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
       body = scrape.familyParts(format, own);
     }
     const acceptsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-    await streamBody(res, body, { 'Content-Type': type }, acceptsGzip ? gzipKept[format] : undefined);
+    const sent = scrape.hold(body);
+    try {
+      await streamBody(res, body, { 'Content-Type': type }, acceptsGzip ? gzipKept[format] : undefined);
+    } finally {
+      sent();
+    }
     return 200;
   };
 

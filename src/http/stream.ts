@@ -67,6 +67,7 @@ type Part = string | Uint8Array;
 export type FamilyParts = ReadonlyArray<{
   readonly name?: string;
   readonly parts: ReadonlyArray<Part>;
+  readonly build?: number;
   readonly since?: PartsDelta;
 }>;
 
@@ -215,6 +216,7 @@ function block(parts: ReadonlyArray<Part>, pieces: DeflatedPiece[]): Block {
  */
 interface Kept {
   readonly parts: ReadonlyArray<Part>;
+  readonly build: number | undefined;
   readonly blocks: Block[];
   readonly starts: number[];
   readonly byFirst: Map<Part, Block>;
@@ -222,14 +224,14 @@ interface Kept {
   readonly sum: Checksum;
 }
 
-function kept(parts: ReadonlyArray<Part>, blocks: Block[], sums: ChecksumTree): Kept {
+function kept(parts: ReadonlyArray<Part>, build: number | undefined, blocks: Block[], sums: ChecksumTree): Kept {
   const byFirst = new Map<Part, Block>();
   const starts: number[] = [];
   for (let b = 0, at = 0; b < blocks.length; at += blocks[b++].parts.length) {
     byFirst.set(blocks[b].parts[0], blocks[b]);
     starts.push(at);
   }
-  return { parts, blocks, starts, byFirst, sums, sum: sums.sum };
+  return { parts, build, blocks, starts, byFirst, sums, sum: sums.sum };
 }
 
 /**
@@ -274,7 +276,8 @@ export class GzipCache {
    */
   plan(f: FamilyParts[number], gone: () => boolean): Planned {
     const old = f.name === undefined ? undefined : this.kept.get(f.name);
-    if (old?.parts === f.parts) return old;
+    // The same array of another build was changed in place.
+    if (old !== undefined && old.parts === f.parts && old.build === f.build) return old;
     const { name, parts } = f;
     const blocks: Array<Block | Promise<Block | undefined>> = [];
     const fresh: Array<Promise<Block | undefined>> = [];
@@ -282,7 +285,7 @@ export class GzipCache {
     const at: number[] = [];
     // Told what changed since the parts kept: the other blocks are theirs as they are, unread.
     const dirty =
-      old !== undefined && f.since?.base === old.parts && parts.length === old.parts.length
+      old !== undefined && old.build !== undefined && f.since?.base === old.build && parts.length === old.parts.length
         ? touched(old, f.since.changed)
         : undefined;
     for (let i = 0, b = 0; i < parts.length;) {
@@ -325,7 +328,7 @@ export class GzipCache {
           dirty !== undefined && all.length === old!.blocks.length
             ? old!.sums.with(new Map(at.map((b, k) => [b, made[k]!.sum])))
             : ChecksumTree.of(all.map((b) => b.sum));
-        const k = kept(parts, all, sums);
+        const k = kept(parts, f.build, all, sums);
         if (name !== undefined) this.kept.set(name, k);
         return k.sum;
       },
