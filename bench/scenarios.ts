@@ -43,6 +43,8 @@ export interface UsersConfig {
   /** Prometheus' scrape timeout. */
   scrapeTimeoutMs: number;
   idleScrapes: number;
+  /** Scrapes (and pushes before them) of the big store per round: its ratios are of ~10 ms times. */
+  bigScrapes: number;
   promGroups: number;
   promRate: number;
   promWindowMs: number;

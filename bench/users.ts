@@ -74,6 +74,7 @@ export function usersConfig(quick: boolean): UsersConfig {
       fleetRounds: 1,
       fleetPushTimeoutMs: 1000,
       idleScrapes: 1,
+      bigScrapes: 1,
       promGroups: 300,
       promWindowMs: 3000,
       promRounds: 1,
@@ -90,6 +91,7 @@ export function usersConfig(quick: boolean): UsersConfig {
     fleetRounds: 2,
     fleetPushTimeoutMs: 5000,
     idleScrapes: 3,
+    bigScrapes: 7,
     promGroups: 10_000,
     promWindowMs: 20_000,
     promRounds: 1,
@@ -787,7 +789,7 @@ export async function bigState(cfg: BenchConfig, out: BenchOutput): Promise<void
       ok: r.streams.reduce((a, x) => a + x.ok, 0),
     };
   };
-  const reps = Math.max(1, u.idleScrapes - 1);
+  const reps = u.bigScrapes;
   const specs: Spec[] = [];
   const add = (spec: Spec) => {
     if (wanted(cfg, spec.result.id)) specs.push(spec);
