@@ -211,27 +211,42 @@ function block(parts: ReadonlyArray<Part>, pieces: DeflatedPiece[]): Block {
 
 /**
  * A family's parts as last compressed, its blocks with the position of each one's first part,
- * each block by its first part (to find it again), and the checksum of the whole, from a tree
- * of the blocks' checksums (for the next scrape's changed blocks).
+ * each block by its first part (to find it again when not told what changed: made when first
+ * asked, as a scrape after a push is told), and the checksum of the whole, from a tree of the
+ * blocks' checksums (for the next scrape's changed blocks).
  */
 interface Kept {
   readonly parts: ReadonlyArray<Part>;
   readonly build: number | undefined;
   readonly blocks: Block[];
-  readonly starts: number[];
-  readonly byFirst: Map<Part, Block>;
+  readonly starts: readonly number[];
+  byFirst(): Map<Part, Block>;
   readonly sums: ChecksumTree;
   readonly sum: Checksum;
 }
 
-function kept(parts: ReadonlyArray<Part>, build: number | undefined, blocks: Block[], sums: ChecksumTree): Kept {
-  const byFirst = new Map<Part, Block>();
-  const starts: number[] = [];
-  for (let b = 0, at = 0; b < blocks.length; at += blocks[b++].parts.length) {
-    byFirst.set(blocks[b].parts[0], blocks[b]);
-    starts.push(at);
+/** What is kept of the family's parts, given its blocks; `starts` when they are the kept ones' bounds. */
+function kept(
+  parts: ReadonlyArray<Part>,
+  build: number | undefined,
+  blocks: Block[],
+  sums: ChecksumTree,
+  starts?: readonly number[],
+): Kept {
+  if (starts === undefined) {
+    const at: number[] = [];
+    for (let b = 0, i = 0; b < blocks.length; i += blocks[b++].parts.length) at.push(i);
+    starts = at;
   }
-  return { parts, build, blocks, starts, byFirst, sums, sum: sums.sum };
+  let byFirst: Map<Part, Block> | undefined;
+  const first = () => {
+    if (byFirst === undefined) {
+      byFirst = new Map();
+      for (const b of blocks) byFirst.set(b.parts[0], b);
+    }
+    return byFirst;
+  };
+  return { parts, build, blocks, starts, byFirst: first, sums, sum: sums.sum };
 }
 
 /**
@@ -301,7 +316,7 @@ export class GzipCache {
         // blocks after it with it, each then compressed again.
         if (old!.starts[b] === i) end = i + old!.blocks[b].parts.length;
       } else {
-        const found = old?.byFirst.get(parts[i]);
+        const found = old?.byFirst().get(parts[i]);
         if (found !== undefined && startsWith(parts, i, found.parts)) {
           blocks.push(found);
           i += found.parts.length;
@@ -323,14 +338,14 @@ export class GzipCache {
         if (made.some((b) => b === undefined)) return undefined;
         const all = blocks.slice() as Block[];
         for (let k = 0; k < at.length; k++) all[at[k]] = made[k]!;
-        // Where the blocks are the kept ones' (bounds kept), only the new ones' checksums change.
-        const sums =
+        // Where the blocks keep the kept ones' bounds, their starts are the same and only the new
+        // ones' checksums change.
+        const next =
           dirty !== undefined && all.length === old!.blocks.length
-            ? old!.sums.with(new Map(at.map((b, k) => [b, made[k]!.sum])))
-            : ChecksumTree.of(all.map((b) => b.sum));
-        const k = kept(parts, f.build, all, sums);
-        if (name !== undefined) this.kept.set(name, k);
-        return k.sum;
+            ? kept(parts, f.build, all, old!.sums.with(new Map(at.map((b, j) => [b, made[j]!.sum]))), old!.starts)
+            : kept(parts, f.build, all, ChecksumTree.of(all.map((b) => b.sum)));
+        if (name !== undefined) this.kept.set(name, next);
+        return next.sum;
       },
       () => undefined,
     );
