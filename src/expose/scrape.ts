@@ -545,12 +545,11 @@ class FamilyView {
         return base;
       }
       const spare = this.spare;
-      if (base !== undefined && spare !== undefined && spare.parts.length === base.length && !isSent(spare.parts)) {
-        parts = spare.parts;
-        for (const i of spare.stale) parts[i] = base[i];
-        for (const i of this.patched!) parts[i + 1] = this.ordered[i].text;
-      } else if (base !== undefined) {
-        parts = base.slice();
+      if (base !== undefined) {
+        if (spare !== undefined && spare.parts.length === base.length && !sending.has(spare.parts)) {
+          parts = spare.parts;
+          for (const i of spare.stale) parts[i] = base[i];
+        } else parts = base.slice();
         for (const i of this.patched!) parts[i + 1] = this.ordered[i].text;
       } else {
         parts = new Array<string>(this.ordered.length + 1);
@@ -719,10 +718,6 @@ let builds = 0;
 
 /** Parts arrays a scrape is sending, with how many scrapes send each. */
 const sending = new WeakMap<object, number>();
-
-function isSent(parts: object): boolean {
-  return sending.has(parts);
-}
 
 export class ScrapeCache {
   private readonly views = new Map<string, FamilyView>();

@@ -11,11 +11,11 @@ import { gzipSync } from 'node:zlib';
 import type { PartsDelta } from '../expose/scrape.js';
 import {
   ChecksumTree,
-  crc32Combine,
   deflatePiece,
   deflatePieceSync,
   GZIP_HEADER,
   gzipTrailer,
+  joinChecksums,
   storedPiece,
   type Checksum,
   type DeflatedPiece,
@@ -200,13 +200,7 @@ interface Block {
 }
 
 function block(parts: ReadonlyArray<Part>, pieces: DeflatedPiece[]): Block {
-  if (pieces.length === 1) return { parts, pieces, sum: pieces[0] };
-  const sum = { crc: 0, length: 0 };
-  for (const p of pieces) {
-    sum.crc = crc32Combine(sum.crc, p.crc, p.length);
-    sum.length += p.length;
-  }
-  return { parts, pieces, sum };
+  return { parts, pieces, sum: pieces.length === 1 ? pieces[0] : joinChecksums(pieces) };
 }
 
 /**
@@ -291,7 +285,7 @@ export class GzipCache {
    */
   plan(f: FamilyParts[number], gone: () => boolean): Planned {
     const old = f.name === undefined ? undefined : this.kept.get(f.name);
-    // The same array of another build was changed in place.
+    // Unchanged: the same array and build (an array is used again for a later build).
     if (old !== undefined && old.parts === f.parts && old.build === f.build) return old;
     const { name, parts } = f;
     const blocks: Array<Block | Promise<Block | undefined>> = [];

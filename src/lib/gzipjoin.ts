@@ -109,12 +109,7 @@ const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
 
 /** The end of the member: the final block, the CRC-32 and the length (mod 2^32) of all pieces. */
 export function gzipTrailer(pieces: Iterable<Checksum>): Buffer {
-  let crc = 0;
-  let length = 0;
-  for (const p of pieces) {
-    crc = crc32Combine(crc, p.crc, p.length);
-    length += p.length;
-  }
+  const { crc, length } = joinChecksums(pieces);
   const out = Buffer.alloc(10);
   FINAL_BLOCK.copy(out, 0);
   out.writeUInt32LE(crc >>> 0, 2);
@@ -214,6 +209,17 @@ export class ChecksumTree {
     this.crcs[k] = crc32Combine(this.crcs[right - 1], this.crcs[right], this.lengths[right]);
     this.lengths[k] = this.lengths[right - 1] + this.lengths[right];
   }
+}
+
+/** The checksum of the pieces laid end to end. */
+export function joinChecksums(pieces: Iterable<Checksum>): Checksum {
+  let crc = 0;
+  let length = 0;
+  for (const p of pieces) {
+    crc = crc32Combine(crc, p.crc, p.length);
+    length += p.length;
+  }
+  return { crc, length };
 }
 
 /** The CRC-32 of A then B, from A's CRC, B's CRC and B's length. */
