@@ -148,7 +148,7 @@ export interface GroupRecord {
 export interface ExpiryState {
   /** --push.default-ttl in milliseconds (0: never). */
   readonly defaultTtlMs: number;
-  /** Groups removed at their deadline so far. */
+  /** Groups removed at their deadline so far (a shared store counts one when its commit is answered). */
   readonly expired: number;
   /** Groups that have a deadline now. */
   readonly scheduled: number;
