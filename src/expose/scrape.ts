@@ -299,6 +299,12 @@ class FamilyView {
    * groups as `ordered` is, so a push costs a merge of its series, not a render of every group.
    */
   private series: SeriesPiece[] | undefined;
+  /**
+   * The groups whose runs changed since `series` was merged, with their runs now (undefined: none):
+   * merged in once, when a scrape asks, not at every batch a scrape's catching up reads (each a
+   * pass over all the family's series: 6–25 ms at 10,000 groups, a dozen times a scrape).
+   */
+  private readonly unmerged = new Map<string, Run | undefined>();
   /** Runs' entries per format, made when a scrape in the format first shows the run (a run is remade when re-read). */
   private readonly formats = new Map<PieceFormat, PieceCache>();
 
@@ -449,15 +455,14 @@ class FamilyView {
       for (const r of gone) this.remove(r);
       for (const r of fresh) this.insert(r);
     } else this.merge(gone, fresh);
-    if (this.series !== undefined)
-      this.series =
-        this.overlaps === 0
-          ? undefined
-          : mergePieces(
-              this.series,
-              new Set([...gone, ...renewed].map((r) => r.groupId)),
-              renewed.length === 0 ? fresh : [...fresh, ...renewed],
-            );
+    if (this.overlaps === 0) {
+      this.series = undefined;
+      this.unmerged.clear();
+    } else if (this.series !== undefined) {
+      for (const r of gone) this.unmerged.set(r.groupId, undefined);
+      for (const r of fresh) this.unmerged.set(r.groupId, r);
+      for (const r of renewed) this.unmerged.set(r.groupId, r);
+    }
     if (this.leadStale) {
       this.leadStale = false;
       this.lead = undefined;
@@ -524,6 +529,12 @@ class FamilyView {
 
   /** The runs' series merged (kept from scrape to scrape), or undefined when the full merge must decide. */
   private interleaved(): SeriesPiece[] | undefined {
+    if (this.series !== undefined && this.unmerged.size > 0) {
+      const runs: Run[] = [];
+      for (const r of this.unmerged.values()) if (r !== undefined) runs.push(r);
+      this.series = mergePieces(this.series, new Set(this.unmerged.keys()), runs);
+    }
+    this.unmerged.clear();
     this.series ??= mergePieces([], new Set(), this.ordered);
     return this.series;
   }

@@ -165,6 +165,39 @@ test('re-pushes with new values, of runs that interleave and of runs that do not
   cache.close();
 });
 
+test('runs that interleave, changed in many groups and read a batch at a time, show as a fresh cache shows them', async () => {
+  const store = new MemoryStore();
+  const cache = new ScrapeCache(store);
+  const codes = (n: number) => ['200', '404', '500'].slice(0, n);
+  const push = (i: number, v: number, n = 3) =>
+    store.write({
+      labels: { job: 'j', instance: `h${i}` },
+      families: [
+        {
+          name: 'a',
+          type: 'counter',
+          metrics: codes(n).map((c) => ({ labels: [{ name: 'code', value: c }], value: v })),
+        },
+      ],
+      replace: true,
+      check: true,
+    });
+  for (let i = 0; i < 1500; i++) await push(i, i);
+  cache.render([]);
+  // More groups than one batch of the catching up reads: new values, series gone, groups gone and new.
+  for (let i = 0; i < 1500; i += 2) await push(i, 10_000 + i);
+  for (let i = 1; i < 600; i += 6) await push(i, 20_000 + i, 1);
+  for (let i = 3; i < 900; i += 10) await store.delete({ job: 'j', instance: `h${i}` });
+  for (let i = 1500; i < 1700; i++) await push(i, i);
+  assert.equal(await cache.prepare('text', () => false), true);
+  const fresh = new ScrapeCache(store);
+  assert.equal(cache.render([]).toString('latin1'), fresh.render([]).toString('latin1'));
+  assert.match(cache.render([]).toString(), /a\{code="404",instance="h10",job="j"\} 10010\n/);
+  assert.doesNotMatch(cache.render([]).toString(), /instance="h3",/);
+  fresh.close();
+  cache.close();
+});
+
 test('a family’s parts array is used again two builds on, unless a scrape still sends it', async () => {
   const store = new MemoryStore();
   const cache = new ScrapeCache(store);
