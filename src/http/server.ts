@@ -186,7 +186,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         log.debug({ url: req.url, err: key.message }, 'failed to parse URL');
         return sendError(res, 400, key.message);
       }
-      auditedGroup.set(req, key.labels);
+      // A weak map entry per request costs the collector too: kept only when there is an audit log.
+      if (audit !== undefined) auditedGroup.set(req, key.labels);
       checkAccess(req, mode === 'delete' ? 'delete' : 'push', key.labels);
       if (mode === 'delete') return pushes.remove(res, key.labels);
       return pushes.push(req, res, key.labels, mode === 'put');
