@@ -311,6 +311,36 @@ test('a failed push is highlighted, and "failed only" shows just those groups', 
   await close(w);
 });
 
+test('a change made while the list is loading builds on the one before: "failed only", then a filter, keeps both', async () => {
+  const w = await open(gw.url + '/');
+  const { page } = w;
+  // Every list answer comes late, so the filter is typed while the first answer is on its way.
+  await page.route(
+    (url) => url.pathname.endsWith('/api/v1/groups'),
+    async (route) => {
+      await new Promise((r) => setTimeout(r, 400));
+      // The page may have given up on it (the next change aborts the last load).
+      await route.continue().catch(() => undefined);
+    },
+  );
+  await page.check('#failed-only');
+  await page.fill('#filter', 'l');
+  await page.waitForFunction(() => new URLSearchParams(location.search).get('filter') === 'l', undefined, {
+    timeout: 10_000,
+  });
+  assert.equal(new URL(page.url()).searchParams.get('failed'), '1');
+  assert.equal(await page.isChecked('#failed-only'), true);
+  // "l" is in more names than flaky's; of those, only flaky failed.
+  assert.equal(await groupCount(page), 1);
+  assert.equal(await groupWith(page, 'job="flaky"').count(), 1);
+  await page.close();
+  assert.deepEqual(
+    w.problems.filter((p) => !p.includes('ERR_ABORTED')),
+    [],
+    'no errors in the page but the load the filter aborted',
+  );
+});
+
 test('the count says "2 failed", not "2 faileds"', async () => {
   const path = '/metrics/job/flaky/instance/w2';
   await push(gw.url, path, '# TYPE batch_records_processed_total gauge\nbatch_records_processed_total 1\n', 'PUT', 400);

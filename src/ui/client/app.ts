@@ -30,6 +30,12 @@ const INTERNAL = new Set(['push_time_seconds', 'push_failure_time_seconds']);
 const data = JSON.parse(byId('pg-data').textContent ?? '{}') as PageData;
 const base = data.base;
 let query: PageQuery = data.query;
+/**
+ * The query of the last load asked for: changes made while it is on its way build on it, not on
+ * the page shown (unticking a box and then choosing a sort before the first answer came lost the
+ * untick).
+ */
+let wanted: PageQuery = query;
 let current: GroupsPage = data.initial;
 let skewMs = current.nowMs - Date.now();
 const expanded = new Set<string>();
@@ -325,6 +331,7 @@ async function load(q: PageQuery): Promise<void> {
   inflight?.abort();
   const ac = new AbortController();
   inflight = ac;
+  wanted = q;
   const qs = queryString(q);
   try {
     const res = await fetch(`${base}/api/v1/groups${qs === '' ? '' : '?' + qs}`, {
@@ -337,6 +344,7 @@ async function load(q: PageQuery): Promise<void> {
     current = body.data;
     skewMs = current.nowMs - Date.now();
     query = { ...q, offset: current.offset, limit: current.limit };
+    wanted = query;
     series.clear();
     showError(undefined);
     render();
@@ -406,7 +414,7 @@ function askDelete(g: GroupSummary): void {
       await request('DELETE', base + g.path);
       expanded.delete(g.id);
       notice(`Deleted ${labelText(g.labels)}`);
-      await load(query);
+      await load(wanted);
     },
   );
 }
@@ -421,7 +429,7 @@ function askDeleteAll(): void {
       await request('PUT', `${base}/api/v1/admin/wipe`);
       expanded.clear();
       notice('Deleted all groups');
-      await load({ ...query, offset: 0 });
+      await load({ ...wanted, offset: 0 });
     },
   );
 }
@@ -455,7 +463,7 @@ async function askDeleteMatching(): Promise<void> {
   }
   if (n === 0) {
     notice('No group matches the selector any more');
-    await load(query);
+    await load(wanted);
     return;
   }
   const narrowed = query.failedOnly || query.expiringOnly;
@@ -472,7 +480,7 @@ async function askDeleteMatching(): Promise<void> {
       );
       expanded.clear();
       notice(`Deleted ${plural(deleted, 'group')} matching ${selector}`);
-      await load({ ...query, offset: 0 });
+      await load({ ...wanted, offset: 0 });
     },
   );
 }
@@ -523,21 +531,21 @@ list.addEventListener(
 let filterTimer: ReturnType<typeof setTimeout> | undefined;
 filterBox.addEventListener('input', () => {
   clearTimeout(filterTimer);
-  filterTimer = setTimeout(() => void load({ ...query, filter: filterBox.value, offset: 0 }), 120);
+  filterTimer = setTimeout(() => void load({ ...wanted, filter: filterBox.value, offset: 0 }), 120);
 });
 filterBox.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && filterBox.value !== '') {
     filterBox.value = '';
-    void load({ ...query, filter: '', offset: 0 });
+    void load({ ...wanted, filter: '', offset: 0 });
   }
 });
-failedBox.addEventListener('change', () => void load({ ...query, failedOnly: failedBox.checked, offset: 0 }));
-expiringBox.addEventListener('change', () => void load({ ...query, expiringOnly: expiringBox.checked, offset: 0 }));
+failedBox.addEventListener('change', () => void load({ ...wanted, failedOnly: failedBox.checked, offset: 0 }));
+expiringBox.addEventListener('change', () => void load({ ...wanted, expiringOnly: expiringBox.checked, offset: 0 }));
 sortBox.addEventListener(
   'change',
-  () => void load({ ...query, sort: sortBox.value === 'expiry' ? 'expiry' : 'key', offset: 0 }),
+  () => void load({ ...wanted, sort: sortBox.value === 'expiry' ? 'expiry' : 'key', offset: 0 }),
 );
-byId('refresh').addEventListener('click', () => void load(query));
+byId('refresh').addEventListener('click', () => void load(wanted));
 document.getElementById('delete-all')?.addEventListener('click', askDeleteAll);
 document.getElementById('delete-matching')?.addEventListener('click', () => void askDeleteMatching());
 
@@ -549,12 +557,12 @@ byId('pager').addEventListener('click', (e) => {
     { first: 0, prev: Math.max(0, query.offset - query.limit), next: query.offset + query.limit, last }[
       b.dataset.page ?? 'first'
     ] ?? 0;
-  void load({ ...query, offset });
+  void load({ ...wanted, offset });
   window.scrollTo(0, 0);
 });
 byId('pager').addEventListener('change', (e) => {
   const s = e.target as HTMLSelectElement;
-  if (s.id === 'page-size') void load({ ...query, limit: Number(s.value), offset: 0 });
+  if (s.id === 'page-size') void load({ ...wanted, limit: Number(s.value), offset: 0 });
 });
 
 document.addEventListener('keydown', (e) => {
