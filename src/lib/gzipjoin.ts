@@ -195,7 +195,17 @@ export class ChecksumTree {
       tree.crcs[this.size + i] = c.crc;
       tree.lengths[this.size + i] = c.length;
     }
-    for (const i of replaced.keys()) for (let k = (this.size + i) >>> 1; k >= 1; k >>>= 1) tree.join(k);
+    // Level by level, each ancestor once: blocks replaced side by side share most of theirs.
+    let level = new Set<number>();
+    for (const i of replaced.keys()) level.add((this.size + i) >>> 1);
+    while (level.size > 0) {
+      const up = new Set<number>();
+      for (const k of level) {
+        tree.join(k);
+        if (k > 1) up.add(k >>> 1);
+      }
+      level = up;
+    }
     return tree;
   }
 
