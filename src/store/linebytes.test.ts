@@ -36,6 +36,78 @@ const cases: Array<[string, MetricType, Metric]> = [
       histogram: { sampleCount: 2, sampleSum: 3, buckets: [{ upperBound: Infinity, cumulativeCount: 2 }] },
     },
   ],
+  [
+    'summary without labels, several quantiles, odd numbers',
+    'summary',
+    {
+      labels: [],
+      summary: {
+        sampleCount: 2 ** 53 - 1,
+        sampleSum: -1.5e-7,
+        quantiles: [
+          { quantile: 0.5, value: NaN },
+          { quantile: 0.99, value: Infinity },
+          { quantile: 1e-5, value: -0 },
+        ],
+      },
+    },
+  ],
+  [
+    'summary without quantiles',
+    'summary',
+    { labels: [lp('a', 'x"y')], summary: { sampleCount: 0, sampleSum: 0, quantiles: [] } },
+  ],
+  [
+    'histogram with labels to escape, without its +Inf bucket',
+    'histogram',
+    {
+      labels: [lp('a', 'q\\"'), lp('b', 'line\nbreak')],
+      histogram: {
+        sampleCount: 7,
+        sampleSum: 1e21,
+        buckets: [
+          { upperBound: 0.005, cumulativeCount: 1 },
+          { upperBound: 2.5e6, cumulativeCount: 7 },
+        ],
+      },
+    },
+  ],
+  [
+    'gauge histogram',
+    'gaugehistogram',
+    {
+      labels: [lp('a', '1')],
+      histogram: { sampleCount: 1, sampleSum: 1, buckets: [{ upperBound: -Infinity, cumulativeCount: 1 }] },
+    },
+  ],
+  [
+    'histogram, UTF-8 in a value',
+    'histogram',
+    {
+      labels: [lp('v', 'é')],
+      histogram: { sampleCount: 1, sampleSum: 1, buckets: [{ upperBound: 1, cumulativeCount: 1 }] },
+    },
+  ],
+  [
+    'summary, UTF-8 in a label name',
+    'summary',
+    { labels: [lp('ñ', '1')], summary: { sampleCount: 1, sampleSum: 1, quantiles: [{ quantile: 0.5, value: 1 }] } },
+  ],
+  ['summary type, a plain value', 'summary', { labels: [lp('a', '1')], value: 4 }],
+  [
+    'gauge type, a summary',
+    'gauge',
+    { labels: [], summary: { sampleCount: 1, sampleSum: 1, quantiles: [{ quantile: 0.5, value: 1 }] }, value: 2 },
+  ],
+  [
+    'histogram with a timestamp',
+    'histogram',
+    {
+      labels: [lp('a', '1')],
+      timestampMs: 5,
+      histogram: { sampleCount: 1, sampleSum: 1, buckets: [{ upperBound: 1, cumulativeCount: 1 }] },
+    },
+  ],
 ];
 
 for (const [what, type, m] of cases) {
@@ -72,4 +144,26 @@ test('LineBytes: many series, grown past its first buffer, taken in chunks', () 
   got += w.take();
   assert.equal(got, want);
   assert.equal(w.take(), '');
+});
+
+test('LineBytes: summaries and histograms among plain series, one chunk, a UTF-8 one in the middle', () => {
+  const w = new LineBytes();
+  let want = '';
+  for (let i = 0; i < 300; i++) {
+    const labels = i % 5 === 0 ? [] : [lp('i', String(i)), lp('z', i % 50 === 7 ? 'ü' : 'v"')];
+    const buckets = Array.from({ length: i % 12 }, (_, b) => ({
+      upperBound: b === 10 ? Infinity : 2 ** b / 7,
+      cumulativeCount: b * i,
+    }));
+    const quantiles = Array.from({ length: i % 4 }, (_, q) => ({ quantile: q / 4, value: i / (q + 1) }));
+    const [type, m]: [MetricType, Metric] =
+      i % 3 === 0
+        ? ['histogram', { labels, histogram: { sampleCount: i, sampleSum: i / 3, buckets } }]
+        : i % 3 === 1
+          ? ['summary', { labels, summary: { sampleCount: i, sampleSum: -i, quantiles } }]
+          : ['gauge', { labels, value: i * 1e5 }];
+    want += byteString(seriesText('fam', type, m));
+    w.series('fam', type, m);
+  }
+  assert.equal(w.take(), want);
 });
