@@ -34,6 +34,6 @@ VOLUME /data
 EXPOSE 9091
 # Exec form: node is PID 1 and receives `docker stop`'s SIGTERM itself; the gateway handles it
 # (graceful stop, persistence file flushed). The flags are those of src/nodeflags.ts.
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--heap-growing-percent=20", "--v8-pool-size=1", "dist/src/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "--v8-pool-size=1", "dist/src/main.js"]
 # Arguments given to `docker run` replace these: keep --persistence.file when adding flags.
 CMD ["--persistence.file=/data/metrics.store"]

@@ -5,7 +5,7 @@
 // allocated per push (heap growth between two collections, valid only when no collection ran in
 // between: run with a young generation that holds a whole batch, see below).
 // CPU, with the gateway's node flags:
-//   node --expose-gc --max-semi-space-size=1 --heap-growing-percent=20 --v8-pool-size=1 dist/bench/pushcost.js
+//   node --expose-gc --max-semi-space-size=4 --heap-growing-percent=20 --v8-pool-size=1 dist/bench/pushcost.js
 // Allocation (KiB per push; a stage that saw a collection prints '?'):
 //   node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 dist/bench/pushcost.js --pushes=200
 import { parseTextBytes } from '../src/parse/text.js';

@@ -5,7 +5,7 @@
 // path as the gateway runs it (sliced parse, sliced limits, sliced write) for the total, without
 // and with the heap's growth step widened as a large push widens it.
 // Run it with the gateway's node flags, which decide how much the GC costs:
-// `node --expose-gc --max-semi-space-size=1 --heap-growing-percent=20 --v8-pool-size=1 \
+// `node --expose-gc --max-semi-space-size=4 --heap-growing-percent=20 --v8-pool-size=1 \
 //    dist/bench/pushstages.js [--series=250000] [--rounds=3]`
 import type { MetricFamily } from '../src/model.js';
 import { parseTextBytes, parseTextBytesSliced } from '../src/parse/text.js';

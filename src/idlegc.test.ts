@@ -63,3 +63,33 @@ test('leaves a large heap to V8: a full collection would hold the event loop', a
   assert.equal(collections, 1);
   stop();
 });
+
+test('collects the young generation once writes have been quiet longer, whatever the heap', async () => {
+  let notify: ((c: StoreChange) => void) | undefined;
+  const store = {
+    subscribe(l: (c: StoreChange) => void) {
+      notify = l;
+      return () => (notify = undefined);
+    },
+  };
+  const calls: string[] = [];
+  const stop = collectWhenQuiet(
+    store,
+    20,
+    (options) => calls.push(options?.type ?? 'full'),
+    () => 100 * 1024 * 1024,
+    64 * 1024 * 1024,
+    120,
+  );
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  for (let i = 0; i < 8; i++) {
+    notify!({ version: i, groupId: 'g', families: ['x'], record: { delete: { job: 'g' } } });
+    await sleep(40);
+  }
+  assert.deepEqual(calls, [], 'collected the young generation during writes');
+  await sleep(250);
+  assert.deepEqual(calls, ['minor'], 'once, and no full collection of a heap above the bound');
+  await sleep(200);
+  assert.deepEqual(calls, ['minor']);
+  stop();
+});

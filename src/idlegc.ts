@@ -7,18 +7,25 @@
 // for all of it (~2 ms per MiB of live heap here: 310–410 ms at 175 MiB), so above
 // IDLE_GC_MAX_HEAP it is left to V8's own incremental collector: a health check or a scrape
 // arriving then must not wait for it.
+// The young generation grows under pushes (up to the semi-spaces of nodeflags.ts) and V8 shrinks
+// it only at a collection that finds little allocated over the last ~5 s: a young-generation
+// collection once writes have been quiet that long gives it back (a few MiB, in well under a
+// millisecond, whatever the heap's size).
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { MetricStore } from './store/types.js';
 
-let exposedGc: (() => void) | undefined;
+/** V8's gc(): a full collection, or with `{ type: 'minor' }` one of the young generation. */
+export type Gc = (options?: { type: 'minor' }) => void;
+
+let exposedGc: Gc | undefined;
 
 /** V8's gc(), exposed without a command-line flag (once: each new context costs memory). */
-export function fullGc(): () => void {
-  exposedGc ??= (globalThis as { gc?: () => void }).gc;
+export function fullGc(): Gc {
+  exposedGc ??= (globalThis as { gc?: Gc }).gc;
   if (exposedGc === undefined) {
     setFlagsFromString('--expose-gc');
-    exposedGc = runInNewContext('gc') as () => void;
+    exposedGc = runInNewContext('gc') as Gc;
   }
   return exposedGc;
 }
@@ -26,27 +33,39 @@ export function fullGc(): () => void {
 /** Heap in use above which a full collection would hold the event loop too long (~100 ms). */
 export const IDLE_GC_MAX_HEAP = 48 * 1024 * 1024;
 
+/** Quiet time after which V8 finds the allocation rate low enough to shrink the young generation. */
+const SHRINK_AFTER_MS = 5500;
+
 /**
  * Collects garbage once writes have stopped for `quietMs`, while the heap in use is at most
- * `maxHeap`; returns a function that stops it.
+ * `maxHeap`, and the young generation once they have stopped for `shrinkMs`; returns a function
+ * that stops it.
  */
 export function collectWhenQuiet(
   store: Pick<MetricStore, 'subscribe'>,
   quietMs = 1000,
-  gc: () => void = fullGc(),
+  gc: Gc = fullGc(),
   heapUsed: () => number = () => getHeapStatistics().used_heap_size,
   maxHeap = IDLE_GC_MAX_HEAP,
+  shrinkMs = SHRINK_AFTER_MS,
 ): () => void {
   let timer: NodeJS.Timeout | undefined;
+  let shrink: NodeJS.Timeout | undefined;
   const unsubscribe = store.subscribe(() => {
     timer?.refresh();
     timer ??= setTimeout(() => {
       timer = undefined;
       if (heapUsed() <= maxHeap) gc();
     }, quietMs).unref();
+    shrink?.refresh();
+    shrink ??= setTimeout(() => {
+      shrink = undefined;
+      gc({ type: 'minor' });
+    }, shrinkMs).unref();
   });
   return () => {
     unsubscribe();
     clearTimeout(timer);
+    clearTimeout(shrink);
   };
 }

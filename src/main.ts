@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=20 --v8-pool-size=1
+#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=20 --v8-pool-size=1
 // The pushgateway command: parse flags, build the store and server, listen, shut down cleanly.
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
