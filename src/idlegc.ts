@@ -11,7 +11,7 @@
 // it only at a collection that finds little allocated over the last ~5 s: a young-generation
 // collection once writes have been quiet that long gives it back (a few MiB, in well under a
 // millisecond, whatever the heap's size).
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { MetricStore } from './store/types.js';
 
@@ -35,33 +35,54 @@ export const IDLE_GC_MAX_HEAP = 48 * 1024 * 1024;
 
 /** Quiet time after which V8 finds the allocation rate low enough to shrink the young generation. */
 const SHRINK_AFTER_MS = 5500;
+/** The young generation's size once shrunk (both semi-spaces at their smallest, with room to spare). */
+const YOUNG_SHRUNK = 2 * 1024 * 1024;
+/** Tries at giving it back after the writes stopped: reads (a scrape, the API) may keep the rate up for a while. */
+const SHRINK_TRIES = 6;
+
+export interface QuietOptions {
+  /** Quiet time before the full collection. */
+  quietMs?: number;
+  /** Quiet time before collecting the young generation, and between tries until V8 has shrunk it. */
+  shrinkMs?: number;
+  gc?: Gc;
+  heapUsed?: () => number;
+  /** The young generation's size. */
+  youngSize?: () => number;
+  /** Heap in use above which no full collection runs. */
+  maxHeap?: number;
+}
 
 /**
  * Collects garbage once writes have stopped for `quietMs`, while the heap in use is at most
- * `maxHeap`, and the young generation once they have stopped for `shrinkMs`; returns a function
- * that stops it.
+ * `maxHeap`, and the young generation once they have stopped for `shrinkMs` (again every
+ * `shrinkMs` while V8 keeps it large, a few times); returns a function that stops it.
  */
-export function collectWhenQuiet(
-  store: Pick<MetricStore, 'subscribe'>,
-  quietMs = 1000,
-  gc: Gc = fullGc(),
-  heapUsed: () => number = () => getHeapStatistics().used_heap_size,
-  maxHeap = IDLE_GC_MAX_HEAP,
-  shrinkMs = SHRINK_AFTER_MS,
-): () => void {
+export function collectWhenQuiet(store: Pick<MetricStore, 'subscribe'>, options: QuietOptions = {}): () => void {
+  const {
+    quietMs = 1000,
+    shrinkMs = SHRINK_AFTER_MS,
+    gc = fullGc(),
+    heapUsed = () => getHeapStatistics().used_heap_size,
+    youngSize = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0,
+    maxHeap = IDLE_GC_MAX_HEAP,
+  } = options;
   let timer: NodeJS.Timeout | undefined;
   let shrink: NodeJS.Timeout | undefined;
+  let tries = 0;
+  const tryShrink = () => {
+    gc({ type: 'minor' });
+    shrink = ++tries < SHRINK_TRIES && youngSize() > YOUNG_SHRUNK ? setTimeout(tryShrink, shrinkMs).unref() : undefined;
+  };
   const unsubscribe = store.subscribe(() => {
     timer?.refresh();
     timer ??= setTimeout(() => {
       timer = undefined;
       if (heapUsed() <= maxHeap) gc();
     }, quietMs).unref();
+    tries = 0;
     shrink?.refresh();
-    shrink ??= setTimeout(() => {
-      shrink = undefined;
-      gc({ type: 'minor' });
-    }, shrinkMs).unref();
+    shrink ??= setTimeout(tryShrink, shrinkMs).unref();
   });
   return () => {
     unsubscribe();
