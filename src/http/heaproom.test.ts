@@ -6,16 +6,8 @@ import assert from 'node:assert/strict';
 // The gateway runs with the step at 20 (nodeflags.ts); the test process does not. The singleton
 // reads the flags when first loaded, so they are set before it (and the gateway) is loaded.
 process.execArgv.push('--heap-growing-percent=20');
-const { HeapRoom, LARGE_PUSH_GROWTH, heapRoom, startupGrowth } = await import('./heaproom.js');
+const { HeapRoom, LARGE_PUSH_GROWTH, heapRoom } = await import('./heaproom.js');
 const { testGateway } = await import('../testing/gateway.js');
-
-test('startupGrowth: the last flag given wins, the command line after NODE_OPTIONS; 0 without one', () => {
-  assert.equal(startupGrowth(['--max-semi-space-size=1', '--heap-growing-percent=20'], undefined), 20);
-  assert.equal(startupGrowth(['--heap_growing_percent=35'], '--heap-growing-percent=50'), 35);
-  assert.equal(startupGrowth([], '--max-old-space-size=64 --heap-growing-percent=50'), 50);
-  assert.equal(startupGrowth(['--heap-growing-percent'], undefined), 0);
-  assert.equal(startupGrowth([], undefined), 0);
-});
 
 test('HeapRoom: the first lease widens, the last release restores; release is once; no widening after it', () => {
   const set: number[] = [];

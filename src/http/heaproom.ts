@@ -7,23 +7,11 @@
 // effect). The step is put back when the last large push ends; the next full collection then
 // sizes the heap by it again.
 import { setFlagsFromString } from 'node:v8';
+import { startupFlag } from '../lib/startupflag.js';
 
 const FLAG = '--heap-growing-percent';
 /** The step while a large push runs: at most one extra marking per doubling of the heap. */
 export const LARGE_PUSH_GROWTH = 100;
-
-/**
- * The step node was started with (command line or NODE_OPTIONS, the last one given wins), or 0:
- * V8's own choice, as without the flag.
- */
-export function startupGrowth(execArgv: readonly string[], nodeOptions: string | undefined): number {
-  let growth = 0;
-  for (const arg of [...(nodeOptions ?? '').split(/\s+/), ...execArgv]) {
-    const m = /^--heap[-_]growing[-_]percent=(\d+)$/.exec(arg);
-    if (m !== null) growth = Number(m[1]);
-  }
-  return growth;
-}
 
 /** One push's hold on the wider step: widen() once its body is known large, release() when it ends. */
 export interface HeapLease {
@@ -38,7 +26,8 @@ export class HeapRoom {
   private active = 0;
 
   constructor(
-    private readonly normal = startupGrowth(process.execArgv, process.env.NODE_OPTIONS),
+    // Without the flag (0), V8 picks a step of its own.
+    private readonly normal = startupFlag('heap-growing-percent', process.execArgv, process.env.NODE_OPTIONS) ?? 0,
     private readonly set: (percent: number) => void = (percent) => setFlagsFromString(`${FLAG}=${percent}`),
   ) {}
 

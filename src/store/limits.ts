@@ -3,6 +3,7 @@
 // or series are judged: replacing a group with as many series or fewer, and deleting, always
 // pass, so a full gateway can still be updated and emptied.
 import { getHeapStatistics } from 'node:v8';
+import { startupFlag } from '../lib/startupflag.js';
 import type { MetricFamily } from '../model.js';
 import type { StoredGroup } from './group.js';
 import { isTimeName, type RefusalReason } from './types.js';
@@ -32,10 +33,19 @@ export interface HeapReading {
   limit: number;
 }
 
+/**
+ * The most the young generation takes of V8's heap limit: two semi-spaces and its large-object
+ * space, each as large as a semi-space (16 MiB unless node was started with a size). The old
+ * generation runs out at its own limit (--max-old-space-size), which the heap limit exceeds by
+ * this: with 4 MiB semi-spaces, 80 % of the whole 76 MiB of a 64 MiB heap was past the point
+ * where V8 aborted.
+ */
+const YOUNG_MAX = 3 * (startupFlag('max-semi-space-size', process.execArgv, process.env.NODE_OPTIONS) ?? 16) * 2 ** 20;
+
 /** ~0.6 µs of CPU (measured, Node 20): cheap beside a write that adds (tens of µs). */
 function v8Heap(): HeapReading {
   const s = getHeapStatistics();
-  return { used: s.used_heap_size, limit: s.heap_size_limit };
+  return { used: s.used_heap_size, limit: s.heap_size_limit - YOUNG_MAX };
 }
 
 /**

@@ -16,7 +16,7 @@ function body(n: number): string {
   return text;
 }
 const group = (n: number) => `/metrics/job/guard/instance/i${n}`;
-const REFUSED_START = /^the gateway's memory is nearly full \([0-9.]+ MiB of its 6[0-9.]+ MiB heap in use, /;
+const REFUSED_START = /^the gateway's memory is nearly full \([0-9.]+ MiB of its 64\.0 MiB heap in use, /;
 const REFUSED_END =
   '--push.memory-guard-percent=80): new groups and series are refused until groups are deleted or the ' +
   'gateway is restarted with a larger node --max-old-space-size (existing groups can still be replaced or deleted)\n';
