@@ -84,7 +84,7 @@ function parseArgs(argv: string[]): Args {
           '              leave the CPUs alone (< 0.3 cores busy over 3 s)\n' +
           '  --retries=N measure a window again when other processes used >= 0.5 cores during it, at most N\n' +
           '              times per run (full run default 5, quick 0), after waiting up to 10 s for quiet\n' +
-          '  --report-only[=FILE[,FILE...]]  run nothing; print the table and rewrite the docs from saved results\n' +
+          '  --report-only[=FILE[,FILE...]]  run nothing; print the table and rewrite the docs (unless --no-docs) from saved results\n' +
           "              (default bench/results.json); several files are merged, the first one's scenarios first and\n" +
           "              winning over the others' (e.g. a full --only=fleet,prom,fixed,big run with bench/results.json)\n",
       );
@@ -150,7 +150,7 @@ function config(a: Args): BenchConfig {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  if (args.reportOnly !== undefined) return reportOnly(args.reportOnly);
+  if (args.reportOnly !== undefined) return reportOnly(args.reportOnly, args.docs);
   const cfg = config(args);
   if (!referenceAvailable())
     throw new Error(
@@ -369,12 +369,13 @@ function mergeResults(files: string[]): SavedResults {
 }
 
 /** `--report-only[=file,...]`: rebuild the summary and the docs from saved results, without running anything. */
-function reportOnly(files: string): number {
+function reportOnly(files: string, docs: boolean): number {
   const saved = mergeResults(files.split(',').filter(Boolean));
   saved.table = rows(saved.scenarios);
   saved.problems = problems(saved);
   printSummary(saved);
-  if (saved.mode === 'full') writeDocs(saved);
+  if (!docs) process.stdout.write('(--no-docs: docs not written)\n');
+  else if (saved.mode === 'full') writeDocs(saved);
   else process.stdout.write('(quick results: docs not written)\n');
   return 0;
 }
