@@ -3,20 +3,29 @@ import assert from 'node:assert/strict';
 import { collectWhenQuiet } from './idlegc.js';
 import type { StoreChange } from './store/types.js';
 
-test('collects once writes have been quiet for the given time, never while they come', async () => {
+/** A store that only announces writes, when the test says so. */
+function fakeStore() {
   let notify: ((c: StoreChange) => void) | undefined;
-  const store = {
-    subscribe(l: (c: StoreChange) => void) {
-      notify = l;
-      return () => (notify = undefined);
+  let version = 0;
+  return {
+    store: {
+      subscribe(l: (c: StoreChange) => void) {
+        notify = l;
+        return () => (notify = undefined);
+      },
     },
+    write: () => notify!({ version: ++version, groupId: 'g', families: ['x'], record: { delete: { job: 'g' } } }),
+    subscribed: () => notify !== undefined,
   };
-  const listener = () => notify!({ version: 1, groupId: 'g', families: ['x'], record: { delete: { job: 'g' } } });
+}
+
+test('collects once writes have been quiet for the given time, never while they come', async () => {
+  const { store, write, subscribed } = fakeStore();
   let collections = 0;
   const stop = collectWhenQuiet(store, { quietMs: 100, gc: () => collections++, heapUsed: () => 0 });
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   for (let i = 0; i < 10; i++) {
-    listener();
+    write();
     await sleep(20);
   }
   assert.equal(collections, 0, 'collected during writes');
@@ -24,21 +33,15 @@ test('collects once writes have been quiet for the given time, never while they 
   assert.equal(collections, 1);
   await sleep(200);
   assert.equal(collections, 1, 'collected again without writes');
-  listener();
+  write();
   await sleep(200);
   assert.equal(collections, 2);
   stop();
-  assert.equal(notify, undefined);
+  assert.equal(subscribed(), false);
 });
 
 test('leaves a large heap to V8: a full collection would hold the event loop', async () => {
-  let notify: ((c: StoreChange) => void) | undefined;
-  const store = {
-    subscribe(l: (c: StoreChange) => void) {
-      notify = l;
-      return () => (notify = undefined);
-    },
-  };
+  const { store, write } = fakeStore();
   let heap = 100 * 1024 * 1024;
   let collections = 0;
   const stop = collectWhenQuiet(store, {
@@ -48,24 +51,18 @@ test('leaves a large heap to V8: a full collection would hold the event loop', a
     maxHeap: 64 * 1024 * 1024,
   });
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  notify!({ version: 1, groupId: 'g', families: ['x'], record: { delete: { job: 'g' } } });
+  write();
   await sleep(80);
   assert.equal(collections, 0, 'collected a heap above the bound');
   heap = 10 * 1024 * 1024;
-  notify!({ version: 2, groupId: 'g', families: ['x'], record: { delete: { job: 'g' } } });
+  write();
   await sleep(80);
   assert.equal(collections, 1);
   stop();
 });
 
 test('collects the young generation once writes have been quiet longer, whatever the heap, until V8 shrank it', async () => {
-  let notify: ((c: StoreChange) => void) | undefined;
-  const store = {
-    subscribe(l: (c: StoreChange) => void) {
-      notify = l;
-      return () => (notify = undefined);
-    },
-  };
+  const { store, write } = fakeStore();
   const calls: string[] = [];
   let young = 8 << 20;
   const stop = collectWhenQuiet(store, {
@@ -81,7 +78,7 @@ test('collects the young generation once writes have been quiet longer, whatever
     for (let waited = 0; calls.length < n && waited < 5000; waited += 10) await sleep(10);
   };
   for (let i = 0; i < 8; i++) {
-    notify!({ version: i, groupId: 'g', families: ['x'], record: { delete: { job: 'g' } } });
+    write();
     await sleep(40);
   }
   assert.deepEqual(calls, [], 'collected the young generation during writes');
