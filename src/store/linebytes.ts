@@ -65,70 +65,78 @@ export class LineBytes {
   /** `name{a="x",…} value\n`; false if some char is not ASCII. */
   private plain(name: string, labels: readonly LabelPair[], value: string): boolean {
     this.room(name.length + labelRoom(labels) + value.length + 2);
-    let p = this.ascii(name, this.pos);
-    const open = p;
-    if (p >= 0) p = this.labels(labels, p);
-    if (p < 0) return false;
-    if (p > open) this.buf[p++] = CLOSE;
-    this.pos = this.value(value, p);
-    return true;
+    return this.end(this.line(name, '', labels, undefined, '', value, this.pos));
   }
 
   /** A summary's quantile lines, then `_sum` and `_count`; false if some char is not ASCII. */
   private summary(name: string, labels: readonly LabelPair[], s: Summary): boolean {
-    const lines = s.quantiles.length + 2;
-    this.room(lines * (name.length + labelRoom(labels) + EXTRA_ROOM));
     const quantiles = s.quantiles;
+    this.room((quantiles.length + 2) * (name.length + labelRoom(labels) + EXTRA_ROOM));
     let p = this.pos;
-    for (let q = 0; q < quantiles.length; q++) {
-      p = this.ascii(name, p);
-      if (p >= 0) p = this.labelsOnce(labels, p);
-      if (p < 0) return false;
-      p = this.extra(QUANTILE, formatSampleValue(quantiles[q].quantile), p);
-      p = this.value(formatSampleValue(quantiles[q].value), p);
+    for (let q = 0; q < quantiles.length && p >= 0; q++) {
+      const { quantile, value } = quantiles[q];
+      p = this.line(name, '', labels, QUANTILE, formatSampleValue(quantile), formatSampleValue(value), p);
     }
-    p = this.suffixed(name, '_sum', labels, formatSampleValue(s.sampleSum), p);
-    if (p >= 0) p = this.suffixed(name, '_count', labels, formatSampleValue(s.sampleCount), p);
-    if (p < 0) return false;
-    this.pos = p;
-    return true;
+    p = this.line(name, '_sum', labels, undefined, '', formatSampleValue(s.sampleSum), p);
+    return this.end(this.line(name, '_count', labels, undefined, '', formatSampleValue(s.sampleCount), p));
   }
 
-  /** A histogram's bucket lines (with +Inf), then `_sum` and `_count`; false if some char is not ASCII. */
+  /** A histogram's bucket lines (+Inf added when missing), then `_sum` and `_count`; false if some char is not ASCII. */
   private histogram(name: string, labels: readonly LabelPair[], h: Histogram): boolean {
     const buckets = h.buckets;
-    const lines = buckets.length + 3;
-    this.room(lines * (name.length + labelRoom(labels) + EXTRA_ROOM));
+    this.room((buckets.length + 3) * (name.length + labelRoom(labels) + EXTRA_ROOM));
+    const count = formatSampleValue(h.sampleCount);
     let p = this.pos;
     let infSeen = false;
-    const count = formatSampleValue(h.sampleCount);
-    for (let b = 0; b <= buckets.length; b++) {
-      if (b === buckets.length && infSeen) break;
-      const bound = b < buckets.length ? buckets[b].upperBound : Infinity;
-      if (bound === Infinity) infSeen = true;
-      p = this.ascii(name, p);
-      if (p < 0) return false;
-      p = this.ascii('_bucket', p);
-      if (p >= 0) p = this.labelsOnce(labels, p);
-      if (p < 0) return false;
-      p = this.extra(LE, b < buckets.length ? formatSampleValue(bound) : '+Inf', p);
-      p = this.value(b < buckets.length ? formatSampleValue(buckets[b].cumulativeCount) : count, p);
+    for (let b = 0; b < buckets.length && p >= 0; b++) {
+      const { upperBound, cumulativeCount } = buckets[b];
+      if (upperBound === Infinity) infSeen = true;
+      p = this.line(name, '_bucket', labels, LE, formatSampleValue(upperBound), formatSampleValue(cumulativeCount), p);
     }
-    p = this.suffixed(name, '_sum', labels, formatSampleValue(h.sampleSum), p);
-    if (p >= 0) p = this.suffixed(name, '_count', labels, count, p);
+    if (!infSeen) p = this.line(name, '_bucket', labels, LE, '+Inf', count, p);
+    p = this.line(name, '_sum', labels, undefined, '', formatSampleValue(h.sampleSum), p);
+    return this.end(this.line(name, '_count', labels, undefined, '', count, p));
+  }
+
+  /** Takes the lines written up to p (-1: some char was not ASCII, nothing taken). */
+  private end(p: number): boolean {
     if (p < 0) return false;
     this.pos = p;
     return true;
   }
 
-  /** `name<suffix>{…} value\n` at p; the index after it, or -1 if some char is not ASCII. */
-  private suffixed(name: string, suffix: string, labels: readonly LabelPair[], value: string, p: number): number {
-    p = this.ascii(name, p);
+  /**
+   * `name<suffix>{a="x",…,<label>="<labelValue>"} value\n` at p (without `label`, no extra pair);
+   * the index after it, or -1 if p is -1 or some char is not ASCII.
+   */
+  private line(
+    name: string,
+    suffix: string,
+    labels: readonly LabelPair[],
+    label: string | undefined,
+    labelValue: string,
+    value: string,
+    p: number,
+  ): number {
+    if (p >= 0) p = this.ascii(name, p);
     if (p >= 0) p = this.ascii(suffix, p);
     if (p >= 0) p = this.labelsOnce(labels, p);
     if (p < 0) return -1;
-    if (this.labelsEnd > this.labelsAt) this.buf[p++] = CLOSE;
-    return this.value(value, p);
+    const buf = this.buf;
+    const own = this.labelsEnd > this.labelsAt;
+    if (label !== undefined) {
+      buf[p++] = own ? 0x2c : 0x7b; // , or {
+      p = this.ascii(label, p);
+      buf[p++] = 0x3d; // =
+      buf[p++] = DQUOTE;
+      p = this.ascii(labelValue, p);
+      buf[p++] = DQUOTE;
+      buf[p++] = CLOSE;
+    } else if (own) buf[p++] = CLOSE;
+    buf[p++] = 0x20;
+    p = this.ascii(value, p);
+    buf[p++] = NL;
+    return p;
   }
 
   /**
@@ -143,26 +151,6 @@ export class LineBytes {
     }
     const buf = this.buf;
     for (let k = this.labelsAt; k < this.labelsEnd; k++) buf[p++] = buf[k];
-    return p;
-  }
-
-  /** `,name="value"}` (`{name="value"}` when the series has no labels of its own) at p. */
-  private extra(label: string, value: string, p: number): number {
-    this.buf[p++] = this.labelsEnd > this.labelsAt ? 0x2c : 0x7b; // , or {
-    p = this.ascii(label, p);
-    this.buf[p++] = 0x3d; // =
-    this.buf[p++] = DQUOTE;
-    p = this.ascii(value, p);
-    this.buf[p++] = DQUOTE;
-    this.buf[p++] = CLOSE;
-    return p;
-  }
-
-  /** ` value\n` at p (the closing brace written already). */
-  private value(value: string, p: number): number {
-    this.buf[p++] = 0x20;
-    p = this.ascii(value, p);
-    this.buf[p++] = NL;
     return p;
   }
 
