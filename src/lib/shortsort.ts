@@ -1,10 +1,11 @@
 // Sorting the few elements of the push path's arrays (grouping label names, a push's families, a
 // family's series). V8's Array.prototype.sort allocates work space on every call whatever the
 // length (~1.6 KB measured), which was a tenth of a small push's garbage; an insertion sort in
-// place allocates nothing.
+// place allocates nothing. Each element's place is found by binary search, so a fleet push's 24
+// families or a push of 20 series compare about as often as a merge sort would.
 
-/** Longer than this, the native sort. */
-const SHORT = 16;
+/** Longer than this, the native sort (moving elements one by one would cost more than its garbage). */
+const SHORT = 64;
 
 interface Sortable<T> {
   readonly length: number;
@@ -20,12 +21,18 @@ export function sortInPlace<T>(a: Sortable<T>, compare: (x: T, y: T) => number):
   }
   for (let k = 1; k < a.length; k++) {
     const x = a[k];
-    let j = k - 1;
-    while (j >= 0 && compare(a[j], x) > 0) {
-      a[j + 1] = a[j];
-      j--;
+    // Already in place: sorted input costs one comparison per element.
+    if (compare(a[k - 1], x) <= 0) continue;
+    // After every element not greater than x: equal ones keep their order.
+    let lo = 0;
+    let hi = k - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compare(a[mid], x) > 0) hi = mid;
+      else lo = mid + 1;
     }
-    a[j + 1] = x;
+    for (let j = k; j > lo; j--) a[j] = a[j - 1];
+    a[lo] = x;
   }
 }
 

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LabelPair, Metric, MetricType } from '../model.js';
 import {
+  compareSortKeys,
   escapeHelp,
   escapeLabelValue,
   headerText,
@@ -100,3 +101,18 @@ for (const [name, legacy, written] of names) {
     assert.equal(textName(name), written);
   });
 }
+
+test('compareSortKeys orders as the sort keys do, values with \\0 and values that start others included', () => {
+  const values = ['', 'a', 'b', 'ab', 'a\0', 'a\0b', '\0', '\0a', 'b\0a', 'é', '\0\0'];
+  let seed = 7;
+  const random = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n;
+  const labels = (): LabelPair[] =>
+    Array.from({ length: 1 + random(3) }, (_, i) => ({ name: `l${i}`, value: values[random(values.length)] }));
+  for (let round = 0; round < 3000; round++) {
+    const x = labels();
+    const y = random(4) === 0 ? x.map((p) => ({ ...p })) : labels();
+    const kx = seriesSortKey(x);
+    const ky = seriesSortKey(y);
+    assert.equal(Math.sign(compareSortKeys(x, y)), kx < ky ? -1 : kx > ky ? 1 : 0, JSON.stringify([x, y]));
+  }
+});

@@ -56,8 +56,9 @@ export function seriesSortKey(labels: readonly LabelPair[]): string {
 
 /**
  * seriesSortKey(x) compared with seriesSortKey(y), without building them: the label count (as
- * the key's first char holds it), then the values. Joined by \0, values compare as they do alone
- * unless one of them holds a \0; the keys are built for such a pair.
+ * the key's first char holds it), then the values. Joined by \0, two different values compare as
+ * they do alone unless one is the start of the other followed by a \0 (then the values after
+ * decide): the keys are built for such a pair.
  */
 export function compareSortKeys(x: readonly LabelPair[], y: readonly LabelPair[]): number {
   if (x.length !== y.length && (x.length & 0xffff) !== (y.length & 0xffff))
@@ -67,7 +68,9 @@ export function compareSortKeys(x: readonly LabelPair[], y: readonly LabelPair[]
     const a = x[i].value;
     const b = y[i].value;
     if (a === b) continue;
-    if (a.includes('\0') || b.includes('\0')) {
+    const short = a.length < b.length ? a : b;
+    const long = short === a ? b : a;
+    if (long.charCodeAt(short.length) === 0 && long.startsWith(short)) {
       const ka = seriesSortKey(x);
       const kb = seriesSortKey(y);
       return ka < kb ? -1 : ka > kb ? 1 : 0;
