@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decimalEnd, formatCount, formatGoFloat, formatSampleValue, parseGoFloat } from './gofloat.js';
+import { decimalEnd, formatCount, formatGoFloat, formatSampleValue, parseGoFloat, writeSampleValue } from './gofloat.js';
 
 // Expected strings are what Go's strconv.FormatFloat(v, 'g', -1, 64) prints.
 const cases: Array<[number, string]> = [
@@ -78,4 +78,25 @@ test('decimalEnd stops where a decimal number ends, -1 for none', () => {
   assert.equal(decimalEnd('x1', 1), 2);
   assert.equal(decimalEnd('1e+', 0), -1);
   assert.equal(decimalEnd('.e1', 0), -1);
+});
+
+test('writeSampleValue writes the bytes of formatSampleValue', () => {
+  const buf = Buffer.alloc(32);
+  const written = (v: number) => buf.toString('latin1', 0, writeSampleValue(buf, 0, v));
+  const fixed = [
+    0, -0, 1, -1, 0.1, 0.2, 0.1 + 0.2, 1 / 3, 2 / 3, 0.5, 12.5, 19.5, 1e-4, 9.9e-5, 0.00012345, 0.0001000001,
+    999999, 999999.5, 999999.999999, 1e6, 1e6 - 1e-10, 123456.789012345, 123456.7890123456, 87.087, 1000004096,
+    5e-324, Number.MAX_VALUE, NaN, Infinity, -Infinity, 0.3, 1.005, 4.35, 0.07, 100, 1e5, 1e-3, 0.025,
+  ];
+  for (const v of fixed) assert.equal(written(v), formatSampleValue(v), String(v));
+  let seed = 5;
+  const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  for (let i = 0; i < 20_000; i++) {
+    // Decimals of 1 to 17 digits at scales around the plain range's ends, and arbitrary doubles.
+    const digits = 1 + Math.floor(random() * 17);
+    const scale = 10 ** (Math.floor(random() * 14) - 6);
+    const v = i % 4 === 0 ? (random() - 0.5) * 2 ** (random() * 60 - 30) : Number((random() * 10 ** digits).toFixed(0)) * scale;
+    assert.equal(written(v), formatSampleValue(v), String(v));
+    assert.equal(written(-v), formatSampleValue(-v), String(-v));
+  }
 });

@@ -23,6 +23,53 @@ export function formatSampleValue(v: number): string {
   return v === 0 ? '0' : formatGoFloat(v);
 }
 
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14];
+const digitsAt: number[] = [];
+
+/**
+ * Writes formatSampleValue(v) into `buf` at `p` (ASCII: one byte per char), returning the index
+ * after it; the room is the caller's (at most 24 bytes). A value of at most 15 significant digits
+ * between 1e-4 and 1e6, the usual pushed value, is written digit by digit without a string:
+ * printing numbers was a tenth of packing a push. Such a value is x / 10^d for an integer x below
+ * 10^15, and the decimal of x and d is then the shortest that reads back as v (two decimals of 15
+ * digits or fewer never read as the same double), which is what Go and JavaScript print in this
+ * range; anything else takes formatSampleValue.
+ */
+export function writeSampleValue(buf: Uint8Array, p: number, v: number): number {
+  const abs = v < 0 ? -v : v;
+  if (abs >= 1e-4 && abs < 1e6) {
+    for (let d = 0; d < POW10.length; d++) {
+      const x = abs * POW10[d];
+      if (x >= 1e15) break;
+      if (x !== Math.floor(x)) continue;
+      if (x / POW10[d] !== abs) break;
+      // In two halves of eight digits, as int32 arithmetic (a double's % is a slow call).
+      const high = Math.floor(x / 1e8);
+      let low = x - high * 1e8;
+      let n = 0;
+      for (; low > 0 || (high > 0 && n < 8); low = (low / 10) | 0) digitsAt[n++] = low % 10;
+      for (let h = high; h > 0; h = (h / 10) | 0) digitsAt[n++] = h % 10;
+      // Trailing zeros of the fraction are not printed (x = 10 for 0.1 found at d = 2 by rounding).
+      let skip = 0;
+      while (skip < d && digitsAt[skip] === 0) skip++;
+      if (v < 0) buf[p++] = 0x2d; // -
+      if (n <= d) {
+        buf[p++] = 0x30; // 0
+        buf[p++] = 0x2e; // .
+        for (let z = n; z < d; z++) buf[p++] = 0x30;
+      }
+      for (let k = n - 1; k >= skip; k--) {
+        if (k === d - 1 && n > d) buf[p++] = 0x2e;
+        buf[p++] = 0x30 + digitsAt[k];
+      }
+      return p;
+    }
+  }
+  const s = formatSampleValue(v);
+  for (let k = 0; k < s.length; k++) buf[p++] = s.charCodeAt(k);
+  return p;
+}
+
 /** A uint64 count (bucket or sample count), printed as Go prints integers. */
 export function formatCount(v: number): string {
   return Number.isSafeInteger(v) ? String(v) : BigInt(Math.trunc(v)).toString();

@@ -2,12 +2,12 @@
 // each series' line cost a dozen concatenations whose pieces the next scavenge had to copy while
 // a chunk was being assembled (the pack stage spent as long in GC as in its own code); written
 // into one reused buffer, a chunk of lines becomes one flat string and nothing per series is left
-// behind but the printed values. Summaries and histograms too (issue #11): a fleet push's
+// behind (the usual values are printed in place too, gofloat.ts writeSampleValue). Summaries and histograms too (issue #11): a fleet push's
 // histogram of ten buckets was thirteen lines of concatenated strings, an eighth of what the
 // push allocated.
 import type { Histogram, LabelPair, Metric, MetricType, Summary } from '../model.js';
 import { byteString } from '../lib/gostring.js';
-import { formatSampleValue } from '../lib/gofloat.js';
+import { formatSampleValue, writeSampleValue } from '../lib/gofloat.js';
 import { seriesText } from '../lib/textformat.js';
 
 const BACKSLASH = 0x5c;
@@ -40,7 +40,7 @@ export class LineBytes {
         if (this.summary(name, m.labels, m.summary)) return;
       } else if (m.histogram !== undefined && (type === 'histogram' || type === 'gaugehistogram')) {
         if (this.histogram(name, m.labels, m.histogram)) return;
-      } else if (this.plain(name, m.labels, formatSampleValue(m.value ?? 0))) return;
+      } else if (this.plain(name, m.labels, m.value ?? 0)) return;
       this.pos = start;
     }
     const text = byteString(seriesText(name, type, m));
@@ -63,8 +63,8 @@ export class LineBytes {
   }
 
   /** `name{a="x",…} value\n`; false if some char is not ASCII. */
-  private plain(name: string, labels: readonly LabelPair[], value: string): boolean {
-    this.room(name.length + labelRoom(labels) + value.length + 2);
+  private plain(name: string, labels: readonly LabelPair[], value: number): boolean {
+    this.room(name.length + labelRoom(labels) + EXTRA_ROOM);
     return this.end(this.line(name, '', labels, undefined, '', value, this.pos));
   }
 
@@ -75,27 +75,26 @@ export class LineBytes {
     let p = this.pos;
     for (let q = 0; q < quantiles.length && p >= 0; q++) {
       const { quantile, value } = quantiles[q];
-      p = this.line(name, '', labels, QUANTILE, formatSampleValue(quantile), formatSampleValue(value), p);
+      p = this.line(name, '', labels, QUANTILE, formatSampleValue(quantile), value, p);
     }
-    p = this.line(name, '_sum', labels, undefined, '', formatSampleValue(s.sampleSum), p);
-    return this.end(this.line(name, '_count', labels, undefined, '', formatSampleValue(s.sampleCount), p));
+    p = this.line(name, '_sum', labels, undefined, '', s.sampleSum, p);
+    return this.end(this.line(name, '_count', labels, undefined, '', s.sampleCount, p));
   }
 
   /** A histogram's bucket lines (+Inf added when missing), then `_sum` and `_count`; false if some char is not ASCII. */
   private histogram(name: string, labels: readonly LabelPair[], h: Histogram): boolean {
     const buckets = h.buckets;
     this.room((buckets.length + 3) * (name.length + labelRoom(labels) + EXTRA_ROOM));
-    const count = formatSampleValue(h.sampleCount);
     let p = this.pos;
     let infSeen = false;
     for (let b = 0; b < buckets.length && p >= 0; b++) {
       const { upperBound, cumulativeCount } = buckets[b];
       if (upperBound === Infinity) infSeen = true;
-      p = this.line(name, '_bucket', labels, LE, formatSampleValue(upperBound), formatSampleValue(cumulativeCount), p);
+      p = this.line(name, '_bucket', labels, LE, formatSampleValue(upperBound), cumulativeCount, p);
     }
-    if (!infSeen) p = this.line(name, '_bucket', labels, LE, '+Inf', count, p);
-    p = this.line(name, '_sum', labels, undefined, '', formatSampleValue(h.sampleSum), p);
-    return this.end(this.line(name, '_count', labels, undefined, '', count, p));
+    if (!infSeen) p = this.line(name, '_bucket', labels, LE, '+Inf', h.sampleCount, p);
+    p = this.line(name, '_sum', labels, undefined, '', h.sampleSum, p);
+    return this.end(this.line(name, '_count', labels, undefined, '', h.sampleCount, p));
   }
 
   /** Takes the lines written up to p (-1: some char was not ASCII, nothing taken). */
@@ -115,7 +114,7 @@ export class LineBytes {
     labels: readonly LabelPair[],
     label: string | undefined,
     labelValue: string,
-    value: string,
+    value: number,
     p: number,
   ): number {
     if (p >= 0) p = this.ascii(name, p);
@@ -134,7 +133,7 @@ export class LineBytes {
       buf[p++] = CLOSE;
     } else if (own) buf[p++] = CLOSE;
     buf[p++] = 0x20;
-    p = this.ascii(value, p);
+    p = writeSampleValue(buf, p, value);
     buf[p++] = NL;
     return p;
   }
