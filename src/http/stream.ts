@@ -425,12 +425,19 @@ function* fillings(parts: Iterable<Part>, take: () => Buffer): Generator<number>
       }
       const n = Math.min(room, p.length - from);
       if (typeof p !== 'string') at += Buffer.from(p.buffer, p.byteOffset + from, n).copy(buffer, at);
-      else at += buffer.write(n === p.length ? p : p.slice(from, from + n), at, 'latin1');
+      else at += (buffer as Latin1Writable).latin1Write(n === p.length ? p : p.slice(from, from + n), at);
       from += n;
     }
   }
   if (at > 0) yield at;
 }
+
+/**
+ * Node's Buffer#latin1Write (undocumented, on every Buffer since Node 0.x): what write(s, at,
+ * 'latin1') calls after sorting out its arguments, which took twice as long as the copy itself
+ * for a scrape's hundreds of thousands of small parts.
+ */
+type Latin1Writable = Buffer & { latin1Write(s: string, at: number): number };
 
 /** Waits for either; unlike racing two events.once, leaves no listener behind on the other. */
 function drainedOrClosed(res: ServerResponse): Promise<void> {
