@@ -1,6 +1,5 @@
 // PUT/POST/DELETE on push paths. Writes to one group are applied in the order their requests
 // arrived, and a response goes out only after its write is applied (read-your-writes).
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { parseTextBytes, parseTextBytesSliced } from '../parse/text.js';
@@ -125,6 +124,30 @@ export async function parseBody(
 /** Above this size a text body is parsed in slices (~10 ms each); below, at once (the usual push). */
 const SLICED_PARSE_BYTES = 256 * 1024;
 
+/** The pushes read in this pass of the event loop, waiting for its check phase. */
+let readThisPass: Array<() => void> | undefined;
+
+/**
+ * Resolves in the check phase of this pass of the event loop, after the sockets it read: one
+ * setImmediate for every push read in the pass, not one each (with its promise wrapper, a tenth
+ * of what the HTTP layer allocated per push).
+ */
+function afterThisPass(): Promise<void> {
+  return new Promise((resolve) => {
+    if (readThisPass === undefined) {
+      readThisPass = [];
+      setImmediate(resumeThisPass);
+    }
+    readThisPass.push(resolve);
+  });
+}
+
+function resumeThisPass(): void {
+  const waiting = readThisPass ?? [];
+  readThisPass = undefined;
+  for (const resume of waiting) resume();
+}
+
 /** The client as the reference's log lines name it: address and port (Go's RemoteAddr). */
 function source(req: IncomingMessage): string {
   return joinHostPort(req.socket.remoteAddress, req.socket.remotePort);
@@ -148,7 +171,7 @@ export function createPushHandlers(opts: PushOptions) {
     // Parsed and written in the event loop's check phase, after the sockets of this pass are read:
     // a health check or scrape read in the same pass is answered first, not after every push read
     // before it (busy fleet: /-/healthy p99 72–94 → 42–60 ms, push p99 unchanged).
-    await nextTurn();
+    await afterThisPass();
     if (raw.length > SLICED_PARSE_BYTES) room.widen();
     let families;
     try {
