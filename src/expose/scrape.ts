@@ -41,6 +41,8 @@ interface Run {
   readonly lastAt: number;
   /** Its index in the view's `ordered` when last placed (a hint: checked before use). */
   at: number;
+  /** Replaced by a newer run of its group, or its group's family gone: its series leave a merge. */
+  superseded: boolean;
 }
 
 /** seriesSortKey of the series whose identifying line starts at `at` (escapes undone). */
@@ -102,7 +104,8 @@ function sameKey(a: string, i: number, b: string, j: number): boolean {
  * newline.
  */
 function runOf(groupId: string, sf: StoredFamily, text: string, old: Run | undefined, count: string): Run {
-  if (text.length === 0) return { groupId, sf, text, first: '', last: '', firstAt: 0, lastAt: 0, at: -1 };
+  if (text.length === 0)
+    return { groupId, sf, text, first: '', last: '', firstAt: 0, lastAt: 0, at: -1, superseded: false };
   const counted = sf.type === 'summary' || sf.type === 'histogram' || sf.type === 'gaugehistogram';
   // A summary or histogram series ends with its _count line; only a family's series end a line with `{…} `.
   const firstAt = counted ? text.indexOf(count) + 1 : 0;
@@ -110,14 +113,14 @@ function runOf(groupId: string, sf: StoredFamily, text: string, old: Run | undef
   const known = old !== undefined && old.text.length > 0;
   const first = known && sameKey(old.text, old.firstAt, text, firstAt) ? old.first : sortKeyOfLine(text, firstAt);
   const last = known && sameKey(old.text, old.lastAt, text, lastAt) ? old.last : sortKeyOfLine(text, lastAt);
-  return { groupId, sf, text, first, last, firstAt, lastAt, at: -1 };
+  return { groupId, sf, text, first, last, firstAt, lastAt, at: -1, superseded: false };
 }
 
-/** One series of a run: its lines, its sort key and its group. */
+/** One series of a run: its lines, its sort key and its run. */
 interface SeriesPiece {
   readonly sort: string;
   readonly text: string;
-  readonly groupId: string;
+  readonly run: Run;
 }
 
 /**
@@ -126,7 +129,7 @@ interface SeriesPiece {
  */
 function piecesOf(r: Run): SeriesPiece[] | undefined {
   if (!isLegacyName(r.sf.name)) return undefined;
-  const { text, groupId } = r;
+  const text = r.text;
   const counted = r.sf.type === 'summary' || r.sf.type === 'histogram' || r.sf.type === 'gaugehistogram';
   const count = r.sf.name + '_count';
   const out: SeriesPiece[] = [];
@@ -136,7 +139,7 @@ function piecesOf(r: Run): SeriesPiece[] | undefined {
     if (end === 0) return undefined;
     const next = text.charCodeAt(at + count.length);
     if (!counted || (text.startsWith(count, at) && (next === 0x7b || next === 0x20))) {
-      out.push({ sort: sortKeyOfLine(text, at), text: text.slice(start, end), groupId });
+      out.push({ sort: sortKeyOfLine(text, at), text: text.slice(start, end), run: r });
       start = end;
     }
     at = end;
@@ -149,11 +152,12 @@ function bySort(a: SeriesPiece, b: SeriesPiece): number {
 }
 
 /**
- * `kept` without the series of the groups in `gone`, merged with `fresh` (sorted); undefined
- * when two series share a sort key (the store's order of groups decides those) or a run cannot
- * be read.
+ * `kept` without the series of superseded runs, merged with `fresh` (sorted); undefined when two
+ * series share a sort key (the store's order of groups decides those) or a run cannot be read.
+ * (Superseded runs are told by a flag, not by their groups in a set: tens of thousands of lookups
+ * a scrape, each a cache miss, made this merge one of the longest turns of a busy event loop.)
  */
-function mergePieces(kept: readonly SeriesPiece[], gone: ReadonlySet<string>, fresh: Run[]): SeriesPiece[] | undefined {
+function mergePieces(kept: readonly SeriesPiece[], fresh: Run[]): SeriesPiece[] | undefined {
   const added: SeriesPiece[] = [];
   for (const r of fresh) {
     const pieces = piecesOf(r);
@@ -165,7 +169,7 @@ function mergePieces(kept: readonly SeriesPiece[], gone: ReadonlySet<string>, fr
   let i = 0;
   let j = 0;
   while (i < kept.length || j < added.length) {
-    if (i < kept.length && gone.has(kept[i].groupId)) {
+    if (i < kept.length && kept[i].run.superseded) {
       i++;
       continue;
     }
@@ -435,7 +439,10 @@ class FamilyView {
         for (const f of this.formats.values()) f.runs.delete(old);
         continue;
       }
-      if (old !== undefined) this.byGroup.delete(id);
+      if (old !== undefined) {
+        this.byGroup.delete(id);
+        old.superseded = true;
+      }
       if (sf === undefined) {
         if (old !== undefined) gone.push(old);
         if (old !== undefined && this.lead === old) this.leadStale = true;
@@ -532,10 +539,10 @@ class FamilyView {
     if (this.series !== undefined && this.unmerged.size > 0) {
       const runs: Run[] = [];
       for (const r of this.unmerged.values()) if (r !== undefined) runs.push(r);
-      this.series = mergePieces(this.series, new Set(this.unmerged.keys()), runs);
+      this.series = mergePieces(this.series, runs);
     }
     this.unmerged.clear();
-    this.series ??= mergePieces([], new Set(), this.ordered);
+    this.series ??= mergePieces([], this.ordered);
     return this.series;
   }
 

@@ -317,3 +317,30 @@ test('a re-push of the same lines leaves the family’s parts as they were; new 
   fresh.close();
   cache.close();
 });
+
+test('a group deleted, or re-pushed with other series, leaves the merge of runs that interleave', async () => {
+  const store = new MemoryStore();
+  const cache = new ScrapeCache(store);
+  const push = (i: number, codes: string[]) =>
+    store.write({
+      labels: { job: 'j', instance: `h${i}` },
+      families: [
+        { name: 'a', type: 'gauge', metrics: codes.map((c) => ({ labels: [{ name: 'code', value: c }], value: i })) },
+      ],
+      replace: true,
+      check: true,
+    });
+  for (let i = 0; i < 20; i++) await push(i, ['200', '500']);
+  cache.render([]);
+  // No re-push of the same series in between: nothing for the merge to stumble on but the stale series.
+  await store.delete({ job: 'j', instance: 'h3' });
+  await push(5, ['404']);
+  const shown = cache.render([]).toString('latin1');
+  const fresh = new ScrapeCache(store);
+  assert.equal(shown, fresh.render([]).toString('latin1'));
+  assert.doesNotMatch(shown, /instance="h3",/);
+  assert.doesNotMatch(shown, /a\{code="200",instance="h5",/);
+  assert.match(shown, /a\{code="404",instance="h5",job="j"\} 5\n/);
+  fresh.close();
+  cache.close();
+});
