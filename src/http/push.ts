@@ -35,17 +35,24 @@ export function overLimit(
   return runNow(limitSteps(families, labels, limits));
 }
 
+function long(kind: string, what: string, len: number, max: number, flag: string): [number, string] {
+  return [
+    400,
+    `${kind} ${JSON.stringify(what.length > 80 ? what.slice(0, 80) + '…' : what)} is ${len} bytes long, more than the limit of ${max} bytes (--${flag})`,
+  ];
+}
+
 /** The checks of overLimit, pausing (yielding) after every STEP_SERIES series. */
 function* limitSteps(
   families: MetricFamily[],
   labels: Record<string, string>,
   limits: PushLimits,
 ): Generator<void, [number, string] | undefined> {
-  const long = (kind: string, what: string, len: number, max: number, flag: string): [number, string] => [
-    400,
-    `${kind} ${JSON.stringify(what.length > 80 ? what.slice(0, 80) + '…' : what)} is ${len} bytes long, more than the limit of ${max} bytes (--${flag})`,
-  ];
-  for (const [name, value] of Object.entries(labels)) {
+  // Indexed loops: for-of in a generator leaves an iterator result per step, per label of every series.
+  const names = Object.keys(labels);
+  for (let k = 0; k < names.length; k++) {
+    const name = names[k];
+    const value = labels[name];
     const len = Buffer.byteLength(value);
     if (len > limits.maxLabelValueLength)
       return long(
@@ -57,7 +64,8 @@ function* limitSteps(
       );
   }
   let series = 0;
-  for (const mf of families) {
+  for (let f = 0; f < families.length; f++) {
+    const mf = families[f];
     series += mf.metrics.length;
     if (series > limits.maxSeries) {
       const total = families.reduce((n, f) => n + f.metrics.length, 0);
@@ -70,7 +78,9 @@ function* limitSteps(
       return long('metric name', mf.name, mf.name.length, limits.maxNameLength, 'push.max-name-length');
     for (let i = 0; i < mf.metrics.length; i++) {
       if (i % STEP_SERIES === STEP_SERIES - 1) yield;
-      for (const lp of mf.metrics[i].labels) {
+      const pairs = mf.metrics[i].labels;
+      for (let j = 0; j < pairs.length; j++) {
+        const lp = pairs[j];
         if (lp.name.length > limits.maxNameLength)
           return long('label name', lp.name, lp.name.length, limits.maxNameLength, 'push.max-name-length');
         if (lp.value.length > limits.maxLabelValueLength / 3) {
