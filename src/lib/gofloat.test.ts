@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decimalEnd, formatCount, formatGoFloat, formatSampleValue, parseGoFloat, writeSampleValue } from './gofloat.js';
+import {
+  decimalEnd,
+  formatCount,
+  formatGoFloat,
+  formatSampleValue,
+  parseGoFloat,
+  writeSampleValue,
+} from './gofloat.js';
 
 // Expected strings are what Go's strconv.FormatFloat(v, 'g', -1, 64) prints.
 const cases: Array<[number, string]> = [
@@ -84,9 +91,44 @@ test('writeSampleValue writes the bytes of formatSampleValue', () => {
   const buf = Buffer.alloc(32);
   const written = (v: number) => buf.toString('latin1', 0, writeSampleValue(buf, 0, v));
   const fixed = [
-    0, -0, 1, -1, 0.1, 0.2, 0.1 + 0.2, 1 / 3, 2 / 3, 0.5, 12.5, 19.5, 1e-4, 9.9e-5, 0.00012345, 0.0001000001,
-    999999, 999999.5, 999999.999999, 1e6, 1e6 - 1e-10, 123456.789012345, 123456.7890123456, 87.087, 1000004096,
-    5e-324, Number.MAX_VALUE, NaN, Infinity, -Infinity, 0.3, 1.005, 4.35, 0.07, 100, 1e5, 1e-3, 0.025,
+    0,
+    -0,
+    1,
+    -1,
+    0.1,
+    0.2,
+    0.1 + 0.2,
+    1 / 3,
+    2 / 3,
+    0.5,
+    12.5,
+    19.5,
+    1e-4,
+    9.9e-5,
+    0.00012345,
+    0.0001000001,
+    999999,
+    999999.5,
+    999999.999999,
+    1e6,
+    1e6 - 1e-10,
+    123456.789012345,
+    123456.7890123456,
+    87.087,
+    1000004096,
+    5e-324,
+    Number.MAX_VALUE,
+    NaN,
+    Infinity,
+    -Infinity,
+    0.3,
+    1.005,
+    4.35,
+    0.07,
+    100,
+    1e5,
+    1e-3,
+    0.025,
   ];
   for (const v of fixed) assert.equal(written(v), formatSampleValue(v), String(v));
   let seed = 5;
@@ -95,7 +137,8 @@ test('writeSampleValue writes the bytes of formatSampleValue', () => {
     // Decimals of 1 to 17 digits at scales around the plain range's ends, and arbitrary doubles.
     const digits = 1 + Math.floor(random() * 17);
     const scale = 10 ** (Math.floor(random() * 14) - 6);
-    const v = i % 4 === 0 ? (random() - 0.5) * 2 ** (random() * 60 - 30) : Number((random() * 10 ** digits).toFixed(0)) * scale;
+    const v =
+      i % 4 === 0 ? (random() - 0.5) * 2 ** (random() * 60 - 30) : Number((random() * 10 ** digits).toFixed(0)) * scale;
     assert.equal(written(v), formatSampleValue(v), String(v));
     assert.equal(written(-v), formatSampleValue(-v), String(-v));
   }
