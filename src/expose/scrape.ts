@@ -439,16 +439,16 @@ class FamilyView {
         for (const f of this.formats.values()) f.runs.delete(old);
         continue;
       }
-      if (old !== undefined) {
-        this.byGroup.delete(id);
-        old.superseded = true;
-      }
+      if (old !== undefined) old.superseded = true;
       if (sf === undefined) {
+        if (old !== undefined) this.byGroup.delete(id);
         if (old !== undefined) gone.push(old);
         if (old !== undefined && this.lead === old) this.leadStale = true;
         continue;
       }
       const r = runOf(id, sf, text!, old, this.count);
+      // Set over the old run, not deleted and added: a map of 10,000 groups whose entries move to
+      // its end at every push fills with holes and is rebuilt every few thousand pushes.
       this.byGroup.set(id, r);
       if (old !== undefined && this.lead === old) this.lead = r;
       else if (this.lead === undefined || id < this.lead.groupId) this.lead = r;
