@@ -441,9 +441,11 @@ class FamilyView {
       }
       if (old !== undefined) old.superseded = true;
       if (sf === undefined) {
-        if (old !== undefined) this.byGroup.delete(id);
-        if (old !== undefined) gone.push(old);
-        if (old !== undefined && this.lead === old) this.leadStale = true;
+        if (old !== undefined) {
+          this.byGroup.delete(id);
+          gone.push(old);
+          if (this.lead === old) this.leadStale = true;
+        }
         continue;
       }
       const r = runOf(id, sf, text!, old, this.count);

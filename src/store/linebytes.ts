@@ -2,9 +2,9 @@
 // each series' line cost a dozen concatenations whose pieces the next scavenge had to copy while
 // a chunk was being assembled (the pack stage spent as long in GC as in its own code); written
 // into one reused buffer, a chunk of lines becomes one flat string and nothing per series is left
-// behind (the usual values are printed in place too, gofloat.ts writeSampleValue). Summaries and histograms too (issue #11): a fleet push's
-// histogram of ten buckets was thirteen lines of concatenated strings, an eighth of what the
-// push allocated.
+// behind (the usual values are printed in place too, gofloat.ts writeSampleValue). Summaries and
+// histograms too (issue #11): a fleet push's histogram of ten buckets was thirteen lines of
+// concatenated strings, an eighth of what the push allocated.
 import type { Histogram, LabelPair, Metric, MetricType, Summary } from '../model.js';
 import { byteString } from '../lib/gostring.js';
 import { formatSampleValue, writeSampleValue } from '../lib/gofloat.js';
