@@ -171,19 +171,48 @@ async function main(): Promise<number> {
   }
   const started = Date.now();
   const loadAvgStart = loadAvg1();
-  // Whole-run watchdog: stop the servers and give up rather than run forever.
-  const watchdogMs = (cfg.quick ? 8 : 60) * 60_000;
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`bench: watchdog: still running after ${watchdogMs / 60000} min, stopping servers\n`);
-    killAllNow();
-    process.exit(2);
-  }, watchdogMs);
-  watchdog.unref();
   cfg.log(
     `bench${cfg.quick ? ' --quick' : ''}: ${cfg.rounds} rounds, ${cfg.durationMs / 1000} s windows; ` +
       `${machine.nproc} CPUs (${machine.cpuModel}); ours ${machine.oursCommit}${machine.oursSrcDirty ? '+dirty' : ''}; ${machine.reference}`,
   );
   const out: BenchOutput = { scenarios: [], preloads: [], notes: [] };
+  const resultsFile = path.resolve(
+    args.out ?? path.join(ROOT, 'bench', cfg.quick ? 'results.quick.json' : 'results.json'),
+  );
+  /** The results so far, written to resultsFile (and printed). */
+  const save = (): SavedResults => {
+    const { log: _log, ...cfgJson } = cfg;
+    void _log;
+    const results: SavedResults = {
+      generatedAt: new Date(started).toISOString().replace(/\.\d+Z$/, 'Z'),
+      mode: cfg.quick ? 'quick' : 'full',
+      totalSeconds: (Date.now() - started) / 1000,
+      config: cfgJson,
+      machine,
+      loadAvg: { start: loadAvgStart, end: loadAvg1() },
+      otherCpu: otherCpu(out),
+      table: rows(out.scenarios),
+      problems: problems(out),
+      ...out,
+    };
+    printSummary(results);
+    writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
+    process.stdout.write(`\nwrote ${path.relative(process.cwd(), resultsFile)}\n`);
+    return results;
+  };
+  // Whole-run watchdog: stop the servers and give up rather than run forever, keeping what was
+  // measured (a full run of what users run waits ~90 s after each of the reference's busy windows).
+  const watchdogMs = (cfg.quick ? 8 : 150) * 60_000;
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench: watchdog: still running after ${watchdogMs / 60000} min, stopping servers\n`);
+    killAllNow();
+    out.notes.push(
+      `The run was stopped by its watchdog after ${watchdogMs / 60000} min; the scenarios after the last one shown were not run.`,
+    );
+    save();
+    process.exit(2);
+  }, watchdogMs);
+  watchdog.unref();
   let failed = false;
   for (const state of [
     fleetState,
@@ -212,26 +241,7 @@ async function main(): Promise<number> {
       await stopAll();
     }
   }
-  const { log: _log, ...cfgJson } = cfg;
-  void _log;
-  const results: SavedResults = {
-    generatedAt: new Date(started).toISOString().replace(/\.\d+Z$/, 'Z'),
-    mode: cfg.quick ? 'quick' : 'full',
-    totalSeconds: (Date.now() - started) / 1000,
-    config: cfgJson,
-    machine,
-    loadAvg: { start: loadAvgStart, end: loadAvg1() },
-    otherCpu: otherCpu(out),
-    table: rows(out.scenarios),
-    problems: problems(out),
-    ...out,
-  };
-  printSummary(results);
-  const resultsFile = path.resolve(
-    args.out ?? path.join(ROOT, 'bench', cfg.quick ? 'results.quick.json' : 'results.json'),
-  );
-  writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
-  process.stdout.write(`\nwrote ${path.relative(process.cwd(), resultsFile)}\n`);
+  const results = save();
   if (!cfg.quick && args.docs && cfg.only.length === 0) writeDocs(results);
   process.stdout.write(`total ${(results.totalSeconds / 60).toFixed(1)} min\n`);
   return failed ? 1 : 0;
