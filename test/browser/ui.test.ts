@@ -146,7 +146,13 @@ async function open(url: string, script = true): Promise<Watched> {
     if (m.type() === 'error' && !favicon(m.location().url || 'http://x/'))
       problems.push(`console: ${m.text()} (${m.location().url})`);
   });
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  // A listing that a newer one supersedes (a sort or filter changed while it was under way) is
+  // aborted by the page itself (app.ts): not a failure.
+  const superseded = (r: { url(): string; failure(): { errorText: string } | null }) =>
+    r.failure()?.errorText === 'net::ERR_ABORTED' && new URL(r.url()).pathname.endsWith('/api/v1/groups');
+  page.on('requestfailed', (r) => {
+    if (!superseded(r)) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
   page.on('response', (r) => {
     if (r.status() >= 400 && !favicon(r.url())) problems.push(`HTTP ${r.status()}: ${r.url()}`);
   });
