@@ -280,12 +280,14 @@ describe('webConfigGuard with a saturated pool', () => {
         remoteAddress,
       }).then((r) => ({ ...r, ms: performance.now() - t0 }));
     };
+    // The held refusal's timer does not keep the process alive: once the checks end, nothing else would.
+    const keepAlive = setInterval(() => {}, 50);
     const answers = await Promise.all([
       get('w1', '10.0.0.9'),
       get('w2', '10.0.0.9'),
       get('w3', '10.0.0.9'),
       get('secret', '10.0.0.8'),
-    ]);
+    ]).finally(() => clearInterval(keepAlive));
     assert.deepEqual(
       answers.map((r) => r.status),
       [401, 401, 429, 200],
