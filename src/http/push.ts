@@ -6,7 +6,7 @@ import { parseTextBytes, parseTextBytesSliced } from '../parse/text.js';
 import { parseProtobufDelimited } from '../parse/protobuf.js';
 import { isProtobuf } from '../lib/contenttype.js';
 import { endsWithOpenMetricsEof, isOpenMetrics, parseOpenMetricsBytes } from '../parse/openmetrics.js';
-import type { MetricStore } from '../store/types.js';
+import type { MetricStore, TextBody } from '../store/types.js';
 import type { MetricFamily } from '../model.js';
 import type { PushLimits } from '../config.js';
 import { decodeContent, readBody } from './body.js';
@@ -103,18 +103,23 @@ function* limitSteps(
 const STEP_SERIES = 1024;
 
 /**
- * Families from a push body by its Content-Type: delimited protobuf, OpenMetrics text, or the
- * text format. prom-client's OpenMetrics registries send no Content-Type at all: a body without
- * one that ends in `# EOF` is read as OpenMetrics, falling back to the text format's verdict.
+ * How a push body is read, by its Content-Type: delimited protobuf, OpenMetrics text, or the text
+ * format. prom-client's OpenMetrics registries send no Content-Type at all: a body without one
+ * that ends in `# EOF` is read as OpenMetrics, falling back to the text format's verdict ('guess').
  */
-export async function parseBody(
-  contentType: string | undefined,
-  raw: Buffer,
-  utf8Names = false,
-): Promise<MetricFamily[]> {
-  if (isProtobuf(contentType)) return parseProtobufDelimited(raw);
-  if (isOpenMetrics(contentType)) return parseOpenMetricsBytes(raw);
-  if (contentType === undefined && endsWithOpenMetricsEof(raw)) {
+function bodyFormat(contentType: string | undefined, raw: Buffer): 'protobuf' | 'openmetrics' | 'guess' | 'text' {
+  if (isProtobuf(contentType)) return 'protobuf';
+  if (isOpenMetrics(contentType)) return 'openmetrics';
+  if (contentType === undefined && endsWithOpenMetricsEof(raw)) return 'guess';
+  return 'text';
+}
+
+/** Families from a push body, read as bodyFormat says. */
+async function parseBody(contentType: string | undefined, raw: Buffer, utf8Names = false): Promise<MetricFamily[]> {
+  const format = bodyFormat(contentType, raw);
+  if (format === 'protobuf') return parseProtobufDelimited(raw);
+  if (format === 'openmetrics') return parseOpenMetricsBytes(raw);
+  if (format === 'guess') {
     try {
       return parseOpenMetricsBytes(raw);
     } catch (openMetricsError) {
@@ -167,14 +172,16 @@ function source(req: IncomingMessage): string {
 
 export function createPushHandlers(opts: PushOptions) {
   /**
-   * The families a push carries, once its body has arrived; an HttpError when they are refused.
-   * A large body widens the heap's growth step (heaproom.ts) until the push releases `room`.
+   * The families a push carries, once its body has arrived, or for the usual text push its body
+   * (parsed by the store unless it fits its group's last shape, store/repush.ts); an HttpError
+   * when they are refused. A large body widens the heap's growth step (heaproom.ts) until the push
+   * releases `room`.
    */
   async function pushedFamilies(
     req: IncomingMessage,
     labels: Record<string, string>,
     room: HeapLease,
-  ): Promise<MetricFamily[]> {
+  ): Promise<MetricFamily[] | TextBody> {
     const raw = decodeContent(
       req.headers['content-encoding'],
       await readBody(req, opts.limits.maxBodyBytes),
@@ -185,9 +192,24 @@ export function createPushHandlers(opts: PushOptions) {
     // before it (busy fleet: /-/healthy p99 72–94 → 42–60 ms, push p99 unchanged).
     await afterThisPass();
     if (raw.length > SLICED_PARSE_BYTES) room.widen();
+    const contentType = req.headers['content-type'];
+    const parse = () => checkedFamilies(req, contentType, raw, labels);
+    // UTF-8 names (opt-in) always take the parser: templates read only the classic syntax.
+    if (raw.length <= SLICED_PARSE_BYTES && !opts.utf8Names && bodyFormat(contentType, raw) === 'text')
+      return { text: raw, parse };
+    return parse();
+  }
+
+  /** The families of a push body, parsed and within the limits; an HttpError otherwise. */
+  async function checkedFamilies(
+    req: IncomingMessage,
+    contentType: string | undefined,
+    raw: Buffer,
+    labels: Record<string, string>,
+  ): Promise<MetricFamily[]> {
     let families;
     try {
-      families = await parseBody(req.headers['content-type'], raw, opts.utf8Names);
+      families = await parseBody(contentType, raw, opts.utf8Names);
     } catch (e) {
       // Anything but a parse error is a fault of ours: a 500, not the client's 400.
       if (!(e instanceof ParseError)) throw e;

@@ -19,6 +19,7 @@ import {
   type GroupRecord,
   type MetricStore,
   type StoreHealth,
+  type TextBody,
   type WriteRequest,
   type WriteResult,
 } from '../store/types.js';
@@ -245,7 +246,9 @@ export class DurableStore extends ViewedStore implements MetricStore {
   }
 
   /** The pushed families, once they are there and the log can take the write (else it is refused). */
-  private async admit(families: MetricFamily[] | Promise<MetricFamily[]>): Promise<MetricFamily[]> {
+  private async admit(
+    families: MetricFamily[] | Promise<MetricFamily[] | TextBody>,
+  ): Promise<MetricFamily[] | TextBody> {
     const resolved = await families;
     while (this.hold !== undefined) await this.hold;
     if (this.wal?.broken !== undefined) await this.recover();

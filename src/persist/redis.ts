@@ -21,6 +21,7 @@ import { MemoryStore } from '../store/memory.js';
 import { ViewedStore } from '../store/view.js';
 import { groupId, groupShape } from '../store/grouping.js';
 import {
+  familiesOf,
   isTimeName,
   StoreUnavailableError,
   type ChangeRecord,
@@ -511,7 +512,7 @@ export class RedisStore extends ViewedStore<MemoryStore> implements MetricStore 
   write(req: WriteRequest): Promise<WriteResult> {
     const id = groupId(req.labels);
     return this.inOrder(id, async () => {
-      const families = await req.families;
+      const families = await familiesOf(await req.families);
       this.startExpiry();
       const timestampMs = req.timestampMs ?? nowMs();
       return this.attempt(async (base) => {

@@ -110,6 +110,12 @@ export function preparedFamily(mf: MetricFamily, packed: Packed | undefined, tim
   return new PackedFamily(intern(mf.name), help, mf.type, mf.metrics.length, timestampMs, packed.text, packed.order);
 }
 
+/** A packed family (packedText is defined) with the same series showing other values, written at `timestampMs`. */
+export function withLines(sf: StoredFamily, text: string, timestampMs: number): StoredFamily {
+  const p = sf as PackedFamily;
+  return new PackedFamily(p.name, p.help, p.type, p.seriesCount, timestampMs, text, p.order);
+}
+
 /** The parsed series of a family kept as objects, or undefined for a packed one. */
 export function parsedMetrics(sf: StoredFamily): MetricFamily['metrics'] | undefined {
   return sf instanceof ParsedFamily ? sf.metrics() : undefined;

@@ -8,13 +8,14 @@ import {
   type CheckError,
   type ConsistencyOptions,
 } from './consistency.js';
-import { packedText, parsedMetrics, preparedFamily, restorePacked, storeFamily } from './family.js';
+import { packedText, parsedMetrics, preparedFamily, restorePacked, storeFamily, withLines } from './family.js';
 import { groupId, shapeOf, sortedNames } from './grouping.js';
 import { checkedNow, prepareNow, prepareSteps, type PreparedWrite } from './prepare.js';
 import { runNow, runSliced } from './slices.js';
 import { StoredGroup, timeFamily } from './group.js';
 import type { StoreLimits } from './limits.js';
 import { GroupExpiry, type ExpiryOptions } from './expiry.js';
+import { buildTemplate, repushLines, shapeHash, Templates, valueSpans, type RepushTemplate } from './repush.js';
 import { byteString } from '../lib/gostring.js';
 import { seriesIdText } from '../lib/textformat.js';
 import { isTimeName, PUSH_FAILURE_TIME, PUSH_TIME } from './types.js';
@@ -29,6 +30,7 @@ import type {
   StoreChange,
   StoreHealth,
   StoredFamily,
+  TextBody,
   WriteRequest,
   WriteResult,
 } from './types.js';
@@ -71,6 +73,29 @@ function settle<T>(task: () => T | Promise<T>): Promise<T> {
   }
 }
 
+/** A commit's verdict, its check errors worded. */
+function worded(result: WriteResult | CheckError[]): WriteResult {
+  return Array.isArray(result) ? { ok: false, error: runNow(checkErrorSteps(result, Infinity)) } : result;
+}
+
+/**
+ * The record of a write made through a template: its families (as they were stored) are built
+ * only if a subscriber reads them (the write-ahead log does; the scrape cache does not).
+ */
+function repushedWrite(req: WriteRequest, timestampMs: number, stored: readonly StoredFamily[]): AppliedWrite {
+  let families: MetricFamily[] | undefined;
+  return {
+    labels: req.labels,
+    get families(): MetricFamily[] {
+      return (families ??= stored.map((sf) => sf.unpack()));
+    },
+    replace: req.replace,
+    check: req.check,
+    timestampMs,
+    ttlMs: req.ttlMs,
+  };
+}
+
 export class MemoryStore implements MetricStore {
   private readonly byId = new Map<string, StoredGroup>();
   private readonly index: ConsistencyIndex;
@@ -82,6 +107,7 @@ export class MemoryStore implements MetricStore {
   private readonly sliceMs: number;
   /** Per group, the last pending write or delete: the next one of the group waits for it. */
   private readonly tails = new Map<string, Promise<unknown>>();
+  private readonly templates = new Templates();
   readonly expiry: GroupExpiry;
 
   constructor(
@@ -161,7 +187,13 @@ export class MemoryStore implements MetricStore {
     // is prepared in slices does: the group's next write waits for it.
     const now = Array.isArray(families) && seriesIn(families) <= this.slicedSeries;
     return this.inOrder(id, now, async () => {
-      const resolved = Array.isArray(families) ? families : await families;
+      const given = Array.isArray(families) ? families : await families;
+      const body = Array.isArray(given) ? undefined : given;
+      if (body !== undefined) {
+        const repushed = this.repush(id, req, body);
+        if (repushed !== undefined) return this.settled(id, repushed);
+      }
+      const resolved = body === undefined ? (given as MetricFamily[]) : await body.parse();
       const large = seriesIn(resolved) > this.slicedSeries;
       const prepared = large
         ? await runSliced(
@@ -184,19 +216,85 @@ export class MemoryStore implements MetricStore {
         ttlMs: req.ttlMs,
       };
       let result: WriteResult;
-      if (prepared === undefined) result = this.apply(write);
-      else {
+      if (prepared === undefined) {
+        const small = prepareNow(resolved, req.labels, req.check ? this.index : undefined);
+        result = worded(this.commit(write, small));
+        if (body !== undefined && result.ok) this.learn(id, req, body, small);
+      } else {
         const committed = this.commit(write, prepared);
         result = Array.isArray(committed)
           ? { ok: false, error: await runSliced(checkErrorSteps(committed, this.grain), this.sliceMs) }
           : committed;
       }
-      const group = this.byId.get(id);
-      if (group !== undefined && (result.ok || result.refused === undefined))
-        group.lastFailureReason = result.ok ? undefined : result.error;
-      if (this.expiry.active) this.expiry.track(group, true);
-      return result;
+      return this.settled(id, result);
     });
+  }
+
+  /** A write's verdict, noted on its group. */
+  private settled(id: string, result: WriteResult): WriteResult {
+    const group = this.byId.get(id);
+    if (group !== undefined && (result.ok || result.refused === undefined))
+      group.lastFailureReason = result.ok ? undefined : result.error;
+    if (this.expiry.active) this.expiry.track(group, true);
+    return result;
+  }
+
+  /**
+   * Writes a text push through its group's template when it fits (store/repush.ts): what the
+   * full path would store, without it. Undefined when it does not fit; nothing changed then.
+   * Nothing to check: the group holds what the template's push stored, and every write to
+   * another group since was checked against that; the limits pass a write adding no series.
+   */
+  private repush(id: string, req: WriteRequest, body: TextBody): WriteResult | undefined {
+    const timestampMs = req.timestampMs ?? nowMs();
+    if (this.expiry.active) this.expireIfDue(id, timestampMs);
+    const group = this.byId.get(id);
+    const template = group?.repush;
+    if (group === undefined || template === undefined || template.replace !== req.replace) return undefined;
+    const current: string[] = [];
+    for (const f of template.families) {
+      const sf = group.pushed(f.name);
+      const text = sf === undefined ? undefined : packedText(sf);
+      if (text === undefined) return undefined;
+      current.push(text);
+    }
+    const texts = repushLines(template, body.text.toString('latin1'), current);
+    if (texts === undefined) return undefined;
+    const names: string[] = [PUSH_TIME];
+    const stored: StoredFamily[] = [];
+    for (let f = 0; f < texts.length; f++) {
+      const sf = withLines(group.pushed(template.families[f].name)!, texts[f], timestampMs);
+      group.setPushed(sf);
+      stored.push(sf);
+      names.push(sf.name);
+    }
+    group.setTime(PUSH_TIME, timestampMs / 1000, timestampMs);
+    if (req.ttlMs !== undefined) group.ttlMs = req.ttlMs;
+    this.emit(id, names, { write: repushedWrite(req, timestampMs, stored), ok: true });
+    return { ok: true };
+  }
+
+  /**
+   * After a text push stored by the full path: a group whose last such push had the same shape
+   * gets a template for the next ones (built once per shape change, not for a group pushed once).
+   */
+  private learn(id: string, req: WriteRequest, body: TextBody, prepared: PreparedWrite): void {
+    const group = this.byId.get(id);
+    if (group === undefined) return;
+    const src = body.text.toString('latin1');
+    const spans = valueSpans(src);
+    const hash = shapeHash(src, spans);
+    if (hash === group.shapeHash) {
+      const made = buildTemplate(src, spans, req.labels, prepared.families, req.replace);
+      if (made !== undefined) this.setRepush(group, this.templates.use(made));
+    }
+    group.shapeHash = hash;
+  }
+
+  /** Sets (or clears) the group's template, counting its users. */
+  private setRepush(group: StoredGroup, template: RepushTemplate | undefined): void {
+    if (group.repush !== undefined) this.templates.release(group.repush);
+    group.repush = template;
   }
 
   delete(labels: GroupingLabels): Promise<void> {
@@ -308,11 +406,9 @@ export class MemoryStore implements MetricStore {
     return group !== undefined && this.expiry.due(group, nowMs) ? group : undefined;
   }
 
-  /** Prepares and commits a write at once (small writes, replays). */
+  /** Prepares and commits a write at once (replays). */
   private apply(req: AppliedWrite): WriteResult {
-    const prepared = prepareNow(req.families, req.labels, req.check ? this.index : undefined);
-    const result = this.commit(req, prepared);
-    return Array.isArray(result) ? { ok: false, error: runNow(checkErrorSteps(result, Infinity)) } : result;
+    return worded(this.commit(req, prepareNow(req.families, req.labels, req.check ? this.index : undefined)));
   }
 
   /**
@@ -359,6 +455,8 @@ export class MemoryStore implements MetricStore {
     const existing = this.byId.get(id);
     const pushed = prepared.families;
     const group = existing ?? this.createGroup(id, req.labels, req.timestampMs);
+    // Its families change otherwise than its template writes them: the caller may make another.
+    this.setRepush(group, undefined);
     const changed = new Set<string>([PUSH_TIME]);
     if (existing === undefined) changed.add(PUSH_FAILURE_TIME);
     if (req.replace) {
@@ -393,6 +491,7 @@ export class MemoryStore implements MetricStore {
       this.removeFamily(group, sf.name);
     }
     names.push(PUSH_TIME, PUSH_FAILURE_TIME);
+    this.setRepush(group, undefined);
     this.byId.delete(group.id);
     this.index.removeGroup(group.id, group.shape);
     if (this.expiry.active) this.expiry.untrack(group);
@@ -420,6 +519,7 @@ export class MemoryStore implements MetricStore {
   restore(record: GroupRecord): void {
     const id = groupId(record.labels);
     const group = this.byId.get(id) ?? this.createGroup(id, record.labels, 0);
+    this.setRepush(group, undefined);
     group.ttlMs = record.ttlMs;
     if (record.ttlMs !== undefined) this.expiry.active = true;
     const names: string[] = [PUSH_TIME, PUSH_FAILURE_TIME];

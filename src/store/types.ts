@@ -73,14 +73,29 @@ export interface Group {
   readonly lastFailureReason?: string;
 }
 
+/**
+ * A text-format push body, arrived but not parsed: `parse()` gives its families, or rejects as
+ * the push must. A store may instead store it as its group's last push with new values
+ * (store/repush.ts), which gives what parsing it would.
+ */
+export interface TextBody {
+  readonly text: Buffer;
+  parse(): Promise<MetricFamily[]>;
+}
+
+/** The families of a write's `families` once it resolved. */
+export function familiesOf(resolved: MetricFamily[] | TextBody): MetricFamily[] | Promise<MetricFamily[]> {
+  return Array.isArray(resolved) ? resolved : resolved.parse();
+}
+
 export interface WriteRequest {
   labels: GroupingLabels;
   /**
-   * The pushed families, or a promise of them (a body still arriving and being parsed): the
-   * write takes its place in the group's order at the call and applies once they are there. If
-   * the promise rejects, the write rejects with that error and nothing changes.
+   * The pushed families, or a promise of them or of a text body (still arriving): the write
+   * takes its place in the group's order at the call and applies once they are there. If the
+   * promise (or the body's parse) rejects, the write rejects with that error and nothing changes.
    */
-  families: MetricFamily[] | Promise<MetricFamily[]>;
+  families: MetricFamily[] | Promise<MetricFamily[] | TextBody>;
   /** PUT replaces the whole group; POST only the families it names. */
   replace: boolean;
   /** False with --push.disable-consistency-check. */

@@ -1,0 +1,365 @@
+// Re-pushes of a group's last shape (issue #11). A fleet's jobs push the same families, series,
+// HELP and TYPE every time with new values: such a body differs from the group's last one only in
+// its value tokens. A group that got the same shape twice in a row keeps a template of it (shared
+// by every group it fits): the body's bytes between its values, and for each stored line of its
+// families the value that line shows. A push whose bytes match the template between the values is
+// then stored by writing its values into the group's packed lines, with no parse, sanitizing,
+// ordering, checking or packing (a fleet push spent ~3/4 of its store time there). What it stores
+// is what the full path would: the template is built by running the full path on a probe body
+// (the same bytes, each value a distinct number) and only kept if it reproduces the real push.
+import type { MetricFamily } from '../model.js';
+import { formatSampleValue, parseGoFloat } from '../lib/gofloat.js';
+import { parseTextBytes } from '../parse/text.js';
+import type { PreparedFamily } from './prepare.js';
+import { prepareNow } from './prepare.js';
+import type { GroupingLabels } from './types.js';
+
+const SP = 0x20;
+const TAB = 0x09;
+const NL = 0x0a;
+const HASH = 0x23;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const DQUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** What a value token feeds: a float as it is, a uint64 count, or nothing the group stores. */
+const FLOAT = 0;
+const COUNT = 1;
+const UNUSED = 2;
+
+export interface RepushTemplate {
+  /** The body's bytes (latin1) before each value and after the last: one more than the values. */
+  readonly between: readonly string[];
+  /** FLOAT, COUNT or UNUSED, per value. */
+  readonly kinds: Uint8Array;
+  /** Whether it was made by a PUT (a POST's template serves POSTs only, and a PUT's PUTs). */
+  readonly replace: boolean;
+  /** The families the push stores, in push order, and per stored line the value it shows (-1: none). */
+  readonly families: ReadonlyArray<{ readonly name: string; readonly lines: Int32Array }>;
+  /** Groups using it (see Templates). */
+  users: number;
+  /** Its key in Templates. */
+  readonly key: string;
+}
+
+/**
+ * The value tokens of a text body the text parser took (no UTF-8 names): [start, end) pairs, in
+ * order. Lines are read as the parser reads them: blanks before a line, comments, then a sample's
+ * name, labels (quoted values skipped, escapes and all) and value. A misreading cannot store
+ * anything wrong: the template made from it would not reproduce the push (buildTemplate).
+ */
+export function valueSpans(src: string): number[] {
+  const spans: number[] = [];
+  const n = src.length;
+  let i = 0;
+  while (i < n) {
+    let c = src.charCodeAt(i);
+    while ((c === SP || c === TAB) && ++i < n) c = src.charCodeAt(i);
+    if (i >= n) break;
+    if (c === NL) {
+      i++;
+      continue;
+    }
+    if (c !== HASH) {
+      while (i < n && (c = src.charCodeAt(i)) !== SP && c !== TAB && c !== LBRACE && c !== NL) i++;
+      while (i < n && ((c = src.charCodeAt(i)) === SP || c === TAB)) i++;
+      if (c === LBRACE) {
+        let quoted = false;
+        for (i++; i < n; i++) {
+          c = src.charCodeAt(i);
+          if (quoted) {
+            if (c === BACKSLASH) i++;
+            else if (c === DQUOTE) quoted = false;
+          } else if (c === DQUOTE) quoted = true;
+          else if (c === RBRACE) break;
+        }
+        i++;
+        while (i < n && ((c = src.charCodeAt(i)) === SP || c === TAB)) i++;
+      }
+      const start = i;
+      while (i < n && (c = src.charCodeAt(i)) !== SP && c !== TAB && c !== NL) i++;
+      spans.push(start, i);
+    }
+    const nl = src.indexOf('\n', i);
+    i = nl < 0 ? n : nl + 1;
+  }
+  return spans;
+}
+
+/**
+ * A hash of the body without its values: a group builds a template when two pushes in a row have
+ * the same one (a collision costs one template build, never a wrong write).
+ */
+export function shapeHash(src: string, spans: readonly number[]): number {
+  let h = 0x811c9dc5 ^ spans.length;
+  let from = 0;
+  for (let k = 0; k <= spans.length; k += 2) {
+    const to = k < spans.length ? spans[k] : src.length;
+    for (let i = from; i < to; i++) h = Math.imul(h ^ src.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0xff, 0x01000193);
+    from = spans[k + 1];
+  }
+  return h & 0x3fffffff; // a small integer: kept in the group without a boxed number
+}
+
+/** The byte strings between the values. */
+function betweenOf(src: string, spans: readonly number[]): string[] {
+  const between: string[] = [];
+  let from = 0;
+  for (let k = 0; k < spans.length; k += 2) {
+    between.push(src.slice(from, spans[k]));
+    from = spans[k + 1];
+  }
+  between.push(src.slice(from));
+  return between;
+}
+
+/**
+ * The probe's value for token k: a float whose integer part tells k, printed as itself, and
+ * turned into that integer where the parser makes it a count.
+ */
+function probeValue(k: number): string {
+  return `${2 * k + 1}.5`;
+}
+
+/** Probe values print plainly below 1e6 (formatSampleValue switches to an exponent there). */
+const MAX_VALUES = 200_000;
+
+/** A stored line's value: after the line's last space (values hold none; label values may). */
+function valueStart(text: string, nl: number): number {
+  return text.lastIndexOf(' ', nl) + 1;
+}
+
+/**
+ * The template of a push the full path stored, or undefined when it cannot be made exactly:
+ * `src` its body with the values at `spans` (valueSpans), `stored` the families it stored (all
+ * packed, or no template).
+ */
+export function buildTemplate(
+  src: string,
+  spans: readonly number[],
+  labels: GroupingLabels,
+  stored: readonly PreparedFamily[],
+  replace: boolean,
+): Omit<RepushTemplate, 'users' | 'key'> | undefined {
+  const values = spans.length / 2;
+  if (values > MAX_VALUES) return undefined;
+  const between = betweenOf(src, spans);
+  let probe = between[0];
+  for (let k = 0; k < values; k++) probe += probeValue(k) + between[k + 1];
+  let families: MetricFamily[];
+  try {
+    families = parseTextBytes(Buffer.from(probe, 'latin1'));
+  } catch {
+    return undefined;
+  }
+  const prepared = prepareNow(families, labels, undefined);
+  if (prepared.timestamps || prepared.families.length !== stored.length) return undefined;
+  const kinds = new Uint8Array(values).fill(UNUSED);
+  const out: Array<{ name: string; lines: Int32Array }> = [];
+  for (let f = 0; f < stored.length; f++) {
+    const real = stored[f];
+    const pf = prepared.families[f];
+    if (real.packed === undefined || pf.packed === undefined) return undefined;
+    if (pf.mf.name !== real.mf.name || pf.mf.help !== real.mf.help || pf.mf.type !== real.mf.type) return undefined;
+    if (pf.mf.metrics.length !== real.mf.metrics.length || pf.packed.order !== real.packed.order) return undefined;
+    const lines = lineSlots(real.packed.text, pf.packed.text, kinds);
+    if (lines === undefined) return undefined;
+    out.push({ name: real.mf.name, lines });
+  }
+  const template = { between, kinds, replace, families: out };
+  // The proof: the real push's values written through the template give what the full path stored.
+  const texts = stored.map((pf) => pf.packed!.text);
+  const again = repushLines(template, src, texts, true);
+  if (again === undefined || again.some((text, f) => text !== texts[f])) return undefined;
+  return template;
+}
+
+/**
+ * Per line of `real`, the value token it shows, read from the probe's lines (`probe`); the kind
+ * of each token noted in `kinds`. Undefined if the lines differ but for values, or a line shows a
+ * value no token sets that differs between the two.
+ */
+function lineSlots(real: string, probe: string, kinds: Uint8Array): Int32Array | undefined {
+  const slots: number[] = [];
+  let r = 0;
+  let p = 0;
+  while (r < real.length || p < probe.length) {
+    const rn = real.indexOf('\n', r);
+    const pn = probe.indexOf('\n', p);
+    if (rn < 0 || pn < 0) return undefined;
+    const rv = valueStart(real, rn);
+    const pv = valueStart(probe, pn);
+    if (rv - r !== pv - p || !probe.startsWith(real.slice(r, rv), p)) return undefined;
+    const shown = probe.slice(pv, pn);
+    const m = /^(\d+)(\.5)?$/.exec(shown);
+    const n = m === null ? NaN : Number(m[1]);
+    if (n % 2 === 1 && (n - 1) / 2 < kinds.length) {
+      const k = (n - 1) / 2;
+      const kind = m![2] === undefined ? COUNT : FLOAT;
+      if (kinds[k] !== UNUSED && kinds[k] !== kind) return undefined;
+      kinds[k] = kind;
+      slots.push(k);
+    } else {
+      if (shown !== real.slice(rv, rn)) return undefined;
+      slots.push(-1);
+    }
+    r = rn + 1;
+    p = pn + 1;
+  }
+  return Int32Array.from(slots);
+}
+
+/** Token bounds of the last match, reused: [start, end) per value. */
+let bounds = new Int32Array(256);
+
+/**
+ * Where the values of `src` are, if its bytes between them are exactly the template's (values
+ * non-empty, without blanks): [start, end) pairs, valid until the next match.
+ */
+function match(between: readonly string[], src: string): Int32Array | undefined {
+  const values = between.length - 1;
+  if (bounds.length < 2 * values) bounds = new Int32Array(4 * values);
+  let p = 0;
+  for (let k = 0; k < values; k++) {
+    const before = between[k];
+    if (!src.startsWith(before, p)) return undefined;
+    p += before.length;
+    const start = p;
+    let c = 0;
+    while (p < src.length && (c = src.charCodeAt(p)) !== SP && c !== TAB && c !== NL) p++;
+    if (p === start) return undefined;
+    bounds[2 * k] = start;
+    bounds[2 * k + 1] = p;
+  }
+  const last = between[values];
+  return p + last.length === src.length && src.endsWith(last) ? bounds : undefined;
+}
+
+/** A push being written through its template: its body, where its values are, their kinds. */
+class Values {
+  /** Printed values, by token, as first needed. */
+  private readonly shown: Array<string | undefined> = [];
+
+  constructor(
+    readonly src: string,
+    readonly tokens: Int32Array,
+    private readonly kinds: Uint8Array,
+  ) {}
+
+  /**
+   * Token k as the group stores it, or undefined when the full path could store it otherwise
+   * (not a number, -0, a count that is not a whole number within 2^53) and must decide.
+   */
+  printed(k: number): string | undefined {
+    const known = this.shown[k];
+    if (known !== undefined) return known;
+    const v = parseGoFloat(this.src.slice(this.tokens[2 * k], this.tokens[2 * k + 1]));
+    if (v === undefined || Object.is(v, -0)) return undefined;
+    if (this.kinds[k] === COUNT && !(Number.isSafeInteger(v) && v >= 0)) return undefined;
+    return (this.shown[k] = formatSampleValue(v));
+  }
+
+  /** Whether token k reads as the chars of `text` from `from` to `to`. */
+  same(k: number, text: string, from: number, to: number): boolean {
+    const start = this.tokens[2 * k];
+    if (this.tokens[2 * k + 1] - start !== to - from) return false;
+    for (let i = from; i < to; i++) if (text.charCodeAt(i) !== this.src.charCodeAt(start + i - from)) return false;
+    return true;
+  }
+
+  /** Whether the tokens no stored line shows are numbers still (the parser would fail otherwise). */
+  unusedValid(): boolean {
+    const kinds = this.kinds;
+    for (let k = 0; k < kinds.length; k++) {
+      if (kinds[k] === UNUSED && parseGoFloat(this.src.slice(this.tokens[2 * k], this.tokens[2 * k + 1])) === undefined)
+        return false;
+    }
+    return true;
+  }
+}
+
+/**
+ * The lines of the template's families with the values of the body `src`, given their lines now
+ * (`current`, in the template's order), or undefined when the body does not fit the template or
+ * one of its values must go the full path. A value equal to what its line shows is kept as it is
+ * (a shown value is printed as it reads; `all`: every value printed anew, for the proof).
+ */
+export function repushLines(
+  template: Pick<RepushTemplate, 'between' | 'kinds' | 'families'>,
+  src: string,
+  current: readonly string[],
+  all = false,
+): string[] | undefined {
+  const tokens = match(template.between, src);
+  if (tokens === undefined) return undefined;
+  const values = new Values(src, tokens, template.kinds);
+  const out: string[] = [];
+  for (let f = 0; f < current.length; f++) {
+    const text = rewrite(values, template.families[f].lines, current[f], all);
+    if (text === undefined) return undefined;
+    out.push(text);
+  }
+  return values.unusedValid() ? out : undefined;
+}
+
+/** `current` (a family's lines) with the values of the push for its `lines`, or undefined (see repushLines). */
+function rewrite(values: Values, lines: Int32Array, current: string, all: boolean): string | undefined {
+  let out = '';
+  let copied = 0;
+  let from = 0;
+  for (let l = 0; l < lines.length; l++) {
+    const nl = current.indexOf('\n', from);
+    if (nl < 0) return undefined;
+    const k = lines[l];
+    from = nl + 1;
+    if (k < 0) continue;
+    const v = valueStart(current, nl);
+    if (!all && values.same(k, current, v, nl)) continue;
+    const value = values.printed(k);
+    if (value === undefined) return undefined;
+    out += current.slice(copied, v) + value;
+    copied = nl;
+  }
+  if (from !== current.length) return undefined;
+  return copied === 0 ? current : out + current.slice(copied);
+}
+
+/** Most bytes all templates may hold (a template holds its body without the values). */
+const MAX_TEMPLATE_BYTES = 32 * 2 ** 20;
+
+/**
+ * The templates in use, one per distinct body shape and line mapping: a fleet's groups all share
+ * one. Counted by users, dropped with the last; none made beyond MAX_TEMPLATE_BYTES.
+ */
+export class Templates {
+  private readonly byKey = new Map<string, RepushTemplate>();
+  private bytes = 0;
+
+  /** The shared template equal to `t`, one more user counted; undefined when over the budget. */
+  use(t: Omit<RepushTemplate, 'users' | 'key'>): RepushTemplate | undefined {
+    let key = (t.replace ? 'P' : 'p') + t.between.join('\u0000') + '\u0001' + Array.from(t.kinds).join('');
+    for (const f of t.families) key += '\u0001' + f.name + '\u0000' + f.lines.join(',');
+    let shared = this.byKey.get(key);
+    if (shared === undefined) {
+      if (this.bytes + key.length > MAX_TEMPLATE_BYTES) return undefined;
+      shared = { ...t, users: 0, key };
+      this.byKey.set(key, shared);
+      this.bytes += key.length;
+    }
+    shared.users++;
+    return shared;
+  }
+
+  /** One user fewer. */
+  release(t: RepushTemplate): void {
+    if (--t.users > 0) return;
+    this.byKey.delete(t.key);
+    this.bytes -= t.key.length;
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+}
