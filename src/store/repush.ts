@@ -227,8 +227,7 @@ function match(between: readonly string[], src: string): Int32Array | undefined 
     if (!src.startsWith(before, p)) return undefined;
     p += before.length;
     const start = p;
-    let c = 0;
-    while (p < src.length && (c = src.charCodeAt(p)) !== SP && c !== TAB && c !== NL) p++;
+    for (let c = src.charCodeAt(p); p < src.length && c !== SP && c !== TAB && c !== NL; c = src.charCodeAt(++p));
     if (p === start) return undefined;
     bounds[2 * k] = start;
     bounds[2 * k + 1] = p;
