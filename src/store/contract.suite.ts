@@ -13,6 +13,7 @@ import {
   type WriteResult,
 } from './types.js';
 import { StoreLimits } from './limits.js';
+import { parseTextBytes } from '../parse/text.js';
 import type { ExpiryOptions } from './expiry.js';
 
 export interface ContractSubject {
@@ -305,6 +306,41 @@ export function storeContract(
     for (const c of changes) copy.replay(c.record as ChangeRecord);
     assert.deepEqual(view(copy), view(store));
     await copy.close();
+  });
+
+  run('a text body is stored as its parsed families, pushed again and again in the same shape', async (subject) => {
+    const { store, fresh } = subject;
+    const changes: StoreChange[] = [];
+    const stop = store.subscribe((c) => changes.push(c));
+    const labels = { instance: 'i', job: 't' };
+    const body = (v: number) =>
+      `# HELP x Ex.\n# TYPE x gauge\nx{a="1"} ${v}\nx{a="0"} ${v / 4}\n# TYPE h histogram\n` +
+      `h_bucket{le="1"} ${v}\nh_bucket{le="+Inf"} ${v + 2}\nh_sum 1.5\nh_count ${v + 2}\n`;
+    const twin = await fresh();
+    for (let v = 1; v <= 5; v++) {
+      const text = Buffer.from(body(v));
+      const parsed = () => parseTextBytes(text);
+      const req = { labels, replace: true, check: true, timestampMs: 1000 * v };
+      assert.deepEqual(
+        await store.write({ ...req, families: Promise.resolve({ text, parse: async () => parsed() }) }),
+        {
+          ok: true,
+        },
+      );
+      await twin.write({ ...req, families: parsed() });
+      assert.equal(valueOf(store, labels, 'x'), v);
+      assert.deepEqual(view(store), view(twin));
+    }
+    stop();
+    const copy = await fresh();
+    for (const c of changes) copy.replay(c.record as ChangeRecord);
+    assert.deepEqual(view(copy), view(store), 'the change feed replays to the same state');
+    await copy.close();
+    await twin.close();
+    if (subject.reopen !== undefined) {
+      const before = view(store);
+      assert.deepEqual(view(await subject.reopen()), before, 'a restart gives it back');
+    }
   });
 
   run('is healthy and ready', async ({ store }) => {

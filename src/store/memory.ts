@@ -285,7 +285,12 @@ export class MemoryStore implements MetricStore {
     const spans = valueSpans(src);
     const hash = shapeHash(src, spans);
     if (hash === group.shapeHash) {
-      const made = buildTemplate(src, spans, req.labels, prepared.families, req.replace);
+      let made;
+      try {
+        made = buildTemplate(src, spans, req.labels, prepared.families, req.replace);
+      } catch {
+        // The write is applied already: a template that cannot be made only leaves the full path.
+      }
       if (made !== undefined) this.setRepush(group, this.templates.use(made));
     }
     group.shapeHash = hash;
