@@ -3,7 +3,7 @@
 // cost two objects, two map entries and two index entries each (~250 bytes a group).
 import type { LabelPair, MetricFamily } from '../model.js';
 import type { Shape } from './consistency.js';
-import type { RepushTemplate } from './repush.js';
+import type { SharedTemplate } from './repush.js';
 import { groupSeriesLabels } from './grouping.js';
 import { sortedLines } from './family.js';
 import { PUSH_FAILURE_TIME, PUSH_TIME, isTimeName, type TimeName } from './types.js';
@@ -44,7 +44,7 @@ export class StoredGroup implements Group {
   /** Its slot in the expiry heap (deadlines.ts); -1: none. */
   deadlineSlot = -1;
   /** The template its pushes of its last shape are written through (store/repush.ts). */
-  repush: RepushTemplate | undefined = undefined;
+  repush: SharedTemplate | undefined = undefined;
   /** shapeHash of its last text push stored by the full path; -1: none. */
   shapeHash = -1;
 

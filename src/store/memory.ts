@@ -15,7 +15,7 @@ import { runNow, runSliced } from './slices.js';
 import { StoredGroup, timeFamily } from './group.js';
 import type { StoreLimits } from './limits.js';
 import { GroupExpiry, type ExpiryOptions } from './expiry.js';
-import { buildTemplate, repushLines, shapeHash, Templates, valueSpans, type RepushTemplate } from './repush.js';
+import { repushLines, shapeHash, Templates, valueSpans, type SharedTemplate } from './repush.js';
 import { byteString } from '../lib/gostring.js';
 import { seriesIdText } from '../lib/textformat.js';
 import { isTimeName, PUSH_FAILURE_TIME, PUSH_TIME } from './types.js';
@@ -275,8 +275,8 @@ export class MemoryStore implements MetricStore {
   }
 
   /**
-   * After a text push stored by the full path: a group whose last such push had the same shape
-   * gets a template for the next ones (built once per shape change, not for a group pushed once).
+   * After a text push stored by the full path: the group gets the template of its shape, if one
+   * fits or can be made (store/repush.ts).
    */
   private learn(id: string, req: WriteRequest, body: TextBody, prepared: PreparedWrite): void {
     const group = this.byId.get(id);
@@ -284,20 +284,29 @@ export class MemoryStore implements MetricStore {
     const src = body.text.toString('latin1');
     const spans = valueSpans(src);
     const hash = shapeHash(src, spans);
-    if (hash === group.shapeHash) {
-      let made;
-      try {
-        made = buildTemplate(src, spans, req.labels, prepared.families, req.replace);
-      } catch {
-        // The write is applied already: a template that cannot be made only leaves the full path.
-      }
-      if (made !== undefined) this.setRepush(group, this.templates.use(made));
+    let fit;
+    try {
+      const { labels, replace } = req;
+      fit = this.templates.fit(
+        src,
+        spans,
+        hash,
+        labels,
+        group.shape,
+        prepared.families,
+        replace,
+        hash === group.shapeHash,
+      );
+    } catch {
+      // The write is applied already: a template that cannot be made only leaves the full path.
     }
+    if (fit !== undefined) this.setRepush(group, fit);
     group.shapeHash = hash;
   }
 
   /** Sets (or clears) the group's template, counting its users. */
-  private setRepush(group: StoredGroup, template: RepushTemplate | undefined): void {
+  private setRepush(group: StoredGroup, template: SharedTemplate | undefined): void {
+    if (template !== undefined) this.templates.use(template);
     if (group.repush !== undefined) this.templates.release(group.repush);
     group.repush = template;
   }

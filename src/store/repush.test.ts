@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTextBytes } from '../parse/text.js';
 import { MemoryStore } from './memory.js';
-import { groupId } from './grouping.js';
-import { Templates, valueSpans } from './repush.js';
+import { shapeHash, Templates, valueSpans } from './repush.js';
+import { prepareNow } from './prepare.js';
+import { groupId, groupShape } from './grouping.js';
 import type { ChangeRecord, GroupingLabels, TextBody, WriteResult } from './types.js';
 
 /** A text body whose parses are counted: a write through the template does not parse it. */
@@ -115,10 +116,10 @@ test('a push of the group last shape is stored through its template, as the full
   await t.push(labels, FLEET([3, 3, 1e-7, 6, 6, 8, 1e21, 0.5, Infinity, -1.5, 12]));
   await t.push(labels, FLEET([4, 5, -2, 7, 8, 9, NaN, -Infinity, 1.25, 0, 13]));
   assert.equal(t.repushed, 3);
-  // Another group of the same shape shares the template once its own shape repeated.
+  // Another group of the same shape takes the template from its first push on.
   const other = { job: 'fleet', instance: 'host-2' };
   for (let k = 0; k < 3; k++) await t.push(other, FLEET([k, k, k, k, k, k, k, k, k, k, k]));
-  assert.equal(t.repushed, 4);
+  assert.equal(t.repushed, 5);
 });
 
 test('values the full path could store otherwise, or not at all, take the full path', async () => {
@@ -259,22 +260,51 @@ test('valueSpans: the value of each sample line, past labels holding blanks, bra
   assert.deepEqual(values, ['5', '6', '8']);
 });
 
-test('Templates: one per shape, shared, dropped with its last user', () => {
+test('Templates: built once a shape repeats, shared by the groups it fits, dropped with its last user', () => {
   const templates = new Templates();
-  const make = () => ({
-    between: ['a ', '\n'],
-    kinds: Uint8Array.of(0),
-    replace: true,
-    families: [{ name: 'a', lines: Int32Array.of(0) }],
-  });
-  const t1 = templates.use(make())!;
-  const t2 = templates.use(make())!;
-  assert.equal(t1, t2);
-  assert.equal(templates.size, 1);
-  templates.release(t1);
-  assert.equal(templates.size, 1);
-  templates.release(t2);
+  const body = (v: number) => `# TYPE a gauge\na{x="1"} ${v}\na{x="2"} ${v + 1}\n`;
+  const fit = (v: number, labels: GroupingLabels, repeated = false) => {
+    const src = body(v);
+    const spans = valueSpans(src);
+    const stored = prepareNow(parseTextBytes(Buffer.from(src)), labels, undefined).families;
+    return templates.fit(src, spans, shapeHash(src, spans), labels, groupShape(labels), stored, true, repeated);
+  };
+  assert.equal(fit(1, { job: 'a' }), undefined, 'a shape seen once');
+  const t = fit(2, { job: 'b' })!;
+  assert.ok(t !== undefined, 'seen before: built');
+  templates.use(t);
+  assert.equal(fit(3, { job: 'c' }), t, 'shared');
+  templates.use(t);
+  const other = fit(4, { job: 'c', instance: 'i' })!;
+  assert.ok(other !== undefined && other !== t, 'other grouping label names: a template of their own');
+  templates.use(other);
+  assert.equal(templates.size, 2);
+  templates.release(t);
+  templates.release(other);
+  assert.equal(templates.size, 1, 'other had one user, t two');
+  templates.release(t);
   assert.equal(templates.size, 0);
+});
+
+test('groups whose grouping label values sort their series otherwise get templates of their own', async () => {
+  const t = new Twins();
+  // {a="m"} and {z="n"} with instance=I: ["m", I, "j"] against [I, "j", "n"], so I decides the order.
+  const body = (v: number, w: number) => `# TYPE a gauge\na{a="m"} ${v}\na{z="n"} ${w}\n`;
+  await t.push({ instance: 'b', job: 'j' }, body(1, 2));
+  await t.push({ instance: 'b', job: 'j' }, body(3, 4.5));
+  // Equal values cannot tell the lines apart: the order of the series must.
+  await t.push({ instance: 'z', job: 'j' }, body(7, 7));
+  await t.push({ instance: 'z', job: 'j' }, body(30, 40));
+  await t.push({ instance: 'z', job: 'j' }, body(40, 30));
+  await t.push({ instance: 'b', job: 'j' }, body(4, 4.5));
+  const lines = (instance: string) =>
+    t.fast
+      .group(groupId({ instance, job: 'j' }))!
+      .families.get('a')!
+      .lines();
+  assert.match(lines('b'), /^a\{instance="b",job="j",z="n"\} 4\.5\n/);
+  assert.match(lines('z'), /^a\{a="m",instance="z",job="j"\} 40\n/);
+  assert.equal(t.repushed, 3);
 });
 
 test('a group deleted or expired drops its template; a restored one has none', async () => {
@@ -298,8 +328,9 @@ test('a group deleted or expired drops its template; a restored one has none', a
   await store.delete(labels);
   before = parses();
   await push(4);
+  assert.equal(parses(), before + 1, 'a new group: the full path');
   await push(5);
-  assert.equal(parses(), before + 2, 'a new group builds its template anew');
+  assert.equal(parses(), before + 1, 'its template made anew (its last user had gone)');
   const record = store.group(groupId(labels))!.families.get('a')!.record();
   store.restore({ labels, families: [record] });
   before = parses();

@@ -1,12 +1,13 @@
 // Re-pushes of a group's last shape (issue #11). A fleet's jobs push the same families, series,
 // HELP and TYPE every time with new values: such a body differs from the group's last one only in
-// its value tokens. A group that got the same shape twice in a row keeps a template of it (shared
-// by every group it fits): the body's bytes between its values, and for each stored line of its
-// families the value that line shows. A push whose bytes match the template between the values is
-// then stored by writing its values into the group's packed lines, with no parse, sanitizing,
-// ordering, checking or packing (a fleet push spent ~3/4 of its store time there). What it stores
-// is what the full path would: the template is built by running the full path on a probe body
-// (the same bytes, each value a distinct number) and only kept if it reproduces the real push.
+// its value tokens. A group keeps a template of its last text push's shape: the body's bytes
+// between its values, and for each stored line of its families the value that line shows. A push
+// whose bytes match the template between the values is then stored by writing its values into the
+// group's packed lines, with no parse, sanitizing, ordering, checking or packing (a fleet push
+// spent ~3/4 of its store time there). What it stores is what the full path would: a template is
+// built by running the full path on a probe body (the same bytes, each value a distinct number)
+// and kept only if it reproduces the real push. Built once per shape, when a shape repeats (in a
+// group, or across groups); shared by every group it fits.
 import type { MetricFamily } from '../model.js';
 import { formatSampleValue, parseGoFloat } from '../lib/gofloat.js';
 import { parseTextBytes } from '../parse/text.js';
@@ -35,12 +36,27 @@ export interface RepushTemplate {
   readonly kinds: Uint8Array;
   /** Whether it was made by a PUT (a POST's template serves POSTs only, and a PUT's PUTs). */
   readonly replace: boolean;
-  /** The families the push stores, in push order, and per stored line the value it shows (-1: none). */
-  readonly families: ReadonlyArray<{ readonly name: string; readonly lines: Int32Array }>;
-  /** Groups using it (see Templates). */
+  /**
+   * The families the push stores, in push order: per stored line the value it shows (-1: none),
+   * and the order of their series as packed (Packed.order).
+   */
+  readonly families: readonly TemplateFamily[];
+}
+
+interface TemplateFamily {
+  readonly name: string;
+  readonly lines: Int32Array;
+  readonly order: string | undefined;
+}
+
+/** A template as Templates shares it. */
+export interface SharedTemplate extends RepushTemplate {
+  /** shapeHash of its bodies. */
+  readonly hash: number;
+  /** The grouping label names of its groups (groupShape). */
+  readonly shape: readonly string[];
+  /** Groups using it. */
   users: number;
-  /** Its key in Templates. */
-  readonly key: string;
 }
 
 /**
@@ -142,7 +158,7 @@ export function buildTemplate(
   labels: GroupingLabels,
   stored: readonly PreparedFamily[],
   replace: boolean,
-): Omit<RepushTemplate, 'users' | 'key'> | undefined {
+): RepushTemplate | undefined {
   const values = spans.length / 2;
   if (values > MAX_VALUES) return undefined;
   const between = betweenOf(src, spans);
@@ -157,7 +173,7 @@ export function buildTemplate(
   const prepared = prepareNow(families, labels, undefined);
   if (prepared.timestamps || prepared.families.length !== stored.length) return undefined;
   const kinds = new Uint8Array(values).fill(UNUSED);
-  const out: Array<{ name: string; lines: Int32Array }> = [];
+  const out: TemplateFamily[] = [];
   for (let f = 0; f < stored.length; f++) {
     const real = stored[f];
     const pf = prepared.families[f];
@@ -166,7 +182,7 @@ export function buildTemplate(
     if (pf.mf.metrics.length !== real.mf.metrics.length || pf.packed.order !== real.packed.order) return undefined;
     const lines = lineSlots(real.packed.text, pf.packed.text, kinds);
     if (lines === undefined) return undefined;
-    out.push({ name: real.mf.name, lines });
+    out.push({ name: real.mf.name, lines, order: real.packed.order });
   }
   const template = { between, kinds, replace, families: out };
   // The proof: the real push's values written through the template give what the full path stored.
@@ -327,38 +343,108 @@ function rewrite(values: Values, lines: Int32Array, current: string, all: boolea
 
 /** Most bytes all templates may hold (a template holds its body without the values). */
 const MAX_TEMPLATE_BYTES = 32 * 2 ** 20;
+/** Shapes remembered as seen once (a second sighting builds a template). */
+const MAX_SEEN = 4096;
 
 /**
- * The templates in use, one per distinct body shape and line mapping: a fleet's groups all share
- * one. Counted by users, dropped with the last; none made beyond MAX_TEMPLATE_BYTES.
+ * The templates in use, found by the hash of their bodies' shape: a fleet's groups share one
+ * (or one per distinct build label, say). Counted by users, dropped with the last; none made
+ * beyond MAX_TEMPLATE_BYTES.
  */
 export class Templates {
-  private readonly byKey = new Map<string, RepushTemplate>();
+  private readonly byHash = new Map<number, SharedTemplate[]>();
+  private readonly seen = new Set<number>();
   private bytes = 0;
 
-  /** The shared template equal to `t`, one more user counted; undefined when over the budget. */
-  use(t: Omit<RepushTemplate, 'users' | 'key'>): RepushTemplate | undefined {
-    let key = (t.replace ? 'P' : 'p') + t.between.join('\u0000') + '\u0001' + Array.from(t.kinds).join('');
-    for (const f of t.families) key += '\u0001' + f.name + '\u0000' + f.lines.join(',');
-    let shared = this.byKey.get(key);
-    if (shared === undefined) {
-      if (this.bytes + key.length > MAX_TEMPLATE_BYTES) return undefined;
-      shared = { ...t, users: 0, key };
-      this.byKey.set(key, shared);
-      this.bytes += key.length;
+  /**
+   * The template that fits a text push the full path just stored: its body `src` with values at
+   * `spans` (hash: shapeHash), to a group of grouping label names `shape`, storing `stored`. One
+   * shared already is taken when the push matches it exactly: same bytes between the values, same
+   * grouping label names (which labels the body's series keep) and the same order of series in
+   * every family (the only thing grouping label values change: series sort by their values), so
+   * the same line shows the same value; and the push's own values written through it give what
+   * was stored. Otherwise one is built when the shape was seen before (`repeated`: by this group).
+   */
+  fit(
+    src: string,
+    spans: readonly number[],
+    hash: number,
+    labels: GroupingLabels,
+    shape: readonly string[],
+    stored: readonly PreparedFamily[],
+    replace: boolean,
+    repeated: boolean,
+  ): SharedTemplate | undefined {
+    const candidates = this.byHash.get(hash);
+    if (candidates !== undefined) {
+      for (const t of candidates) if (fits(t, src, spans, shape, stored, replace)) return t;
     }
-    shared.users++;
+    if (!repeated && !this.seen.has(hash)) {
+      if (this.seen.size >= MAX_SEEN) this.seen.clear();
+      this.seen.add(hash);
+      return undefined;
+    }
+    const made = buildTemplate(src, spans, labels, stored, replace);
+    if (made === undefined) return undefined;
+    const size = made.between.reduce((n, b) => n + b.length, 0) + 8 * made.kinds.length;
+    if (this.bytes + size > MAX_TEMPLATE_BYTES) return undefined;
+    const shared: SharedTemplate = { ...made, hash, shape, users: 0 };
+    this.bytes += size;
+    if (candidates === undefined) this.byHash.set(hash, [shared]);
+    else candidates.push(shared);
     return shared;
   }
 
-  /** One user fewer. */
-  release(t: RepushTemplate): void {
+  /** One user more. */
+  use(t: SharedTemplate): void {
+    t.users++;
+  }
+
+  /** One user fewer; dropped with the last. */
+  release(t: SharedTemplate): void {
     if (--t.users > 0) return;
-    this.byKey.delete(t.key);
-    this.bytes -= t.key.length;
+    const candidates = this.byHash.get(t.hash);
+    if (candidates === undefined) return;
+    const rest = candidates.filter((c) => c !== t);
+    if (rest.length === candidates.length) return;
+    this.bytes -= t.between.reduce((n, b) => n + b.length, 0) + 8 * t.kinds.length;
+    if (rest.length === 0) this.byHash.delete(t.hash);
+    else this.byHash.set(t.hash, rest);
   }
 
   get size(): number {
-    return this.byKey.size;
+    let n = 0;
+    for (const c of this.byHash.values()) n += c.length;
+    return n;
   }
+}
+
+/** Whether template `t` fits a push (see Templates.fit). */
+function fits(
+  t: SharedTemplate,
+  src: string,
+  spans: readonly number[],
+  shape: readonly string[],
+  stored: readonly PreparedFamily[],
+  replace: boolean,
+): boolean {
+  if (t.shape !== shape || t.replace !== replace) return false;
+  const between = t.between;
+  if (between.length !== spans.length / 2 + 1 || t.families.length !== stored.length) return false;
+  let from = 0;
+  for (let k = 0; k < between.length; k++) {
+    const to = k < spans.length / 2 ? spans[2 * k] : src.length;
+    if (between[k].length !== to - from || !src.startsWith(between[k], from)) return false;
+    from = spans[2 * k + 1];
+  }
+  const texts: string[] = [];
+  for (let f = 0; f < stored.length; f++) {
+    const packed = stored[f].packed;
+    if (packed === undefined || stored[f].mf.name !== t.families[f].name || packed.order !== t.families[f].order)
+      return false;
+    texts.push(packed.text);
+  }
+  // Written through the template, the push's own values leave every line as stored.
+  const again = repushLines(t, src, texts);
+  return again !== undefined && again.every((text, f) => text === texts[f]);
 }
