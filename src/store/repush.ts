@@ -14,6 +14,7 @@ import { parseTextBytes } from '../parse/text.js';
 import type { PreparedFamily } from './prepare.js';
 import { prepareNow } from './prepare.js';
 import type { GroupingLabels } from './types.js';
+import { intern } from './grouping.js';
 
 const SP = 0x20;
 const TAB = 0x09;
@@ -182,7 +183,8 @@ export function buildTemplate(
     if (pf.mf.metrics.length !== real.mf.metrics.length || pf.packed.order !== real.packed.order) return undefined;
     const lines = lineSlots(real.packed.text, pf.packed.text, kinds);
     if (lines === undefined) return undefined;
-    out.push({ name: real.mf.name, lines, order: real.packed.order });
+    // The name the group's map holds (interned): looked up on every push through the template.
+    out.push({ name: intern(real.mf.name), lines, order: real.packed.order });
   }
   const template = { between, kinds, replace, families: out };
   // The proof: the real push's values written through the template give what the full path stored.
@@ -319,9 +321,12 @@ export function repushLines(
   return values.unusedValid() ? out : undefined;
 }
 
+/** The pieces of a family's new lines, reused. */
+const pieces: string[] = [];
+
 /** `current` (a family's lines) with the values of the push for its `lines`, or undefined (see repushLines). */
 function rewrite(values: Values, lines: Int32Array, current: string, all: boolean): string | undefined {
-  let out = '';
+  pieces.length = 0;
   let copied = 0;
   let from = 0;
   for (let l = 0; l < lines.length; l++) {
@@ -334,11 +339,15 @@ function rewrite(values: Values, lines: Int32Array, current: string, all: boolea
     if (!all && values.same(k, current, v, nl)) continue;
     const value = values.printed(k);
     if (value === undefined) return undefined;
-    out += current.slice(copied, v) + value;
+    pieces.push(current.slice(copied, v), value);
     copied = nl;
   }
   if (from !== current.length) return undefined;
-  return copied === 0 ? current : out + current.slice(copied);
+  if (pieces.length === 0) return current;
+  pieces.push(current.slice(copied));
+  // Joined, not concatenated: one flat string, as a pack makes (a scrape copies it, and a tree
+  // of pieces would be flattened there, on every scrape that finds it new).
+  return pieces.join('');
 }
 
 /** Most bytes all templates may hold (a template holds its body without the values). */
