@@ -6,6 +6,7 @@ import {
   formatGoFloat,
   formatSampleValue,
   parseGoFloat,
+  printsAsItself,
   writeSampleValue,
 } from './gofloat.js';
 
@@ -142,4 +143,76 @@ test('writeSampleValue writes the bytes of formatSampleValue', () => {
     assert.equal(written(v), formatSampleValue(v), String(v));
     assert.equal(written(-v), formatSampleValue(-v), String(-v));
   }
+});
+
+test('printsAsItself: only tokens formatSampleValue gives back unchanged, and the plain decimals among them', () => {
+  const fixed = [
+    '0',
+    '-0',
+    '1',
+    '10',
+    '0.5',
+    '-0.5',
+    '00',
+    '01',
+    '0.0',
+    '0.10',
+    '1.',
+    '.5',
+    '+1',
+    '1e3',
+    '999999',
+    '1000000',
+    '-999999.5',
+    '0.0001',
+    '0.00001',
+    '-0.0001234',
+    '123456.789012345',
+    '123456.7890123456',
+    '0.000123456789012345',
+    '0.0001234567890123456',
+    'NaN',
+    '',
+    '-',
+    '1_0',
+    '12a',
+  ];
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const random = Array.from({ length: 20000 }, () => {
+    const digits = (n: number) => Array.from({ length: n }, () => String(rnd(10))).join('');
+    const int = rnd(4) === 0 ? '0' : digits(1 + rnd(8));
+    return (rnd(3) === 0 ? '-' : '') + int + (rnd(2) === 0 ? '' : '.' + digits(1 + rnd(12)));
+  });
+  let kept = 0;
+  for (const token of [...fixed, ...random]) {
+    const v = parseGoFloat(token);
+    const same = v !== undefined && formatSampleValue(v) === token;
+    const says = printsAsItself(`x ${token}\n`, 2, 2 + token.length);
+    if (says) kept++;
+    // Never a token that prints otherwise; every one that prints as itself, up to 15 digits.
+    assert.ok(!says || same, token);
+    const decimal = /^-?\d+(\.\d+)?$/.test(token);
+    if (same && decimal && token.replace(/[-.]/g, '').replace(/^0+/, '').length <= 15) assert.ok(says, token);
+  }
+  assert.deepEqual(
+    fixed.filter((t) => printsAsItself(t, 0, t.length)),
+    [
+      '0',
+      '1',
+      '10',
+      '0.5',
+      '-0.5',
+      '999999',
+      '-999999.5',
+      '0.0001',
+      '-0.0001234',
+      '123456.789012345',
+      '0.000123456789012345',
+    ],
+  );
+  assert.ok(kept > 5000, `${kept}`);
 });

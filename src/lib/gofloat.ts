@@ -70,6 +70,33 @@ export function writeSampleValue(buf: Uint8Array, p: number, v: number): number 
   return p;
 }
 
+/**
+ * Whether the chars of `s` from `from` to `to` are a number formatSampleValue prints as they are:
+ * [-]digits[.digits] without a leading zero (but a lone one before the point) or a trailing zero
+ * after the point, of at most 15 significant digits, 0 or between 1e-4 and 1e6 in magnitude (not
+ * -0). Such a decimal is the shortest that reads back as its double (two decimals of 15 digits or
+ * fewer never read as the same one), which is what Go and JavaScript print in that range.
+ */
+export function printsAsItself(s: string, from: number, to: number): boolean {
+  let i = from;
+  if (i < to && s.charCodeAt(i) === 45) i++; // -
+  const intStart = i;
+  while (i < to && isDigit(s.charCodeAt(i))) i++;
+  const intDigits = i - intStart;
+  if (intDigits === 0 || intDigits > 6) return false;
+  const zero = s.charCodeAt(intStart) === 48;
+  if (zero && intDigits > 1) return false;
+  if (i === to) return !zero || intStart === from; // "0", not "-0"
+  if (s.charCodeAt(i) !== 46) return false; // .
+  const fracStart = ++i;
+  while (i < to && isDigit(s.charCodeAt(i))) i++;
+  if (i !== to || i === fracStart || s.charCodeAt(i - 1) === 48) return false;
+  if (!zero) return intDigits + (to - fracStart) <= 15;
+  let lead = fracStart;
+  while (s.charCodeAt(lead) === 48) lead++;
+  return lead - fracStart <= 3 && to - lead <= 15;
+}
+
 /** A uint64 count (bucket or sample count), printed as Go prints integers. */
 export function formatCount(v: number): string {
   return Number.isSafeInteger(v) ? String(v) : BigInt(Math.trunc(v)).toString();

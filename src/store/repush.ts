@@ -9,7 +9,7 @@
 // and kept only if it reproduces the real push. Built once per shape, when a shape repeats (in a
 // group, or across groups); shared by every group it fits.
 import type { MetricFamily } from '../model.js';
-import { formatSampleValue, parseGoFloat } from '../lib/gofloat.js';
+import { formatSampleValue, parseGoFloat, printsAsItself } from '../lib/gofloat.js';
 import { parseTextBytes } from '../parse/text.js';
 import type { PreparedFamily } from './prepare.js';
 import { prepareNow } from './prepare.js';
@@ -242,7 +242,7 @@ function match(between: readonly string[], src: string): Int32Array | undefined 
   let p = 0;
   for (let k = 0; k < values; k++) {
     const before = between[k];
-    if (!src.startsWith(before, p)) return undefined;
+    if (!bytesAt(src, p, before)) return undefined;
     p += before.length;
     const start = p;
     for (let c = src.charCodeAt(p); p < src.length && c !== SP && c !== TAB && c !== NL; c = src.charCodeAt(++p));
@@ -251,7 +251,24 @@ function match(between: readonly string[], src: string): Int32Array | undefined 
     bounds[2 * k + 1] = p;
   }
   const last = between[values];
-  return p + last.length === src.length && src.endsWith(last) ? bounds : undefined;
+  return p + last.length === src.length && bytesAt(src, p, last) ? bounds : undefined;
+}
+
+/**
+ * Whether `src` holds `part` at `at`. Compared as a slice (one memcmp-like comparison of flat
+ * strings): startsWith went char by char, ~5x slower, most of a fleet push's time here.
+ */
+function bytesAt(src: string, at: number, part: string): boolean {
+  return src.slice(at, at + part.length) === part;
+}
+
+/** Whether the chars from `from` to `to` are all digits. */
+function whole(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** A push being written through its template: its body, where its values are, their kinds. */
@@ -272,7 +289,12 @@ class Values {
   printed(k: number): string | undefined {
     const known = this.shown[k];
     if (known !== undefined) return known;
-    const v = parseGoFloat(this.src.slice(this.tokens[2 * k], this.tokens[2 * k + 1]));
+    const start = this.tokens[2 * k];
+    const end = this.tokens[2 * k + 1];
+    // The usual value, a plain decimal, is kept as it came (a count: if whole and not negative).
+    if (printsAsItself(this.src, start, end) && (this.kinds[k] !== COUNT || whole(this.src, start, end)))
+      return (this.shown[k] = this.src.slice(start, end));
+    const v = parseGoFloat(this.src.slice(start, end));
     if (v === undefined || Object.is(v, -0)) return undefined;
     if (this.kinds[k] === COUNT && !(Number.isSafeInteger(v) && v >= 0)) return undefined;
     return (this.shown[k] = formatSampleValue(v));
@@ -443,7 +465,7 @@ function fits(
   let from = 0;
   for (let k = 0; k < between.length; k++) {
     const to = k < spans.length / 2 ? spans[2 * k] : src.length;
-    if (between[k].length !== to - from || !src.startsWith(between[k], from)) return false;
+    if (between[k].length !== to - from || !bytesAt(src, from, between[k])) return false;
     from = spans[2 * k + 1];
   }
   const texts: string[] = [];
