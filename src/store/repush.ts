@@ -11,8 +11,7 @@
 import type { MetricFamily } from '../model.js';
 import { formatSampleValue, parseGoFloat, printsAsItself } from '../lib/gofloat.js';
 import { parseTextBytes } from '../parse/text.js';
-import type { PreparedFamily } from './prepare.js';
-import { prepareNow } from './prepare.js';
+import { prepareNow, type PreparedFamily } from './prepare.js';
 import type { GroupingLabels } from './types.js';
 import { intern } from './grouping.js';
 
@@ -105,8 +104,8 @@ export function valueSpans(src: string): number[] {
 }
 
 /**
- * A hash of the body without its values: a group builds a template when two pushes in a row have
- * the same one (a collision costs one template build, never a wrong write).
+ * A hash of the body without its values: templates are found by it, and one is built when it is
+ * seen a second time (a collision costs one template build or a failed fit, never a wrong write).
  */
 export function shapeHash(src: string, spans: readonly number[]): number {
   let h = 0x811c9dc5 ^ spans.length;
@@ -153,7 +152,7 @@ function valueStart(text: string, nl: number): number {
  * `src` its body with the values at `spans` (valueSpans), `stored` the families it stored (all
  * packed, or no template).
  */
-export function buildTemplate(
+function buildTemplate(
   src: string,
   spans: readonly number[],
   labels: GroupingLabels,
