@@ -286,6 +286,26 @@ test('Templates: built once a shape repeats, shared by the groups it fits, dropp
   assert.equal(templates.size, 0);
 });
 
+test('Templates: a shape no template could be made of twice in a row is not probed again for 10 s', () => {
+  let now = 0;
+  const templates = new Templates(() => now);
+  const fit = (value: string, job: string) => {
+    const src = `# TYPE a gauge\na ${value}\n`;
+    const spans = valueSpans(src);
+    const labels = { job };
+    const stored = prepareNow(parseTextBytes(Buffer.from(src)), labels, undefined).families;
+    return templates.fit(src, spans, shapeHash(src, spans), labels, groupShape(labels), stored, true, false);
+  };
+  assert.equal(fit('-0', 'a'), undefined, 'seen once');
+  assert.equal(fit('-0', 'b'), undefined, '-0 stays parsed: no template');
+  assert.equal(fit('-0', 'c'), undefined, 'failed once: probed again, and fails again');
+  assert.equal(fit('1', 'd'), undefined, 'twice in a row: not probed again yet');
+  now += 9_999;
+  assert.equal(fit('1', 'e'), undefined);
+  now += 1;
+  assert.ok(fit('1', 'f') !== undefined, 'probed again after 10 s');
+});
+
 test('groups whose grouping label values sort their series otherwise get templates of their own', async () => {
   const t = new Twins();
   // {a="m"} and {z="n"} with instance=I: ["m", I, "j"] against [I, "j", "n"], so I decides the order.

@@ -375,6 +375,11 @@ function rewrite(values: Values, lines: Int32Array, current: string, all: boolea
 const MAX_TEMPLATE_BYTES = 32 * 2 ** 20;
 /** Shapes remembered as seen once (a second sighting builds a template). */
 const MAX_SEEN = 4096;
+/**
+ * A shape no template could be made of twice in a row (a family that stays parsed, say) is not
+ * probed again for this long: probing on every push of it would double its cost.
+ */
+const RETRY_MS = 10_000;
 
 /**
  * The templates in use, found by the hash of their bodies' shape: a fleet's groups share one
@@ -384,7 +389,11 @@ const MAX_SEEN = 4096;
 export class Templates {
   private readonly byHash = new Map<number, SharedTemplate[]>();
   private readonly seen = new Set<number>();
+  /** Shapes whose template could not be made, with the time to try again. */
+  private readonly unfit = new Map<number, number>();
   private bytes = 0;
+
+  constructor(private readonly nowMs: () => number = () => performance.now()) {}
 
   /**
    * The template that fits a text push the full path just stored: its body `src` with values at
@@ -414,10 +423,20 @@ export class Templates {
       this.seen.add(hash);
       return undefined;
     }
+    // Over the budget (the body bounds the template's size) or unfit lately: not even probed.
+    if (this.bytes + src.length + 8 * (spans.length / 2) > MAX_TEMPLATE_BYTES) return undefined;
+    const retryAt = this.unfit.get(hash);
+    if (retryAt !== undefined && this.nowMs() < retryAt) return undefined;
     const made = buildTemplate(src, spans, labels, stored, replace);
-    if (made === undefined) return undefined;
+    if (made === undefined) {
+      // Once may be the push's values (a -0): the next push of the shape tries again. Twice in a
+      // row, it is the shape.
+      if (this.unfit.size >= MAX_SEEN) this.unfit.clear();
+      this.unfit.set(hash, retryAt === undefined ? -Infinity : this.nowMs() + RETRY_MS);
+      return undefined;
+    }
+    this.unfit.delete(hash);
     const size = made.between.reduce((n, b) => n + b.length, 0) + 8 * made.kinds.length;
-    if (this.bytes + size > MAX_TEMPLATE_BYTES) return undefined;
     const shared: SharedTemplate = { ...made, hash, shape, users: 0 };
     this.bytes += size;
     if (candidates === undefined) this.byHash.set(hash, [shared]);
