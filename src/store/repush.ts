@@ -416,7 +416,7 @@ export class Templates {
   ): SharedTemplate | undefined {
     const candidates = this.byHash.get(hash);
     if (candidates !== undefined) {
-      for (const t of candidates) if (fits(t, src, spans, shape, stored, replace)) return t;
+      for (const t of candidates) if (fits(t, src, shape, stored, replace)) return t;
     }
     if (!repeated && !this.seen.has(hash)) {
       if (this.seen.size >= MAX_SEEN) this.seen.clear();
@@ -472,20 +472,11 @@ export class Templates {
 function fits(
   t: SharedTemplate,
   src: string,
-  spans: readonly number[],
   shape: readonly string[],
   stored: readonly PreparedFamily[],
   replace: boolean,
 ): boolean {
-  if (t.shape !== shape || t.replace !== replace) return false;
-  const between = t.between;
-  if (between.length !== spans.length / 2 + 1 || t.families.length !== stored.length) return false;
-  let from = 0;
-  for (let k = 0; k < between.length; k++) {
-    const to = k < spans.length / 2 ? spans[2 * k] : src.length;
-    if (between[k].length !== to - from || !bytesAt(src, from, between[k])) return false;
-    from = spans[2 * k + 1];
-  }
+  if (t.shape !== shape || t.replace !== replace || t.families.length !== stored.length) return false;
   const texts: string[] = [];
   for (let f = 0; f < stored.length; f++) {
     const packed = stored[f].packed;
@@ -493,7 +484,8 @@ function fits(
       return false;
     texts.push(packed.text);
   }
-  // Written through the template, the push's own values leave every line as stored.
+  // Its bytes between the values are the template's (repushLines matches them), and written
+  // through the template, its own values leave every line as stored.
   const again = repushLines(t, src, texts);
   return again !== undefined && again.every((text, f) => text === texts[f]);
 }
