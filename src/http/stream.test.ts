@@ -262,3 +262,47 @@ test('gzip: after a run of a large family changes, only the block holding it is 
     server.close();
   }
 });
+
+test('gzip: a block compressed again after a push copies only its changed parts; past the budget, every part', async () => {
+  for (const laidMax of [undefined, 0]) {
+    const gzip = new GzipCache(laidMax);
+    const parts = ['# TYPE family gauge\n', ...runs(20_000)];
+    let build = 1;
+    let fams: FamilyParts = [{ name: 'family', parts: parts.slice(), build }];
+    const { server, port } = await serve((_req, res) => void streamBody(res, fams, {}, gzip));
+    try {
+      await fetchAll(port);
+      assert.equal(gzip.partsRead, parts.length);
+      // Changes in several blocks, two in one block, one part told twice, the first and last
+      // parts, runs that grow, shrink and keep their length.
+      const edits: Array<[number, string]> = [
+        [0, '# TYPE family counter\n'],
+        [17, 'family{instance="x"} 1\n'],
+        [18, `family{instance="host-18",job="fleet",series="a"} ${'7'.repeat(5_000)}\n`],
+        [9_999, parts[9_999].replace('fleet', 'FLEET')],
+        [12_000, ''],
+        [20_000, parts[20_000] + parts[20_000]],
+      ];
+      const changed: number[] = [];
+      for (const [at, text] of edits) {
+        parts[at] = text;
+        changed.push(at);
+      }
+      changed.push(18);
+      fams = [{ name: 'family', parts: parts.slice(), build: ++build, since: { base: build - 1, changed } }];
+      const before = gzip.partsRead;
+      const blocks = gzip.compressedBlocks;
+      assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf(parts)));
+      const touched = gzip.compressedBlocks - blocks;
+      assert.ok(touched >= 4 && touched <= edits.length, `${touched} blocks`);
+      if (laidMax === 0) assert.ok(gzip.partsRead - before > 1_000);
+      else assert.equal(gzip.partsRead - before, edits.length);
+      // Again on top of those bytes: a part changed back.
+      parts[17] = runs(18)[17];
+      fams = [{ name: 'family', parts: parts.slice(), build: ++build, since: { base: build - 1, changed: [17] } }];
+      assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf(parts)));
+    } finally {
+      server.close();
+    }
+  }
+});

@@ -44,6 +44,11 @@ const CUT_TAIL = 32;
  * scrape, are forty of them, and setting up a compressor for each took half an idle scrape's time.
  */
 const STORED = 4096;
+/**
+ * Bytes of blocks kept (per format), past which blocks keep none: the text of a 10,000-group
+ * fleet is 31 MiB; a store many times that compresses the blocks past it from the parts.
+ */
+const LAID_MAX = 64 * 1024 * 1024;
 /** Blocks compressed at once on libuv's thread pool (of 4 threads, which also write the write-ahead log). */
 const IN_FLIGHT = 2;
 
@@ -182,15 +187,30 @@ export async function streamBody(
   if (!gone) res.end();
 }
 
-/** A run of a family's parts, their compressed form and the checksum of their bytes. */
+/**
+ * A run of a family's parts, their compressed form and the checksum of their bytes; within the
+ * budget, also the bytes and where each part ends in them, so that after a push the block's new
+ * bytes are the old ones with the changed parts written over: copying every part of a dirty block
+ * (hundreds of thousands of small strings spread over the heap) was a third of a busy scrape.
+ */
 interface Block {
   readonly parts: ReadonlyArray<Part>;
   readonly pieces: DeflatedPiece[];
   readonly sum: Checksum;
+  readonly bytes?: Buffer;
+  readonly ends?: Uint32Array;
 }
 
-function block(parts: ReadonlyArray<Part>, pieces: DeflatedPiece[]): Block {
-  return { parts, pieces, sum: pieces.length === 1 ? pieces[0] : joinChecksums(pieces) };
+/** A block's bytes and the end of each part in them (and how many parts were copied to make them). */
+interface Laid {
+  readonly bytes: Buffer;
+  readonly ends: Uint32Array;
+  readonly read: number;
+}
+
+function block(parts: ReadonlyArray<Part>, pieces: DeflatedPiece[], laid: Laid | undefined): Block {
+  const sum = pieces.length === 1 ? pieces[0] : joinChecksums(pieces);
+  return laid === undefined ? { parts, pieces, sum } : { parts, pieces, sum, bytes: laid.bytes, ends: laid.ends };
 }
 
 /**
@@ -207,6 +227,8 @@ interface Kept {
   byFirst(): Map<Part, Block>;
   readonly sums: ChecksumTree;
   readonly sum: Checksum;
+  /** Bytes its blocks keep (see Block). */
+  readonly laid: number;
 }
 
 /** What is kept of the family's parts, given its blocks; `starts` when they are the kept ones' bounds. */
@@ -230,7 +252,9 @@ function kept(
     }
     return byFirst;
   };
-  return { parts, build, blocks, starts, byFirst: first, sums, sum: sums.sum };
+  let laid = 0;
+  for (const b of blocks) laid += b.bytes?.length ?? 0;
+  return { parts, build, blocks, starts, byFirst: first, sums, sum: sums.sum, laid };
 }
 
 /**
@@ -242,9 +266,9 @@ interface Planned {
   readonly sum: Checksum | Promise<Checksum | undefined>;
 }
 
-/** Which of the kept blocks hold a changed part. */
-function touched(old: Kept, changed: ReadonlyArray<number>): Set<number> {
-  const out = new Set<number>();
+/** The kept blocks holding a changed part, each with the positions of its changed parts in it (ascending). */
+function touched(old: Kept, changed: ReadonlyArray<number>): Map<number, number[]> {
+  const out = new Map<number, number[]>();
   for (const at of changed) {
     let lo = 0;
     let hi = old.starts.length - 1;
@@ -253,8 +277,12 @@ function touched(old: Kept, changed: ReadonlyArray<number>): Set<number> {
       if (old.starts[mid] <= at) lo = mid;
       else hi = mid - 1;
     }
-    out.add(lo);
+    const list = out.get(lo);
+    if (list === undefined) out.set(lo, [at - old.starts[lo]]);
+    else list.push(at - old.starts[lo]);
   }
+  // A part changed twice since is listed twice.
+  for (const list of out.values()) if (list.length > 1) list.sort((a, b) => a - b);
   return out;
 }
 
@@ -265,9 +293,16 @@ export class GzipCache {
   private readonly inputs: Buffer[] = [];
   private running = 0;
   private readonly queued: Array<() => void> = [];
+  /** Bytes the kept blocks keep. */
+  private laid = 0;
   /** Bytes and blocks compressed so far: what a scrape after a push costs shows here. */
   compressedBytes = 0;
   compressedBlocks = 0;
+  /** Parts whose bytes were copied from the part (not from a kept block's bytes). */
+  partsRead = 0;
+
+  /** `laidMax`: bytes of blocks kept, past which blocks keep none. */
+  constructor(private readonly laidMax = LAID_MAX) {}
 
   /**
    * The family's blocks: those kept as they are, the others as their compression (queued at
@@ -289,6 +324,7 @@ export class GzipCache {
         : undefined;
     for (let i = 0, b = 0; i < parts.length;) {
       let end: number | undefined;
+      let from: Relaid | undefined;
       if (dirty !== undefined) {
         while (b < old!.starts.length && old!.starts[b] < i) b++;
         if (old!.starts[b] === i && !dirty.has(b)) {
@@ -298,7 +334,10 @@ export class GzipCache {
         }
         // A changed block keeps its bounds: cut anew, its end could move, and the ends of the
         // blocks after it with it, each then compressed again.
-        if (old!.starts[b] === i) end = i + old!.blocks[b].parts.length;
+        if (old!.starts[b] === i) {
+          end = i + old!.blocks[b].parts.length;
+          from = { old: old!.blocks[b], changed: dirty.get(b)! };
+        }
       } else {
         const found = old?.byFirst().get(parts[i]);
         if (found !== undefined && startsWith(parts, i, found.parts)) {
@@ -310,7 +349,7 @@ export class GzipCache {
       end ??= blockEnd(parts, i);
       const run = parts.slice(i, end);
       this.compressedBlocks++;
-      const made = this.compress(run, gone).then((pieces) => pieces && block(run, pieces));
+      const made = this.compress(run, gone, from).then((c) => c && block(run, c.pieces, c.laid));
       at.push(blocks.length);
       blocks.push(made);
       fresh.push(made);
@@ -328,7 +367,10 @@ export class GzipCache {
           dirty !== undefined && all.length === old!.blocks.length
             ? kept(parts, f.build, all, old!.sums.with(new Map(at.map((b, j) => [b, made[j]!.sum]))), old!.starts)
             : kept(parts, f.build, all, ChecksumTree.of(all.map((b) => b.sum)));
-        if (name !== undefined) this.kept.set(name, next);
+        if (name !== undefined) {
+          this.laid += next.laid - (this.kept.get(name)?.laid ?? 0);
+          this.kept.set(name, next);
+        }
         return next.sum;
       },
       () => undefined,
@@ -339,31 +381,108 @@ export class GzipCache {
   /** Forgets the families a complete scrape no longer had. */
   keepOnly(families: FamilyParts): void {
     const names = new Set(families.map((f) => f.name));
-    for (const name of this.kept.keys()) if (!names.has(name)) this.kept.delete(name);
+    for (const [name, k] of this.kept)
+      if (!names.has(name)) {
+        this.laid -= k.laid;
+        this.kept.delete(name);
+      }
   }
 
-  private async compress(parts: ReadonlyArray<Part>, gone: () => boolean): Promise<DeflatedPiece[] | undefined> {
+  private async compress(
+    parts: ReadonlyArray<Part>,
+    gone: () => boolean,
+    from: Relaid | undefined,
+  ): Promise<{ pieces: DeflatedPiece[]; laid?: Laid } | undefined> {
     // A few at a time: the thread pool also writes the write-ahead log.
     if (this.running >= IN_FLIGHT) await new Promise<void>((r) => this.queued.push(r));
     this.running++;
-    const input = this.inputs.pop() ?? Buffer.allocUnsafe(PIECE);
     try {
       if (gone()) return undefined;
-      const made: DeflatedPiece[] = [];
-      for (const n of fillings([parts], () => input)) {
-        if (gone()) return undefined;
-        const bytes = input.subarray(0, n);
-        this.compressedBytes += n;
-        // The input is filled again only once the thread pool is done with it.
-        made.push(n <= STORED ? storedPiece(bytes) : n < CHUNK ? deflatePieceSync(bytes) : await deflatePiece(bytes));
+      if (this.laid < this.laidMax) {
+        const laid = lay(parts, from);
+        this.partsRead += laid.read;
+        const pieces: DeflatedPiece[] = [];
+        for (let at = 0; at < laid.bytes.length; at += PIECE) {
+          if (gone()) return undefined;
+          pieces.push(await this.deflate(laid.bytes.subarray(at, at + PIECE)));
+        }
+        return gone() ? undefined : { pieces, laid };
       }
-      return gone() ? undefined : made;
+      const input = this.inputs.pop() ?? Buffer.allocUnsafe(PIECE);
+      try {
+        const pieces: DeflatedPiece[] = [];
+        this.partsRead += parts.length;
+        for (const n of fillings([parts], () => input)) {
+          if (gone()) return undefined;
+          // The input is filled again only once the thread pool is done with it.
+          pieces.push(await this.deflate(input.subarray(0, n)));
+        }
+        return gone() ? undefined : { pieces };
+      } finally {
+        this.inputs.push(input);
+      }
     } finally {
-      this.inputs.push(input);
       this.running--;
       this.queued.shift()?.();
     }
   }
+
+  private deflate(bytes: Buffer): DeflatedPiece | Promise<DeflatedPiece> {
+    const n = bytes.length;
+    this.compressedBytes += n;
+    return n <= STORED ? storedPiece(bytes) : n < CHUNK ? deflatePieceSync(bytes) : deflatePiece(bytes);
+  }
+}
+
+/** A kept block compressed again with the same bounds, and its parts' positions that changed (ascending, maybe repeated). */
+interface Relaid {
+  readonly old: Block;
+  readonly changed: readonly number[];
+}
+
+/**
+ * The parts' bytes: of a block compressed again, the old block's with the changed parts written
+ * over (its other parts are not read), else every part's.
+ */
+function lay(parts: ReadonlyArray<Part>, from: Relaid | undefined): Laid {
+  const n = parts.length;
+  const ends = new Uint32Array(n);
+  const old = from?.old;
+  if (old?.bytes === undefined || old.ends === undefined || old.parts.length !== n) {
+    let size = 0;
+    for (let k = 0; k < n; k++) ends[k] = size += parts[k].length;
+    const bytes = Buffer.allocUnsafeSlow(size);
+    for (let k = 0; k < n; k++) put(bytes, k === 0 ? 0 : ends[k - 1], parts[k]);
+    return { bytes, ends, read: n };
+  }
+  const { changed } = from!;
+  const was = old.ends;
+  let shift = 0;
+  for (let k = 0, c = 0; k < n; k++) {
+    if (changed[c] === k) {
+      shift += parts[k].length - (was[k] - (k === 0 ? 0 : was[k - 1]));
+      while (changed[c] === k) c++;
+    }
+    ends[k] = was[k] + shift;
+  }
+  const bytes = Buffer.allocUnsafeSlow(ends[n - 1]);
+  /** The first part not yet in `bytes`. */
+  let next = 0;
+  let read = 0;
+  for (const k of changed) {
+    if (k < next) continue;
+    read++;
+    if (k > next) old.bytes.copy(bytes, next === 0 ? 0 : ends[next - 1], next === 0 ? 0 : was[next - 1], was[k - 1]);
+    put(bytes, k === 0 ? 0 : ends[k - 1], parts[k]);
+    next = k + 1;
+  }
+  if (next < n) old.bytes.copy(bytes, next === 0 ? 0 : ends[next - 1], next === 0 ? 0 : was[next - 1], was[n - 1]);
+  return { bytes, ends, read };
+}
+
+function put(bytes: Buffer, at: number, p: Part): void {
+  if (typeof p === 'string') (bytes as Latin1Writable).latin1Write(p, at);
+  else bytes.set(p, at);
 }
 
 function startsWith(parts: ReadonlyArray<Part>, at: number, block: ReadonlyArray<Part>): boolean {
