@@ -26,6 +26,14 @@ import { OPENMETRICS_EOF, openMetricsHeader, openMetricsSeries, renderOpenMetric
 const PREPARE_SLICE_MS = 4;
 /** Groups a view reads between two looks at the clock. */
 const CATCH_UP_BATCH = 512;
+/**
+ * After a push, views catch up in the background this long after it (so the pushes meanwhile
+ * are read in one pass), a slice of KEEP_UP_SLICE_MS at a time: a scrape then finds them
+ * nearly up to date (at 1,000 pushes a second to 10,000 groups, catching up at the scrape was a
+ * third of its time).
+ */
+const KEEP_UP_MS = 20;
+const KEEP_UP_SLICE_MS = 2;
 
 interface Run {
   readonly groupId: string;
@@ -744,20 +752,41 @@ export class ScrapeCache {
   private sortedNames: string[] | null = null;
   private readonly unsubscribe: () => void;
   private closed = false;
+  /** Views with groups changed since they caught up, and the timer that will read them. */
+  private readonly behind = new Set<FamilyView>();
+  private keeping: NodeJS.Timeout | undefined;
 
   constructor(private readonly store: MetricStore) {
     this.unsubscribe = store.subscribe((change) => {
       for (const name of change.families) {
         const view = this.views.get(name);
-        if (view !== undefined) view.touch(change.groupId);
-        else this.sortedNames = null;
+        if (view !== undefined) {
+          view.touch(change.groupId);
+          this.behind.add(view);
+        } else this.sortedNames = null;
       }
+      if (this.behind.size > 0) this.keepUp(KEEP_UP_MS);
     });
   }
 
   close(): void {
     this.closed = true;
     this.unsubscribe();
+    clearTimeout(this.keeping);
+  }
+
+  private keepUp(delay: number): void {
+    if (this.keeping !== undefined || this.closed) return;
+    this.keeping = setTimeout(() => {
+      this.keeping = undefined;
+      const deadline = performance.now() + KEEP_UP_SLICE_MS;
+      for (const view of this.behind) {
+        if (!view.catchUp(deadline)) break;
+        this.behind.delete(view);
+        if (performance.now() > deadline) break;
+      }
+      if (this.behind.size > 0) this.keepUp(0);
+    }, delay).unref();
   }
 
   private view(name: string): FamilyView {
@@ -774,7 +803,11 @@ export class ScrapeCache {
     if (this.sortedNames !== null) return this.sortedNames;
     const names = [...this.store.familyNames()].sort();
     const live = new Set(names);
-    for (const name of this.views.keys()) if (!live.has(name)) this.views.delete(name);
+    for (const [name, view] of this.views)
+      if (!live.has(name)) {
+        this.views.delete(name);
+        this.behind.delete(view);
+      }
     this.sortedNames = names;
     return names;
   }

@@ -257,6 +257,36 @@ test('a push re-reads only the pushed group', async () => {
   assert.equal(reads, 2, 'x and push_time_seconds of the pushed group only');
 });
 
+test('pushes are read in the background soon after: the scrape that follows reads no group', async () => {
+  const store = new MemoryStore();
+  const body = (v: number): MetricFamily[] => [{ name: 'x', type: 'gauge', metrics: [{ labels: [], value: v }] }];
+  const push = (i: number, v: number) =>
+    store.write({ labels: { job: 'j', instance: `h${i}` }, families: body(v), replace: true, check: true });
+  for (let i = 0; i < 100; i++) await push(i, i);
+  const cache = new ScrapeCache(store);
+  cache.render([]);
+  const group = store.group.bind(store);
+  let reads = 0;
+  store.group = (id: string) => {
+    reads++;
+    return group(id);
+  };
+  for (let i = 0; i < 50; i++) await push(i, 1000 + i);
+  assert.equal(reads, 0, 'read at the push');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(reads, 100, 'x and push_time_seconds of each pushed group, once');
+  reads = 0;
+  assert.equal(await cache.prepare('text', () => false), true);
+  const text = cache.render([]).toString();
+  assert.equal(reads, 0);
+  for (let i = 0; i < 50; i++) assert.ok(text.includes(`x{instance="h${i}",job="j"} ${1000 + i}\n`), `h${i}`);
+  // Closed before its reading came: nothing is read.
+  await push(3, 5);
+  cache.close();
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(reads, 0);
+});
+
 test('prepare() gives other work its turns on a large store, stops when the scraper leaves, and the scrape after it is unchanged', async () => {
   const store = new MemoryStore();
   const families = (i: number): MetricFamily[] =>
