@@ -306,3 +306,36 @@ test('gzip: a block compressed again after a push copies only its changed parts;
     }
   }
 });
+
+test('gzip: blocks written over in place through many rounds of random changes keep the parts’ bytes', async () => {
+  const gzip = new GzipCache();
+  const parts = ['# TYPE family gauge\n', ...runs(20_000)];
+  let build = 1;
+  let fams: FamilyParts = [{ name: 'family', parts: parts.slice(), build }];
+  const { server, port } = await serve((_req, res) => void streamBody(res, fams, {}, gzip));
+  let seed = 11;
+  // The high bits of a 32-bit LCG (its low bits repeat within a few steps).
+  const random = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n;
+  try {
+    await fetchAll(port);
+    assert.equal(gzip.partsRead, parts.length);
+    for (let round = 0; round < 30; round++) {
+      const changed: number[] = [];
+      // Clusters of changes (several in one block), each part longer, shorter, as long as it was or empty.
+      for (let c = 0; c < 4; c++) {
+        const at = random(parts.length - 40);
+        for (let k = 0; k < 6; k++) {
+          const i = at + random(40);
+          const len = random(3) === 0 ? parts[i].length : random(400);
+          parts[i] = random(4) === 0 ? '' : `v{i="${i}",r="${round}"} ${'1'.repeat(len)}\n`.slice(-len);
+          changed.push(i);
+        }
+      }
+      fams = [{ name: 'family', parts: parts.slice(), build: ++build, since: { base: build - 1, changed } }];
+      assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf(parts)), `round ${round}`);
+    }
+    assert.ok(gzip.partsRead <= parts.length + 30 * 24, `${gzip.partsRead - parts.length} parts read since`);
+  } finally {
+    server.close();
+  }
+});
