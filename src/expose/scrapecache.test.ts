@@ -257,6 +257,32 @@ test('a push re-reads only the pushed group', async () => {
   assert.equal(reads, 2, 'x and push_time_seconds of the pushed group only');
 });
 
+test('a third of the groups re-pushed between scrapes: the family says which parts changed', async () => {
+  const store = new MemoryStore();
+  const body = (v: number): MetricFamily[] => [{ name: 'x', type: 'gauge', metrics: [{ labels: [], value: v }] }];
+  const push = (i: number, v: number) =>
+    store.write({
+      labels: { job: 'j', instance: `h${String(i).padStart(3, '0')}` },
+      families: body(v),
+      replace: true,
+      check: true,
+    });
+  for (let i = 0; i < 100; i++) await push(i, i);
+  const cache = new ScrapeCache(store);
+  const before = cache.familyParts('text', []).find((f) => f.name === 'x')!;
+  const base = before.parts.slice();
+  for (let i = 0; i < 100; i += 3) await push(i, 1000 + i);
+  const after = cache.familyParts('text', []).find((f) => f.name === 'x')!;
+  assert.equal(after.since?.base, before.build);
+  // The head is part 0; group i's run is part i + 1.
+  const changed = [...new Set(after.since!.changed)].sort((a, b) => a - b);
+  assert.deepEqual(
+    changed,
+    Array.from({ length: 34 }, (_, k) => 3 * k + 1),
+  );
+  for (let i = 0; i < base.length; i++) if (!changed.includes(i)) assert.equal(after.parts[i], base[i]);
+});
+
 test('pushes are read in the background soon after: the scrape that follows reads no group', async () => {
   const store = new MemoryStore();
   const body = (v: number): MetricFamily[] => [{ name: 'x', type: 'gauge', metrics: [{ labels: [], value: v }] }];
