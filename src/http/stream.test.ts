@@ -339,3 +339,28 @@ test('gzip: blocks written over in place through many rounds of random changes k
     server.close();
   }
 });
+
+test('gzip: not told what changed (no build, or a build after one never sent), the parts are compared in place', async () => {
+  const gzip = new GzipCache();
+  const parts = ['# TYPE family gauge\n', ...runs(20_000)];
+  let fams: FamilyParts = [{ name: 'family', parts: parts.slice() }];
+  const { server, port } = await serve((_req, res) => void streamBody(res, fams, {}, gzip));
+  try {
+    await fetchAll(port);
+    const cases: Array<(p: string[]) => FamilyParts[number]> = [
+      (p) => ({ name: 'family', parts: p }),
+      (p) => ({ name: 'family', parts: p, build: 7, since: { base: 6, changed: [1] } }),
+    ];
+    for (const [round, make] of cases.entries()) {
+      for (const at of [3, 4, 15_000]) parts[at] = `family{instance="x${at}"} ${round}\n`;
+      fams = [make(parts.slice())];
+      const read = gzip.partsRead;
+      const blocks = gzip.compressedBlocks;
+      assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf(parts)), `round ${round}`);
+      assert.equal(gzip.partsRead - read, 3, `round ${round}`);
+      assert.equal(gzip.compressedBlocks - blocks, 2, `round ${round}`);
+    }
+  } finally {
+    server.close();
+  }
+});

@@ -321,10 +321,14 @@ export class GzipCache {
     /** The position in `blocks` of each fresh one. */
     const at: number[] = [];
     // Told what changed since the parts kept: the other blocks are theirs as they are, unread.
+    // Not told (a family remade whole, or built twice since the kept one as when a push came
+    // between a scrape's preparing and its sending), as many parts as kept: compared slot by slot.
     const dirty =
-      old !== undefined && old.build !== undefined && f.since?.base === old.build && parts.length === old.parts.length
-        ? touched(old, f.since.changed)
-        : undefined;
+      old === undefined || parts.length !== old.parts.length
+        ? undefined
+        : old.build !== undefined && f.since?.base === old.build
+          ? touched(old, f.since.changed)
+          : compared(old, parts);
     for (let i = 0, b = 0; i < parts.length;) {
       let end: number | undefined;
       let from: Relaid | undefined;
@@ -513,6 +517,19 @@ function withRoom(size: number): Buffer {
 function put(bytes: Buffer, at: number, p: Part): void {
   if (typeof p === 'string') (bytes as Latin1Writable).latin1Write(p, at);
   else bytes.set(p, at);
+}
+
+/** The kept blocks with a part not at its place in `parts` (as many as kept), each with the positions of those parts in it. */
+function compared(old: Kept, parts: ReadonlyArray<Part>): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (let b = 0; b < old.blocks.length; b++) {
+    const kept = old.blocks[b].parts;
+    const at = old.starts[b];
+    let changed: number[] | undefined;
+    for (let k = 0; k < kept.length; k++) if (kept[k] !== parts[at + k]) (changed ??= []).push(k);
+    if (changed !== undefined) out.set(b, changed);
+  }
+  return out;
 }
 
 function startsWith(parts: ReadonlyArray<Part>, at: number, block: ReadonlyArray<Part>): boolean {
