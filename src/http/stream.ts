@@ -46,7 +46,8 @@ const CUT_TAIL = 32;
 const STORED = 4096;
 /**
  * Bytes of blocks kept (per format), past which blocks keep none: the text of a 10,000-group
- * fleet is 31 MiB; a store many times that compresses the blocks past it from the parts.
+ * fleet is 31 MiB (every block of it holds a run pushed within a second); a store many times that
+ * compresses the blocks past it from the parts.
  */
 const LAID_MAX = 64 * 1024 * 1024;
 /** Blocks compressed at once on libuv's thread pool (of 4 threads, which also write the write-ahead log). */
@@ -307,6 +308,11 @@ export class GzipCache {
   /** `laidMax`: bytes of blocks kept, past which blocks keep none. */
   constructor(private readonly laidMax = LAID_MAX) {}
 
+  /** Uncompressed bytes the kept blocks keep. */
+  get bytesKept(): number {
+    return this.laid;
+  }
+
   /**
    * The family's blocks: those kept as they are, the others as their compression (queued at
    * once, so the thread pool works ahead of the sending; undefined once `gone()`).
@@ -405,7 +411,8 @@ export class GzipCache {
     this.running++;
     try {
       if (gone()) return undefined;
-      if (this.laid < this.laidMax) {
+      // Only a block compressed again keeps its bytes: a store scraped but not pushed to keeps none.
+      if (from !== undefined && this.laid < this.laidMax) {
         const { laid, read } = lay(parts, from);
         this.partsRead += read;
         const pieces: DeflatedPiece[] = [];
