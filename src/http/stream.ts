@@ -198,6 +198,8 @@ interface Block {
   readonly parts: ReadonlyArray<Part>;
   readonly pieces: DeflatedPiece[];
   readonly sum: Checksum;
+  /** The family's compression it was made in (see Kept.round). */
+  readonly round: number;
   laid?: Laid;
 }
 
@@ -212,9 +214,9 @@ interface Laid {
   readonly ends: Uint32Array;
 }
 
-function block(parts: ReadonlyArray<Part>, pieces: DeflatedPiece[], laid: Laid | undefined): Block {
+function block(parts: ReadonlyArray<Part>, pieces: DeflatedPiece[], round: number, laid: Laid | undefined): Block {
   const sum = pieces.length === 1 ? pieces[0] : joinChecksums(pieces);
-  return laid === undefined ? { parts, pieces, sum } : { parts, pieces, sum, laid };
+  return laid === undefined ? { parts, pieces, sum, round } : { parts, pieces, sum, round, laid };
 }
 
 /**
@@ -233,12 +235,15 @@ interface Kept {
   readonly sum: Checksum;
   /** Bytes its blocks keep (see Block). */
   readonly laid: number;
+  /** How many times blocks of the family were compressed (1 for the first Kept of it). */
+  readonly round: number;
 }
 
 /** What is kept of the family's parts, given its blocks; `starts` when they are the kept ones' bounds. */
 function kept(
   parts: ReadonlyArray<Part>,
   build: number | undefined,
+  round: number,
   blocks: Block[],
   sums: ChecksumTree,
   starts?: readonly number[],
@@ -258,7 +263,7 @@ function kept(
   };
   let laid = 0;
   for (const b of blocks) laid += b.laid?.size ?? 0;
-  return { parts, build, blocks, starts, byFirst: first, sums, sum: sums.sum, laid };
+  return { parts, build, blocks, starts, byFirst: first, sums, sum: sums.sum, laid, round };
 }
 
 /**
@@ -326,6 +331,7 @@ export class GzipCache {
     const fresh: Array<Promise<Block | undefined>> = [];
     /** The position in `blocks` of each fresh one. */
     const at: number[] = [];
+    const round = (old?.round ?? 0) + 1;
     // Told what changed since the parts kept: the other blocks are theirs as they are, unread.
     // Not told (a family remade whole, or built twice since the kept one as when a push came
     // between a scrape's preparing and its sending), as many parts as kept: compared slot by slot.
@@ -349,7 +355,9 @@ export class GzipCache {
         // blocks after it with it, each then compressed again.
         if (old!.starts[b] === i) {
           end = i + old!.blocks[b].parts.length;
-          from = { old: old!.blocks[b], changed: dirty.get(b)! };
+          // Kept bytes pay where a block changes at every compression of its family (each
+          // second in a busy fleet), not where one changes now and then (a large store).
+          if (old!.blocks[b].round === round - 1) from = { old: old!.blocks[b], changed: dirty.get(b)! };
         }
       } else {
         const found = old?.byFirst().get(parts[i]);
@@ -362,7 +370,7 @@ export class GzipCache {
       end ??= blockEnd(parts, i);
       const run = parts.slice(i, end);
       this.compressedBlocks++;
-      const made = this.compress(run, gone, from).then((c) => c && block(run, c.pieces, c.laid));
+      const made = this.compress(run, gone, from).then((c) => c && block(run, c.pieces, round, c.laid));
       at.push(blocks.length);
       blocks.push(made);
       fresh.push(made);
@@ -378,8 +386,15 @@ export class GzipCache {
         // ones' checksums change.
         const next =
           dirty !== undefined && all.length === old!.blocks.length
-            ? kept(parts, f.build, all, old!.sums.with(new Map(at.map((b, j) => [b, made[j]!.sum]))), old!.starts)
-            : kept(parts, f.build, all, ChecksumTree.of(all.map((b) => b.sum)));
+            ? kept(
+                parts,
+                f.build,
+                round,
+                all,
+                old!.sums.with(new Map(at.map((b, j) => [b, made[j]!.sum]))),
+                old!.starts,
+              )
+            : kept(parts, f.build, round, all, ChecksumTree.of(all.map((b) => b.sum)));
         if (name !== undefined) {
           this.laid += next.laid - (this.kept.get(name)?.laid ?? 0);
           this.kept.set(name, next);
@@ -411,7 +426,7 @@ export class GzipCache {
     this.running++;
     try {
       if (gone()) return undefined;
-      // Only a block compressed again keeps its bytes: a store scraped but not pushed to keeps none.
+      // Only a block compressed again right after the one before keeps its bytes.
       if (from !== undefined && this.laid < this.laidMax) {
         const { laid, read } = lay(parts, from);
         this.partsRead += read;
@@ -448,20 +463,24 @@ export class GzipCache {
   }
 }
 
-/** A kept block compressed again with the same bounds, and its parts' positions that changed (ascending, maybe repeated). */
+/**
+ * A kept block compressed again with the same bounds at the next compression of its family, and
+ * its parts' positions that changed (ascending, maybe repeated).
+ */
 interface Relaid {
   readonly old: Block;
   readonly changed: readonly number[];
 }
 
 /**
- * The parts' bytes, and how many parts were read to make them: of a block compressed again, the
- * old block's bytes (taken from it) with the changed parts written over, else every part's.
+ * The bytes of a block compressed again, and how many parts were read to make them: the old
+ * block's bytes (taken from it) with the changed parts written over, or if it kept none, every
+ * part's.
  */
-function lay(parts: ReadonlyArray<Part>, from: Relaid | undefined): { laid: Laid; read: number } {
+function lay(parts: ReadonlyArray<Part>, from: Relaid): { laid: Laid; read: number } {
   const n = parts.length;
-  const old = from?.old;
-  const taken = old?.laid;
+  const { old, changed } = from;
+  const taken = old.laid;
   if (taken === undefined || taken.ends.length !== n) {
     const ends = new Uint32Array(n);
     let size = 0;
@@ -471,8 +490,7 @@ function lay(parts: ReadonlyArray<Part>, from: Relaid | undefined): { laid: Laid
     return { laid: { room, size, ends }, read: n };
   }
   // Taken at once: a scrape planned from the same blocks meanwhile reads the parts instead.
-  old!.laid = undefined;
-  const { changed } = from!;
+  old.laid = undefined;
   const { room, ends } = taken;
   const start = (k: number) => (k === 0 ? 0 : ends[k - 1]);
   // The runs of unchanged parts as [from, to, shift] (by the growth of the changed parts before).
