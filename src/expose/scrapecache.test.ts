@@ -238,35 +238,38 @@ test('a family’s parts array is used again two builds on, unless a scrape stil
   cache.close();
 });
 
+/** A push of gauge x = v to the group of instance `instance`, job j. */
+function pushX(store: MemoryStore, instance: string, v: number): Promise<unknown> {
+  const families: MetricFamily[] = [{ name: 'x', type: 'gauge', metrics: [{ labels: [], value: v }] }];
+  return store.write({ labels: { job: 'j', instance }, families, replace: true, check: true });
+}
+
+/** Counts the store's group lookups (a scrape cache reads a changed group's families through one). */
+function countReads(store: MemoryStore): { n: number } {
+  const group = store.group.bind(store);
+  const reads = { n: 0 };
+  store.group = (id: string) => {
+    reads.n++;
+    return group(id);
+  };
+  return reads;
+}
+
 test('a push re-reads only the pushed group', async () => {
   const store = new MemoryStore();
   const cache = new ScrapeCache(store);
-  const body = (v: number): MetricFamily[] => [{ name: 'x', type: 'gauge', metrics: [{ labels: [], value: v }] }];
-  for (let i = 0; i < 100; i++)
-    await store.write({ labels: { job: 'j', instance: `h${i}` }, families: body(i), replace: true, check: true });
+  for (let i = 0; i < 100; i++) await pushX(store, `h${i}`, i);
   cache.render([]);
-  const group = store.group.bind(store);
-  let reads = 0;
-  store.group = (id: string) => {
-    reads++;
-    return group(id);
-  };
-  await store.write({ labels: { job: 'j', instance: 'h5' }, families: body(500), replace: true, check: true });
+  const reads = countReads(store);
+  await pushX(store, 'h5', 500);
   const text = cache.render([]).toString();
   assert.match(text, /x\{instance="h5",job="j"\} 500\n/);
-  assert.equal(reads, 2, 'x and push_time_seconds of the pushed group only');
+  assert.equal(reads.n, 2, 'x and push_time_seconds of the pushed group only');
 });
 
 test('a third of the groups re-pushed between scrapes: the family says which parts changed', async () => {
   const store = new MemoryStore();
-  const body = (v: number): MetricFamily[] => [{ name: 'x', type: 'gauge', metrics: [{ labels: [], value: v }] }];
-  const push = (i: number, v: number) =>
-    store.write({
-      labels: { job: 'j', instance: `h${String(i).padStart(3, '0')}` },
-      families: body(v),
-      replace: true,
-      check: true,
-    });
+  const push = (i: number, v: number) => pushX(store, `h${String(i).padStart(3, '0')}`, v);
   for (let i = 0; i < 100; i++) await push(i, i);
   const cache = new ScrapeCache(store);
   const before = cache.familyParts('text', []).find((f) => f.name === 'x')!;
@@ -285,32 +288,25 @@ test('a third of the groups re-pushed between scrapes: the family says which par
 
 test('pushes are read in the background soon after: the scrape that follows reads no group', async () => {
   const store = new MemoryStore();
-  const body = (v: number): MetricFamily[] => [{ name: 'x', type: 'gauge', metrics: [{ labels: [], value: v }] }];
-  const push = (i: number, v: number) =>
-    store.write({ labels: { job: 'j', instance: `h${i}` }, families: body(v), replace: true, check: true });
+  const push = (i: number, v: number) => pushX(store, `h${i}`, v);
   for (let i = 0; i < 100; i++) await push(i, i);
   const cache = new ScrapeCache(store);
   cache.render([]);
-  const group = store.group.bind(store);
-  let reads = 0;
-  store.group = (id: string) => {
-    reads++;
-    return group(id);
-  };
+  const reads = countReads(store);
   for (let i = 0; i < 50; i++) await push(i, 1000 + i);
-  assert.equal(reads, 0, 'read at the push');
+  assert.equal(reads.n, 0, 'read at the push');
   await new Promise((r) => setTimeout(r, 200));
-  assert.equal(reads, 100, 'x and push_time_seconds of each pushed group, once');
-  reads = 0;
+  assert.equal(reads.n, 100, 'x and push_time_seconds of each pushed group, once');
+  reads.n = 0;
   assert.equal(await cache.prepare('text', () => false), true);
   const text = cache.render([]).toString();
-  assert.equal(reads, 0);
+  assert.equal(reads.n, 0);
   for (let i = 0; i < 50; i++) assert.ok(text.includes(`x{instance="h${i}",job="j"} ${1000 + i}\n`), `h${i}`);
   // Closed before its reading came: nothing is read.
   await push(3, 5);
   cache.close();
   await new Promise((r) => setTimeout(r, 100));
-  assert.equal(reads, 0);
+  assert.equal(reads.n, 0);
 });
 
 test('prepare() gives other work its turns on a large store, stops when the scraper leaves, and the scrape after it is unchanged', async () => {

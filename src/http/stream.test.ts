@@ -263,15 +263,32 @@ test('gzip: after a run of a large family changes, only the block holding it is 
   }
 });
 
+/**
+ * A server of one family of 20,000 runs gzipped through `gzip`, scraped once; `scrape()` sends the
+ * parts as they are then (a build telling `changed`, or the family `make` gives) and checks the bytes.
+ */
+async function familyServer(gzip: GzipCache) {
+  const parts = ['# TYPE family gauge\n', ...runs(20_000)];
+  let build = 1;
+  let fams: FamilyParts = [{ name: 'family', parts: parts.slice(), build }];
+  const { server, port } = await serve((_req, res) => void streamBody(res, fams, {}, gzip));
+  await fetchAll(port);
+  const scrape = async (changed: number[] | ((p: string[]) => FamilyParts[number]), label = '') => {
+    fams = [
+      typeof changed === 'function'
+        ? changed(parts.slice())
+        : { name: 'family', parts: parts.slice(), build: ++build, since: { base: build - 1, changed } },
+    ];
+    assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf(parts)), label);
+  };
+  return { parts, server, scrape };
+}
+
 test('gzip: a block compressed again after a push copies only its changed parts; past the budget, every part', async () => {
   for (const laidMax of [undefined, 0]) {
     const gzip = new GzipCache(laidMax);
-    const parts = ['# TYPE family gauge\n', ...runs(20_000)];
-    let build = 1;
-    let fams: FamilyParts = [{ name: 'family', parts: parts.slice(), build }];
-    const { server, port } = await serve((_req, res) => void streamBody(res, fams, {}, gzip));
+    const { parts, server, scrape } = await familyServer(gzip);
     try {
-      await fetchAll(port);
       assert.equal(gzip.partsRead, parts.length);
       // Compressed once, nothing changing: no bytes kept.
       assert.equal(gzip.bytesKept, 0);
@@ -287,27 +304,20 @@ test('gzip: a block compressed again after a push copies only its changed parts;
           [12_000, pass === 0 ? '' : 'x'.repeat(300)],
           [20_000, parts[20_000] + parts[20_000]],
         ];
-        const changed: number[] = [];
-        for (const [at, text] of edits) {
-          parts[at] = text;
-          changed.push(at);
-        }
-        changed.push(18);
-        fams = [{ name: 'family', parts: parts.slice(), build: ++build, since: { base: build - 1, changed } }];
+        for (const [at, text] of edits) parts[at] = text;
         const before = gzip.partsRead;
         const blocks = gzip.compressedBlocks;
-        assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf(parts)));
+        await scrape([...edits.map(([at]) => at), 18]);
         const touched = gzip.compressedBlocks - blocks;
         assert.ok(touched >= 4 && touched <= edits.length, `${touched} blocks`);
-        if (laidMax === 0 || pass === 0) assert.ok(gzip.partsRead - before > 1_000);
+        if (laidMax === 0 || pass === 0) assert.ok(gzip.partsRead - before > 500);
         else assert.equal(gzip.partsRead - before, edits.length);
         if (laidMax === 0) assert.equal(gzip.bytesKept, 0);
         else assert.ok(gzip.bytesKept > 100_000 && gzip.bytesKept < bytesOf(parts).length, `${gzip.bytesKept}`);
       }
       // Again on top of those bytes: a part changed back.
       parts[17] = runs(18)[17];
-      fams = [{ name: 'family', parts: parts.slice(), build: ++build, since: { base: build - 1, changed: [17] } }];
-      assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf(parts)));
+      await scrape([17]);
     } finally {
       server.close();
     }
@@ -316,16 +326,11 @@ test('gzip: a block compressed again after a push copies only its changed parts;
 
 test('gzip: blocks written over in place through many rounds of random changes keep the parts’ bytes', async () => {
   const gzip = new GzipCache();
-  const parts = ['# TYPE family gauge\n', ...runs(20_000)];
-  let build = 1;
-  let fams: FamilyParts = [{ name: 'family', parts: parts.slice(), build }];
-  const { server, port } = await serve((_req, res) => void streamBody(res, fams, {}, gzip));
+  const { parts, server, scrape } = await familyServer(gzip);
   let seed = 11;
   // The high bits of a 32-bit LCG (its low bits repeat within a few steps).
   const random = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n;
   try {
-    await fetchAll(port);
-    assert.equal(gzip.partsRead, parts.length);
     for (let round = 0; round < 30; round++) {
       const changed: number[] = [];
       // Clusters of changes (several in one block) in the same four blocks each round, each part
@@ -338,8 +343,7 @@ test('gzip: blocks written over in place through many rounds of random changes k
           changed.push(i);
         }
       }
-      fams = [{ name: 'family', parts: parts.slice(), build: ++build, since: { base: build - 1, changed } }];
-      assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf(parts)), `round ${round}`);
+      await scrape(changed, `round ${round}`);
     }
     // Each of the four blocks read whole once more, when first compressed again.
     assert.ok(
@@ -353,25 +357,20 @@ test('gzip: blocks written over in place through many rounds of random changes k
 
 test('gzip: not told what changed (no build, or a build after one never sent), the parts are compared in place', async () => {
   const gzip = new GzipCache();
-  const parts = ['# TYPE family gauge\n', ...runs(20_000)];
-  let fams: FamilyParts = [{ name: 'family', parts: parts.slice() }];
-  const { server, port } = await serve((_req, res) => void streamBody(res, fams, {}, gzip));
+  const { parts, server, scrape } = await familyServer(gzip);
   try {
-    await fetchAll(port);
+    // The blocks compressed again from their parts first, as told; then as not told.
+    parts[3] = parts[4] = parts[15_000] = '';
+    await scrape([3, 4, 15_000]);
     const cases: Array<(p: string[]) => FamilyParts[number]> = [
       (p) => ({ name: 'family', parts: p }),
       (p) => ({ name: 'family', parts: p, build: 7, since: { base: 6, changed: [1] } }),
     ];
-    // The blocks compressed again from their parts first, as told; then as not told.
-    parts[3] = parts[4] = parts[15_000] = '';
-    fams = [{ name: 'family', parts: parts.slice(), build: 2, since: { base: 1, changed: [3, 4, 15_000] } }];
-    await fetchAll(port);
     for (const [round, make] of cases.entries()) {
       for (const at of [3, 4, 15_000]) parts[at] = `family{instance="x${at}"} ${round}\n`;
-      fams = [make(parts.slice())];
       const read = gzip.partsRead;
       const blocks = gzip.compressedBlocks;
-      assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf(parts)), `round ${round}`);
+      await scrape(make, `round ${round}`);
       assert.equal(gzip.partsRead - read, 3, `round ${round}`);
       assert.equal(gzip.compressedBlocks - blocks, 2, `round ${round}`);
     }
@@ -382,25 +381,19 @@ test('gzip: not told what changed (no build, or a build after one never sent), t
 
 test('gzip: a block that did not change at the compression before keeps no bytes', async () => {
   const gzip = new GzipCache();
-  const parts = ['# TYPE family gauge\n', ...runs(20_000)];
-  let build = 1;
-  let fams: FamilyParts = [{ name: 'family', parts: parts.slice(), build }];
-  const { server, port } = await serve((_req, res) => void streamBody(res, fams, {}, gzip));
-  const change = async (at: number, text: string) => {
-    parts[at] = text;
-    fams = [{ name: 'family', parts: parts.slice(), build: ++build, since: { base: build - 1, changed: [at] } }];
-    assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf(parts)));
-  };
+  const { parts, server, scrape } = await familyServer(gzip);
   try {
-    await fetchAll(port);
-    await change(5, 'first\n');
+    parts[5] = 'first\n';
+    await scrape([5]);
     const hot = gzip.bytesKept;
     assert.ok(hot > 0);
     // Another block; then the first again, one compression later than the one after its last.
-    await change(15_000, 'other\n');
+    parts[15_000] = 'other\n';
+    await scrape([15_000]);
     assert.equal(gzip.bytesKept, hot);
     const read = gzip.partsRead;
-    await change(5, 'again\n');
+    parts[5] = 'again\n';
+    await scrape([5]);
     assert.equal(gzip.bytesKept, 0);
     assert.ok(gzip.partsRead - read > 500, `${gzip.partsRead - read}`);
   } finally {
