@@ -783,10 +783,16 @@ export class ScrapeCache {
     this.keeping = setTimeout(() => {
       this.keeping = undefined;
       const deadline = performance.now() + KEEP_UP_SLICE_MS;
-      for (const view of this.behind) {
-        if (!view.catchUp(deadline)) break;
-        this.behind.delete(view);
-        if (performance.now() > deadline) break;
+      try {
+        for (const view of this.behind) {
+          if (!view.catchUp(deadline)) break;
+          this.behind.delete(view);
+          if (performance.now() > deadline) break;
+        }
+      } catch {
+        // Left to the next scrape, which answers with the error (out of a request, it would end the process).
+        this.behind.clear();
+        return;
       }
       if (this.behind.size > 0) this.keepUp(0);
     }, delay).unref();

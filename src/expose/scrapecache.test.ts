@@ -309,6 +309,19 @@ test('pushes are read in the background soon after: the scrape that follows read
   assert.equal(reads.n, 0);
 });
 
+test('a store failing while pushes are read in the background does not end the process: the next scrape gets the error', async () => {
+  const store = new MemoryStore();
+  for (let i = 0; i < 10; i++) await pushX(store, `h${i}`, i);
+  const cache = new ScrapeCache(store);
+  cache.render([]);
+  store.group = () => {
+    throw new Error('store failed');
+  };
+  await pushX(store, 'h3', 33);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.throws(() => cache.render([]), /store failed/);
+});
+
 test('prepare() gives other work its turns on a large store, stops when the scraper leaves, and the scrape after it is unchanged', async () => {
   const store = new MemoryStore();
   const families = (i: number): MetricFamily[] =>
