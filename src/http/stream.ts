@@ -215,8 +215,7 @@ interface Laid {
 }
 
 function block(parts: ReadonlyArray<Part>, pieces: DeflatedPiece[], round: number, laid: Laid | undefined): Block {
-  const sum = pieces.length === 1 ? pieces[0] : joinChecksums(pieces);
-  return laid === undefined ? { parts, pieces, sum, round } : { parts, pieces, sum, round, laid };
+  return { parts, pieces, sum: pieces.length === 1 ? pieces[0] : joinChecksums(pieces), round, laid };
 }
 
 /**
