@@ -60,8 +60,9 @@ function sortKeyOfLine(text: string, at: number): string {
   const open = line.indexOf('{');
   const space = line.indexOf(' ');
   if (open < 0 || (space >= 0 && space < open)) return String.fromCharCode(0);
-  let count = 0;
-  let values = '';
+  // Joined, not added up: a key kept by a run is then one flat string, not a chain of a dozen
+  // (each a heap object that every full collection marks).
+  const key: string[] = [''];
   let i = open + 1;
   while (line[i] !== '}') {
     i = line.indexOf('"', i) + 1;
@@ -69,7 +70,7 @@ function sortKeyOfLine(text: string, at: number): string {
     const escape = line.indexOf('\\', i);
     if (escape < 0 || escape > end) {
       // No escape in this value (the usual case): it is the text up to the quote.
-      values += line.slice(i, end) + '\u0000';
+      key.push(line.slice(i, end), '\u0000');
     } else {
       let v = '';
       for (end = i; line[end] !== '"'; end++) {
@@ -78,13 +79,13 @@ function sortKeyOfLine(text: string, at: number): string {
           v += line[end] === 'n' ? '\n' : line[end];
         } else v += line[end];
       }
-      values += v + '\u0000';
+      key.push(v, '\u0000');
     }
-    count++;
     i = end + 1;
     if (line[i] === ',') i++;
   }
-  return String.fromCharCode(count) + values;
+  key[0] = String.fromCharCode((key.length - 1) / 2);
+  return key.join('');
 }
 
 /**
@@ -111,7 +112,14 @@ function sameKey(a: string, i: number, b: string, j: number): boolean {
  * usual push). `text` is `sf.lines()`; `count` is the family's name followed by `_count`, after a
  * newline.
  */
-function runOf(groupId: string, sf: StoredFamily, text: string, old: Run | undefined, count: string): Run {
+function runOf(
+  groupId: string,
+  sf: StoredFamily,
+  text: string,
+  old: Run | undefined,
+  count: string,
+  shared: (key: string) => string,
+): Run {
   if (text.length === 0)
     return { groupId, sf, text, first: '', last: '', firstAt: 0, lastAt: 0, at: -1, superseded: false };
   const counted = sf.type === 'summary' || sf.type === 'histogram' || sf.type === 'gaugehistogram';
@@ -119,8 +127,15 @@ function runOf(groupId: string, sf: StoredFamily, text: string, old: Run | undef
   const firstAt = counted ? text.indexOf(count) + 1 : 0;
   const lastAt = text.lastIndexOf('\n', text.length - 2) + 1;
   const known = old !== undefined && old.text.length > 0;
-  const first = known && sameKey(old.text, old.firstAt, text, firstAt) ? old.first : sortKeyOfLine(text, firstAt);
-  const last = known && sameKey(old.text, old.lastAt, text, lastAt) ? old.last : sortKeyOfLine(text, lastAt);
+  const first =
+    known && sameKey(old.text, old.firstAt, text, firstAt) ? old.first : shared(sortKeyOfLine(text, firstAt));
+  // One series (or one summary or histogram): one key for both ends, not two equal strings.
+  const last =
+    lastAt === firstAt
+      ? first
+      : known && sameKey(old.text, old.lastAt, text, lastAt)
+        ? old.last
+        : shared(sortKeyOfLine(text, lastAt));
   return { groupId, sf, text, first, last, firstAt, lastAt, at: -1, superseded: false };
 }
 
@@ -327,6 +342,7 @@ class FamilyView {
     readonly name: string,
     private readonly store: MetricStore,
     groups: Iterable<Group>,
+    private readonly keys: WeakMap<Group, string>,
   ) {
     this.count = '\n' + name + '_count';
     // Read by catchUp(), as groups changed since are: a large store's first scrape can take turns.
@@ -430,7 +446,8 @@ class FamilyView {
     const renewed: Run[] = [];
     for (const id of dirty) {
       const old = this.byGroup.get(id);
-      const sf = this.store.group(id)?.families.get(this.name);
+      const group = this.store.group(id);
+      const sf = group?.families.get(this.name);
       // Unchanged family (a push time is a new object on every read, so it is always re-read).
       if (old !== undefined && old.sf === sf) continue;
       const text = sf?.lines();
@@ -456,7 +473,13 @@ class FamilyView {
         }
         continue;
       }
-      const r = runOf(id, sf, text!, old, this.count);
+      const r = runOf(id, sf, text!, old, this.count, (key) => {
+        // A group's families mostly begin with series of its own labels alone: one key string for all.
+        const known = this.keys.get(group!);
+        if (known === key) return known;
+        this.keys.set(group!, key);
+        return key;
+      });
       // Set over the old run, not deleted and added: a map of 10,000 groups whose entries move to
       // its end at every push fills with holes and is rebuilt every few thousand pushes.
       this.byGroup.set(id, r);
@@ -758,6 +781,8 @@ export class ScrapeCache {
   /** Views with groups changed since they caught up, and the timer that will read them. */
   private readonly behind = new Set<FamilyView>();
   private keeping: NodeJS.Timeout | undefined;
+  /** The sort key a group's runs last had, shared by its families' runs (see FamilyView.read). */
+  private readonly keys = new WeakMap<Group, string>();
 
   constructor(private readonly store: MetricStore) {
     this.unsubscribe = store.subscribe((change) => {
@@ -801,7 +826,7 @@ export class ScrapeCache {
   private view(name: string): FamilyView {
     let v = this.views.get(name);
     if (v === undefined) {
-      v = new FamilyView(name, this.store, this.store.familyGroups(name));
+      v = new FamilyView(name, this.store, this.store.familyGroups(name), this.keys);
       this.views.set(name, v);
     }
     return v;

@@ -409,3 +409,35 @@ test('a group deleted, or re-pushed with other series, leaves the merge of runs 
   fresh.close();
   cache.close();
 });
+
+test("a group's families whose series sort apart each place its run by their own series", async () => {
+  const store = new MemoryStore();
+  const cache = new ScrapeCache(store);
+  // In `a` h0's series sorts first, in `b` h1's; `c` shows the grouping labels alone (the key the
+  // groups' other runs share).
+  const push = (i: number, a: string, b: string) =>
+    store.write({
+      labels: { job: 'j', instance: `h${i}` },
+      families: [
+        { name: 'a', type: 'gauge', metrics: [{ labels: [{ name: 'code', value: a }], value: 1 }] },
+        { name: 'b', type: 'gauge', metrics: [{ labels: [{ name: 'code', value: b }], value: 2 }] },
+        { name: 'c', type: 'gauge', metrics: [{ labels: [], value: 3 }] },
+      ],
+      replace: true,
+      check: true,
+    });
+  await push(0, '1', '2');
+  await push(1, '2', '1');
+  const order = (text: string, name: string) =>
+    [...text.matchAll(new RegExp(`^${name}\\{.*instance="(h\\d)"`, 'gm'))].map((m) => m[1]);
+  for (let round = 0; round < 2; round++) {
+    const text = cache.render([]).toString();
+    assert.deepEqual(order(text, 'a'), ['h0', 'h1']);
+    assert.deepEqual(order(text, 'b'), ['h1', 'h0']);
+    assert.deepEqual(order(text, 'c'), ['h0', 'h1']);
+    // The same again with the groups' runs read back from the ones before.
+    await push(0, '1', '2');
+    await push(1, '2', '1');
+  }
+  cache.close();
+});
