@@ -50,14 +50,8 @@ const STORED = 4096;
  * compresses the blocks past it from the parts.
  */
 const LAID_MAX = 64 * 1024 * 1024;
-/**
- * Blocks compressed at once: on libuv's thread pool (of 4 threads, which also write the
- * write-ahead log) or queued to the deflate workers (lib/deflatepool.ts), which then never wait
- * for the event loop between two blocks.
- */
-const IN_FLIGHT = 8;
-/** Blocks waiting to be compressed from which they go to the deflate workers. */
-const MANY_BLOCKS = 16;
+/** Blocks compressed at once on libuv's thread pool (of 4 threads, which also write the write-ahead log). */
+const IN_FLIGHT = 2;
 
 type Part = string | Uint8Array;
 
@@ -154,12 +148,11 @@ export async function streamBody(
   if (gzip !== undefined) {
     const sums: Checksum[] = [];
     res.write(GZIP_HEADER);
-    // Every family's changed blocks queued at once: the compressors work through them while the
-    // first are sent (with only the next family's queued, they waited between small families for
-    // a turn of the event loop, a third of a busy scrape's time).
-    const planned = families.map((f) => gzip.plan(f, () => gone));
-    for (let i = 0; i < planned.length && !gone; i++) {
-      const { blocks, sum } = planned[i];
+    // The next family's blocks are being compressed while this one's are sent.
+    let next = families.length > 0 ? gzip.plan(families[0], () => gone) : undefined;
+    for (let i = 0; next !== undefined && !gone; i++) {
+      const { blocks, sum } = next;
+      next = i + 1 < families.length ? gzip.plan(families[i + 1], () => gone) : undefined;
       for (const b of blocks) {
         // A kept block is written at once; for one still being compressed, the writes before it leave first.
         const { pieces } = (b instanceof Promise ? await pause(b) : b) ?? { pieces: [] };
@@ -308,8 +301,6 @@ export class GzipCache {
   private readonly inputs: Buffer[] = [];
   private running = 0;
   private readonly queued: Array<() => void> = [];
-  /** Blocks planned and not compressed yet. */
-  private waiting = 0;
   /** Bytes the kept blocks keep. */
   private laid = 0;
   /** Bytes and blocks compressed so far: what a scrape after a push costs shows here. */
@@ -429,7 +420,6 @@ export class GzipCache {
     gone: () => boolean,
     from: Relaid | undefined,
   ): Promise<{ pieces: DeflatedPiece[]; laid?: Laid } | undefined> {
-    this.waiting++;
     // A few at a time: the thread pool also writes the write-ahead log.
     if (this.running >= IN_FLIGHT) await new Promise<void>((r) => this.queued.push(r));
     this.running++;
@@ -446,7 +436,7 @@ export class GzipCache {
         }
         return gone() ? undefined : { pieces, laid };
       }
-      const input = this.inputs.pop() ?? shared(PIECE);
+      const input = this.inputs.pop() ?? Buffer.allocUnsafe(PIECE);
       try {
         const pieces: DeflatedPiece[] = [];
         this.partsRead += parts.length;
@@ -461,7 +451,6 @@ export class GzipCache {
       }
     } finally {
       this.running--;
-      this.waiting--;
       this.queued.shift()?.();
     }
   }
@@ -469,8 +458,7 @@ export class GzipCache {
   private deflate(bytes: Buffer): DeflatedPiece | Promise<DeflatedPiece> {
     const n = bytes.length;
     this.compressedBytes += n;
-    if (n <= STORED) return storedPiece(bytes);
-    return n < CHUNK ? deflatePieceSync(bytes) : deflatePiece(bytes, this.waiting >= MANY_BLOCKS);
+    return n <= STORED ? storedPiece(bytes) : n < CHUNK ? deflatePieceSync(bytes) : deflatePiece(bytes);
   }
 }
 
@@ -547,12 +535,7 @@ function lay(parts: ReadonlyArray<Part>, from: Relaid): { laid: Laid; read: numb
 
 /** A buffer for `size` bytes with an eighth more room. */
 function withRoom(size: number): Buffer {
-  return shared(size + (size >>> 3));
-}
-
-/** A buffer in shared memory: compressed on a worker thread, as it is (lib/deflatepool.ts). */
-function shared(size: number): Buffer {
-  return Buffer.from(new SharedArrayBuffer(size));
+  return Buffer.allocUnsafeSlow(size + (size >>> 3));
 }
 
 function put(bytes: Buffer, at: number, p: Part): void {

@@ -4,7 +4,6 @@
 // laid end to end are one valid stream, since none refers back past its own start. The member's
 // CRC-32 is combined from the pieces' (the uncompressed bytes are not needed at assembly).
 import { constants, crc32, createDeflateRaw, deflateRaw, deflateRawSync, type DeflateRaw } from 'node:zlib';
-import { DeflatePool } from './deflatepool.js';
 
 /** The CRC-32 and length of some bytes. */
 export interface Checksum {
@@ -67,23 +66,8 @@ const deflaters: Deflater[] = [];
 /** Streams kept for the next pieces (each holds about 300 KiB of zlib state). */
 const DEFLATERS_KEPT = 4;
 
-const pool = new DeflatePool();
-
-/**
- * Compresses on libuv's thread pool, in one call for the whole input; or on a worker thread when
- * the bytes are in shared memory (and unchanged until done) and `many` pieces are waiting or the
- * workers run already (starting one costs tens of milliseconds: a scrape that compresses a few
- * blocks is faster without).
- */
-export async function deflatePiece(bytes: Buffer, many = false): Promise<DeflatedPiece> {
-  if (bytes.buffer instanceof SharedArrayBuffer && (many || pool.workers > 0)) {
-    try {
-      const { deflated, crc } = await pool.deflate(bytes);
-      return { deflated, crc, length: bytes.length };
-    } catch {
-      // Made below as any other piece.
-    }
-  }
+/** Compresses on libuv's thread pool, in one call for the whole input. */
+export async function deflatePiece(bytes: Buffer): Promise<DeflatedPiece> {
   const d = deflaters.pop() ?? new Deflater();
   let deflated = await d.piece(bytes);
   if (!d.broken && deflaters.length < DEFLATERS_KEPT) deflaters.push(d);
