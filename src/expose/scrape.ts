@@ -63,6 +63,7 @@ function sortKeyOfLine(text: string, at: number): string {
   // Joined, not added up: a key kept by a run is then one flat string, not a chain of a dozen
   // (each a heap object that every full collection marks).
   const key: string[] = [''];
+  let count = 0;
   let i = open + 1;
   while (line[i] !== '}') {
     i = line.indexOf('"', i) + 1;
@@ -81,10 +82,11 @@ function sortKeyOfLine(text: string, at: number): string {
       }
       key.push(v, '\u0000');
     }
+    count++;
     i = end + 1;
     if (line[i] === ',') i++;
   }
-  key[0] = String.fromCharCode((key.length - 1) / 2);
+  key[0] = String.fromCharCode(count);
   return key.join('');
 }
 
@@ -110,7 +112,7 @@ function sameKey(a: string, i: number, b: string, j: number): boolean {
  * A family's run in a group, with the sort keys read back from its identifying lines (those of
  * `old`, the group's run before, where the lines start alike: a re-push of the same series, the
  * usual push). `text` is `sf.lines()`; `count` is the family's name followed by `_count`, after a
- * newline.
+ * newline; a key read anew is shared through `keys` with the other runs of `group` (sharedKey).
  */
 function runOf(
   groupId: string,
@@ -118,7 +120,8 @@ function runOf(
   text: string,
   old: Run | undefined,
   count: string,
-  shared: (key: string) => string,
+  keys: WeakMap<Group, string>,
+  group: Group,
 ): Run {
   if (text.length === 0)
     return { groupId, sf, text, first: '', last: '', firstAt: 0, lastAt: 0, at: -1, superseded: false };
@@ -128,15 +131,28 @@ function runOf(
   const lastAt = text.lastIndexOf('\n', text.length - 2) + 1;
   const known = old !== undefined && old.text.length > 0;
   const first =
-    known && sameKey(old.text, old.firstAt, text, firstAt) ? old.first : shared(sortKeyOfLine(text, firstAt));
+    known && sameKey(old.text, old.firstAt, text, firstAt)
+      ? old.first
+      : sharedKey(keys, group, sortKeyOfLine(text, firstAt));
   // One series (or one summary or histogram): one key for both ends, not two equal strings.
   const last =
     lastAt === firstAt
       ? first
       : known && sameKey(old.text, old.lastAt, text, lastAt)
         ? old.last
-        : shared(sortKeyOfLine(text, lastAt));
+        : sharedKey(keys, group, sortKeyOfLine(text, lastAt));
   return { groupId, sf, text, first, last, firstAt, lastAt, at: -1, superseded: false };
+}
+
+/**
+ * `key`, or the equal string the group's runs have already: a group's families mostly begin with
+ * series of its own labels alone, so one key string serves all of them.
+ */
+function sharedKey(keys: WeakMap<Group, string>, group: Group, key: string): string {
+  const known = keys.get(group);
+  if (known === key) return known;
+  keys.set(group, key);
+  return key;
 }
 
 /** One series of a run: its lines, its sort key and its run. */
@@ -473,13 +489,7 @@ class FamilyView {
         }
         continue;
       }
-      const r = runOf(id, sf, text!, old, this.count, (key) => {
-        // A group's families mostly begin with series of its own labels alone: one key string for all.
-        const known = this.keys.get(group!);
-        if (known === key) return known;
-        this.keys.set(group!, key);
-        return key;
-      });
+      const r = runOf(id, sf, text!, old, this.count, this.keys, group!);
       // Set over the old run, not deleted and added: a map of 10,000 groups whose entries move to
       // its end at every push fills with holes and is rebuilt every few thousand pushes.
       this.byGroup.set(id, r);
