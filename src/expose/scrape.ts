@@ -155,35 +155,66 @@ function sharedKey(keys: WeakMap<Group, string>, group: Group, key: string): str
   return key;
 }
 
-/** One series of a run: its lines, its sort key and its run. */
+/** One series of a run: its lines, its sort key, its run and where it is in the view's merge. */
 interface SeriesPiece {
   readonly sort: string;
   readonly text: string;
   readonly run: Run;
+  /** Where in `text` the line of its key starts (a summary's or histogram's `_count` line). */
+  readonly keyAt: number;
+  /** Its index in the merged series (set by the merge that placed it). */
+  at: number;
 }
 
 /**
- * A run's series in its order (a run's lines are sorted), or undefined when its lines are not
- * those this reads (a quoted name): a summary or histogram series ends with its `_count` line.
+ * Calls `each` with the bounds of every series of the run in its order (a run's lines are sorted)
+ * and where its key's line starts, until `each` says stop; false when its lines are not those
+ * this reads (a quoted name): a summary or histogram series ends with its `_count` line.
  */
-function piecesOf(r: Run): SeriesPiece[] | undefined {
-  if (!isLegacyName(r.sf.name)) return undefined;
+function eachSeries(r: Run, each: (start: number, end: number, keyAt: number) => boolean): boolean {
+  if (!isLegacyName(r.sf.name)) return false;
   const text = r.text;
   const counted = r.sf.type === 'summary' || r.sf.type === 'histogram' || r.sf.type === 'gaugehistogram';
   const count = r.sf.name + '_count';
-  const out: SeriesPiece[] = [];
   let start = 0;
   for (let at = 0; at < text.length;) {
     const end = text.indexOf('\n', at) + 1;
-    if (end === 0) return undefined;
+    if (end === 0) return false;
     const next = text.charCodeAt(at + count.length);
     if (!counted || (text.startsWith(count, at) && (next === 0x7b || next === 0x20))) {
-      out.push({ sort: sortKeyOfLine(text, at), text: text.slice(start, end), run: r });
+      if (!each(start, end, at)) return false;
       start = end;
     }
     at = end;
   }
-  return start === text.length ? out : undefined;
+  return start === text.length;
+}
+
+/** A run's series in its order, or undefined when its lines are not those eachSeries reads. */
+function piecesOf(r: Run): SeriesPiece[] | undefined {
+  const out: SeriesPiece[] = [];
+  const read = eachSeries(r, (start, end, at) => {
+    out.push({ sort: sortKeyOfLine(r.text, at), text: r.text.slice(start, end), run: r, keyAt: at - start, at: -1 });
+    return true;
+  });
+  return read ? out : undefined;
+}
+
+/**
+ * The series of `r` in the places of `old` (its group's series in `merged`), when they are the
+ * same series (a re-push with new values, the usual push: the merge's order stays as it is);
+ * else undefined.
+ */
+function samePieces(old: readonly SeriesPiece[], r: Run, merged: readonly SeriesPiece[]): SeriesPiece[] | undefined {
+  if (old.length === 0 || old[0].run.sf.type !== r.sf.type) return undefined;
+  const out: SeriesPiece[] = [];
+  const read = eachSeries(r, (start, end, at) => {
+    const o = old[out.length];
+    if (o === undefined || merged[o.at] !== o || !sameKey(o.text, o.keyAt, r.text, at)) return false;
+    out.push({ sort: o.sort, text: r.text.slice(start, end), run: r, keyAt: at - start, at: o.at });
+    return true;
+  });
+  return read && out.length === old.length ? out : undefined;
 }
 
 function bySort(a: SeriesPiece, b: SeriesPiece): number {
@@ -196,11 +227,16 @@ function bySort(a: SeriesPiece, b: SeriesPiece): number {
  * (Superseded runs are told by a flag, not by their groups in a set: tens of thousands of lookups
  * a scrape, each a cache miss, made this merge one of the longest turns of a busy event loop.)
  */
-function mergePieces(kept: readonly SeriesPiece[], fresh: Run[]): SeriesPiece[] | undefined {
+function mergePieces(
+  kept: readonly SeriesPiece[],
+  fresh: Run[],
+  byGroup: Map<string, SeriesPiece[]>,
+): SeriesPiece[] | undefined {
   const added: SeriesPiece[] = [];
   for (const r of fresh) {
     const pieces = piecesOf(r);
     if (pieces === undefined) return undefined;
+    byGroup.set(r.groupId, pieces);
     for (const p of pieces) added.push(p);
   }
   added.sort(bySort);
@@ -214,6 +250,7 @@ function mergePieces(kept: readonly SeriesPiece[], fresh: Run[]): SeriesPiece[] 
     }
     const p = j >= added.length || (i < kept.length && kept[i].sort < added[j].sort) ? kept[i++] : added[j++];
     if (out.length > 0 && out[out.length - 1].sort === p.sort) return undefined;
+    p.at = out.length;
     out.push(p);
   }
   return out;
@@ -324,10 +361,12 @@ class FamilyView {
   /** Runs of `ordered` per type: whether all show under the family's type, without reading each run. */
   private readonly types = new Map<MetricType, number>();
   /**
-   * The parts of the runs in order last built, and the positions of runs replaced in place since
-   * (undefined once a run came, went or moved): a re-push changes one slot of a copy, not 50,000.
+   * The parts last built, from the runs in order or (while they interleave) from the merged
+   * series, and the positions of runs replaced in place since (undefined once a run came, went or
+   * moved): a re-push changes one slot of a copy, not 50,000.
    */
   private built: string[] | undefined;
+  private builtFrom: 'runs' | 'series' | undefined;
   private patched: number[] | undefined;
   /** The build number of `built` (see FamilyParts.build), and how it differs from the build before. */
   private stamp: { build: number; since: PartsDelta | undefined } = { build: 0, since: undefined };
@@ -342,6 +381,9 @@ class FamilyView {
    * groups as `ordered` is, so a push costs a merge of its series, not a render of every group.
    */
   private series: SeriesPiece[] | undefined;
+  /** Each group's series in `series`, and the positions in it replaced in place since the parts were built from it (as `patched`). */
+  private readonly seriesOf = new Map<string, SeriesPiece[]>();
+  private seriesPatched: number[] | undefined;
   /**
    * The groups whose runs changed since `series` was merged, with their runs now (undefined: none):
    * merged in once, when a scrape asks, not at every batch a scrape's catching up reads (each a
@@ -508,6 +550,7 @@ class FamilyView {
     if (this.overlaps === 0) {
       this.series = undefined;
       this.unmerged.clear();
+      this.seriesOf.clear();
     } else if (this.series !== undefined) {
       for (const r of gone) this.unmerged.set(r.groupId, undefined);
       for (const r of fresh) this.unmerged.set(r.groupId, r);
@@ -580,16 +623,49 @@ class FamilyView {
     return { type, help };
   }
 
-  /** The runs' series merged (kept from scrape to scrape), or undefined when the full merge must decide. */
+  /**
+   * The runs' series merged (kept from scrape to scrape), or undefined when the full merge must
+   * decide. A group re-pushed with the same series takes its series' places; only groups whose
+   * series came, went or changed are merged in (a merge is a pass over every series of the
+   * family: a tenth of a busy fleet's scrape for one family of three series per group).
+   */
   private interleaved(): SeriesPiece[] | undefined {
-    if (this.series !== undefined && this.unmerged.size > 0) {
-      const runs: Run[] = [];
-      for (const r of this.unmerged.values()) if (r !== undefined) runs.push(r);
-      this.series = mergePieces(this.series, runs);
+    let series = this.series;
+    if (series !== undefined && this.unmerged.size > 0) {
+      const fresh: Run[] = [];
+      let left = false;
+      for (const [id, r] of this.unmerged) {
+        const old = this.seriesOf.get(id);
+        const same = r === undefined || old === undefined ? undefined : samePieces(old, r, series);
+        if (same !== undefined) {
+          for (const p of same) {
+            series[p.at] = p;
+            this.seriesPatched?.push(p.at);
+          }
+          this.seriesOf.set(id, same);
+          continue;
+        }
+        // Its series leave the merge (its run then is superseded), its run now comes in.
+        if (old !== undefined) {
+          left = true;
+          this.seriesOf.delete(id);
+        }
+        if (r !== undefined) fresh.push(r);
+      }
+      if (left || fresh.length > 0) {
+        series = mergePieces(series, fresh, this.seriesOf);
+        this.seriesPatched = undefined;
+      }
     }
     this.unmerged.clear();
-    this.series ??= mergePieces([], this.ordered);
-    return this.series;
+    if (series === undefined) {
+      this.seriesOf.clear();
+      series = mergePieces([], this.ordered, this.seriesOf);
+      if (series === undefined) this.seriesOf.clear();
+      this.seriesPatched = undefined;
+    }
+    this.series = series;
+    return series;
   }
 
   /** The family's scrape text as byte-string parts; `own` is the gateway's own family of the name. */
@@ -602,41 +678,11 @@ class FamilyView {
     const uniform = (this.types.get(type) ?? 0) === this.ordered.length;
     const series = own === undefined && this.overlaps > 0 && uniform ? this.interleaved() : undefined;
     if (own === undefined && this.overlaps === 0 && uniform) {
-      const base = this.patched === undefined ? undefined : this.built;
-      if (base !== undefined && this.patched!.length === 0 && base[0] === head) {
-        // Every group pushed since gave the same lines: the same array and build, so a sender keeps all it made of it.
-        this.cached = base;
-        return base;
-      }
-      const spare = this.spare;
-      if (base !== undefined) {
-        if (spare !== undefined && spare.parts.length === base.length && !sending.has(spare.parts)) {
-          parts = spare.parts;
-          for (const i of spare.stale) parts[i] = base[i];
-        } else parts = base.slice();
-        for (const i of this.patched!) parts[i + 1] = this.ordered[i].text;
-      } else {
-        parts = new Array<string>(this.ordered.length + 1);
-        for (let i = 0; i < this.ordered.length; i++) parts[i + 1] = this.ordered[i].text;
-      }
-      // The same head string as before when its text is: a sender compares parts by identity.
-      parts[0] = base?.[0] === head ? base[0] : head;
-      const build = ++builds;
-      if (base !== undefined) {
-        const changed = this.patched!.map((i) => i + 1);
-        if (parts[0] !== base[0]) changed.push(0);
-        this.stamp = { build, since: { base: this.stamp.build, changed } };
-        this.spare = { parts: base, stale: changed };
-      } else {
-        this.stamp = { build, since: undefined };
-        this.spare = undefined;
-      }
-      this.built = parts;
+      parts = this.build(head, 'runs', this.ordered, this.patched);
       this.patched = [];
     } else if (series !== undefined) {
-      parts = new Array<string>(series.length + 1);
-      parts[0] = head;
-      for (let i = 0; i < series.length; i++) parts[i + 1] = series[i].text;
+      parts = this.build(head, 'series', series, this.seriesPatched);
+      this.seriesPatched = [];
     } else {
       // Interleaving runs, another type in some group, or the gateway's own series: merged series by series.
       const series: RenderedSeries[] = [];
@@ -647,6 +693,50 @@ class FamilyView {
       parts = [head, byteString(joinSeries(series))];
     }
     if (own === undefined) this.cached = parts;
+    return parts;
+  }
+
+  /**
+   * The head and the texts of `from` (runs or merged series) as parts: the last build's array
+   * with the slots at `changed` replaced, when it was built from them and `changed` is known.
+   */
+  private build(
+    head: string,
+    from: 'runs' | 'series',
+    texts: ReadonlyArray<{ readonly text: string }>,
+    changed: readonly number[] | undefined,
+  ): string[] {
+    const base = this.builtFrom === from && changed !== undefined ? this.built : undefined;
+    if (base !== undefined && changed!.length === 0 && base[0] === head) {
+      // Every group pushed since gave the same lines: the same array and build, so a sender keeps all it made of it.
+      return base;
+    }
+    let parts: string[];
+    const spare = this.spare;
+    if (base !== undefined) {
+      if (spare !== undefined && spare.parts.length === base.length && !sending.has(spare.parts)) {
+        parts = spare.parts;
+        for (const i of spare.stale) parts[i] = base[i];
+      } else parts = base.slice();
+      for (const i of changed!) parts[i + 1] = texts[i].text;
+    } else {
+      parts = new Array<string>(texts.length + 1);
+      for (let i = 0; i < texts.length; i++) parts[i + 1] = texts[i].text;
+    }
+    // The same head string as before when its text is: a sender compares parts by identity.
+    parts[0] = base?.[0] === head ? base[0] : head;
+    const build = ++builds;
+    if (base !== undefined) {
+      const delta = changed!.map((i) => i + 1);
+      if (parts[0] !== base[0]) delta.push(0);
+      this.stamp = { build, since: { base: this.stamp.build, changed: delta } };
+      this.spare = { parts: base, stale: delta };
+    } else {
+      this.stamp = { build, since: undefined };
+      this.spare = undefined;
+    }
+    this.built = parts;
+    this.builtFrom = from;
     return parts;
   }
 

@@ -441,3 +441,45 @@ test("a group's families whose series sort apart each place its run by their own
   }
   cache.close();
 });
+
+test('a group re-pushed with the same series takes their places where runs interleave: only its parts change', async () => {
+  const store = new MemoryStore();
+  const cache = new ScrapeCache(store);
+  const push = (i: number, codes: string[], v: number) =>
+    store.write({
+      labels: { job: 'j', instance: `h${i}` },
+      families: [
+        { name: 'a', type: 'gauge', metrics: codes.map((c) => ({ labels: [{ name: 'code', value: c }], value: v })) },
+      ],
+      replace: true,
+      check: true,
+    });
+  for (let i = 0; i < 30; i++) await push(i, ['200', '500'], i);
+  const a = () => cache.familyParts('text', []).find((f) => f.name === 'a')!;
+  const fresh = () => {
+    const other = new ScrapeCache(store);
+    const text = other.render([]).toString('latin1');
+    other.close();
+    return text;
+  };
+  const before = a();
+  await push(7, ['200', '500'], 700);
+  const after = a();
+  // Part 0 is the head, then every group's code="200" series in the order of their instance, then code="500".
+  const at = Array.from({ length: 30 }, (_, i) => `h${i}`)
+    .sort()
+    .indexOf('h7');
+  assert.equal(after.since?.base, before.build);
+  assert.deepEqual(
+    [...after.since!.changed].sort((x, y) => x - y),
+    [1 + at, 31 + at],
+  );
+  assert.equal(cache.render([]).toString('latin1'), fresh());
+  // As many series, but others: merged again in their own places.
+  await push(7, ['201', '404'], 701);
+  const shown = cache.render([]).toString('latin1');
+  assert.equal(shown, fresh());
+  assert.doesNotMatch(shown, /a\{code="200",instance="h7",/);
+  assert.match(shown, /a\{code="200",instance="h9",job="j"\} 9\na\{code="201",instance="h7",job="j"\} 701\n/);
+  cache.close();
+});
