@@ -400,3 +400,42 @@ test('gzip: a block that did not change at the compression before keeps no bytes
     server.close();
   }
 });
+
+test('gzip: blocks side by side that change at every compression are joined into pieces; quiet again, cut back', async () => {
+  const gzip = new GzipCache();
+  const { parts, server, scrape } = await familyServer(gzip);
+  try {
+    const first = gzip.compressedBlocks;
+    assert.ok(first > 15, `${first} blocks`);
+    // A busy fleet: a run in every block changes between two scrapes.
+    const busy = async (round: number) => {
+      const changed: number[] = [];
+      for (let at = 1 + (round % 50); at < parts.length; at += 50) {
+        parts[at] = runs(at + 1, round + 1)[at];
+        changed.push(at);
+      }
+      const before = gzip.compressedBlocks;
+      await scrape(changed, `busy ${round}`);
+      return gzip.compressedBlocks - before;
+    };
+    assert.equal(await busy(0), first);
+    // Changed at two compressions in a row: up to a MiB in one compression from then on.
+    const joined = await busy(1);
+    assert.ok(joined <= Math.ceil(first / 6), `${joined} of ${first}`);
+    assert.ok((await busy(2)) <= joined);
+    // Pushes now and then: a piece changed after a compression that left it as it was is cut at
+    // the parts' own bounds again, so the push after it compresses one block of the usual size.
+    parts[19_000] = 'elsewhere\n';
+    await scrape([19_000], 'elsewhere');
+    parts[10_000] = 'quiet\n';
+    const blocks = gzip.compressedBlocks;
+    await scrape([10_000], 'quiet');
+    assert.ok(gzip.compressedBlocks - blocks > 2, `${gzip.compressedBlocks - blocks} blocks`);
+    const bytes = gzip.compressedBytes;
+    parts[10_001] = 'quiet again\n';
+    await scrape([10_001], 'quiet again');
+    assert.ok(gzip.compressedBytes - bytes < 400 * 1024, `${gzip.compressedBytes - bytes} bytes`);
+  } finally {
+    server.close();
+  }
+});

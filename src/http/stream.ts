@@ -200,6 +200,8 @@ interface Block {
   readonly sum: Checksum;
   /** The family's compression it was made in (see Kept.round). */
   readonly round: number;
+  /** Made of several blocks that changed at every compression (see GzipCache.plan). */
+  readonly joined: boolean;
   laid?: Laid;
 }
 
@@ -214,8 +216,14 @@ interface Laid {
   readonly ends: Uint32Array;
 }
 
-function block(parts: ReadonlyArray<Part>, pieces: DeflatedPiece[], round: number, laid: Laid | undefined): Block {
-  return { parts, pieces, sum: pieces.length === 1 ? pieces[0] : joinChecksums(pieces), round, laid };
+function block(
+  parts: ReadonlyArray<Part>,
+  pieces: DeflatedPiece[],
+  round: number,
+  joined: boolean,
+  laid: Laid | undefined,
+): Block {
+  return { parts, pieces, sum: pieces.length === 1 ? pieces[0] : joinChecksums(pieces), round, joined, laid };
 }
 
 /**
@@ -340,9 +348,13 @@ export class GzipCache {
         : old.build !== undefined && f.since?.base === old.build
           ? touched(old, f.since.changed)
           : compared(old, parts);
+    /** The end of a joined block being cut again at the parts' own bounds. */
+    let cap = parts.length;
     for (let i = 0, b = 0; i < parts.length;) {
       let end: number | undefined;
       let from: Relaid | undefined;
+      let joined = false;
+      if (i >= cap) cap = parts.length;
       if (dirty !== undefined) {
         while (b < old!.starts.length && old!.starts[b] < i) b++;
         if (old!.starts[b] === i && !dirty.has(b)) {
@@ -353,10 +365,31 @@ export class GzipCache {
         // A changed block keeps its bounds: cut anew, its end could move, and the ends of the
         // blocks after it with it, each then compressed again.
         if (old!.starts[b] === i) {
-          end = i + old!.blocks[b].parts.length;
-          // Kept bytes pay where a block changes at every compression of its family (each
-          // second in a busy fleet), not where one changes now and then (a large store).
-          if (old!.blocks[b].round === round - 1) from = { old: old!.blocks[b], changed: dirty.get(b)! };
+          const was = old!.blocks[b];
+          end = i + was.parts.length;
+          if (was.round === round - 1) {
+            // Changed at each of the last compressions, as the changed blocks after it (every
+            // block of a busy fleet, between two scrapes): compressed with them, up to a piece,
+            // as one block from then on. Each compression on the thread pool costs the event
+            // loop a turn and a thread's waking, whatever its size: 250 a scrape were a fifth of
+            // a busy fleet's scrape.
+            let size = was.sum.length;
+            let k = b + 1;
+            if (round > 2)
+              for (; k < old!.blocks.length && dirty.has(k) && old!.blocks[k].round === round - 1; k++) {
+                if ((size += old!.blocks[k].sum.length) > PIECE) break;
+                end += old!.blocks[k].parts.length;
+              }
+            joined = was.joined || k > b + 1;
+            // Kept bytes pay where a block changes at every compression of its family (each
+            // second in a busy fleet), not where one changes now and then (a large store).
+            if (k === b + 1) from = { old: was, changed: dirty.get(b)! };
+          } else if (was.joined) {
+            // Changed again after a quiet compression: cut at the parts' own bounds, so that a
+            // push now and then compresses a block, not a piece.
+            cap = end;
+            end = undefined;
+          }
         }
       } else {
         const found = old?.byFirst().get(parts[i]);
@@ -366,10 +399,10 @@ export class GzipCache {
           continue;
         }
       }
-      end ??= blockEnd(parts, i);
+      end ??= Math.min(blockEnd(parts, i), cap);
       const run = parts.slice(i, end);
       this.compressedBlocks++;
-      const made = this.compress(run, gone, from).then((c) => c && block(run, c.pieces, round, c.laid));
+      const made = this.compress(run, gone, from).then((c) => c && block(run, c.pieces, round, joined, c.laid));
       at.push(blocks.length);
       blocks.push(made);
       fresh.push(made);
