@@ -210,12 +210,7 @@ test('a family’s parts array is used again two builds on, unless a scrape stil
     });
   for (let i = 0; i < 50; i++) await push(i, i);
   const x = () => cache.familyParts('text', []).find((f) => f.name === 'x')!;
-  const fresh = () => {
-    const other = new ScrapeCache(store);
-    const text = other.render([]).toString('latin1');
-    other.close();
-    return text;
-  };
+  const fresh = () => freshText(store);
   const first = x();
   const sent = cache.hold([first]);
   await push(3, 103);
@@ -237,6 +232,25 @@ test('a family’s parts array is used again two builds on, unless a scrape stil
   for (const i of [3, 4, 5]) assert.match(text, new RegExp(`x\\{instance="h${i}",job="j"\\} 10${i}\\n`));
   cache.close();
 });
+
+/** A push of gauge `a` = v with a series per code (a label that sorts before `instance`) to group h<i>. */
+function pushCodes(store: MemoryStore, i: number, codes: string[], v: number): Promise<unknown> {
+  const metrics = codes.map((c) => ({ labels: [{ name: 'code', value: c }], value: v }));
+  return store.write({
+    labels: { job: 'j', instance: `h${i}` },
+    families: [{ name: 'a', type: 'gauge', metrics }],
+    replace: true,
+    check: true,
+  });
+}
+
+/** The text scrape of a cache built from scratch over the store. */
+function freshText(store: MemoryStore): string {
+  const other = new ScrapeCache(store);
+  const text = other.render([]).toString('latin1');
+  other.close();
+  return text;
+}
 
 /** A push of gauge x = v to the group of instance `instance`, job j. */
 function pushX(store: MemoryStore, instance: string, v: number): Promise<unknown> {
@@ -386,15 +400,7 @@ test('a re-push of the same lines leaves the family’s parts as they were; new 
 test('a group deleted, or re-pushed with other series, leaves the merge of runs that interleave', async () => {
   const store = new MemoryStore();
   const cache = new ScrapeCache(store);
-  const push = (i: number, codes: string[]) =>
-    store.write({
-      labels: { job: 'j', instance: `h${i}` },
-      families: [
-        { name: 'a', type: 'gauge', metrics: codes.map((c) => ({ labels: [{ name: 'code', value: c }], value: i })) },
-      ],
-      replace: true,
-      check: true,
-    });
+  const push = (i: number, codes: string[]) => pushCodes(store, i, codes, i);
   for (let i = 0; i < 20; i++) await push(i, ['200', '500']);
   cache.render([]);
   // No re-push of the same series in between: nothing for the merge to stumble on but the stale series.
@@ -445,23 +451,10 @@ test("a group's families whose series sort apart each place its run by their own
 test('a group re-pushed with the same series takes their places where runs interleave: only its parts change', async () => {
   const store = new MemoryStore();
   const cache = new ScrapeCache(store);
-  const push = (i: number, codes: string[], v: number) =>
-    store.write({
-      labels: { job: 'j', instance: `h${i}` },
-      families: [
-        { name: 'a', type: 'gauge', metrics: codes.map((c) => ({ labels: [{ name: 'code', value: c }], value: v })) },
-      ],
-      replace: true,
-      check: true,
-    });
+  const push = (i: number, codes: string[], v: number) => pushCodes(store, i, codes, v);
   for (let i = 0; i < 30; i++) await push(i, ['200', '500'], i);
   const a = () => cache.familyParts('text', []).find((f) => f.name === 'a')!;
-  const fresh = () => {
-    const other = new ScrapeCache(store);
-    const text = other.render([]).toString('latin1');
-    other.close();
-    return text;
-  };
+  const fresh = () => freshText(store);
   const before = a();
   await push(7, ['200', '500'], 700);
   const after = a();
