@@ -36,6 +36,7 @@ import {
 import { decodeLine, encodeLine } from './codec.js';
 import { addressText, askMaster, SentinelSettingError, watchFailovers, type Address } from './sentinel.js';
 import { freezeGroups } from './snapshot.js';
+import { nowMs } from '../lib/wallclock.js';
 
 export interface RedisStoreOptions {
   /** redis:// or rediss:// URL, with user:password@ and /db if needed. */
@@ -212,10 +213,6 @@ function typesLookedAt(name: string, into: Set<string>): void {
     into.add(typeKey(name + suffix));
     if (name.endsWith(suffix)) into.add(typeKey(name.slice(0, -suffix.length)));
   }
-}
-
-function nowMs(): number {
-  return Date.now() + (performance.now() % 1);
 }
 
 function client(opts: RedisStoreOptions, url: string) {

@@ -276,3 +276,16 @@ test('families are kept packed, and read back as pushed', async () => {
   assert.equal(sf.seriesCount, 2);
   assert.equal(s.seriesCount, 4);
 });
+
+test('a push refused right after one that succeeded, stamped by the store itself: the last push failed', async () => {
+  const s = new MemoryStore();
+  await s.write({ labels: { job: 'a' }, families: [fam('m', 'counter', [[{}, 1]])], replace: true, check: true });
+  // Within one millisecond, many times over: the stamps order as the writes did.
+  for (let i = 0; i < 300; i++) {
+    const b = { labels: { job: 'b' }, replace: true, check: true };
+    assert.equal((await s.write({ ...b, families: [fam('n', 'untyped', [[{}, i]])] })).ok, true);
+    assert.equal((await s.write({ ...b, families: [fam('m', 'gauge', [[{}, i]])] })).ok, false);
+    const g = [...s.groups()].find((x) => x.labels.job === 'b')!;
+    assert.equal(g.lastPushSuccess, false, `round ${i}`);
+  }
+});

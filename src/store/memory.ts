@@ -18,6 +18,7 @@ import { GroupExpiry, type ExpiryOptions } from './expiry.js';
 import { repushLines, shapeHash, Templates, valueSpans, type SharedTemplate } from './repush.js';
 import { byteString } from '../lib/gostring.js';
 import { seriesIdText } from '../lib/textformat.js';
+import { nowMs } from '../lib/wallclock.js';
 import { isTimeName, PUSH_FAILURE_TIME, PUSH_TIME } from './types.js';
 import type {
   AppliedWrite,
@@ -34,11 +35,6 @@ import type {
   WriteRequest,
   WriteResult,
 } from './types.js';
-
-/** Wall-clock milliseconds, with sub-millisecond digits (the reference reports nanoseconds). */
-function nowMs(): number {
-  return Date.now() + (performance.now() % 1);
-}
 
 /**
  * Above this many series a write is prepared in slices (prepare.ts), letting other requests in
