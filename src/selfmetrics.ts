@@ -8,16 +8,20 @@ import { WindowSummary } from './lib/windowsummary.js';
 export interface SelfMetrics {
   registry: client.Registry;
   /**
-   * The event-loop lag gauges and (in `summaries`) the push summaries: computing them costs more
-   * than the rest of a scrape of 20,000 series.
-   * Gathered again only after a push was observed or a second has passed.
+   * The event-loop lag gauges: computing them costs more than the rest of a scrape of 20,000
+   * series (prom-client reads the whole delay histogram for each), so they are gathered again
+   * once a second, as an idle scrape would see them; a push does not change them.
    */
-  slow: client.Registry;
-  /** What `slow` gave last, and when; cleared by a push. */
-  slowGathered: { atMs: number; families: MetricFamily[] } | undefined;
+  lag: client.Registry;
+  lagGathered: Gathered | undefined;
   requests: client.Counter<RequestLabel>;
-  /** The reference's summaries: quantiles 0.1/0.5/0.9 over a 10-minute window in 5 buckets. */
+  /**
+   * The reference's summaries: quantiles 0.1/0.5/0.9 over a 10-minute window in 5 buckets.
+   * Gathered again after a push was observed or a second has passed (buckets age out).
+   */
   summaries: WindowSummary[];
+  /** What `summaries` gave last, and when; cleared by a push. */
+  summariesGathered: Gathered | undefined;
   countRequest(code: number, handler: string, method: string): void;
   groups: client.Gauge;
   series: client.Gauge;
@@ -35,6 +39,11 @@ export interface BuildInfo {
 }
 
 type RequestLabel = 'code' | 'handler' | 'method';
+
+interface Gathered {
+  readonly atMs: number;
+  readonly families: MetricFamily[];
+}
 
 export function createSelfMetrics(
   build: BuildInfo,
@@ -71,12 +80,12 @@ export function createSelfMetrics(
     },
     1,
   );
-  const slow = new client.Registry();
+  const lag = new client.Registry();
   for (const { name } of registry.getMetricsAsArray()) {
     const metric = registry.getSingleMetric(name);
     if (!name.startsWith('nodejs_eventloop_lag_') || metric === undefined) continue;
     registry.removeSingleMetric(name);
-    slow.registerMetric(metric);
+    lag.registerMetric(metric);
   }
   const summary = { quantiles: [0.1, 0.5, 0.9], maxAgeMs: 600_000, ageBuckets: 5 };
   const pushDuration = new WindowSummary(
@@ -113,13 +122,14 @@ export function createSelfMetrics(
   });
   return {
     registry,
-    slow,
-    slowGathered: undefined,
+    lag,
+    lagGathered: undefined,
     summaries: [pushDuration, pushSize],
+    summariesGathered: undefined,
     observePush(method, seconds, bytes) {
       pushDuration.observe(method, seconds);
       pushSize.observe(method, bytes);
-      this.slowGathered = undefined;
+      this.summariesGathered = undefined;
     },
     countRequest(code, handler, method) {
       const key = `${code} ${handler} ${method}`;
@@ -219,15 +229,13 @@ function toFamily(pm: PromJson): MetricFamily {
 /** The current self-metrics as metric families. */
 export async function gatherSelf(self: SelfMetrics): Promise<MetricFamily[]> {
   const now = Date.now();
-  let slow = self.slowGathered;
-  if (slow === undefined || now - slow.atMs >= 1000) {
-    slow = {
-      atMs: now,
-      families: [...(await self.slow.getMetricsAsJSON()).map(toFamily), ...self.summaries.map((s) => s.family())],
-    };
-    self.slowGathered = slow;
-  }
-  return [...(await self.registry.getMetricsAsJSON()).map(toFamily), ...slow.families];
+  const fresh = (g: Gathered | undefined): g is Gathered => g !== undefined && now - g.atMs < 1000;
+  let lag = self.lagGathered;
+  if (!fresh(lag)) self.lagGathered = lag = { atMs: now, families: (await self.lag.getMetricsAsJSON()).map(toFamily) };
+  let summaries = self.summariesGathered;
+  if (!fresh(summaries))
+    self.summariesGathered = summaries = { atMs: now, families: self.summaries.map((s) => s.family()) };
+  return [...(await self.registry.getMetricsAsJSON()).map(toFamily), ...lag.families, ...summaries.families];
 }
 
 /** Names, types and helps of the self-metrics: pushed families must agree with them. */

@@ -16,7 +16,7 @@ import { StoreLimits } from '../store/limits.js';
 import type { MetricStore } from '../store/types.js';
 import { inject, type InjectReply } from './inject.js';
 
-const TEST_BUILD: BuildInfo = {
+export const TEST_BUILD: BuildInfo = {
   version: '0.0.0-test',
   revision: 'rev',
   branch: 'test',
