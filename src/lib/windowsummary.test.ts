@@ -66,3 +66,50 @@ test('past the sample size, a bucket keeps a uniform sample weighted by what it 
   assert.ok(quantiles(s, 'put')[2] < 1000);
   assert.equal(s.family().metrics[0].summary!.sampleCount, 100_010);
 });
+
+test('quantiles over buckets of different weights, observed between scrapes, match the weighted ranks', () => {
+  const clock = { ms: 0 };
+  let seed = 7;
+  const random = () => ((seed = (seed * 48271) % 2147483647) - 1) / 2147483646;
+  const s = new WindowSummary('d_seconds', 'Durations.', 'method', {
+    quantiles: [0.9, 0.01, 0.5, 0.99],
+    maxAgeMs: 500,
+    ageBuckets: 5,
+    samplesPerBucket: 50,
+    now: () => clock.ms,
+    random,
+  });
+  // Every value the summary was given per 100 ms bucket (observed every 10 ms, so its buckets
+  // start at each 100 ms).
+  const seen: number[][] = [];
+  let exact = 0;
+  for (let t = 0; t < 1300; t += 10) {
+    clock.ms = t;
+    // From 600 to 700 ms, more than a bucket keeps.
+    const n = 1 + Math.floor(random() * (t >= 600 && t < 700 ? 20 : 4));
+    for (let i = 0; i < n; i++) {
+      const v = Math.round(random() * 1000) / 10;
+      s.observe('put', v);
+      (seen[Math.floor(t / 100)] ??= []).push(v);
+    }
+    // Scraped now and then between observations: what was computed before must not linger.
+    if (t % 30 === 0) {
+      const live = seen.slice(Math.max(0, Math.floor(t / 100) - 4)).filter((b) => b !== undefined);
+      const got = quantiles(s, 'put');
+      // Each bucket holds at most 50 samples of what it saw, so a quantile is bracketed by the
+      // weighted ranks of all values allowing for the sampling: check the unsampled case exactly.
+      if (live.every((b) => b.length <= 50)) {
+        const all = live.flat().sort((a, b) => a - b);
+        const want = [0.9, 0.01, 0.5, 0.99].map((q) => all[Math.max(0, Math.ceil(q * all.length) - 1)]);
+        assert.deepEqual(got, want, `at ${t} ms`);
+        exact++;
+      } else {
+        assert.ok(
+          got.every((v) => live.flat().includes(v)),
+          `at ${t} ms: ${got} are observed values`,
+        );
+      }
+    }
+  }
+  assert.ok(exact >= 10, `${exact} scrapes checked exactly`);
+});
