@@ -439,3 +439,34 @@ test('gzip: blocks side by side that change at every compression are joined into
     server.close();
   }
 });
+
+test('gzip: a changed block far down the body is compressed from the scrape’s start, not once the sending reaches it', async () => {
+  const gzip = new GzipCache();
+  let fams: FamilyParts = ['a', 'b', 'c'].map((name, k) => ({
+    name,
+    parts: [`# TYPE ${name} gauge\n`, ...runs(20_000, k)],
+  }));
+  // How many blocks had been handed to compression when the first family's first block was written.
+  let atFirstBlock = -1;
+  const { server, port } = await serve((_req, res) => {
+    let writes = 0;
+    const write = res.write.bind(res) as (...a: unknown[]) => boolean;
+    res.write = ((...a: unknown[]) => {
+      if (++writes === 2) atFirstBlock = gzip.compressedBlocks;
+      return write(...a);
+    }) as typeof res.write;
+    void streamBody(res, fams, {}, gzip);
+  });
+  try {
+    await fetchAll(port);
+    const before = gzip.compressedBlocks;
+    const c = [...fams[2].parts];
+    c[10_000] = 'family{instance="host-10000",job="fleet",series="a"} 0.5\n';
+    fams = [fams[0], fams[1], { name: 'c', parts: c }];
+    assert.ok(gunzipSync((await fetchAll(port)).body).equals(bytesOf(flatParts(fams))));
+    assert.equal(gzip.compressedBlocks, before + 1);
+    assert.equal(atFirstBlock, before + 1);
+  } finally {
+    server.close();
+  }
+});

@@ -148,11 +148,17 @@ export async function streamBody(
   if (gzip !== undefined) {
     const sums: Checksum[] = [];
     res.write(GZIP_HEADER);
-    // The next family's blocks are being compressed while this one's are sent.
-    let next = families.length > 0 ? gzip.plan(families[0], () => gone) : undefined;
-    for (let i = 0; next !== undefined && !gone; i++) {
-      const { blocks, sum } = next;
-      next = i + 1 < families.length ? gzip.plan(families[i + 1], () => gone) : undefined;
+    // The next family's blocks are being compressed while this one's are sent, and the families
+    // after it are planned as long as the thread pool has little to do: after a push to a large
+    // store, the changed block of a family far down the body is compressed from the start.
+    const planned: Planned[] = [];
+    const planAhead = (i: number) => {
+      while (planned.length < families.length && (planned.length <= i + 1 || gzip.pending < IN_FLIGHT))
+        planned.push(gzip.plan(families[planned.length], () => gone));
+    };
+    for (let i = 0; i < families.length && !gone; i++) {
+      planAhead(i);
+      const { blocks, sum } = planned[i];
       for (const b of blocks) {
         // A kept block is written at once; for one still being compressed, the writes before it leave first.
         const { pieces } = (b instanceof Promise ? await pause(b) : b) ?? { pieces: [] };
@@ -309,6 +315,10 @@ export class GzipCache {
   private readonly inputs: Buffer[] = [];
   private running = 0;
   private readonly queued: Array<() => void> = [];
+  /** Compressions running or waiting for a place. */
+  get pending(): number {
+    return this.running + this.queued.length;
+  }
   /** Bytes the kept blocks keep. */
   private laid = 0;
   /** Bytes and blocks compressed so far: what a scrape after a push costs shows here. */
