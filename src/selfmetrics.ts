@@ -13,6 +13,7 @@ export interface SelfMetrics {
    * once a second, as an idle scrape would see them; a push does not change them.
    */
   lag: client.Registry;
+  /** What `lag` gave last, and when. */
   lagGathered: Gathered | undefined;
   requests: client.Counter<RequestLabel>;
   /**
