@@ -490,11 +490,15 @@ async function prometheusScenario(
         let t1: number;
         let promMs: number;
         let settleMs: number;
-        const m0 = machineBusyMs();
-        const c0 = cpuMs(s);
+        let m0: number;
+        let c0: number;
         try {
           await sleep(1500); // scrapes of the other gateway that were under way time out before the window
           settleMs = await settled(prom.url, kind);
+          // Read at the window's start, as Prometheus' CPU: before the settling, Prometheus' ingest
+          // during it (1-1.5 cores for 10-20 s) counted as other processes' CPU.
+          m0 = machineBusyMs();
+          c0 = cpuMs(s);
           const p0 = cpuMs({ proc: prom.proc });
           t0 = Date.now();
           r = await runLoad({
