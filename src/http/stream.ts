@@ -363,6 +363,7 @@ export class GzipCache {
     for (let i = 0, b = 0; i < parts.length;) {
       let end: number | undefined;
       let from: Relaid | undefined;
+      let keep = false;
       let joined = false;
       if (i >= cap) cap = parts.length;
       if (dirty !== undefined) {
@@ -382,17 +383,20 @@ export class GzipCache {
             // block of a busy fleet, between two scrapes): compressed with them, up to a piece,
             // as one block from then on. Each compression on the thread pool costs the event
             // loop a turn and a thread's waking, whatever its size: 250 a scrape were a fifth of
-            // a busy fleet's scrape.
+            // a busy fleet's scrape. Joined from the first compression after the one that made
+            // them, and kept with its bytes from then: joined a compression later, the first
+            // busy scrapes after a quiet while copied every part three times over, into new
+            // bytes twice (a third and a half of a second each at 10,000 fleet groups).
             let size = was.sum.length;
             let k = b + 1;
-            if (round > 2)
-              for (; k < old!.blocks.length && dirty.has(k) && old!.blocks[k].round === round - 1; k++) {
-                if ((size += old!.blocks[k].sum.length) > PIECE) break;
-                end += old!.blocks[k].parts.length;
-              }
+            for (; k < old!.blocks.length && dirty.has(k) && old!.blocks[k].round === round - 1; k++) {
+              if ((size += old!.blocks[k].sum.length) > PIECE) break;
+              end += old!.blocks[k].parts.length;
+            }
             joined = was.joined || k > b + 1;
             // Kept bytes pay where a block changes at every compression of its family (each
             // second in a busy fleet), not where one changes now and then (a large store).
+            keep = true;
             if (k === b + 1) from = { old: was, changed: dirty.get(b)! };
           } else if (was.joined) {
             // Changed again after a quiet compression: cut at the parts' own bounds, so that a
@@ -412,7 +416,7 @@ export class GzipCache {
       end ??= Math.min(blockEnd(parts, i), cap);
       const run = parts.slice(i, end);
       this.compressedBlocks++;
-      const made = this.compress(run, gone, from).then((c) => c && block(run, c.pieces, round, joined, c.laid));
+      const made = this.compress(run, gone, keep, from).then((c) => c && block(run, c.pieces, round, joined, c.laid));
       at.push(blocks.length);
       blocks.push(made);
       fresh.push(made);
@@ -461,6 +465,7 @@ export class GzipCache {
   private async compress(
     parts: ReadonlyArray<Part>,
     gone: () => boolean,
+    keep: boolean,
     from: Relaid | undefined,
   ): Promise<{ pieces: DeflatedPiece[]; laid?: Laid } | undefined> {
     // A few at a time: the thread pool also writes the write-ahead log.
@@ -469,7 +474,7 @@ export class GzipCache {
     try {
       if (gone()) return undefined;
       // Only a block compressed again right after the one before keeps its bytes.
-      if (from !== undefined && this.laid < this.laidMax) {
+      if (keep && this.laid < this.laidMax) {
         const { laid, read } = lay(parts, from);
         this.partsRead += read;
         const pieces: DeflatedPiece[] = [];
@@ -516,14 +521,13 @@ interface Relaid {
 
 /**
  * The bytes of a block compressed again, and how many parts were read to make them: the old
- * block's bytes (taken from it) with the changed parts written over, or if it kept none, every
- * part's.
+ * block's bytes (taken from it) with the changed parts written over, or if it kept none (or
+ * blocks were joined), every part's.
  */
-function lay(parts: ReadonlyArray<Part>, from: Relaid): { laid: Laid; read: number } {
+function lay(parts: ReadonlyArray<Part>, from: Relaid | undefined): { laid: Laid; read: number } {
   const n = parts.length;
-  const { old, changed } = from;
-  const taken = old.laid;
-  if (taken === undefined || taken.ends.length !== n) {
+  const taken = from?.old.laid;
+  if (from === undefined || taken === undefined || taken.ends.length !== n) {
     const ends = new Uint32Array(n);
     let size = 0;
     for (let k = 0; k < n; k++) ends[k] = size += parts[k].length;
@@ -531,6 +535,7 @@ function lay(parts: ReadonlyArray<Part>, from: Relaid): { laid: Laid; read: numb
     for (let k = 0; k < n; k++) put(room, k === 0 ? 0 : ends[k - 1], parts[k]);
     return { laid: { room, size, ends }, read: n };
   }
+  const { old, changed } = from;
   // Taken at once: a scrape planned from the same blocks meanwhile reads the parts instead.
   old.laid = undefined;
   const { room, ends } = taken;
